@@ -1,0 +1,1 @@
+# man/: mdoc pages, linted by make check.

@@ -1,0 +1,2 @@
+#include "config.h"
+int conf_dummy;
