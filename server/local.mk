@@ -15,7 +15,7 @@ server_libnsregd_a_SOURCES = \
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS)
 
-NSREGD_LIBS = server/libnsregd.a server/libidentity.a policy/libnsregpolicy.a \
+NSREGD_LIBS = server/libnsregd.a server/libnsregstore.a server/libidentity.a policy/libnsregpolicy.a \
 	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(JWT_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
 

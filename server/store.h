@@ -1,0 +1,195 @@
+/*
+ * store.h - the one storage interface every handler uses (DESIGN
+ * section 6).  Verbs: create, fetch, list, update, delete, prune, count,
+ * watch (events).  Backends are const tables of function pointers
+ * (struct store_backend in store_backend.h); store.c picks one by the URL
+ * of the "database" directive: "sqlite:PATH" or "postgresql://...".
+ *
+ * Objects are JSON documents with metadata columns.  Every write is one
+ * transaction that takes the next value of a global, strictly increasing
+ * revision counter, stores the object with that revision, appends one
+ * event per change to the event history and, once committed, hands the
+ * events to the listener in revision order.
+ *
+ * All functions are safe to call from any thread at the same time.
+ * Times are milliseconds since the epoch.  Errors fill a caller's
+ * struct nsreg_error; codes are NSREG_NOT_FOUND, NSREG_ALREADY_EXISTS,
+ * NSREG_FAILED_PRECONDITION (revision moved), NSREG_GONE (history too old),
+ * NSREG_UNAVAILABLE (database busy or unreachable), NSREG_INTERNAL.
+ */
+#ifndef NSREG_STORE_H
+#define NSREG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct store;
+
+enum store_kind {
+	STORE_SERVICE = 0,	/* /v1/services */
+	STORE_ENDPOINT,		/* /v1/endpoints (expires, owner) */
+	STORE_POLICY,		/* /v1/policies */
+	STORE_TRUST_DOMAIN,	/* /v1/trust-domains */
+	STORE_GRANT,		/* /v1/grants (expires, owner) */
+	STORE_KIND_MAX
+};
+
+enum store_event_type {
+	STORE_ADDED = 0,
+	STORE_MODIFIED,
+	STORE_DELETED,
+	STORE_BOOKMARK		/* never stored; used by watch streams */
+};
+
+/*
+ * A stored object.  doc holds the resource's own fields; the metadata
+ * below is kept in columns and never inside doc.  The rendered form
+ * (what clients see) is doc plus "name", "revision", "created_at",
+ * "updated_at" and, for kinds that have them, the expiry field
+ * ("expiration_time" for endpoints, "expires_at" for grants) and
+ * "owner" - see store_object_render().
+ */
+struct store_object {
+	enum store_kind	 kind;
+	char		*name;		/* owned */
+	json_t		*doc;		/* owned reference */
+	int64_t		 revision;	/* set by the store */
+	int64_t		 created_at;	/* set by the store on create */
+	int64_t		 updated_at;	/* set by the store on every write */
+	int64_t		 expires_at;	/* 0 = never */
+	char		*owner;		/* owned, NULL when none */
+};
+
+struct store_event {
+	int64_t			 revision;
+	enum store_kind		 kind;
+	enum store_event_type	 type;
+	const char		*name;
+	const char		*reason;	/* NULL or "expired" */
+	json_t			*object;	/* rendered object, borrowed */
+};
+
+/*
+ * Called after each commit, once per event, in revision order, from the
+ * writing thread while the store still serialises writers: keep it short
+ * (copy or incref what you keep).
+ */
+typedef void	(*store_listener_fn)(const struct store_event *ev, void *arg);
+
+/*
+ * List filters.  Rows are visited in name order starting after
+ * after_name; expired rows are skipped.  services (when nservices > 0)
+ * keeps endpoints that offer every one of them (uses an index); match
+ * (when not NULL) is called with the rendered object and keeps it when it
+ * returns 1.  At most limit objects are returned; *more is set when
+ * further matching rows may follow.
+ */
+struct store_query {
+	enum store_kind	  kind;
+	const char	 *after_name;	/* NULL: from the start */
+	size_t		  limit;	/* 0: no limit */
+	const char	**services;	/* endpoints only */
+	size_t		  nservices;
+	int		(*match)(const json_t *object, void *arg);
+	void		 *match_arg;
+};
+
+struct store_options {
+	const char	*url;		/* "sqlite:PATH" or "postgresql://..." */
+	size_t		 history;	/* events kept for watch resume */
+};
+
+/* Open (creating and migrating as needed).  NULL on error. */
+struct store	*store_open(const struct store_options *opt,
+		    struct nsreg_error *err);
+void		 store_close(struct store *s);
+
+void		 store_set_listener(struct store *s, store_listener_fn fn,
+		    void *arg);
+
+/* 1 when the database answers, 0 when not (for /readyz). */
+int		 store_ping(struct store *s);
+
+/* The revision of the last committed write (0 for an empty store). */
+int64_t		 store_revision(struct store *s);
+
+/*
+ * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
+ * name exists (an expired one is replaced after a DELETED "expired"
+ * event).  Sets obj->revision, created_at, updated_at.  Event ADDED.
+ */
+int		 store_create(struct store *s, struct store_object *obj,
+		    int64_t now, struct nsreg_error *err);
+
+/*
+ * Replace the live object obj->name when its revision is expect_rev
+ * (NSREG_FAILED_PRECONDITION otherwise, NSREG_NOT_FOUND when absent).
+ * created_at is kept; sets obj->revision, created_at, updated_at.
+ * Event MODIFIED.
+ */
+int		 store_update(struct store *s, struct store_object *obj,
+		    int64_t expect_rev, int64_t now, struct nsreg_error *err);
+
+/*
+ * Fetch the live object kind/name into out (which the caller later
+ * releases with store_object_clear).  NSREG_NOT_FOUND when absent or
+ * expired at now.
+ */
+int		 store_fetch(struct store *s, enum store_kind kind,
+		    const char *name, int64_t now, struct store_object *out,
+		    struct nsreg_error *err);
+
+/*
+ * Delete kind/name when its revision is expect_rev (0: any).  The deleted
+ * object goes to old (may be NULL).  Event DELETED.
+ */
+int		 store_delete(struct store *s, enum store_kind kind,
+		    const char *name, int64_t expect_rev, int64_t now,
+		    struct store_object *old, struct nsreg_error *err);
+
+/*
+ * List: *items becomes a new JSON array of rendered objects, *revision the
+ * store revision the listing reflects (one consistent snapshot).
+ * *more is 1 when a next page may exist.
+ */
+int		 store_list(struct store *s, const struct store_query *q,
+		    int64_t now, json_t **items, int64_t *revision, int *more,
+		    struct nsreg_error *err);
+
+/* Number of live objects of kind at now, or -1. */
+int64_t		 store_count(struct store *s, enum store_kind kind,
+		    int64_t now);
+
+/*
+ * Delete every object whose expires_at <= now (events DELETED with reason
+ * "expired") and trim the event history to the configured size.  Returns
+ * the number of objects deleted or -1.
+ */
+int64_t		 store_prune(struct store *s, int64_t now,
+		    struct nsreg_error *err);
+
+/*
+ * Watch history: call fn for each stored event of kind with revision >
+ * after, in order, at most limit of them (0: all).  NSREG_GONE when
+ * events after `after` were already trimmed.  Returns the number of
+ * events delivered or -1.
+ */
+int64_t		 store_watch(struct store *s, enum store_kind kind,
+		    int64_t after, size_t limit, store_listener_fn fn,
+		    void *arg, struct nsreg_error *err);
+
+/* The rendered object (new reference). */
+json_t		*store_object_render(const struct store_object *obj);
+
+/* Release what obj owns and zero it. */
+void		 store_object_clear(struct store_object *obj);
+
+/* "service", "endpoint", ... */
+const char	*store_kind_name(enum store_kind kind);
+const char	*store_event_type_name(enum store_event_type type);
+
+#endif
