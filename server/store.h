@@ -182,6 +182,37 @@ int64_t		 store_watch(struct store *s, enum store_kind kind,
 		    int64_t after, size_t limit, store_listener_fn fn,
 		    void *arg, struct nsreg_error *err);
 
+/*
+ * Decision log (DESIGN section 4, "Decisions").  An entry is a JSON object
+ * {"time","principal","action","service","endpoint","grant","decision":{...}}
+ * where decision.decision is "allow" or "deny"; the store keeps it as is
+ * with indexed columns for the filters.  Entries get increasing ids.
+ */
+struct store_decision_query {
+	const char	*principal;	/* NULL: any */
+	const char	*action;	/* NULL: any */
+	const char	*decision;	/* "allow", "deny" or NULL */
+	int64_t		 before_id;	/* 0: newest first from the top */
+	size_t		 limit;		/* 0: 100 */
+};
+
+/* Append entry (borrowed) at time now.  Returns 0 or -1. */
+int		 store_decision_append(struct store *s, const json_t *entry,
+		    int64_t now, struct nsreg_error *err);
+
+/*
+ * Newest first.  *items becomes a new JSON array of entries each with
+ * "id" added; *next_id the id to pass as before_id for the next page
+ * (0 when none).
+ */
+int		 store_decision_list(struct store *s,
+		    const struct store_decision_query *q, json_t **items,
+		    int64_t *next_id, struct nsreg_error *err);
+
+/* Delete entries older than before.  Returns how many, or -1. */
+int64_t		 store_decision_prune(struct store *s, int64_t before,
+		    struct nsreg_error *err);
+
 /* The rendered object (new reference). */
 json_t		*store_object_render(const struct store_object *obj);
 
