@@ -196,9 +196,18 @@ struct store_decision_query {
 	size_t		 limit;		/* 0: 100 */
 };
 
-/* Append entry (borrowed) at time now.  Returns 0 or -1. */
-int		 store_decision_append(struct store *s, const json_t *entry,
-		    int64_t now, struct nsreg_error *err);
+struct store_decision {
+	int64_t		 time;		/* ms since the epoch */
+	const json_t	*entry;		/* borrowed */
+};
+
+/*
+ * Append n entries in one transaction (the server batches the log off the
+ * request path).  Returns 0 or -1.
+ */
+int		 store_decision_append(struct store *s,
+		    const struct store_decision *v, size_t n,
+		    struct nsreg_error *err);
 
 /*
  * Newest first.  *items becomes a new JSON array of entries each with
