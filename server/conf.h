@@ -1,1 +1,73 @@
+/*
+ * conf.h - nsregd.conf: one directive per line, "keyword argument...",
+ * '#' comments, double-quoted arguments (DESIGN section 2).  Every
+ * directive and its default is documented in nsregd.conf(5).
+ */
+#ifndef NSREG_CONF_H
+#define NSREG_CONF_H
 
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#define CONF_LISTEN_MAX		8
+#define CONF_ADMIN_MAX		64
+#define CONF_ERROR_MAX		1024
+
+enum conf_scheme {
+	CONF_HTTPS = 0,
+	CONF_HTTP		/* plain HTTP, loopback only */
+};
+
+struct conf_listen {
+	enum conf_scheme	 scheme;
+	char			 addr[64];	/* numeric IPv4 or IPv6 */
+	unsigned short		 port;
+};
+
+struct conf {
+	char			*path;		/* the file read, or NULL */
+	struct conf_listen	 listen[CONF_LISTEN_MAX];
+	size_t			 nlisten;
+	char			*trust_domain;
+	char			*server_id;
+	char			*tls_cert;
+	char			*tls_key;
+	char			*trust_bundle;
+	char			*jwt_audience;
+	char			*grant_key;
+	int64_t			 grant_ttl;		/* ms */
+	int64_t			 endpoint_default_ttl;	/* ms */
+	int64_t			 endpoint_max_ttl;	/* ms */
+	char			*database;
+	char			*admins[CONF_ADMIN_MAX];
+	size_t			 nadmins;
+	char			*admin_token_file;
+	size_t			 max_body;		/* bytes */
+	int64_t			 decision_log_retention;	/* ms */
+	int			 threads;
+	size_t			 watch_history;		/* events */
+	int64_t			 watch_bookmark;	/* ms */
+	int64_t			 connection_timeout;	/* ms */
+	unsigned int		 max_connections;
+	int			 log_level;	/* enum log_level */
+};
+
+/*
+ * Read path into a new configuration with defaults for what the file does
+ * not set, and check it.  Relative paths in the file are taken relative to
+ * the file's directory.  On error returns NULL and writes
+ * "file:line: message" into errbuf.
+ */
+struct conf	*conf_load(const char *path, char *errbuf, size_t errlen);
+
+/* Parse a configuration held in memory (name is used in messages). */
+struct conf	*conf_parse(const char *name, const char *text,
+		    const char *basedir, char *errbuf, size_t errlen);
+
+void		 conf_free(struct conf *c);
+
+/* Print the effective configuration, one directive per line. */
+void		 conf_dump(const struct conf *c, FILE *f);
+
+#endif

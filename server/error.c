@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "util.h"
 
 static const struct {
 	const char	*name;
@@ -84,15 +85,33 @@ nsreg_code_status(enum nsreg_code code)
 	return error_table[code].status;
 }
 
+/* A JSON string of s, with bytes that are not UTF-8 replaced by '?'. */
+static json_t *
+nsreg_error_string(const char *s)
+{
+	char	buf[NSREG_ERROR_MESSAGE_MAX];
+	size_t	i, n;
+
+	n = strlen(s);
+	if (util_utf8_valid(s, n))
+		return json_stringn(s, n);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	return json_stringn(buf, n);
+}
+
 json_t *
 nsreg_error_json(const struct nsreg_error *err)
 {
 	json_t	*e;
 
-	e = json_pack("{s:s, s:s}", "code", nsreg_code_name(err->code),
-	    "message", err->message[0] != '\0' ? err->message :
-	    nsreg_code_name(err->code));
+	e = json_pack("{s:s, s:o}", "code", nsreg_code_name(err->code),
+	    "message", nsreg_error_string(err->message[0] != '\0' ?
+	    err->message : nsreg_code_name(err->code)));
 	if (e != NULL && err->field[0] != '\0')
-		json_object_set_new(e, "field", json_string(err->field));
+		json_object_set_new(e, "field",
+		    nsreg_error_string(err->field));
 	return json_pack("{s:o}", "error", e);
 }

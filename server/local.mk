@@ -11,7 +11,19 @@ server_libnsregcore_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 # Everything of the daemon but main(), so tests can link it.
 noinst_LIBRARIES += server/libnsregd.a
 server_libnsregd_a_SOURCES = \
-	server/conf.c server/conf.h
+	server/api.c server/api.h \
+	server/api_endpoints.c \
+	server/api_services.c \
+	server/api_system.c \
+	server/auth.c server/auth.h \
+	server/conf.c server/conf.h \
+	server/dev.c server/dev.h \
+	server/http.c server/http.h \
+	server/metrics.c server/metrics.h \
+	server/route.c server/route.h \
+	server/server.c server/server.h \
+	server/validate.c server/validate.h \
+	server/watch.c server/watch.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS)
 

@@ -1,0 +1,330 @@
+/*
+ * api.c - pieces shared by the resource handlers: object replies, ETag
+ * and If-Match, pagination, list-or-watch.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "api.h"
+#include "server.h"
+#include "util.h"
+#include "validate.h"
+#include "watch.h"
+
+#define API_LIMIT_DEFAULT	100
+#define API_LIMIT_MAX		1000
+
+void
+api_reply_object(struct http_request *req, unsigned int status,
+    const struct store_object *obj)
+{
+	char	etag[32];
+
+	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)obj->revision);
+	http_add_header(req, "ETag", etag);
+	http_reply_json(req, status, store_object_render(obj));
+}
+
+int
+api_if_match(struct http_request *req, int64_t *rev, struct nsreg_error *err)
+{
+	const char	*h;
+	char		 num[24];
+	long long	 v;
+	size_t		 n;
+
+	*rev = 0;
+	if ((h = http_header(req, "If-Match")) == NULL)
+		return 0;
+	while (*h == ' ')
+		h++;
+	if (strcmp(h, "*") == 0) {
+		*rev = -1;
+		return 0;
+	}
+	if (strncmp(h, "W/", 2) == 0)
+		h += 2;
+	n = strlen(h);
+	if (n < 3 || n - 2 >= sizeof(num) || h[0] != '"' || h[n - 1] != '"')
+		goto bad;
+	memcpy(num, h + 1, n - 2);
+	num[n - 2] = '\0';
+	if (util_number_parse(num, 1, INT64_MAX, &v) == -1)
+		goto bad;
+	*rev = v;
+	return 0;
+bad:
+	return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "If-Match",
+	    "If-Match: expected a revision ETag such as \"42\" or *");
+}
+
+int
+api_page_parse(struct http_request *req, struct api_page *pg,
+    struct nsreg_error *err)
+{
+	const char	*s;
+	long long	 v;
+	unsigned char	 dec[sizeof(pg->after) + 4];
+	int		 n;
+	size_t		 len;
+
+	pg->limit = API_LIMIT_DEFAULT;
+	pg->after[0] = '\0';
+	if ((s = http_query(req, "limit")) != NULL) {
+		if (util_number_parse(s, 1, API_LIMIT_MAX, &v) == -1)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    "limit", "limit: must be a number from 1 to %d",
+			    API_LIMIT_MAX);
+		pg->limit = (size_t)v;
+	}
+	if ((s = http_query(req, "page_token")) != NULL && s[0] != '\0') {
+		/* The token is the last name of the previous page, base64. */
+		len = strlen(s);
+		if (len > (sizeof(pg->after) / 3) * 4 || len % 4 != 0 ||
+		    (n = EVP_DecodeBlock(dec, (const unsigned char *)s,
+		    (int)len)) < 0)
+			goto bad;
+		while (len > 0 && s[len - 1] == '=') {
+			len--;
+			n--;
+		}
+		if (n <= 0 || (size_t)n >= sizeof(pg->after))
+			goto bad;
+		memcpy(pg->after, dec, (size_t)n);
+		pg->after[n] = '\0';
+		if (validate_name(pg->after, 0, "page_token", err) == -1)
+			goto bad;
+	}
+	return 0;
+bad:
+	return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "page_token",
+	    "page_token: not a token this server issued");
+}
+
+void
+api_reply_list(struct http_request *req, json_t *items, int64_t revision,
+    int more)
+{
+	json_t		*last;
+	const char	*name;
+	char		 tok[1024];
+	size_t		 n;
+
+	tok[0] = '\0';
+	n = json_array_size(items);
+	if (more && n > 0) {
+		last = json_array_get(items, n - 1);
+		name = json_string_value(json_object_get(last, "name"));
+		if (name != NULL && strlen(name) < 700)
+			EVP_EncodeBlock((unsigned char *)tok,
+			    (const unsigned char *)name, (int)strlen(name));
+	}
+	http_reply_json(req, HTTP_OK, json_pack("{s:o, s:I, s:s}", "items",
+	    items, "revision", (json_int_t)revision, "next_page_token", tok));
+}
+
+void
+api_list_or_watch(struct server *srv, struct http_request *req,
+    struct store_query *q, void (*match_free)(void *))
+{
+	struct nsreg_error	 err;
+	struct api_page		 pg;
+	const char		*w, *s;
+	json_t			*items = NULL;
+	int64_t			 rev, since = -1;
+	long long		 v;
+	int			 more = 0;
+
+	nsreg_error_clear(&err);
+	w = http_query(req, "watch");
+	if (w != NULL && strcmp(w, "true") != 0 && strcmp(w, "false") != 0 &&
+	    strcmp(w, "1") != 0 && strcmp(w, "0") != 0) {
+		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "watch",
+		    "watch: must be true or false");
+		goto fail;
+	}
+	if (w != NULL && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0)) {
+		if ((s = http_query(req, "since")) != NULL) {
+			if (util_number_parse(s, 0, INT64_MAX, &v) == -1) {
+				nsreg_error_set(&err, NSREG_INVALID_ARGUMENT,
+				    "since", "since: must be a revision "
+				    "number");
+				goto fail;
+			}
+			since = v;
+		}
+		if (watch_start(srv->watch, req, q, match_free, since,
+		    &err) == -1) {
+			http_reply_error(req, &err);
+			return;
+		}
+		return;
+	}
+	if (http_query(req, "since") != NULL) {
+		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "since",
+		    "since: only with watch=true");
+		goto fail;
+	}
+	if (api_page_parse(req, &pg, &err) == -1)
+		goto fail;
+	q->after_name = pg.after[0] != '\0' ? pg.after : NULL;
+	q->limit = pg.limit;
+	if (store_list(srv->store, q, req->now, &items, &rev, &more,
+	    &err) == -1)
+		goto fail;
+	if (match_free != NULL)
+		match_free(q->match_arg);
+	api_reply_list(req, items, rev, more);
+	return;
+fail:
+	if (match_free != NULL)
+		match_free(q->match_arg);
+	http_reply_error(req, &err);
+}
+
+int
+api_name_is_remote(const char *name)
+{
+	return strchr(name, '@') != NULL;
+}
+
+#define API_WRITE_ATTEMPTS	8
+
+static const char *const api_collection[STORE_KIND_MAX] = {
+	[STORE_SERVICE] = "/v1/services/",
+	[STORE_ENDPOINT] = "/v1/endpoints/",
+	[STORE_POLICY] = "/v1/policies/",
+	[STORE_TRUST_DOMAIN] = "/v1/trust-domains/",
+	[STORE_GRANT] = "/v1/grants/",
+};
+
+void
+api_put_object(struct server *srv, struct http_request *req,
+    struct store_object *obj, int64_t if_match, api_check_fn check,
+    void *arg)
+{
+	struct store_object	 cur;
+	struct nsreg_error	 err;
+	char			 loc[600];
+	int			 attempt, found;
+
+	nsreg_error_clear(&err);
+	memset(&cur, 0, sizeof(cur));
+	for (attempt = 0; attempt < API_WRITE_ATTEMPTS; attempt++) {
+		store_object_clear(&cur);
+		found = store_fetch(srv->store, obj->kind, obj->name, req->now,
+		    &cur, &err) == 0;
+		if (!found && err.code != NSREG_NOT_FOUND)
+			goto fail;
+		if (if_match != 0 && (!found ||
+		    (if_match > 0 && cur.revision != if_match))) {
+			if (found)
+				nsreg_error_set(&err,
+				    NSREG_FAILED_PRECONDITION, "If-Match",
+				    "%s is at revision %lld, not %lld",
+				    obj->name, (long long)cur.revision,
+				    (long long)if_match);
+			else
+				nsreg_error_set(&err,
+				    NSREG_FAILED_PRECONDITION, "If-Match",
+				    "%s does not exist", obj->name);
+			goto fail;
+		}
+		if (check != NULL && check(found ? &cur : NULL, obj, arg,
+		    &err) == -1)
+			goto fail;
+		if (!found) {
+			if (store_create(srv->store, obj, req->now,
+			    &err) == 0) {
+				snprintf(loc, sizeof(loc), "%s%s",
+				    api_collection[obj->kind], obj->name);
+				http_add_header(req, "Location", loc);
+				api_reply_object(req, HTTP_CREATED, obj);
+				goto done;
+			}
+			if (err.code == NSREG_ALREADY_EXISTS)
+				continue;	/* lost a race: look again */
+			goto fail;
+		}
+		if (store_update(srv->store, obj, cur.revision, req->now,
+		    &err) == 0) {
+			api_reply_object(req, HTTP_OK, obj);
+			goto done;
+		}
+		if (err.code != NSREG_FAILED_PRECONDITION &&
+		    err.code != NSREG_NOT_FOUND)
+			goto fail;
+	}
+	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
+	    "%s changed %d times while writing; try again", obj->name,
+	    API_WRITE_ATTEMPTS);
+fail:
+	http_reply_error(req, &err);
+done:
+	store_object_clear(&cur);
+	store_object_clear(obj);
+}
+
+void
+api_delete_object(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name, api_check_fn check, void *arg)
+{
+	struct store_object	 cur;
+	struct nsreg_error	 err;
+	int64_t			 if_match;
+	int			 attempt;
+
+	nsreg_error_clear(&err);
+	memset(&cur, 0, sizeof(cur));
+	if (api_if_match(req, &if_match, &err) == -1)
+		goto fail;
+	for (attempt = 0; attempt < API_WRITE_ATTEMPTS; attempt++) {
+		store_object_clear(&cur);
+		if (store_fetch(srv->store, kind, name, req->now, &cur,
+		    &err) == -1)
+			goto fail;
+		if (if_match > 0 && cur.revision != if_match) {
+			nsreg_error_set(&err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s is at revision %lld, not %lld",
+			    name, (long long)cur.revision,
+			    (long long)if_match);
+			goto fail;
+		}
+		if (check != NULL && check(&cur, NULL, arg, &err) == -1)
+			goto fail;
+		if (store_delete(srv->store, kind, name, cur.revision,
+		    req->now, NULL, &err) == 0) {
+			http_reply_json(req, HTTP_NO_CONTENT, NULL);
+			goto done;
+		}
+		if (err.code != NSREG_FAILED_PRECONDITION)
+			goto fail;
+	}
+	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
+	    "%s changed %d times while deleting; try again", name,
+	    API_WRITE_ATTEMPTS);
+fail:
+	http_reply_error(req, &err);
+done:
+	store_object_clear(&cur);
+}
+
+void
+api_get_object(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name)
+{
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+
+	memset(&obj, 0, sizeof(obj));
+	if (store_fetch(srv->store, kind, name, req->now, &obj, &err) == -1)
+		http_reply_error(req, &err);
+	else
+		api_reply_object(req, HTTP_OK, &obj);
+	store_object_clear(&obj);
+}

@@ -1,0 +1,105 @@
+/*
+ * api.h - request handlers, one file per resource (api_<resource>.c),
+ * and the helpers they share (api.c).
+ */
+#ifndef NSREG_API_H
+#define NSREG_API_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "http.h"
+#include "store.h"
+
+struct server;
+
+/* api_system.c */
+void	api_healthz(struct server *, struct http_request *);
+void	api_readyz(struct server *, struct http_request *);
+void	api_metrics(struct server *, struct http_request *);
+void	api_whoami(struct server *, struct http_request *);
+void	api_bundle(struct server *, struct http_request *);
+
+/* api_services.c */
+void	api_services_list(struct server *, struct http_request *);
+void	api_services_get(struct server *, struct http_request *);
+void	api_services_put(struct server *, struct http_request *);
+void	api_services_delete(struct server *, struct http_request *);
+
+/* api_endpoints.c */
+void	api_endpoints_list(struct server *, struct http_request *);
+void	api_endpoints_get(struct server *, struct http_request *);
+void	api_endpoints_put(struct server *, struct http_request *);
+void	api_endpoints_delete(struct server *, struct http_request *);
+
+/* api.c: shared pieces of the resource handlers. */
+
+/* Reply with a stored object: rendered body and ETag "<revision>". */
+void	api_reply_object(struct http_request *req, unsigned int status,
+	    const struct store_object *obj);
+
+/*
+ * Parse If-Match: sets *rev to the revision asked for, 0 when absent and
+ * -1 for "*" (any existing revision).  Returns 0 or -1 (malformed).
+ */
+int	api_if_match(struct http_request *req, int64_t *rev,
+	    struct nsreg_error *err);
+
+/* Pagination: ?limit= (default 100, max 1000) and ?page_token=. */
+struct api_page {
+	size_t	limit;
+	char	after[512];	/* decoded page token, "" for the start */
+};
+int	api_page_parse(struct http_request *req, struct api_page *pg,
+	    struct nsreg_error *err);
+
+/*
+ * Reply to a list: {"items":[...],"revision":N,"next_page_token":"..."}.
+ * items is stolen.
+ */
+void	api_reply_list(struct http_request *req, json_t *items,
+	    int64_t revision, int more);
+
+/*
+ * Answer a list or its watch: with ?watch=true starts a stream of q's
+ * kind and filter (match_free releases match_arg either way); otherwise
+ * one page.  Returns nothing: the reply is made.
+ */
+void	api_list_or_watch(struct server *srv, struct http_request *req,
+	    struct store_query *q, void (*match_free)(void *));
+
+/*
+ * Checks run against the current object (NULL when there is none) before
+ * each write attempt: refuse with -1 and err, or adjust obj (carry fields
+ * over from cur) and return 0.
+ */
+typedef int	(*api_check_fn)(const struct store_object *cur,
+		    struct store_object *obj, void *arg,
+		    struct nsreg_error *err);
+
+/*
+ * Create or replace obj (kind, name, doc, expires_at, owner set by the
+ * handler; obj is released here).  if_match from api_if_match().  A write
+ * that loses a race without If-Match is retried.  Replies 201 with
+ * Location when created, 200 when replaced, or the error.
+ */
+void	api_put_object(struct server *srv, struct http_request *req,
+	    struct store_object *obj, int64_t if_match, api_check_fn check,
+	    void *arg);
+
+/*
+ * Delete kind/name after check (cur is never NULL there).  Replies 204 or
+ * the error.
+ */
+void	api_delete_object(struct server *srv, struct http_request *req,
+	    enum store_kind kind, const char *name, api_check_fn check,
+	    void *arg);
+
+/* Fetch kind/name and reply with it (ETag) or 404. */
+void	api_get_object(struct server *srv, struct http_request *req,
+	    enum store_kind kind, const char *name);
+
+/* 1 when the name is of another registry ("x@domain"). */
+int	api_name_is_remote(const char *name);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * auth.c - resolve each request's principal: admin token, JWT-SVID or
+ * X.509-SVID client certificate (DESIGN section 3).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "bundle.h"
+#include "jwtsvid.h"
+#include "log.h"
+#include "trust.h"
+#include "util.h"
+#include "x509svid.h"
+
+#define AUTH_TOKEN_MAX	4096
+
+struct auth {
+	struct trust		*trust;
+	struct jwtsvid_cache	*jwt_cache;
+	pthread_rwlock_t	 lock;		/* everything below */
+	char			*admin_token;
+	size_t			 admin_token_len;
+	char			*admins[CONF_ADMIN_MAX];
+	size_t			 nadmins;
+	char			*audience;
+	char			*trust_pem;
+};
+
+/*
+ * A connection's verified client certificate: TLS proves possession once
+ * per connection, so the chain is verified once and reused while the
+ * trust domain's bundle is the same and the certificate still valid.
+ */
+struct auth_conn {
+	struct principal	p;
+	uint64_t		serial;
+	int			ok;
+};
+
+static void
+auth_clear_locked(struct auth *a)
+{
+	size_t	i;
+
+	if (a->admin_token != NULL) {
+		explicit_bzero(a->admin_token, a->admin_token_len);
+		free(a->admin_token);
+	}
+	a->admin_token = NULL;
+	a->admin_token_len = 0;
+	for (i = 0; i < a->nadmins; i++)
+		free(a->admins[i]);
+	a->nadmins = 0;
+	free(a->audience);
+	a->audience = NULL;
+	free(a->trust_pem);
+	a->trust_pem = NULL;
+}
+
+/* Read the admin token: the file's first line, without blanks around. */
+static char *
+auth_read_token(const char *path, size_t *lenp, struct nsreg_error *err)
+{
+	char	*s, *start, *end;
+	size_t	 len;
+
+	if ((s = util_file_read(path, AUTH_TOKEN_MAX, &len)) == NULL) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "admin-token-file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	for (start = s; *start != '\0' && isspace((unsigned char)*start);
+	    start++)
+		;
+	for (end = start; *end != '\0' && *end != '\n' && *end != '\r';
+	    end++)
+		;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	len = (size_t)(end - start);
+	if (len < 16) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "admin-token-file %s: the token must have at least 16 "
+		    "characters", path);
+		return NULL;
+	}
+	memmove(s, start, len);
+	explicit_bzero(s + len, strlen(s + len));
+	s[len] = '\0';
+	*lenp = len;
+	return s;
+}
+
+static int
+auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
+{
+	struct bundle	*b = NULL;
+	char		*token = NULL, *pem = NULL, *aud = NULL;
+	char		*admins[CONF_ADMIN_MAX];
+	size_t		 tlen = 0, i, n = 0;
+	int		 rc = -1;
+
+	memset(admins, 0, sizeof(admins));
+	if (conf->admin_token_file != NULL &&
+	    (token = auth_read_token(conf->admin_token_file, &tlen,
+	    err)) == NULL)
+		goto out;
+	if ((b = bundle_load_file(conf->trust_domain, conf->trust_bundle,
+	    BUNDLE_FORMAT_AUTO, err)) == NULL) {
+		nsreg_error_prefix(err, "trust-bundle");
+		goto out;
+	}
+	if ((pem = bundle_to_pem(b, NULL)) == NULL) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "trust-bundle %s has no X.509 authority",
+		    conf->trust_bundle);
+		goto out;
+	}
+	if ((aud = strdup(conf->jwt_audience)) == NULL)
+		goto oom;
+	for (n = 0; n < conf->nadmins; n++)
+		if ((admins[n] = strdup(conf->admins[n])) == NULL)
+			goto oom;
+	if (trust_set(a->trust, b, err) == -1)
+		goto out;
+	pthread_rwlock_wrlock(&a->lock);
+	auth_clear_locked(a);
+	a->admin_token = token;
+	a->admin_token_len = tlen;
+	token = NULL;
+	a->trust_pem = pem;
+	pem = NULL;
+	a->audience = aud;
+	aud = NULL;
+	memcpy(a->admins, admins, sizeof(admins));
+	a->nadmins = n;
+	n = 0;
+	pthread_rwlock_unlock(&a->lock);
+	rc = 0;
+	goto out;
+oom:
+	nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+out:
+	for (i = 0; i < n; i++)
+		free(admins[i]);
+	if (token != NULL) {
+		explicit_bzero(token, tlen);
+		free(token);
+	}
+	free(pem);
+	free(aud);
+	bundle_unref(b);
+	return rc;
+}
+
+struct auth *
+auth_new(const struct conf *conf, struct nsreg_error *err)
+{
+	struct auth	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		return NULL;
+	}
+	pthread_rwlock_init(&a->lock, NULL);
+	if ((a->trust = trust_new(conf->trust_domain, err)) == NULL)
+		goto fail;
+	if ((a->jwt_cache = jwtsvid_cache_new(JWTSVID_CACHE_DEFAULT)) ==
+	    NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	if (auth_load(a, conf, err) == -1)
+		goto fail;
+	return a;
+fail:
+	auth_free(a);
+	return NULL;
+}
+
+int
+auth_reload(struct auth *a, const struct conf *conf, struct nsreg_error *err)
+{
+	if (auth_load(a, conf, err) == -1)
+		return -1;
+	/* Tokens verified with a removed key must be checked again. */
+	jwtsvid_cache_flush(a->jwt_cache);
+	return 0;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	auth_clear_locked(a);
+	if (a->jwt_cache != NULL)
+		jwtsvid_cache_free(a->jwt_cache);
+	if (a->trust != NULL)
+		trust_free(a->trust);
+	pthread_rwlock_destroy(&a->lock);
+	free(a);
+}
+
+struct trust *
+auth_trust(struct auth *a)
+{
+	return a->trust;
+}
+
+const char *
+auth_trust_pem(struct auth *a)
+{
+	return a->trust_pem;
+}
+
+void
+auth_conn_free(void *slot)
+{
+	struct auth_conn	*c = slot;
+
+	if (c == NULL)
+		return;
+	principal_clear(&c->p);
+	free(c);
+}
+
+static void
+auth_mark_admin(struct auth *a, struct principal *p)
+{
+	size_t	i;
+
+	for (i = 0; i < a->nadmins; i++)
+		if (strcmp(a->admins[i], p->id) == 0) {
+			p->admin = 1;
+			return;
+		}
+}
+
+static int
+auth_bearer(struct auth *a, struct http_request *req, const char *hdr,
+    struct nsreg_error *err)
+{
+	const char	*tok;
+	size_t		 len;
+	int		 rc;
+
+	if (strncasecmp(hdr, "Bearer ", 7) != 0)
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "authorization: expected \"Bearer <token>\"");
+	for (tok = hdr + 7; *tok == ' '; tok++)
+		;
+	len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	if (len == 0)
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "authorization: empty bearer token");
+	pthread_rwlock_rdlock(&a->lock);
+	if (a->admin_token != NULL && util_secret_equal(tok, len,
+	    a->admin_token, a->admin_token_len)) {
+		pthread_rwlock_unlock(&a->lock);
+		req->principal.auth = PRINCIPAL_ADMIN_TOKEN;
+		req->principal.admin = 1;
+		return 0;
+	}
+	if (memchr(tok, '.', len) == NULL) {
+		pthread_rwlock_unlock(&a->lock);
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "authorization: the bearer token is neither the admin "
+		    "token nor a JWT-SVID");
+	}
+	rc = jwtsvid_verify(a->jwt_cache, a->trust, a->audience, tok, len,
+	    req->now, &req->principal, err);
+	if (rc == 0)
+		auth_mark_admin(a, &req->principal);
+	pthread_rwlock_unlock(&a->lock);
+	return rc;
+}
+
+static int
+auth_x509(struct auth *a, struct http_request *req, size_t n,
+    const unsigned char **der, const size_t *len, struct nsreg_error *err)
+{
+	struct x509svid_der	 chain[X509SVID_CHAIN_MAX];
+	struct auth_conn	*c;
+	void			**slot;
+	size_t			 i;
+
+	slot = http_conn_slot(req);
+	c = *slot;
+	if (c != NULL && c->ok && c->p.expires_at > req->now &&
+	    trust_serial(a->trust, c->p.trust_domain) == c->serial) {
+		principal_copy(&req->principal, &c->p);
+		return 0;
+	}
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		*slot = c;
+	}
+	principal_clear(&c->p);
+	for (i = 0; i < n; i++) {
+		chain[i].data = der[i];
+		chain[i].len = len[i];
+	}
+	/* Only successes are kept: a failure is checked again each time. */
+	c->ok = x509svid_verify(a->trust, chain, n, req->now,
+	    X509SVID_PURPOSE_CLIENT, &c->p, err) == 0;
+	if (!c->ok) {
+		principal_clear(&c->p);
+		return -1;
+	}
+	c->serial = trust_serial(a->trust, c->p.trust_domain);
+	pthread_rwlock_rdlock(&a->lock);
+	auth_mark_admin(a, &c->p);
+	pthread_rwlock_unlock(&a->lock);
+	principal_copy(&req->principal, &c->p);
+	return 0;
+}
+
+int
+auth_request(struct auth *a, struct http_request *req,
+    struct nsreg_error *err)
+{
+	const unsigned char	*der[X509SVID_CHAIN_MAX];
+	size_t			 len[X509SVID_CHAIN_MAX], n;
+	const char		*hdr;
+
+	principal_clear(&req->principal);
+	if ((hdr = http_header(req, "Authorization")) != NULL)
+		return auth_bearer(a, req, hdr, err);
+	n = http_peer_chain(req, der, len, X509SVID_CHAIN_MAX);
+	if (n > 0)
+		return auth_x509(a, req, n, der, len, err);
+	return 0;
+}

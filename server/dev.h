@@ -1,0 +1,29 @@
+/*
+ * dev.h - "nsregd --dev [DIR]": the zero-configuration start (DESIGN
+ * section 2).
+ */
+#ifndef NSREG_DEV_H
+#define NSREG_DEV_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "error.h"
+
+#define DEV_DIR_DEFAULT		"./var/dev"
+#define DEV_PORT_DEFAULT	8443
+#define DEV_TRUST_DOMAIN	"example.org"
+#define DEV_SERVER_ID		"spiffe://example.org/nsregd"
+#define DEV_CLIENT_ID		"spiffe://example.org/ns/default/sa/client"
+
+/*
+ * Create or reuse dir: identities, admin token, configuration file.
+ * Writes the path of dir/nsregd.conf into confpath.  Returns 0 or -1.
+ */
+int	dev_prepare(const char *dir, char *confpath, size_t len,
+	    struct nsreg_error *err);
+
+/* Print what a developer can paste, for a server on port. */
+void	dev_banner(const char *dir, const struct conf *conf);
+
+#endif

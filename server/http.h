@@ -1,0 +1,174 @@
+/*
+ * http.h - the HTTP/1.1 + TLS front end on libmicrohttpd.
+ *
+ * http.c is the only file that includes <microhttpd.h> and GnuTLS.  It
+ * reads requests (bounded bodies), hands each complete request to the
+ * dispatch hook, sends what the handler replied, streams watch responses
+ * from suspended connections (no thread per watcher), and reports each
+ * finished request to the completion hook for the access log and metrics.
+ */
+#ifndef NSREG_HTTP_H
+#define NSREG_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "error.h"
+#include "principal.h"
+
+#define HTTP_PARAMS_MAX		4
+#define HTTP_REQID_MAX		72
+#define HTTP_ADDR_MAX		64
+#define HTTP_PEER_CHAIN_MAX	8
+
+/* Success statuses; errors go through struct nsreg_error. */
+#define HTTP_OK			200
+#define HTTP_CREATED		201
+#define HTTP_NO_CONTENT		204
+
+enum http_method {
+	HTTP_GET = 0,
+	HTTP_HEAD,
+	HTTP_PUT,
+	HTTP_POST,
+	HTTP_DELETE,
+	HTTP_PATCH,
+	HTTP_OPTIONS,
+	HTTP_OTHER
+};
+
+struct http_server;
+struct http_conn;
+struct http_stream;
+struct route;
+
+struct http_request {
+	enum http_method	 method;
+	const char		*method_name;
+	const char		*path;		/* decoded, no query */
+	const char		*params[HTTP_PARAMS_MAX];  /* route captures */
+	size_t			 nparams;
+	const char		*body;		/* raw body, NUL-terminated */
+	size_t			 body_len;
+	json_t			*json;		/* parsed body (owned) or NULL */
+	struct principal	 principal;
+	char			 id[HTTP_REQID_MAX];
+	char			 remote_addr[HTTP_ADDR_MAX];
+	int			 tls;		/* arrived over TLS */
+	int64_t			 now;		/* wall clock ms at arrival */
+	int64_t			 start_us;	/* monotonic */
+	const struct route	*route;		/* set by dispatch */
+	unsigned int		 status;	/* reply status */
+	size_t			 bytes_out;	/* body bytes sent */
+	const char		*error_code;	/* set by http_reply_error */
+	struct http_conn	*conn;		/* internal */
+};
+
+struct http_stream_ops {
+	/*
+	 * Copy at most max bytes of stream data into buf.  Returns the
+	 * count, 0 when nothing is ready (the connection sleeps until
+	 * http_stream_wake) or -1 to end the stream.
+	 */
+	ssize_t	(*read)(void *ctx, char *buf, size_t max);
+	/* Called once when the stream ends for any reason. */
+	void	(*free)(void *ctx);
+};
+
+struct http_hooks {
+	/* Handle a complete request: reply with one of http_reply_*. */
+	void	(*dispatch)(struct http_request *req, void *arg);
+	/* The request finished (sent or failed): log and count it. */
+	void	(*completed)(struct http_request *req, void *arg);
+	/* Free a connection's slot value (see http_conn_slot). */
+	void	(*conn_free)(void *slot, void *arg);
+	void	 *arg;
+};
+
+struct http_listen {
+	const char	*addr;		/* numeric IPv4 or IPv6 */
+	unsigned short	 port;		/* 0: pick a free port */
+	int		 tls;
+};
+
+struct http_options {
+	int		 threads;
+	size_t		 max_body;
+	unsigned int	 max_connections;
+	unsigned int	 timeout_s;	/* idle connection timeout */
+	const char	*tls_cert_pem;	/* chain, leaf first */
+	const char	*tls_key_pem;
+	const char	*trust_pem;	/* CAs named in CertificateRequest */
+};
+
+/* Start serving on every listener.  NULL on error (err filled). */
+struct http_server	*http_start(const struct http_listen *listen,
+			    size_t nlisten, const struct http_options *opt,
+			    const struct http_hooks *hooks,
+			    struct nsreg_error *err);
+
+/* The port listener i is bound to (useful with port 0). */
+unsigned short		 http_port(struct http_server *h, size_t i);
+
+/*
+ * Swap the server certificate and key for new handshakes (SIGHUP).
+ * Connections keep theirs.  0 or -1.
+ */
+int			 http_set_certificate(struct http_server *h,
+			    const char *cert_pem, const char *key_pem,
+			    struct nsreg_error *err);
+
+/* Stop accepting; end streams; wait for requests in flight; free. */
+void			 http_stop(struct http_server *h);
+
+/* Request accessors (valid during dispatch). */
+const char	*http_query(const struct http_request *req, const char *key);
+size_t		 http_query_values(const struct http_request *req,
+		    const char *key, const char **out, size_t max);
+/* Call fn for each query argument in order; stops when fn returns -1. */
+int		 http_query_each(const struct http_request *req,
+		    int (*fn)(const char *key, const char *value, void *arg),
+		    void *arg);
+const char	*http_header(const struct http_request *req, const char *name);
+
+/*
+ * The TLS client's certificate chain as DER, leaf first.  Returns the
+ * number of certificates (0 without TLS or without a certificate).
+ * Pointers stay valid for the connection's lifetime.
+ */
+size_t		 http_peer_chain(const struct http_request *req,
+		    const unsigned char **der, size_t *len, size_t max);
+
+/* A per-connection pointer for caches (freed by hooks->conn_free). */
+void		**http_conn_slot(struct http_request *req);
+
+/* Add a response header (copied). */
+void		 http_add_header(struct http_request *req, const char *name,
+		    const char *value);
+
+/* Reply with a JSON body (stolen; NULL for no body). */
+void		 http_reply_json(struct http_request *req, unsigned int status,
+		    json_t *body);
+/* Reply with text (copied) and a content type. */
+void		 http_reply_text(struct http_request *req, unsigned int status,
+		    const char *content_type, const char *text, size_t len);
+/* Reply with the error body and status of err->code. */
+void		 http_reply_error(struct http_request *req,
+		    const struct nsreg_error *err);
+/*
+ * Reply 200 with a stream of content_type, produced by ops on ctx.  The
+ * returned handle wakes the stream when data is ready; it is valid until
+ * ops->free(ctx) has been called.
+ */
+struct http_stream *http_reply_stream(struct http_request *req,
+		    const char *content_type, const struct http_stream_ops *ops,
+		    void *ctx);
+void		 http_stream_wake(struct http_stream *s);
+
+/* Dump a JSON value compactly into a new buffer (never fails on bad UTF-8). */
+char		*http_json_dump(const json_t *v, size_t *len);
+
+#endif

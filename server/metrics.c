@@ -1,0 +1,313 @@
+/*
+ * metrics.c - request counters by route, method and code; latency
+ * histograms by route; decisions by action and outcome.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "route.h"
+
+#define METRICS_ROUTES_MAX	64
+#define METRICS_TD_MAX		32
+
+static const unsigned int metrics_codes[] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 409, 410, 412, 413, 415,
+	499, 500, 502, 503, 504
+};
+#define METRICS_NCODES	(sizeof(metrics_codes) / sizeof(metrics_codes[0]))
+
+/* Upper bounds of the latency buckets, microseconds. */
+static const int64_t metrics_buckets[] = {
+	100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+	250000, 500000, 1000000, 2500000
+};
+#define METRICS_NBUCKETS (sizeof(metrics_buckets) / sizeof(metrics_buckets[0]))
+
+static const char *const metrics_actions[] = {
+	"find", "register", "unregister", "publish", "connect"
+};
+#define METRICS_NACTIONS (sizeof(metrics_actions) / sizeof(metrics_actions[0]))
+
+struct metrics_route {
+	/* [method][code]; the extra code slot counts anything else. */
+	atomic_uint_fast64_t	count[HTTP_OTHER + 1][METRICS_NCODES + 1];
+	atomic_uint_fast64_t	bucket[METRICS_NBUCKETS + 1];
+	atomic_uint_fast64_t	sum_us;
+};
+
+struct metrics_td {
+	char			name[256];
+	atomic_uint_fast64_t	ok;
+	atomic_uint_fast64_t	error;
+};
+
+struct metrics {
+	/* Slot 0 is "no route matched"; route i is slot i + 1. */
+	struct metrics_route	routes[METRICS_ROUTES_MAX + 1];
+	atomic_uint_fast64_t	decisions[METRICS_NACTIONS][2];
+	pthread_mutex_t		lock;		/* tds */
+	struct metrics_td	tds[METRICS_TD_MAX];
+	size_t			ntds;
+};
+
+struct metrics *
+metrics_new(void)
+{
+	struct metrics	*m;
+
+	if ((m = calloc(1, sizeof(*m))) == NULL)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	return m;
+}
+
+void
+metrics_free(struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+void
+metrics_request(struct metrics *m, const struct route *r,
+    enum http_method method, unsigned int status, int64_t dur_us)
+{
+	struct metrics_route	*mr;
+	size_t			 slot = 0, c, b;
+
+	if (m == NULL)
+		return;
+	if (r != NULL && route_index(r) < METRICS_ROUTES_MAX)
+		slot = route_index(r) + 1;
+	mr = &m->routes[slot];
+	for (c = 0; c < METRICS_NCODES; c++)
+		if (metrics_codes[c] == status)
+			break;
+	atomic_fetch_add_explicit(&mr->count[method][c], 1,
+	    memory_order_relaxed);
+	for (b = 0; b < METRICS_NBUCKETS; b++)
+		if (dur_us <= metrics_buckets[b])
+			break;
+	atomic_fetch_add_explicit(&mr->bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mr->sum_us, (uint64_t)(dur_us < 0 ? 0 :
+	    dur_us), memory_order_relaxed);
+}
+
+void
+metrics_decision(struct metrics *m, const char *action, int allow)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < METRICS_NACTIONS; i++)
+		if (strcmp(metrics_actions[i], action) == 0) {
+			atomic_fetch_add_explicit(&m->decisions[i][allow != 0],
+			    1, memory_order_relaxed);
+			return;
+		}
+}
+
+void
+metrics_bundle_refresh(struct metrics *m, const char *trust_domain, int ok)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->ntds; i++)
+		if (strcmp(m->tds[i].name, trust_domain) == 0)
+			break;
+	if (i == m->ntds && m->ntds < METRICS_TD_MAX) {
+		snprintf(m->tds[i].name, sizeof(m->tds[i].name), "%s",
+		    trust_domain);
+		m->ntds++;
+	}
+	if (i < m->ntds) {
+		if (ok)
+			atomic_fetch_add(&m->tds[i].ok, 1);
+		else
+			atomic_fetch_add(&m->tds[i].error, 1);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct metrics_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+	int	 failed;
+};
+
+static void
+metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+metrics_printf(struct metrics_buf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char	*ns = realloc(b->s, b->cap * 2 + (size_t)n);
+
+		if (ns == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = ns;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+char *
+metrics_render(struct metrics *m, const struct metrics_gauges *g,
+    size_t *len)
+{
+	struct metrics_buf	 b;
+	const struct route	*tab;
+	const char		*label;
+	size_t			 nroutes, slot, meth, c, k, i;
+	uint64_t		 v, cum;
+
+	memset(&b, 0, sizeof(b));
+	b.cap = 16384;
+	if ((b.s = malloc(b.cap)) == NULL)
+		return NULL;
+	tab = route_table(&nroutes);
+	if (nroutes > METRICS_ROUTES_MAX)
+		nroutes = METRICS_ROUTES_MAX;
+
+	metrics_printf(&b, "# HELP nsreg_http_requests_total HTTP requests "
+	    "by route, method and status code.\n"
+	    "# TYPE nsreg_http_requests_total counter\n");
+	for (slot = 0; slot <= nroutes; slot++) {
+		label = slot == 0 ? "unmatched" : tab[slot - 1].pattern;
+		for (meth = 0; meth <= HTTP_OTHER; meth++)
+			for (c = 0; c <= METRICS_NCODES; c++) {
+				v = atomic_load_explicit(
+				    &m->routes[slot].count[meth][c],
+				    memory_order_relaxed);
+				if (v == 0)
+					continue;
+				if (c == METRICS_NCODES)
+					metrics_printf(&b,
+					    "nsreg_http_requests_total{route=\""
+					    "%s\",method=\"%s\",code=\"other\"}"
+					    " %llu\n", label,
+					    route_method_name(meth),
+					    (unsigned long long)v);
+				else
+					metrics_printf(&b,
+					    "nsreg_http_requests_total{route=\""
+					    "%s\",method=\"%s\",code=\"%u\"} "
+					    "%llu\n", label,
+					    route_method_name(meth),
+					    metrics_codes[c],
+					    (unsigned long long)v);
+			}
+	}
+	metrics_printf(&b, "# HELP nsreg_http_request_duration_seconds "
+	    "Time from request arrival to the end of the reply.\n"
+	    "# TYPE nsreg_http_request_duration_seconds histogram\n");
+	for (slot = 0; slot <= nroutes; slot++) {
+		label = slot == 0 ? "unmatched" : tab[slot - 1].pattern;
+		cum = 0;
+		for (k = 0; k <= METRICS_NBUCKETS; k++)
+			cum += atomic_load_explicit(&m->routes[slot].bucket[k],
+			    memory_order_relaxed);
+		if (cum == 0)
+			continue;
+		cum = 0;
+		for (k = 0; k < METRICS_NBUCKETS; k++) {
+			cum += atomic_load_explicit(&m->routes[slot].bucket[k],
+			    memory_order_relaxed);
+			metrics_printf(&b,
+			    "nsreg_http_request_duration_seconds_bucket{route="
+			    "\"%s\",le=\"%g\"} %llu\n", label,
+			    (double)metrics_buckets[k] / 1e6,
+			    (unsigned long long)cum);
+		}
+		cum += atomic_load_explicit(
+		    &m->routes[slot].bucket[METRICS_NBUCKETS],
+		    memory_order_relaxed);
+		metrics_printf(&b, "nsreg_http_request_duration_seconds_bucket"
+		    "{route=\"%s\",le=\"+Inf\"} %llu\n", label,
+		    (unsigned long long)cum);
+		metrics_printf(&b, "nsreg_http_request_duration_seconds_sum"
+		    "{route=\"%s\"} %.6f\n", label, (double)atomic_load(
+		    &m->routes[slot].sum_us) / 1e6);
+		metrics_printf(&b, "nsreg_http_request_duration_seconds_count"
+		    "{route=\"%s\"} %llu\n", label, (unsigned long long)cum);
+	}
+	metrics_printf(&b, "# HELP nsreg_decisions_total Admission decisions "
+	    "by action and outcome.\n"
+	    "# TYPE nsreg_decisions_total counter\n");
+	for (i = 0; i < METRICS_NACTIONS; i++)
+		for (k = 0; k < 2; k++)
+			metrics_printf(&b, "nsreg_decisions_total{action=\"%s\","
+			    "decision=\"%s\"} %llu\n", metrics_actions[i],
+			    k ? "allow" : "deny", (unsigned long long)
+			    atomic_load(&m->decisions[i][k]));
+	pthread_mutex_lock(&m->lock);
+	if (m->ntds > 0)
+		metrics_printf(&b, "# HELP nsreg_bundle_refresh_total "
+		    "Federated bundle fetches by trust domain and result.\n"
+		    "# TYPE nsreg_bundle_refresh_total counter\n");
+	for (i = 0; i < m->ntds; i++) {
+		metrics_printf(&b, "nsreg_bundle_refresh_total{trust_domain="
+		    "\"%s\",result=\"ok\"} %llu\n", m->tds[i].name,
+		    (unsigned long long)atomic_load(&m->tds[i].ok));
+		metrics_printf(&b, "nsreg_bundle_refresh_total{trust_domain="
+		    "\"%s\",result=\"error\"} %llu\n", m->tds[i].name,
+		    (unsigned long long)atomic_load(&m->tds[i].error));
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (g->endpoints >= 0)
+		metrics_printf(&b, "# HELP nsreg_endpoints Live network "
+		    "service endpoints.\n# TYPE nsreg_endpoints gauge\n"
+		    "nsreg_endpoints %lld\n", (long long)g->endpoints);
+	if (g->grants >= 0)
+		metrics_printf(&b, "# HELP nsreg_grants Live connection "
+		    "grants.\n# TYPE nsreg_grants gauge\n"
+		    "nsreg_grants %lld\n", (long long)g->grants);
+	metrics_printf(&b, "# HELP nsreg_watchers Open watch streams.\n"
+	    "# TYPE nsreg_watchers gauge\nnsreg_watchers %lld\n",
+	    (long long)g->watchers);
+	metrics_printf(&b, "# HELP nsreg_store_revision The store's last "
+	    "revision.\n# TYPE nsreg_store_revision gauge\n"
+	    "nsreg_store_revision %lld\n", (long long)g->revision);
+	metrics_printf(&b, "# HELP nsreg_uptime_seconds Seconds since start."
+	    "\n# TYPE nsreg_uptime_seconds gauge\nnsreg_uptime_seconds %lld\n",
+	    (long long)g->uptime_s);
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	*len = b.len;
+	return b.s;
+}

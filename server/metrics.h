@@ -1,0 +1,44 @@
+/*
+ * metrics.h - Prometheus counters and histograms, lock-free to update.
+ */
+#ifndef NSREG_METRICS_H
+#define NSREG_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+
+struct metrics;
+struct route;
+
+/* Values read at scrape time. */
+struct metrics_gauges {
+	int64_t		endpoints;	/* live endpoints, -1 unknown */
+	int64_t		grants;		/* live grants, -1 unknown */
+	int64_t		watchers;
+	int64_t		revision;
+	int64_t		uptime_s;
+};
+
+struct metrics	*metrics_new(void);
+void		 metrics_free(struct metrics *m);
+
+/* Count a finished request (r NULL when no route matched). */
+void		 metrics_request(struct metrics *m, const struct route *r,
+		    enum http_method method, unsigned int status,
+		    int64_t dur_us);
+
+/* Count an admission decision. */
+void		 metrics_decision(struct metrics *m, const char *action,
+		    int allow);
+
+/* Count a federation bundle refresh (result "ok" or "error"). */
+void		 metrics_bundle_refresh(struct metrics *m,
+		    const char *trust_domain, int ok);
+
+/* The exposition text (new buffer, caller frees). */
+char		*metrics_render(struct metrics *m,
+		    const struct metrics_gauges *g, size_t *len);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * route.h - the static route table: {method, pattern, handler, flags}.
+ * A path that matches no pattern is 404; one that matches a pattern of
+ * another method is 405 with the methods that would have worked.
+ */
+#ifndef NSREG_ROUTE_H
+#define NSREG_ROUTE_H
+
+#include <stddef.h>
+
+#include "error.h"
+#include "http.h"
+
+struct server;
+
+#define ROUTE_ANONYMOUS	0x01	/* no credential needed */
+#define ROUTE_ADMIN	0x02	/* admin role required */
+#define ROUTE_BODY	0x04	/* takes a JSON object body */
+#define ROUTE_STREAM	0x08	/* may answer with a watch stream */
+
+struct route {
+	enum http_method	 method;
+	const char		*pattern;	/* "/v1/services/{name}" */
+	void			(*handler)(struct server *,
+				    struct http_request *);
+	unsigned int		 flags;
+};
+
+/*
+ * Find the route for method and path.  Captured {param} segments are
+ * stored in req->params (pointing into buf).  Returns the route, or NULL
+ * with err set to NSREG_NOT_FOUND or NSREG_METHOD_NOT_ALLOWED (allow then
+ * holds "GET, PUT").
+ */
+const struct route	*route_find(struct http_request *req, char *buf,
+			    size_t buflen, char *allow, size_t allowlen,
+			    struct nsreg_error *err);
+
+/* The table (for metrics labels); *n gets its size. */
+const struct route	*route_table(size_t *n);
+size_t			 route_index(const struct route *r);
+
+const char		*route_method_name(enum http_method m);
+
+#endif

@@ -1,0 +1,356 @@
+/*
+ * server.c - request dispatch (route, authenticate, check the body, call
+ * the handler), the access log, and authorisation of registry actions.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api.h"
+#include "auth.h"
+#include "log.h"
+#include "metrics.h"
+#include "route.h"
+#include "server.h"
+#include "store.h"
+#include "util.h"
+#include "watch.h"
+
+static const char *const server_action_names[] = {
+	[SERVER_ACTION_FIND] = "find",
+	[SERVER_ACTION_REGISTER] = "register",
+	[SERVER_ACTION_UNREGISTER] = "unregister",
+	[SERVER_ACTION_PUBLISH] = "publish",
+	[SERVER_ACTION_CONNECT] = "connect",
+};
+
+/* Content-Type must be application/json, parameters allowed. */
+static int
+server_is_json(const char *ct)
+{
+	size_t	n = strlen("application/json");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static int
+server_parse_body(struct http_request *req, struct nsreg_error *err)
+{
+	json_error_t	jerr;
+
+	if (!server_is_json(http_header(req, "Content-Type")))
+		return nsreg_error_set(err, NSREG_UNSUPPORTED_MEDIA_TYPE,
+		    NULL, "the request body must be application/json");
+	if (req->body_len == 0)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "a JSON object body is required");
+	if (!util_utf8_valid(req->body, req->body_len))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "the request body is not valid UTF-8");
+	req->json = json_loadb(req->body, req->body_len,
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (req->json == NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "malformed JSON at line %d, column %d: %s", jerr.line,
+		    jerr.column, jerr.text);
+	if (!json_is_object(req->json))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "the request body must be a JSON object");
+	return 0;
+}
+
+static void
+server_dispatch(struct http_request *req, void *arg)
+{
+	struct server		*srv = arg;
+	const struct route	*r;
+	struct nsreg_error	 err;
+	char			 params[1024], allow[128];
+
+	nsreg_error_clear(&err);
+	if ((r = route_find(req, params, sizeof(params), allow,
+	    sizeof(allow), &err)) == NULL) {
+		if (err.code == NSREG_METHOD_NOT_ALLOWED)
+			http_add_header(req, "Allow", allow);
+		goto fail;
+	}
+	req->route = r;
+	if (auth_request(srv->auth, req, &err) == -1)
+		goto fail;
+	if (!(r->flags & ROUTE_ANONYMOUS) &&
+	    req->principal.auth == PRINCIPAL_ANONYMOUS) {
+		nsreg_error_set(&err, NSREG_UNAUTHENTICATED, NULL,
+		    "no credential: present an X.509-SVID client certificate "
+		    "or an Authorization: Bearer token");
+		goto fail;
+	}
+	if ((r->flags & ROUTE_ADMIN) && !req->principal.admin) {
+		nsreg_error_set(&err, NSREG_PERMISSION_DENIED, NULL,
+		    "%s %s needs the admin role", req->method_name,
+		    r->pattern);
+		goto fail;
+	}
+	if ((r->flags & ROUTE_BODY) && server_parse_body(req, &err) == -1)
+		goto fail;
+	r->handler(srv, req);
+	return;
+fail:
+	if (err.code == NSREG_UNAUTHENTICATED)
+		http_add_header(req, "WWW-Authenticate", "Bearer");
+	http_reply_error(req, &err);
+}
+
+static void
+server_completed(struct http_request *req, void *arg)
+{
+	struct server	*srv = arg;
+	char		 path[300], principal[300];
+	int64_t		 dur_us;
+
+	dur_us = util_mono_us() - req->start_us;
+	metrics_request(srv->metrics, req->route, req->method, req->status,
+	    dur_us);
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
+	log_info("msg=request id=%s remote=%s method=%s path=%s status=%u "
+	    "bytes=%zu dur_ms=%.3f auth=%s principal=%s%s%s",
+	    req->id, req->remote_addr[0] ? req->remote_addr : "-",
+	    req->method_name, log_quote(path, sizeof(path), req->path),
+	    req->status, req->bytes_out, (double)dur_us / 1000.0,
+	    principal_auth_name(req->principal.auth),
+	    log_quote(principal, sizeof(principal),
+	    req->principal.id[0] ? req->principal.id : "-"),
+	    req->error_code ? " error=" : "",
+	    req->error_code ? req->error_code : "");
+}
+
+static void
+server_conn_free(void *slot, void *arg)
+{
+	(void)arg;
+	auth_conn_free(slot);
+}
+
+static const struct http_hooks server_http_hooks = {
+	.dispatch = server_dispatch,
+	.completed = server_completed,
+	.conn_free = server_conn_free,
+};
+
+int
+server_authorize(struct server *srv, struct http_request *req,
+    enum server_action action, const struct server_subject *subject,
+    struct nsreg_error *err)
+{
+	const struct principal	*p = &req->principal;
+
+	(void)subject;
+	if (p->admin)
+		return 0;
+	/*
+	 * Until admission rules are configured, principals of the local
+	 * trust domain may use the registry and nobody else may.
+	 */
+	if (p->trust_domain[0] != '\0' &&
+	    strcmp(p->trust_domain, srv->conf->trust_domain) == 0)
+		return 0;
+	return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
+	    "%s: %s is not of trust domain %s", server_action_names[action],
+	    p->id[0] ? p->id : "caller", srv->conf->trust_domain);
+}
+
+static void *
+server_sweeper(void *arg)
+{
+	struct server		*srv = arg;
+	struct nsreg_error	 err;
+	struct timespec		 ts;
+	int64_t			 now, n, last_log_prune = 0;
+
+	pthread_mutex_lock(&srv->lock);
+	while (!srv->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->cond, &srv->lock, &ts);
+		if (srv->stopping)
+			break;
+		pthread_mutex_unlock(&srv->lock);
+		now = util_now_ms();
+		if ((n = store_prune(srv->store, now, &err)) < 0)
+			log_warnx("msg=\"sweep failed\" error=%s",
+			    nsreg_code_name(err.code));
+		else if (n > 0)
+			log_debug("msg=swept expired=%lld", (long long)n);
+		if (now - last_log_prune > 60 * 1000) {
+			last_log_prune = now;
+			if (store_decision_prune(srv->store,
+			    now - srv->conf->decision_log_retention, &err) < 0)
+				log_warnx("msg=\"decision log prune failed\" "
+				    "error=%s", nsreg_code_name(err.code));
+		}
+		pthread_mutex_lock(&srv->lock);
+	}
+	pthread_mutex_unlock(&srv->lock);
+	return NULL;
+}
+
+/* Read cert and key files into memory (new buffers). */
+static int
+server_read_tls(const struct conf *conf, char **cert, char **key,
+    struct nsreg_error *err)
+{
+	size_t	len;
+
+	*cert = *key = NULL;
+	if ((*cert = util_file_read(conf->tls_cert, 1024 * 1024, &len)) ==
+	    NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "tls-cert %s: %s", conf->tls_cert, strerror(errno));
+	if ((*key = util_file_read(conf->tls_key, 1024 * 1024, &len)) ==
+	    NULL) {
+		free(*cert);
+		*cert = NULL;
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "tls-key %s: %s", conf->tls_key, strerror(errno));
+	}
+	return 0;
+}
+
+static void
+server_free_tls(char *cert, char *key)
+{
+	free(cert);
+	if (key != NULL) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
+}
+
+int
+server_start(struct server *srv, struct nsreg_error *err)
+{
+	struct http_listen	 listen[CONF_LISTEN_MAX];
+	struct http_options	 opt;
+	struct store_options	 so;
+	struct http_hooks	 hooks = server_http_hooks;
+	const struct conf	*conf = srv->conf;
+	char			*cert = NULL, *key = NULL;
+	size_t			 i;
+	int			 rc = -1, tls = 0;
+
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->cond, NULL);
+	srv->started = util_now_ms();
+	if ((srv->metrics = metrics_new()) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	if ((srv->auth = auth_new(conf, err)) == NULL)
+		goto out;
+	memset(&so, 0, sizeof(so));
+	so.url = conf->database;
+	so.history = conf->watch_history;
+	if ((srv->store = store_open(&so, err)) == NULL)
+		goto out;
+	if ((srv->watch = watch_new(srv->store, conf->watch_history < 8192 ?
+	    conf->watch_history : 8192, conf->watch_bookmark)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	store_set_listener(srv->store, watch_publish, srv->watch);
+	for (i = 0; i < conf->nlisten; i++) {
+		listen[i].addr = conf->listen[i].addr;
+		listen[i].port = conf->listen[i].port;
+		listen[i].tls = conf->listen[i].scheme == CONF_HTTPS;
+		tls |= listen[i].tls;
+	}
+	if (tls && server_read_tls(conf, &cert, &key, err) == -1)
+		goto out;
+	memset(&opt, 0, sizeof(opt));
+	opt.threads = conf->threads;
+	opt.max_body = conf->max_body;
+	opt.max_connections = conf->max_connections;
+	opt.timeout_s = (unsigned int)((conf->connection_timeout + 999) /
+	    1000);
+	opt.tls_cert_pem = cert;
+	opt.tls_key_pem = key;
+	opt.trust_pem = auth_trust_pem(srv->auth);
+	hooks.arg = srv;
+	if ((srv->http = http_start(listen, conf->nlisten, &opt, &hooks,
+	    err)) == NULL)
+		goto out;
+	if (pthread_create(&srv->sweeper, NULL, server_sweeper, srv) != 0) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the sweeper");
+		goto out;
+	}
+	srv->sweeper_running = 1;
+	rc = 0;
+out:
+	server_free_tls(cert, key);
+	return rc;
+}
+
+int
+server_reload(struct server *srv, struct conf *newconf,
+    struct nsreg_error *err)
+{
+	char	*cert = NULL, *key = NULL;
+	int	 rc = -1;
+
+	if (auth_reload(srv->auth, newconf, err) == -1)
+		goto out;
+	if (newconf->tls_cert != NULL && newconf->tls_key != NULL) {
+		if (server_read_tls(newconf, &cert, &key, err) == -1 ||
+		    http_set_certificate(srv->http, cert, key, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	server_free_tls(cert, key);
+	return rc;
+}
+
+void
+server_stop(struct server *srv)
+{
+	if (srv->sweeper_running) {
+		pthread_mutex_lock(&srv->lock);
+		srv->stopping = 1;
+		pthread_cond_signal(&srv->cond);
+		pthread_mutex_unlock(&srv->lock);
+		pthread_join(srv->sweeper, NULL);
+		srv->sweeper_running = 0;
+	}
+	http_stop(srv->http);
+	srv->http = NULL;
+	if (srv->store != NULL)
+		store_set_listener(srv->store, NULL, NULL);
+	watch_free(srv->watch);
+	srv->watch = NULL;
+	store_close(srv->store);
+	srv->store = NULL;
+	auth_free(srv->auth);
+	srv->auth = NULL;
+	metrics_free(srv->metrics);
+	srv->metrics = NULL;
+	pthread_cond_destroy(&srv->cond);
+	pthread_mutex_destroy(&srv->lock);
+}

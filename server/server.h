@@ -1,0 +1,72 @@
+/*
+ * server.h - the running daemon: its parts, request dispatch, the access
+ * log, and authorisation of registry actions.
+ */
+#ifndef NSREG_SERVER_H
+#define NSREG_SERVER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "error.h"
+#include "http.h"
+
+struct store;
+struct watch;
+struct metrics;
+struct auth;
+
+struct server {
+	struct conf		*conf;
+	struct store		*store;
+	struct http_server	*http;
+	struct watch		*watch;
+	struct metrics		*metrics;
+	struct auth		*auth;
+	int			 dev;		/* --dev */
+	int64_t			 started;	/* ms */
+	pthread_t		 sweeper;
+	int			 sweeper_running;
+	pthread_mutex_t		 lock;		/* stopping, sweeper wait */
+	pthread_cond_t		 cond;
+	int			 stopping;
+};
+
+/* The registry actions of DESIGN section 5. */
+enum server_action {
+	SERVER_ACTION_FIND = 0,
+	SERVER_ACTION_REGISTER,
+	SERVER_ACTION_UNREGISTER,
+	SERVER_ACTION_PUBLISH,
+	SERVER_ACTION_CONNECT
+};
+
+/* What an action is about, for the admission decision. */
+struct server_subject {
+	const char	*service;	/* service name or NULL */
+	const char	*endpoint;	/* endpoint name or NULL */
+};
+
+/*
+ * Open the store, load identities and start serving per srv->conf.
+ * Returns 0 or -1 (err filled).
+ */
+int	server_start(struct server *srv, struct nsreg_error *err);
+
+/* Reload certificates, bundles and keys (SIGHUP). */
+int	server_reload(struct server *srv, struct conf *newconf,
+	    struct nsreg_error *err);
+
+/* Drain and stop (SIGTERM). */
+void	server_stop(struct server *srv);
+
+/*
+ * May the request's principal take action on subject?  Admins always
+ * may.  Returns 0 (allowed) or -1 with err NSREG_PERMISSION_DENIED.
+ */
+int	server_authorize(struct server *srv, struct http_request *req,
+	    enum server_action action, const struct server_subject *subject,
+	    struct nsreg_error *err);
+
+#endif
