@@ -32,8 +32,10 @@
  * The rule a string breaks.  The stable names (spiffe_rule_name) are used
  * by tests/spiffe/ids.txt; the messages (spiffe_rule_message) by errors.
  * When an ID breaks several rules, the first in this order is reported:
- * length, scheme, authority (userinfo, port, percent, empty, length,
- * characters), query, fragment, then the path from left to right.
+ * length, scheme, authority (userinfo, a bracketed IP literal as
+ * "td-char", port, percent, empty, characters, length), query, fragment,
+ * then the path: percent, then segments from left to right (characters,
+ * then empty, "." or "..", an empty last segment being a trailing slash).
  */
 enum spiffe_rule {
 	SPIFFE_OK = 0,
