@@ -1,5 +1,22 @@
 # server/ identity: SPIFFE IDs, X.509-SVIDs, JWT-SVIDs, trust bundles.
+# The only code that uses OpenSSL's X509 and JWS machinery (STYLE.md 1).
 noinst_LIBRARIES += server/libidentity.a
-server_libidentity_a_SOURCES =
+server_libidentity_a_SOURCES = \
+	server/principal.c server/principal.h \
+	server/spiffe.c server/spiffe.h
 server_libidentity_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OPENSSL_CFLAGS) $(JWT_CFLAGS)
+
+IDENTITY_LIBS = server/libidentity.a server/libnsregcore.a \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+IDENTITY_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+IDENTITY_TEST_LIBS = $(CRITERION_LIBS) $(IDENTITY_LIBS)
+
+check_PROGRAMS += tests/unit/test_spiffe
+tests_unit_test_spiffe_SOURCES = tests/unit/test_spiffe.c
+tests_unit_test_spiffe_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_spiffe_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_spiffe
+
+EXTRA_DIST += tests/spiffe/ids.txt
