@@ -508,7 +508,7 @@ conf_line(struct conf_parser *p, struct conf *c, char *line)
 	return kw->fn(p, c, av + 1, ac - 1);
 }
 
-/* Checks across directives; p->line points past the last line. */
+/* Checks across directives; p->line is the last line. */
 static int
 conf_check(struct conf_parser *p, struct conf *c)
 {
@@ -593,7 +593,7 @@ conf_parse(const char *name, const char *text, const char *basedir,
 			goto fail;
 		s += n + (nl != NULL);
 	}
-	p.line++;
+	/* Errors across directives point at the last line. */
 	if (conf_check(&p, c) == -1)
 		goto fail;
 	return c;

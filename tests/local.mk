@@ -3,8 +3,44 @@ TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(MHD_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 TEST_LIBS = $(CRITERION_LIBS) $(NSREGD_LIBS) $(CURL_LIBS)
 
-check_PROGRAMS += tests/unit/test_util
+EXTRA_DIST += tests/config
+
+unit_tests = \
+	tests/unit/test_util \
+	tests/unit/test_conf \
+	tests/unit/test_validate
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
 tests_unit_test_util_SOURCES = tests/unit/test_util.c
 tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_util_LDADD = $(TEST_LIBS)
-TESTS += tests/unit/test_util
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_conf_LDADD = $(TEST_LIBS)
+tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
+tests_unit_test_validate_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_validate_LDADD = $(TEST_LIBS)
+
+# Integration tests: a real nsregd on loopback (tests/integration/harness.c).
+check_LIBRARIES += tests/integration/libharness.a
+tests_integration_libharness_a_SOURCES = tests/integration/harness.c \
+	tests/integration/harness.h
+tests_integration_libharness_a_CFLAGS = $(TEST_CFLAGS)
+HARNESS_LIBS = tests/integration/libharness.a $(TEST_LIBS)
+
+integration_tests = \
+	tests/integration/test_http \
+	tests/integration/test_registry \
+	tests/integration/test_watch
+check_PROGRAMS += $(integration_tests)
+TESTS += $(integration_tests)
+tests_integration_test_http_SOURCES = tests/integration/test_http.c
+tests_integration_test_http_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_http_LDADD = $(HARNESS_LIBS)
+tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
+tests_integration_test_registry_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_registry_LDADD = $(HARNESS_LIBS)
+tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
+tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_watch_LDADD = $(HARNESS_LIBS)

@@ -1,0 +1,615 @@
+/*
+ * harness.c - start nsregd for a test and talk to it.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "svid.h"
+#include "util.h"
+
+#define HARNESS_TD	"example.org"
+#define HARNESS_SERVER	"spiffe://example.org/nsregd"
+#define HARNESS_CLIENT	"spiffe://example.org/ns/default/sa/client"
+
+static const char *
+harness_builddir(void)
+{
+	const char	*s = getenv("NSREG_BUILDDIR");
+
+	return s != NULL ? s : ".";
+}
+
+const char *
+nsregd_path(const struct nsregd *s, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", s->dir, file);
+	return buf;
+}
+
+static unsigned short
+harness_free_port(void)
+{
+	struct sockaddr_in	sa;
+	socklen_t		len = sizeof(sa);
+	int			fd;
+	unsigned short		port;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+harness_write(const char *path, const char *text, int mode)
+{
+	cr_assert_eq(util_file_write(path, text, strlen(text), mode), 0,
+	    "write %s: %s", path, strerror(errno));
+}
+
+static void
+harness_spawn(struct nsregd *s)
+{
+	char		 conf[PATH_MAX], log[PATH_MAX], bin[PATH_MAX];
+	struct hcred	 none;
+	struct hresp	 r;
+	int		 i, fd, status;
+
+	snprintf(bin, sizeof(bin), "%s/server/nsregd", harness_builddir());
+	nsregd_path(s, "nsregd.conf", conf, sizeof(conf));
+	nsregd_path(s, "nsregd.log", log, sizeof(log));
+	s->pid = fork();
+	cr_assert_geq(s->pid, 0);
+	if (s->pid == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		execl(bin, "nsregd", "-d", "-f", conf, (char *)NULL);
+		_exit(127);
+	}
+	hcred_none(&none);
+	for (i = 0; i < 200; i++) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			cr_assert_fail("nsregd exited at start (status %d); "
+			    "see %s", status, log);
+		}
+		if (hreq(s, &none, "GET", "/healthz", NULL, NULL, NULL,
+		    &r) == 0 && r.status == 200) {
+			hresp_free(&r);
+			return;
+		}
+		hresp_free(&r);
+		usleep(50 * 1000);
+	}
+	cr_assert_fail("nsregd did not become healthy; see %s", log);
+}
+
+void
+nsregd_start(struct nsregd *s, const char *extra)
+{
+	struct svid_dev		 dev;
+	struct nsreg_error	 err;
+	char			 path[PATH_MAX], text[8192];
+	size_t			 n;
+
+	memset(s, 0, sizeof(s[0]));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/nsreg-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(s->dir));
+	memset(&dev, 0, sizeof(dev));
+	dev.dir = s->dir;
+	dev.trust_domain = HARNESS_TD;
+	dev.server_id = HARNESS_SERVER;
+	dev.client_id = HARNESS_CLIENT;
+	dev.audience = HARNESS_SERVER;
+	cr_assert_eq(svid_dev_ensure(&dev, util_now_ms(), &err), 0, "%s",
+	    err.message);
+	snprintf(s->admin_token, sizeof(s->admin_token),
+	    "test-admin-token-%ld-0123456789", (long)getpid());
+	snprintf(text, sizeof(text), "%s\n", s->admin_token);
+	harness_write(nsregd_path(s, "admin.token", path, sizeof(path)), text,
+	    0600);
+	s->port = harness_free_port();
+	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
+	if (extra != NULL)
+		snprintf(s->extra, sizeof(s->extra), "%s", extra);
+	n = (size_t)snprintf(text, sizeof(text),
+	    "listen https 127.0.0.1:%u\n"
+	    "trust-domain " HARNESS_TD "\n"
+	    "server-id " HARNESS_SERVER "\n"
+	    "tls-cert server.pem\n"
+	    "tls-key server.key\n"
+	    "trust-bundle bundle.json\n"
+	    "grant-key grant.key\n"
+	    "database sqlite:nsreg.db\n"
+	    "admin-token-file admin.token\n"
+	    "threads 2\n"
+	    "log-level debug\n"
+	    "%s\n", s->port, s->extra);
+	cr_assert_lt(n, sizeof(text));
+	harness_write(nsregd_path(s, "nsregd.conf", path, sizeof(path)), text,
+	    0644);
+	harness_spawn(s);
+}
+
+static void
+harness_wait(struct nsregd *s, int sig)
+{
+	int	status, i;
+
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, sig);
+	for (i = 0; i < 200; i++) {
+		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+			s->pid = 0;
+			return;
+		}
+		usleep(50 * 1000);
+	}
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, &status, 0);
+	s->pid = 0;
+	cr_assert_fail("nsregd did not stop on signal %d", sig);
+}
+
+void
+nsregd_stop(struct nsregd *s)
+{
+	harness_wait(s, SIGTERM);
+}
+
+void
+nsregd_kill(struct nsregd *s)
+{
+	harness_wait(s, SIGKILL);
+}
+
+void
+nsregd_restart(struct nsregd *s)
+{
+	if (s->pid > 0)
+		nsregd_stop(s);
+	harness_spawn(s);
+}
+
+void
+nsregd_signal(struct nsregd *s, int sig)
+{
+	if (s->pid > 0)
+		kill(s->pid, sig);
+}
+
+void
+nsregd_cleanup(struct nsregd *s)
+{
+	char	cmd[PATH_MAX + 32];
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+		s->pid = 0;
+	}
+	if (s->dir[0] != '\0' && getenv("NSREG_KEEP_TEST_DIRS") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", s->dir);
+	}
+}
+
+void
+hcred_none(struct hcred *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+void
+hcred_admin(const struct nsregd *s, struct hcred *c)
+{
+	hcred_none(c);
+	snprintf(c->bearer, sizeof(c->bearer), "%s", s->admin_token);
+}
+
+void
+hcred_x509(const struct nsregd *s, struct hcred *c)
+{
+	hcred_none(c);
+	nsregd_path(s, "client.pem", c->cert, sizeof(c->cert));
+	nsregd_path(s, "client.key", c->key, sizeof(c->key));
+}
+
+void
+hcred_jwt(const struct nsregd *s, struct hcred *c)
+{
+	char	path[PATH_MAX], *tok;
+	size_t	n;
+
+	hcred_none(c);
+	tok = util_file_read(nsregd_path(s, "client.jwt", path, sizeof(path)),
+	    sizeof(c->bearer) - 1, &n);
+	cr_assert_not_null(tok);
+	while (n > 0 && (tok[n - 1] == '\n' || tok[n - 1] == '\r'))
+		tok[--n] = '\0';
+	snprintf(c->bearer, sizeof(c->bearer), "%s", tok);
+	free(tok);
+}
+
+void
+hcred_issue_x509(const struct nsregd *s, const char *id, long long ttl_ms,
+    struct hcred *c)
+{
+	struct svid_x509_req	 req;
+	struct nsreg_error	 err;
+	struct svid_ca		*ca;
+	char			*chain = NULL, *key = NULL, base[64];
+	static int		 seq;
+
+	cr_assert_not_null(ca = svid_ca_load(s->dir, &err), "%s",
+	    err.message);
+	memset(&req, 0, sizeof(req));
+	req.id = id;
+	req.ttl_ms = ttl_ms;
+	cr_assert_eq(svid_x509_issue(ca, &req, util_now_ms(), &chain, &key,
+	    &err), 0, "%s", err.message);
+	svid_ca_free(ca);
+	hcred_none(c);
+	snprintf(base, sizeof(base), "issued-%d-%d", (int)getpid(), ++seq);
+	snprintf(c->cert, sizeof(c->cert), "%s/%s.pem", s->dir, base);
+	snprintf(c->key, sizeof(c->key), "%s/%s.key", s->dir, base);
+	harness_write(c->cert, chain, 0644);
+	harness_write(c->key, key, 0600);
+	free(chain);
+	free(key);
+}
+
+void
+hcred_issue_jwt(const struct nsregd *s, const char *id, long long ttl_ms,
+    struct hcred *c)
+{
+	struct svid_jwt_req	 req;
+	struct nsreg_error	 err;
+	struct svid_ca		*ca;
+	const char		*aud[] = { HARNESS_SERVER };
+	char			*tok = NULL;
+
+	cr_assert_not_null(ca = svid_ca_load(s->dir, &err), "%s",
+	    err.message);
+	memset(&req, 0, sizeof(req));
+	req.id = id;
+	req.aud = aud;
+	req.naud = 1;
+	req.ttl_ms = ttl_ms;
+	cr_assert_eq(svid_jwt_issue(ca, &req, util_now_ms(), &tok, &err), 0,
+	    "%s", err.message);
+	svid_ca_free(ca);
+	hcred_none(c);
+	snprintf(c->bearer, sizeof(c->bearer), "%s", tok);
+	free(tok);
+}
+
+struct harness_buf {
+	char	*s;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static size_t
+harness_collect(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct harness_buf	*b = arg;
+	size_t			 n = size * nmemb;
+
+	if (b->len + n + 1 > b->cap) {
+		size_t	 cap = b->cap ? b->cap * 2 : 4096;
+		char	*ns;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((ns = realloc(b->s, cap)) == NULL)
+			return 0;
+		b->s = ns;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, ptr, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return n;
+}
+
+static CURL *
+harness_curl(const struct nsregd *s, const struct hcred *c, const char *path,
+    struct curl_slist **hdrs)
+{
+	CURL	*h;
+	char	 url[4096], ca[PATH_MAX], auth[8300];
+
+	h = curl_easy_init();
+	cr_assert_not_null(h);
+	snprintf(url, sizeof(url), "%s%s", s->url, path);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, nsregd_path(s, "bundle.pem", ca,
+	    sizeof(ca)));
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	if (c != NULL && c->cert[0] != '\0') {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
+	}
+	if (c != NULL && c->bearer[0] != '\0') {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    c->bearer);
+		*hdrs = curl_slist_append(*hdrs, auth);
+	}
+	return h;
+}
+
+int
+hreq(const struct nsregd *s, const struct hcred *c, const char *method,
+    const char *path, const char *body, const char *ctype,
+    const char *extra_header, struct hresp *r)
+{
+	struct curl_slist	*hdrs = NULL;
+	struct harness_buf	 b, hb;
+	char			 ct[256];
+	CURL			*h;
+	CURLcode		 rc;
+
+	memset(r, 0, sizeof(*r));
+	memset(&b, 0, sizeof(b));
+	memset(&hb, 0, sizeof(hb));
+	h = harness_curl(s, c, path, &hdrs);
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+		    ctype != NULL ? ctype : "application/json");
+		hdrs = curl_slist_append(hdrs, ct);
+	} else if (ctype != NULL) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+		hdrs = curl_slist_append(hdrs, ct);
+	}
+	if (extra_header != NULL)
+		hdrs = curl_slist_append(hdrs, extra_header);
+	/* No "Expect: 100-continue" round trip. */
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, harness_collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, harness_collect);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hb);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	r->body = b.s != NULL ? b.s : strdup("");
+	r->len = b.len;
+	r->headers = hb.s != NULL ? hb.s : strdup("");
+	if (r->len > 0)
+		r->json = json_loadb(r->body, r->len, 0, NULL);
+	return rc == CURLE_OK ? 0 : -1;
+}
+
+int
+hreq_json(const struct nsregd *s, const struct hcred *c, const char *method,
+    const char *path, json_t *body, struct hresp *r)
+{
+	char	*text;
+	int	 rc;
+
+	cr_assert_not_null(body);
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	rc = hreq(s, c, method, path, text, NULL, NULL, r);
+	free(text);
+	return rc;
+}
+
+const char *
+hresp_header(const struct hresp *r, const char *name)
+{
+	static __thread char	 val[1024];
+	const char		*p = r->headers, *eol;
+	size_t			 n = strlen(name), m;
+
+	while (p != NULL && *p != '\0') {
+		eol = strstr(p, "\r\n");
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			p += n + 1;
+			while (*p == ' ')
+				p++;
+			m = eol != NULL ? (size_t)(eol - p) : strlen(p);
+			if (m >= sizeof(val))
+				m = sizeof(val) - 1;
+			memcpy(val, p, m);
+			val[m] = '\0';
+			return val;
+		}
+		p = eol != NULL ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+const char *
+hresp_error(const struct hresp *r)
+{
+	const char	*c;
+
+	c = json_string_value(json_object_get(json_object_get(r->json,
+	    "error"), "code"));
+	return c != NULL ? c : "";
+}
+
+void
+hresp_free(struct hresp *r)
+{
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+static size_t
+hwatch_collect(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct hwatch	*w = arg;
+	size_t		 n = size * nmemb, i, start = 0;
+	json_t		*ev;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	if (w->len + n + 1 > w->cap) {
+		w->cap = (w->len + n + 1) * 2;
+		w->buf = realloc(w->buf, w->cap);
+	}
+	memcpy(w->buf + w->len, ptr, n);
+	w->len += n;
+	for (i = 0; i < w->len; i++)
+		if (w->buf[i] == '\n') {
+			ev = json_loadb(w->buf + start, i - start, 0, NULL);
+			json_array_append_new(w->events, ev != NULL ? ev :
+			    json_string("unparsable line"));
+			start = i + 1;
+		}
+	memmove(w->buf, w->buf + start, w->len - start);
+	w->len -= start;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+static int
+hwatch_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c,
+    curl_off_t d)
+{
+	struct hwatch	*w = arg;
+	int		 stop;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	pthread_mutex_lock(&w->lock);
+	stop = w->stop;
+	pthread_mutex_unlock(&w->lock);
+	return stop;
+}
+
+static void *
+hwatch_run(void *arg)
+{
+	struct hwatch		*w = arg;
+	struct curl_slist	*hdrs = NULL;
+	CURL			*h;
+	long			 status = 0;
+
+	h = harness_curl(w->s, &w->cred, w->path, &hdrs);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, hwatch_collect);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, hwatch_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	pthread_mutex_lock(&w->lock);
+	w->status = status;
+	w->done = 1;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+void
+hwatch_start(struct hwatch *w, const struct nsregd *s, const struct hcred *c,
+    const char *path)
+{
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->cred = *c;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	w->events = json_array();
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	cr_assert_eq(pthread_create(&w->thread, NULL, hwatch_run, w), 0);
+}
+
+size_t
+hwatch_wait(struct hwatch *w, size_t n, long timeout_ms)
+{
+	struct timespec	ts;
+	size_t		got;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->lock);
+	while (json_array_size(w->events) < n && !w->done)
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &ts) != 0)
+			break;
+	got = json_array_size(w->events);
+	pthread_mutex_unlock(&w->lock);
+	return got;
+}
+
+json_t *
+hwatch_event(struct hwatch *w, size_t i)
+{
+	json_t	*e;
+
+	pthread_mutex_lock(&w->lock);
+	e = json_array_get(w->events, i);
+	pthread_mutex_unlock(&w->lock);
+	return e;
+}
+
+void
+hwatch_stop(struct hwatch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->stop = 1;
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	json_decref(w->events);
+	free(w->buf);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
