@@ -1,0 +1,123 @@
+/*
+ * store_backend.h - what a storage backend provides to store.c.
+ *
+ * A backend is a const struct store_backend of function pointers (smtpd's
+ * table_backend, SPIRE's datastore plugins).  store.c picks one by the
+ * scheme of the "database" URL, checks the arguments every backend would
+ * check (kinds, names, documents) and then calls it: a backend may assume
+ * that what it receives passed store_object_check().  Each function has
+ * the contract of its store_* counterpart in store.h and gets the opaque
+ * handle its open() returned.
+ *
+ * Only store.c, the backends and the storage tests include this header.
+ */
+#ifndef NSREG_STORE_BACKEND_H
+#define NSREG_STORE_BACKEND_H
+
+#include "store.h"
+#include "store_migration.h"
+
+struct store_backend {
+	const char	*name;		/* "sqlite" */
+	const char	*scheme;	/* URL prefix: "sqlite:" */
+	const struct store_migration *migrations;	/* built in */
+
+	/*
+	 * Open the database at url (the whole URL, scheme included) and
+	 * bring its schema to the last of migrations, refusing a database
+	 * that already has a newer version than that.  NULL on error.
+	 */
+	void		*(*open)(const char *url, const struct store_options *opt,
+			    const struct store_migration *migrations,
+			    struct nsreg_error *err);
+	void		 (*close)(void *b);
+	void		 (*set_listener)(void *b, store_listener_fn fn,
+			    void *arg);
+	int		 (*ping)(void *b);
+	int64_t		 (*revision)(void *b);
+	int		 (*create)(void *b, struct store_object *obj,
+			    int64_t now, struct nsreg_error *err);
+	int		 (*update)(void *b, struct store_object *obj,
+			    int64_t expect_rev, int64_t now,
+			    struct nsreg_error *err);
+	int		 (*fetch)(void *b, enum store_kind kind,
+			    const char *name, int64_t now,
+			    struct store_object *out, struct nsreg_error *err);
+	int		 (*delete)(void *b, enum store_kind kind,
+			    const char *name, int64_t expect_rev, int64_t now,
+			    struct store_object *old, struct nsreg_error *err);
+	int		 (*list)(void *b, const struct store_query *q,
+			    int64_t now, json_t **items, int64_t *revision,
+			    int *more, struct nsreg_error *err);
+	int64_t		 (*count)(void *b, enum store_kind kind, int64_t now);
+	int64_t		 (*prune)(void *b, int64_t now,
+			    struct nsreg_error *err);
+	int64_t		 (*watch)(void *b, enum store_kind kind,
+			    int64_t after, size_t limit, store_listener_fn fn,
+			    void *arg, struct nsreg_error *err);
+	int		 (*decision_append)(void *b,
+			    const struct store_decision *v, size_t n,
+			    struct nsreg_error *err);
+	int		 (*decision_list)(void *b,
+			    const struct store_decision_query *q,
+			    json_t **items, int64_t *next_id,
+			    struct nsreg_error *err);
+	int64_t		 (*decision_prune)(void *b, int64_t before,
+			    struct nsreg_error *err);
+};
+
+extern const struct store_backend store_backend_sqlite;
+
+/* Events kept for watch resume when store_options.history is 0. */
+#define STORE_HISTORY_DEFAULT	10000
+
+/*
+ * The backend serving url (by scheme), or NULL with err set when none
+ * does.
+ */
+const struct store_backend *store_backend_find(const char *url,
+		    struct nsreg_error *err);
+
+/*
+ * store_open() with another list of migrations than the backend's own
+ * (tests use it to write a database newer than the code).
+ */
+struct store	*store_open_migrations(const struct store_options *opt,
+		    const struct store_migration *migrations,
+		    struct nsreg_error *err);
+
+/*
+ * Check what a write stores: a known kind, a non-empty UTF-8 name, a JSON
+ * object as doc and, for endpoints, network_service_names absent or an
+ * array of non-empty strings.  0 or -1 (NSREG_INVALID_ARGUMENT).
+ */
+int		 store_object_check(const struct store_object *obj,
+		    struct nsreg_error *err);
+
+/*
+ * The rendered JSON text of obj (compact, keys in render order) in a new
+ * malloc'd string, *lenp its length; *rendered (when not NULL) receives
+ * the rendered object (new reference).  NULL with err set when doc holds
+ * something that cannot be stored (invalid UTF-8 from a _nocheck
+ * constructor).
+ */
+char		*store_object_text(const struct store_object *obj,
+		    json_t **rendered, size_t *lenp, struct nsreg_error *err);
+
+/*
+ * Turn a rendered object back into its document: remove, in place, the
+ * metadata keys render adds for kind.  Returns rendered (the same
+ * reference, not a new one).
+ */
+json_t		*store_object_strip(json_t *rendered, enum store_kind kind);
+
+/*
+ * The endpoint's service names (borrowed array of strings) or NULL when
+ * the object has none or is not an endpoint.
+ */
+const json_t	*store_object_services(const struct store_object *obj);
+
+/* 1 when two service arrays hold the same set of names, else 0. */
+int		 store_services_equal(const json_t *a, const json_t *b);
+
+#endif

@@ -1,0 +1,1963 @@
+/*
+ * store_sqlite.c - the SQLite storage backend ("sqlite:PATH"), the only
+ * file that calls sqlite3_*.
+ *
+ * One database file in WAL mode with synchronous=NORMAL: a committed
+ * transaction is in the WAL, written to the kernel, before the writer
+ * returns, so it survives the death of the process (not a power cut
+ * between checkpoints).
+ *
+ * Writes go through one writer connection with group commit: a writing
+ * thread queues its operation; whoever finds no batch running becomes the
+ * leader, takes every queued operation, runs each inside its own
+ * savepoint of one transaction, commits once, hands the events to the
+ * listener in revision order and only then wakes the callers whose
+ * operations that commit carried.  Uncontended, a batch is one operation.
+ * A failed operation rolls back to its savepoint and gives back the
+ * revisions it took, so revisions stay gap-free.
+ *
+ * Reads use a small pool of reader connections, each in its own WAL
+ * snapshot, so they never wait for the writer.  Every connection caches
+ * its prepared statements.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+/* Reader connections at most; a reader beyond waits for a free one. */
+#define STORE_SQLITE_READERS		8
+/* Page cache per connection (KiB): bounded, the objects stay on disk. */
+#define STORE_SQLITE_WRITER_CACHE	8192
+#define STORE_SQLITE_READER_CACHE	2048
+#define STORE_SQLITE_BUSY_MS		5000
+/* Operations one commit carries at most. */
+#define STORE_SQLITE_BATCH		256
+/* Expired objects one prune transaction deletes at most. */
+#define STORE_SQLITE_PRUNE_BATCH	1000
+/* Decision log rows one prune transaction deletes at most. */
+#define STORE_SQLITE_DECISION_BATCH	10000
+/* ?service lists up to this many services filter in SQL, the rest in C. */
+#define STORE_SQLITE_SERVICES_SQL	4
+/* Decision log filters: principal, action, decision. */
+#define STORE_SQLITE_DECISION_FILTERS	8
+
+enum store_sqlite_sql {
+	SQL_BEGIN = 0,
+	SQL_BEGIN_IMMEDIATE,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
+	SQL_SAVEPOINT,
+	SQL_RELEASE,
+	SQL_ROLLBACK_TO,
+	SQL_PING,
+	SQL_META_GET,
+	SQL_META_SET,
+	SQL_OBJECT_GET,
+	SQL_OBJECT_INSERT,
+	SQL_OBJECT_UPDATE,
+	SQL_OBJECT_DELETE,
+	SQL_SERVICE_INSERT,
+	SQL_SERVICE_DELETE,
+	SQL_EVENT_INSERT,
+	SQL_LIST,
+	SQL_COUNT,
+	SQL_EXPIRED,
+	SQL_WATCH,
+	SQL_TRIM_CUTOFF,
+	SQL_TRIM_MARKS,
+	SQL_TRIM_DELETE,
+	SQL_DECISION_INSERT,
+	SQL_DECISION_PRUNE,
+	SQL_MAX
+};
+
+static const char *const store_sqlite_sql[SQL_MAX] = {
+	[SQL_BEGIN] = "BEGIN",
+	[SQL_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_SAVEPOINT] = "SAVEPOINT op",
+	[SQL_RELEASE] = "RELEASE op",
+	[SQL_ROLLBACK_TO] = "ROLLBACK TO op",
+	[SQL_PING] = "SELECT 1",
+	[SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[SQL_META_SET] =
+	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQL_OBJECT_GET] =
+	    "SELECT revision, created_at, updated_at, expires_at, owner, "
+	    "object, services FROM objects WHERE kind = ?1 AND name = ?2",
+	[SQL_OBJECT_INSERT] =
+	    "INSERT INTO objects (kind, name, revision, created_at, "
+	    "updated_at, expires_at, owner, object, services) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQL_OBJECT_UPDATE] =
+	    "UPDATE objects SET revision = ?3, updated_at = ?5, "
+	    "expires_at = ?6, owner = ?7, object = ?8, services = ?9 "
+	    "WHERE kind = ?1 AND name = ?2",
+	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
+	[SQL_SERVICE_INSERT] =
+	    "INSERT OR IGNORE INTO endpoint_services (service, name) "
+	    "VALUES (?1, ?2)",
+	[SQL_SERVICE_DELETE] =
+	    "DELETE FROM endpoint_services WHERE service = ?1 AND name = ?2",
+	[SQL_EVENT_INSERT] =
+	    "INSERT INTO events (revision, kind, type, name, reason, object) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_LIST] =
+	    "SELECT object FROM objects WHERE kind = ?1 AND name > ?2 "
+	    "AND (expires_at = 0 OR expires_at > ?3) ORDER BY name",
+	[SQL_COUNT] =
+	    "SELECT (SELECT count(*) FROM objects WHERE kind = ?1) - "
+	    "(SELECT count(*) FROM objects WHERE kind = ?1 "
+	    "AND expires_at BETWEEN 1 AND ?2)",
+	[SQL_EXPIRED] =
+	    "SELECT name, object, services FROM objects "
+	    "WHERE kind = ?1 AND expires_at BETWEEN 1 AND ?2 "
+	    "ORDER BY expires_at LIMIT ?3",
+	[SQL_WATCH] =
+	    "SELECT revision, type, name, reason, object FROM events "
+	    "WHERE kind = ?1 AND revision > ?2 ORDER BY revision LIMIT ?3",
+	[SQL_TRIM_CUTOFF] =
+	    "SELECT revision FROM events ORDER BY revision DESC "
+	    "LIMIT 1 OFFSET ?1",
+	[SQL_TRIM_MARKS] =
+	    "SELECT kind, max(revision) FROM events WHERE revision <= ?1 "
+	    "GROUP BY kind",
+	[SQL_TRIM_DELETE] = "DELETE FROM events WHERE revision <= ?1",
+	[SQL_DECISION_INSERT] =
+	    "INSERT INTO decisions (time, principal, action, decision, entry) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_DECISION_PRUNE] =
+	    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions "
+	    "WHERE time < ?1 LIMIT ?2)",
+};
+
+/* A connection and its prepared statements. */
+struct store_sqlite_conn {
+	sqlite3				*db;
+	sqlite3_stmt			*stmt[SQL_MAX];
+	/* ?service lists by number of services filtered in SQL. */
+	sqlite3_stmt			*services[STORE_SQLITE_SERVICES_SQL + 1];
+	sqlite3_stmt			*decisions[STORE_SQLITE_DECISION_FILTERS];
+	struct store_sqlite_conn	*next;		/* free readers */
+};
+
+/* An event written in the running batch, for the listener. */
+struct store_sqlite_event {
+	int64_t			 revision;
+	enum store_kind		 kind;
+	enum store_event_type	 type;
+	char			*name;
+	const char		*reason;	/* static */
+	json_t			*object;	/* owned, NULL: no listener */
+};
+
+struct store_sqlite;
+
+/* One queued write. */
+struct store_sqlite_op {
+	int			(*run)(struct store_sqlite *,
+				    struct store_sqlite_op *);
+	struct nsreg_error	*err;
+	int64_t			 now;
+
+	struct store_object	*obj;		/* create, update */
+	int64_t			 expect_rev;	/* update, delete */
+	enum store_kind		 kind;		/* delete, prune */
+	const char		*name;		/* delete */
+	int			 want_old;	/* delete */
+	const struct store_decision *decisions;	/* decision append */
+	size_t			 ndecisions;
+	int64_t			 before;	/* decision prune */
+
+	/* Results, valid when rc is 0 once done. */
+	int			 rc;
+	int64_t			 revision;
+	int64_t			 created_at;
+	char			*owner;		/* update: the kept owner */
+	struct store_object	 old;		/* delete */
+	int64_t			 count;		/* prune */
+
+	int			 done;
+	struct store_sqlite_op	*next;
+};
+
+struct store_sqlite {
+	char				*path;
+	size_t				 history;
+
+	/* The writer: its connection is the batch leader's alone. */
+	struct store_sqlite_conn	*writer;
+	pthread_mutex_t			 wlock;
+	pthread_cond_t			 wcond;
+	struct store_sqlite_op		*queue, **queue_tail;
+	int				 writing;	/* a leader runs */
+	store_listener_fn		 listener;
+	void				*listener_arg;
+
+	/* Leader-only state of the running batch. */
+	int64_t				 next_rev;	/* last taken */
+	struct store_sqlite_event	*events;
+	size_t				 nevents, events_cap;
+	int				 keep_events;
+
+	int64_t				 committed;	/* atomic */
+
+	/* Reader pool. */
+	pthread_mutex_t			 rlock;
+	pthread_cond_t			 rcond;
+	struct store_sqlite_conn	*readers;
+	size_t				 nreaders;
+};
+
+static int
+store_sqlite_error(sqlite3 *db, int rc, const char *what,
+    struct nsreg_error *err)
+{
+	enum nsreg_code	code;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PROTOCOL:
+		code = NSREG_UNAVAILABLE;
+		break;
+	default:
+		code = NSREG_INTERNAL;
+		break;
+	}
+	return nsreg_error_set(err, code, NULL, "database: %s: %s", what,
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+static sqlite3_stmt *
+store_sqlite_prepare(struct store_sqlite_conn *c, sqlite3_stmt **slot,
+    const char *sql, struct nsreg_error *err)
+{
+	int	rc;
+
+	if (*slot != NULL)
+		return *slot;
+	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    slot, NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlite_error(c->db, rc, "prepare", err);
+		*slot = NULL;
+	}
+	return *slot;
+}
+
+static sqlite3_stmt *
+store_sqlite_stmt(struct store_sqlite_conn *c, enum store_sqlite_sql id,
+    struct nsreg_error *err)
+{
+	return store_sqlite_prepare(c, &c->stmt[id], store_sqlite_sql[id],
+	    err);
+}
+
+/* Run a statement that returns no rows (bindings already made). */
+static int
+store_sqlite_step_done(struct store_sqlite_conn *c, sqlite3_stmt *st,
+    const char *what, struct nsreg_error *err)
+{
+	int	rc, ret = 0;
+
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		ret = store_sqlite_error(c->db, rc, what, err);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int
+store_sqlite_exec(struct store_sqlite_conn *c, enum store_sqlite_sql id,
+    struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = store_sqlite_stmt(c, id, err)) == NULL)
+		return -1;
+	return store_sqlite_step_done(c, st, store_sqlite_sql[id], err);
+}
+
+static void
+store_sqlite_conn_close(struct store_sqlite_conn *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < SQL_MAX; i++)
+		sqlite3_finalize(c->stmt[i]);
+	for (i = 0; i <= STORE_SQLITE_SERVICES_SQL; i++)
+		sqlite3_finalize(c->services[i]);
+	for (i = 0; i < STORE_SQLITE_DECISION_FILTERS; i++)
+		sqlite3_finalize(c->decisions[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int
+store_sqlite_wal_cb(void *arg, int ncols, char **vals, char **names)
+{
+	int	*wal = arg;
+
+	(void)names;
+	*wal = ncols == 1 && vals[0] != NULL && strcmp(vals[0], "wal") == 0;
+	return 0;
+}
+
+static struct store_sqlite_conn *
+store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c;
+	char				 pragmas[512];
+	char				*msg = NULL;
+	int				 rc, wal = 0, flags;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		return NULL;
+	}
+	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+	    (writer ? SQLITE_OPEN_CREATE : 0);
+	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database %s: %s", path, c->db != NULL ?
+		    sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, STORE_SQLITE_BUSY_MS);
+	/*
+	 * The page cache is per connection and bounded: the server keeps
+	 * objects on disk (and in the kernel's cache), not in its heap.
+	 * No mmap, whose pages would count against the process.
+	 */
+	snprintf(pragmas, sizeof(pragmas),
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA temp_store = MEMORY;"
+	    "PRAGMA mmap_size = 0;"
+	    "PRAGMA cache_size = -%d;"
+	    "%s",
+	    writer ? STORE_SQLITE_WRITER_CACHE : STORE_SQLITE_READER_CACHE,
+	    writer ? "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA journal_size_limit = 67108864;" : "PRAGMA query_only = ON;");
+	if ((rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) !=
+	    SQLITE_OK) {
+		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database %s: %s", path, msg != NULL ? msg :
+		    sqlite3_errstr(rc));
+		goto fail;
+	}
+	if (writer) {
+		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL",
+		    store_sqlite_wal_cb, &wal, &msg);
+		if (rc != SQLITE_OK || !wal) {
+			nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+			    "database %s: cannot use write-ahead logging%s%s",
+			    path, msg != NULL ? ": " : "",
+			    msg != NULL ? msg : "");
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	sqlite3_free(msg);
+	store_sqlite_conn_close(c);
+	return NULL;
+}
+
+static int
+store_sqlite_meta_get(struct store_sqlite_conn *c, const char *key,
+    int64_t *value, struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ret = 0;
+
+	if ((st = store_sqlite_stmt(c, SQL_META_GET, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*value = 0;
+	else
+		ret = store_sqlite_error(c->db, rc, "read meta", err);
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int
+store_sqlite_meta_set(struct store_sqlite_conn *c, const char *key,
+    int64_t value, struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_META_SET, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	return store_sqlite_step_done(c, st, "write meta", err);
+}
+
+/*
+ * Migrations: each in its own immediate transaction that first reads the
+ * version again, so two processes opening one file at once cannot both
+ * apply the same migration.
+ */
+static int
+store_sqlite_migrate(struct store_sqlite_conn *c, const char *path,
+    const struct store_migration *mig, struct nsreg_error *err)
+{
+	const struct store_migration	*m, *last = NULL;
+	sqlite3_stmt			*st = NULL, *rec = NULL;
+	char				*msg = NULL;
+	int64_t				 current;
+	int				 rc, ret = -1, intx = 0;
+
+	for (m = mig; m->name != NULL; m++) {
+		if (m->version <= 0 || (last != NULL &&
+		    m->version <= last->version)) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "migration %s: versions out of order", m->name);
+			goto done;
+		}
+		last = m;
+	}
+	rc = sqlite3_exec(c->db, "CREATE TABLE IF NOT EXISTS "
+	    "schema_migrations (version INTEGER PRIMARY KEY, "
+	    "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlite_error(c->db, rc, "schema_migrations", err);
+		goto done;
+	}
+	rc = sqlite3_prepare_v2(c->db, "SELECT version, name FROM "
+	    "schema_migrations ORDER BY version DESC LIMIT 1", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(c->db, "INSERT INTO schema_migrations "
+		    "(version, name, applied_at) VALUES (?1, ?2, "
+		    "CAST((julianday('now') - 2440587.5) * 86400000 "
+		    "AS INTEGER))", -1, &rec, NULL);
+	if (rc != SQLITE_OK) {
+		store_sqlite_error(c->db, rc, "schema_migrations", err);
+		goto done;
+	}
+	for (;;) {
+		if (store_sqlite_exec(c, SQL_BEGIN_IMMEDIATE, err) == -1)
+			goto done;
+		intx = 1;
+		current = 0;
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			current = sqlite3_column_int64(st, 0);
+		else if (rc != SQLITE_DONE) {
+			store_sqlite_error(c->db, rc, "schema_migrations",
+			    err);
+			goto done;
+		}
+		if (current > (last != NULL ? last->version : 0)) {
+			nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+			    "database", "database %s has schema version "
+			    "%lld (%s), newer than the %d this nsregd knows: "
+			    "run a newer nsregd", path, (long long)current,
+			    (const char *)sqlite3_column_text(st, 1),
+			    last != NULL ? last->version : 0);
+			goto done;
+		}
+		sqlite3_reset(st);
+		for (m = mig; m->name != NULL && m->version <= current; m++)
+			;
+		if (m->name == NULL)
+			break;
+		if ((rc = sqlite3_exec(c->db, m->sql, NULL, NULL, &msg)) !=
+		    SQLITE_OK) {
+			nsreg_error_set(err, NSREG_INTERNAL, "database",
+			    "database %s: migration %s: %s", path, m->name,
+			    msg != NULL ? msg : sqlite3_errstr(rc));
+			goto done;
+		}
+		sqlite3_bind_int(rec, 1, m->version);
+		sqlite3_bind_text(rec, 2, m->name, -1, SQLITE_STATIC);
+		if (store_sqlite_step_done(c, rec, "schema_migrations",
+		    err) == -1)
+			goto done;
+		if (store_sqlite_exec(c, SQL_COMMIT, err) == -1)
+			goto done;
+		intx = 0;
+	}
+	if (store_sqlite_exec(c, SQL_COMMIT, err) == -1)
+		goto done;
+	intx = 0;
+	ret = 0;
+done:
+	if (st != NULL)
+		sqlite3_reset(st);
+	sqlite3_finalize(st);
+	sqlite3_finalize(rec);
+	sqlite3_free(msg);
+	if (intx)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	return ret;
+}
+
+/* Readers. */
+
+static struct store_sqlite_conn *
+store_sqlite_reader_get(struct store_sqlite *s, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c;
+
+	pthread_mutex_lock(&s->rlock);
+	while (s->readers == NULL && s->nreaders >= STORE_SQLITE_READERS)
+		pthread_cond_wait(&s->rcond, &s->rlock);
+	if ((c = s->readers) != NULL) {
+		s->readers = c->next;
+		pthread_mutex_unlock(&s->rlock);
+		return c;
+	}
+	s->nreaders++;
+	pthread_mutex_unlock(&s->rlock);
+	if ((c = store_sqlite_conn_open(s->path, 0, err)) == NULL) {
+		pthread_mutex_lock(&s->rlock);
+		s->nreaders--;
+		pthread_cond_signal(&s->rcond);
+		pthread_mutex_unlock(&s->rlock);
+	}
+	return c;
+}
+
+static void
+store_sqlite_reader_put(struct store_sqlite *s, struct store_sqlite_conn *c)
+{
+	if (c == NULL)
+		return;
+	/* A reader goes back without a transaction, whatever happened. */
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	pthread_mutex_lock(&s->rlock);
+	c->next = s->readers;
+	s->readers = c;
+	pthread_cond_signal(&s->rcond);
+	pthread_mutex_unlock(&s->rlock);
+}
+
+/* The writer: events, operations and batches. */
+
+/*
+ * Write one event row and keep it for the listener.  object (stolen) is
+ * the rendered object of text.
+ */
+static int
+store_sqlite_event_put(struct store_sqlite *s, int64_t rev,
+    enum store_kind kind, enum store_event_type type, const char *name,
+    const char *reason, const char *text, size_t len, json_t *object,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	struct store_sqlite_event	*ev, *nv;
+	sqlite3_stmt			*st;
+	size_t				 cap;
+	int				 ret = -1;
+
+	if ((st = store_sqlite_stmt(c, SQL_EVENT_INSERT, err)) == NULL)
+		goto done;
+	sqlite3_bind_int64(st, 1, rev);
+	sqlite3_bind_int(st, 2, (int)kind);
+	sqlite3_bind_int(st, 3, (int)type);
+	sqlite3_bind_text(st, 4, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, text, (int)len, SQLITE_STATIC);
+	if (store_sqlite_step_done(c, st, "write event", err) == -1)
+		goto done;
+	if (!s->keep_events) {
+		ret = 0;
+		goto done;
+	}
+	if (s->nevents == s->events_cap) {
+		cap = s->events_cap != 0 ? s->events_cap * 2 : 64;
+		if ((nv = realloc(s->events, cap * sizeof(*nv))) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		s->events = nv;
+		s->events_cap = cap;
+	}
+	ev = &s->events[s->nevents];
+	if ((ev->name = strdup(name)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	ev->revision = rev;
+	ev->kind = kind;
+	ev->type = type;
+	ev->reason = reason;
+	ev->object = object;
+	object = NULL;
+	s->nevents++;
+	ret = 0;
+done:
+	json_decref(object);
+	return ret;
+}
+
+/* Forget the kept events from index from on. */
+static void
+store_sqlite_events_drop(struct store_sqlite *s, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < s->nevents; i++) {
+		free(s->events[i].name);
+		json_decref(s->events[i].object);
+	}
+	s->nevents = from;
+}
+
+static json_t *
+store_sqlite_parse(const char *text, size_t len)
+{
+	return json_loadb(text, len, JSON_ALLOW_NUL, NULL);
+}
+
+/* Maintain endpoint_services for name going from old to new services. */
+static int
+store_sqlite_services_put(struct store_sqlite *s, const char *name,
+    const char *old, const json_t *add, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+	json_t				*prev = NULL;
+	const json_t			*v;
+	size_t				 i;
+	int				 ret = -1;
+
+	if (old != NULL) {
+		if ((prev = store_sqlite_parse(old, strlen(old))) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "endpoint %s: unreadable stored services", name);
+			goto done;
+		}
+		if ((st = store_sqlite_stmt(c, SQL_SERVICE_DELETE, err)) ==
+		    NULL)
+			goto done;
+		json_array_foreach(prev, i, v) {
+			sqlite3_bind_text(st, 1, json_string_value(v), -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+			if (store_sqlite_step_done(c, st, "unindex service",
+			    err) == -1)
+				goto done;
+		}
+	}
+	if (add != NULL && json_array_size(add) > 0) {
+		if ((st = store_sqlite_stmt(c, SQL_SERVICE_INSERT, err)) ==
+		    NULL)
+			goto done;
+		json_array_foreach(add, i, v) {
+			sqlite3_bind_text(st, 1, json_string_value(v), -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+			if (store_sqlite_step_done(c, st, "index service",
+			    err) == -1)
+				goto done;
+		}
+	}
+	ret = 0;
+done:
+	json_decref(prev);
+	return ret;
+}
+
+static int
+store_sqlite_object_delete(struct store_sqlite *s, enum store_kind kind,
+    const char *name, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_OBJECT_DELETE, err)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	return store_sqlite_step_done(c, st, "delete", err);
+}
+
+/*
+ * Delete the stored object kind/name whose rendered text and services
+ * are given, with a DELETED event.  The deleted object (new reference)
+ * goes to *oldp when oldp is not NULL.
+ */
+static int
+store_sqlite_remove(struct store_sqlite *s, enum store_kind kind,
+    const char *name, const char *text, size_t len, const char *services,
+    const char *reason, json_t **oldp, struct nsreg_error *err)
+{
+	json_t	*old = NULL;
+	int64_t	 rev;
+	int	 ret = -1;
+
+	if (s->keep_events || oldp != NULL) {
+		if ((old = store_sqlite_parse(text, len)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s %s: unreadable stored object",
+			    store_kind_name(kind), name);
+			goto done;
+		}
+	}
+	rev = ++s->next_rev;
+	if (store_sqlite_object_delete(s, kind, name, err) == -1 ||
+	    (services != NULL && store_sqlite_services_put(s, name, services,
+	    NULL, err) == -1))
+		goto done;
+	if (oldp != NULL)
+		*oldp = json_incref(old);
+	ret = store_sqlite_event_put(s, rev, kind, STORE_DELETED, name,
+	    reason, text, len, old, err);
+	old = NULL;
+	if (ret == -1 && oldp != NULL) {
+		json_decref(*oldp);
+		*oldp = NULL;
+	}
+done:
+	json_decref(old);
+	return ret;
+}
+
+/* The stored row of kind/name, for the writer's checks. */
+struct store_sqlite_row {
+	int		 found;
+	int64_t		 revision;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+	int64_t		 expires_at;
+	char		*owner;
+	char		*object;
+	size_t		 object_len;
+	char		*services;
+};
+
+static void
+store_sqlite_row_clear(struct store_sqlite_row *row)
+{
+	free(row->owner);
+	free(row->object);
+	free(row->services);
+	memset(row, 0, sizeof(*row));
+}
+
+static char *
+store_sqlite_column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char	*t;
+	char			*d;
+	size_t			 n;
+
+	if ((t = sqlite3_column_text(st, col)) == NULL)
+		return NULL;
+	n = (size_t)sqlite3_column_bytes(st, col);
+	if ((d = malloc(n + 1)) == NULL)
+		return NULL;
+	memcpy(d, t, n);
+	d[n] = '\0';
+	return d;
+}
+
+static int
+store_sqlite_row_get(struct store_sqlite_conn *c, enum store_kind kind,
+    const char *name, struct store_sqlite_row *row, struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ret = -1;
+
+	memset(row, 0, sizeof(*row));
+	if ((st = store_sqlite_stmt(c, SQL_OBJECT_GET, err)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		ret = 0;
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		store_sqlite_error(c->db, rc, "read", err);
+		goto done;
+	}
+	row->found = 1;
+	row->revision = sqlite3_column_int64(st, 0);
+	row->created_at = sqlite3_column_int64(st, 1);
+	row->updated_at = sqlite3_column_int64(st, 2);
+	row->expires_at = sqlite3_column_int64(st, 3);
+	row->object_len = (size_t)sqlite3_column_bytes(st, 5);
+	if ((sqlite3_column_type(st, 4) != SQLITE_NULL &&
+	    (row->owner = store_sqlite_column_dup(st, 4)) == NULL) ||
+	    (row->object = store_sqlite_column_dup(st, 5)) == NULL ||
+	    (sqlite3_column_type(st, 6) != SQLITE_NULL &&
+	    (row->services = store_sqlite_column_dup(st, 6)) == NULL)) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		store_sqlite_row_clear(row);
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_reset(st);
+	return ret;
+}
+
+static int
+store_sqlite_live(int64_t expires_at, int64_t now)
+{
+	return expires_at == 0 || expires_at > now;
+}
+
+/* The compact text of an endpoint's services (new string) or NULL. */
+static int
+store_sqlite_services_text(const json_t *services, char **text,
+    struct nsreg_error *err)
+{
+	*text = NULL;
+	if (services == NULL)
+		return 0;
+	if ((*text = json_dumps(services, JSON_COMPACT)) == NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+		    "network_service_names", "network_service_names "
+		    "cannot be stored");
+	return 0;
+}
+
+/* Insert or update the row of obj (revision and times already set). */
+static int
+store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
+    enum store_sqlite_sql id, enum store_event_type type,
+    const char *old_services, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	const json_t			*services;
+	sqlite3_stmt			*st;
+	json_t				*rendered = NULL;
+	char				*text = NULL, *stext = NULL;
+	size_t				 len;
+	int				 ret = -1;
+
+	if ((text = store_object_text(obj, s->keep_events ? &rendered : NULL,
+	    &len, err)) == NULL)
+		goto done;
+	services = store_object_services(obj);
+	if (store_sqlite_services_text(services, &stext, err) == -1)
+		goto done;
+	if ((st = store_sqlite_stmt(c, id, err)) == NULL)
+		goto done;
+	sqlite3_bind_int(st, 1, (int)obj->kind);
+	sqlite3_bind_text(st, 2, obj->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, obj->revision);
+	sqlite3_bind_int64(st, 4, obj->created_at);
+	sqlite3_bind_int64(st, 5, obj->updated_at);
+	sqlite3_bind_int64(st, 6, obj->expires_at);
+	sqlite3_bind_text(st, 7, obj->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, stext, -1, SQLITE_STATIC);
+	if (store_sqlite_step_done(c, st, "write", err) == -1)
+		goto done;
+	if (id == SQL_OBJECT_UPDATE && sqlite3_changes(c->db) != 1) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s %s: row vanished", store_kind_name(obj->kind),
+		    obj->name);
+		goto done;
+	}
+	/* Unchanged services (a refresh) leave the index alone. */
+	if (obj->kind == STORE_ENDPOINT && (old_services == NULL ||
+	    stext == NULL || strcmp(old_services, stext) != 0) &&
+	    store_sqlite_services_put(s, obj->name, old_services, services,
+	    err) == -1)
+		goto done;
+	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
+	    obj->name, NULL, text, len, rendered, err);
+	rendered = NULL;
+done:
+	json_decref(rendered);
+	free(text);
+	free(stext);
+	return ret;
+}
+
+static int
+store_sqlite_run_create(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_object	 tmp = *op->obj;
+	struct store_sqlite_row	 row;
+	int			 ret = -1;
+
+	if (store_sqlite_row_get(s->writer, tmp.kind, tmp.name, &row,
+	    op->err) == -1)
+		return -1;
+	if (row.found && store_sqlite_live(row.expires_at, op->now)) {
+		nsreg_error_set(op->err, NSREG_ALREADY_EXISTS, "name",
+		    "%s %s already exists", store_kind_name(tmp.kind),
+		    tmp.name);
+		goto done;
+	}
+	/* An expired object still stored goes first, as the sweep would. */
+	if (row.found && store_sqlite_remove(s, tmp.kind, tmp.name,
+	    row.object, row.object_len, row.services, "expired", NULL,
+	    op->err) == -1)
+		goto done;
+	tmp.revision = ++s->next_rev;
+	tmp.created_at = op->now;
+	tmp.updated_at = op->now;
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, STORE_ADDED,
+	    NULL, op->err) == -1)
+		goto done;
+	op->revision = tmp.revision;
+	op->created_at = tmp.created_at;
+	ret = 0;
+done:
+	store_sqlite_row_clear(&row);
+	return ret;
+}
+
+static int
+store_sqlite_run_update(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_object	 tmp = *op->obj;
+	struct store_sqlite_row	 row;
+	int			 ret = -1;
+
+	if (store_sqlite_row_get(s->writer, tmp.kind, tmp.name, &row,
+	    op->err) == -1)
+		return -1;
+	if (!row.found || !store_sqlite_live(row.expires_at, op->now)) {
+		nsreg_error_set(op->err, NSREG_NOT_FOUND, "name",
+		    "%s %s not found", store_kind_name(tmp.kind), tmp.name);
+		goto done;
+	}
+	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
+		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+		    "revision", "%s %s is at revision %lld, not %lld",
+		    store_kind_name(tmp.kind), tmp.name,
+		    (long long)row.revision, (long long)op->expect_rev);
+		goto done;
+	}
+	tmp.revision = ++s->next_rev;
+	tmp.created_at = row.created_at;
+	tmp.updated_at = op->now;
+	/* The owner is recorded once: an update without one keeps it. */
+	if (tmp.owner == NULL)
+		tmp.owner = row.owner;
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE,
+	    STORE_MODIFIED, row.services, op->err) == -1)
+		goto done;
+	op->revision = tmp.revision;
+	op->created_at = tmp.created_at;
+	if (op->obj->owner == NULL) {
+		op->owner = row.owner;
+		row.owner = NULL;
+	}
+	ret = 0;
+done:
+	store_sqlite_row_clear(&row);
+	return ret;
+}
+
+static int
+store_sqlite_run_delete(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_row	 row;
+	json_t			*old = NULL;
+	int			 ret = -1;
+
+	if (store_sqlite_row_get(s->writer, op->kind, op->name, &row,
+	    op->err) == -1)
+		return -1;
+	if (!row.found || !store_sqlite_live(row.expires_at, op->now)) {
+		nsreg_error_set(op->err, NSREG_NOT_FOUND, "name",
+		    "%s %s not found", store_kind_name(op->kind), op->name);
+		goto done;
+	}
+	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
+		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+		    "revision", "%s %s is at revision %lld, not %lld",
+		    store_kind_name(op->kind), op->name,
+		    (long long)row.revision, (long long)op->expect_rev);
+		goto done;
+	}
+	if (store_sqlite_remove(s, op->kind, op->name, row.object,
+	    row.object_len, row.services, NULL, op->want_old ? &old : NULL,
+	    op->err) == -1)
+		goto done;
+	if (op->want_old) {
+		op->old.kind = op->kind;
+		op->old.name = strdup(op->name);
+		op->old.doc = json_deep_copy(old);
+		if (op->old.name == NULL || op->old.doc == NULL) {
+			nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		store_object_strip(op->old.doc, op->kind);
+		op->old.revision = row.revision;
+		op->old.created_at = row.created_at;
+		op->old.updated_at = row.updated_at;
+		op->old.expires_at = row.expires_at;
+		op->old.owner = row.owner;
+		row.owner = NULL;
+	}
+	ret = 0;
+done:
+	json_decref(old);
+	store_sqlite_row_clear(&row);
+	return ret;
+}
+
+/* Delete up to STORE_SQLITE_PRUNE_BATCH expired objects of op->kind. */
+static int
+store_sqlite_run_expire(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	struct store_sqlite_row		*rows = NULL;
+	sqlite3_stmt			*st;
+	char				*name;
+	size_t				 n = 0, i;
+	int				 rc, ret = -1;
+
+	op->count = 0;
+	if ((rows = calloc(STORE_SQLITE_PRUNE_BATCH, sizeof(*rows))) ==
+	    NULL) {
+		nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+		goto done;
+	}
+	if ((st = store_sqlite_stmt(c, SQL_EXPIRED, op->err)) == NULL)
+		goto done;
+	sqlite3_bind_int(st, 1, (int)op->kind);
+	sqlite3_bind_int64(st, 2, op->now);
+	sqlite3_bind_int(st, 3, STORE_SQLITE_PRUNE_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The row's owner slot carries the name here. */
+		rows[n].owner = store_sqlite_column_dup(st, 0);
+		rows[n].object = store_sqlite_column_dup(st, 1);
+		rows[n].object_len = (size_t)sqlite3_column_bytes(st, 1);
+		if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+			rows[n].services = store_sqlite_column_dup(st, 2);
+		n++;
+		if (rows[n - 1].owner == NULL || rows[n - 1].object == NULL ||
+		    (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+		    rows[n - 1].services == NULL)) {
+			sqlite3_reset(st);
+			nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		if (n == STORE_SQLITE_PRUNE_BATCH)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "read expired", op->err);
+		sqlite3_reset(st);
+		goto done;
+	}
+	sqlite3_reset(st);
+	for (i = 0; i < n; i++) {
+		name = rows[i].owner;
+		if (store_sqlite_remove(s, op->kind, name, rows[i].object,
+		    rows[i].object_len, rows[i].services, "expired", NULL,
+		    op->err) == -1)
+			goto done;
+	}
+	op->count = (int64_t)n;
+	ret = 0;
+done:
+	if (rows != NULL) {
+		for (i = 0; i < n; i++)
+			store_sqlite_row_clear(&rows[i]);
+	}
+	free(rows);
+	return ret;
+}
+
+/* Trim the event history to s->history events, recording what went. */
+static int
+store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+	char				 key[32];
+	int64_t				 cutoff = 0, marks[STORE_KIND_MAX];
+	int				 rc, kind, ret = -1;
+	size_t				 i;
+
+	op->count = 0;
+	if ((st = store_sqlite_stmt(c, SQL_TRIM_CUTOFF, op->err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)s->history);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		cutoff = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(c->db, rc, "trim events", op->err);
+	for (i = 0; i < STORE_KIND_MAX; i++)
+		marks[i] = 0;
+	if ((st = store_sqlite_stmt(c, SQL_TRIM_MARKS, op->err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, cutoff);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		kind = sqlite3_column_int(st, 0);
+		if (kind >= 0 && kind < STORE_KIND_MAX)
+			marks[kind] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(c->db, rc, "trim events", op->err);
+	for (i = 0; i < STORE_KIND_MAX; i++) {
+		if (marks[i] == 0)
+			continue;
+		snprintf(key, sizeof(key), "trimmed.%zu", i);
+		if (store_sqlite_meta_set(c, key, marks[i], op->err) == -1)
+			goto done;
+	}
+	if ((st = store_sqlite_stmt(c, SQL_TRIM_DELETE, op->err)) == NULL)
+		goto done;
+	sqlite3_bind_int64(st, 1, cutoff);
+	if (store_sqlite_step_done(c, st, "trim events", op->err) == -1)
+		goto done;
+	op->count = sqlite3_changes(c->db);
+	ret = 0;
+done:
+	return ret;
+}
+
+static const char *
+store_sqlite_entry_string(const json_t *entry, const char *key)
+{
+	return json_string_value(json_object_get(entry, key));
+}
+
+static int
+store_sqlite_run_decisions(struct store_sqlite *s,
+    struct store_sqlite_op *op)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	const struct store_decision	*d;
+	sqlite3_stmt			*st;
+	char				*text = NULL;
+	size_t				 i;
+	int				 ret = -1;
+
+	if ((st = store_sqlite_stmt(c, SQL_DECISION_INSERT, op->err)) == NULL)
+		return -1;
+	for (i = 0; i < op->ndecisions; i++) {
+		d = &op->decisions[i];
+		if ((text = json_dumps(d->entry, JSON_COMPACT)) == NULL) {
+			nsreg_error_set(op->err, NSREG_INVALID_ARGUMENT, NULL,
+			    "decision entry %zu cannot be stored", i);
+			goto done;
+		}
+		sqlite3_bind_int64(st, 1, d->time);
+		sqlite3_bind_text(st, 2, store_sqlite_entry_string(d->entry,
+		    "principal"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, store_sqlite_entry_string(d->entry,
+		    "action"), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, store_sqlite_entry_string(
+		    json_object_get(d->entry, "decision"), "decision"), -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		if (store_sqlite_step_done(c, st, "write decision",
+		    op->err) == -1)
+			goto done;
+		free(text);
+		text = NULL;
+	}
+	ret = 0;
+done:
+	free(text);
+	return ret;
+}
+
+static int
+store_sqlite_run_decision_prune(struct store_sqlite *s,
+    struct store_sqlite_op *op)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_DECISION_PRUNE, op->err)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, op->before);
+	sqlite3_bind_int(st, 2, STORE_SQLITE_DECISION_BATCH);
+	if (store_sqlite_step_done(c, st, "prune decisions", op->err) == -1)
+		return -1;
+	op->count = sqlite3_changes(c->db);
+	return 0;
+}
+
+/* Undo what a failed or uncommitted operation kept for its caller. */
+static void
+store_sqlite_op_forget(struct store_sqlite_op *op)
+{
+	free(op->owner);
+	op->owner = NULL;
+	store_object_clear(&op->old);
+}
+
+/*
+ * Run ops[0..n) in one transaction, each in a savepoint when there are
+ * several; commit; publish the revision; call the listener.
+ */
+static void
+store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
+    size_t n, store_listener_fn listener, void *listener_arg)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	struct store_sqlite_event	*ev;
+	struct store_event		 e;
+	struct nsreg_error		 err;
+	int64_t				 start_rev, mark_rev;
+	size_t				 i, mark_ev, ok = 0;
+	int				 broken = 0, sp = n > 1;
+
+	nsreg_error_clear(&err);
+	s->keep_events = listener != NULL;
+	/* rc 1: not run yet. */
+	for (i = 0; i < n; i++)
+		ops[i]->rc = 1;
+	if (store_sqlite_exec(c, SQL_BEGIN_IMMEDIATE, &err) == -1)
+		goto fail;
+	/* Read, not trust, the counter: another process may share the file. */
+	if (store_sqlite_meta_get(c, "revision", &start_rev, &err) == -1)
+		goto fail;
+	s->next_rev = start_rev;
+	for (i = 0; i < n; i++) {
+		mark_rev = s->next_rev;
+		mark_ev = s->nevents;
+		if (sp && store_sqlite_exec(c, SQL_SAVEPOINT, ops[i]->err) ==
+		    -1) {
+			ops[i]->rc = -1;
+			continue;
+		}
+		ops[i]->rc = ops[i]->run(s, ops[i]);
+		if (ops[i]->rc == 0) {
+			ok++;
+			if (sp && store_sqlite_exec(c, SQL_RELEASE, &err) == -1)
+				goto fail;
+			continue;
+		}
+		store_sqlite_op_forget(ops[i]);
+		s->next_rev = mark_rev;
+		store_sqlite_events_drop(s, mark_ev);
+		if (sp && (store_sqlite_exec(c, SQL_ROLLBACK_TO, &err) == -1 ||
+		    store_sqlite_exec(c, SQL_RELEASE, &err) == -1))
+			goto fail;
+	}
+	if (ok == 0) {
+		store_sqlite_exec(c, SQL_ROLLBACK, &err);
+		goto done;
+	}
+	if (s->next_rev != start_rev && store_sqlite_meta_set(c, "revision",
+	    s->next_rev, &err) == -1)
+		goto fail;
+	if (store_sqlite_exec(c, SQL_COMMIT, &err) == -1)
+		goto fail;
+	__atomic_store_n(&s->committed, s->next_rev, __ATOMIC_RELEASE);
+	for (i = 0; i < s->nevents && listener != NULL; i++) {
+		ev = &s->events[i];
+		e.revision = ev->revision;
+		e.kind = ev->kind;
+		e.type = ev->type;
+		e.name = ev->name;
+		e.reason = ev->reason;
+		e.object = ev->object;
+		listener(&e, listener_arg);
+	}
+	goto done;
+fail:
+	broken = 1;
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+done:
+	store_sqlite_events_drop(s, 0);
+	for (i = 0; broken && i < n; i++) {
+		if (ops[i]->rc != -1) {
+			store_sqlite_op_forget(ops[i]);
+			ops[i]->rc = -1;
+			if (ops[i]->err != NULL)
+				*ops[i]->err = err;
+		}
+	}
+}
+
+/*
+ * Queue op and return once a commit carried it (or it failed): the
+ * calling thread runs the batch itself when no other thread does.
+ */
+static int
+store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_op	*batch[STORE_SQLITE_BATCH], *o;
+	store_listener_fn	 fn;
+	void			*arg;
+	size_t			 n, i;
+
+	op->done = 0;
+	op->next = NULL;
+	pthread_mutex_lock(&s->wlock);
+	*s->queue_tail = op;
+	s->queue_tail = &op->next;
+	while (!op->done) {
+		if (s->writing) {
+			pthread_cond_wait(&s->wcond, &s->wlock);
+			continue;
+		}
+		s->writing = 1;
+		for (n = 0; n < STORE_SQLITE_BATCH && s->queue != NULL; n++) {
+			o = s->queue;
+			s->queue = o->next;
+			batch[n] = o;
+		}
+		if (s->queue == NULL)
+			s->queue_tail = &s->queue;
+		fn = s->listener;
+		arg = s->listener_arg;
+		pthread_mutex_unlock(&s->wlock);
+		store_sqlite_batch(s, batch, n, fn, arg);
+		pthread_mutex_lock(&s->wlock);
+		for (i = 0; i < n; i++)
+			batch[i]->done = 1;
+		s->writing = 0;
+		pthread_cond_broadcast(&s->wcond);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return op->rc;
+}
+
+/* Writes. */
+
+static int
+store_sqlite_create(void *b, struct store_object *obj, int64_t now,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_op	op = {
+		.run = store_sqlite_run_create,
+		.err = err,
+		.now = now,
+		.obj = obj,
+	};
+
+	if (store_sqlite_write(b, &op) == -1)
+		return -1;
+	obj->revision = op.revision;
+	obj->created_at = op.created_at;
+	obj->updated_at = now;
+	return 0;
+}
+
+static int
+store_sqlite_update(void *b, struct store_object *obj, int64_t expect_rev,
+    int64_t now, struct nsreg_error *err)
+{
+	struct store_sqlite_op	op = {
+		.run = store_sqlite_run_update,
+		.err = err,
+		.now = now,
+		.obj = obj,
+		.expect_rev = expect_rev,
+	};
+
+	if (store_sqlite_write(b, &op) == -1)
+		return -1;
+	obj->revision = op.revision;
+	obj->created_at = op.created_at;
+	obj->updated_at = now;
+	if (op.owner != NULL)
+		obj->owner = op.owner;
+	return 0;
+}
+
+static int
+store_sqlite_delete(void *b, enum store_kind kind, const char *name,
+    int64_t expect_rev, int64_t now, struct store_object *old,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_op	op = {
+		.run = store_sqlite_run_delete,
+		.err = err,
+		.now = now,
+		.kind = kind,
+		.name = name,
+		.expect_rev = expect_rev,
+		.want_old = old != NULL,
+	};
+
+	if (store_sqlite_write(b, &op) == -1)
+		return -1;
+	if (old != NULL)
+		*old = op.old;
+	return 0;
+}
+
+static int64_t
+store_sqlite_prune(void *b, int64_t now, struct nsreg_error *err)
+{
+	struct store_sqlite_op	op;
+	int64_t			total = 0;
+	int			kind;
+
+	/* Bounded transactions, so writers interleave with a big sweep. */
+	for (kind = 0; kind < STORE_KIND_MAX; kind++) {
+		do {
+			memset(&op, 0, sizeof(op));
+			op.run = store_sqlite_run_expire;
+			op.err = err;
+			op.now = now;
+			op.kind = (enum store_kind)kind;
+			if (store_sqlite_write(b, &op) == -1)
+				return -1;
+			total += op.count;
+		} while (op.count == STORE_SQLITE_PRUNE_BATCH);
+	}
+	memset(&op, 0, sizeof(op));
+	op.run = store_sqlite_run_trim;
+	op.err = err;
+	op.now = now;
+	if (store_sqlite_write(b, &op) == -1)
+		return -1;
+	return total;
+}
+
+static int
+store_sqlite_decision_append(void *b, const struct store_decision *v,
+    size_t n, struct nsreg_error *err)
+{
+	struct store_sqlite_op	op = {
+		.run = store_sqlite_run_decisions,
+		.err = err,
+		.decisions = v,
+		.ndecisions = n,
+	};
+
+	return store_sqlite_write(b, &op);
+}
+
+static int64_t
+store_sqlite_decision_prune(void *b, int64_t before, struct nsreg_error *err)
+{
+	struct store_sqlite_op	op;
+	int64_t			total = 0;
+
+	do {
+		memset(&op, 0, sizeof(op));
+		op.run = store_sqlite_run_decision_prune;
+		op.err = err;
+		op.before = before;
+		if (store_sqlite_write(b, &op) == -1)
+			return -1;
+		total += op.count;
+	} while (op.count == STORE_SQLITE_DECISION_BATCH);
+	return total;
+}
+
+/* Reads. */
+
+static int
+store_sqlite_fetch(void *b, enum store_kind kind, const char *name,
+    int64_t now, struct store_object *out, struct nsreg_error *err)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	sqlite3_stmt			*st = NULL;
+	int				 rc, ret = -1;
+
+	if ((c = store_sqlite_reader_get(s, err)) == NULL)
+		return -1;
+	if ((st = store_sqlite_stmt(c, SQL_OBJECT_GET, err)) == NULL)
+		goto done;
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE || (rc == SQLITE_ROW &&
+	    !store_sqlite_live(sqlite3_column_int64(st, 3), now))) {
+		nsreg_error_set(err, NSREG_NOT_FOUND, "name",
+		    "%s %s not found", store_kind_name(kind), name);
+		goto done;
+	}
+	if (rc != SQLITE_ROW) {
+		store_sqlite_error(c->db, rc, "read", err);
+		goto done;
+	}
+	out->kind = kind;
+	out->revision = sqlite3_column_int64(st, 0);
+	out->created_at = sqlite3_column_int64(st, 1);
+	out->updated_at = sqlite3_column_int64(st, 2);
+	out->expires_at = sqlite3_column_int64(st, 3);
+	out->doc = store_sqlite_parse((const char *)sqlite3_column_text(st, 5),
+	    (size_t)sqlite3_column_bytes(st, 5));
+	out->name = strdup(name);
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+		out->owner = store_sqlite_column_dup(st, 4);
+	if (out->doc == NULL || out->name == NULL ||
+	    (sqlite3_column_type(st, 4) != SQLITE_NULL && out->owner == NULL)) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s %s: unreadable stored object", store_kind_name(kind),
+		    name);
+		store_object_clear(out);
+		goto done;
+	}
+	store_object_strip(out->doc, kind);
+	ret = 0;
+done:
+	if (st != NULL)
+		sqlite3_reset(st);
+	store_sqlite_reader_put(s, c);
+	return ret;
+}
+
+/* The ?service list statement filtering n services (1..4) in SQL. */
+static sqlite3_stmt *
+store_sqlite_services_stmt(struct store_sqlite_conn *c, size_t n,
+    struct nsreg_error *err)
+{
+	char	sql[1024];
+	size_t	i, off;
+
+	if (c->services[n] != NULL)
+		return c->services[n];
+	/* CROSS JOIN: walk the service index in name order, then look up. */
+	off = (size_t)snprintf(sql, sizeof(sql),
+	    "SELECT o.object FROM endpoint_services AS s0 "
+	    "CROSS JOIN objects AS o WHERE s0.service = ?4 AND s0.name > ?2 "
+	    "AND o.kind = ?1 AND o.name = s0.name "
+	    "AND (o.expires_at = 0 OR o.expires_at > ?3)");
+	for (i = 1; i < n; i++)
+		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+		    " AND EXISTS (SELECT 1 FROM endpoint_services AS s%zu "
+		    "WHERE s%zu.service = ?%zu AND s%zu.name = s0.name)",
+		    i, i, 4 + i, i);
+	snprintf(sql + off, sizeof(sql) - off, " ORDER BY s0.name");
+	return store_sqlite_prepare(c, &c->services[n], sql, err);
+}
+
+/* 1 when object offers every one of services[from..n). */
+static int
+store_sqlite_offers(const json_t *object, const char **services, size_t from,
+    size_t n)
+{
+	const json_t	*a, *v;
+	size_t		 i, j;
+	int		 found;
+
+	a = json_object_get(object, "network_service_names");
+	for (i = from; i < n; i++) {
+		found = 0;
+		json_array_foreach(a, j, v) {
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), services[i]) == 0) {
+				found = 1;
+				break;
+			}
+		}
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+store_sqlite_list(void *b, const struct store_query *q, int64_t now,
+    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	sqlite3_stmt			*st = NULL;
+	json_t				*list = NULL, *o;
+	size_t				 nsql = 0, i, n = 0;
+	int				 rc, ret = -1, keep;
+
+	if ((c = store_sqlite_reader_get(s, err)) == NULL)
+		return -1;
+	if ((list = json_array()) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	/* One read transaction: the items and the revision agree. */
+	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
+	    store_sqlite_meta_get(c, "revision", revision, err) == -1)
+		goto done;
+	if (q->nservices > 0) {
+		nsql = q->nservices < STORE_SQLITE_SERVICES_SQL ?
+		    q->nservices : STORE_SQLITE_SERVICES_SQL;
+		if ((st = store_sqlite_services_stmt(c, nsql, err)) == NULL)
+			goto done;
+		for (i = 0; i < nsql; i++)
+			sqlite3_bind_text(st, (int)(4 + i), q->services[i],
+			    -1, SQLITE_STATIC);
+	} else if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
+		goto done;
+	sqlite3_bind_int(st, 1, (int)q->kind);
+	sqlite3_bind_text(st, 2, q->after_name != NULL ? q->after_name : "",
+	    -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		o = store_sqlite_parse((const char *)sqlite3_column_text(st, 0),
+		    (size_t)sqlite3_column_bytes(st, 0));
+		if (o == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s list: unreadable stored object",
+			    store_kind_name(q->kind));
+			goto done;
+		}
+		keep = store_sqlite_offers(o, q->services, nsql,
+		    q->nservices) && (q->match == NULL ||
+		    q->match(o, q->match_arg) == 1);
+		if (!keep) {
+			json_decref(o);
+			continue;
+		}
+		/* One matching row past the limit: there is a next page. */
+		if (q->limit != 0 && n == q->limit) {
+			json_decref(o);
+			*more = 1;
+			break;
+		}
+		if (json_array_append_new(list, o) == -1) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		n++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "list", err);
+		goto done;
+	}
+	*items = list;
+	list = NULL;
+	ret = 0;
+done:
+	if (st != NULL)
+		sqlite3_reset(st);
+	json_decref(list);
+	if (ret == -1) {
+		*revision = 0;
+		*more = 0;
+	}
+	store_sqlite_reader_put(s, c);
+	return ret;
+}
+
+static int64_t
+store_sqlite_count(void *b, enum store_kind kind, int64_t now)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	sqlite3_stmt			*st;
+	int64_t				 n = -1;
+
+	if ((c = store_sqlite_reader_get(s, NULL)) == NULL)
+		return -1;
+	if ((st = store_sqlite_stmt(c, SQL_COUNT, NULL)) != NULL) {
+		sqlite3_bind_int(st, 1, (int)kind);
+		sqlite3_bind_int64(st, 2, now);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_reset(st);
+	}
+	store_sqlite_reader_put(s, c);
+	return n;
+}
+
+static int64_t
+store_sqlite_watch(void *b, enum store_kind kind, int64_t after,
+    size_t limit, store_listener_fn fn, void *arg, struct nsreg_error *err)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	sqlite3_stmt			*st = NULL;
+	struct store_event		 ev;
+	char				 key[32];
+	int64_t				 trimmed, n = 0, ret = -1;
+	int				 rc;
+
+	if ((c = store_sqlite_reader_get(s, err)) == NULL)
+		return -1;
+	snprintf(key, sizeof(key), "trimmed.%d", (int)kind);
+	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
+	    store_sqlite_meta_get(c, key, &trimmed, err) == -1)
+		goto done;
+	if (after < trimmed) {
+		nsreg_error_set(err, NSREG_GONE, "since",
+		    "revision %lld is older than the kept %s history "
+		    "(from %lld)", (long long)after, store_kind_name(kind),
+		    (long long)trimmed);
+		goto done;
+	}
+	if ((st = store_sqlite_stmt(c, SQL_WATCH, err)) == NULL)
+		goto done;
+	sqlite3_bind_int(st, 1, (int)kind);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, limit != 0 ? (int64_t)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.revision = sqlite3_column_int64(st, 0);
+		ev.kind = kind;
+		ev.type = (enum store_event_type)sqlite3_column_int(st, 1);
+		ev.name = (const char *)sqlite3_column_text(st, 2);
+		ev.reason = sqlite3_column_type(st, 3) != SQLITE_NULL ?
+		    "expired" : NULL;
+		ev.object = store_sqlite_parse(
+		    (const char *)sqlite3_column_text(st, 4),
+		    (size_t)sqlite3_column_bytes(st, 4));
+		if (ev.object == NULL || ev.name == NULL) {
+			json_decref(ev.object);
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "event %lld: unreadable", (long long)ev.revision);
+			goto done;
+		}
+		fn(&ev, arg);
+		json_decref(ev.object);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "watch", err);
+		goto done;
+	}
+	ret = n;
+done:
+	if (st != NULL)
+		sqlite3_reset(st);
+	store_sqlite_reader_put(s, c);
+	return ret;
+}
+
+/* The decision list statement for the filters in mask. */
+static sqlite3_stmt *
+store_sqlite_decisions_stmt(struct store_sqlite_conn *c, unsigned int mask,
+    struct nsreg_error *err)
+{
+	char	sql[256];
+
+	if (c->decisions[mask] != NULL)
+		return c->decisions[mask];
+	snprintf(sql, sizeof(sql), "SELECT id, entry FROM decisions "
+	    "WHERE id < ?1%s%s%s ORDER BY id DESC LIMIT ?5",
+	    mask & 1 ? " AND principal = ?2" : "",
+	    mask & 2 ? " AND action = ?3" : "",
+	    mask & 4 ? " AND decision = ?4" : "");
+	return store_sqlite_prepare(c, &c->decisions[mask], sql, err);
+}
+
+static int
+store_sqlite_decision_list(void *b, const struct store_decision_query *q,
+    json_t **items, int64_t *next_id, struct nsreg_error *err)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	sqlite3_stmt			*st = NULL;
+	json_t				*list = NULL, *e;
+	size_t				 limit = q->limit != 0 ? q->limit : 100;
+	unsigned int			 mask;
+	int64_t				 id, last = 0;
+	int				 rc, ret = -1;
+
+	if ((c = store_sqlite_reader_get(s, err)) == NULL)
+		return -1;
+	mask = (q->principal != NULL ? 1 : 0) | (q->action != NULL ? 2 : 0) |
+	    (q->decision != NULL ? 4 : 0);
+	if ((list = json_array()) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	if ((st = store_sqlite_decisions_stmt(c, mask, err)) == NULL)
+		goto done;
+	sqlite3_bind_int64(st, 1, q->before_id != 0 ? q->before_id :
+	    INT64_MAX);
+	sqlite3_bind_text(st, 2, q->principal, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, q->action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, q->decision, -1, SQLITE_STATIC);
+	/* One more than asked tells whether a next page exists. */
+	sqlite3_bind_int64(st, 5, (int64_t)limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+		if (json_array_size(list) == limit) {
+			*next_id = last;
+			break;
+		}
+		e = store_sqlite_parse((const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+		if (e == NULL || json_object_set_new(e, "id",
+		    json_integer(id)) == -1 ||
+		    json_array_append_new(list, e) == -1) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "decision %lld: unreadable", (long long)id);
+			goto done;
+		}
+		last = id;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "decisions", err);
+		goto done;
+	}
+	*items = list;
+	list = NULL;
+	ret = 0;
+done:
+	if (st != NULL)
+		sqlite3_reset(st);
+	if (ret == -1)
+		*next_id = 0;
+	json_decref(list);
+	store_sqlite_reader_put(s, c);
+	return ret;
+}
+
+static int
+store_sqlite_ping(void *b)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+	int				 up;
+
+	if ((c = store_sqlite_reader_get(s, NULL)) == NULL)
+		return 0;
+	up = store_sqlite_exec(c, SQL_PING, NULL) == 0;
+	store_sqlite_reader_put(s, c);
+	return up;
+}
+
+static int64_t
+store_sqlite_revision(void *b)
+{
+	struct store_sqlite	*s = b;
+
+	return __atomic_load_n(&s->committed, __ATOMIC_ACQUIRE);
+}
+
+static void
+store_sqlite_set_listener(void *b, store_listener_fn fn, void *arg)
+{
+	struct store_sqlite	*s = b;
+
+	pthread_mutex_lock(&s->wlock);
+	s->listener = fn;
+	s->listener_arg = arg;
+	pthread_mutex_unlock(&s->wlock);
+}
+
+/* Open and close. */
+
+static void
+store_sqlite_close(void *b)
+{
+	struct store_sqlite		*s = b;
+	struct store_sqlite_conn	*c;
+
+	if (s == NULL)
+		return;
+	while ((c = s->readers) != NULL) {
+		s->readers = c->next;
+		store_sqlite_conn_close(c);
+	}
+	store_sqlite_conn_close(s->writer);
+	store_sqlite_events_drop(s, 0);
+	free(s->events);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wcond);
+	pthread_mutex_destroy(&s->rlock);
+	pthread_cond_destroy(&s->rcond);
+	free(s->path);
+	free(s);
+}
+
+static pthread_once_t	store_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void
+store_sqlite_init(void)
+{
+	/*
+	 * Memory statistics take a global mutex around every allocation,
+	 * which every connection's thread would contend on.  This fails
+	 * harmlessly when SQLite was already initialised.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static void *
+store_sqlite_open(const char *url, const struct store_options *opt,
+    const struct store_migration *migrations, struct nsreg_error *err)
+{
+	struct store_sqlite	*s;
+	const char		*path = url + strlen("sqlite:");
+	int64_t			 rev;
+
+	if (path[0] == '\0' || strcmp(path, ":memory:") == 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "database",
+		    "database %s: want sqlite:PATH of a file", url);
+		return NULL;
+	}
+	if (!sqlite3_threadsafe()) {
+		nsreg_error_set(err, NSREG_INTERNAL, "database",
+		    "SQLite was built without thread support");
+		return NULL;
+	}
+	pthread_once(&store_sqlite_once, store_sqlite_init);
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		free(s);
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		return NULL;
+	}
+	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
+	s->queue_tail = &s->queue;
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_cond_init(&s->wcond, NULL);
+	pthread_mutex_init(&s->rlock, NULL);
+	pthread_cond_init(&s->rcond, NULL);
+	if ((s->writer = store_sqlite_conn_open(path, 1, err)) == NULL ||
+	    store_sqlite_migrate(s->writer, path, migrations, err) == -1 ||
+	    store_sqlite_meta_get(s->writer, "revision", &rev, err) == -1) {
+		store_sqlite_close(s);
+		return NULL;
+	}
+	s->committed = rev;
+	return s;
+}
+
+const struct store_backend store_backend_sqlite = {
+	.name = "sqlite",
+	.scheme = "sqlite:",
+	.migrations = schema_sqlite,
+	.open = store_sqlite_open,
+	.close = store_sqlite_close,
+	.set_listener = store_sqlite_set_listener,
+	.ping = store_sqlite_ping,
+	.revision = store_sqlite_revision,
+	.create = store_sqlite_create,
+	.update = store_sqlite_update,
+	.fetch = store_sqlite_fetch,
+	.delete = store_sqlite_delete,
+	.list = store_sqlite_list,
+	.count = store_sqlite_count,
+	.prune = store_sqlite_prune,
+	.watch = store_sqlite_watch,
+	.decision_append = store_sqlite_decision_append,
+	.decision_list = store_sqlite_decision_list,
+	.decision_prune = store_sqlite_decision_prune,
+};

@@ -1,0 +1,1148 @@
+/*
+ * test_store.c - the storage suite, written against store.h only, so it
+ * runs against every backend: a fresh SQLite file per test always, and
+ * PostgreSQL when NSREG_TEST_PG holds a postgresql:// URL (each test then
+ * gets its own schema through the libpq "options" parameter).
+ *
+ * The one exception is the newer-schema test, which needs
+ * store_backend.h to write a database with a migration the code lacks.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+#define T0	1700000000000LL		/* a fixed "now" */
+
+static char			 test_dir[256];
+static char			 test_url[512];
+static struct store_options	 test_opt;
+static struct store		*st;
+
+/* Events the listener saw. */
+#define EVENTS_MAX	4096
+struct seen {
+	pthread_mutex_t	 lock;
+	size_t		 n;
+	int64_t		 rev[EVENTS_MAX];
+	int		 type[EVENTS_MAX];
+	int		 kind[EVENTS_MAX];
+	char		 name[EVENTS_MAX][32];
+	int		 expired[EVENTS_MAX];
+	int64_t		 object_rev[EVENTS_MAX];
+};
+static struct seen	seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+record(const struct store_event *ev, void *arg)
+{
+	struct seen	*s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->n < EVENTS_MAX) {
+		s->rev[s->n] = ev->revision;
+		s->type[s->n] = ev->type;
+		s->kind[s->n] = ev->kind;
+		snprintf(s->name[s->n], sizeof(s->name[0]), "%s", ev->name);
+		s->expired[s->n] = ev->reason != NULL &&
+		    strcmp(ev->reason, "expired") == 0;
+		s->object_rev[s->n] = json_integer_value(
+		    json_object_get(ev->object, "revision"));
+		s->n++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void
+suite_url(void)
+{
+	static int	 n;
+	const char	*pg = getenv("NSREG_TEST_PG");
+
+	if (pg != NULL && pg[0] != '\0') {
+		snprintf(test_url, sizeof(test_url),
+		    "%s%soptions=-csearch_path%%3Dnsreg_test_%d_%d", pg,
+		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(), n++);
+		return;
+	}
+	snprintf(test_url, sizeof(test_url), "sqlite:%s/nsreg.db", test_dir);
+}
+
+static struct store *
+reopen(void)
+{
+	struct nsreg_error	err;
+
+	store_close(st);
+	st = store_open(&test_opt, &err);
+	cr_assert_not_null(st, "reopen: %s", err.message);
+	store_set_listener(st, record, &seen);
+	return st;
+}
+
+static void
+setup(void)
+{
+	struct nsreg_error	 err;
+	const char		*tmp = getenv("TMPDIR");
+
+	snprintf(test_dir, sizeof(test_dir), "%s/nsreg-store-XXXXXX",
+	    tmp != NULL ? tmp : "/tmp");
+	cr_assert_not_null(mkdtemp(test_dir));
+	suite_url();
+	test_opt.url = test_url;
+	test_opt.history = 0;
+	seen.n = 0;
+	st = store_open(&test_opt, &err);
+	cr_assert_not_null(st, "open %s: %s", test_url, err.message);
+	store_set_listener(st, record, &seen);
+}
+
+static void
+teardown(void)
+{
+	char	cmd[300];
+
+	store_close(st);
+	st = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
+	if (system(cmd) != 0)
+		cr_log_warn("could not remove %s", test_dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+/* An endpoint document offering services (a NULL-terminated list). */
+static json_t *
+endpoint_doc(const char *url, const char **services)
+{
+	json_t	*doc, *a;
+
+	doc = json_pack("{s:s, s:[], s:{}}", "url", url,
+	    "network_service_names", "network_service_labels");
+	a = json_object_get(doc, "network_service_names");
+	for (; services != NULL && *services != NULL; services++) {
+		json_array_append_new(a, json_string(*services));
+		json_object_set_new(json_object_get(doc,
+		    "network_service_labels"), *services,
+		    json_pack("{s:s}", "app", "x"));
+	}
+	return doc;
+}
+
+/* Create kind/name with doc (stolen); returns the revision. */
+static int64_t
+put(enum store_kind kind, const char *name, json_t *doc, int64_t now,
+    int64_t expires_at, const char *owner)
+{
+	struct store_object	obj = {
+		.kind = kind, .doc = doc, .expires_at = expires_at,
+	};
+	struct nsreg_error	err;
+
+	obj.name = strdup(name);
+	obj.owner = owner != NULL ? strdup(owner) : NULL;
+	cr_assert_eq(store_create(st, &obj, now, &err), 0, "create %s: %s",
+	    name, err.message);
+	int64_t rev = obj.revision;
+	store_object_clear(&obj);
+	return rev;
+}
+
+static int64_t
+put_endpoint(const char *name, const char **services, int64_t expires_at)
+{
+	return put(STORE_ENDPOINT, name, endpoint_doc("tcp://1.2.3.4:5",
+	    services), T0, expires_at, "spiffe://example.org/nse");
+}
+
+/* The names of a list result, comma separated. */
+static void
+names(json_t *items, char *buf, size_t len)
+{
+	size_t	 i, off = 0;
+	json_t	*o;
+
+	buf[0] = '\0';
+	json_array_foreach(items, i, o) {
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i > 0 ? "," : "",
+		    json_string_value(json_object_get(o, "name")));
+		if (off >= len)
+			break;
+	}
+}
+
+static void
+list_names(const struct store_query *q, int64_t now, char *buf, size_t len,
+    int *more)
+{
+	struct nsreg_error	 err;
+	json_t			*items;
+	int64_t			 rev;
+
+	cr_assert_eq(store_list(st, q, now, &items, &rev, more, &err), 0,
+	    "list: %s", err.message);
+	names(items, buf, len);
+	json_decref(items);
+}
+
+Test(store, create_then_fetch_returns_the_document)
+{
+	struct store_object	 obj = { .kind = STORE_SERVICE }, out;
+	struct nsreg_error	 err;
+	json_t			*doc;
+
+	doc = json_pack("{s:s, s:{s:s}}", "payload", "IP", "labels", "a",
+	    "b");
+	obj.name = strdup("db");
+	obj.doc = json_incref(doc);
+	cr_assert_eq(store_create(st, &obj, T0, &err), 0, "%s", err.message);
+	cr_assert_eq(obj.revision, 1);
+	cr_assert_eq(obj.created_at, T0);
+	cr_assert_eq(obj.updated_at, T0);
+	cr_assert_eq(store_revision(st), 1);
+
+	cr_assert_eq(store_fetch(st, STORE_SERVICE, "db", T0 + 1, &out, &err),
+	    0, "%s", err.message);
+	cr_assert_str_eq(out.name, "db");
+	cr_assert_eq(out.kind, STORE_SERVICE);
+	cr_assert(json_equal(out.doc, doc), "doc changed: %s",
+	    json_dumps(out.doc, 0));
+	cr_assert_eq(out.revision, 1);
+	cr_assert_eq(out.created_at, T0);
+	cr_assert_eq(out.updated_at, T0);
+	cr_assert_eq(out.expires_at, 0);
+	cr_assert_null(out.owner);
+	store_object_clear(&out);
+	store_object_clear(&obj);
+	json_decref(doc);
+}
+
+Test(store, render_adds_metadata_in_order)
+{
+	struct store_object	 obj = {
+		.kind = STORE_ENDPOINT,
+		.name = (char *)"nse-1",
+		.revision = 7,
+		.created_at = 1795796474000LL,
+		.updated_at = 1795796474123LL,
+		.expires_at = 1795796534000LL,
+		.owner = (char *)"spiffe://example.org/nse",
+	};
+	json_t			*r;
+	char			*text;
+
+	/* Metadata keys in the document never win over the columns. */
+	obj.doc = json_pack("{s:s, s:s, s:i, s:s}", "url", "tcp://a:1",
+	    "name", "other", "revision", 99, "owner", "spiffe://x/y");
+	r = store_object_render(&obj);
+	cr_assert_not_null(r);
+	text = json_dumps(r, JSON_COMPACT);
+	cr_assert_str_eq(text, "{\"name\":\"nse-1\",\"url\":\"tcp://a:1\","
+	    "\"revision\":7,\"created_at\":\"2026-11-27T16:21:14Z\","
+	    "\"updated_at\":\"2026-11-27T16:21:14.123Z\","
+	    "\"expiration_time\":\"2026-11-27T16:22:14Z\","
+	    "\"owner\":\"spiffe://example.org/nse\"}");
+	free(text);
+	json_decref(r);
+
+	/* Services have neither expiry nor owner in their rendering. */
+	obj.kind = STORE_SERVICE;
+	r = store_object_render(&obj);
+	cr_assert_null(json_object_get(r, "expiration_time"));
+	cr_assert_str_eq(json_string_value(json_object_get(r, "owner")),
+	    "spiffe://x/y");
+	json_decref(r);
+	json_decref(obj.doc);
+
+	cr_assert_str_eq(store_kind_name(STORE_ENDPOINT), "endpoint");
+	cr_assert_str_eq(store_kind_name(STORE_TRUST_DOMAIN), "trust-domain");
+	cr_assert_str_eq(store_event_type_name(STORE_DELETED), "DELETED");
+	cr_assert_str_eq(store_event_type_name(STORE_BOOKMARK), "BOOKMARK");
+}
+
+Test(store, create_twice_is_already_exists)
+{
+	struct store_object	obj = { .kind = STORE_POLICY };
+	struct nsreg_error	err;
+
+	put(STORE_POLICY, "p", json_object(), T0, 0, NULL);
+	obj.name = strdup("p");
+	obj.doc = json_object();
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_ALREADY_EXISTS);
+	cr_assert_eq(store_revision(st), 1);
+	/* The same name of another kind is another object. */
+	obj.kind = STORE_SERVICE;
+	cr_assert_eq(store_create(st, &obj, T0, &err), 0, "%s", err.message);
+	store_object_clear(&obj);
+}
+
+Test(store, absent_objects_are_not_found)
+{
+	struct store_object	obj = { .kind = STORE_SERVICE }, out;
+	struct nsreg_error	err;
+
+	cr_assert_eq(store_fetch(st, STORE_SERVICE, "nope", T0, &out, &err),
+	    -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	cr_assert_null(out.name);
+	cr_assert_eq(store_delete(st, STORE_SERVICE, "nope", 0, T0, NULL,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	obj.name = strdup("nope");
+	obj.doc = json_object();
+	cr_assert_eq(store_update(st, &obj, 0, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	store_object_clear(&obj);
+	cr_assert_eq(store_revision(st), 0);
+	cr_assert_eq(seen.n, 0);
+}
+
+Test(store, update_checks_revision_and_keeps_created_at)
+{
+	struct store_object	obj = { .kind = STORE_SERVICE }, out;
+	struct nsreg_error	err;
+	int64_t			rev;
+
+	rev = put(STORE_SERVICE, "db", json_pack("{s:s}", "payload", "IP"),
+	    T0, 0, NULL);
+	obj.name = strdup("db");
+	obj.doc = json_pack("{s:s}", "payload", "ETHERNET");
+	cr_assert_eq(store_update(st, &obj, rev + 5, T0 + 10, &err), -1);
+	cr_assert_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_assert_eq(store_update(st, &obj, rev, T0 + 10, &err), 0, "%s",
+	    err.message);
+	cr_assert_eq(obj.revision, rev + 1);
+	cr_assert_eq(obj.created_at, T0);
+	cr_assert_eq(obj.updated_at, T0 + 10);
+	/* The old revision moved: a second conditional update fails. */
+	cr_assert_eq(store_update(st, &obj, rev, T0 + 20, &err), -1);
+	cr_assert_eq(err.code, NSREG_FAILED_PRECONDITION);
+	/* 0 replaces whatever is there. */
+	cr_assert_eq(store_update(st, &obj, 0, T0 + 30, &err), 0, "%s",
+	    err.message);
+	cr_assert_eq(obj.revision, rev + 2);
+	store_object_clear(&obj);
+
+	cr_assert_eq(store_fetch(st, STORE_SERVICE, "db", T0 + 40, &out,
+	    &err), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(out.doc,
+	    "payload")), "ETHERNET");
+	cr_assert_eq(out.created_at, T0);
+	cr_assert_eq(out.updated_at, T0 + 30);
+	cr_assert_eq(out.revision, rev + 2);
+	store_object_clear(&out);
+
+	cr_assert_eq(seen.n, 3);
+	cr_assert_eq(seen.type[0], STORE_ADDED);
+	cr_assert_eq(seen.type[1], STORE_MODIFIED);
+	cr_assert_eq(seen.type[2], STORE_MODIFIED);
+	cr_assert_eq(seen.object_rev[2], rev + 2);
+}
+
+Test(store, update_without_owner_keeps_the_recorded_owner)
+{
+	struct store_object	obj = { .kind = STORE_ENDPOINT }, out;
+	struct nsreg_error	err;
+
+	put_endpoint("nse", NULL, 0);
+	obj.name = strdup("nse");
+	obj.doc = endpoint_doc("tcp://b:2", NULL);
+	cr_assert_eq(store_update(st, &obj, 0, T0 + 1, &err), 0, "%s",
+	    err.message);
+	cr_assert_str_eq(obj.owner, "spiffe://example.org/nse");
+	store_object_clear(&obj);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "nse", T0 + 2, &out,
+	    &err), 0);
+	cr_assert_str_eq(out.owner, "spiffe://example.org/nse");
+	store_object_clear(&out);
+
+	obj.kind = STORE_ENDPOINT;
+	obj.name = strdup("nse");
+	obj.doc = endpoint_doc("tcp://b:2", NULL);
+	obj.owner = strdup("spiffe://example.org/other");
+	cr_assert_eq(store_update(st, &obj, 0, T0 + 3, &err), 0, "%s",
+	    err.message);
+	store_object_clear(&obj);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "nse", T0 + 4, &out,
+	    &err), 0);
+	cr_assert_str_eq(out.owner, "spiffe://example.org/other");
+	store_object_clear(&out);
+}
+
+Test(store, delete_checks_revision_and_returns_the_old_object)
+{
+	struct store_object	old;
+	struct nsreg_error	err;
+	int64_t			rev;
+
+	rev = put(STORE_GRANT, "g1", json_pack("{s:s}", "service", "db"), T0,
+	    T0 + 1000, "spiffe://example.org/client");
+	cr_assert_eq(store_delete(st, STORE_GRANT, "g1", rev + 1, T0, &old,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_assert_eq(store_delete(st, STORE_GRANT, "g1", rev, T0 + 1, &old,
+	    &err), 0, "%s", err.message);
+	cr_assert_str_eq(old.name, "g1");
+	cr_assert_eq(old.kind, STORE_GRANT);
+	cr_assert_eq(old.revision, rev);
+	cr_assert_eq(old.expires_at, T0 + 1000);
+	cr_assert_str_eq(old.owner, "spiffe://example.org/client");
+	cr_assert_str_eq(json_string_value(json_object_get(old.doc,
+	    "service")), "db");
+	cr_assert_null(json_object_get(old.doc, "revision"));
+	cr_assert_null(json_object_get(old.doc, "expires_at"));
+	store_object_clear(&old);
+	cr_assert_eq(store_fetch(st, STORE_GRANT, "g1", T0 + 2, &old, &err),
+	    -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	cr_assert_eq(store_revision(st), rev + 1);
+	cr_assert_eq(seen.n, 2);
+	cr_assert_eq(seen.type[1], STORE_DELETED);
+	cr_assert_eq(seen.rev[1], rev + 1);
+	cr_assert_eq(seen.expired[1], 0);
+	/* Without old, and with expect_rev 0 meaning any revision. */
+	put(STORE_GRANT, "g2", json_object(), T0, 0, NULL);
+	cr_assert_eq(store_delete(st, STORE_GRANT, "g2", 0, T0, NULL, &err),
+	    0, "%s", err.message);
+}
+
+Test(store, revisions_increase_across_kinds)
+{
+	int64_t	last = 0, rev;
+	int	i;
+
+	for (i = 0; i < 20; i++) {
+		char	name[16];
+
+		snprintf(name, sizeof(name), "o%d", i);
+		rev = put((enum store_kind)(i % STORE_KIND_MAX), name,
+		    json_object(), T0, 0, NULL);
+		cr_assert_eq(rev, last + 1);
+		last = rev;
+	}
+	cr_assert_eq(store_revision(st), 20);
+}
+
+Test(store, list_in_name_order_with_pages)
+{
+	static const char *const order[] = {
+		"m", "c", "x", "a", "b", "z", "k", "e", "d", "y", "f", "aa",
+	};
+	struct store_query	q = { .kind = STORE_SERVICE };
+	struct nsreg_error	err;
+	json_t			*items;
+	char			buf[256];
+	int64_t			rev;
+	int			more;
+	size_t			i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		put(STORE_SERVICE, order[i], json_object(), T0, 0, NULL);
+	put(STORE_POLICY, "b", json_object(), T0, 0, NULL);
+
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,aa,b,c,d,e,f,k,m,x,y,z");
+	cr_assert_eq(more, 0);
+
+	q.limit = 5;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,aa,b,c,d");
+	cr_assert_eq(more, 1);
+	q.after_name = "d";
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e,f,k,m,x");
+	cr_assert_eq(more, 1);
+	q.after_name = "x";
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "y,z");
+	cr_assert_eq(more, 0);
+	/* Exactly the limit left: no next page. */
+	q.after_name = "m";
+	q.limit = 3;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "x,y,z");
+	cr_assert_eq(more, 0);
+	q.after_name = "zz";
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "");
+
+	q.kind = STORE_POLICY;
+	q.after_name = NULL;
+	cr_assert_eq(store_list(st, &q, T0, &items, &rev, &more, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	cr_assert_eq(rev, store_revision(st));
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items,
+	    0), "revision")), 13);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	    json_array_get(items, 0), "created_at")), "2023-11-14T22:13:20Z");
+	json_decref(items);
+}
+
+Test(store, list_by_services_needs_all_of_them)
+{
+	static const char	*ab[] = { "a", "b", NULL };
+	static const char	*a[] = { "a", NULL };
+	static const char	*bcdef[] = { "b", "c", "d", "e", "f", NULL };
+	static const char	*abcdef[] = {
+		"a", "b", "c", "d", "e", "f", NULL,
+	};
+	struct store_query	 q = { .kind = STORE_ENDPOINT };
+	struct store_object	 obj = { .kind = STORE_ENDPOINT };
+	struct nsreg_error	 err;
+	char			 buf[256];
+	int			 more;
+
+	put_endpoint("e1", ab, 0);
+	put_endpoint("e2", a, 0);
+	put_endpoint("e3", bcdef, 0);
+	put_endpoint("e4", abcdef, 0);
+	put_endpoint("e5", NULL, 0);
+
+	q.services = (const char *[]){ "a" };
+	q.nservices = 1;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e1,e2,e4");
+	q.services = (const char *[]){ "b", "a" };
+	q.nservices = 2;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e1,e4");
+	/* More services than the SQL filter takes: the rest filter in C. */
+	q.services = (const char *[]){ "b", "c", "d", "e", "f" };
+	q.nservices = 5;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e3,e4");
+	q.services = (const char *[]){ "b", "c", "d", "e", "a", "f" };
+	q.nservices = 6;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e4");
+	q.services = (const char *[]){ "zz" };
+	q.nservices = 1;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "");
+	/* Pages over a service. */
+	q.services = (const char *[]){ "a" };
+	q.limit = 2;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e1,e2");
+	cr_assert_eq(more, 1);
+	q.after_name = "e2";
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e4");
+	cr_assert_eq(more, 0);
+
+	/* The index follows updates and deletes. */
+	obj.name = strdup("e2");
+	obj.doc = endpoint_doc("tcp://c:3", (const char *[]){ "z", NULL });
+	cr_assert_eq(store_update(st, &obj, 0, T0, &err), 0, "%s",
+	    err.message);
+	store_object_clear(&obj);
+	cr_assert_eq(store_delete(st, STORE_ENDPOINT, "e4", 0, T0, NULL,
+	    &err), 0);
+	q.limit = 0;
+	q.after_name = NULL;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e1");
+	q.services = (const char *[]){ "z" };
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "e2");
+
+	/* Only endpoints have services. */
+	q.kind = STORE_SERVICE;
+	{
+		json_t	*items;
+		int64_t	 rev;
+
+		cr_assert_eq(store_list(st, &q, T0, &items, &rev, &more,
+		    &err), -1);
+		cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	}
+}
+
+static int
+match_label(const json_t *o, void *arg)
+{
+	const char	*want = arg;
+	const char	*v;
+
+	v = json_string_value(json_object_get(json_object_get(o, "labels"),
+	    "tier"));
+	return v != NULL && strcmp(v, want) == 0;
+}
+
+Test(store, list_keeps_what_match_accepts)
+{
+	struct store_query	q = {
+		.kind = STORE_SERVICE,
+		.match = match_label,
+		.match_arg = (void *)"gold",
+	};
+	char			buf[256];
+	int			more, i;
+
+	for (i = 0; i < 10; i++) {
+		char	name[8];
+
+		snprintf(name, sizeof(name), "s%d", i);
+		put(STORE_SERVICE, name, json_pack("{s:{s:s}}", "labels",
+		    "tier", i % 3 == 0 ? "gold" : "lead"), T0, 0, NULL);
+	}
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "s0,s3,s6,s9");
+	cr_assert_eq(more, 0);
+	q.limit = 2;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "s0,s3");
+	cr_assert_eq(more, 1);
+	q.after_name = "s3";
+	q.limit = 2;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "s6,s9");
+	/* No further match after s9 although rows follow: no next page. */
+	cr_assert_eq(more, 0);
+}
+
+Test(store, expired_objects_vanish_at_once)
+{
+	struct store_query	q = { .kind = STORE_ENDPOINT };
+	struct store_object	out, obj = { .kind = STORE_ENDPOINT };
+	struct nsreg_error	err;
+	char			buf[64];
+	int			more;
+
+	put_endpoint("a", NULL, T0 + 100);
+	put_endpoint("b", NULL, 0);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "a", T0 + 99, &out,
+	    &err), 0);
+	store_object_clear(&out);
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0 + 99), 2);
+	list_names(&q, T0 + 99, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,b");
+
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "a", T0 + 100, &out,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0 + 100), 1);
+	list_names(&q, T0 + 100, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "b");
+	q.services = (const char *[]){ "x" };
+	q.nservices = 1;
+	list_names(&q, T0 + 100, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "");
+
+	/* Neither updated nor deleted once expired. */
+	obj.name = strdup("a");
+	obj.doc = endpoint_doc("tcp://x:1", NULL);
+	cr_assert_eq(store_update(st, &obj, 0, T0 + 100, &err), -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	store_object_clear(&obj);
+	cr_assert_eq(store_delete(st, STORE_ENDPOINT, "a", 0, T0 + 100, NULL,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_NOT_FOUND);
+	cr_assert_eq(store_count(st, STORE_SERVICE, T0), 0);
+}
+
+Test(store, prune_deletes_expired_with_events)
+{
+	static const char	*svc[] = { "s", NULL };
+	struct store_query	 q = {
+		.kind = STORE_ENDPOINT, .services = svc, .nservices = 1,
+	};
+	struct nsreg_error	 err;
+	char			 buf[64];
+	int			 more;
+
+	put_endpoint("a", svc, T0 + 100);
+	put_endpoint("b", svc, T0 + 200);
+	put_endpoint("c", svc, 0);
+	put(STORE_GRANT, "g", json_object(), T0, T0 + 50, "spiffe://e.org/c");
+	cr_assert_eq(store_prune(st, T0 + 10, &err), 0);
+	cr_assert_eq(store_revision(st), 4);
+	cr_assert_eq(store_prune(st, T0 + 150, &err), 2, "%s", err.message);
+	cr_assert_eq(store_revision(st), 6);
+	cr_assert_eq(seen.n, 6);
+	/* Expiry order: the grant (T0+50) went before endpoint a. */
+	cr_assert_eq(seen.type[4], STORE_DELETED);
+	cr_assert_eq(seen.expired[4], 1);
+	cr_assert_eq(seen.type[5], STORE_DELETED);
+	cr_assert_eq(seen.expired[5], 1);
+	cr_assert_eq(seen.rev[5], 6);
+	cr_assert(strcmp(seen.name[4], "a") == 0 ||
+	    strcmp(seen.name[5], "a") == 0);
+	cr_assert(strcmp(seen.name[4], "g") == 0 ||
+	    strcmp(seen.name[5], "g") == 0);
+	/* Gone from the index too, even read at an earlier time. */
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "b,c");
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0), 2);
+	cr_assert_eq(store_prune(st, T0 + 150, &err), 0);
+}
+
+Test(store, create_over_expired_emits_deleted_then_added)
+{
+	struct store_object	out;
+	struct nsreg_error	err;
+	int64_t			rev;
+
+	put_endpoint("a", (const char *[]){ "s", NULL }, T0 + 100);
+	rev = put(STORE_ENDPOINT, "a", endpoint_doc("tcp://new:1", NULL),
+	    T0 + 100, 0, "spiffe://example.org/new");
+	cr_assert_eq(rev, 3);
+	cr_assert_eq(seen.n, 3);
+	cr_assert_eq(seen.type[1], STORE_DELETED);
+	cr_assert_eq(seen.expired[1], 1);
+	cr_assert_eq(seen.rev[1], 2);
+	cr_assert_eq(seen.type[2], STORE_ADDED);
+	cr_assert_eq(seen.rev[2], 3);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "a", T0 + 100, &out,
+	    &err), 0);
+	cr_assert_eq(out.created_at, T0 + 100);
+	cr_assert_str_eq(out.owner, "spiffe://example.org/new");
+	cr_assert_eq(json_array_size(json_object_get(out.doc,
+	    "network_service_names")), 0);
+	store_object_clear(&out);
+	/* And the old services are out of the index. */
+	{
+		struct store_query	q = {
+			.kind = STORE_ENDPOINT,
+			.services = (const char *[]){ "s" },
+			.nservices = 1,
+		};
+		char			buf[32];
+		int			more;
+
+		list_names(&q, T0, buf, sizeof(buf), &more);
+		cr_assert_str_eq(buf, "");
+	}
+}
+
+Test(store, reopen_keeps_everything)
+{
+	struct store_object	out;
+	struct nsreg_error	err;
+	json_t			*items;
+	int64_t			rev;
+	int			more;
+	struct store_query	q = {
+		.kind = STORE_ENDPOINT,
+		.services = (const char *[]){ "s" },
+		.nservices = 1,
+	};
+
+	put_endpoint("a", (const char *[]){ "s", NULL }, T0 + 1000);
+	put(STORE_SERVICE, "s", json_pack("{s:s}", "payload", "IP"), T0, 0,
+	    NULL);
+	reopen();
+	cr_assert_eq(store_revision(st), 2);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "a", T0, &out, &err), 0,
+	    "%s", err.message);
+	cr_assert_str_eq(out.owner, "spiffe://example.org/nse");
+	cr_assert_eq(out.expires_at, T0 + 1000);
+	cr_assert_eq(out.revision, 1);
+	store_object_clear(&out);
+	cr_assert_eq(store_list(st, &q, T0, &items, &rev, &more, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	cr_assert_eq(rev, 2);
+	json_decref(items);
+	/* The counter continues where it was. */
+	cr_assert_eq(put(STORE_POLICY, "p", json_object(), T0, 0, NULL), 3);
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 0, 0, record, &seen,
+	    &err), 1);
+	cr_assert_eq(store_ping(st), 1);
+}
+
+Test(store, watch_replays_history_until_trimmed)
+{
+	struct nsreg_error	err;
+	int			i;
+	char			name[16];
+
+	store_close(st);
+	test_opt.history = 5;
+	st = NULL;
+	reopen();
+	for (i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		put_endpoint(name, NULL, 0);
+	}
+	put(STORE_SERVICE, "s", json_object(), T0, 0, NULL);
+	cr_assert_eq(store_delete(st, STORE_ENDPOINT, "e0", 0, T0, NULL,
+	    &err), 0);
+
+	seen.n = 0;
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 0, 0, record, &seen,
+	    &err), 9, "%s", err.message);
+	cr_assert_eq(seen.rev[0], 1);
+	cr_assert_eq(seen.rev[8], 10);
+	cr_assert_eq(seen.type[8], STORE_DELETED);
+	seen.n = 0;
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 6, 2, record, &seen,
+	    &err), 2);
+	cr_assert_eq(seen.rev[0], 7);
+	cr_assert_eq(seen.rev[1], 8);
+	cr_assert_eq(store_watch(st, STORE_SERVICE, 0, 0, record, &seen,
+	    &err), 1);
+
+	/* Keep 5 events: revisions 6..10 remain. */
+	cr_assert_eq(store_prune(st, T0, &err), 0);
+	seen.n = 0;
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 4, 0, record, &seen,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_GONE);
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 5, 0, record, &seen,
+	    &err), 4, "%s", err.message);
+	cr_assert_eq(seen.rev[0], 6);
+	/* Services lost no event: resume from 0 still works. */
+	cr_assert_eq(store_watch(st, STORE_SERVICE, 0, 0, record, &seen,
+	    &err), 1, "%s", err.message);
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 10, 0, record, &seen,
+	    &err), 0);
+	/* Trimming survives a restart. */
+	reopen();
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 4, 0, record, &seen,
+	    &err), -1);
+	cr_assert_eq(err.code, NSREG_GONE);
+}
+
+struct writer_arg {
+	int		 id;
+	int		 n;
+	int64_t		 revs[200];
+	int		 nrevs;
+};
+
+static void *
+writer_main(void *p)
+{
+	struct writer_arg	*w = p;
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	char			 name[32];
+	int			 i;
+
+	for (i = 0; i < w->n; i++) {
+		memset(&obj, 0, sizeof(obj));
+		obj.kind = (enum store_kind)(i % STORE_KIND_MAX);
+		/* Every fourth name is shared: those creates collide. */
+		if (i % 4 == 3)
+			snprintf(name, sizeof(name), "shared-%d", i);
+		else
+			snprintf(name, sizeof(name), "w%d-%d", w->id, i);
+		obj.name = strdup(name);
+		obj.doc = json_pack("{s:i}", "i", i);
+		if (store_create(st, &obj, T0, &err) == 0)
+			w->revs[w->nrevs++] = obj.revision;
+		else if (err.code != NSREG_ALREADY_EXISTS)
+			return (void *)1;
+		store_object_clear(&obj);
+	}
+	return NULL;
+}
+
+Test(store, listener_sees_every_revision_in_order_under_concurrency)
+{
+	struct writer_arg	w[6];
+	pthread_t		t[6];
+	size_t			i, total = 0;
+	int			j;
+	void			*rv;
+
+	for (i = 0; i < 6; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].id = (int)i;
+		w[i].n = 200;
+		cr_assert_eq(pthread_create(&t[i], NULL, writer_main, &w[i]),
+		    0);
+	}
+	for (i = 0; i < 6; i++) {
+		cr_assert_eq(pthread_join(t[i], &rv), 0);
+		cr_assert_null(rv);
+		total += (size_t)w[i].nrevs;
+		for (j = 1; j < w[i].nrevs; j++)
+			cr_assert_gt(w[i].revs[j], w[i].revs[j - 1]);
+	}
+	/* 150 creates per writer collide on 50 shared names. */
+	cr_assert_eq(total, 6 * 150 + 50);
+	cr_assert_eq(seen.n, total);
+	cr_assert_eq((size_t)store_revision(st), total);
+	for (i = 0; i < seen.n; i++) {
+		cr_assert_eq(seen.rev[i], (int64_t)i + 1,
+		    "event %zu has revision %lld", i, (long long)seen.rev[i]);
+		cr_assert_eq(seen.object_rev[i], seen.rev[i]);
+	}
+}
+
+Test(store, decision_log_appends_lists_and_prunes)
+{
+	struct store_decision		 v[5];
+	struct store_decision_query	 q = { .limit = 0 };
+	struct nsreg_error		 err;
+	json_t				*e[5], *items;
+	int64_t				 next;
+	size_t				 i;
+
+	for (i = 0; i < 5; i++) {
+		e[i] = json_pack("{s:s, s:s, s:s, s:{s:s, s:[]}}",
+		    "time", "2026-11-27T16:31:14Z",
+		    "principal", i % 2 ? "spiffe://e.org/a" : "spiffe://e.org/b",
+		    "action", i < 3 ? "connect" : "register",
+		    "decision", "decision", i == 4 ? "deny" : "allow",
+		    "reasons");
+		v[i].time = T0 + (int64_t)i * 1000;
+		v[i].entry = e[i];
+	}
+	cr_assert_eq(store_decision_append(st, v, 3, &err), 0, "%s",
+	    err.message);
+	cr_assert_eq(store_decision_append(st, v + 3, 2, &err), 0);
+	cr_assert_eq(store_decision_append(st, v, 0, &err), 0);
+
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 5);
+	cr_assert_eq(next, 0);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items,
+	    0), "id")), 5);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    json_array_get(items, 0), "decision"), "decision")), "deny");
+	json_decref(items);
+
+	q.limit = 2;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 2);
+	cr_assert_eq(next, 4);
+	json_decref(items);
+	q.before_id = next;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items,
+	    0), "id")), 3);
+	cr_assert_eq(next, 2);
+	json_decref(items);
+	q.before_id = next;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	cr_assert_eq(next, 0);
+	json_decref(items);
+
+	q.before_id = 0;
+	q.limit = 0;
+	q.principal = "spiffe://e.org/a";
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 2);
+	json_decref(items);
+	q.action = "connect";
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(items,
+	    0), "id")), 2);
+	json_decref(items);
+	q.principal = NULL;
+	q.action = NULL;
+	q.decision = "deny";
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	json_decref(items);
+	q.decision = "maybe";
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+
+	/* Entries strictly older than the cut go. */
+	cr_assert_eq(store_decision_prune(st, T0 + 2000, &err), 2);
+	q.decision = NULL;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 3);
+	json_decref(items);
+	cr_assert_eq(store_decision_prune(st, T0 + 2000, &err), 0);
+	/* The decision log takes no object revision. */
+	cr_assert_eq(store_revision(st), 0);
+	for (i = 0; i < 5; i++)
+		json_decref(e[i]);
+}
+
+Test(store, newer_schema_is_refused)
+{
+	const struct store_backend	*be;
+	struct store_migration		 mig[64];
+	struct nsreg_error		 err;
+	struct store			*s2;
+	size_t				 n;
+
+	be = store_backend_find(test_url, &err);
+	cr_assert_not_null(be);
+	for (n = 0; be->migrations[n].name != NULL; n++)
+		mig[n] = be->migrations[n];
+	cr_assert_lt(n, 60);
+	mig[n].version = 9999;
+	mig[n].name = "9999_future";
+	mig[n].sql = "CREATE TABLE future_thing (x INTEGER);";
+	mig[n + 1].version = 0;
+	mig[n + 1].name = NULL;
+	mig[n + 1].sql = NULL;
+
+	/* A newer nsregd migrates the database ... */
+	store_close(st);
+	st = NULL;
+	s2 = store_open_migrations(&test_opt, mig, &err);
+	cr_assert_not_null(s2, "%s", err.message);
+	store_close(s2);
+	/* ... and this one refuses it, saying why. */
+	st = store_open(&test_opt, &err);
+	cr_assert_null(st);
+	cr_assert_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_assert_not_null(strstr(err.message, "9999"), "%s", err.message);
+	cr_assert_not_null(strstr(err.message, "newer"), "%s", err.message);
+}
+
+Test(store, bad_documents_are_never_half_written)
+{
+	struct store_object	 obj = { .kind = STORE_ENDPOINT }, out;
+	struct nsreg_error	 err;
+	json_t			*items;
+	int64_t			 rev;
+	int			 more;
+	struct store_query	 q = { .kind = STORE_ENDPOINT };
+
+	obj.name = strdup("bad");
+	obj.doc = json_array();
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	json_decref(obj.doc);
+	obj.doc = NULL;
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	/* A string that is not UTF-8 (built without jansson's check). */
+	obj.doc = json_pack("{s:o}", "url",
+	    json_stringn_nocheck("tcp://\xff\xfe", 8));
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	json_decref(obj.doc);
+	obj.doc = json_pack("{s:[s,i]}", "network_service_names", "a", 3);
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	cr_assert_str_eq(err.field, "network_service_names[1]");
+	json_decref(obj.doc);
+	obj.doc = json_object();
+	free(obj.name);
+	obj.name = strdup("");
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	free(obj.name);
+	obj.name = strdup("\xc3");
+	cr_assert_eq(store_create(st, &obj, T0, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	store_object_clear(&obj);
+
+	cr_assert_eq(store_revision(st), 0);
+	cr_assert_eq(seen.n, 0);
+	cr_assert_eq(store_list(st, &q, T0, &items, &rev, &more, &err), 0);
+	cr_assert_eq(json_array_size(items), 0);
+	cr_assert_eq(rev, 0);
+	json_decref(items);
+	cr_assert_eq(store_watch(st, STORE_ENDPOINT, 0, 0, record, &seen,
+	    &err), 0);
+
+	/* A bad update leaves the stored object as it was. */
+	put_endpoint("good", (const char *[]){ "s", NULL }, 0);
+	obj.kind = STORE_ENDPOINT;
+	obj.name = strdup("good");
+	obj.doc = json_pack("{s:o, s:[s]}", "url",
+	    json_stringn_nocheck("\xc0\xaf", 2), "network_service_names",
+	    "t");
+	cr_assert_eq(store_update(st, &obj, 0, T0 + 5, &err), -1);
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	store_object_clear(&obj);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "good", T0 + 6, &out,
+	    &err), 0);
+	cr_assert_eq(out.revision, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(out.doc, "url")),
+	    "tcp://1.2.3.4:5");
+	store_object_clear(&out);
+	cr_assert_eq(store_revision(st), 1);
+	cr_assert_eq(seen.n, 1);
+	q.services = (const char *[]){ "s" };
+	q.nservices = 1;
+	{
+		char	buf[32];
+
+		list_names(&q, T0, buf, sizeof(buf), &more);
+		cr_assert_str_eq(buf, "good");
+	}
+}
+
+Test(store, bad_urls_are_refused_clearly)
+{
+	struct store_options	opt = { 0 };
+	struct nsreg_error	err;
+
+	opt.url = "mysql://x";
+	cr_assert_null(store_open(&opt, &err));
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	cr_assert_not_null(strstr(err.message, "unknown scheme"));
+	opt.url = "sqlite:";
+	cr_assert_null(store_open(&opt, &err));
+	cr_assert_eq(err.code, NSREG_INVALID_ARGUMENT);
+	opt.url = "sqlite:/nonexistent-dir/x/y.db";
+	cr_assert_null(store_open(&opt, &err));
+	cr_assert_eq(err.code, NSREG_UNAVAILABLE);
+	cr_assert_not_null(strstr(err.message, "/nonexistent-dir/x/y.db"),
+	    "%s", err.message);
+}
+
+/*
+ * An acknowledged create survives kill -9: a child writes and reports
+ * each acknowledged revision through a pipe, the parent kills it in the
+ * middle and checks every acknowledged object after reopening.
+ */
+Test(store, acknowledged_writes_survive_kill)
+{
+	struct store_object	 out;
+	struct nsreg_error	 err;
+	int			 fd[2], status;
+	int64_t			 acked = 0, rev;
+	char			 name[32];
+	pid_t			 pid;
+	int			 i;
+
+	store_close(st);
+	st = NULL;
+	cr_assert_eq(pipe(fd), 0);
+	if ((pid = fork()) == 0) {
+		close(fd[0]);
+		st = store_open(&test_opt, &err);
+		for (i = 0; st != NULL; i++) {
+			snprintf(name, sizeof(name), "e%d", i);
+			rev = put(STORE_ENDPOINT, name, endpoint_doc("tcp://a",
+			    (const char *[]){ "s", NULL }), T0, 0, "o");
+			if (write(fd[1], &rev, sizeof(rev)) != sizeof(rev))
+				_exit(1);
+		}
+		_exit(2);
+	}
+	close(fd[1]);
+	while (acked < 300 && read(fd[0], &rev, sizeof(rev)) == sizeof(rev))
+		acked = rev;
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(fd[0]);
+	cr_assert(WIFSIGNALED(status));
+	cr_assert_geq(acked, 300);
+	reopen();
+	cr_assert_geq(store_revision(st), acked);
+	for (i = 0; i < acked; i++) {
+		snprintf(name, sizeof(name), "e%d", i);
+		cr_assert_eq(store_fetch(st, STORE_ENDPOINT, name, T0, &out,
+		    &err), 0, "%s lost: %s", name, err.message);
+		store_object_clear(&out);
+	}
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0),
+	    store_revision(st));
+}
