@@ -44,3 +44,7 @@ tests_integration_test_registry_LDADD = $(HARNESS_LIBS)
 tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
 tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
+
+# Documentation checks (TAP scripts).
+TESTS += tests/man-lint.sh tests/docs-sync.sh
+EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh

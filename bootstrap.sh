@@ -1,0 +1,50 @@
+#!/bin/sh
+# bootstrap.sh - install what nsreg needs on Debian 12, then build it.
+#
+# Installs, when missing (as root, or through sudo): the C toolchain and
+# autotools, the libraries nsreg links (libmicrohttpd, GnuTLS, SQLite,
+# jansson, OpenSSL, libjwt, libcurl, libpq, nghttp2) with their -dev
+# packages, Criterion for the tests, mandoc for the man page checks, curl
+# and openssl for the quick start, and Node.js with npm for the CEL
+# conformance suite.  Then: autoreconf -fi && ./configure && make -j2.
+# Arguments are passed to ./configure (e.g. --enable-sanitizers).
+set -eu
+
+cd "$(dirname "$0")"
+
+pkgs="build-essential autoconf automake libtool pkg-config make
+libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
+libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
+mandoc curl openssl ca-certificates"
+
+missing=""
+for p in $pkgs; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	    grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+# Node.js may come from elsewhere (nodesource bundles npm): ask only for
+# what is not on the PATH.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+
+if [ -n "$missing" ]; then
+	echo "bootstrap: installing:$missing"
+	if [ "$(id -u)" -eq 0 ]; then
+		sudo=""
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo="sudo"
+	else
+		echo "bootstrap: run as root to install:$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $missing
+fi
+
+autoreconf -fi
+./configure "$@"
+make -j2

@@ -1,0 +1,51 @@
+#!/bin/sh
+# docs-sync.sh - the documentation names what the code has: every
+# configuration keyword in nsregd.conf(5), every route in
+# schema/openapi.yaml and nsreg-api(7), every error code in both.
+# Speaks TAP.
+src=${NSREG_SRCDIR:-.}
+i=0
+fails=0
+out=""
+
+check() {	# check DESCRIPTION COMMAND...
+	i=$((i + 1))
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		out="$out
+ok $i - $desc"
+	else
+		out="$out
+not ok $i - $desc"
+		fails=$((fails + 1))
+	fi
+}
+
+for kw in $(sed -n 's/.*{ \.name = "\([a-z-]*\)".*/\1/p' \
+    "$src/server/conf.c"); do
+	check "nsregd.conf(5) documents $kw" \
+	    grep -q "^\.It Ic $kw\( \|$\)" "$src/man/nsregd.conf.5"
+done
+sed -n 's/.*{ HTTP_\([A-Z]*\), "\([^"]*\)".*/\1 \2/p' \
+    "$src/server/route.c" > "${TMPDIR:-/tmp}/nsreg-routes.$$"
+while read -r method path; do
+	m=$(echo "$method" | tr 'A-Z' 'a-z')
+	check "openapi.yaml has $method $path" awk -v p="  $path:" \
+	    -v m="    $m:" '$0 == p { inpath = 1; next }
+	    /^  [^ ]/ { inpath = 0 } inpath && $0 == m { found = 1 }
+	    END { exit !found }' "$src/schema/openapi.yaml"
+	stem=${path%%\{*}
+	check "nsreg-api(7) documents $method $stem" \
+	    grep -q "^\.It Cm $method Pa $stem" "$src/man/nsreg-api.7"
+done < "${TMPDIR:-/tmp}/nsreg-routes.$$"
+rm -f "${TMPDIR:-/tmp}/nsreg-routes.$$"
+for code in $(sed -n 's/.*\[NSREG_[A-Z_]*\] =[[:space:]]*{ "\([a-z_]*\)", [0-9]* }.*/\1/p' \
+    "$src/server/error.c" | grep -v '^ok$'); do
+	check "nsreg-api(7) lists error $code" \
+	    grep -q "^\.It $code Ta" "$src/man/nsreg-api.7"
+	check "openapi.yaml lists error $code" \
+	    grep -q "\b$code\b" "$src/schema/openapi.yaml"
+done
+echo "1..$i"
+echo "$out" | sed '/^$/d'
