@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,10 @@ Test(http, idle_connection_is_closed_after_the_timeout)
 	/* Half a TLS record, then silence: the server must hang up. */
 	cr_assert_eq(write(fd, "\x16\x03\x01", 3), 3);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	n = read(fd, buf, sizeof(buf));
-	cr_expect_leq(n, 0, "the server kept the idle connection");
+	/* A TLS alert may come first; then the connection must end. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	cr_expect(n == 0 || errno == ECONNRESET,
+	    "the server kept the idle connection");
 	close(fd);
 }
