@@ -33,6 +33,7 @@
 #define HTTP_TLS_CHAIN_MAX	8
 #define HTTP_HEADERS_MAX	8
 #define HTTP_STREAM_BLOCK	(16 * 1024)
+#define HTTP_DISCARD_MAX	(64ULL * 1024 * 1024)	/* read and dropped */
 
 /* A server identity for TLS handshakes; old ones live until http_stop. */
 struct http_tls_id {
@@ -651,7 +652,7 @@ http_queue(struct http_ctx *c)
 	return rc;
 }
 
-/* Answer 413 now; MHD closes the connection rather than read the rest. */
+/* Answer 413. */
 static enum MHD_Result
 http_reject(struct http_ctx *c, enum nsreg_code code, size_t max)
 {
@@ -682,10 +683,15 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL && util_number_parse(cl, 0, INT64_MAX,
 		    &clen) == 0 && (unsigned long long)clen > h->max_body) {
-			/* Answer now; MHD closes rather than read it all. */
 			c->too_large = 1;
-			return http_reject(c, NSREG_PAYLOAD_TOO_LARGE,
-			    h->max_body);
+			/*
+			 * A body up to HTTP_DISCARD_MAX is read and dropped so
+			 * that the client sees the 413 (closing with unread
+			 * data makes the kernel reset the connection).  Past
+			 * that, answer now and let MHD close.
+			 */
+			if ((unsigned long long)clen > HTTP_DISCARD_MAX)
+				return http_reject(c, h->max_body);
 		}
 		return MHD_YES;
 	}
@@ -696,9 +702,12 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		if (c->too_large || c->replied)
 			return MHD_YES;
 		if (c->body_len + n > h->max_body) {
+			/* Chunked and too large: drop the rest, answer 413. */
 			c->too_large = 1;
-			return http_reject(c, NSREG_PAYLOAD_TOO_LARGE,
-			    h->max_body);
+			free(c->body);
+			c->body = NULL;
+			c->body_len = c->body_cap = 0;
+			return MHD_YES;
 		}
 		if (c->body_len + n + 1 > c->body_cap) {
 			size_t	 cap = c->body_cap ? c->body_cap : 1024;
@@ -716,6 +725,8 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		c->body[c->body_len] = '\0';
 		return MHD_YES;
 	}
+	if (c->too_large && !c->replied)
+		return http_reject(c, h->max_body);
 	if (c->replied)
 		return MHD_YES;
 	c->req.body = c->body != NULL ? c->body : "";
