@@ -691,7 +691,7 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 			 * that, answer now and let MHD close.
 			 */
 			if ((unsigned long long)clen > HTTP_DISCARD_MAX)
-				return http_reject(c, h->max_body);
+				return http_reject(c, NSREG_PAYLOAD_TOO_LARGE, h->max_body);
 		}
 		return MHD_YES;
 	}
@@ -726,7 +726,7 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		return MHD_YES;
 	}
 	if (c->too_large && !c->replied)
-		return http_reject(c, h->max_body);
+		return http_reject(c, NSREG_PAYLOAD_TOO_LARGE, h->max_body);
 	if (c->replied)
 		return MHD_YES;
 	c->req.body = c->body != NULL ? c->body : "";
