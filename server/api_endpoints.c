@@ -214,7 +214,7 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 	subj.service = json_string_value(json_array_get(json_object_get(
 	    obj.doc, "network_service_names"), 0));
 	if (server_authorize(srv, req, SERVER_ACTION_REGISTER, &subj,
-	    &err) == -1)
+	    NULL, &err) == -1)
 		goto fail;
 	/* The earliest of the request, the maximum TTL and the credential. */
 	obj.expires_at = requested != 0 ? requested :
@@ -256,7 +256,8 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 		goto fail;
 	}
 	subj.endpoint = name;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &err) == -1)
+	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
+	    &err) == -1)
 		goto fail;
 	api_get_object(srv, req, STORE_ENDPOINT, name);
 	return;
@@ -275,7 +276,7 @@ api_endpoints_delete(struct server *srv, struct http_request *req)
 		goto fail;
 	subj.endpoint = name;
 	if (server_authorize(srv, req, SERVER_ACTION_UNREGISTER, &subj,
-	    &err) == -1)
+	    NULL, &err) == -1)
 		goto fail;
 	api_delete_object(srv, req, STORE_ENDPOINT, name, endpoints_check,
 	    req);
@@ -453,7 +454,8 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 			goto fail;
 		}
 	subj.service = f->nservices > 0 ? f->services[0] : NULL;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &err) == -1)
+	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
+	    &err) == -1)
 		goto fail;
 	memset(&q, 0, sizeof(q));
 	q.kind = STORE_ENDPOINT;

@@ -246,7 +246,7 @@ api_services_put(struct server *srv, struct http_request *req)
 		goto fail;
 	subj.service = name;
 	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
-	    &err) == -1)
+	    NULL, &err) == -1)
 		goto fail;
 	obj.kind = STORE_SERVICE;
 	if ((obj.doc = services_doc(name, req->json, &err)) == NULL)
@@ -278,7 +278,8 @@ api_services_get(struct server *srv, struct http_request *req)
 		goto fail;
 	}
 	subj.service = name;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &err) == -1)
+	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
+	    &err) == -1)
 		goto fail;
 	api_get_object(srv, req, STORE_SERVICE, name);
 	return;
@@ -297,7 +298,7 @@ api_services_delete(struct server *srv, struct http_request *req)
 		goto fail;
 	subj.service = name;
 	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
-	    &err) == -1)
+	    NULL, &err) == -1)
 		goto fail;
 	api_delete_object(srv, req, STORE_SERVICE, name, NULL, NULL);
 	return;
@@ -370,7 +371,8 @@ api_services_list(struct server *srv, struct http_request *req)
 	nsreg_error_clear(&err);
 	if (http_query_each(req, services_query_check, &err) == -1)
 		goto fail;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &err) == -1)
+	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
+	    &err) == -1)
 		goto fail;
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");

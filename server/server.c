@@ -153,19 +153,25 @@ static const struct http_hooks server_http_hooks = {
 int
 server_authorize(struct server *srv, struct http_request *req,
     enum server_action action, const struct server_subject *subject,
-    struct nsreg_error *err)
+    json_t **decision, struct nsreg_error *err)
 {
 	const struct principal	*p = &req->principal;
+	int			 allow;
 
 	(void)subject;
-	if (p->admin)
-		return 0;
 	/*
 	 * Until admission rules are configured, principals of the local
 	 * trust domain may use the registry and nobody else may.
 	 */
-	if (p->trust_domain[0] != '\0' &&
-	    strcmp(p->trust_domain, srv->conf->trust_domain) == 0)
+	allow = p->admin || (p->trust_domain[0] != '\0' &&
+	    strcmp(p->trust_domain, srv->conf->trust_domain) == 0);
+	metrics_decision(srv->metrics, server_action_names[action], allow);
+	if (decision != NULL)
+		*decision = json_pack("{s:s, s:[s], s:[], s:[]}", "decision",
+		    allow ? "allow" : "deny", "reasons", allow ? (p->admin ?
+		    "admin" : "local-trust-domain") : "default-deny",
+		    "errors", "audit");
+	if (allow)
 		return 0;
 	return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
 	    "%s: %s is not of trust domain %s", server_action_names[action],

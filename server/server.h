@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "conf.h"
 #include "error.h"
 #include "http.h"
@@ -42,10 +44,19 @@ enum server_action {
 	SERVER_ACTION_CONNECT
 };
 
-/* What an action is about, for the admission decision. */
+/*
+ * What an action is about, for the admission decision (DESIGN section 5:
+ * the condition sees the service and endpoint records).  Objects are
+ * rendered records (borrowed); an endpoint being registered is the one
+ * the caller sent.
+ */
 struct server_subject {
 	const char	*service;	/* service name or NULL */
+	const json_t	*service_obj;	/* its record, NULL when unknown */
 	const char	*endpoint;	/* endpoint name or NULL */
+	const json_t	*endpoint_obj;	/* its record or NULL */
+	const json_t	*labels;	/* request labels (connect) or NULL */
+	const char	*grant;		/* grant id, for the decision log */
 };
 
 /*
@@ -63,10 +74,13 @@ void	server_stop(struct server *srv);
 
 /*
  * May the request's principal take action on subject?  Admins always
- * may.  Returns 0 (allowed) or -1 with err NSREG_PERMISSION_DENIED.
+ * may.  When decision is not NULL it receives the decision as a new
+ * reference ({"decision","reasons","errors","audit"}).  Returns 0
+ * (allowed) or -1 with err NSREG_PERMISSION_DENIED (or another code when
+ * the decision could not be made).
  */
 int	server_authorize(struct server *srv, struct http_request *req,
 	    enum server_action action, const struct server_subject *subject,
-	    struct nsreg_error *err);
+	    json_t **decision, struct nsreg_error *err);
 
 #endif

@@ -48,3 +48,13 @@ tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh
 EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
+
+# Benchmarks (tests/bench/run; not part of make check).
+noinst_PROGRAMS += tests/bench/loadgen tests/bench/bare_mhd
+tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
+tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_loadgen_LDADD = $(OPENSSL_LIBS)
+tests_bench_bare_mhd_SOURCES = tests/bench/bare_mhd.c
+tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
+EXTRA_DIST += tests/bench/run
