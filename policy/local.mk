@@ -1,3 +1,26 @@
 # policy/: the admission-rule language and rule-set evaluator.
+#
+# libnsregpolicy.a is pure (no I/O, no clock, no globals) and depends on
+# nothing of server/.  libnsregpolicytz.a reads the system's zoneinfo for
+# IANA time-zone names; the CLI (and the server, when it wants named zones)
+# link it too.
 noinst_LIBRARIES += policy/libnsregpolicy.a
-policy_libnsregpolicy_a_SOURCES =
+policy_libnsregpolicy_a_SOURCES = \
+	policy/policy.h policy/cel.h policy/cel_ast.h \
+	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
+	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
+	policy/cel_time.c policy/regex.c
+policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+noinst_LIBRARIES += policy/libnsregpolicytz.a
+policy_libnsregpolicytz_a_SOURCES = policy/policy_tz.h policy/tzfile.c
+policy_libnsregpolicytz_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+POLICY_LIBS = policy/libnsregpolicytz.a policy/libnsregpolicy.a \
+	$(JANSSON_LIBS) -lm
+
+bin_PROGRAMS += policy/nsreg-policy
+policy_nsreg_policy_SOURCES = policy/nsreg-policy.c policy/conformance.c \
+	policy/cli.h
+policy_nsreg_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+policy_nsreg_policy_LDADD = $(POLICY_LIBS)
