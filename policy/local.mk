@@ -9,7 +9,7 @@ policy_libnsregpolicy_a_SOURCES = \
 	policy/policy.h policy/cel.h policy/cel_ast.h \
 	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
 	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
-	policy/cel_time.c policy/regex.c
+	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c
 policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 noinst_LIBRARIES += policy/libnsregpolicytz.a

@@ -224,19 +224,22 @@ int			 policy_set_decide(const struct policy_set *set,
 json_t			*policy_decision_json(const struct policy_decision *d);
 
 /*
- * Parse the rules' input from JSON as nsreg-policy eval and
- * POST /v1/decisions/evaluate describe it: {"principal":{...},"action",
- * "service":{...}|null,"endpoint":{...}|null,"request":{...}} with times as
- * RFC 3339 strings.  The strings and json_t pointers of the filled input
- * are borrowed from doc, which must outlive them.  storage holds the
- * structs the input points to.  "now" (RFC 3339), when present, sets
- * request.time when the request gives none.  Returns 0 or -1 with err.
+ * Parse a request from JSON as nsreg-policy eval reads it (see
+ * nsreg-policy(1)): {"principal":{...},"action","service":{...}|null,
+ * "endpoint":{...}|null,"request":{...},"now"} with times as RFC 3339
+ * strings.  A principal with an "id" but no "trust_domain" or "path" gets
+ * them from the SPIFFE ID.  Unknown fields are errors.  The strings and
+ * json_t pointers of the filled input are borrowed from doc, which must
+ * outlive them; storage holds the structs the input points to.  "now",
+ * when present, sets request.time when the request gives none.  Returns 0
+ * or -1 with err (field names the offending member).
  */
 struct policy_input_storage {
 	struct policy_principal	principal;
 	struct policy_service	service;
 	struct policy_endpoint	endpoint;
 	struct policy_request	request;
+	char			scratch[2304];	/* derived strings */
 };
 int			 policy_input_from_json(const json_t *doc,
 			    struct policy_input *in,
