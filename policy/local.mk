@@ -24,3 +24,21 @@ policy_nsreg_policy_SOURCES = policy/nsreg-policy.c policy/conformance.c \
 	policy/cli.h
 policy_nsreg_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 policy_nsreg_policy_LDADD = $(POLICY_LIBS)
+
+# Unit tests (Criterion), one binary per part of the library.
+POLICY_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/tests/unit
+POLICY_TEST_LIBS = $(CRITERION_LIBS) $(POLICY_LIBS) $(LIBS)
+EXTRA_DIST += tests/unit/policy_testlib.h
+
+check_PROGRAMS += tests/unit/test_policy_parse
+tests_unit_test_policy_parse_SOURCES = tests/unit/test_policy_parse.c
+tests_unit_test_policy_parse_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_parse_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_parse
+
+check_PROGRAMS += tests/unit/test_policy_eval
+tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c
+tests_unit_test_policy_eval_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_eval_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_eval
