@@ -42,3 +42,11 @@ tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c
 tests_unit_test_policy_eval_CFLAGS = $(POLICY_TEST_CFLAGS)
 tests_unit_test_policy_eval_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/unit/test_policy_eval
+
+check_PROGRAMS += tests/unit/test_policy_rules
+tests_unit_test_policy_rules_SOURCES = tests/unit/test_policy_rules.c
+tests_unit_test_policy_rules_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_rules
+EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
+	tests/policy/invalid-rules.json

@@ -100,6 +100,8 @@ set_error(struct policy_error *err, const char *prefix, const char *field,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(err->field, sizeof(err->field), "%s%s", prefix, field);
+	if (*field == '\0' && *prefix != '\0')
+		err->field[strlen(err->field) - 1] = '\0';	/* "[3]." */
 	if (err->field[0] != '\0')
 		snprintf(err->message, sizeof(err->message), "%s: %s",
 		    err->field, msg);
