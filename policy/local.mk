@@ -50,3 +50,19 @@ tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/unit/test_policy_rules
 EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
 	tests/policy/invalid-rules.json
+
+# The CLI as operators use it, and the CEL conformance suite (one TAP line
+# per case; tests/cel-known-failures lists the accepted failures).
+TESTS += tests/policy/cli.sh tests/cel-conformance/conformance.sh
+EXTRA_DIST += tests/policy/cli.sh tests/cel-known-failures \
+	tests/cel-conformance/README.md tests/cel-conformance/package.json \
+	tests/cel-conformance/run.mjs tests/cel-conformance/count.mjs \
+	tests/cel-conformance/tap.mjs tests/cel-conformance/conformance.sh \
+	tests/cel-conformance/lib/suite.mjs \
+	tests/cel-conformance/lib/values.mjs \
+	tests/cel-conformance/adapters/bufbuild-cel.mjs \
+	tests/cel-conformance/adapters/c-skeleton/cel_stub.c
+clean-local: clean-local-policy
+clean-local-policy:
+	rm -rf tests/cel-conformance.run
+.PHONY: clean-local-policy
