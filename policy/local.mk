@@ -66,3 +66,5 @@ clean-local: clean-local-policy
 clean-local-policy:
 	rm -rf tests/cel-conformance.run
 .PHONY: clean-local-policy
+
+dist_man_MANS += man/nsreg-policy.1 man/nsreg-policy.7
