@@ -373,6 +373,32 @@ in_value(struct cel_ctx *c, const struct cel_node *n, struct cel_value x,
 		size_t sz = cel_list_size(&coll), i;
 
 		c->cost += sz / 4;
+		if (x.kind == CEL_STRING && coll.rep == CEL_REP_JSON) {
+			/* The common case: a string in a JSON array. */
+			for (i = 0; i < sz; i++) {
+				const json_t *e = json_array_get(coll.json, i);
+
+				if (json_is_string(e) &&
+				    json_string_length(e) == (size_t)x.aux &&
+				    memcmp(json_string_value(e), x.s,
+				    (size_t)x.aux) == 0)
+					return cel_bool(1);
+			}
+			return cel_bool(0);
+		}
+		if (x.kind == CEL_STRING && coll.rep == CEL_REP_ARENA) {
+			for (i = 0; i < sz; i++) {
+				const struct cel_value *e = &coll.list->v[i];
+
+				if (e->kind == CEL_STRING && e->aux == x.aux &&
+				    memcmp(e->s, x.s, (size_t)x.aux) == 0)
+					return cel_bool(1);
+				if (e->kind != CEL_STRING &&
+				    cel_equal(&x, e) == 1)
+					return cel_bool(1);
+			}
+			return cel_bool(0);
+		}
 		for (i = 0; i < sz; i++) {
 			struct cel_value e = cel_list_at(&coll, i, c->arena);
 
@@ -653,7 +679,11 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 		b = cel_eval_node(c, n->b);
 		if (b.kind == CEL_ERROR)
 			return b;
-		r = cel_equal(&a, &b);
+		if (a.kind == CEL_STRING && b.kind == CEL_STRING)
+			r = a.aux == b.aux && memcmp(a.s, b.s,
+			    (size_t)a.aux) == 0;
+		else
+			r = cel_equal(&a, &b);
 		return cel_bool(n->op == CEL_OP_EQ ? r == 1 : r != 1);
 	case CEL_OP_LT:
 	case CEL_OP_LE:

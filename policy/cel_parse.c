@@ -84,7 +84,12 @@ cel_pool_alloc(struct cel_program *p, size_t n)
 
 	n = (n + 15) & ~(size_t)15;
 	if (b == NULL || b->cap - b->len < n) {
-		size_t cap = n > 8192 ? n : 8192;
+		/* Small first: a rule set holds thousands of programs. */
+		size_t cap = b == NULL ? 1024 : b->cap < 8192 ? b->cap * 2 :
+		    8192;
+
+		if (cap < n)
+			cap = n;
 
 		b = malloc(sizeof(*b) + cap);
 		if (b == NULL)

@@ -5,11 +5,12 @@
 # IANA time-zone names; the CLI (and the server, when it wants named zones)
 # link it too.
 noinst_LIBRARIES += policy/libnsregpolicy.a
-policy_libnsregpolicy_a_SOURCES = \
-	policy/policy.h policy/cel.h policy/cel_ast.h \
+POLICY_LIB_C = \
 	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
 	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
 	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c
+policy_libnsregpolicy_a_SOURCES = \
+	policy/policy.h policy/cel.h policy/cel_ast.h $(POLICY_LIB_C)
 policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 noinst_LIBRARIES += policy/libnsregpolicytz.a
@@ -68,3 +69,25 @@ clean-local-policy:
 .PHONY: clean-local-policy
 
 dist_man_MANS += man/nsreg-policy.1 man/nsreg-policy.7
+
+# "make fuzz" builds a libFuzzer target for the parser with clang, from the
+# library's sources (not the gcc-built archive).  Run it with
+#   policy/fuzz-parse -max_total_time=300 policy/fuzz-corpus
+POLICY_FUZZ_CC = clang
+EXTRA_DIST += policy/fuzz_parse.c
+fuzz: policy/fuzz-parse
+policy/fuzz-parse: $(POLICY_LIB_C) policy/fuzz_parse.c
+	cd $(srcdir) && $(POLICY_FUZZ_CC) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined -I$(abs_top_builddir) \
+	    -Ipolicy $(JANSSON_CFLAGS) -o $(abs_builddir)/policy/fuzz-parse \
+	    $(POLICY_LIB_C) policy/fuzz_parse.c $(JANSSON_LIBS) -lm
+CLEANFILES += policy/fuzz-parse
+.PHONY: fuzz
+
+# Benchmark (not part of make check): tests/bench/policy.sh.
+noinst_PROGRAMS += tests/bench/policy
+tests_bench_policy_SOURCES = tests/bench/policy.c
+tests_bench_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_bench_policy_LDADD = $(POLICY_LIBS) $(LIBS)
+EXTRA_DIST += tests/bench/policy.sh tests/bench/policy-js.mjs

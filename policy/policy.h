@@ -204,7 +204,8 @@ int			 policy_rule_check(const json_t *rule,
  * Decide a request: the enforcing rules whose actions contain in->action
  * and whose services (when given) contain in->service->name are evaluated;
  * any forbid that holds denies, else any permit that holds allows, else
- * deny.  A permit whose condition errors (or exceeds its cost limit) does
+ * deny.  Reasons: every forbid that held (deny), or the first permit in
+ * rule order that held (allow; later permits are not evaluated).  A permit whose condition errors (or exceeds its cost limit) does
  * not hold; a forbid that errors holds.  Audit rules that apply are
  * evaluated and reported in out->audit, never enforced.  Thread-safe;
  * allocates nothing that outlives the call.  Returns 0, or -1 (out filled

@@ -614,7 +614,10 @@ add_reason(struct policy_decision *d, const char *policy)
 
 /*
  * Evaluate the rules of one kind from the two lists (any service, this
- * service), in rule order.  Returns how many held.
+ * service), in rule order.  Returns how many held.  Forbids and audit
+ * rules are all evaluated (every forbid that holds is a reason, every
+ * audit rule is reported); permits stop at the first that holds, which
+ * is enough to decide and names the rule that did.
  */
 static size_t
 eval_lists(const struct policy_set *set, const struct rule_list *l1,
@@ -656,6 +659,8 @@ eval_lists(const struct policy_set *set, const struct rule_list *l1,
 		if (h) {
 			add_reason(d, r->name);
 			held++;
+			if (kind == B_PERMIT)
+				break;
 		}
 	}
 	return held;
@@ -671,8 +676,10 @@ policy_set_decide(const struct policy_set *set, const struct policy_input *in,
 	struct cel_activation act;
 	int a;
 
-	memset(out, 0, sizeof(*out));
+	/* Only the counters: the arrays are read up to them. */
 	out->allow = 0;
+	out->n_reasons = out->n_errors = out->n_audit = 0;
+	out->n_evaluated = 0;
 	if (set == NULL || in == NULL) {
 		add_error(out, "", "no rule set or no request");
 		return -1;

@@ -263,11 +263,11 @@ Test(policy_rules, unknown_action_is_an_error_and_a_deny)
 
 Test(policy_rules, decision_json_is_exactly_the_contract)
 {
-	json_t *rules = json_pack("[{s:s,s:s,s:[s]},{s:s,s:s,s:[s],s:s},"
+	json_t *rules = json_pack("[{s:s,s:s,s:[s],s:s},{s:s,s:s,s:[s]},"
 	    "{s:s,s:s,s:[s],s:s,s:s}]",
-	    "name", "p", "effect", "permit", "actions", "find",
 	    "name", "e", "effect", "permit", "actions", "find", "condition",
 	    "principal.claims.x == 1",
+	    "name", "p", "effect", "permit", "actions", "find",
 	    "name", "au", "effect", "forbid", "actions", "find", "mode",
 	    "audit", "condition", "true");
 	struct policy_set *set = policy_set_build(rules, NULL, NULL);
@@ -377,10 +377,18 @@ Test(policy_rules, index_touches_only_rules_that_apply)
 	json_array_remove(rules, json_array_size(rules) - 1);
 	set = policy_set_build(rules, NULL, NULL);
 	cr_assert_eq(policy_set_decide(set, &in, &d), 0);
-	/* s7 is named by rules 7, 27, ..., 187: ten, all connect rules. */
-	cr_expect_eq(d.n_evaluated, 10);
+	/*
+	 * s7 is named by rules 7, 27, ..., 187, all connect rules: the
+	 * first permit decides, the others are not evaluated.
+	 */
+	cr_expect_eq(d.n_evaluated, 1);
 	cr_expect_eq(d.allow, 1);
-	cr_expect_eq(d.n_reasons, 10);
+	cr_expect_eq(d.n_reasons, 1);
+	cr_expect_str_eq(d.reasons[0], "r7");
+	in.action = "find";
+	cr_assert_eq(policy_set_decide(set, &in, &d), 0);
+	cr_expect_eq(d.n_evaluated, 0);	/* s7's rules are all connect */
+	cr_expect_eq(d.allow, 0);
 	policy_set_free(set);
 	json_decref(rules);
 }
@@ -394,12 +402,13 @@ Test(policy_rules, reasons_are_capped_but_counted)
 	json_t *j;
 	int i;
 
+	/* Every forbid that holds is a reason. */
 	for (i = 0; i < 50; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "r%d", i);
 		json_array_append_new(rules, json_pack("{s:s,s:s,s:[s]}",
-		    "name", name, "effect", "permit", "actions", "find"));
+		    "name", name, "effect", "forbid", "actions", "find"));
 	}
 	set = policy_set_build(rules, NULL, NULL);
 	cr_assert_eq(policy_set_decide(set, &in, &d), 0);
