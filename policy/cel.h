@@ -235,6 +235,12 @@ int		 cel_host_field_by_id(const struct cel_value *h, int id,
 		    struct cel_value *out, struct cel_arena *a);
 const char	*cel_host_field_name(enum cel_host h, int id);
 int		 cel_host_field_count(enum cel_host h);
+/*
+ * principal.segments[i] without building the list: 1 found (*out), 0 no
+ * path, 2 index out of range, -1 when h/id is not principal.segments.
+ */
+int		 cel_host_segment(const struct cel_value *h, int id, int64_t i,
+		    struct cel_value *out);
 /* Static kind of a host field (CEL_KIND_COUNT when dynamic). */
 int		 cel_host_field_kind(enum cel_host h, int id);
 

@@ -611,6 +611,20 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 			return cel_err_at(n, b.err);
 		return cel_err_at(n, "no such key");
 	case CEL_OP_INDEX:
+		if (n->a->op == CEL_OP_HOSTFIELD && n->b->op == CEL_OP_LIT &&
+		    n->b->lit.kind == CEL_INT &&
+		    n->a->a->id == CEL_ROOT_PRINCIPAL) {
+			/* principal.segments[k]: no list is built. */
+			a = root_value(c, CEL_ROOT_PRINCIPAL);
+			r = a.kind == CEL_MAP ? cel_host_segment(&a, n->a->id,
+			    n->b->lit.i, &b) : 0;
+			if (r == 1)
+				return b;
+			if (r == 2 || (r == 0 && a.kind == CEL_MAP))
+				return cel_err_at(r == 2 ? n : n->a, r == 2 ?
+				    "invalid_argument: index out of range" :
+				    "no such key");
+		}
 		a = cel_eval_node(c, n->a);
 		if (a.kind == CEL_ERROR)
 			return a;

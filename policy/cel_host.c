@@ -261,6 +261,34 @@ cel_host_field_by_id(const struct cel_value *h, int id,
 }
 
 int
+cel_host_segment(const struct cel_value *h, int id, int64_t i,
+    struct cel_value *out)
+{
+	const struct policy_principal *p;
+	const char *s, *e;
+
+	if (h->kind != CEL_MAP || h->rep != CEL_REP_HOST ||
+	    h->host != CEL_HOST_PRINCIPAL || id != PR_SEGMENTS)
+		return -1;
+	p = h->obj;
+	if (p->path == NULL)
+		return 0;
+	for (s = p->path; *s != '\0'; s = e) {
+		while (*s == '/')
+			s++;
+		if (*s == '\0')
+			break;
+		for (e = s; *e != '\0' && *e != '/'; e++)
+			;
+		if (i-- == 0) {
+			*out = cel_string(s, (size_t)(e - s));
+			return 1;
+		}
+	}
+	return 2;	/* out of range */
+}
+
+int
 cel_host_field(const struct cel_value *h, const char *name, size_t len,
     struct cel_value *out, struct cel_arena *a)
 {

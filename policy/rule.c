@@ -66,10 +66,16 @@ policy_action_parse(const char *name)
 
 	if (name == NULL)
 		return -1;
-	for (i = 0; i < POLICY_ACTION_COUNT; i++)
-		if (strcmp(name, action_names[i]) == 0)
-			return i;
-	return -1;
+	/* The first letter tells the candidate apart. */
+	switch (name[0]) {
+	case 'f': i = POLICY_ACTION_FIND; break;
+	case 'r': i = POLICY_ACTION_REGISTER; break;
+	case 'u': i = POLICY_ACTION_UNREGISTER; break;
+	case 'p': i = POLICY_ACTION_PUBLISH; break;
+	case 'c': i = POLICY_ACTION_CONNECT; break;
+	default: return -1;
+	}
+	return strcmp(name, action_names[i]) == 0 ? i : -1;
 }
 
 const char *
