@@ -72,8 +72,8 @@ enum cel_type {
 
 /*
  * A value, 16 bytes.  Strings and bytes point to memory that outlives the
- * value (program, input or arena) and are always followed by a NUL byte
- * (not counted in len).  Timestamps are seconds since the epoch plus
+ * value (program, input or arena); they carry their length and need not
+ * be NUL-terminated (a path segment is a slice of the path).  Timestamps are seconds since the epoch plus
  * nanoseconds in [0, 1e9); durations are seconds plus nanoseconds of the
  * same sign.  An error carries a static message and the source offset of
  * the node that failed.
