@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "policy_testlib.h"
+#include "policy_tz.h"
 
 /* expr must evaluate to the same kind and value as want. */
 struct same {
@@ -512,4 +513,76 @@ Test(policy_eval, large_intermediates_spill_and_are_freed)
 	cr_assert_eq(tl_eval(&r, src, 0, &input), 0);
 	cr_expect(r.v.kind == CEL_BOOL && r.v.b);
 	tl_done(&r);
+}
+
+Test(policy_eval, iana_time_zones_from_the_system)
+{
+	static const struct {
+		const char *expr;
+		int64_t want;
+	} t[] = {
+		/* CET in winter, CEST in summer (past any transition table:
+		 * the TZif footer's rule). */
+		{ "timestamp('2025-01-15T12:00:00Z').getHours('Europe/Paris')",
+		    13 },
+		{ "timestamp('2025-07-15T12:00:00Z').getHours('Europe/Paris')",
+		    14 },
+		{ "timestamp('2040-07-15T12:00:00Z').getHours('Europe/Paris')",
+		    14 },
+		{ "timestamp('2025-03-30T00:59:59Z').getHours('Europe/Paris')",
+		    1 },
+		{ "timestamp('2025-03-30T01:00:00Z').getHours('Europe/Paris')",
+		    3 },
+		/* Southern hemisphere: DST across the new year. */
+		{ "timestamp('2025-01-15T00:00:00Z').getHours("
+		    "'Australia/Sydney')", 11 },
+		{ "timestamp('2025-07-15T00:00:00Z').getHours("
+		    "'Australia/Sydney')", 10 },
+		{ "timestamp('2025-01-15T00:00:00Z').getMinutes("
+		    "'Asia/Kathmandu')", 45 },
+		{ "timestamp('1900-01-01T00:00:00Z').getFullYear('UTC')",
+		    1900 },
+	};
+	struct policy_tzdb *db = policy_tzdb_new(NULL);
+	size_t i;
+
+	cr_assert_not_null(db);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct cel_env env;
+		struct policy_error err;
+		struct cel_program *p;
+		struct cel_arena a;
+		struct cel_value v;
+		char buf[1024];
+
+		memset(&env, 0, sizeof(env));
+		env.admission = 1;
+		env.tz = policy_tzdb_tz(db);
+		p = cel_compile(t[i].expr, strlen(t[i].expr), &env, &err);
+		cr_assert_not_null(p, "%s: %s", t[i].expr, err.message);
+		cel_arena_init(&a, buf, sizeof(buf));
+		v = cel_eval(p, NULL, &a, NULL);
+		cr_expect_eq(v.kind, CEL_INT, "%s: %s", t[i].expr,
+		    v.kind == CEL_ERROR ? v.err : "not an int");
+		if (v.kind == CEL_INT)
+			cr_expect_eq(v.i, t[i].want, "%s = %lld, want %lld",
+			    t[i].expr, (long long)v.i, (long long)t[i].want);
+		cel_arena_release(&a);
+		cel_program_free(p);
+	}
+	/* Names that could escape the zoneinfo directory are refused. */
+	{
+		int32_t off;
+		const struct policy_tz *tz = policy_tzdb_tz(db);
+
+		cr_expect_eq(tz->offset(tz->arg, "../../etc/passwd", 0, &off),
+		    -1);
+		cr_expect_eq(tz->offset(tz->arg, "/etc/localtime", 0, &off),
+		    -1);
+		cr_expect_eq(tz->offset(tz->arg, "Europe/../../x", 0, &off),
+		    -1);
+		cr_expect_eq(policy_tzif_offset((const unsigned char *)"TZif",
+		    4, 0, &off), -1);
+	}
+	policy_tzdb_free(db);
 }
