@@ -137,9 +137,11 @@ const char	*policy_action_name(enum policy_action a);
 
 /*
  * A decision (DESIGN section 4 "Decisions").  Names point into the rule
- * set and stay valid while the set lives; messages are copied.  Lists are
- * capped at POLICY_DECISION_ITEMS entries; the n_* counters keep the true
- * totals so a renderer can say how many were left out.
+ * set and stay valid while the set lives (hold a reference while using
+ * them); messages are copied.  Lists are capped at POLICY_DECISION_ITEMS
+ * entries; the n_* counters keep the true totals so a renderer can say how
+ * many were left out.  Entries past the (capped) counters are undefined:
+ * policy_set_decide() sets the counters, not the whole struct.
  */
 #define POLICY_DECISION_ITEMS		32
 #define POLICY_DECISION_MESSAGE_MAX	160
