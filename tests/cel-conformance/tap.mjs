@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Turns a run.mjs --report file into TAP, one line per conformance case,
+// so the automake TAP driver counts every case.  Known failures become
+// "not ok ... # TODO known failure"; unsupported cases "ok ... # SKIP".
+// Usage: node tap.mjs REPORT.json
+import { readFileSync } from "node:fs";
+
+const report = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const rows = report.results ?? [];
+const clean = (s) => String(s).replace(/[\r\n]+/g, " ").replace(/#/g, "\\#");
+const out = [`1..${rows.length}`];
+rows.forEach((r, i) => {
+  const n = i + 1;
+  const name = clean(r.path);
+  if (r.status === "pass") {
+    out.push(r.known ? `ok ${n} - ${name} # TODO known failure now passes: remove it from tests/cel-known-failures`
+      : `ok ${n} - ${name}`);
+  } else if (r.status === "unsupported") {
+    out.push(`ok ${n} - ${name} # SKIP unsupported: ${clean(r.detail)}`);
+  } else {
+    out.push(`not ok ${n} - ${name}${r.known ? " # TODO known failure" : ""}`);
+    out.push(`#   expr: ${clean(r.expr).slice(0, 200)}`);
+    out.push(`#   ${clean(r.detail).slice(0, 400)}`);
+  }
+});
+const s = report.summary ?? {};
+out.push(`# conformance: ${s.pass ?? 0} passed, ${(s.fail ?? 0) + (s.crash ?? 0)} failed, ${s.unsupported ?? 0} unsupported of ${s.total ?? rows.length}`);
+console.log(out.join("\n"));
