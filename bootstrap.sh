@@ -15,7 +15,7 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
-mandoc curl openssl ca-certificates"
+mandoc curl openssl ca-certificates tzdata"
 
 missing=""
 for p in $pkgs; do
