@@ -263,19 +263,40 @@ svid_key_jwk(const struct svid_key *k, const char *use, const char *kid)
 }
 
 int
-svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
+svid_jwk_thumbprint(const json_t *jwk, char *buf, size_t len)
 {
-	json_t		*jwk;
+	static const struct {
+		const char	*kty;
+		const char	*members[4];
+	} required[] = {
+		{ "EC",  { "crv", "kty", "x", "y" } },
+		{ "RSA", { "e", "kty", "n", NULL } },
+		{ "OKP", { "crv", "kty", "x", NULL } },
+	};
+	const char	*kty = json_string_value(json_object_get(jwk, "kty"));
+	json_t		*canon_obj = NULL, *v;
 	char		*canon = NULL, *b64 = NULL;
 	unsigned char	 md[32];
 	unsigned int	 mdlen = 0;
+	size_t		 i, m;
 	int		 rc = -1;
 
-	/* RFC 7638 3: the required members, sorted, no whitespace. */
-	if ((jwk = json_object()) == NULL ||
-	    bundle_jwk_params(k->pkey, jwk) == -1)
+	for (i = 0; kty != NULL && i < sizeof(required) / sizeof(required[0]);
+	    i++)
+		if (strcmp(required[i].kty, kty) == 0)
+			break;
+	if (kty == NULL || i == sizeof(required) / sizeof(required[0]))
+		return -1;
+	/* RFC 7638 3.2: the required members only, sorted, no whitespace. */
+	if ((canon_obj = json_object()) == NULL)
 		goto out;
-	canon = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	for (m = 0; m < 4 && required[i].members[m] != NULL; m++) {
+		v = json_object_get(jwk, required[i].members[m]);
+		if (!json_is_string(v) || json_object_set(canon_obj,
+		    required[i].members[m], v) == -1)
+			goto out;
+	}
+	canon = json_dumps(canon_obj, JSON_COMPACT | JSON_SORT_KEYS);
 	if (canon == NULL || !EVP_Digest(canon, strlen(canon), md, &mdlen,
 	    EVP_sha256(), NULL))
 		goto out;
@@ -285,9 +306,22 @@ svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
 	memcpy(buf, b64, strlen(b64) + 1);
 	rc = 0;
 out:
-	json_decref(jwk);
+	json_decref(canon_obj);
 	free(canon);
 	free(b64);
+	return rc;
+}
+
+int
+svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
+{
+	json_t	*jwk;
+	int	 rc = -1;
+
+	if ((jwk = json_object()) != NULL &&
+	    bundle_jwk_params(k->pkey, jwk) == 0)
+		rc = svid_jwk_thumbprint(jwk, buf, len);
+	json_decref(jwk);
 	return rc;
 }
 
