@@ -43,6 +43,12 @@ tests_unit_test_bundle_CFLAGS = $(IDENTITY_TEST_CFLAGS)
 tests_unit_test_bundle_LDADD = $(IDENTITY_TEST_LIBS)
 TESTS += tests/unit/test_bundle
 
+check_PROGRAMS += tests/unit/test_x509svid
+tests_unit_test_x509svid_SOURCES = tests/unit/test_x509svid.c
+tests_unit_test_x509svid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_x509svid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_x509svid
+
 EXTRA_DIST += \
 	tests/spiffe/bundles/README \
 	tests/spiffe/bundles/both-uses.json \
