@@ -49,6 +49,12 @@ tests_unit_test_x509svid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
 tests_unit_test_x509svid_LDADD = $(IDENTITY_TEST_LIBS)
 TESTS += tests/unit/test_x509svid
 
+check_PROGRAMS += tests/unit/test_jwtsvid
+tests_unit_test_jwtsvid_SOURCES = tests/unit/test_jwtsvid.c
+tests_unit_test_jwtsvid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_jwtsvid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_jwtsvid
+
 EXTRA_DIST += \
 	tests/spiffe/bundles/README \
 	tests/spiffe/bundles/both-uses.json \

@@ -604,8 +604,7 @@ jwtsvid_check_signature(struct trust *trust, struct jwtsvid_token *t,
 		}
 		if (!jwtsvid_key_fits(k, t->alg)) {
 			nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-			    "jwt: key %s does not fit %s", k->kid,
-			    t->alg->name);
+			    "jwt: key type does not fit %s", t->alg->name);
 			goto out;
 		}
 		r = jwtsvid_verify_sig(k, t->alg, input, inlen, t->sig,
