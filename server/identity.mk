@@ -55,6 +55,14 @@ tests_unit_test_jwtsvid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
 tests_unit_test_jwtsvid_LDADD = $(IDENTITY_TEST_LIBS)
 TESTS += tests/unit/test_jwtsvid
 
+check_PROGRAMS += tests/unit/test_svid
+tests_unit_test_svid_SOURCES = tests/unit/test_svid.c
+tests_unit_test_svid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_svid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_svid
+# test_svid also runs server/nsreg-svid (built by "all", which "check"
+# builds first).
+
 EXTRA_DIST += \
 	tests/spiffe/bundles/README \
 	tests/spiffe/bundles/both-uses.json \

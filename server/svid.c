@@ -370,6 +370,7 @@ svid_jws_sign(const struct svid_key *k, const char *alg,
 	EVP_MD_CTX	*ctx = NULL;
 	EVP_PKEY_CTX	*pctx = NULL;
 	const EVP_MD	*md;
+	struct bundle_key kd;
 	char		*h = NULL, *c = NULL, *hb = NULL, *cb = NULL;
 	char		*input = NULL, *sb = NULL;
 	unsigned char	*sig = NULL, raw[2 * 66];
@@ -394,6 +395,14 @@ svid_jws_sign(const struct svid_key *k, const char *alg,
 	if (md == NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "svid: unsupported alg %s", alg);
+	/* OpenSSL would sign with whatever the key is: check it fits. */
+	memset(&kd, 0, sizeof(kd));
+	kd.pkey = k->pkey;
+	if (bundle_key_describe(&kd) == -1 || (es ? kd.type != EVP_PKEY_EC ||
+	    kd.curve != (half == 32 ? NID_X9_62_prime256v1 : half == 48 ?
+	    NID_secp384r1 : NID_secp521r1) : kd.type != EVP_PKEY_RSA))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "svid: cannot sign %s with this key", alg);
 
 	h = json_dumps(header, JSON_COMPACT);
 	c = json_dumps(claims, JSON_COMPACT);
