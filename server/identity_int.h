@@ -74,6 +74,35 @@ int		 bundle_jwk_params(EVP_PKEY *pk, json_t *obj);
  * server does not use. */
 int		 bundle_key_describe(struct bundle_key *k);
 
+/* ---- the verified-credential cache (jwtsvid.c) ----------------------- */
+
+#define IDENTITY_DIGEST_LEN	32	/* SHA-256 */
+
+struct jwtsvid_cache;
+struct principal;
+
+/* SHA-256, fetched once. */
+const EVP_MD	*jwtsvid_sha256(void);
+
+/*
+ * Fill p (anonymous before) from the entry for digest when there is one
+ * usable at now_ms, and *serial with the serial of the bundle that
+ * verified it (the caller checks it is still current).  1 hit, 0 miss
+ * (c may be NULL).
+ */
+int		 jwtsvid_cache_lookup(struct jwtsvid_cache *c,
+		    const unsigned char *digest, int64_t now_ms,
+		    struct principal *p, uint64_t *serial);
+
+/* Remember p for digest until until_ms (a copy: claims counted). */
+void		 jwtsvid_cache_insert(struct jwtsvid_cache *c,
+		    const unsigned char *digest, int64_t now_ms,
+		    int64_t until_ms, const struct principal *p,
+		    uint64_t serial);
+
+/* Count a hit (hit set) or a miss in the statistics. */
+void		 jwtsvid_cache_count(struct jwtsvid_cache *c, int hit);
+
 /* ---- X509-SVID rules (x509svid.c), one function per MUST ------------- */
 
 /* Exactly one URI SAN: its value (NUL-terminated, possibly holding NUL

@@ -830,11 +830,12 @@ Test(jwtsvid, cache_is_bounded)
 		toks[i] = sign_a(good_header(), claims);
 		expect_with(c, toks[i], now, NULL);
 	}
-	/* At most 8 of the 64 can still be there. */
+	/* Room for 8 is 16 slots (twice, in sets of 16): at most 16 of the
+	 * 64 can still be there. */
 	for (i = 0; i < 64; i++)
 		expect_with(c, toks[i], now, NULL);
 	jwtsvid_cache_stats(c, &hits, &misses);
-	cr_assert_leq(hits, 8);
+	cr_assert_leq(hits, 16);
 	cr_assert_eq(hits + misses, 128);
 	jwtsvid_cache_flush(c);
 	for (i = 0; i < 64; i++) {

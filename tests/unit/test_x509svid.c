@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "identity_int.h"
+#include "jwtsvid.h"
 #include "principal.h"
 #include "svid.h"
 #include "trust.h"
@@ -642,4 +643,112 @@ Test(x509svid, check_validity)
 	    -1);
 	cr_assert_str_eq(err.message, "x509: CA certificate expired");
 	X509_free(x);
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+Test(x509svid, cached_verification)
+{
+	struct nsreg_error	 err;
+	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct svid_chain	 chain;
+	struct principal	 p;
+	struct svid_ca		*rotated;
+	struct bundle		*b;
+	uint64_t		 hits, misses;
+	int			 i;
+
+	memset(&p, 0, sizeof(p));
+	mint(ca_a, "spiffe://a.test/w", SVID_X509_INTERMEDIATE, &chain);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs,
+		    chain.n, now, X509SVID_PURPOSE_CLIENT, &p, &err), 0,
+		    "%s", err.message);
+		cr_assert_eq(p.auth, PRINCIPAL_X509);
+		cr_assert_str_eq(p.id, "spiffe://a.test/w");
+		cr_assert_str_eq(p.trust_domain, "a.test");
+		cr_assert_str_eq(principal_path(&p), "/w");
+		cr_assert_eq(p.expires_at, (now + SVID_X509_TTL_DEFAULT) /
+		    1000 * 1000);
+	}
+	jwtsvid_cache_stats(c, &hits, &misses);
+	cr_assert_eq(hits, 2);
+	cr_assert_eq(misses, 1);
+
+	/* The purpose is part of the key. */
+	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
+	    now, X509SVID_PURPOSE_SERVER, &p, &err), 0, "%s", err.message);
+	jwtsvid_cache_stats(c, &hits, &misses);
+	cr_assert_eq(misses, 2);
+
+	/* Not past the chain's notAfter. */
+	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
+	    now + 2 * SVID_X509_TTL_DEFAULT, X509SVID_PURPOSE_CLIENT, &p,
+	    &err), -1);
+	cr_assert_str_eq(err.message, "x509: certificate expired");
+	cr_assert_eq(p.auth, PRINCIPAL_ANONYMOUS);
+
+	/* A new bundle for a.test: verified again, and now refused. */
+	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
+	    now, X509SVID_PURPOSE_CLIENT, &p, &err), 0, "%s", err.message);
+	rotated = svid_ca_generate("a.test", now, 0, &err);
+	b = svid_ca_bundle(rotated, &err);
+	cr_assert_eq(trust_set(trust, b, &err), 0);
+	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
+	    now, X509SVID_PURPOSE_CLIENT, &p, &err), -1);
+	cr_assert_str_eq(err.message, "x509: not signed by an authority of "
+	    "trust domain a.test");
+	cr_assert_str_eq(p.id, "");
+
+	/* Failures are not cached; malformed input is not hashed. */
+	expect_mint(ca_a, "spiffe://a.test/w", SVID_X509_CA,
+	    "x509: leaf is a CA");
+	cr_assert_eq(x509svid_verify_cached(c, trust, NULL, 0, now,
+	    X509SVID_PURPOSE_CLIENT, &p, &err), -1);
+	cr_assert_str_eq(err.message, "x509: no certificate");
+	cr_assert_eq(x509svid_verify_cached(NULL, trust, chain.certs,
+	    chain.n, now, X509SVID_PURPOSE_CLIENT, &p, &err), -1);
+
+	principal_clear(&p);
+	bundle_unref(b);
+	svid_ca_free(rotated);
+	svid_chain_free(&chain);
+	jwtsvid_cache_free(c);
+}
+
+Test(x509svid, one_cache_for_both_credentials)
+{
+	struct nsreg_error	 err;
+	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct svid_jwt_req	 req;
+	struct svid_chain	 chain;
+	struct principal	 p;
+	const char		*aud[] = { "me" };
+	char			*tok;
+	uint64_t		 hits, misses;
+
+	memset(&p, 0, sizeof(p));
+	memset(&req, 0, sizeof(req));
+	req.id = "spiffe://a.test/w";
+	req.aud = aud;
+	req.naud = 1;
+	cr_assert_eq(svid_jwt_issue(ca_a, &req, now, &tok, &err), 0);
+	mint(ca_a, "spiffe://a.test/w", 0, &chain);
+	cr_assert_eq(jwtsvid_verify(c, trust, "me", tok, strlen(tok), now,
+	    &p, &err), 0, "%s", err.message);
+	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
+	    now, X509SVID_PURPOSE_CLIENT, &p, &err), 0, "%s", err.message);
+	cr_assert_eq(p.auth, PRINCIPAL_X509);
+	cr_assert_null(p.claims);
+	cr_assert_eq(jwtsvid_verify(c, trust, "me", tok, strlen(tok), now,
+	    &p, &err), 0, "%s", err.message);
+	cr_assert_eq(p.auth, PRINCIPAL_JWT);
+	cr_assert_not_null(p.claims);
+	jwtsvid_cache_stats(c, &hits, &misses);
+	cr_assert_eq(hits, 1);
+	cr_assert_eq(misses, 2);
+	principal_clear(&p);
+	svid_chain_free(&chain);
+	free(tok);
+	jwtsvid_cache_free(c);
 }
