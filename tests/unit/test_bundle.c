@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "bundle.h"
 #include "identity_int.h"
 #include "svid.h"
@@ -381,6 +383,86 @@ Test(bundle, rsa_keys_render_n_and_e)
 	json_decref(doc);
 	bundle_unref(b);
 	svid_key_free(k);
+}
+
+/* A self-signed root with key pk, as PEM (test only). */
+static char *
+self_signed_pem(EVP_PKEY *pk, const EVP_MD *md)
+{
+	X509		*x = X509_new();
+	X509_NAME	*name = X509_NAME_new();
+	BIO		*bio = BIO_new(BIO_s_mem());
+	char		*mem, *out;
+	long		 len;
+
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"root", -1, -1, 0);
+	X509_set_subject_name(x, name);
+	X509_set_issuer_name(x, name);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, pk);
+	cr_assert_gt(X509_sign(x, pk, md), 0);
+	PEM_write_bio_X509(bio, x);
+	len = BIO_get_mem_data(bio, &mem);
+	out = strndup(mem, (size_t)len);
+	BIO_free(bio);
+	X509_NAME_free(name);
+	X509_free(x);
+	return out;
+}
+
+/* PEM roots of every key type a JWK can carry render; others refused. */
+Test(bundle, pem_roots_of_other_key_types)
+{
+	struct nsreg_error	 err;
+	EVP_PKEY		*rsa = EVP_RSA_gen(2048);
+	EVP_PKEY		*ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	EVP_PKEY		*k1 = EVP_EC_gen("secp256k1");
+	char			*pem;
+	struct bundle		*b;
+	json_t			*doc, *key;
+
+	cr_assert(rsa != NULL && ed != NULL && k1 != NULL);
+	pem = self_signed_pem(rsa, EVP_sha256());
+	b = bundle_parse("a.test", pem, strlen(pem), BUNDLE_FORMAT_PEM, &err);
+	cr_assert_not_null(b, "%s", err.message);
+	doc = bundle_to_json(b);
+	key = json_array_get(json_object_get(doc, "keys"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(key, "kty")),
+	    "RSA");
+	cr_assert_str_eq(json_string_value(json_object_get(key, "e")),
+	    "AQAB");
+	json_decref(doc);
+	bundle_unref(b);
+	free(pem);
+
+	pem = self_signed_pem(ed, NULL);
+	b = bundle_parse("a.test", pem, strlen(pem), BUNDLE_FORMAT_PEM, &err);
+	cr_assert_not_null(b, "%s", err.message);
+	doc = bundle_to_json(b);
+	key = json_array_get(json_object_get(doc, "keys"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(key, "kty")),
+	    "OKP");
+	cr_assert_str_eq(json_string_value(json_object_get(key, "crv")),
+	    "Ed25519");
+	cr_assert_eq(strlen(json_string_value(json_object_get(key, "x"))),
+	    43);
+	json_decref(doc);
+	bundle_unref(b);
+	free(pem);
+
+	pem = self_signed_pem(k1, EVP_sha256());
+	cr_assert_null(bundle_parse("a.test", pem, strlen(pem),
+	    BUNDLE_FORMAT_PEM, &err));
+	cr_assert_str_eq(err.message, "bundle: certificate 1: a key type a "
+	    "SPIFFE bundle cannot carry");
+	free(pem);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ed);
+	EVP_PKEY_free(k1);
 }
 
 /* ---- details ---------------------------------------------------------------- */
