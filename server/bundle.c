@@ -41,7 +41,7 @@ static const struct {
 
 #define BUNDLE_NCURVES	(sizeof(bundle_curves) / sizeof(bundle_curves[0]))
 
-/* ---- base64 ----------------------------------------------------------- */
+/* ---- base64 ------------------------------------------------------------ */
 
 static int
 bundle_b64_value(unsigned char c, int url)
@@ -143,7 +143,7 @@ bundle_b64_encode(const unsigned char *data, size_t len, int url)
 	return out;
 }
 
-/* ---- keys --------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------- */
 
 int
 bundle_key_describe(struct bundle_key *k)
@@ -274,7 +274,7 @@ bundle_key_expressible(const struct bundle_key *k)
 	return ok;
 }
 
-/* ---- the bundle object ------------------------------------------------ */
+/* ---- the bundle object ------------------------------------------------- */
 
 static void
 bundle_key_release(struct bundle_key *k)
@@ -736,7 +736,7 @@ fail:
 	return NULL;
 }
 
-/* ---- PEM ------------------------------------------------------------------ */
+/* ---- PEM --------------------------------------------------------------- */
 
 static struct bundle *
 bundle_parse_pem(const char *td, const char *data, size_t len,
@@ -807,7 +807,7 @@ fail:
 	return NULL;
 }
 
-/* ---- public ------------------------------------------------------------- */
+/* ---- public ------------------------------------------------------------ */
 
 struct bundle *
 bundle_parse(const char *td, const char *data, size_t len,

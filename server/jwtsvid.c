@@ -115,7 +115,7 @@ jwtsvid_md(int i)
 	return jwtsvid_mds[i];
 }
 
-/* ---- cache ---------------------------------------------------------- */
+/* ---- cache ------------------------------------------------------------- */
 
 struct jwtsvid_cache *
 jwtsvid_cache_new(size_t max)
@@ -316,7 +316,7 @@ jwtsvid_sha256(void)
 	return jwtsvid_md(0);
 }
 
-/* ---- parsing ---------------------------------------------------------- */
+/* ---- parsing ----------------------------------------------------------- */
 
 /* A base64url part decoded and parsed as a JSON object. */
 static json_t *
@@ -436,7 +436,7 @@ jwtsvid_check_sub(struct jwtsvid_token *t, struct nsreg_error *err)
 	return 0;
 }
 
-/* ---- signatures ------------------------------------------------------- */
+/* ---- signatures -------------------------------------------------------- */
 
 /* 1 when key k can check signatures of alg a. */
 static int
@@ -513,7 +513,7 @@ out:
 	return rc;
 }
 
-/* ---- claims ----------------------------------------------------------- */
+/* ---- claims ------------------------------------------------------------ */
 
 /* A NumericDate (RFC 7519 2) in ms: 1 present, 0 absent, -1 not one. */
 static int
@@ -600,7 +600,7 @@ jwtsvid_check_times(struct jwtsvid_token *t, int64_t now_ms,
 	return 0;
 }
 
-/* ---- verification -------------------------------------------------------- */
+/* ---- verification ------------------------------------------------------ */
 
 /* Find the key and check the signature; *serial gets the bundle's. */
 static int

@@ -199,7 +199,7 @@ svid_mkdir(const char *dir, struct nsreg_error *err)
 	}
 }
 
-/* ---- keys ---------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------- */
 
 struct svid_key *
 svid_key_generate(enum svid_key_type type, struct nsreg_error *err)
@@ -340,7 +340,7 @@ svid_key_public_pem(const struct svid_key *k, struct nsreg_error *err)
 	return out;
 }
 
-/* ---- JWS ------------------------------------------------------------------ */
+/* ---- JWS --------------------------------------------------------------- */
 
 /* A DER ECDSA signature as JWS r||s, each half bytes. */
 static int
@@ -462,7 +462,7 @@ out:
 	return rc;
 }
 
-/* ---- certificates ------------------------------------------------------- */
+/* ---- certificates ------------------------------------------------------ */
 
 static int
 svid_add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -606,7 +606,7 @@ fail:
 	return NULL;
 }
 
-/* ---- the CA --------------------------------------------------------------- */
+/* ---- the CA ------------------------------------------------------------ */
 
 static int
 svid_ca_finish(struct svid_ca *ca, struct nsreg_error *err)
@@ -923,7 +923,7 @@ out:
 	return ca;
 }
 
-/* ---- X.509-SVIDs ---------------------------------------------------------- */
+/* ---- X.509-SVIDs ------------------------------------------------------- */
 
 int
 svid_x509_issue(const struct svid_ca *ca, const struct svid_x509_req *req,
@@ -1080,7 +1080,7 @@ svid_chain_free(struct svid_chain *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* ---- JWT-SVIDs ------------------------------------------------------------ */
+/* ---- JWT-SVIDs --------------------------------------------------------- */
 
 int
 svid_jwt_issue(const struct svid_ca *ca, const struct svid_jwt_req *req,
@@ -1125,7 +1125,7 @@ out:
 	return rc;
 }
 
-/* ---- development directory ------------------------------------------------ */
+/* ---- development directory --------------------------------------------- */
 
 /*
  * 1 when dir/certfile + dir/keyfile hold a certificate for id, issued by

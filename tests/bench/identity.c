@@ -209,7 +209,8 @@ main(int argc, char *argv[])
 	req.naud = 1;
 	req.ttl_ms = 3600 * 1000;
 	for (i = 0; i < n; i++) {
-		snprintf(sub, sizeof(sub), "spiffe://bench.test/ns/w/sa/%zu", i);
+		snprintf(sub, sizeof(sub), "spiffe://bench.test/ns/w/sa/%zu",
+		    i);
 		req.id = sub;
 		if (svid_jwt_issue(ca, &req, jb.now, &jb.toks[i], &err) == -1) {
 			fprintf(stderr, "identity: %s\n", err.message);

@@ -270,7 +270,7 @@ ParameterizedTest(struct bundle_case *c, bundle, cases)
 	bundle_unref(b);
 }
 
-/* ---- rendering ------------------------------------------------------------- */
+/* ---- rendering --------------------------------------------------------- */
 
 static struct svid_ca *
 new_ca(const char *td)
@@ -465,7 +465,7 @@ Test(bundle, pem_roots_of_other_key_types)
 	EVP_PKEY_free(k1);
 }
 
-/* ---- details ---------------------------------------------------------------- */
+/* ---- details ----------------------------------------------------------- */
 
 Test(bundle, refuses_a_bad_trust_domain_name)
 {
@@ -595,7 +595,7 @@ Test(bundle, base64_rfc4648_vectors)
 	cr_assert_eq(bundle_b64_decode("Zm9v\n", 5, 0, &out, &len), -1);
 }
 
-/* ---- the trust set ------------------------------------------------------------ */
+/* ---- the trust set ----------------------------------------------------- */
 
 static struct bundle *
 empty_bundle(const char *td)

@@ -173,7 +173,7 @@ raw_token(const char *header, const char *claims, const char *sig)
 	return tok;
 }
 
-/* ---- accepted ------------------------------------------------------------- */
+/* ---- accepted ---------------------------------------------------------- */
 
 Test(jwtsvid, valid_token)
 {
@@ -276,7 +276,7 @@ Test(jwtsvid, second_trust_domain)
 	free(tok);
 }
 
-/* ---- the header ------------------------------------------------------------ */
+/* ---- the header -------------------------------------------------------- */
 
 Test(jwtsvid, alg_none)
 {
@@ -431,7 +431,7 @@ Test(jwtsvid, kid_malformed)
 	    "jwt: kid is not a string of 1 to 128 bytes");
 }
 
-/* ---- keys ----------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------- */
 
 Test(jwtsvid, unknown_kid)
 {
@@ -485,7 +485,7 @@ Test(jwtsvid, no_key_for_the_alg)
 	free(tok);
 }
 
-/* ---- signature ------------------------------------------------------------- */
+/* ---- signature --------------------------------------------------------- */
 
 Test(jwtsvid, tampered_payload)
 {
@@ -544,7 +544,7 @@ Test(jwtsvid, missing_signature)
 	free(tok);
 }
 
-/* ---- claims ----------------------------------------------------------------- */
+/* ---- claims ------------------------------------------------------------ */
 
 Test(jwtsvid, expired)
 {
@@ -667,7 +667,7 @@ Test(jwtsvid, subject)
 	    "jwt: sub is not a valid SPIFFE ID: query is not allowed");
 }
 
-/* ---- serialization ---------------------------------------------------------- */
+/* ---- serialization ----------------------------------------------------- */
 
 Test(jwtsvid, malformed_tokens)
 {
@@ -700,7 +700,8 @@ Test(jwtsvid, malformed_tokens)
 	    "AAAA");
 	expect(tok, "jwt: malformed claims");
 	free(tok);
-	tok = raw_token("{\"alg\":\"ES256\"}", "{\"sub\":\"spiffe://a.test/w\"}",
+	tok = raw_token("{\"alg\":\"ES256\"}",
+	    "{\"sub\":\"spiffe://a.test/w\"}",
 	    "A");
 	expect(tok, "jwt: malformed signature");
 	free(tok);
@@ -720,7 +721,7 @@ Test(jwtsvid, malformed_tokens)
 	free(good);
 }
 
-/* ---- the cache ------------------------------------------------------------------ */
+/* ---- the cache --------------------------------------------------------- */
 
 Test(jwtsvid, cache_hit_costs_no_verification)
 {

@@ -228,7 +228,7 @@ Test(svid, bundle_files_parse)
 	svid_ca_free(ca);
 }
 
-/* ---- keys and JWS ---------------------------------------------------------- */
+/* ---- keys and JWS ------------------------------------------------------ */
 
 /* RFC 7638 section 3.1: the example RSA key and its thumbprint. */
 Test(svid, jwk_thumbprint_rfc7638_example)
@@ -279,7 +279,7 @@ Test(svid, jws_sign_refuses_what_it_cannot_do)
 	svid_key_free(ec);
 }
 
-/* ---- X.509 ------------------------------------------------------------------ */
+/* ---- X.509 ------------------------------------------------------------- */
 
 Test(svid, x509_sans_and_key)
 {
@@ -354,7 +354,7 @@ Test(svid, chain_from_pem_limits)
 	svid_ca_free(ca);
 }
 
-/* ---- JWT ---------------------------------------------------------------------- */
+/* ---- JWT --------------------------------------------------------------- */
 
 static json_t *
 token_part(const char *tok, int which)
@@ -428,7 +428,7 @@ Test(svid, jwt_header_and_claims)
 	svid_ca_free(ca);
 }
 
-/* ---- the development directory --------------------------------------------- */
+/* ---- the development directory ----------------------------------------- */
 
 static const struct svid_dev dev_template = {
 	.trust_domain = "example.org",
@@ -589,7 +589,7 @@ Test(svid, dev_directory_of_another_trust_domain)
 	    "example.org, not other.org"), "%s", err.message);
 }
 
-/* ---- nsreg-svid --------------------------------------------------------------- */
+/* ---- nsreg-svid -------------------------------------------------------- */
 
 /* Run nsreg-svid with args (a shell word list); its exit status. */
 static int

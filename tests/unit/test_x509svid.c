@@ -134,7 +134,7 @@ expect_mint(struct svid_ca *ca, const char *id, unsigned int flags,
 	svid_chain_free(&chain);
 }
 
-/* ---- accepted ------------------------------------------------------------- */
+/* ---- accepted ---------------------------------------------------------- */
 
 Test(x509svid, valid_leaf)
 {
@@ -206,11 +206,12 @@ Test(x509svid, trust_domain_case_is_folded)
 Test(x509svid, any_root_of_the_bundle_anchors)
 {
 	struct nsreg_error	 err;
-	struct svid_ca		*next = svid_ca_generate("a.test", now, 0, &err);
+	struct svid_ca		*next;
 	json_t			*doc, *doc2;
 	struct bundle		*b;
 
 	/* Root rotation: the bundle holds the old and the new root. */
+	next = svid_ca_generate("a.test", now, 0, &err);
 	doc = svid_ca_bundle_json(ca_a, 2, 300);
 	doc2 = svid_ca_bundle_json(next, -1, -1);
 	json_array_append(json_object_get(doc, "keys"),
@@ -241,7 +242,7 @@ Test(x509svid, pem_bundle_for_the_local_domain)
 	free(pem);
 }
 
-/* ---- X509-SVID section 5, one rule each --------------------------------- */
+/* ---- X509-SVID section 5, one rule each -------------------------------- */
 
 Test(x509svid, ca_leaf)
 {
@@ -366,7 +367,7 @@ Test(x509svid, verified_at_the_time_given)
 	svid_chain_free(&chain);
 }
 
-/* ---- the bundle of the leaf's trust domain, and no other ---------------- */
+/* ---- the bundle of the leaf's trust domain, and no other --------------- */
 
 Test(x509svid, wrong_trust_domains_ca)
 {
@@ -418,7 +419,7 @@ Test(x509svid, removed_trust_domain_is_unknown)
 	    "x509: no bundle for trust domain b.test");
 }
 
-/* ---- purpose ------------------------------------------------------------ */
+/* ---- purpose ----------------------------------------------------------- */
 
 Test(x509svid, extended_key_usage_must_allow_the_purpose)
 {
@@ -439,7 +440,7 @@ Test(x509svid, extended_key_usage_must_allow_the_purpose)
 	expect_mint(ca_a, "spiffe://a.test/w", SVID_X509_NO_EKU, NULL);
 }
 
-/* ---- input -------------------------------------------------------------- */
+/* ---- input ------------------------------------------------------------- */
 
 Test(x509svid, malformed_input)
 {
@@ -508,7 +509,7 @@ Test(x509svid, failure_leaves_an_anonymous_principal)
 	svid_chain_free(&chain);
 }
 
-/* ---- the named rule functions, directly --------------------------------- */
+/* ---- the named rule functions, directly -------------------------------- */
 
 static X509 *
 leaf_x509(unsigned int flags, const char *id)
@@ -645,7 +646,7 @@ Test(x509svid, check_validity)
 	X509_free(x);
 }
 
-/* ---- the cache ------------------------------------------------------------ */
+/* ---- the cache --------------------------------------------------------- */
 
 Test(x509svid, cached_verification)
 {
