@@ -115,8 +115,9 @@ EXTRA_DIST += \
 	tests/spiffe/bundles/x5c-wrong-kty.json
 
 # Benchmark (not in make check): tests/bench/identity.sh runs it.
-noinst_PROGRAMS += tests/bench/identity
-tests_bench_identity_SOURCES = tests/bench/identity.c
-tests_bench_identity_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
-tests_bench_identity_LDADD = $(IDENTITY_LIBS)
+noinst_PROGRAMS += tests/bench/identity_bench
+tests_bench_identity_bench_SOURCES = tests/bench/identity_bench.c
+tests_bench_identity_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_bench_identity_bench_LDADD = $(IDENTITY_LIBS)
 EXTRA_DIST += tests/bench/identity.sh

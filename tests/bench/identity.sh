@@ -16,10 +16,10 @@ set -u
 secs=${1:-2}
 rounds=${2:-5}
 builddir=${NSREG_BUILDDIR:-.}
-prog=$builddir/tests/bench/identity
+prog=$builddir/tests/bench/identity_bench
 
 if [ ! -x "$prog" ]; then
-	echo "identity.sh: $prog not built (make tests/bench/identity)" >&2
+	echo "identity.sh: $prog not built (make tests/bench/identity_bench)" >&2
 	exit 2
 fi
 

@@ -1,12 +1,13 @@
 /*
- * identity.c - benchmark of the identity library: JWT-SVID verifications
- * per second on cache misses and on cache hits, the bare OpenSSL ECDSA
- * P-256 verify they are built on, and X.509-SVID chain verifications.
+ * identity_bench.c - benchmark of the identity library: JWT-SVID
+ * verifications per second on cache misses and on cache hits, the bare
+ * OpenSSL ECDSA P-256 verify they are built on, and X.509-SVID chain
+ * verifications.
  * tests/bench/identity.sh runs it next to `openssl speed ecdsap256'.
  * Rates are per second of CPU time, as openssl speed counts them (the
  * _wall_ lines give wall-clock rates).
  *
- * usage: identity [-m] [-s seconds] [-n tokens]
+ * usage: identity_bench [-m] [-s seconds] [-n tokens]
  *   -m  cache misses only (the script pairs it with openssl speed)
  * Prints "name value" lines.
  */
@@ -61,8 +62,8 @@ bench(int (*fn)(size_t, void *), void *arg, size_t *count)
 		/* Check the clock every 64 calls. */
 		for (j = 0; j < 64; j++, i++)
 			if (fn(i, arg) != 0) {
-				fprintf(stderr, "identity: call %zu failed\n",
-				    i);
+				fprintf(stderr,
+				    "identity_bench: call %zu failed\n", i);
 				exit(1);
 			}
 		if (cpu_us() >= end)
@@ -95,7 +96,7 @@ jwt_one(size_t i, void *arg)
 	rc = jwtsvid_verify(b->cache, b->trust, AUD, b->toks[i % b->n],
 	    b->lens[i % b->n], b->now, &p, &err);
 	if (rc != 0)
-		fprintf(stderr, "identity: %s\n", err.message);
+		fprintf(stderr, "identity_bench: %s\n", err.message);
 	principal_clear(&p);
 	return rc;
 }
@@ -144,7 +145,7 @@ x509_one(size_t i, void *arg)
 	rc = x509svid_verify_cached(b->cache, b->trust, b->chain.certs,
 	    b->chain.n, b->now, X509SVID_PURPOSE_CLIENT, &p, &err);
 	if (rc != 0)
-		fprintf(stderr, "identity: %s\n", err.message);
+		fprintf(stderr, "identity_bench: %s\n", err.message);
 	principal_clear(&p);
 	return rc;
 }
@@ -179,13 +180,13 @@ main(int argc, char *argv[])
 			n = (size_t)strtoul(optarg, NULL, 10);
 			break;
 		default:
-			fprintf(stderr, "usage: identity [-m] [-s seconds] "
-			    "[-n tokens]\n");
+			fprintf(stderr, "usage: identity_bench [-m] "
+			    "[-s seconds] [-n tokens]\n");
 			return 2;
 		}
 	}
 	if (seconds <= 0 || n == 0) {
-		fprintf(stderr, "identity: bad -s or -n\n");
+		fprintf(stderr, "identity_bench: bad -s or -n\n");
 		return 2;
 	}
 
@@ -195,7 +196,7 @@ main(int argc, char *argv[])
 	    (jb.trust = trust_new("bench.test", &err)) == NULL ||
 	    (b = svid_ca_bundle(ca, &err)) == NULL ||
 	    trust_set(jb.trust, b, &err) == -1) {
-		fprintf(stderr, "identity: %s\n", err.message);
+		fprintf(stderr, "identity_bench: %s\n", err.message);
 		return 1;
 	}
 	bundle_unref(b);
@@ -213,7 +214,7 @@ main(int argc, char *argv[])
 		    i);
 		req.id = sub;
 		if (svid_jwt_issue(ca, &req, jb.now, &jb.toks[i], &err) == -1) {
-			fprintf(stderr, "identity: %s\n", err.message);
+			fprintf(stderr, "identity_bench: %s\n", err.message);
 			return 1;
 		}
 		jb.lens[i] = strlen(jb.toks[i]);
@@ -253,7 +254,7 @@ main(int argc, char *argv[])
 	if (sctx == NULL || EVP_PKEY_sign_init(sctx) != 1 ||
 	    EVP_PKEY_sign(sctx, eb.sig, &eb.siglen, eb.msg,
 	    sizeof(eb.msg)) != 1) {
-		fprintf(stderr, "identity: cannot sign\n");
+		fprintf(stderr, "identity_bench: cannot sign\n");
 		return 1;
 	}
 	EVP_PKEY_CTX_free(sctx);
@@ -270,7 +271,7 @@ main(int argc, char *argv[])
 	xreq.flags = SVID_X509_INTERMEDIATE;
 	if (svid_x509_issue(ca, &xreq, jb.now, &pem, &key, &err) == -1 ||
 	    svid_chain_from_pem(pem, strlen(pem), &xb.chain, &err) == -1) {
-		fprintf(stderr, "identity: %s\n", err.message);
+		fprintf(stderr, "identity_bench: %s\n", err.message);
 		return 1;
 	}
 	x509 = bench(x509_one, &xb, NULL);
