@@ -41,7 +41,7 @@ static const struct {
 
 #define BUNDLE_NCURVES	(sizeof(bundle_curves) / sizeof(bundle_curves[0]))
 
-/* ---- base64 ----------------------------------------------------------- */
+/* ---- base64 ------------------------------------------------------------ */
 
 static int
 bundle_b64_value(unsigned char c, int url)
@@ -143,7 +143,7 @@ bundle_b64_encode(const unsigned char *data, size_t len, int url)
 	return out;
 }
 
-/* ---- keys --------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------- */
 
 int
 bundle_key_describe(struct bundle_key *k)
@@ -219,6 +219,7 @@ bundle_jwk_params(EVP_PKEY *pk, json_t *obj)
 		return -1;
 	switch (k.type) {
 	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
 		if (json_object_set_new(obj, "kty", json_string("RSA")) == -1)
 			return -1;
 		if (bundle_jwk_bn(pk, OSSL_PKEY_PARAM_RSA_N, 0, obj, "n") ==
@@ -260,7 +261,20 @@ bundle_jwk_params(EVP_PKEY *pk, json_t *obj)
 	}
 }
 
-/* ---- the bundle object ------------------------------------------------ */
+/* 1 when bundle_jwk_params can render k's key (so the bundle can be
+ * served as a SPIFFE bundle), else 0. */
+static int
+bundle_key_expressible(const struct bundle_key *k)
+{
+	json_t	*tmp = json_object();
+	int	 ok;
+
+	ok = tmp != NULL && bundle_jwk_params(k->pkey, tmp) == 0;
+	json_decref(tmp);
+	return ok;
+}
+
+/* ---- the bundle object ------------------------------------------------- */
 
 static void
 bundle_key_release(struct bundle_key *k)
@@ -548,6 +562,11 @@ bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
 		    "bundle: %s: x5c[0]: unusable public key", where);
 		goto out;
 	}
+	/* A curve JWK has no name for is an unknown key type: ignored. */
+	if (!bundle_key_expressible(&k)) {
+		rc = 0;
+		goto out;
+	}
 	/* The JWK's own parameters, when given, must be the cert's key;
 	 * without them its kty must still say the cert's key type. */
 	if (params == NULL && (k.type == EVP_PKEY_EC) !=
@@ -717,7 +736,7 @@ fail:
 	return NULL;
 }
 
-/* ---- PEM ------------------------------------------------------------------ */
+/* ---- PEM --------------------------------------------------------------- */
 
 static struct bundle *
 bundle_parse_pem(const char *td, const char *data, size_t len,
@@ -740,10 +759,11 @@ bundle_parse_pem(const char *td, const char *data, size_t len,
 	ERR_clear_error();
 	while ((k.cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
 		if ((k.pkey = X509_get_pubkey(k.cert)) == NULL ||
-		    bundle_key_describe(&k) == -1) {
+		    bundle_key_describe(&k) == -1 ||
+		    bundle_key_expressible(&k) == 0) {
 			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-			    "bundle: certificate %zu: unusable public key",
-			    b->nx509 + 1);
+			    "bundle: certificate %zu: a key type a SPIFFE "
+			    "bundle cannot carry", b->nx509 + 1);
 			goto fail;
 		}
 		if (b->nx509 >= BUNDLE_KEYS_MAX) {
@@ -787,7 +807,7 @@ fail:
 	return NULL;
 }
 
-/* ---- public ------------------------------------------------------------- */
+/* ---- public ------------------------------------------------------------ */
 
 struct bundle *
 bundle_parse(const char *td, const char *data, size_t len,

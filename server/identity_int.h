@@ -17,7 +17,7 @@
 #include "error.h"
 #include "spiffe.h"
 
-/* ---- bundles (bundle.c) --------------------------------------------- */
+/* ---- bundles (bundle.c) ------------------------------------------------ */
 
 struct bundle_key {
 	char		 kid[BUNDLE_KID_MAX + 1];	/* jwt-svid; x509 "" */
@@ -74,7 +74,36 @@ int		 bundle_jwk_params(EVP_PKEY *pk, json_t *obj);
  * server does not use. */
 int		 bundle_key_describe(struct bundle_key *k);
 
-/* ---- X509-SVID rules (x509svid.c), one function per MUST ------------- */
+/* ---- the verified-credential cache (jwtsvid.c) ------------------------- */
+
+#define IDENTITY_DIGEST_LEN	32	/* SHA-256 */
+
+struct jwtsvid_cache;
+struct principal;
+
+/* SHA-256, fetched once. */
+const EVP_MD	*jwtsvid_sha256(void);
+
+/*
+ * Fill p (anonymous before) from the entry for digest when there is one
+ * usable at now_ms, and *serial with the serial of the bundle that
+ * verified it (the caller checks it is still current).  1 hit, 0 miss
+ * (c may be NULL).
+ */
+int		 jwtsvid_cache_lookup(struct jwtsvid_cache *c,
+		    const unsigned char *digest, int64_t now_ms,
+		    struct principal *p, uint64_t *serial);
+
+/* Remember p for digest until until_ms (a copy: claims counted). */
+void		 jwtsvid_cache_insert(struct jwtsvid_cache *c,
+		    const unsigned char *digest, int64_t now_ms,
+		    int64_t until_ms, const struct principal *p,
+		    uint64_t serial);
+
+/* Count a hit (hit set) or a miss in the statistics. */
+void		 jwtsvid_cache_count(struct jwtsvid_cache *c, int hit);
+
+/* ---- X509-SVID rules (x509svid.c), one function per MUST --------------- */
 
 /* Exactly one URI SAN: its value (NUL-terminated, possibly holding NUL
  * bytes) into uri[0..size); returns its length, or -1 with err. */
@@ -95,7 +124,8 @@ int		 x509svid_check_digital_signature(X509 *leaf,
 int		 x509svid_check_no_key_cert_sign(X509 *leaf,
 		    struct nsreg_error *err);
 /* No cRLSign. */
-int		 x509svid_check_no_crl_sign(X509 *leaf, struct nsreg_error *err);
+int		 x509svid_check_no_crl_sign(X509 *leaf,
+		    struct nsreg_error *err);
 /* The extended key usage, when present, allows purpose. */
 int		 x509svid_check_purpose(X509 *leaf, int purpose,
 		    struct nsreg_error *err);

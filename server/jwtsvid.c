@@ -26,9 +26,9 @@
 #include "spiffe.h"
 #include "trust.h"
 
-#define JWTSVID_WAYS		8	/* entries per cache set */
+#define JWTSVID_WAYS		16	/* entries per cache set */
 #define JWTSVID_STRIPES		64	/* locks */
-#define JWTSVID_DIGEST		32	/* SHA-256 */
+#define JWTSVID_DIGEST		IDENTITY_DIGEST_LEN
 #define JWTSVID_NUM_MAX		1e15	/* seconds: far beyond any date */
 
 enum jwtsvid_family {
@@ -64,15 +64,17 @@ static const char *const jwtsvid_md_names[3] = {
 static EVP_MD		*jwtsvid_mds[3];
 static pthread_once_t	 jwtsvid_once = PTHREAD_ONCE_INIT;
 
+/* A verified credential: what its principal needs, and until when. */
 struct jwtsvid_entry {
 	unsigned char	 digest[JWTSVID_DIGEST];
 	int		 used;
-	int64_t		 until_ms;	/* unusable from then: exp + leeway */
-	int64_t		 exp_ms;
+	int64_t		 until_ms;	/* unusable from then */
 	uint64_t	 serial;	/* of the bundle that verified it */
-	char		*id;		/* normalised sub */
+	enum principal_auth auth;
+	char		*id;		/* normalised SPIFFE ID */
 	size_t		 td_len;
 	size_t		 path_off;
+	int64_t		 expires_at;
 	json_t		*claims;
 };
 
@@ -113,7 +115,7 @@ jwtsvid_md(int i)
 	return jwtsvid_mds[i];
 }
 
-/* ---- cache ---------------------------------------------------------- */
+/* ---- cache ------------------------------------------------------------- */
 
 struct jwtsvid_cache *
 jwtsvid_cache_new(size_t max)
@@ -124,8 +126,13 @@ jwtsvid_cache_new(size_t max)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	if (max > 0) {
+		/*
+		 * Twice the slots asked for, so that max credentials hashed
+		 * into sets of 16 almost never overflow one.
+		 */
 		sets = 1;
-		while (sets * JWTSVID_WAYS < max && sets < ((size_t)1 << 24))
+		while (sets * JWTSVID_WAYS < 2 * max &&
+		    sets < ((size_t)1 << 24))
 			sets <<= 1;
 		c->entries = calloc(sets * JWTSVID_WAYS, sizeof(*c->entries));
 		if (c->entries == NULL) {
@@ -194,9 +201,8 @@ jwtsvid_set(const struct jwtsvid_cache *c, const unsigned char *digest)
 	return (size_t)h & (c->nsets - 1);
 }
 
-/* Fill p from the cached entry; 1 hit, 0 miss. */
-static int
-jwtsvid_cache_get(struct jwtsvid_cache *c, const unsigned char *digest,
+int
+jwtsvid_cache_lookup(struct jwtsvid_cache *c, const unsigned char *digest,
     int64_t now_ms, struct principal *p, uint64_t *serial)
 {
 	struct jwtsvid_entry	*e;
@@ -216,12 +222,12 @@ jwtsvid_cache_get(struct jwtsvid_cache *c, const unsigned char *digest,
 			jwtsvid_entry_clear(e);
 			break;
 		}
-		p->auth = PRINCIPAL_JWT;
+		p->auth = e->auth;
 		snprintf(p->id, sizeof(p->id), "%s", e->id);
 		memcpy(p->trust_domain, e->id + SPIFFE_SCHEME_LEN, e->td_len);
 		p->trust_domain[e->td_len] = '\0';
 		p->path_off = e->path_off;
-		p->expires_at = e->exp_ms;
+		p->expires_at = e->expires_at;
 		p->claims = json_incref(e->claims);
 		*serial = e->serial;
 		hit = 1;
@@ -231,22 +237,23 @@ jwtsvid_cache_get(struct jwtsvid_cache *c, const unsigned char *digest,
 	return hit;
 }
 
-static void
-jwtsvid_cache_put(struct jwtsvid_cache *c, const unsigned char *digest,
-    int64_t now_ms, const struct jwtsvid_token *t, uint64_t serial)
+void
+jwtsvid_cache_insert(struct jwtsvid_cache *c, const unsigned char *digest,
+    int64_t now_ms, int64_t until_ms, const struct principal *p,
+    uint64_t serial)
 {
 	struct jwtsvid_entry	*e, *victim = NULL;
 	size_t			 set, w;
 	char			*id;
 
-	if (c == NULL || c->nsets == 0)
+	if (c == NULL || c->nsets == 0 || until_ms <= now_ms)
 		return;
-	if ((id = strdup(t->sub.id)) == NULL)
+	if ((id = strdup(p->id)) == NULL)
 		return;
 	set = jwtsvid_set(c, digest);
 	pthread_mutex_lock(&c->locks[set % JWTSVID_STRIPES]);
-	/* The same token, a free way, an expired one, else the soonest to
-	 * expire (it would leave first anyway). */
+	/* The same credential, a free way, an expired one, else the one
+	 * that expires first (it would leave first anyway). */
 	for (w = 0; w < JWTSVID_WAYS; w++) {
 		e = &c->entries[set * JWTSVID_WAYS + w];
 		if (e->used &&
@@ -264,17 +271,26 @@ jwtsvid_cache_put(struct jwtsvid_cache *c, const unsigned char *digest,
 	jwtsvid_entry_clear(victim);
 	memcpy(victim->digest, digest, JWTSVID_DIGEST);
 	victim->used = 1;
-	victim->exp_ms = t->exp_ms;
-	victim->until_ms = t->exp_ms + JWTSVID_LEEWAY_MS;
+	victim->until_ms = until_ms;
 	victim->serial = serial;
+	victim->auth = p->auth;
 	victim->id = id;
-	victim->td_len = t->sub.td_len;
-	victim->path_off = t->sub.path_off;
-	victim->claims = json_incref(t->claims);
+	victim->td_len = strlen(p->trust_domain);
+	victim->path_off = p->path_off;
+	victim->expires_at = p->expires_at;
+	victim->claims = json_incref(p->claims);
 	pthread_mutex_unlock(&c->locks[set % JWTSVID_STRIPES]);
 }
 
-/* SHA-256(audience, NUL, token): the cache key. */
+void
+jwtsvid_cache_count(struct jwtsvid_cache *c, int hit)
+{
+	if (c != NULL)
+		__atomic_add_fetch(hit ? &c->hits : &c->misses, 1,
+		    __ATOMIC_RELAXED);
+}
+
+/* SHA-256("jwt", NUL, audience, NUL, token): the cache key. */
 static int
 jwtsvid_digest(const char *audience, const char *token, size_t len,
     unsigned char *out)
@@ -286,6 +302,7 @@ jwtsvid_digest(const char *audience, const char *token, size_t len,
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
 	ok = EVP_DigestInit_ex2(ctx, jwtsvid_md(0), NULL) &&
+	    EVP_DigestUpdate(ctx, "jwt", 4) &&
 	    EVP_DigestUpdate(ctx, audience, strlen(audience) + 1) &&
 	    EVP_DigestUpdate(ctx, token, len) &&
 	    EVP_DigestFinal_ex(ctx, out, &n);
@@ -293,7 +310,13 @@ jwtsvid_digest(const char *audience, const char *token, size_t len,
 	return ok ? 0 : -1;
 }
 
-/* ---- parsing ---------------------------------------------------------- */
+const EVP_MD *
+jwtsvid_sha256(void)
+{
+	return jwtsvid_md(0);
+}
+
+/* ---- parsing ----------------------------------------------------------- */
 
 /* A base64url part decoded and parsed as a JSON object. */
 static json_t *
@@ -413,7 +436,7 @@ jwtsvid_check_sub(struct jwtsvid_token *t, struct nsreg_error *err)
 	return 0;
 }
 
-/* ---- signatures ------------------------------------------------------- */
+/* ---- signatures -------------------------------------------------------- */
 
 /* 1 when key k can check signatures of alg a. */
 static int
@@ -490,7 +513,7 @@ out:
 	return rc;
 }
 
-/* ---- claims ----------------------------------------------------------- */
+/* ---- claims ------------------------------------------------------------ */
 
 /* A NumericDate (RFC 7519 2) in ms: 1 present, 0 absent, -1 not one. */
 static int
@@ -577,7 +600,7 @@ jwtsvid_check_times(struct jwtsvid_token *t, int64_t now_ms,
 	return 0;
 }
 
-/* ---- verification -------------------------------------------------------- */
+/* ---- verification ------------------------------------------------------ */
 
 /* Find the key and check the signature; *serial gets the bundle's. */
 static int
@@ -604,8 +627,7 @@ jwtsvid_check_signature(struct trust *trust, struct jwtsvid_token *t,
 		}
 		if (!jwtsvid_key_fits(k, t->alg)) {
 			nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-			    "jwt: key %s does not fit %s", k->kid,
-			    t->alg->name);
+			    "jwt: key type does not fit %s", t->alg->name);
 			goto out;
 		}
 		r = jwtsvid_verify_sig(k, t->alg, input, inlen, t->sig,
@@ -699,21 +721,18 @@ jwtsvid_verify(struct jwtsvid_cache *cache, struct trust *trust,
 		return -1;
 	}
 
-	cacheable = jwtsvid_digest(audience, token, len, digest) == 0;
-	if (cacheable && jwtsvid_cache_get(cache, digest, now_ms, p,
+	cacheable = cache != NULL &&
+	    jwtsvid_digest(audience, token, len, digest) == 0;
+	if (cacheable && jwtsvid_cache_lookup(cache, digest, now_ms, p,
 	    &serial)) {
 		/* Only while the bundle that verified it is still current. */
-		char	td[SPIFFE_TD_MAX + 1];
-
-		snprintf(td, sizeof(td), "%s", p->trust_domain);
-		if (trust_serial(trust, td) == serial) {
-			__atomic_add_fetch(&cache->hits, 1, __ATOMIC_RELAXED);
+		if (trust_serial(trust, p->trust_domain) == serial) {
+			jwtsvid_cache_count(cache, 1);
 			return 0;
 		}
 		principal_clear(p);
 	}
-	if (cache != NULL)
-		__atomic_add_fetch(&cache->misses, 1, __ATOMIC_RELAXED);
+	jwtsvid_cache_count(cache, 0);
 
 	if (jwtsvid_split(token, len, &dot1, &dot2, err) == -1)
 		goto out;
@@ -756,7 +775,8 @@ jwtsvid_verify(struct jwtsvid_cache *cache, struct trust *trust,
 	p->expires_at = t.exp_ms;
 	p->claims = json_incref(t.claims);
 	if (cacheable)
-		jwtsvid_cache_put(cache, digest, now_ms, &t, serial);
+		jwtsvid_cache_insert(cache, digest, now_ms,
+		    t.exp_ms + JWTSVID_LEEWAY_MS, p, serial);
 	rc = 0;
 out:
 	json_decref(t.header);

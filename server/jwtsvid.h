@@ -48,9 +48,11 @@
 struct jwtsvid_cache;
 
 /*
- * A new cache of up to max verified tokens (rounded up to a multiple of
- * its set size; 0 disables caching).  NULL when memory runs out.
- * Thread-safe.
+ * A new cache with room for max verified credentials (0 disables
+ * caching): 2 * max slots rounded up to a power of two times 16, in sets
+ * of 16, so max credentials in use almost never evict each other; about
+ * 100 bytes a slot plus the claims.  NULL when memory runs out.
+ * Thread-safe.  x509svid_verify_cached (x509svid.h) uses the same cache.
  */
 struct jwtsvid_cache *jwtsvid_cache_new(size_t max);
 

@@ -199,7 +199,7 @@ svid_mkdir(const char *dir, struct nsreg_error *err)
 	}
 }
 
-/* ---- keys ---------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------- */
 
 struct svid_key *
 svid_key_generate(enum svid_key_type type, struct nsreg_error *err)
@@ -263,19 +263,40 @@ svid_key_jwk(const struct svid_key *k, const char *use, const char *kid)
 }
 
 int
-svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
+svid_jwk_thumbprint(const json_t *jwk, char *buf, size_t len)
 {
-	json_t		*jwk;
+	static const struct {
+		const char	*kty;
+		const char	*members[4];
+	} required[] = {
+		{ "EC",  { "crv", "kty", "x", "y" } },
+		{ "RSA", { "e", "kty", "n", NULL } },
+		{ "OKP", { "crv", "kty", "x", NULL } },
+	};
+	const char	*kty = json_string_value(json_object_get(jwk, "kty"));
+	json_t		*canon_obj = NULL, *v;
 	char		*canon = NULL, *b64 = NULL;
 	unsigned char	 md[32];
 	unsigned int	 mdlen = 0;
+	size_t		 i, m;
 	int		 rc = -1;
 
-	/* RFC 7638 3: the required members, sorted, no whitespace. */
-	if ((jwk = json_object()) == NULL ||
-	    bundle_jwk_params(k->pkey, jwk) == -1)
+	for (i = 0; kty != NULL && i < sizeof(required) / sizeof(required[0]);
+	    i++)
+		if (strcmp(required[i].kty, kty) == 0)
+			break;
+	if (kty == NULL || i == sizeof(required) / sizeof(required[0]))
+		return -1;
+	/* RFC 7638 3.2: the required members only, sorted, no whitespace. */
+	if ((canon_obj = json_object()) == NULL)
 		goto out;
-	canon = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS);
+	for (m = 0; m < 4 && required[i].members[m] != NULL; m++) {
+		v = json_object_get(jwk, required[i].members[m]);
+		if (!json_is_string(v) || json_object_set(canon_obj,
+		    required[i].members[m], v) == -1)
+			goto out;
+	}
+	canon = json_dumps(canon_obj, JSON_COMPACT | JSON_SORT_KEYS);
 	if (canon == NULL || !EVP_Digest(canon, strlen(canon), md, &mdlen,
 	    EVP_sha256(), NULL))
 		goto out;
@@ -285,9 +306,22 @@ svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
 	memcpy(buf, b64, strlen(b64) + 1);
 	rc = 0;
 out:
-	json_decref(jwk);
+	json_decref(canon_obj);
 	free(canon);
 	free(b64);
+	return rc;
+}
+
+int
+svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
+{
+	json_t	*jwk;
+	int	 rc = -1;
+
+	if ((jwk = json_object()) != NULL &&
+	    bundle_jwk_params(k->pkey, jwk) == 0)
+		rc = svid_jwk_thumbprint(jwk, buf, len);
+	json_decref(jwk);
 	return rc;
 }
 
@@ -306,7 +340,7 @@ svid_key_public_pem(const struct svid_key *k, struct nsreg_error *err)
 	return out;
 }
 
-/* ---- JWS ------------------------------------------------------------------ */
+/* ---- JWS --------------------------------------------------------------- */
 
 /* A DER ECDSA signature as JWS r||s, each half bytes. */
 static int
@@ -336,6 +370,7 @@ svid_jws_sign(const struct svid_key *k, const char *alg,
 	EVP_MD_CTX	*ctx = NULL;
 	EVP_PKEY_CTX	*pctx = NULL;
 	const EVP_MD	*md;
+	struct bundle_key kd;
 	char		*h = NULL, *c = NULL, *hb = NULL, *cb = NULL;
 	char		*input = NULL, *sb = NULL;
 	unsigned char	*sig = NULL, raw[2 * 66];
@@ -360,6 +395,14 @@ svid_jws_sign(const struct svid_key *k, const char *alg,
 	if (md == NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "svid: unsupported alg %s", alg);
+	/* OpenSSL would sign with whatever the key is: check it fits. */
+	memset(&kd, 0, sizeof(kd));
+	kd.pkey = k->pkey;
+	if (bundle_key_describe(&kd) == -1 || (es ? kd.type != EVP_PKEY_EC ||
+	    kd.curve != (half == 32 ? NID_X9_62_prime256v1 : half == 48 ?
+	    NID_secp384r1 : NID_secp521r1) : kd.type != EVP_PKEY_RSA))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "svid: cannot sign %s with this key", alg);
 
 	h = json_dumps(header, JSON_COMPACT);
 	c = json_dumps(claims, JSON_COMPACT);
@@ -419,7 +462,7 @@ out:
 	return rc;
 }
 
-/* ---- certificates ------------------------------------------------------- */
+/* ---- certificates ------------------------------------------------------ */
 
 static int
 svid_add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -563,7 +606,7 @@ fail:
 	return NULL;
 }
 
-/* ---- the CA --------------------------------------------------------------- */
+/* ---- the CA ------------------------------------------------------------ */
 
 static int
 svid_ca_finish(struct svid_ca *ca, struct nsreg_error *err)
@@ -880,7 +923,7 @@ out:
 	return ca;
 }
 
-/* ---- X.509-SVIDs ---------------------------------------------------------- */
+/* ---- X.509-SVIDs ------------------------------------------------------- */
 
 int
 svid_x509_issue(const struct svid_ca *ca, const struct svid_x509_req *req,
@@ -1037,7 +1080,7 @@ svid_chain_free(struct svid_chain *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* ---- JWT-SVIDs ------------------------------------------------------------ */
+/* ---- JWT-SVIDs --------------------------------------------------------- */
 
 int
 svid_jwt_issue(const struct svid_ca *ca, const struct svid_jwt_req *req,
@@ -1082,7 +1125,7 @@ out:
 	return rc;
 }
 
-/* ---- development directory ------------------------------------------------ */
+/* ---- development directory --------------------------------------------- */
 
 /*
  * 1 when dir/certfile + dir/keyfile hold a certificate for id, issued by

@@ -39,7 +39,7 @@
 #define SVID_BACKDATE_MS	(60LL * 1000)	/* notBefore = now - 1 min */
 #define SVID_REFRESH_HINT_DEFAULT 300		/* seconds, in bundle.json */
 
-/* ---- keys ------------------------------------------------------------ */
+/* ---- keys -------------------------------------------------------------- */
 
 enum svid_key_type {
 	SVID_KEY_EC_P256 = 0,
@@ -67,6 +67,12 @@ json_t		*svid_key_jwk(const struct svid_key *k, const char *use,
 int		 svid_key_thumbprint(const struct svid_key *k, char *buf,
 		    size_t len);
 
+/* The RFC 7638 thumbprint of a public JWK (borrowed): its required
+ * members (EC crv kty x y; RSA e kty n; OKP crv kty x), sorted, compact,
+ * SHA-256, base64url.  Returns 0, or -1 for another kty or a missing
+ * member. */
+int		 svid_jwk_thumbprint(const json_t *jwk, char *buf, size_t len);
+
 /* The public key as PEM (SubjectPublicKeyInfo) in a new buffer. */
 char		*svid_key_public_pem(const struct svid_key *k,
 		    struct nsreg_error *err);
@@ -82,7 +88,7 @@ int		 svid_jws_sign(const struct svid_key *k, const char *alg,
 		    const json_t *header, const json_t *claims, char **token,
 		    struct nsreg_error *err);
 
-/* ---- the CA ---------------------------------------------------------- */
+/* ---- the CA ------------------------------------------------------------ */
 
 struct svid_ca;
 
@@ -125,7 +131,7 @@ struct bundle	*svid_ca_bundle(const struct svid_ca *ca,
 int		 svid_ca_write_bundle(const struct svid_ca *ca,
 		    const char *dir, struct nsreg_error *err);
 
-/* ---- X.509-SVIDs ----------------------------------------------------- */
+/* ---- X.509-SVIDs ------------------------------------------------------- */
 
 /* Ways to break a certificate on purpose (tests), and the intermediate. */
 #define SVID_X509_INTERMEDIATE		0x0001	/* via a new intermediate CA */
@@ -173,7 +179,7 @@ int		 svid_chain_from_pem(const char *pem, size_t len,
 		    struct svid_chain *out, struct nsreg_error *err);
 void		 svid_chain_free(struct svid_chain *c);
 
-/* ---- JWT-SVIDs ------------------------------------------------------- */
+/* ---- JWT-SVIDs --------------------------------------------------------- */
 
 struct svid_jwt_req {
 	const char		 *id;		/* sub */
@@ -189,7 +195,7 @@ int		 svid_jwt_issue(const struct svid_ca *ca,
 		    const struct svid_jwt_req *req, int64_t now_ms,
 		    char **token, struct nsreg_error *err);
 
-/* ---- development directory ------------------------------------------ */
+/* ---- development directory --------------------------------------------- */
 
 #define SVID_DEV_X509_TTL	(30LL * 86400 * 1000)	/* 30 days */
 #define SVID_DEV_JWT_TTL	(24LL * 3600 * 1000)	/* 24 hours */

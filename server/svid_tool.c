@@ -87,7 +87,7 @@ struct tool {
 	int64_t		 not_after_ms;
 	const char	*extra_uri;
 	unsigned int	 flags;
-	char		*args[2];	/* positional arguments after the command */
+	char		*args[2];	/* the command and its argument */
 	int		 nargs;
 };
 

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "identity_int.h"
+#include "jwtsvid.h"
 #include "principal.h"
 #include "spiffe.h"
 #include "trust.h"
@@ -224,10 +225,11 @@ x509svid_path_error(X509_STORE_CTX *ctx, const char *td,
 	}
 }
 
-int
-x509svid_verify(struct trust *trust, const struct x509svid_der *chain,
+/* x509svid_verify, telling the serial of the bundle used. */
+static int
+x509svid_verify_serial(struct trust *trust, const struct x509svid_der *chain,
     size_t n, int64_t now_ms, enum x509svid_purpose purpose,
-    struct principal *p, struct nsreg_error *err)
+    struct principal *p, uint64_t *serial, struct nsreg_error *err)
 {
 	X509			*certs[X509SVID_CHAIN_MAX] = { NULL };
 	STACK_OF(X509)		*untrusted = NULL;
@@ -293,6 +295,7 @@ x509svid_verify(struct trust *trust, const struct x509svid_der *chain,
 		    "x509: trust domain %s has no X.509 authorities", td);
 		goto out;
 	}
+	*serial = bundle_serial(b);
 
 	now_s = now_ms / 1000;
 	for (i = 0; i < n; i++)
@@ -348,4 +351,81 @@ out:
 		X509_free(certs[i]);
 	bundle_unref(b);
 	return rc;
+}
+
+int
+x509svid_verify(struct trust *trust, const struct x509svid_der *chain,
+    size_t n, int64_t now_ms, enum x509svid_purpose purpose,
+    struct principal *p, struct nsreg_error *err)
+{
+	uint64_t	serial;
+
+	return x509svid_verify_serial(trust, chain, n, now_ms, purpose, p,
+	    &serial, err);
+}
+
+/* SHA-256("x509", NUL, purpose, then each certificate's length and DER). */
+static int
+x509svid_digest(const struct x509svid_der *chain, size_t n,
+    enum x509svid_purpose purpose, unsigned char *out)
+{
+	EVP_MD_CTX	*ctx;
+	unsigned char	 pb = (unsigned char)purpose, lb[8];
+	unsigned int	 len;
+	size_t		 i, j;
+	int		 ok;
+
+	if ((ctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	ok = EVP_DigestInit_ex2(ctx, jwtsvid_sha256(), NULL) &&
+	    EVP_DigestUpdate(ctx, "x509", 5) &&
+	    EVP_DigestUpdate(ctx, &pb, 1);
+	for (i = 0; ok && i < n; i++) {
+		for (j = 0; j < 8; j++)
+			lb[j] = (unsigned char)((uint64_t)chain[i].len >>
+			    (56 - 8 * j));
+		ok = EVP_DigestUpdate(ctx, lb, sizeof(lb)) &&
+		    EVP_DigestUpdate(ctx, chain[i].data, chain[i].len);
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, out, &len);
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -1;
+}
+
+int
+x509svid_verify_cached(struct jwtsvid_cache *cache, struct trust *trust,
+    const struct x509svid_der *chain, size_t n, int64_t now_ms,
+    enum x509svid_purpose purpose, struct principal *p,
+    struct nsreg_error *err)
+{
+	unsigned char	digest[IDENTITY_DIGEST_LEN];
+	uint64_t	serial = 0;
+	size_t		i;
+	int		cacheable;
+
+	principal_clear(p);
+	/* Only well-formed chains are worth a key; the rest fail below. */
+	cacheable = cache != NULL && n > 0 && n <= X509SVID_CHAIN_MAX;
+	for (i = 0; cacheable && i < n; i++) {
+		if (chain[i].len == 0 || chain[i].len > X509SVID_CERT_MAX)
+			cacheable = 0;
+	}
+	cacheable = cacheable && x509svid_digest(chain, n, purpose,
+	    digest) == 0;
+	if (cacheable && jwtsvid_cache_lookup(cache, digest, now_ms, p,
+	    &serial)) {
+		if (trust_serial(trust, p->trust_domain) == serial) {
+			jwtsvid_cache_count(cache, 1);
+			return 0;
+		}
+		principal_clear(p);
+	}
+	jwtsvid_cache_count(cache, 0);
+	if (x509svid_verify_serial(trust, chain, n, now_ms, purpose, p,
+	    &serial, err) == -1)
+		return -1;
+	if (cacheable)
+		jwtsvid_cache_insert(cache, digest, now_ms, p->expires_at, p,
+		    serial);
+	return 0;
 }
