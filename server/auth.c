@@ -23,7 +23,7 @@
 
 struct auth {
 	struct trust		*trust;
-	struct jwtsvid_cache	*jwt_cache;
+	struct jwtsvid_cache	*jwt_cache;	/* JWT-SVIDs and X.509 chains */
 	pthread_rwlock_t	 lock;		/* everything below */
 	char			*admin_token;
 	size_t			 admin_token_len;
@@ -315,8 +315,8 @@ auth_x509(struct auth *a, struct http_request *req, size_t n,
 		chain[i].len = len[i];
 	}
 	/* Only successes are kept: a failure is checked again each time. */
-	c->ok = x509svid_verify(a->trust, chain, n, req->now,
-	    X509SVID_PURPOSE_CLIENT, &c->p, err) == 0;
+	c->ok = x509svid_verify_cached(a->jwt_cache, a->trust, chain, n,
+	    req->now, X509SVID_PURPOSE_CLIENT, &c->p, err) == 0;
 	if (!c->ok) {
 		principal_clear(&c->p);
 		return -1;
