@@ -798,6 +798,17 @@ http_start(const struct http_listen *listen, size_t nlisten,
 	struct sockaddr_storage	 ss;
 	size_t			 i;
 	unsigned int		 flags;
+	struct MHD_OptionItem	 plain_opts[] = {
+		{ MHD_OPTION_END, 0, NULL }
+	};
+	struct MHD_OptionItem	 tls_opts[] = {
+		{ MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+		    (void *)(uintptr_t)http_cert_retrieve },
+		{ MHD_OPTION_HTTPS_MEM_TRUST, 0, NULL },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		    (void *)"NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL" },
+		{ MHD_OPTION_END, 0, NULL }
+	};
 
 	if (nlisten > HTTP_LISTEN_MAX) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
@@ -820,6 +831,7 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		goto fail;
 	}
 	http_current = h;
+	tls_opts[1].ptr_value = h->trust_pem;
 	for (i = 0; i < nlisten; i++) {
 		memset(&ss, 0, sizeof(ss));
 		if (strchr(listen[i].addr, ':') != NULL) {
@@ -846,38 +858,20 @@ http_start(const struct http_listen *listen, size_t nlisten,
 				goto fail;
 			}
 			flags |= MHD_USE_TLS;
-			h->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
-			    http_access, h,
-			    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			    MHD_OPTION_THREAD_POOL_SIZE,
-			    (unsigned int)opt->threads,
-			    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
-			    MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s,
-			    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			    (size_t)64 * 1024,
-			    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-			    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
-			    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-			    MHD_OPTION_HTTPS_CERT_CALLBACK,
-			    http_cert_retrieve,
-			    MHD_OPTION_HTTPS_MEM_TRUST, h->trust_pem,
-			    MHD_OPTION_HTTPS_PRIORITIES,
-			    "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1:-VERS-DTLS-ALL",
-			    MHD_OPTION_END);
-		} else
-			h->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
-			    http_access, h,
-			    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-			    MHD_OPTION_THREAD_POOL_SIZE,
-			    (unsigned int)opt->threads,
-			    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
-			    MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s,
-			    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-			    (size_t)64 * 1024,
-			    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-			    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
-			    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
-			    MHD_OPTION_END);
+		}
+		/* The TLS options end the array for plain listeners. */
+		h->daemons[i] = MHD_start_daemon(flags, 0, NULL, NULL,
+		    http_access, h,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opt->threads,
+		    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
+		    MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+		    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
+		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
+		    MHD_OPTION_ARRAY, listen[i].tls ? tls_opts : plain_opts,
+		    MHD_OPTION_END);
 		if (h->daemons[i] == NULL) {
 			nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
 			    "cannot listen on %s%s%s:%u (%s)",
