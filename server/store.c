@@ -443,37 +443,6 @@ store_object_services(const struct store_object *obj)
 	return json_is_array(a) ? a : NULL;
 }
 
-static int
-store_services_has(const json_t *a, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < json_array_size(a); i++) {
-		if (strcmp(json_string_value(json_array_get(a, i)),
-		    name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int
-store_services_equal(const json_t *a, const json_t *b)
-{
-	size_t	 i;
-
-	for (i = 0; i < json_array_size(a); i++) {
-		if (!store_services_has(b,
-		    json_string_value(json_array_get(a, i))))
-			return 0;
-	}
-	for (i = 0; i < json_array_size(b); i++) {
-		if (!store_services_has(a,
-		    json_string_value(json_array_get(b, i))))
-			return 0;
-	}
-	return 1;
-}
-
 int
 store_object_check(const struct store_object *obj, struct nsreg_error *err)
 {
@@ -527,4 +496,244 @@ store_object_clear(struct store_object *obj)
 	json_decref(obj->doc);
 	free(obj->owner);
 	memset(obj, 0, sizeof(*obj));
+}
+
+/*
+ * The service index: for each service, the sorted names of the endpoints
+ * offering it.  A chained hash table of services, each with a sorted
+ * array of names (byte order, as SQL's BINARY collation).
+ */
+struct store_svcidx_entry {
+	char				*service;
+	char				**names;
+	size_t				 n, cap;
+	struct store_svcidx_entry	*next;
+};
+
+struct store_svcidx {
+	struct store_svcidx_entry	**buckets;
+	size_t				 nbuckets;
+	size_t				 nentries;
+};
+
+static uint64_t
+store_svcidx_hash(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+struct store_svcidx *
+store_svcidx_new(void)
+{
+	struct store_svcidx	*idx;
+
+	if ((idx = calloc(1, sizeof(*idx))) == NULL)
+		return NULL;
+	idx->nbuckets = 256;
+	if ((idx->buckets = calloc(idx->nbuckets,
+	    sizeof(*idx->buckets))) == NULL) {
+		free(idx);
+		return NULL;
+	}
+	return idx;
+}
+
+static void
+store_svcidx_entry_free(struct store_svcidx_entry *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->n; i++)
+		free(e->names[i]);
+	free(e->names);
+	free(e->service);
+	free(e);
+}
+
+void
+store_svcidx_free(struct store_svcidx *idx)
+{
+	struct store_svcidx_entry	*e, *next;
+	size_t				 i;
+
+	if (idx == NULL)
+		return;
+	for (i = 0; i < idx->nbuckets; i++) {
+		for (e = idx->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			store_svcidx_entry_free(e);
+		}
+	}
+	free(idx->buckets);
+	free(idx);
+}
+
+static struct store_svcidx_entry **
+store_svcidx_slot(struct store_svcidx *idx, const char *service)
+{
+	struct store_svcidx_entry	**ep;
+
+	ep = &idx->buckets[store_svcidx_hash(service) % idx->nbuckets];
+	while (*ep != NULL && strcmp((*ep)->service, service) != 0)
+		ep = &(*ep)->next;
+	return ep;
+}
+
+/* Double the buckets when chains grow long; failure keeps the old ones. */
+static void
+store_svcidx_grow(struct store_svcidx *idx)
+{
+	struct store_svcidx_entry	**nb, *e, *next;
+	size_t				 n = idx->nbuckets * 2, i, h;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < idx->nbuckets; i++) {
+		for (e = idx->buckets[i]; e != NULL; e = next) {
+			next = e->next;
+			h = store_svcidx_hash(e->service) % n;
+			e->next = nb[h];
+			nb[h] = e;
+		}
+	}
+	free(idx->buckets);
+	idx->buckets = nb;
+	idx->nbuckets = n;
+}
+
+/* The first position in e whose name sorts after name (or at it). */
+static size_t
+store_svcidx_search(const struct store_svcidx_entry *e, const char *name,
+    int *found)
+{
+	size_t	lo = 0, hi = e->n, mid;
+	int	c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(e->names[mid], name);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+store_svcidx_add(struct store_svcidx *idx, const char *service,
+    const char *name)
+{
+	struct store_svcidx_entry	**ep, *e;
+	char				**nv, *dup;
+	size_t				 pos, cap;
+	int				 found;
+
+	ep = store_svcidx_slot(idx, service);
+	if ((e = *ep) == NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL ||
+		    (e->service = strdup(service)) == NULL) {
+			free(e);
+			return -1;
+		}
+		*ep = e;
+		if (++idx->nentries > idx->nbuckets * 2)
+			store_svcidx_grow(idx);
+	}
+	pos = store_svcidx_search(e, name, &found);
+	if (found)
+		return 0;
+	if (e->n == e->cap) {
+		cap = e->cap != 0 ? e->cap * 2 : 4;
+		if ((nv = realloc(e->names, cap * sizeof(*nv))) == NULL)
+			return -1;
+		e->names = nv;
+		e->cap = cap;
+	}
+	if ((dup = strdup(name)) == NULL)
+		return -1;
+	memmove(&e->names[pos + 1], &e->names[pos],
+	    (e->n - pos) * sizeof(*e->names));
+	e->names[pos] = dup;
+	e->n++;
+	return 0;
+}
+
+void
+store_svcidx_remove(struct store_svcidx *idx, const char *service,
+    const char *name)
+{
+	struct store_svcidx_entry	**ep, *e;
+	size_t				 pos;
+	int				 found;
+
+	ep = store_svcidx_slot(idx, service);
+	if ((e = *ep) == NULL)
+		return;
+	pos = store_svcidx_search(e, name, &found);
+	if (!found)
+		return;
+	free(e->names[pos]);
+	memmove(&e->names[pos], &e->names[pos + 1],
+	    (e->n - pos - 1) * sizeof(*e->names));
+	if (--e->n == 0) {
+		*ep = e->next;
+		store_svcidx_entry_free(e);
+		idx->nentries--;
+	}
+}
+
+size_t
+store_svcidx_count(struct store_svcidx *idx, const char *service)
+{
+	struct store_svcidx_entry	*e;
+
+	e = *store_svcidx_slot(idx, service);
+	return e != NULL ? e->n : 0;
+}
+
+char **
+store_svcidx_names(struct store_svcidx *idx, const char *service,
+    const char *after, size_t *np)
+{
+	struct store_svcidx_entry	*e;
+	char				**v, *p;
+	size_t				 first = 0, i, n, len, size;
+	int				 found;
+
+	*np = 0;
+	e = *store_svcidx_slot(idx, service);
+	if (e != NULL && after != NULL) {
+		first = store_svcidx_search(e, after, &found);
+		if (found)
+			first++;
+	}
+	n = e != NULL ? e->n - first : 0;
+	/* One block: the pointers, then the strings they point to. */
+	size = (n + 1) * sizeof(*v);
+	for (i = 0; i < n; i++)
+		size += strlen(e->names[first + i]) + 1;
+	if ((v = malloc(size)) == NULL)
+		return NULL;
+	p = (char *)(v + n + 1);
+	for (i = 0; i < n; i++) {
+		len = strlen(e->names[first + i]) + 1;
+		memcpy(p, e->names[first + i], len);
+		v[i] = p;
+		p += len;
+	}
+	v[n] = NULL;
+	*np = n;
+	return v;
 }

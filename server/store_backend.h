@@ -117,7 +117,29 @@ json_t		*store_object_strip(json_t *rendered, enum store_kind kind);
  */
 const json_t	*store_object_services(const struct store_object *obj);
 
-/* 1 when two service arrays hold the same set of names, else 0. */
-int		 store_services_equal(const json_t *a, const json_t *b);
+/*
+ * An in-memory index of endpoint names by the services they offer, for
+ * backends whose own index would cost more than it saves.  Not locked:
+ * the backend serialises writers against readers.
+ */
+struct store_svcidx;
+
+struct store_svcidx *store_svcidx_new(void);
+void		 store_svcidx_free(struct store_svcidx *idx);
+/* Record that name offers service.  0, or -1 when out of memory. */
+int		 store_svcidx_add(struct store_svcidx *idx, const char *service,
+		    const char *name);
+void		 store_svcidx_remove(struct store_svcidx *idx,
+		    const char *service, const char *name);
+/* How many endpoints offer service. */
+size_t		 store_svcidx_count(struct store_svcidx *idx,
+		    const char *service);
+/*
+ * Copies of the names offering service that sort after after (NULL: all),
+ * in order, as one malloc'd NULL-terminated array (free it once); *np is
+ * their number.  NULL when out of memory.
+ */
+char		**store_svcidx_names(struct store_svcidx *idx,
+		    const char *service, const char *after, size_t *np);
 
 #endif

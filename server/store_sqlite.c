@@ -22,8 +22,8 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +45,14 @@
 #define STORE_SQLITE_PRUNE_BATCH	1000
 /* Decision log rows one prune transaction deletes at most. */
 #define STORE_SQLITE_DECISION_BATCH	10000
-/* ?service lists up to this many services filter in SQL, the rest in C. */
-#define STORE_SQLITE_SERVICES_SQL	4
+/* Waits for the service index to reach a reader's snapshot. */
+#define STORE_SQLITE_INDEX_TRIES	10000
+/*
+ * WAL frames after which the checkpointer copies the log into the
+ * database (about 32 MiB): rarer checkpoints write each hot page once for
+ * many commits.
+ */
+#define STORE_SQLITE_CHECKPOINT		8192
 /* Decision log filters: principal, action, decision. */
 #define STORE_SQLITE_DECISION_FILTERS	8
 
@@ -59,14 +65,14 @@ enum store_sqlite_sql {
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
 	SQL_PING,
+	SQL_REVISION,
 	SQL_META_GET,
 	SQL_META_SET,
 	SQL_OBJECT_GET,
 	SQL_OBJECT_INSERT,
 	SQL_OBJECT_UPDATE,
 	SQL_OBJECT_DELETE,
-	SQL_SERVICE_INSERT,
-	SQL_SERVICE_DELETE,
+	SQL_ENDPOINT_SERVICES,
 	SQL_EVENT_INSERT,
 	SQL_LIST,
 	SQL_COUNT,
@@ -89,6 +95,7 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	[SQL_RELEASE] = "RELEASE op",
 	[SQL_ROLLBACK_TO] = "ROLLBACK TO op",
 	[SQL_PING] = "SELECT 1",
+	[SQL_REVISION] = "SELECT max(revision) FROM events",
 	[SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[SQL_META_SET] =
 	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
@@ -105,11 +112,9 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "expires_at = ?6, owner = ?7, object = ?8, services = ?9 "
 	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
-	[SQL_SERVICE_INSERT] =
-	    "INSERT OR IGNORE INTO endpoint_services (service, name) "
-	    "VALUES (?1, ?2)",
-	[SQL_SERVICE_DELETE] =
-	    "DELETE FROM endpoint_services WHERE service = ?1 AND name = ?2",
+	[SQL_ENDPOINT_SERVICES] =
+	    "SELECT name, services FROM objects WHERE kind = ?1 "
+	    "AND services IS NOT NULL ORDER BY name",
 	[SQL_EVENT_INSERT] =
 	    "INSERT INTO events (revision, kind, type, name, reason, object) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -126,7 +131,7 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "ORDER BY expires_at LIMIT ?3",
 	[SQL_WATCH] =
 	    "SELECT revision, type, name, reason, object FROM events "
-	    "WHERE kind = ?1 AND revision > ?2 ORDER BY revision LIMIT ?3",
+	    "WHERE revision > ?2 AND kind = ?1 ORDER BY revision LIMIT ?3",
 	[SQL_TRIM_CUTOFF] =
 	    "SELECT revision FROM events ORDER BY revision DESC "
 	    "LIMIT 1 OFFSET ?1",
@@ -146,8 +151,6 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 struct store_sqlite_conn {
 	sqlite3				*db;
 	sqlite3_stmt			*stmt[SQL_MAX];
-	/* ?service lists by number of services filtered in SQL. */
-	sqlite3_stmt			*services[STORE_SQLITE_SERVICES_SQL + 1];
 	sqlite3_stmt			*decisions[STORE_SQLITE_DECISION_FILTERS];
 	struct store_sqlite_conn	*next;		/* free readers */
 };
@@ -160,6 +163,13 @@ struct store_sqlite_event {
 	char			*name;
 	const char		*reason;	/* static */
 	json_t			*object;	/* owned, NULL: no listener */
+};
+
+/* A change to the service index made by the running batch. */
+struct store_sqlite_ichange {
+	char		*name;
+	json_t		*del;		/* services name leaves, or NULL */
+	json_t		*add;		/* services name joins, or NULL */
 };
 
 struct store_sqlite;
@@ -202,6 +212,12 @@ struct store_sqlite {
 	pthread_cond_t			 wcond;
 	struct store_sqlite_op		*queue, **queue_tail;
 	int				 writing;	/* a leader runs */
+	int				 ckpt_wanted;
+	int				 stopping;
+	pthread_cond_t			 ckcond;
+	pthread_t			 ckthread;
+	int				 ckthread_started;
+	int				 wal_frames;	/* leader only */
 	store_listener_fn		 listener;
 	void				*listener_arg;
 
@@ -210,8 +226,22 @@ struct store_sqlite {
 	struct store_sqlite_event	*events;
 	size_t				 nevents, events_cap;
 	int				 keep_events;
+	struct store_sqlite_ichange	*ichanges;
+	size_t				 nichanges, ichanges_cap;
 
 	int64_t				 committed;	/* atomic */
+
+	/*
+	 * Endpoints by service, in memory: three random index pages per
+	 * registration cost more than the whole rest of the write.  Built
+	 * at open from objects.services, changed after each commit under
+	 * ilock together with index_rev, the revision it reflects, so a
+	 * reader takes it only when it matches its snapshot.
+	 */
+	struct store_svcidx		*svcidx;
+	pthread_rwlock_t		 ilock;
+	int64_t				 index_rev;
+	int				 index_ok;	/* 0: lists scan */
 
 	/* Reader pool. */
 	pthread_mutex_t			 rlock;
@@ -303,8 +333,6 @@ store_sqlite_conn_close(struct store_sqlite_conn *c)
 		return;
 	for (i = 0; i < SQL_MAX; i++)
 		sqlite3_finalize(c->stmt[i]);
-	for (i = 0; i <= STORE_SQLITE_SERVICES_SQL; i++)
-		sqlite3_finalize(c->services[i]);
 	for (i = 0; i < STORE_SQLITE_DECISION_FILTERS; i++)
 		sqlite3_finalize(c->decisions[i]);
 	sqlite3_close(c->db);
@@ -400,6 +428,25 @@ store_sqlite_meta_get(struct store_sqlite_conn *c, const char *key,
 		*value = 0;
 	else
 		ret = store_sqlite_error(c->db, rc, "read meta", err);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* The last revision: the newest event's (0 without any). */
+static int
+store_sqlite_revision_get(struct store_sqlite_conn *c, int64_t *rev,
+    struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ret = 0;
+
+	if ((st = store_sqlite_stmt(c, SQL_REVISION, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*rev = sqlite3_column_int64(st, 0);
+	else
+		ret = store_sqlite_error(c->db, rc, "read revision", err);
 	sqlite3_reset(st);
 	return ret;
 }
@@ -638,52 +685,76 @@ store_sqlite_parse(const char *text, size_t len)
 	return json_loadb(text, len, JSON_ALLOW_NUL, NULL);
 }
 
-/* Maintain endpoint_services for name going from old to new services. */
+/*
+ * Record that name stops offering the services in the stored text old
+ * (NULL: none) and starts offering those of add (NULL: none), for the
+ * index once the batch commits.
+ */
 static int
-store_sqlite_services_put(struct store_sqlite *s, const char *name,
+store_sqlite_index_change(struct store_sqlite *s, const char *name,
     const char *old, const json_t *add, struct nsreg_error *err)
 {
-	struct store_sqlite_conn	*c = s->writer;
-	sqlite3_stmt			*st;
-	json_t				*prev = NULL;
-	const json_t			*v;
-	size_t				 i;
-	int				 ret = -1;
+	struct store_sqlite_ichange	*ic, *nv;
+	json_t				*del = NULL;
+	size_t				 cap;
 
-	if (old != NULL) {
-		if ((prev = store_sqlite_parse(old, strlen(old))) == NULL) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "endpoint %s: unreadable stored services", name);
-			goto done;
-		}
-		if ((st = store_sqlite_stmt(c, SQL_SERVICE_DELETE, err)) ==
-		    NULL)
-			goto done;
-		json_array_foreach(prev, i, v) {
-			sqlite3_bind_text(st, 1, json_string_value(v), -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (store_sqlite_step_done(c, st, "unindex service",
-			    err) == -1)
-				goto done;
+	if (old != NULL && (del = store_sqlite_parse(old, strlen(old))) ==
+	    NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "endpoint %s: unreadable stored services", name);
+	if (s->nichanges == s->ichanges_cap) {
+		cap = s->ichanges_cap != 0 ? s->ichanges_cap * 2 : 64;
+		if ((nv = realloc(s->ichanges, cap * sizeof(*nv))) == NULL)
+			goto oom;
+		s->ichanges = nv;
+		s->ichanges_cap = cap;
+	}
+	ic = &s->ichanges[s->nichanges];
+	if ((ic->name = strdup(name)) == NULL)
+		goto oom;
+	ic->del = del;
+	ic->add = json_incref((json_t *)add);
+	s->nichanges++;
+	return 0;
+oom:
+	json_decref(del);
+	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+}
+
+/* Forget the recorded index changes from index from on. */
+static void
+store_sqlite_ichanges_drop(struct store_sqlite *s, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < s->nichanges; i++) {
+		free(s->ichanges[i].name);
+		json_decref(s->ichanges[i].del);
+		json_decref(s->ichanges[i].add);
+	}
+	s->nichanges = from;
+}
+
+/* Apply the committed batch's index changes; -1 when out of memory. */
+static int
+store_sqlite_ichanges_apply(struct store_sqlite *s)
+{
+	struct store_sqlite_ichange	*ic;
+	const json_t			*v;
+	size_t				 i, j;
+	int				 ret = 0;
+
+	for (i = 0; i < s->nichanges; i++) {
+		ic = &s->ichanges[i];
+		json_array_foreach(ic->del, j, v)
+			store_svcidx_remove(s->svcidx, json_string_value(v),
+			    ic->name);
+		json_array_foreach(ic->add, j, v) {
+			if (store_svcidx_add(s->svcidx, json_string_value(v),
+			    ic->name) == -1)
+				ret = -1;
 		}
 	}
-	if (add != NULL && json_array_size(add) > 0) {
-		if ((st = store_sqlite_stmt(c, SQL_SERVICE_INSERT, err)) ==
-		    NULL)
-			goto done;
-		json_array_foreach(add, i, v) {
-			sqlite3_bind_text(st, 1, json_string_value(v), -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (store_sqlite_step_done(c, st, "index service",
-			    err) == -1)
-				goto done;
-		}
-	}
-	ret = 0;
-done:
-	json_decref(prev);
 	return ret;
 }
 
@@ -725,7 +796,7 @@ store_sqlite_remove(struct store_sqlite *s, enum store_kind kind,
 	}
 	rev = ++s->next_rev;
 	if (store_sqlite_object_delete(s, kind, name, err) == -1 ||
-	    (services != NULL && store_sqlite_services_put(s, name, services,
+	    (services != NULL && store_sqlite_index_change(s, name, services,
 	    NULL, err) == -1))
 		goto done;
 	if (oldp != NULL)
@@ -886,7 +957,7 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 	/* Unchanged services (a refresh) leave the index alone. */
 	if (obj->kind == STORE_ENDPOINT && (old_services == NULL ||
 	    stext == NULL || strcmp(old_services, stext) != 0) &&
-	    store_sqlite_services_put(s, obj->name, old_services, services,
+	    store_sqlite_index_change(s, obj->name, old_services, services,
 	    err) == -1)
 		goto done;
 	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
@@ -1233,7 +1304,7 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 	struct store_event		 e;
 	struct nsreg_error		 err;
 	int64_t				 start_rev, mark_rev;
-	size_t				 i, mark_ev, ok = 0;
+	size_t				 i, mark_ev, mark_ic, ok = 0;
 	int				 broken = 0, sp = n > 1;
 
 	nsreg_error_clear(&err);
@@ -1244,12 +1315,19 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 	if (store_sqlite_exec(c, SQL_BEGIN_IMMEDIATE, &err) == -1)
 		goto fail;
 	/* Read, not trust, the counter: another process may share the file. */
-	if (store_sqlite_meta_get(c, "revision", &start_rev, &err) == -1)
+	if (store_sqlite_revision_get(c, &start_rev, &err) == -1)
 		goto fail;
 	s->next_rev = start_rev;
+	if (start_rev != s->committed && s->index_ok) {
+		/* Somebody else wrote: the index no longer tells the truth. */
+		pthread_rwlock_wrlock(&s->ilock);
+		s->index_ok = 0;
+		pthread_rwlock_unlock(&s->ilock);
+	}
 	for (i = 0; i < n; i++) {
 		mark_rev = s->next_rev;
 		mark_ev = s->nevents;
+		mark_ic = s->nichanges;
 		if (sp && store_sqlite_exec(c, SQL_SAVEPOINT, ops[i]->err) ==
 		    -1) {
 			ops[i]->rc = -1;
@@ -1265,6 +1343,7 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 		store_sqlite_op_forget(ops[i]);
 		s->next_rev = mark_rev;
 		store_sqlite_events_drop(s, mark_ev);
+		store_sqlite_ichanges_drop(s, mark_ic);
 		if (sp && (store_sqlite_exec(c, SQL_ROLLBACK_TO, &err) == -1 ||
 		    store_sqlite_exec(c, SQL_RELEASE, &err) == -1))
 			goto fail;
@@ -1273,12 +1352,16 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 		store_sqlite_exec(c, SQL_ROLLBACK, &err);
 		goto done;
 	}
-	if (s->next_rev != start_rev && store_sqlite_meta_set(c, "revision",
-	    s->next_rev, &err) == -1)
-		goto fail;
 	if (store_sqlite_exec(c, SQL_COMMIT, &err) == -1)
 		goto fail;
 	__atomic_store_n(&s->committed, s->next_rev, __ATOMIC_RELEASE);
+	if (s->next_rev != start_rev || s->nichanges > 0) {
+		pthread_rwlock_wrlock(&s->ilock);
+		if (s->index_ok && store_sqlite_ichanges_apply(s) == -1)
+			s->index_ok = 0;
+		s->index_rev = s->next_rev;
+		pthread_rwlock_unlock(&s->ilock);
+	}
 	for (i = 0; i < s->nevents && listener != NULL; i++) {
 		ev = &s->events[i];
 		e.revision = ev->revision;
@@ -1296,6 +1379,7 @@ fail:
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 done:
 	store_sqlite_events_drop(s, 0);
+	store_sqlite_ichanges_drop(s, 0);
 	for (i = 0; broken && i < n; i++) {
 		if (ops[i]->rc != -1) {
 			store_sqlite_op_forget(ops[i]);
@@ -1324,7 +1408,8 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 	*s->queue_tail = op;
 	s->queue_tail = &op->next;
 	while (!op->done) {
-		if (s->writing) {
+		/* A wanted checkpoint goes before the next batch. */
+		if (s->writing || s->ckpt_wanted) {
 			pthread_cond_wait(&s->wcond, &s->wlock);
 			continue;
 		}
@@ -1344,10 +1429,63 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 		for (i = 0; i < n; i++)
 			batch[i]->done = 1;
 		s->writing = 0;
+		if (s->wal_frames >= STORE_SQLITE_CHECKPOINT &&
+		    s->ckthread_started) {
+			s->ckpt_wanted = 1;
+			pthread_cond_signal(&s->ckcond);
+		}
 		pthread_cond_broadcast(&s->wcond);
 	}
 	pthread_mutex_unlock(&s->wlock);
 	return op->rc;
+}
+
+static int
+store_sqlite_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_sqlite	*s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * The checkpointer: when the log is long it takes the writer's place
+ * (so no commit lands during the copy and the next one starts the log
+ * over) and copies the log into the database.  The callers of the batch
+ * that made the log long are already answered; writers arriving
+ * meanwhile queue and go out together in the next batch.
+ */
+static void *
+store_sqlite_checkpointer(void *arg)
+{
+	struct store_sqlite	*s = arg;
+	int			 frames, done;
+
+	pthread_mutex_lock(&s->wlock);
+	for (;;) {
+		while (!s->ckpt_wanted && !s->stopping)
+			pthread_cond_wait(&s->ckcond, &s->wlock);
+		if (s->stopping)
+			break;
+		while (s->writing)
+			pthread_cond_wait(&s->wcond, &s->wlock);
+		s->writing = 1;
+		s->ckpt_wanted = 0;
+		pthread_mutex_unlock(&s->wlock);
+		/* A failure (a reader in the way) leaves it for next time. */
+		if (sqlite3_wal_checkpoint_v2(s->writer->db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, &frames, &done) == SQLITE_OK &&
+		    frames == done)
+			s->wal_frames = 0;
+		pthread_mutex_lock(&s->wlock);
+		s->writing = 0;
+		pthread_cond_broadcast(&s->wcond);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return NULL;
 }
 
 /* Writes. */
@@ -1531,42 +1669,16 @@ done:
 	return ret;
 }
 
-/* The ?service list statement filtering n services (1..4) in SQL. */
-static sqlite3_stmt *
-store_sqlite_services_stmt(struct store_sqlite_conn *c, size_t n,
-    struct nsreg_error *err)
-{
-	char	sql[1024];
-	size_t	i, off;
-
-	if (c->services[n] != NULL)
-		return c->services[n];
-	/* CROSS JOIN: walk the service index in name order, then look up. */
-	off = (size_t)snprintf(sql, sizeof(sql),
-	    "SELECT o.object FROM endpoint_services AS s0 "
-	    "CROSS JOIN objects AS o WHERE s0.service = ?4 AND s0.name > ?2 "
-	    "AND o.kind = ?1 AND o.name = s0.name "
-	    "AND (o.expires_at = 0 OR o.expires_at > ?3)");
-	for (i = 1; i < n; i++)
-		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
-		    " AND EXISTS (SELECT 1 FROM endpoint_services AS s%zu "
-		    "WHERE s%zu.service = ?%zu AND s%zu.name = s0.name)",
-		    i, i, 4 + i, i);
-	snprintf(sql + off, sizeof(sql) - off, " ORDER BY s0.name");
-	return store_sqlite_prepare(c, &c->services[n], sql, err);
-}
-
-/* 1 when object offers every one of services[from..n). */
+/* 1 when object offers every one of services[0..n). */
 static int
-store_sqlite_offers(const json_t *object, const char **services, size_t from,
-    size_t n)
+store_sqlite_offers(const json_t *object, const char **services, size_t n)
 {
 	const json_t	*a, *v;
 	size_t		 i, j;
 	int		 found;
 
 	a = json_object_get(object, "network_service_names");
-	for (i = from; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		found = 0;
 		json_array_foreach(a, j, v) {
 			if (json_is_string(v) &&
@@ -1581,81 +1693,172 @@ store_sqlite_offers(const json_t *object, const char **services, size_t from,
 	return 1;
 }
 
+/* A list being built. */
+struct store_sqlite_lister {
+	const struct store_query	*q;
+	json_t				*items;
+	size_t				 n;
+	int				*more;
+};
+
+/*
+ * Keep the stored object text when it passes the filters.  1: go on,
+ * 0: the page is full (and *more set when this one would have been
+ * kept), -1: error.
+ */
+static int
+store_sqlite_list_row(struct store_sqlite_lister *l, const char *text,
+    size_t len, struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	json_t				*o;
+
+	if ((o = store_sqlite_parse(text, len)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s list: unreadable stored object",
+		    store_kind_name(q->kind));
+	if (!store_sqlite_offers(o, q->services, q->nservices) ||
+	    (q->match != NULL && q->match(o, q->match_arg) != 1)) {
+		json_decref(o);
+		return 1;
+	}
+	/* One matching row past the limit: there is a next page. */
+	if (q->limit != 0 && l->n == q->limit) {
+		json_decref(o);
+		*l->more = 1;
+		return 0;
+	}
+	if (json_array_append_new(l->items, o) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	l->n++;
+	return 1;
+}
+
+/*
+ * The names offering the rarest of q's services, from the index as it
+ * was at the snapshot of c's read transaction (*rev): when the index is
+ * behind, wait for the writer to finish applying; when it is ahead, move
+ * to a newer snapshot (updating *rev).  *names stays NULL when the index
+ * cannot serve: the caller scans instead.
+ */
+static int
+store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
+    const struct store_query *q, int64_t *rev, char ***names, size_t *np,
+    struct nsreg_error *err)
+{
+	const char	*drive;
+	size_t		 i, best, cnt;
+	int64_t		 irev;
+	int		 tries;
+
+	*names = NULL;
+	*np = 0;
+	for (tries = 0; tries < STORE_SQLITE_INDEX_TRIES; tries++) {
+		pthread_rwlock_rdlock(&s->ilock);
+		if (!s->index_ok) {
+			pthread_rwlock_unlock(&s->ilock);
+			return 0;
+		}
+		if ((irev = s->index_rev) == *rev) {
+			drive = q->services[0];
+			best = store_svcidx_count(s->svcidx, drive);
+			for (i = 1; i < q->nservices; i++) {
+				cnt = store_svcidx_count(s->svcidx,
+				    q->services[i]);
+				if (cnt < best) {
+					best = cnt;
+					drive = q->services[i];
+				}
+			}
+			*names = store_svcidx_names(s->svcidx, drive,
+			    q->after_name, np);
+			pthread_rwlock_unlock(&s->ilock);
+			if (*names == NULL)
+				return nsreg_error_set(err, NSREG_INTERNAL,
+				    NULL, "out of memory");
+			return 0;
+		}
+		pthread_rwlock_unlock(&s->ilock);
+		if (irev < *rev) {
+			sched_yield();
+			continue;
+		}
+		if (store_sqlite_exec(c, SQL_COMMIT, err) == -1 ||
+		    store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
+		    store_sqlite_revision_get(c, rev, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 static int
 store_sqlite_list(void *b, const struct store_query *q, int64_t now,
     json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
 {
 	struct store_sqlite		*s = b;
 	struct store_sqlite_conn	*c;
+	struct store_sqlite_lister	 l = { .q = q, .more = more };
 	sqlite3_stmt			*st = NULL;
-	json_t				*list = NULL, *o;
-	size_t				 nsql = 0, i, n = 0;
-	int				 rc, ret = -1, keep;
+	char				**names = NULL;
+	size_t				 nnames = 0, i;
+	int				 rc = SQLITE_DONE, go = 1, ret = -1;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
-	if ((list = json_array()) == NULL) {
+	if ((l.items = json_array()) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
 	}
 	/* One read transaction: the items and the revision agree. */
 	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
-	    store_sqlite_meta_get(c, "revision", revision, err) == -1)
+	    store_sqlite_revision_get(c, revision, err) == -1)
 		goto done;
-	if (q->nservices > 0) {
-		nsql = q->nservices < STORE_SQLITE_SERVICES_SQL ?
-		    q->nservices : STORE_SQLITE_SERVICES_SQL;
-		if ((st = store_sqlite_services_stmt(c, nsql, err)) == NULL)
-			goto done;
-		for (i = 0; i < nsql; i++)
-			sqlite3_bind_text(st, (int)(4 + i), q->services[i],
-			    -1, SQLITE_STATIC);
-	} else if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
+	if (q->nservices > 0 && store_sqlite_index_names(s, c, q, revision,
+	    &names, &nnames, err) == -1)
 		goto done;
-	sqlite3_bind_int(st, 1, (int)q->kind);
-	sqlite3_bind_text(st, 2, q->after_name != NULL ? q->after_name : "",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = store_sqlite_parse((const char *)sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-		if (o == NULL) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "%s list: unreadable stored object",
-			    store_kind_name(q->kind));
+	if (names != NULL) {
+		if ((st = store_sqlite_stmt(c, SQL_OBJECT_GET, err)) == NULL)
 			goto done;
+		for (i = 0; i < nnames && go == 1; i++) {
+			sqlite3_bind_int(st, 1, (int)q->kind);
+			sqlite3_bind_text(st, 2, names[i], -1, SQLITE_STATIC);
+			rc = sqlite3_step(st);
+			if (rc == SQLITE_ROW && store_sqlite_live(
+			    sqlite3_column_int64(st, 3), now))
+				go = store_sqlite_list_row(&l,
+				    (const char *)sqlite3_column_text(st, 5),
+				    (size_t)sqlite3_column_bytes(st, 5), err);
+			sqlite3_reset(st);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+				break;
 		}
-		keep = store_sqlite_offers(o, q->services, nsql,
-		    q->nservices) && (q->match == NULL ||
-		    q->match(o, q->match_arg) == 1);
-		if (!keep) {
-			json_decref(o);
-			continue;
-		}
-		/* One matching row past the limit: there is a next page. */
-		if (q->limit != 0 && n == q->limit) {
-			json_decref(o);
-			*more = 1;
-			break;
-		}
-		if (json_array_append_new(list, o) == -1) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "out of memory");
+	} else {
+		if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
 			goto done;
-		}
-		n++;
+		sqlite3_bind_int(st, 1, (int)q->kind);
+		sqlite3_bind_text(st, 2, q->after_name != NULL ?
+		    q->after_name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		while (go == 1 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			go = store_sqlite_list_row(&l,
+			    (const char *)sqlite3_column_text(st, 0),
+			    (size_t)sqlite3_column_bytes(st, 0), err);
 	}
+	if (go == -1)
+		goto done;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		store_sqlite_error(c->db, rc, "list", err);
 		goto done;
 	}
-	*items = list;
-	list = NULL;
+	*items = l.items;
+	l.items = NULL;
 	ret = 0;
 done:
 	if (st != NULL)
 		sqlite3_reset(st);
-	json_decref(list);
+	free(names);
+	json_decref(l.items);
 	if (ret == -1) {
 		*revision = 0;
 		*more = 0;
@@ -1694,7 +1897,7 @@ store_sqlite_watch(void *b, enum store_kind kind, int64_t after,
 	sqlite3_stmt			*st = NULL;
 	struct store_event		 ev;
 	char				 key[32];
-	int64_t				 trimmed, n = 0, ret = -1;
+	int64_t				 trimmed = 0, n = 0, ret = -1;
 	int				 rc;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
@@ -1871,6 +2074,13 @@ store_sqlite_close(void *b)
 
 	if (s == NULL)
 		return;
+	if (s->ckthread_started) {
+		pthread_mutex_lock(&s->wlock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->ckcond);
+		pthread_mutex_unlock(&s->wlock);
+		pthread_join(s->ckthread, NULL);
+	}
 	while ((c = s->readers) != NULL) {
 		s->readers = c->next;
 		store_sqlite_conn_close(c);
@@ -1878,12 +2088,68 @@ store_sqlite_close(void *b)
 	store_sqlite_conn_close(s->writer);
 	store_sqlite_events_drop(s, 0);
 	free(s->events);
+	store_sqlite_ichanges_drop(s, 0);
+	free(s->ichanges);
+	store_svcidx_free(s->svcidx);
+	pthread_rwlock_destroy(&s->ilock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wcond);
+	pthread_cond_destroy(&s->ckcond);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rcond);
 	free(s->path);
 	free(s);
+}
+
+/* Build the service index from the stored endpoints. */
+static int
+store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+	const json_t			*v;
+	const char			*name;
+	json_t				*a;
+	size_t				 i;
+	int				 rc, ret = -1;
+
+	if ((s->svcidx = store_svcidx_new()) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if ((st = store_sqlite_stmt(c, SQL_ENDPOINT_SERVICES, err)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, STORE_ENDPOINT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		a = store_sqlite_parse((const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+		if (name == NULL || a == NULL) {
+			json_decref(a);
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "endpoint %s: unreadable stored services",
+			    name != NULL ? name : "?");
+			goto done;
+		}
+		json_array_foreach(a, i, v) {
+			if (json_is_string(v) && store_svcidx_add(s->svcidx,
+			    json_string_value(v), name) == -1) {
+				json_decref(a);
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "out of memory");
+				goto done;
+			}
+		}
+		json_decref(a);
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "load endpoints", err);
+		goto done;
+	}
+	s->index_ok = 1;
+	ret = 0;
+done:
+	sqlite3_reset(st);
+	return ret;
 }
 
 static pthread_once_t	store_sqlite_once = PTHREAD_ONCE_INIT;
@@ -1906,6 +2172,7 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 	struct store_sqlite	*s;
 	const char		*path = url + strlen("sqlite:");
 	int64_t			 rev;
+	int			 rc;
 
 	if (path[0] == '\0' || strcmp(path, ":memory:") == 0) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "database",
@@ -1928,15 +2195,29 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 	s->queue_tail = &s->queue;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
+	pthread_cond_init(&s->ckcond, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rcond, NULL);
+	pthread_rwlock_init(&s->ilock, NULL);
 	if ((s->writer = store_sqlite_conn_open(path, 1, err)) == NULL ||
 	    store_sqlite_migrate(s->writer, path, migrations, err) == -1 ||
-	    store_sqlite_meta_get(s->writer, "revision", &rev, err) == -1) {
+	    store_sqlite_revision_get(s->writer, &rev, err) == -1 ||
+	    store_sqlite_index_load(s, err) == -1) {
 		store_sqlite_close(s);
 		return NULL;
 	}
 	s->committed = rev;
+	s->index_rev = rev;
+	/* Checkpoints move off the commit path (this replaces SQLite's). */
+	sqlite3_wal_hook(s->writer->db, store_sqlite_wal_hook, s);
+	if ((rc = pthread_create(&s->ckthread, NULL,
+	    store_sqlite_checkpointer, s)) != 0) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the checkpointer: %s", strerror(rc));
+		store_sqlite_close(s);
+		return NULL;
+	}
+	s->ckthread_started = 1;
 	return s;
 }
 

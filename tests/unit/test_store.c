@@ -1146,3 +1146,138 @@ Test(store, acknowledged_writes_survive_kill)
 	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0),
 	    store_revision(st));
 }
+
+/*
+ * Lists by service are one snapshot even while a writer moves endpoints
+ * between services: the k-th update toggles endpoint (k - 1) % N between
+ * "a" and "b", so the set offering "a" at any revision is known.
+ */
+#define TOGGLE_N	20
+#define TOGGLE_K	1500
+
+static int64_t	toggle_base;
+static int	toggle_done;
+
+static void *
+toggle_main(void *p)
+{
+	struct store_object	obj;
+	struct nsreg_error	err;
+	char			name[16];
+	int			k, on_a[TOGGLE_N], j;
+
+	(void)p;
+	for (j = 0; j < TOGGLE_N; j++)
+		on_a[j] = 1;
+	for (k = 1; k <= TOGGLE_K; k++) {
+		j = (k - 1) % TOGGLE_N;
+		on_a[j] = !on_a[j];
+		memset(&obj, 0, sizeof(obj));
+		obj.kind = STORE_ENDPOINT;
+		snprintf(name, sizeof(name), "e%02d", j);
+		obj.name = strdup(name);
+		obj.doc = endpoint_doc("tcp://t:1", (const char *[]){
+		    on_a[j] ? "a" : "b", NULL });
+		if (store_update(st, &obj, 0, T0, &err) == -1)
+			return (void *)1;
+		store_object_clear(&obj);
+	}
+	__atomic_store_n(&toggle_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *
+toggle_reader(void *p)
+{
+	struct store_query	 q = {
+		.kind = STORE_ENDPOINT,
+		.services = (const char *[]){ "a" },
+		.nservices = 1,
+	};
+	struct nsreg_error	 err;
+	json_t			*items;
+	int64_t			 rev, m, t;
+	long			 lists = 0;
+	int			 more, j, want;
+	char			 buf[TOGGLE_N * 4 + 1], exp[TOGGLE_N * 4 + 1];
+	size_t			 off;
+
+	(void)p;
+	while (!__atomic_load_n(&toggle_done, __ATOMIC_ACQUIRE)) {
+		if (store_list(st, &q, T0, &items, &rev, &more, &err) == -1)
+			return (void *)1;
+		m = rev - toggle_base;
+		off = 0;
+		exp[0] = '\0';
+		for (j = 0; j < TOGGLE_N; j++) {
+			t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
+			want = t % 2 == 0;
+			if (want)
+				off += (size_t)snprintf(exp + off,
+				    sizeof(exp) - off, "%se%02d",
+				    off > 0 ? "," : "", j);
+		}
+		names(items, buf, sizeof(buf));
+		json_decref(items);
+		if (strcmp(buf, exp) != 0) {
+			fprintf(stderr, "at revision %lld: got %s, want %s\n",
+			    (long long)rev, buf, exp);
+			return (void *)2;
+		}
+		lists++;
+	}
+	return lists > 0 ? NULL : (void *)3;
+}
+
+Test(store, service_lists_are_one_snapshot_under_writes)
+{
+	pthread_t	w, r[2];
+	void		*rv;
+	char		name[16];
+	int		j;
+
+	for (j = 0; j < TOGGLE_N; j++) {
+		snprintf(name, sizeof(name), "e%02d", j);
+		put_endpoint(name, (const char *[]){ "a", NULL }, 0);
+	}
+	toggle_base = store_revision(st);
+	cr_assert_eq(pthread_create(&w, NULL, toggle_main, NULL), 0);
+	cr_assert_eq(pthread_create(&r[0], NULL, toggle_reader, NULL), 0);
+	cr_assert_eq(pthread_create(&r[1], NULL, toggle_reader, NULL), 0);
+	cr_assert_eq(pthread_join(w, &rv), 0);
+	cr_assert_null(rv, "writer failed");
+	cr_assert_eq(pthread_join(r[0], &rv), 0);
+	cr_assert_null(rv, "reader 0 saw an inconsistent list (%p)", rv);
+	cr_assert_eq(pthread_join(r[1], &rv), 0);
+	cr_assert_null(rv, "reader 1 saw an inconsistent list (%p)", rv);
+}
+
+/* Two handles on one file (as two processes would be) stay correct. */
+Test(store, a_second_writer_on_the_file_does_not_fool_lists)
+{
+	struct store_query	 q = {
+		.kind = STORE_ENDPOINT,
+		.services = (const char *[]){ "s" },
+		.nservices = 1,
+	};
+	struct store		*other, *mine;
+	struct nsreg_error	 err;
+	char			 buf[64];
+	int			 more;
+
+	put_endpoint("a", (const char *[]){ "s", NULL }, 0);
+	other = store_open(&test_opt, &err);
+	cr_assert_not_null(other, "%s", err.message);
+	mine = st;
+	st = other;
+	put_endpoint("b", (const char *[]){ "s", NULL }, 0);
+	st = mine;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,b");
+	/* Our next write notices the other writer. */
+	put_endpoint("c", (const char *[]){ "s", NULL }, 0);
+	cr_assert_eq(store_revision(st), 3);
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,b,c");
+	store_close(other);
+}
