@@ -228,15 +228,11 @@ store_delete(struct store *s, enum store_kind kind, const char *name,
 	    err);
 }
 
-int
-store_list(struct store *s, const struct store_query *q, int64_t now,
-    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+static int
+store_query_check(const struct store_query *q, struct nsreg_error *err)
 {
 	size_t	i;
 
-	*items = NULL;
-	*revision = 0;
-	*more = 0;
 	if (!store_kind_valid(q->kind))
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "unknown object kind %d", (int)q->kind);
@@ -248,7 +244,136 @@ store_list(struct store *s, const struct store_query *q, int64_t now,
 			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
 			    "service", "missing service name");
 	}
-	return s->backend->list(s->b, q, now, items, revision, more, err);
+	return 0;
+}
+
+/* Grow k->buf to hold more bytes (and a NUL). */
+static int
+store_list_sink_grow(struct store_list_sink *k, size_t more)
+{
+	char	*nb;
+	size_t	 cap = k->cap != 0 ? k->cap : 4096;
+
+	while (cap < k->len + more + 1)
+		cap *= 2;
+	if (cap == k->cap)
+		return 0;
+	if ((nb = realloc(k->buf, cap)) == NULL)
+		return -1;
+	k->buf = nb;
+	k->cap = cap;
+	return 0;
+}
+
+int
+store_list_sink_add(struct store_list_sink *k, const char *name,
+    const char *text, size_t len, json_t *object, struct nsreg_error *err)
+{
+	size_t	nlen;
+	char	*nl;
+
+	if (!k->text) {
+		if (object == NULL &&
+		    (object = json_loadb(text, len, JSON_ALLOW_NUL, NULL)) ==
+		    NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s: unreadable stored object", name);
+		if (json_array_append_new(k->items, object) == -1)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		k->n++;
+		return 0;
+	}
+	json_decref(object);
+	nlen = strlen(name) + 1;
+	if (store_list_sink_grow(k, len + 1) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (nlen > k->lastcap) {
+		if ((nl = realloc(k->last, nlen)) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		k->last = nl;
+		k->lastcap = nlen;
+	}
+	if (k->n > 0)
+		k->buf[k->len++] = ',';
+	memcpy(k->buf + k->len, text, len);
+	k->len += len;
+	k->buf[k->len] = '\0';
+	memcpy(k->last, name, nlen);
+	k->n++;
+	return 0;
+}
+
+int
+store_list(struct store *s, const struct store_query *q, int64_t now,
+    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+{
+	struct store_list_sink	k = { .text = 0 };
+
+	*items = NULL;
+	*revision = 0;
+	*more = 0;
+	if (store_query_check(q, err) == -1)
+		return -1;
+	if ((k.items = json_array()) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (s->backend->list(s->b, q, now, &k, revision, more, err) == -1) {
+		json_decref(k.items);
+		*revision = 0;
+		*more = 0;
+		return -1;
+	}
+	*items = k.items;
+	return 0;
+}
+
+int
+store_list_text(struct store *s, const struct store_query *q, int64_t now,
+    char **body, size_t *len, char **last, int64_t *revision, int *more,
+    struct nsreg_error *err)
+{
+	struct store_list_sink	k = { .text = 1 };
+	int			ret = -1;
+
+	*body = NULL;
+	*len = 0;
+	*last = NULL;
+	*revision = 0;
+	*more = 0;
+	if (store_query_check(q, err) == -1)
+		return -1;
+	if (store_list_sink_grow(&k, 1) == -1) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	k.buf[k.len++] = '[';
+	if (s->backend->list(s->b, q, now, &k, revision, more, err) == -1)
+		goto done;
+	if (store_list_sink_grow(&k, 1) == -1) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	k.buf[k.len++] = ']';
+	k.buf[k.len] = '\0';
+	*body = k.buf;
+	*len = k.len;
+	k.buf = NULL;
+	if (k.n > 0) {
+		*last = k.last;
+		k.last = NULL;
+	}
+	ret = 0;
+done:
+	if (ret == -1) {
+		*revision = 0;
+		*more = 0;
+	}
+	free(k.buf);
+	free(k.last);
+	return ret;
 }
 
 int64_t
@@ -499,13 +624,19 @@ store_object_clear(struct store_object *obj)
 }
 
 /*
- * The service index: for each service, the sorted names of the endpoints
- * offering it.  A chained hash table of services, each with a sorted
- * array of names (byte order, as SQL's BINARY collation).
+ * The service index: for each service, the endpoints offering it as
+ * (name, row) pairs sorted by name (byte order, as SQL's BINARY
+ * collation).  A chained hash table of services, each with a sorted
+ * array.
  */
+struct store_svcidx_item {
+	char		*name;
+	int64_t		 row;
+};
+
 struct store_svcidx_entry {
 	char				*service;
-	char				**names;
+	struct store_svcidx_item	*items;
 	size_t				 n, cap;
 	struct store_svcidx_entry	*next;
 };
@@ -550,8 +681,8 @@ store_svcidx_entry_free(struct store_svcidx_entry *e)
 	size_t	i;
 
 	for (i = 0; i < e->n; i++)
-		free(e->names[i]);
-	free(e->names);
+		free(e->items[i].name);
+	free(e->items);
 	free(e->service);
 	free(e);
 }
@@ -607,7 +738,7 @@ store_svcidx_grow(struct store_svcidx *idx)
 	idx->nbuckets = n;
 }
 
-/* The first position in e whose name sorts after name (or at it). */
+/* The first position in e whose name sorts at or after name. */
 static size_t
 store_svcidx_search(const struct store_svcidx_entry *e, const char *name,
     int *found)
@@ -618,7 +749,7 @@ store_svcidx_search(const struct store_svcidx_entry *e, const char *name,
 	*found = 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		c = strcmp(e->names[mid], name);
+		c = strcmp(e->items[mid].name, name);
 		if (c == 0) {
 			*found = 1;
 			return mid;
@@ -633,10 +764,11 @@ store_svcidx_search(const struct store_svcidx_entry *e, const char *name,
 
 int
 store_svcidx_add(struct store_svcidx *idx, const char *service,
-    const char *name)
+    const char *name, int64_t row)
 {
 	struct store_svcidx_entry	**ep, *e;
-	char				**nv, *dup;
+	struct store_svcidx_item	*nv;
+	char				*dup;
 	size_t				 pos, cap;
 	int				 found;
 
@@ -652,20 +784,23 @@ store_svcidx_add(struct store_svcidx *idx, const char *service,
 			store_svcidx_grow(idx);
 	}
 	pos = store_svcidx_search(e, name, &found);
-	if (found)
+	if (found) {
+		e->items[pos].row = row;
 		return 0;
+	}
 	if (e->n == e->cap) {
 		cap = e->cap != 0 ? e->cap * 2 : 4;
-		if ((nv = realloc(e->names, cap * sizeof(*nv))) == NULL)
+		if ((nv = realloc(e->items, cap * sizeof(*nv))) == NULL)
 			return -1;
-		e->names = nv;
+		e->items = nv;
 		e->cap = cap;
 	}
 	if ((dup = strdup(name)) == NULL)
 		return -1;
-	memmove(&e->names[pos + 1], &e->names[pos],
-	    (e->n - pos) * sizeof(*e->names));
-	e->names[pos] = dup;
+	memmove(&e->items[pos + 1], &e->items[pos],
+	    (e->n - pos) * sizeof(*e->items));
+	e->items[pos].name = dup;
+	e->items[pos].row = row;
 	e->n++;
 	return 0;
 }
@@ -684,9 +819,9 @@ store_svcidx_remove(struct store_svcidx *idx, const char *service,
 	pos = store_svcidx_search(e, name, &found);
 	if (!found)
 		return;
-	free(e->names[pos]);
-	memmove(&e->names[pos], &e->names[pos + 1],
-	    (e->n - pos - 1) * sizeof(*e->names));
+	free(e->items[pos].name);
+	memmove(&e->items[pos], &e->items[pos + 1],
+	    (e->n - pos - 1) * sizeof(*e->items));
 	if (--e->n == 0) {
 		*ep = e->next;
 		store_svcidx_entry_free(e);
@@ -703,12 +838,13 @@ store_svcidx_count(struct store_svcidx *idx, const char *service)
 	return e != NULL ? e->n : 0;
 }
 
-char **
+struct store_svcidx_hit *
 store_svcidx_names(struct store_svcidx *idx, const char *service,
-    const char *after, size_t *np)
+    const char *after, size_t max, size_t *np)
 {
 	struct store_svcidx_entry	*e;
-	char				**v, *p;
+	struct store_svcidx_hit		*v;
+	char				*p;
 	size_t				 first = 0, i, n, len, size;
 	int				 found;
 
@@ -720,20 +856,24 @@ store_svcidx_names(struct store_svcidx *idx, const char *service,
 			first++;
 	}
 	n = e != NULL ? e->n - first : 0;
-	/* One block: the pointers, then the strings they point to. */
+	if (max != 0 && n > max)
+		n = max;
+	/* One block: the hits, then the names they point to. */
 	size = (n + 1) * sizeof(*v);
 	for (i = 0; i < n; i++)
-		size += strlen(e->names[first + i]) + 1;
+		size += strlen(e->items[first + i].name) + 1;
 	if ((v = malloc(size)) == NULL)
 		return NULL;
 	p = (char *)(v + n + 1);
 	for (i = 0; i < n; i++) {
-		len = strlen(e->names[first + i]) + 1;
-		memcpy(p, e->names[first + i], len);
-		v[i] = p;
+		len = strlen(e->items[first + i].name) + 1;
+		memcpy(p, e->items[first + i].name, len);
+		v[i].name = p;
+		v[i].row = e->items[first + i].row;
 		p += len;
 	}
-	v[n] = NULL;
+	v[n].name = NULL;
+	v[n].row = 0;
 	*np = n;
 	return v;
 }

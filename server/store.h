@@ -160,6 +160,18 @@ int		 store_list(struct store *s, const struct store_query *q,
 		    int64_t now, json_t **items, int64_t *revision, int *more,
 		    struct nsreg_error *err);
 
+/*
+ * store_list answering with text: *body becomes a new string holding the
+ * JSON array of the rendered objects ("[{...},{...}]", free it), *len its
+ * length and *last a new copy of the last object's name (NULL when the
+ * array is empty) for the next page token.  Stored objects are copied as
+ * they are, never parsed unless q->match needs them: the cheap way to
+ * answer a list.
+ */
+int		 store_list_text(struct store *s, const struct store_query *q,
+		    int64_t now, char **body, size_t *len, char **last,
+		    int64_t *revision, int *more, struct nsreg_error *err);
+
 /* Number of live objects of kind at now, or -1. */
 int64_t		 store_count(struct store *s, enum store_kind kind,
 		    int64_t now);

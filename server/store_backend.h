@@ -17,6 +17,29 @@
 #include "store.h"
 #include "store_migration.h"
 
+/*
+ * Where a backend's list puts the objects it keeps: a JSON array
+ * (store_list) or the JSON array text (store_list_text).
+ */
+struct store_list_sink {
+	int		 text;		/* 1: buf, 0: items */
+	json_t		*items;
+	char		*buf;		/* "[a,b" so far */
+	size_t		 len, cap;
+	char		*last;		/* text: name of the last kept */
+	size_t		 lastcap;
+	size_t		 n;		/* objects kept */
+};
+
+/*
+ * Keep one stored object given by its name and rendered text; object is
+ * the text already parsed by the backend (stolen) or NULL.  0, or -1 when
+ * out of memory or the text is not JSON.
+ */
+int		 store_list_sink_add(struct store_list_sink *k,
+		    const char *name, const char *text, size_t len,
+		    json_t *object, struct nsreg_error *err);
+
 struct store_backend {
 	const char	*name;		/* "sqlite" */
 	const char	*scheme;	/* URL prefix: "sqlite:" */
@@ -47,8 +70,9 @@ struct store_backend {
 			    const char *name, int64_t expect_rev, int64_t now,
 			    struct store_object *old, struct nsreg_error *err);
 	int		 (*list)(void *b, const struct store_query *q,
-			    int64_t now, json_t **items, int64_t *revision,
-			    int *more, struct nsreg_error *err);
+			    int64_t now, struct store_list_sink *sink,
+			    int64_t *revision, int *more,
+			    struct nsreg_error *err);
 	int64_t		 (*count)(void *b, enum store_kind kind, int64_t now);
 	int64_t		 (*prune)(void *b, int64_t now,
 			    struct nsreg_error *err);
@@ -118,28 +142,39 @@ json_t		*store_object_strip(json_t *rendered, enum store_kind kind);
 const json_t	*store_object_services(const struct store_object *obj);
 
 /*
- * An in-memory index of endpoint names by the services they offer, for
- * backends whose own index would cost more than it saves.  Not locked:
- * the backend serialises writers against readers.
+ * An in-memory index of endpoints by the services they offer, for
+ * backends whose own index would cost more than it saves: each service
+ * maps to the sorted names of its endpoints with a backend row number
+ * each.  Not locked: the backend serialises writers against readers.
  */
 struct store_svcidx;
 
+struct store_svcidx_hit {
+	const char	*name;
+	int64_t		 row;
+};
+
 struct store_svcidx *store_svcidx_new(void);
 void		 store_svcidx_free(struct store_svcidx *idx);
-/* Record that name offers service.  0, or -1 when out of memory. */
+/*
+ * Record that name (at row) offers service, or move it to row.  0, or -1
+ * when out of memory.
+ */
 int		 store_svcidx_add(struct store_svcidx *idx, const char *service,
-		    const char *name);
+		    const char *name, int64_t row);
 void		 store_svcidx_remove(struct store_svcidx *idx,
 		    const char *service, const char *name);
 /* How many endpoints offer service. */
 size_t		 store_svcidx_count(struct store_svcidx *idx,
 		    const char *service);
 /*
- * Copies of the names offering service that sort after after (NULL: all),
- * in order, as one malloc'd NULL-terminated array (free it once); *np is
- * their number.  NULL when out of memory.
+ * Copies of at most max (0: all) of the endpoints offering service whose
+ * names sort after after (NULL: from the first), in order, as one
+ * malloc'd array ending with a NULL name (free it once); *np is their
+ * number.  NULL when out of memory.
  */
-char		**store_svcidx_names(struct store_svcidx *idx,
-		    const char *service, const char *after, size_t *np);
+struct store_svcidx_hit *store_svcidx_names(struct store_svcidx *idx,
+		    const char *service, const char *after, size_t max,
+		    size_t *np);
 
 #endif

@@ -73,6 +73,7 @@ enum store_sqlite_sql {
 	SQL_OBJECT_UPDATE,
 	SQL_OBJECT_DELETE,
 	SQL_ENDPOINT_SERVICES,
+	SQL_OBJECT_ROW,
 	SQL_EVENT_INSERT,
 	SQL_LIST,
 	SQL_COUNT,
@@ -102,7 +103,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[SQL_OBJECT_GET] =
 	    "SELECT revision, created_at, updated_at, expires_at, owner, "
-	    "object, services FROM objects WHERE kind = ?1 AND name = ?2",
+	    "object, services, rowid FROM objects "
+	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_OBJECT_INSERT] =
 	    "INSERT INTO objects (kind, name, revision, created_at, "
 	    "updated_at, expires_at, owner, object, services) "
@@ -113,13 +115,17 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
 	[SQL_ENDPOINT_SERVICES] =
-	    "SELECT name, services FROM objects WHERE kind = ?1 "
+	    "SELECT name, services, rowid FROM objects WHERE kind = ?1 "
 	    "AND services IS NOT NULL ORDER BY name",
+	[SQL_OBJECT_ROW] =
+	    "SELECT name, expires_at, object, services FROM objects "
+	    "WHERE rowid = ?1",
 	[SQL_EVENT_INSERT] =
 	    "INSERT INTO events (revision, kind, type, name, reason, object) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_LIST] =
-	    "SELECT object FROM objects WHERE kind = ?1 AND name > ?2 "
+	    "SELECT name, object, services FROM objects "
+	    "WHERE kind = ?1 AND name > ?2 "
 	    "AND (expires_at = 0 OR expires_at > ?3) ORDER BY name",
 	[SQL_COUNT] =
 	    "SELECT (SELECT count(*) FROM objects WHERE kind = ?1) - "
@@ -170,6 +176,7 @@ struct store_sqlite_ichange {
 	char		*name;
 	json_t		*del;		/* services name leaves, or NULL */
 	json_t		*add;		/* services name joins, or NULL */
+	int64_t		 row;		/* where name is stored */
 };
 
 struct store_sqlite;
@@ -692,7 +699,7 @@ store_sqlite_parse(const char *text, size_t len)
  */
 static int
 store_sqlite_index_change(struct store_sqlite *s, const char *name,
-    const char *old, const json_t *add, struct nsreg_error *err)
+    const char *old, const json_t *add, int64_t row, struct nsreg_error *err)
 {
 	struct store_sqlite_ichange	*ic, *nv;
 	json_t				*del = NULL;
@@ -714,6 +721,7 @@ store_sqlite_index_change(struct store_sqlite *s, const char *name,
 		goto oom;
 	ic->del = del;
 	ic->add = json_incref((json_t *)add);
+	ic->row = row;
 	s->nichanges++;
 	return 0;
 oom:
@@ -751,7 +759,7 @@ store_sqlite_ichanges_apply(struct store_sqlite *s)
 			    ic->name);
 		json_array_foreach(ic->add, j, v) {
 			if (store_svcidx_add(s->svcidx, json_string_value(v),
-			    ic->name) == -1)
+			    ic->name, ic->row) == -1)
 				ret = -1;
 		}
 	}
@@ -797,7 +805,7 @@ store_sqlite_remove(struct store_sqlite *s, enum store_kind kind,
 	rev = ++s->next_rev;
 	if (store_sqlite_object_delete(s, kind, name, err) == -1 ||
 	    (services != NULL && store_sqlite_index_change(s, name, services,
-	    NULL, err) == -1))
+	    NULL, 0, err) == -1))
 		goto done;
 	if (oldp != NULL)
 		*oldp = json_incref(old);
@@ -824,6 +832,7 @@ struct store_sqlite_row {
 	char		*object;
 	size_t		 object_len;
 	char		*services;
+	int64_t		 rowid;
 };
 
 static void
@@ -878,6 +887,7 @@ store_sqlite_row_get(struct store_sqlite_conn *c, enum store_kind kind,
 	row->created_at = sqlite3_column_int64(st, 1);
 	row->updated_at = sqlite3_column_int64(st, 2);
 	row->expires_at = sqlite3_column_int64(st, 3);
+	row->rowid = sqlite3_column_int64(st, 7);
 	row->object_len = (size_t)sqlite3_column_bytes(st, 5);
 	if ((sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    (row->owner = store_sqlite_column_dup(st, 4)) == NULL) ||
@@ -915,10 +925,13 @@ store_sqlite_services_text(const json_t *services, char **text,
 	return 0;
 }
 
-/* Insert or update the row of obj (revision and times already set). */
+/*
+ * Insert or update (at rowid) the row of obj, whose revision and times
+ * are set.
+ */
 static int
 store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
-    enum store_sqlite_sql id, enum store_event_type type,
+    enum store_sqlite_sql id, int64_t rowid, enum store_event_type type,
     const char *old_services, struct nsreg_error *err)
 {
 	struct store_sqlite_conn	*c = s->writer;
@@ -954,11 +967,13 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 		    obj->name);
 		goto done;
 	}
+	if (id == SQL_OBJECT_INSERT)
+		rowid = sqlite3_last_insert_rowid(c->db);
 	/* Unchanged services (a refresh) leave the index alone. */
 	if (obj->kind == STORE_ENDPOINT && (old_services == NULL ||
 	    stext == NULL || strcmp(old_services, stext) != 0) &&
 	    store_sqlite_index_change(s, obj->name, old_services, services,
-	    err) == -1)
+	    rowid, err) == -1)
 		goto done;
 	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
 	    obj->name, NULL, text, len, rendered, err);
@@ -994,7 +1009,7 @@ store_sqlite_run_create(struct store_sqlite *s, struct store_sqlite_op *op)
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = op->now;
 	tmp.updated_at = op->now;
-	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, STORE_ADDED,
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, 0, STORE_ADDED,
 	    NULL, op->err) == -1)
 		goto done;
 	op->revision = tmp.revision;
@@ -1033,7 +1048,7 @@ store_sqlite_run_update(struct store_sqlite *s, struct store_sqlite_op *op)
 	/* The owner is recorded once: an update without one keeps it. */
 	if (tmp.owner == NULL)
 		tmp.owner = row.owner;
-	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE,
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE, row.rowid,
 	    STORE_MODIFIED, row.services, op->err) == -1)
 		goto done;
 	op->revision = tmp.revision;
@@ -1669,15 +1684,14 @@ done:
 	return ret;
 }
 
-/* 1 when object offers every one of services[0..n). */
+/* 1 when the array a offers every one of services[0..n). */
 static int
-store_sqlite_offers(const json_t *object, const char **services, size_t n)
+store_sqlite_offers_json(const json_t *a, const char **services, size_t n)
 {
-	const json_t	*a, *v;
+	const json_t	*v;
 	size_t		 i, j;
 	int		 found;
 
-	a = json_object_get(object, "network_service_names");
 	for (i = 0; i < n; i++) {
 		found = 0;
 		json_array_foreach(a, j, v) {
@@ -1693,58 +1707,84 @@ store_sqlite_offers(const json_t *object, const char **services, size_t n)
 	return 1;
 }
 
+/* 1 when the stored services text offers every one of services[0..n). */
+static int
+store_sqlite_offers(const char *text, size_t len, const char **services,
+    size_t n)
+{
+	json_t	*a;
+	int	 ret;
+
+	if (text == NULL)
+		return n == 0;
+	if ((a = store_sqlite_parse(text, len)) == NULL)
+		return 0;
+	ret = store_sqlite_offers_json(a, services, n);
+	json_decref(a);
+	return ret;
+}
+
 /* A list being built. */
 struct store_sqlite_lister {
 	const struct store_query	*q;
-	json_t				*items;
-	size_t				 n;
+	struct store_list_sink		*sink;
 	int				*more;
+	int				 check;	/* services to check */
 };
 
 /*
- * Keep the stored object text when it passes the filters.  1: go on,
- * 0: the page is full (and *more set when this one would have been
- * kept), -1: error.
+ * Keep the stored object when it passes the filters.  1: go on, 0: the
+ * page is full (and *more set when this one would have been kept), -1:
+ * error.
  */
 static int
-store_sqlite_list_row(struct store_sqlite_lister *l, const char *text,
-    size_t len, struct nsreg_error *err)
+store_sqlite_list_row(struct store_sqlite_lister *l, const char *name,
+    const char *text, size_t len, const char *services, size_t slen,
+    struct nsreg_error *err)
 {
 	const struct store_query	*q = l->q;
-	json_t				*o;
+	json_t				*o = NULL;
 
-	if ((o = store_sqlite_parse(text, len)) == NULL)
+	if (name == NULL || text == NULL)
 		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "%s list: unreadable stored object",
 		    store_kind_name(q->kind));
-	if (!store_sqlite_offers(o, q->services, q->nservices) ||
-	    (q->match != NULL && q->match(o, q->match_arg) != 1)) {
-		json_decref(o);
+	if (l->check && !store_sqlite_offers(services, slen, q->services,
+	    q->nservices))
 		return 1;
+	if (q->match != NULL) {
+		if ((o = store_sqlite_parse(text, len)) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s %s: unreadable stored object",
+			    store_kind_name(q->kind), name);
+		if (q->match(o, q->match_arg) != 1) {
+			json_decref(o);
+			return 1;
+		}
 	}
 	/* One matching row past the limit: there is a next page. */
-	if (q->limit != 0 && l->n == q->limit) {
+	if (q->limit != 0 && l->sink->n == q->limit) {
 		json_decref(o);
 		*l->more = 1;
 		return 0;
 	}
-	if (json_array_append_new(l->items, o) == -1)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	l->n++;
+	if (store_list_sink_add(l->sink, name, text, len, o, err) == -1)
+		return -1;
 	return 1;
 }
 
 /*
- * The names offering the rarest of q's services, from the index as it
- * was at the snapshot of c's read transaction (*rev): when the index is
- * behind, wait for the writer to finish applying; when it is ahead, move
- * to a newer snapshot (updating *rev).  *names stays NULL when the index
- * cannot serve: the caller scans instead.
+ * The next at most max endpoints after `after` offering the rarest of q's
+ * services, from the index as it was at the snapshot of c's read
+ * transaction (*rev): when the index is behind, wait for the writer to
+ * finish applying; when it is ahead and moving is allowed, take a newer
+ * snapshot (updating *rev).  *hits stays NULL when the index cannot serve
+ * this snapshot: the caller scans instead.
  */
 static int
-store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
-    const struct store_query *q, int64_t *rev, char ***names, size_t *np,
+store_sqlite_index_hits(struct store_sqlite *s, struct store_sqlite_conn *c,
+    const struct store_query *q, const char *after, size_t max, int move,
+    int64_t *rev, struct store_svcidx_hit **hits, size_t *np,
     struct nsreg_error *err)
 {
 	const char	*drive;
@@ -1752,7 +1792,7 @@ store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
 	int64_t		 irev;
 	int		 tries;
 
-	*names = NULL;
+	*hits = NULL;
 	*np = 0;
 	for (tries = 0; tries < STORE_SQLITE_INDEX_TRIES; tries++) {
 		pthread_rwlock_rdlock(&s->ilock);
@@ -1771,10 +1811,10 @@ store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
 					drive = q->services[i];
 				}
 			}
-			*names = store_svcidx_names(s->svcidx, drive,
-			    q->after_name, np);
+			*hits = store_svcidx_names(s->svcidx, drive, after,
+			    max, np);
 			pthread_rwlock_unlock(&s->ilock);
-			if (*names == NULL)
+			if (*hits == NULL)
 				return nsreg_error_set(err, NSREG_INTERNAL,
 				    NULL, "out of memory");
 			return 0;
@@ -1784,6 +1824,8 @@ store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
 			sched_yield();
 			continue;
 		}
+		if (!move)
+			return 0;
 		if (store_sqlite_exec(c, SQL_COMMIT, err) == -1 ||
 		    store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
 		    store_sqlite_revision_get(c, rev, err) == -1)
@@ -1792,21 +1834,96 @@ store_sqlite_index_names(struct store_sqlite *s, struct store_sqlite_conn *c,
 	return 0;
 }
 
+/*
+ * A ?service list through the index, in chunks.  Sets *done when it
+ * answered; when the index moved past the snapshot between chunks, *after
+ * is where the caller's scan goes on.
+ */
+static int
+store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
+    struct store_sqlite_lister *l, int64_t now, int64_t *rev,
+    char **after, int *done, struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	struct store_svcidx_hit		*hits = NULL;
+	sqlite3_stmt			*st;
+	const char			*name;
+	size_t				 n, i, chunk;
+	int				 rc, go = 1, ret = -1, first = 1;
+
+	*done = 0;
+	/* The driving service needs no check, the others do. */
+	l->check = q->nservices > 1;
+	chunk = q->limit != 0 ? q->limit + 1 : 256;
+	if (chunk < 16)
+		chunk = 16;
+	if ((st = store_sqlite_stmt(c, SQL_OBJECT_ROW, err)) == NULL)
+		return -1;
+	for (;;) {
+		free(hits);
+		if (store_sqlite_index_hits(s, c, q, *after, chunk, first,
+		    rev, &hits, &n, err) == -1)
+			goto out;
+		if (hits == NULL) {
+			ret = 0;	/* scan from *after */
+			goto out;
+		}
+		first = 0;
+		for (i = 0; i < n && go == 1; i++) {
+			sqlite3_bind_int64(st, 1, hits[i].row);
+			rc = sqlite3_step(st);
+			name = (const char *)sqlite3_column_text(st, 0);
+			if (rc == SQLITE_ROW && name != NULL &&
+			    strcmp(name, hits[i].name) == 0 &&
+			    store_sqlite_live(sqlite3_column_int64(st, 1), now))
+				go = store_sqlite_list_row(l, name,
+				    (const char *)sqlite3_column_text(st, 2),
+				    (size_t)sqlite3_column_bytes(st, 2),
+				    (const char *)sqlite3_column_text(st, 3),
+				    (size_t)sqlite3_column_bytes(st, 3), err);
+			sqlite3_reset(st);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+				store_sqlite_error(c->db, rc, "list", err);
+				goto out;
+			}
+		}
+		if (go == -1)
+			goto out;
+		if (go == 0 || n < chunk) {
+			*done = 1;
+			ret = 0;
+			goto out;
+		}
+		free(*after);
+		if ((*after = strdup(hits[n - 1].name)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+	}
+out:
+	free(hits);
+	return ret;
+}
+
 static int
 store_sqlite_list(void *b, const struct store_query *q, int64_t now,
-    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+    struct store_list_sink *sink, int64_t *revision, int *more,
+    struct nsreg_error *err)
 {
 	struct store_sqlite		*s = b;
 	struct store_sqlite_conn	*c;
-	struct store_sqlite_lister	 l = { .q = q, .more = more };
+	struct store_sqlite_lister	 l = {
+		.q = q, .sink = sink, .more = more,
+	};
 	sqlite3_stmt			*st = NULL;
-	char				**names = NULL;
-	size_t				 nnames = 0, i;
-	int				 rc = SQLITE_DONE, go = 1, ret = -1;
+	char				*after = NULL;
+	int				 rc = SQLITE_DONE, go = 1, done = 0;
+	int				 ret = -1;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
-	if ((l.items = json_array()) == NULL) {
+	if (q->after_name != NULL && (after = strdup(q->after_name)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
 	}
@@ -1814,55 +1931,36 @@ store_sqlite_list(void *b, const struct store_query *q, int64_t now,
 	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
 	    store_sqlite_revision_get(c, revision, err) == -1)
 		goto done;
-	if (q->nservices > 0 && store_sqlite_index_names(s, c, q, revision,
-	    &names, &nnames, err) == -1)
+	if (q->nservices > 0 && store_sqlite_list_index(s, c, &l, now,
+	    revision, &after, &done, err) == -1)
 		goto done;
-	if (names != NULL) {
-		if ((st = store_sqlite_stmt(c, SQL_OBJECT_GET, err)) == NULL)
-			goto done;
-		for (i = 0; i < nnames && go == 1; i++) {
-			sqlite3_bind_int(st, 1, (int)q->kind);
-			sqlite3_bind_text(st, 2, names[i], -1, SQLITE_STATIC);
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW && store_sqlite_live(
-			    sqlite3_column_int64(st, 3), now))
-				go = store_sqlite_list_row(&l,
-				    (const char *)sqlite3_column_text(st, 5),
-				    (size_t)sqlite3_column_bytes(st, 5), err);
-			sqlite3_reset(st);
-			if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-				break;
-		}
-	} else {
+	if (!done) {
+		l.check = q->nservices > 0;
 		if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
 			goto done;
 		sqlite3_bind_int(st, 1, (int)q->kind);
-		sqlite3_bind_text(st, 2, q->after_name != NULL ?
-		    q->after_name : "", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, after != NULL ? after : "", -1,
+		    SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
 		while (go == 1 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 			go = store_sqlite_list_row(&l,
 			    (const char *)sqlite3_column_text(st, 0),
-			    (size_t)sqlite3_column_bytes(st, 0), err);
+			    (const char *)sqlite3_column_text(st, 1),
+			    (size_t)sqlite3_column_bytes(st, 1),
+			    (const char *)sqlite3_column_text(st, 2),
+			    (size_t)sqlite3_column_bytes(st, 2), err);
+		if (go == -1)
+			goto done;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_sqlite_error(c->db, rc, "list", err);
+			goto done;
+		}
 	}
-	if (go == -1)
-		goto done;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_sqlite_error(c->db, rc, "list", err);
-		goto done;
-	}
-	*items = l.items;
-	l.items = NULL;
 	ret = 0;
 done:
 	if (st != NULL)
 		sqlite3_reset(st);
-	free(names);
-	json_decref(l.items);
-	if (ret == -1) {
-		*revision = 0;
-		*more = 0;
-	}
+	free(after);
 	store_sqlite_reader_put(s, c);
 	return ret;
 }
@@ -2132,7 +2230,8 @@ store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
 		}
 		json_array_foreach(a, i, v) {
 			if (json_is_string(v) && store_svcidx_add(s->svcidx,
-			    json_string_value(v), name) == -1) {
+			    json_string_value(v), name,
+			    sqlite3_column_int64(st, 2)) == -1) {
 				json_decref(a);
 				nsreg_error_set(err, NSREG_INTERNAL, NULL,
 				    "out of memory");

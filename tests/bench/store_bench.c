@@ -7,11 +7,12 @@
  * Measures, each on a fresh database under DIR: raw SQLite single-row
  * INSERT transactions per second in WAL + synchronous=NORMAL (the
  * ceiling, the only part that calls SQLite directly); store_create,
- * store_update (a refresh), store_fetch and store_list ?service=S (10 of
- * 10,000 endpoints over 1,000 services) per second with 1, 2, 4 and 8
+ * store_update (a refresh), store_fetch, store_list and store_list_text
+ * ?service=S (10 of 10,000 endpoints over 1,000 services) per second and
+ * the CPU time each costs, with 1, 2, 4 and 8
  * threads; then RSS and database size holding 100,000 endpoints.  -q runs
  * smaller counts (a smoke test); -p runs one phase: raw, write, create
- * (one thread), read or big.
+ * (one thread), read, listtext (one thread) or big.
  */
 #include "config.h"
 
@@ -139,7 +140,8 @@ enum bench_op {
 	BENCH_CREATE,
 	BENCH_UPDATE,
 	BENCH_FETCH,
-	BENCH_LIST
+	BENCH_LIST,
+	BENCH_LIST_TEXT
 };
 
 static const char *const bench_op_names[] = {
@@ -147,6 +149,7 @@ static const char *const bench_op_names[] = {
 	[BENCH_UPDATE] = "store_update",
 	[BENCH_FETCH] = "store_fetch",
 	[BENCH_LIST] = "store_list_service",
+	[BENCH_LIST_TEXT] = "store_list_text_service",
 };
 
 struct bench_thread {
@@ -176,6 +179,8 @@ bench_thread_main(void *arg)
 	const char		*svc[1];
 	char			 name[32], sname[32];
 	json_t			*items;
+	char			*body, *last;
+	size_t			 len;
 	int64_t			 rev, t0;
 	unsigned int		 seed = (unsigned int)t->id * 7919u + 1;
 	long			 i, k;
@@ -220,6 +225,20 @@ bench_thread_main(void *arg)
 			if (json_array_size(items) != 10)
 				bench_die("store_list: not 10 items", NULL);
 			json_decref(items);
+			break;
+		case BENCH_LIST_TEXT:
+			snprintf(sname, sizeof(sname), "svc-%u",
+			    rand_r(&seed) % 1000u);
+			svc[0] = sname;
+			q.services = svc;
+			q.nservices = 1;
+			if (store_list_text(t->s, &q, NOW, &body, &len, &last,
+			    &rev, &more, &err) == -1)
+				bench_die("store_list_text", &err);
+			if (last == NULL || len < 1000)
+				bench_die("store_list_text: short", NULL);
+			free(body);
+			free(last);
 			break;
 		}
 		t->lat[i] = util_mono_us() - t0;
@@ -352,6 +371,12 @@ main(int argc, char **argv)
 		bench_run(s, BENCH_CREATE, 1, 0, n, 0);
 		store_close(s);
 	}
+	if (phase != NULL && strcmp(phase, "listtext") == 0) {
+		s = bench_open("read.db");
+		bench_run(s, BENCH_CREATE, 4, 0, 10000, 0);
+		bench_run(s, BENCH_LIST_TEXT, 1, 0, n * 5, 10000);
+		store_close(s);
+	}
 	if (phase != NULL && strcmp(phase, "write") != 0)
 		goto read;
 
@@ -373,6 +398,8 @@ read:
 		bench_run(s, BENCH_FETCH, threads[i], 0, n * 2, 10000);
 	for (i = 0; i < sizeof(threads) / sizeof(threads[0]); i++)
 		bench_run(s, BENCH_LIST, threads[i], 0, n / 2, 10000);
+	for (i = 0; i < sizeof(threads) / sizeof(threads[0]); i++)
+		bench_run(s, BENCH_LIST_TEXT, threads[i], 0, n, 10000);
 	store_close(s);
 
 big:

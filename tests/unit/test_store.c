@@ -1281,3 +1281,86 @@ Test(store, a_second_writer_on_the_file_does_not_fool_lists)
 	cr_assert_str_eq(buf, "a,b,c");
 	store_close(other);
 }
+
+static int
+match_even(const json_t *o, void *arg)
+{
+	const char	*name = json_string_value(json_object_get(o, "name"));
+
+	(void)arg;
+	return name != NULL && (name[strlen(name) - 1] - '0') % 2 == 0;
+}
+
+/* store_list_text answers what store_list answers, as text. */
+static void
+list_both(struct store_query *q, size_t want)
+{
+	struct nsreg_error	 err;
+	json_t			*items, *parsed;
+	char			*body, *last;
+	size_t			 len;
+	int64_t			 rev1, rev2;
+	int			 more1, more2;
+
+	cr_assert_eq(store_list(st, q, T0, &items, &rev1, &more1, &err), 0,
+	    "%s", err.message);
+	cr_assert_eq(store_list_text(st, q, T0, &body, &len, &last, &rev2,
+	    &more2, &err), 0, "%s", err.message);
+	cr_assert_eq(json_array_size(items), want);
+	cr_assert_eq(strlen(body), len);
+	parsed = json_loads(body, 0, NULL);
+	cr_assert_not_null(parsed, "not JSON: %s", body);
+	cr_assert(json_equal(parsed, items));
+	cr_assert_eq(rev1, rev2);
+	cr_assert_eq(more1, more2);
+	if (want == 0) {
+		cr_assert_null(last);
+		cr_assert_str_eq(body, "[]");
+	} else
+		cr_assert_str_eq(last, json_string_value(json_object_get(
+		    json_array_get(items, want - 1), "name")));
+	json_decref(parsed);
+	json_decref(items);
+	free(body);
+	free(last);
+}
+
+Test(store, list_text_answers_as_list_does)
+{
+	struct store_query	q = { .kind = STORE_ENDPOINT };
+	char			name[16];
+	int			i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "e%03d", i);
+		put_endpoint(name, i % 2 == 0 ?
+		    (const char *[]){ "big", "half", NULL } :
+		    (const char *[]){ "big", NULL }, i == 7 ? T0 : 0);
+	}
+	list_both(&q, 299);
+	q.services = (const char *[]){ "big" };
+	q.nservices = 1;
+	/* More than one chunk of the index, one expired on the way. */
+	list_both(&q, 299);
+	q.services = (const char *[]){ "big", "half" };
+	q.nservices = 2;
+	list_both(&q, 150);
+	q.limit = 7;
+	q.after_name = "e100";
+	list_both(&q, 7);
+	q.match = match_even;
+	q.services = (const char *[]){ "big" };
+	q.nservices = 1;
+	q.after_name = "e250";
+	q.limit = 100;
+	list_both(&q, 24);
+	q.after_name = "e299";
+	list_both(&q, 0);
+	q.services = (const char *[]){ "none" };
+	q.after_name = NULL;
+	list_both(&q, 0);
+	q.kind = STORE_SERVICE;
+	q.nservices = 0;
+	q.match = NULL;
+	list_both(&q, 0);
+}
