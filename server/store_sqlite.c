@@ -79,7 +79,6 @@ enum store_sqlite_sql {
 	SQL_COUNT,
 	SQL_EXPIRED,
 	SQL_WATCH,
-	SQL_TRIM_CUTOFF,
 	SQL_TRIM_MARKS,
 	SQL_TRIM_DELETE,
 	SQL_DECISION_INSERT,
@@ -138,9 +137,6 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	[SQL_WATCH] =
 	    "SELECT revision, type, name, reason, object FROM events "
 	    "WHERE revision > ?2 AND kind = ?1 ORDER BY revision LIMIT ?3",
-	[SQL_TRIM_CUTOFF] =
-	    "SELECT revision FROM events ORDER BY revision DESC "
-	    "LIMIT 1 OFFSET ?1",
 	[SQL_TRIM_MARKS] =
 	    "SELECT kind, max(revision) FROM events WHERE revision <= ?1 "
 	    "GROUP BY kind",
@@ -1179,29 +1175,26 @@ done:
 	return ret;
 }
 
-/* Trim the event history to s->history events, recording what went. */
+/*
+ * Trim the event history to s->history events, recording per kind the
+ * newest event that went.  Revisions are gap-free (each is one event), so
+ * the cut is simply the last revision minus the history.
+ */
 static int
 store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 {
 	struct store_sqlite_conn	*c = s->writer;
 	sqlite3_stmt			*st;
 	char				 key[32];
-	int64_t				 cutoff = 0, marks[STORE_KIND_MAX];
-	int				 rc, kind, ret = -1;
+	int64_t				 last, cutoff, marks[STORE_KIND_MAX];
+	int				 rc, kind;
 	size_t				 i;
 
 	op->count = 0;
-	if ((st = store_sqlite_stmt(c, SQL_TRIM_CUTOFF, op->err)) == NULL)
+	if (store_sqlite_revision_get(c, &last, op->err) == -1)
 		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)s->history);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cutoff = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if ((cutoff = last - (int64_t)s->history) <= 0)
 		return 0;
-	if (rc != SQLITE_ROW)
-		return store_sqlite_error(c->db, rc, "trim events", op->err);
 	for (i = 0; i < STORE_KIND_MAX; i++)
 		marks[i] = 0;
 	if ((st = store_sqlite_stmt(c, SQL_TRIM_MARKS, op->err)) == NULL)
@@ -1220,17 +1213,15 @@ store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 			continue;
 		snprintf(key, sizeof(key), "trimmed.%zu", i);
 		if (store_sqlite_meta_set(c, key, marks[i], op->err) == -1)
-			goto done;
+			return -1;
 	}
 	if ((st = store_sqlite_stmt(c, SQL_TRIM_DELETE, op->err)) == NULL)
-		goto done;
+		return -1;
 	sqlite3_bind_int64(st, 1, cutoff);
 	if (store_sqlite_step_done(c, st, "trim events", op->err) == -1)
-		goto done;
+		return -1;
 	op->count = sqlite3_changes(c->db);
-	ret = 0;
-done:
-	return ret;
+	return 0;
 }
 
 static const char *
