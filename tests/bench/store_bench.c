@@ -363,6 +363,8 @@ main(int argc, char **argv)
 		goto usage;
 	bench_dir = argv[optind];
 	n = bench_quick ? 2000 : 40000;
+	printf("# sqlite %s, page cache per connection and WAL as nsregd "
+	    "sets them\n", sqlite3_libversion());
 
 	if (phase == NULL || strcmp(phase, "raw") == 0)
 		bench_raw();
