@@ -39,6 +39,8 @@ struct store_list_sink {
 int		 store_list_sink_add(struct store_list_sink *k,
 		    const char *name, const char *text, size_t len,
 		    json_t *object, struct nsreg_error *err);
+/* Forget what k kept (a backend starting over). */
+void		 store_list_sink_reset(struct store_list_sink *k);
 
 struct store_backend {
 	const char	*name;		/* "sqlite" */
@@ -144,37 +146,57 @@ const json_t	*store_object_services(const struct store_object *obj);
 /*
  * An in-memory index of endpoints by the services they offer, for
  * backends whose own index would cost more than it saves: each service
- * maps to the sorted names of its endpoints with a backend row number
- * each.  Not locked: the backend serialises writers against readers.
+ * maps to its endpoints sorted by name, each endpoint to where and at
+ * which revision the backend stores it.  Not locked: the backend
+ * serialises writers against readers.
  */
 struct store_svcidx;
 
 struct store_svcidx_hit {
-	const char	*name;
+	const char	*name;		/* owned by the hit array */
 	int64_t		 row;
+	int64_t		 revision;
+	int64_t		 expires_at;
 };
 
 struct store_svcidx *store_svcidx_new(void);
 void		 store_svcidx_free(struct store_svcidx *idx);
-/*
- * Record that name (at row) offers service, or move it to row.  0, or -1
- * when out of memory.
- */
+/* Record that name offers service.  0, or -1 when out of memory. */
 int		 store_svcidx_add(struct store_svcidx *idx, const char *service,
-		    const char *name, int64_t row);
+		    const char *name);
 void		 store_svcidx_remove(struct store_svcidx *idx,
 		    const char *service, const char *name);
-/* How many endpoints offer service. */
-size_t		 store_svcidx_count(struct store_svcidx *idx,
-		    const char *service);
+/* Where and at which revision name (offering some service) is stored. */
+void		 store_svcidx_set(struct store_svcidx *idx, const char *name,
+		    int64_t row, int64_t revision, int64_t expires_at);
 /*
- * Copies of at most max (0: all) of the endpoints offering service whose
- * names sort after after (NULL: from the first), in order, as one
- * malloc'd array ending with a NULL name (free it once); *np is their
- * number.  NULL when out of memory.
+ * At most max (0: all) of the endpoints offering every one of services,
+ * whose names sort after after (NULL: from the first), in name order, as
+ * a new array ending with a NULL name (store_svcidx_hits_free); *np is
+ * their number.  NULL when out of memory.
  */
-struct store_svcidx_hit *store_svcidx_names(struct store_svcidx *idx,
-		    const char *service, const char *after, size_t max,
-		    size_t *np);
+struct store_svcidx_hit *store_svcidx_find(struct store_svcidx *idx,
+		    const char **services, size_t nservices, const char *after,
+		    size_t max, size_t *np);
+void		 store_svcidx_hits_free(struct store_svcidx_hit *v);
+
+/*
+ * A bounded cache of rendered texts by backend row, each good for one
+ * revision, least recently used out first.  Locked inside: any thread.
+ */
+struct store_textcache;
+
+struct store_textcache *store_textcache_new(size_t max_bytes);
+void		 store_textcache_free(struct store_textcache *tc);
+/*
+ * Copy the text of row at revision into *buf (a malloc'd buffer of *cap
+ * bytes, grown as needed) with a NUL after it; *len its length.  1 when
+ * cached, 0 when not.
+ */
+int		 store_textcache_get(struct store_textcache *tc, int64_t row,
+		    int64_t revision, char **buf, size_t *cap, size_t *len);
+/* Remember the text of row at revision (best effort). */
+void		 store_textcache_put(struct store_textcache *tc, int64_t row,
+		    int64_t revision, const char *text, size_t len);
 
 #endif

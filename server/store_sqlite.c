@@ -45,6 +45,13 @@
 #define STORE_SQLITE_PRUNE_BATCH	1000
 /* Decision log rows one prune transaction deletes at most. */
 #define STORE_SQLITE_DECISION_BATCH	10000
+/*
+ * Rendered endpoint texts kept in memory for ?service lists (bytes).
+ * SQLite's own page caches are per connection and emptied by every
+ * commit; this one is shared and keyed by revision, so only the objects
+ * that changed miss.
+ */
+#define STORE_SQLITE_TEXT_CACHE		(16 * 1024 * 1024)
 /* Waits for the service index to reach a reader's snapshot. */
 #define STORE_SQLITE_INDEX_TRIES	10000
 /*
@@ -114,11 +121,10 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
 	[SQL_ENDPOINT_SERVICES] =
-	    "SELECT name, services, rowid FROM objects WHERE kind = ?1 "
-	    "AND services IS NOT NULL ORDER BY name",
+	    "SELECT name, services, rowid, revision, expires_at FROM objects "
+	    "WHERE kind = ?1 AND services IS NOT NULL ORDER BY name",
 	[SQL_OBJECT_ROW] =
-	    "SELECT name, expires_at, object, services FROM objects "
-	    "WHERE rowid = ?1",
+	    "SELECT name, revision, object FROM objects WHERE rowid = ?1",
 	[SQL_EVENT_INSERT] =
 	    "INSERT INTO events (revision, kind, type, name, reason, object) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -172,7 +178,9 @@ struct store_sqlite_ichange {
 	char		*name;
 	json_t		*del;		/* services name leaves, or NULL */
 	json_t		*add;		/* services name joins, or NULL */
-	int64_t		 row;		/* where name is stored */
+	int64_t		 row;		/* where name is stored, */
+	int64_t		 revision;	/* at which revision (0: gone) */
+	int64_t		 expires_at;
 };
 
 struct store_sqlite;
@@ -242,6 +250,7 @@ struct store_sqlite {
 	 * reader takes it only when it matches its snapshot.
 	 */
 	struct store_svcidx		*svcidx;
+	struct store_textcache		*texts;		/* endpoints' */
 	pthread_rwlock_t		 ilock;
 	int64_t				 index_rev;
 	int				 index_ok;	/* 0: lists scan */
@@ -689,13 +698,15 @@ store_sqlite_parse(const char *text, size_t len)
 }
 
 /*
- * Record that name stops offering the services in the stored text old
- * (NULL: none) and starts offering those of add (NULL: none), for the
- * index once the batch commits.
+ * Record, for the index once the batch commits, that name stops offering
+ * the services in the stored text old (NULL: none), starts offering those
+ * of add (NULL: none) and is now stored at row with revision (0: is
+ * gone) and expires_at.
  */
 static int
 store_sqlite_index_change(struct store_sqlite *s, const char *name,
-    const char *old, const json_t *add, int64_t row, struct nsreg_error *err)
+    const char *old, const json_t *add, int64_t row, int64_t revision,
+    int64_t expires_at, struct nsreg_error *err)
 {
 	struct store_sqlite_ichange	*ic, *nv;
 	json_t				*del = NULL;
@@ -718,6 +729,8 @@ store_sqlite_index_change(struct store_sqlite *s, const char *name,
 	ic->del = del;
 	ic->add = json_incref((json_t *)add);
 	ic->row = row;
+	ic->revision = revision;
+	ic->expires_at = expires_at;
 	s->nichanges++;
 	return 0;
 oom:
@@ -755,9 +768,12 @@ store_sqlite_ichanges_apply(struct store_sqlite *s)
 			    ic->name);
 		json_array_foreach(ic->add, j, v) {
 			if (store_svcidx_add(s->svcidx, json_string_value(v),
-			    ic->name, ic->row) == -1)
+			    ic->name) == -1)
 				ret = -1;
 		}
+		if (ic->revision != 0)
+			store_svcidx_set(s->svcidx, ic->name, ic->row,
+			    ic->revision, ic->expires_at);
 	}
 	return ret;
 }
@@ -801,7 +817,7 @@ store_sqlite_remove(struct store_sqlite *s, enum store_kind kind,
 	rev = ++s->next_rev;
 	if (store_sqlite_object_delete(s, kind, name, err) == -1 ||
 	    (services != NULL && store_sqlite_index_change(s, name, services,
-	    NULL, 0, err) == -1))
+	    NULL, 0, 0, 0, err) == -1))
 		goto done;
 	if (oldp != NULL)
 		*oldp = json_incref(old);
@@ -936,7 +952,7 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 	json_t				*rendered = NULL;
 	char				*text = NULL, *stext = NULL;
 	size_t				 len;
-	int				 ret = -1;
+	int				 ret = -1, same;
 
 	if ((text = store_object_text(obj, s->keep_events ? &rendered : NULL,
 	    &len, err)) == NULL)
@@ -965,12 +981,19 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 	}
 	if (id == SQL_OBJECT_INSERT)
 		rowid = sqlite3_last_insert_rowid(c->db);
-	/* Unchanged services (a refresh) leave the index alone. */
-	if (obj->kind == STORE_ENDPOINT && (old_services == NULL ||
-	    stext == NULL || strcmp(old_services, stext) != 0) &&
-	    store_sqlite_index_change(s, obj->name, old_services, services,
-	    rowid, err) == -1)
-		goto done;
+	/*
+	 * The index learns the new revision; unchanged services (a
+	 * refresh) leave its lists alone.
+	 */
+	if (obj->kind == STORE_ENDPOINT && (old_services != NULL ||
+	    stext != NULL)) {
+		same = old_services != NULL && stext != NULL &&
+		    strcmp(old_services, stext) == 0;
+		if (store_sqlite_index_change(s, obj->name,
+		    same ? NULL : old_services, same ? NULL : services, rowid,
+		    obj->revision, obj->expires_at, err) == -1)
+			goto done;
+	}
 	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
 	    obj->name, NULL, text, len, rendered, err);
 	rendered = NULL;
@@ -1764,8 +1787,89 @@ store_sqlite_list_row(struct store_sqlite_lister *l, const char *name,
 	return 1;
 }
 
+/* The size of a chunk of index hits for a list of q. */
+static size_t
+store_sqlite_chunk(const struct store_query *q)
+{
+	size_t	chunk = q->limit != 0 ? q->limit + 1 : 256;
+
+	return chunk < 16 ? 16 : chunk;
+}
+
 /*
- * The next at most max endpoints after `after` offering the rarest of q's
+ * A ?service list served from memory alone: the index gives the
+ * endpoints with their revisions as of index_rev, the text cache their
+ * texts at those revisions, so the answer is the state at index_rev
+ * without touching the database.  *done stays 0 when a text is not
+ * cached or the index moves on between chunks: the caller starts over
+ * the slow way.
+ */
+static int
+store_sqlite_list_cached(struct store_sqlite *s, struct store_sqlite_lister *l,
+    int64_t now, int64_t *rev, int *done, struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	struct store_svcidx_hit		*hits = NULL;
+	char				*after = NULL, *buf = NULL;
+	size_t				 n, i, len, cap = 0, chunk;
+	int				 go = 1, started = 0, ret = -1;
+
+	*done = 0;
+	l->check = 0;
+	chunk = store_sqlite_chunk(q);
+	for (;;) {
+		pthread_rwlock_rdlock(&s->ilock);
+		if (!s->index_ok || (started && s->index_rev != *rev)) {
+			pthread_rwlock_unlock(&s->ilock);
+			ret = 0;
+			goto out;
+		}
+		*rev = s->index_rev;
+		started = 1;
+		hits = store_svcidx_find(s->svcidx, q->services, q->nservices,
+		    after != NULL ? after : q->after_name, chunk, &n);
+		pthread_rwlock_unlock(&s->ilock);
+		if (hits == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		for (i = 0; i < n && go == 1; i++) {
+			if (!store_sqlite_live(hits[i].expires_at, now))
+				continue;
+			if (!store_textcache_get(s->texts, hits[i].row,
+			    hits[i].revision, &buf, &cap, &len)) {
+				ret = 0;
+				goto out;
+			}
+			go = store_sqlite_list_row(l, hits[i].name, buf, len,
+			    NULL, 0, err);
+		}
+		if (go == -1)
+			goto out;
+		if (go == 0 || n < chunk) {
+			*done = 1;
+			ret = 0;
+			goto out;
+		}
+		free(after);
+		if ((after = strdup(hits[n - 1].name)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		store_svcidx_hits_free(hits);
+		hits = NULL;
+	}
+out:
+	store_svcidx_hits_free(hits);
+	free(after);
+	free(buf);
+	return ret;
+}
+
+/*
+ * The next at most max endpoints after `after` offering all of q's
  * services, from the index as it was at the snapshot of c's read
  * transaction (*rev): when the index is behind, wait for the writer to
  * finish applying; when it is ahead and moving is allowed, take a newer
@@ -1778,10 +1882,8 @@ store_sqlite_index_hits(struct store_sqlite *s, struct store_sqlite_conn *c,
     int64_t *rev, struct store_svcidx_hit **hits, size_t *np,
     struct nsreg_error *err)
 {
-	const char	*drive;
-	size_t		 i, best, cnt;
-	int64_t		 irev;
-	int		 tries;
+	int64_t	irev;
+	int	tries;
 
 	*hits = NULL;
 	*np = 0;
@@ -1792,18 +1894,8 @@ store_sqlite_index_hits(struct store_sqlite *s, struct store_sqlite_conn *c,
 			return 0;
 		}
 		if ((irev = s->index_rev) == *rev) {
-			drive = q->services[0];
-			best = store_svcidx_count(s->svcidx, drive);
-			for (i = 1; i < q->nservices; i++) {
-				cnt = store_svcidx_count(s->svcidx,
-				    q->services[i]);
-				if (cnt < best) {
-					best = cnt;
-					drive = q->services[i];
-				}
-			}
-			*hits = store_svcidx_names(s->svcidx, drive, after,
-			    max, np);
+			*hits = store_svcidx_find(s->svcidx, q->services,
+			    q->nservices, after, max, np);
 			pthread_rwlock_unlock(&s->ilock);
 			if (*hits == NULL)
 				return nsreg_error_set(err, NSREG_INTERNAL,
@@ -1826,9 +1918,10 @@ store_sqlite_index_hits(struct store_sqlite *s, struct store_sqlite_conn *c,
 }
 
 /*
- * A ?service list through the index, in chunks.  Sets *done when it
- * answered; when the index moved past the snapshot between chunks, *after
- * is where the caller's scan goes on.
+ * A ?service list through the index in c's snapshot, in chunks, texts
+ * from the cache or the database (and then cached).  Sets *done when it
+ * answered; when the index moved past the snapshot between chunks,
+ * *after is where the caller's scan goes on.
  */
 static int
 store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
@@ -1838,20 +1931,17 @@ store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
 	const struct store_query	*q = l->q;
 	struct store_svcidx_hit		*hits = NULL;
 	sqlite3_stmt			*st;
-	const char			*name;
-	size_t				 n, i, chunk;
+	const char			*name, *text;
+	char				*buf = NULL;
+	size_t				 n, i, chunk, len, cap = 0;
 	int				 rc, go = 1, ret = -1, first = 1;
 
 	*done = 0;
-	/* The driving service needs no check, the others do. */
-	l->check = q->nservices > 1;
-	chunk = q->limit != 0 ? q->limit + 1 : 256;
-	if (chunk < 16)
-		chunk = 16;
+	l->check = 0;
+	chunk = store_sqlite_chunk(q);
 	if ((st = store_sqlite_stmt(c, SQL_OBJECT_ROW, err)) == NULL)
 		return -1;
 	for (;;) {
-		free(hits);
 		if (store_sqlite_index_hits(s, c, q, *after, chunk, first,
 		    rev, &hits, &n, err) == -1)
 			goto out;
@@ -1861,22 +1951,39 @@ store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
 		}
 		first = 0;
 		for (i = 0; i < n && go == 1; i++) {
+			if (!store_sqlite_live(hits[i].expires_at, now))
+				continue;
+			if (store_textcache_get(s->texts, hits[i].row,
+			    hits[i].revision, &buf, &cap, &len)) {
+				go = store_sqlite_list_row(l, hits[i].name,
+				    buf, len, NULL, 0, err);
+				continue;
+			}
 			sqlite3_bind_int64(st, 1, hits[i].row);
 			rc = sqlite3_step(st);
-			name = (const char *)sqlite3_column_text(st, 0);
-			if (rc == SQLITE_ROW && name != NULL &&
-			    strcmp(name, hits[i].name) == 0 &&
-			    store_sqlite_live(sqlite3_column_int64(st, 1), now))
-				go = store_sqlite_list_row(l, name,
-				    (const char *)sqlite3_column_text(st, 2),
-				    (size_t)sqlite3_column_bytes(st, 2),
-				    (const char *)sqlite3_column_text(st, 3),
-				    (size_t)sqlite3_column_bytes(st, 3), err);
-			sqlite3_reset(st);
 			if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 				store_sqlite_error(c->db, rc, "list", err);
+				sqlite3_reset(st);
 				goto out;
 			}
+			name = (const char *)sqlite3_column_text(st, 0);
+			text = (const char *)sqlite3_column_text(st, 2);
+			len = (size_t)sqlite3_column_bytes(st, 2);
+			/* The index and the snapshot agree, or it is a bug. */
+			if (rc != SQLITE_ROW || name == NULL || text == NULL ||
+			    strcmp(name, hits[i].name) != 0 ||
+			    sqlite3_column_int64(st, 1) != hits[i].revision) {
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "endpoint %s: index and database disagree",
+				    hits[i].name);
+				sqlite3_reset(st);
+				goto out;
+			}
+			store_textcache_put(s->texts, hits[i].row,
+			    hits[i].revision, text, len);
+			go = store_sqlite_list_row(l, name, text, len, NULL, 0,
+			    err);
+			sqlite3_reset(st);
 		}
 		if (go == -1)
 			goto out;
@@ -1891,9 +1998,12 @@ store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
 			    "out of memory");
 			goto out;
 		}
+		store_svcidx_hits_free(hits);
+		hits = NULL;
 	}
 out:
-	free(hits);
+	store_svcidx_hits_free(hits);
+	free(buf);
 	return ret;
 }
 
@@ -1903,7 +2013,7 @@ store_sqlite_list(void *b, const struct store_query *q, int64_t now,
     struct nsreg_error *err)
 {
 	struct store_sqlite		*s = b;
-	struct store_sqlite_conn	*c;
+	struct store_sqlite_conn	*c = NULL;
 	struct store_sqlite_lister	 l = {
 		.q = q, .sink = sink, .more = more,
 	};
@@ -1912,6 +2022,15 @@ store_sqlite_list(void *b, const struct store_query *q, int64_t now,
 	int				 rc = SQLITE_DONE, go = 1, done = 0;
 	int				 ret = -1;
 
+	if (q->nservices > 0) {
+		if (store_sqlite_list_cached(s, &l, now, revision, &done,
+		    err) == -1)
+			return -1;
+		if (done)
+			return 0;
+		store_list_sink_reset(sink);
+		*more = 0;
+	}
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
 	if (q->after_name != NULL && (after = strdup(q->after_name)) == NULL) {
@@ -2180,6 +2299,7 @@ store_sqlite_close(void *b)
 	store_sqlite_ichanges_drop(s, 0);
 	free(s->ichanges);
 	store_svcidx_free(s->svcidx);
+	store_textcache_free(s->texts);
 	pthread_rwlock_destroy(&s->ilock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wcond);
@@ -2202,7 +2322,8 @@ store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
 	size_t				 i;
 	int				 rc, ret = -1;
 
-	if ((s->svcidx = store_svcidx_new()) == NULL)
+	if ((s->svcidx = store_svcidx_new()) == NULL ||
+	    (s->texts = store_textcache_new(STORE_SQLITE_TEXT_CACHE)) == NULL)
 		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "out of memory");
 	if ((st = store_sqlite_stmt(c, SQL_ENDPOINT_SERVICES, err)) == NULL)
@@ -2221,8 +2342,7 @@ store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
 		}
 		json_array_foreach(a, i, v) {
 			if (json_is_string(v) && store_svcidx_add(s->svcidx,
-			    json_string_value(v), name,
-			    sqlite3_column_int64(st, 2)) == -1) {
+			    json_string_value(v), name) == -1) {
 				json_decref(a);
 				nsreg_error_set(err, NSREG_INTERNAL, NULL,
 				    "out of memory");
@@ -2230,6 +2350,8 @@ store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
 			}
 		}
 		json_decref(a);
+		store_svcidx_set(s->svcidx, name, sqlite3_column_int64(st, 2),
+		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
 	}
 	if (rc != SQLITE_DONE) {
 		store_sqlite_error(c->db, rc, "load endpoints", err);

@@ -1186,6 +1186,53 @@ toggle_main(void *p)
 	return NULL;
 }
 
+/* Check one list of "a" at rev; 0 when it is the state at rev. */
+static int
+toggle_check(json_t *items, int64_t rev)
+{
+	json_t	*o;
+	int64_t	 m, t, want;
+	size_t	 i, off = 0;
+	char	*dump;
+	int	 j;
+	char	 buf[TOGGLE_N * 4 + 1], exp[TOGGLE_N * 4 + 1];
+
+	m = rev - toggle_base;
+	exp[0] = '\0';
+	for (j = 0; j < TOGGLE_N; j++) {
+		t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
+		if (t % 2 == 0)
+			off += (size_t)snprintf(exp + off, sizeof(exp) - off,
+			    "%se%02d", off > 0 ? "," : "", j);
+	}
+	names(items, buf, sizeof(buf));
+	if (strcmp(buf, exp) != 0) {
+		fprintf(stderr, "at revision %lld: got %s, want %s\n",
+		    (long long)rev, buf, exp);
+		return -1;
+	}
+	/*
+	 * Each object as it was then: e<j> was created at revision j + 1
+	 * (toggle_base is TOGGLE_N) and last changed by its latest toggle.
+	 */
+	json_array_foreach(items, i, o) {
+		j = (int)strtol(json_string_value(json_object_get(o,
+		    "name")) + 1, NULL, 10);
+		t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
+		want = t == 0 ? j + 1 : toggle_base + j + 1 + (t - 1) * TOGGLE_N;
+		if (json_integer_value(json_object_get(o, "revision")) != want ||
+		    strcmp(json_string_value(json_array_get(json_object_get(o,
+		    "network_service_names"), 0)), "a") != 0) {
+			dump = json_dumps(o, 0);
+			fprintf(stderr, "at revision %lld: want revision %lld "
+			    "of %s\n", (long long)rev, (long long)want, dump);
+			free(dump);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void *
 toggle_reader(void *p)
 {
@@ -1196,34 +1243,31 @@ toggle_reader(void *p)
 	};
 	struct nsreg_error	 err;
 	json_t			*items;
-	int64_t			 rev, m, t;
+	char			*body, *last;
+	size_t			 len;
+	int64_t			 rev;
 	long			 lists = 0;
-	int			 more, j, want;
-	char			 buf[TOGGLE_N * 4 + 1], exp[TOGGLE_N * 4 + 1];
-	size_t			 off;
+	int			 more, bad;
 
 	(void)p;
 	while (!__atomic_load_n(&toggle_done, __ATOMIC_ACQUIRE)) {
-		if (store_list(st, &q, T0, &items, &rev, &more, &err) == -1)
-			return (void *)1;
-		m = rev - toggle_base;
-		off = 0;
-		exp[0] = '\0';
-		for (j = 0; j < TOGGLE_N; j++) {
-			t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
-			want = t % 2 == 0;
-			if (want)
-				off += (size_t)snprintf(exp + off,
-				    sizeof(exp) - off, "%se%02d",
-				    off > 0 ? "," : "", j);
+		/* Both ways of listing, and the text cache in between. */
+		if (lists % 2 == 0) {
+			if (store_list(st, &q, T0, &items, &rev, &more,
+			    &err) == -1)
+				return (void *)1;
+		} else {
+			if (store_list_text(st, &q, T0, &body, &len, &last,
+			    &rev, &more, &err) == -1)
+				return (void *)1;
+			items = json_loads(body, 0, NULL);
+			free(body);
+			free(last);
 		}
-		names(items, buf, sizeof(buf));
+		bad = items == NULL || toggle_check(items, rev) == -1;
 		json_decref(items);
-		if (strcmp(buf, exp) != 0) {
-			fprintf(stderr, "at revision %lld: got %s, want %s\n",
-			    (long long)rev, buf, exp);
+		if (bad)
 			return (void *)2;
-		}
 		lists++;
 	}
 	return lists > 0 ? NULL : (void *)3;
