@@ -37,7 +37,7 @@
 #define STORE_SQLITE_READERS		8
 /* Page cache per connection (KiB): bounded, the objects stay on disk. */
 #define STORE_SQLITE_WRITER_CACHE	8192
-#define STORE_SQLITE_READER_CACHE	2048
+#define STORE_SQLITE_READER_CACHE	1024
 #define STORE_SQLITE_BUSY_MS		5000
 /* Operations one commit carries at most. */
 #define STORE_SQLITE_BATCH		256
@@ -60,6 +60,11 @@
  * many commits.
  */
 #define STORE_SQLITE_CHECKPOINT		8192
+/*
+ * The checkpointer copies the log while writers go on until at most this
+ * many frames are left, then holds them off to copy the rest.
+ */
+#define STORE_SQLITE_CHECKPOINT_TAIL	256
 /* Decision log filters: principal, action, decision. */
 #define STORE_SQLITE_DECISION_FILTERS	8
 
@@ -223,7 +228,9 @@ struct store_sqlite {
 	pthread_cond_t			 wcond;
 	struct store_sqlite_op		*queue, **queue_tail;
 	int				 writing;	/* a leader runs */
-	int				 ckpt_wanted;
+	int				 ckpt_wanted;	/* hold writers */
+	int				 ckpt_signal;	/* log is long */
+	int				 ckpt_next;	/* frames to signal at */
 	int				 stopping;
 	pthread_cond_t			 ckcond;
 	pthread_t			 ckthread;
@@ -361,8 +368,16 @@ store_sqlite_wal_cb(void *arg, int ncols, char **vals, char **names)
 	return 0;
 }
 
+/* What a connection is for. */
+enum store_sqlite_role {
+	STORE_SQLITE_READER = 0,
+	STORE_SQLITE_WRITER,
+	STORE_SQLITE_CHECKPOINTER
+};
+
 static struct store_sqlite_conn *
-store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
+store_sqlite_conn_open(const char *path, enum store_sqlite_role role,
+    struct nsreg_error *err)
 {
 	struct store_sqlite_conn	*c;
 	char				 pragmas[512];
@@ -374,7 +389,7 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 		return NULL;
 	}
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (writer ? SQLITE_OPEN_CREATE : 0);
+	    (role == STORE_SQLITE_WRITER ? SQLITE_OPEN_CREATE : 0);
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
@@ -395,9 +410,11 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 	    "PRAGMA mmap_size = 0;"
 	    "PRAGMA cache_size = -%d;"
 	    "%s",
-	    writer ? STORE_SQLITE_WRITER_CACHE : STORE_SQLITE_READER_CACHE,
-	    writer ? "PRAGMA synchronous = NORMAL;"
-	    "PRAGMA journal_size_limit = 67108864;" : "PRAGMA query_only = ON;");
+	    role == STORE_SQLITE_WRITER ? STORE_SQLITE_WRITER_CACHE :
+	    STORE_SQLITE_READER_CACHE,
+	    role == STORE_SQLITE_READER ? "PRAGMA query_only = ON;" :
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA journal_size_limit = 67108864;");
 	if ((rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) !=
 	    SQLITE_OK) {
 		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
@@ -405,7 +422,7 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 		    sqlite3_errstr(rc));
 		goto fail;
 	}
-	if (writer) {
+	if (role == STORE_SQLITE_WRITER) {
 		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL",
 		    store_sqlite_wal_cb, &wal, &msg);
 		if (rc != SQLITE_OK || !wal) {
@@ -594,7 +611,8 @@ store_sqlite_reader_get(struct store_sqlite *s, struct nsreg_error *err)
 	}
 	s->nreaders++;
 	pthread_mutex_unlock(&s->rlock);
-	if ((c = store_sqlite_conn_open(s->path, 0, err)) == NULL) {
+	if ((c = store_sqlite_conn_open(s->path, STORE_SQLITE_READER,
+	    err)) == NULL) {
 		pthread_mutex_lock(&s->rlock);
 		s->nreaders--;
 		pthread_cond_signal(&s->rcond);
@@ -1458,9 +1476,8 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 		for (i = 0; i < n; i++)
 			batch[i]->done = 1;
 		s->writing = 0;
-		if (s->wal_frames >= STORE_SQLITE_CHECKPOINT &&
-		    s->ckthread_started) {
-			s->ckpt_wanted = 1;
+		if (s->wal_frames >= s->ckpt_next && s->ckthread_started) {
+			s->ckpt_signal = 1;
 			pthread_cond_signal(&s->ckcond);
 		}
 		pthread_cond_broadcast(&s->wcond);
@@ -1481,39 +1498,66 @@ store_sqlite_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 /*
- * The checkpointer: when the log is long it takes the writer's place
- * (so no commit lands during the copy and the next one starts the log
- * over) and copies the log into the database.  The callers of the batch
- * that made the log long are already answered; writers arriving
- * meanwhile queue and go out together in the next batch.
+ * The checkpointer copies the log into the database when it is long, on
+ * its own connection: first while writers go on (the bulk, with the
+ * log's fsync), then, with writers held off, what they added meanwhile,
+ * so the log is complete in the database and the next commit starts it
+ * over.  The callers of the batch that made the log long were answered
+ * before; writers arriving during the short final copy queue and go out
+ * together in the next batch.
  */
 static void *
 store_sqlite_checkpointer(void *arg)
 {
-	struct store_sqlite	*s = arg;
-	int			 frames, done;
+	struct store_sqlite		*s = arg;
+	struct store_sqlite_conn	*c = NULL;
+	int				 frames = 0, done = 0, i, rc;
 
 	pthread_mutex_lock(&s->wlock);
 	for (;;) {
-		while (!s->ckpt_wanted && !s->stopping)
+		while (!s->ckpt_signal && !s->stopping)
 			pthread_cond_wait(&s->ckcond, &s->wlock);
 		if (s->stopping)
 			break;
+		s->ckpt_signal = 0;
+		pthread_mutex_unlock(&s->wlock);
+		if (c == NULL)
+			c = store_sqlite_conn_open(s->path,
+			    STORE_SQLITE_CHECKPOINTER, NULL);
+		rc = SQLITE_ERROR;
+		for (i = 0; c != NULL && i < 4; i++) {
+			rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+			if (rc != SQLITE_OK ||
+			    frames - done <= STORE_SQLITE_CHECKPOINT_TAIL)
+				break;
+		}
+		pthread_mutex_lock(&s->wlock);
+		s->ckpt_wanted = 1;
 		while (s->writing)
 			pthread_cond_wait(&s->wcond, &s->wlock);
 		s->writing = 1;
 		s->ckpt_wanted = 0;
 		pthread_mutex_unlock(&s->wlock);
-		/* A failure (a reader in the way) leaves it for next time. */
-		if (sqlite3_wal_checkpoint_v2(s->writer->db, NULL,
-		    SQLITE_CHECKPOINT_PASSIVE, &frames, &done) == SQLITE_OK &&
-		    frames == done)
-			s->wal_frames = 0;
+		if (c != NULL)
+			rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
 		pthread_mutex_lock(&s->wlock);
+		/*
+		 * Complete, the next commit starts the log over (unless a
+		 * reader still uses its end: look again a little later);
+		 * incomplete, try again once as much more was written.
+		 */
+		if (rc == SQLITE_OK && frames == done)
+			s->ckpt_next = s->wal_frames +
+			    STORE_SQLITE_CHECKPOINT / 8;
+		else
+			s->ckpt_next = s->wal_frames + STORE_SQLITE_CHECKPOINT;
 		s->writing = 0;
 		pthread_cond_broadcast(&s->wcond);
 	}
 	pthread_mutex_unlock(&s->wlock);
+	store_sqlite_conn_close(c);
 	return NULL;
 }
 
@@ -2404,6 +2448,7 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 		return NULL;
 	}
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
+	s->ckpt_next = STORE_SQLITE_CHECKPOINT;
 	s->queue_tail = &s->queue;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
@@ -2411,7 +2456,8 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rcond, NULL);
 	pthread_rwlock_init(&s->ilock, NULL);
-	if ((s->writer = store_sqlite_conn_open(path, 1, err)) == NULL ||
+	if ((s->writer = store_sqlite_conn_open(path, STORE_SQLITE_WRITER,
+	    err)) == NULL ||
 	    store_sqlite_migrate(s->writer, path, migrations, err) == -1 ||
 	    store_sqlite_revision_get(s->writer, &rev, err) == -1 ||
 	    store_sqlite_index_load(s, err) == -1) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1407,4 +1408,37 @@ Test(store, list_text_answers_as_list_does)
 	q.nservices = 0;
 	q.match = NULL;
 	list_both(&q, 0);
+}
+
+/*
+ * SQLite only: a long log is copied into the database while the server
+ * runs (not only at close) and starts over, so it stays bounded.
+ */
+Test(store, sqlite_log_is_checkpointed_while_writing)
+{
+	struct stat	sb;
+	char		path[600], name[32];
+	off_t		wal_max = 0;
+	int		i;
+
+	if (strncmp(test_url, "sqlite:", 7) != 0)
+		cr_skip_test("not SQLite");
+	for (i = 0; i < 6000; i++) {
+		snprintf(name, sizeof(name), "nse-%05d", i);
+		put_endpoint(name, (const char *[]){ "a", "b", "c", NULL }, 0);
+		snprintf(path, sizeof(path), "%s/nsreg.db-wal", test_dir);
+		if (i % 100 == 0 && stat(path, &sb) == 0 &&
+		    sb.st_size > wal_max)
+			wal_max = sb.st_size;
+	}
+	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_gt(sb.st_size, 2 * 1024 * 1024,
+	    "database file still %lld bytes: no checkpoint ran",
+	    (long long)sb.st_size);
+	/* 6000 registrations write ~100 MiB of log without restarts. */
+	cr_assert_lt(wal_max, 64 * 1024 * 1024, "log grew to %lld bytes",
+	    (long long)wal_max);
+	reopen();
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0), 6000);
 }
