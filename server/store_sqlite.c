@@ -51,7 +51,7 @@
  * commit; this one is shared and keyed by revision, so only the objects
  * that changed miss.
  */
-#define STORE_SQLITE_TEXT_CACHE		(16 * 1024 * 1024)
+#define STORE_SQLITE_TEXT_CACHE		(12 * 1024 * 1024)
 /* Waits for the service index to reach a reader's snapshot. */
 #define STORE_SQLITE_INDEX_TRIES	10000
 /*
@@ -215,6 +215,8 @@ struct store_sqlite_op {
 	int64_t			 count;		/* prune */
 
 	int			 done;
+	int			 lead;		/* handed the writer */
+	pthread_cond_t		 cond;		/* its thread waits here */
 	struct store_sqlite_op	*next;
 };
 
@@ -225,7 +227,7 @@ struct store_sqlite {
 	/* The writer: its connection is the batch leader's alone. */
 	struct store_sqlite_conn	*writer;
 	pthread_mutex_t			 wlock;
-	pthread_cond_t			 wcond;
+	pthread_cond_t			 wcond;		/* checkpointer */
 	struct store_sqlite_op		*queue, **queue_tail;
 	int				 writing;	/* a leader runs */
 	int				 ckpt_wanted;	/* hold writers */
@@ -1438,8 +1440,32 @@ done:
 }
 
 /*
- * Queue op and return once a commit carried it (or it failed): the
- * calling thread runs the batch itself when no other thread does.
+ * Give the writer up (s->wlock held): to the first queued operation's
+ * thread when there is one and no checkpoint waits, else to nobody.
+ */
+static void
+store_sqlite_writer_pass(struct store_sqlite *s)
+{
+	if (s->queue != NULL && !s->ckpt_wanted) {
+		s->queue->lead = 1;
+		pthread_cond_signal(&s->queue->cond);
+		return;
+	}
+	s->writing = 0;
+	if (s->ckpt_wanted)
+		pthread_cond_signal(&s->wcond);
+	else if (s->queue != NULL)
+		pthread_cond_signal(&s->queue->cond);
+}
+
+/*
+ * Queue op and return once a commit carried it (or it failed).  The
+ * thread that finds no batch running leads one: it takes every queued
+ * operation.  A leader that leaves operations queued hands the writer to
+ * the first of them, so that its own thread, back with its next write,
+ * queues behind instead of running a batch of one: under load, batches
+ * grow to the number of writers.  Each waiting thread has its own
+ * condition, woken only when its operation is done or it is to lead.
  */
 static int
 store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
@@ -1450,16 +1476,19 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 	size_t			 n, i;
 
 	op->done = 0;
+	op->lead = 0;
 	op->next = NULL;
+	pthread_cond_init(&op->cond, NULL);
 	pthread_mutex_lock(&s->wlock);
 	*s->queue_tail = op;
 	s->queue_tail = &op->next;
 	while (!op->done) {
 		/* A wanted checkpoint goes before the next batch. */
-		if (s->writing || s->ckpt_wanted) {
-			pthread_cond_wait(&s->wcond, &s->wlock);
+		if (!op->lead && (s->writing || s->ckpt_wanted)) {
+			pthread_cond_wait(&op->cond, &s->wlock);
 			continue;
 		}
+		op->lead = 0;
 		s->writing = 1;
 		for (n = 0; n < STORE_SQLITE_BATCH && s->queue != NULL; n++) {
 			o = s->queue;
@@ -1473,16 +1502,19 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 		pthread_mutex_unlock(&s->wlock);
 		store_sqlite_batch(s, batch, n, fn, arg);
 		pthread_mutex_lock(&s->wlock);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			batch[i]->done = 1;
-		s->writing = 0;
+			if (batch[i] != op)
+				pthread_cond_signal(&batch[i]->cond);
+		}
 		if (s->wal_frames >= s->ckpt_next && s->ckthread_started) {
 			s->ckpt_signal = 1;
 			pthread_cond_signal(&s->ckcond);
 		}
-		pthread_cond_broadcast(&s->wcond);
+		store_sqlite_writer_pass(s);
 	}
 	pthread_mutex_unlock(&s->wlock);
+	pthread_cond_destroy(&op->cond);
 	return op->rc;
 }
 
@@ -1553,8 +1585,7 @@ store_sqlite_checkpointer(void *arg)
 			    STORE_SQLITE_CHECKPOINT / 8;
 		else
 			s->ckpt_next = s->wal_frames + STORE_SQLITE_CHECKPOINT;
-		s->writing = 0;
-		pthread_cond_broadcast(&s->wcond);
+		store_sqlite_writer_pass(s);
 	}
 	pthread_mutex_unlock(&s->wlock);
 	store_sqlite_conn_close(c);

@@ -2,7 +2,7 @@
  * store_bench.c - throughput of the storage layer (tests/bench/store runs
  * it; not part of make check).
  *
- *	store_bench [-q] [-p phase] DIR
+ *	store_bench [-q] [-p phase] [-t threads] DIR
  *
  * Measures, each on a fresh database under DIR: raw SQLite single-row
  * INSERT transactions per second in WAL + synchronous=NORMAL (the
@@ -11,8 +11,9 @@
  * ?service=S (10 of 10,000 endpoints over 1,000 services) per second and
  * the CPU time each costs, with 1, 2, 4 and 8
  * threads; then RSS and database size holding 100,000 endpoints.  -q runs
- * smaller counts (a smoke test); -p runs one phase: raw, write, create
- * (one thread), read, listtext (one thread) or big.
+ * smaller counts (a smoke test); -p runs one phase: raw, write, create,
+ * read, listtext or big; -t sets the threads of create and listtext
+ * (1).
  */
 #include "config.h"
 
@@ -345,12 +346,17 @@ main(int argc, char **argv)
 	long			 n, next;
 	size_t			 i;
 	const char		*phase = NULL;
-	int			 ch;
+	int			 ch, nthreads = 1;
 
-	while ((ch = getopt(argc, argv, "p:q")) != -1) {
+	while ((ch = getopt(argc, argv, "p:qt:")) != -1) {
 		switch (ch) {
 		case 'p':
 			phase = optarg;
+			break;
+		case 't':
+			nthreads = (int)strtol(optarg, NULL, 10);
+			if (nthreads < 1 || nthreads > 8)
+				goto usage;
 			break;
 		case 'q':
 			bench_quick = 1;
@@ -370,13 +376,13 @@ main(int argc, char **argv)
 		bench_raw();
 	if (phase != NULL && strcmp(phase, "create") == 0) {
 		s = bench_open("write.db");
-		bench_run(s, BENCH_CREATE, 1, 0, n, 0);
+		bench_run(s, BENCH_CREATE, nthreads, 0, n, 0);
 		store_close(s);
 	}
 	if (phase != NULL && strcmp(phase, "listtext") == 0) {
 		s = bench_open("read.db");
 		bench_run(s, BENCH_CREATE, 4, 0, 10000, 0);
-		bench_run(s, BENCH_LIST_TEXT, 1, 0, n * 5, 10000);
+		bench_run(s, BENCH_LIST_TEXT, nthreads, 0, n * 5, 10000);
 		store_close(s);
 	}
 	if (phase != NULL && strcmp(phase, "write") != 0)
@@ -412,6 +418,8 @@ big:
 	for (next = 0; next < 100000; next += 10000)
 		bench_run(s, BENCH_CREATE, 4, next, 10000, 0);
 	bench_run(s, BENCH_FETCH, 4, 0, 100000, 100000);
+	/* Every service listed: the text cache fills up to its bound. */
+	bench_run(s, BENCH_LIST_TEXT, 4, 0, 20000, 100000);
 	if (store_prune(s, NOW, &err) == -1)
 		bench_die("store_prune", &err);
 	printf("endpoints=%lld rss_kib=%ld hwm_kib=%ld db_bytes=%lld "
@@ -421,6 +429,7 @@ big:
 	store_close(s);
 	return 0;
 usage:
-	fprintf(stderr, "usage: store_bench [-q] [-p phase] DIR\n");
+	fprintf(stderr, "usage: store_bench [-q] [-p phase] [-t threads] "
+	    "DIR\n");
 	return 2;
 }
