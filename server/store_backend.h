@@ -52,7 +52,8 @@ struct store_backend {
 	 * bring its schema to the last of migrations, refusing a database
 	 * that already has a newer version than that.  NULL on error.
 	 */
-	void		*(*open)(const char *url, const struct store_options *opt,
+	void		*(*open)(const char *url,
+			    const struct store_options *opt,
 			    const struct store_migration *migrations,
 			    struct nsreg_error *err);
 	void		 (*close)(void *b);

@@ -5,20 +5,26 @@
  * One database file in WAL mode with synchronous=NORMAL: a committed
  * transaction is in the WAL, written to the kernel, before the writer
  * returns, so it survives the death of the process (not a power cut
- * between checkpoints).
+ * between checkpoints, which do fsync).
  *
  * Writes go through one writer connection with group commit: a writing
  * thread queues its operation; whoever finds no batch running becomes the
  * leader, takes every queued operation, runs each inside its own
  * savepoint of one transaction, commits once, hands the events to the
  * listener in revision order and only then wakes the callers whose
- * operations that commit carried.  Uncontended, a batch is one operation.
- * A failed operation rolls back to its savepoint and gives back the
- * revisions it took, so revisions stay gap-free.
+ * operations that commit carried, passing the writer to the next queued
+ * one.  Uncontended, a batch is one operation.  A failed operation rolls
+ * back to its savepoint and gives back the revisions it took, so
+ * revisions stay gap-free.  A checkpointer thread copies the log into
+ * the database off the commit path.
  *
  * Reads use a small pool of reader connections, each in its own WAL
  * snapshot, so they never wait for the writer.  Every connection caches
  * its prepared statements.
+ *
+ * Endpoints by service are indexed in memory (see struct store_sqlite),
+ * with a bounded cache of their rendered texts: a ?service list is
+ * usually answered without the database.
  */
 #include "config.h"
 
@@ -124,7 +130,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "UPDATE objects SET revision = ?3, updated_at = ?5, "
 	    "expires_at = ?6, owner = ?7, object = ?8, services = ?9 "
 	    "WHERE kind = ?1 AND name = ?2",
-	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
+	[SQL_OBJECT_DELETE] =
+	    "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
 	[SQL_ENDPOINT_SERVICES] =
 	    "SELECT name, services, rowid, revision, expires_at FROM objects "
 	    "WHERE kind = ?1 AND services IS NOT NULL ORDER BY name",
@@ -164,7 +171,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 struct store_sqlite_conn {
 	sqlite3				*db;
 	sqlite3_stmt			*stmt[SQL_MAX];
-	sqlite3_stmt			*decisions[STORE_SQLITE_DECISION_FILTERS];
+	/* Decision lists by their filters. */
+	sqlite3_stmt	*decisions[STORE_SQLITE_DECISION_FILTERS];
 	struct store_sqlite_conn	*next;		/* free readers */
 };
 
@@ -232,7 +240,7 @@ struct store_sqlite {
 	int				 writing;	/* a leader runs */
 	int				 ckpt_wanted;	/* hold writers */
 	int				 ckpt_signal;	/* log is long */
-	int				 ckpt_next;	/* frames to signal at */
+	int				 ckpt_next;	/* signal at */
 	int				 stopping;
 	pthread_cond_t			 ckcond;
 	pthread_t			 ckthread;

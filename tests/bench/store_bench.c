@@ -198,7 +198,8 @@ bench_thread_main(void *arg)
 			bench_name(name, sizeof(name), k);
 			obj.name = name;
 			obj.doc = bench_endpoint(k);
-			obj.owner = (char *)"spiffe://example.org/ns/prod/sa/nse";
+			obj.owner =
+			    (char *)"spiffe://example.org/ns/prod/sa/nse";
 			obj.expires_at = NOW + 60000 + i;
 			if ((t->op == BENCH_CREATE ? store_create(t->s, &obj,
 			    NOW, &err) : store_update(t->s, &obj, 0, NOW + 1,

@@ -896,7 +896,8 @@ Test(store, decision_log_appends_lists_and_prunes)
 	for (i = 0; i < 5; i++) {
 		e[i] = json_pack("{s:s, s:s, s:s, s:{s:s, s:[]}}",
 		    "time", "2026-11-27T16:31:14Z",
-		    "principal", i % 2 ? "spiffe://e.org/a" : "spiffe://e.org/b",
+		    "principal",
+		    i % 2 ? "spiffe://e.org/a" : "spiffe://e.org/b",
 		    "action", i < 3 ? "connect" : "register",
 		    "decision", "decision", i == 4 ? "deny" : "allow",
 		    "reasons");
@@ -1220,8 +1221,10 @@ toggle_check(json_t *items, int64_t rev)
 		j = (int)strtol(json_string_value(json_object_get(o,
 		    "name")) + 1, NULL, 10);
 		t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
-		want = t == 0 ? j + 1 : toggle_base + j + 1 + (t - 1) * TOGGLE_N;
-		if (json_integer_value(json_object_get(o, "revision")) != want ||
+		want = t == 0 ? j + 1 :
+		    toggle_base + j + 1 + (t - 1) * TOGGLE_N;
+		if (json_integer_value(json_object_get(o,
+		    "revision")) != want ||
 		    strcmp(json_string_value(json_array_get(json_object_get(o,
 		    "network_service_names"), 0)), "a") != 0) {
 			dump = json_dumps(o, 0);
@@ -1441,4 +1444,77 @@ Test(store, sqlite_log_is_checkpointed_while_writing)
 	    (long long)wal_max);
 	reopen();
 	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0), 6000);
+}
+
+Test(store, writes_without_a_listener_still_keep_history)
+{
+	struct nsreg_error	err;
+	int64_t			rev;
+
+	store_set_listener(st, NULL, NULL);
+	rev = put(STORE_SERVICE, "s", json_object(), T0, 0, NULL);
+	cr_assert_eq(store_delete(st, STORE_SERVICE, "s", rev, T0, NULL,
+	    &err), 0, "%s", err.message);
+	cr_assert_eq(seen.n, 0);
+	cr_assert_eq(store_watch(st, STORE_SERVICE, 0, 0, record, &seen,
+	    &err), 2);
+	cr_assert_eq(seen.type[0], STORE_ADDED);
+	cr_assert_eq(seen.type[1], STORE_DELETED);
+	cr_assert_str_eq(seen.name[1], "s");
+	cr_assert_eq(seen.object_rev[1], rev);
+}
+
+/* More expired objects than one prune transaction takes. */
+Test(store, prune_takes_every_expired_object)
+{
+	struct nsreg_error	err;
+	char			name[16];
+	int			i;
+
+	store_set_listener(st, NULL, NULL);
+	for (i = 0; i < 2500; i++) {
+		snprintf(name, sizeof(name), "g%04d", i);
+		put(STORE_GRANT, name, json_object(), T0, T0 + 1 + i % 7,
+		    "spiffe://e.org/c");
+	}
+	put(STORE_GRANT, "keep", json_object(), T0, T0 + 100, NULL);
+	cr_assert_eq(store_count(st, STORE_GRANT, T0), 2501);
+	cr_assert_eq(store_prune(st, T0 + 50, &err), 2500, "%s",
+	    err.message);
+	cr_assert_eq(store_count(st, STORE_GRANT, T0), 1);
+	cr_assert_eq(store_revision(st), 2501 + 2500);
+	cr_assert_eq(store_prune(st, T0 + 50, &err), 0);
+}
+
+Test(store, a_failed_migration_changes_nothing)
+{
+	const struct store_backend	*be;
+	struct store_migration		 mig[64];
+	struct nsreg_error		 err;
+	size_t				 n;
+
+	be = store_backend_find(test_url, &err);
+	cr_assert_not_null(be);
+	for (n = 0; be->migrations[n].name != NULL; n++)
+		mig[n] = be->migrations[n];
+	mig[n].version = 9998;
+	mig[n].name = "9998_broken";
+	mig[n].sql = "CREATE TABLE half (x INTEGER); SELECT * FROM nothing;";
+	mig[n + 1].version = 0;
+	mig[n + 1].name = NULL;
+	mig[n + 1].sql = NULL;
+	put(STORE_SERVICE, "s", json_object(), T0, 0, NULL);
+	store_close(st);
+	st = store_open_migrations(&test_opt, mig, &err);
+	cr_assert_null(st);
+	cr_assert_not_null(strstr(err.message, "9998_broken"), "%s",
+	    err.message);
+	/* Still the version this code knows, with its data. */
+	reopen();
+	cr_assert_eq(store_count(st, STORE_SERVICE, T0), 1);
+	/* And the half-made table is not there: the migration can rerun. */
+	mig[n].sql = "CREATE TABLE half (x INTEGER);";
+	store_close(st);
+	st = store_open_migrations(&test_opt, mig, &err);
+	cr_assert_not_null(st, "%s", err.message);
 }
