@@ -342,8 +342,11 @@ int
 main(int argc, char **argv)
 {
 	static const int	 threads[] = { 1, 2, 4, 8 };
+	struct store_options	 opt = { 0 };
 	struct store		*s;
 	struct nsreg_error	 err;
+	char			 url[600];
+	int64_t			 t0;
 	long			 n, next;
 	size_t			 i;
 	const char		*phase = NULL;
@@ -427,6 +430,17 @@ big:
 	    "wal_bytes=%lld\n", (long long)store_count(s, STORE_ENDPOINT,
 	    NOW), bench_rss_kib("VmRSS"), bench_rss_kib("VmHWM"),
 	    bench_file_size("big.db"), bench_file_size("big.db-wal"));
+	store_close(s);
+	/* Start-up: migrations checked, the service index rebuilt. */
+	snprintf(url, sizeof(url), "sqlite:%s/big.db", bench_dir);
+	opt.url = url;
+	t0 = util_mono_us();
+	if ((s = store_open(&opt, &err)) == NULL)
+		bench_die("reopen", &err);
+	printf("reopen_ms=%.1f endpoints=%lld rss_kib=%ld\n",
+	    (double)(util_mono_us() - t0) / 1000.0,
+	    (long long)store_count(s, STORE_ENDPOINT, NOW),
+	    bench_rss_kib("VmRSS"));
 	store_close(s);
 	return 0;
 usage:
