@@ -49,6 +49,8 @@
 #define STORE_SQLITE_BATCH		256
 /* Expired objects one prune transaction deletes at most. */
 #define STORE_SQLITE_PRUNE_BATCH	1000
+/* Events one trim transaction deletes at most. */
+#define STORE_SQLITE_TRIM_BATCH		2000
 /* Decision log rows one prune transaction deletes at most. */
 #define STORE_SQLITE_DECISION_BATCH	10000
 /*
@@ -97,6 +99,7 @@ enum store_sqlite_sql {
 	SQL_COUNT,
 	SQL_EXPIRED,
 	SQL_WATCH,
+	SQL_FIRST_EVENT,
 	SQL_TRIM_MARKS,
 	SQL_TRIM_DELETE,
 	SQL_DECISION_INSERT,
@@ -155,6 +158,7 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	[SQL_WATCH] =
 	    "SELECT revision, type, name, reason, object FROM events "
 	    "WHERE revision > ?2 AND kind = ?1 ORDER BY revision LIMIT ?3",
+	[SQL_FIRST_EVENT] = "SELECT min(revision) FROM events",
 	[SQL_TRIM_MARKS] =
 	    "SELECT kind, max(revision) FROM events WHERE revision <= ?1 "
 	    "GROUP BY kind",
@@ -1237,7 +1241,8 @@ store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 	struct store_sqlite_conn	*c = s->writer;
 	sqlite3_stmt			*st;
 	char				 key[32];
-	int64_t				 last, cutoff, marks[STORE_KIND_MAX];
+	int64_t				 last, first = 0, cutoff;
+	int64_t				 marks[STORE_KIND_MAX];
 	int				 rc, kind;
 	size_t				 i;
 
@@ -1246,6 +1251,16 @@ store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 		return -1;
 	if ((cutoff = last - (int64_t)s->history) <= 0)
 		return 0;
+	/* A bounded bite, so that writers interleave with a long trim. */
+	if ((st = store_sqlite_stmt(c, SQL_FIRST_EVENT, op->err)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_sqlite_error(c->db, rc, "trim events", op->err);
+	if (cutoff >= first + STORE_SQLITE_TRIM_BATCH)
+		cutoff = first + STORE_SQLITE_TRIM_BATCH - 1;
 	for (i = 0; i < STORE_KIND_MAX; i++)
 		marks[i] = 0;
 	if ((st = store_sqlite_stmt(c, SQL_TRIM_MARKS, op->err)) == NULL)
@@ -1685,12 +1700,14 @@ store_sqlite_prune(void *b, int64_t now, struct nsreg_error *err)
 			total += op.count;
 		} while (op.count == STORE_SQLITE_PRUNE_BATCH);
 	}
-	memset(&op, 0, sizeof(op));
-	op.run = store_sqlite_run_trim;
-	op.err = err;
-	op.now = now;
-	if (store_sqlite_write(b, &op) == -1)
-		return -1;
+	do {
+		memset(&op, 0, sizeof(op));
+		op.run = store_sqlite_run_trim;
+		op.err = err;
+		op.now = now;
+		if (store_sqlite_write(b, &op) == -1)
+			return -1;
+	} while (op.count == STORE_SQLITE_TRIM_BATCH);
 	return total;
 }
 

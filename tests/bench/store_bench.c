@@ -424,8 +424,16 @@ big:
 	bench_run(s, BENCH_FETCH, 4, 0, 100000, 100000);
 	/* Every service listed: the text cache fills up to its bound. */
 	bench_run(s, BENCH_LIST_TEXT, 4, 0, 20000, 100000);
+	t0 = util_mono_us();
 	if (store_prune(s, NOW, &err) == -1)
 		bench_die("store_prune", &err);
+	printf("store_prune nothing_expired_ms=%.2f\n",
+	    (double)(util_mono_us() - t0) / 1000.0);
+	t0 = util_mono_us();
+	if (store_count(s, STORE_ENDPOINT, NOW) != 100000)
+		bench_die("store_count", NULL);
+	printf("store_count endpoints=100000 ms=%.2f\n",
+	    (double)(util_mono_us() - t0) / 1000.0);
 	printf("endpoints=%lld rss_kib=%ld hwm_kib=%ld db_bytes=%lld "
 	    "wal_bytes=%lld\n", (long long)store_count(s, STORE_ENDPOINT,
 	    NOW), bench_rss_kib("VmRSS"), bench_rss_kib("VmHWM"),

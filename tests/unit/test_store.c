@@ -1471,6 +1471,10 @@ Test(store, prune_takes_every_expired_object)
 	char			name[16];
 	int			i;
 
+	store_close(st);
+	st = NULL;
+	test_opt.history = 100;
+	reopen();
 	store_set_listener(st, NULL, NULL);
 	for (i = 0; i < 2500; i++) {
 		snprintf(name, sizeof(name), "g%04d", i);
@@ -1484,6 +1488,14 @@ Test(store, prune_takes_every_expired_object)
 	cr_assert_eq(store_count(st, STORE_GRANT, T0), 1);
 	cr_assert_eq(store_revision(st), 2501 + 2500);
 	cr_assert_eq(store_prune(st, T0 + 50, &err), 0);
+	/* The history, trimmed in several transactions, keeps 100. */
+	seen.n = 0;
+	cr_assert_eq(store_watch(st, STORE_GRANT, 5001 - 101, 0, record,
+	    &seen, &err), -1);
+	cr_assert_eq(err.code, NSREG_GONE);
+	cr_assert_eq(store_watch(st, STORE_GRANT, 5001 - 100, 0, record,
+	    &seen, &err), 100, "%s", err.message);
+	cr_assert_eq(seen.rev[0], 4902);
 }
 
 Test(store, a_failed_migration_changes_nothing)
