@@ -369,12 +369,14 @@ main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc || (phase != NULL &&
+	    strcmp(phase, "raw") != 0 && strcmp(phase, "write") != 0 &&
+	    strcmp(phase, "create") != 0 && strcmp(phase, "read") != 0 &&
+	    strcmp(phase, "listtext") != 0 && strcmp(phase, "big") != 0))
 		goto usage;
 	bench_dir = argv[optind];
 	n = bench_quick ? 2000 : 40000;
-	printf("# sqlite %s, page cache per connection and WAL as nsregd "
-	    "sets them\n", sqlite3_libversion());
+	printf("# sqlite %s\n", sqlite3_libversion());
 
 	if (phase == NULL || strcmp(phase, "raw") == 0)
 		bench_raw();
@@ -427,7 +429,7 @@ big:
 	t0 = util_mono_us();
 	if (store_prune(s, NOW, &err) == -1)
 		bench_die("store_prune", &err);
-	printf("store_prune nothing_expired_ms=%.2f\n",
+	printf("store_prune after_bulk_load_ms=%.2f (trims the history)\n",
 	    (double)(util_mono_us() - t0) / 1000.0);
 	t0 = util_mono_us();
 	if (store_count(s, STORE_ENDPOINT, NOW) != 100000)
