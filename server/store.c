@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,15 +229,11 @@ store_delete(struct store *s, enum store_kind kind, const char *name,
 	    err);
 }
 
-int
-store_list(struct store *s, const struct store_query *q, int64_t now,
-    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+static int
+store_query_check(const struct store_query *q, struct nsreg_error *err)
 {
 	size_t	i;
 
-	*items = NULL;
-	*revision = 0;
-	*more = 0;
 	if (!store_kind_valid(q->kind))
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "unknown object kind %d", (int)q->kind);
@@ -248,7 +245,146 @@ store_list(struct store *s, const struct store_query *q, int64_t now,
 			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
 			    "service", "missing service name");
 	}
-	return s->backend->list(s->b, q, now, items, revision, more, err);
+	return 0;
+}
+
+/* Grow k->buf to hold more bytes (and a NUL). */
+static int
+store_list_sink_grow(struct store_list_sink *k, size_t more)
+{
+	char	*nb;
+	size_t	 cap = k->cap != 0 ? k->cap : 4096;
+
+	while (cap < k->len + more + 1)
+		cap *= 2;
+	if (cap == k->cap)
+		return 0;
+	if ((nb = realloc(k->buf, cap)) == NULL)
+		return -1;
+	k->buf = nb;
+	k->cap = cap;
+	return 0;
+}
+
+int
+store_list_sink_add(struct store_list_sink *k, const char *name,
+    const char *text, size_t len, json_t *object, struct nsreg_error *err)
+{
+	size_t	nlen;
+	char	*nl;
+
+	if (!k->text) {
+		if (object == NULL &&
+		    (object = json_loadb(text, len, JSON_ALLOW_NUL, NULL)) ==
+		    NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s: unreadable stored object", name);
+		if (json_array_append_new(k->items, object) == -1)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		k->n++;
+		return 0;
+	}
+	json_decref(object);
+	nlen = strlen(name) + 1;
+	if (store_list_sink_grow(k, len + 1) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (nlen > k->lastcap) {
+		if ((nl = realloc(k->last, nlen)) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		k->last = nl;
+		k->lastcap = nlen;
+	}
+	if (k->n > 0)
+		k->buf[k->len++] = ',';
+	memcpy(k->buf + k->len, text, len);
+	k->len += len;
+	k->buf[k->len] = '\0';
+	memcpy(k->last, name, nlen);
+	k->n++;
+	return 0;
+}
+
+void
+store_list_sink_reset(struct store_list_sink *k)
+{
+	if (k->text)
+		k->len = k->len > 0 ? 1 : 0;	/* keep the "[" */
+	else
+		json_array_clear(k->items);
+	k->n = 0;
+}
+
+int
+store_list(struct store *s, const struct store_query *q, int64_t now,
+    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+{
+	struct store_list_sink	k = { .text = 0 };
+
+	*items = NULL;
+	*revision = 0;
+	*more = 0;
+	if (store_query_check(q, err) == -1)
+		return -1;
+	if ((k.items = json_array()) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (s->backend->list(s->b, q, now, &k, revision, more, err) == -1) {
+		json_decref(k.items);
+		*revision = 0;
+		*more = 0;
+		return -1;
+	}
+	*items = k.items;
+	return 0;
+}
+
+int
+store_list_text(struct store *s, const struct store_query *q, int64_t now,
+    char **body, size_t *len, char **last, int64_t *revision, int *more,
+    struct nsreg_error *err)
+{
+	struct store_list_sink	k = { .text = 1 };
+	int			ret = -1;
+
+	*body = NULL;
+	*len = 0;
+	*last = NULL;
+	*revision = 0;
+	*more = 0;
+	if (store_query_check(q, err) == -1)
+		return -1;
+	if (store_list_sink_grow(&k, 1) == -1) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	k.buf[k.len++] = '[';
+	if (s->backend->list(s->b, q, now, &k, revision, more, err) == -1)
+		goto done;
+	if (store_list_sink_grow(&k, 1) == -1) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	k.buf[k.len++] = ']';
+	k.buf[k.len] = '\0';
+	*body = k.buf;
+	*len = k.len;
+	k.buf = NULL;
+	if (k.n > 0) {
+		*last = k.last;
+		k.last = NULL;
+	}
+	ret = 0;
+done:
+	if (ret == -1) {
+		*revision = 0;
+		*more = 0;
+	}
+	free(k.buf);
+	free(k.last);
+	return ret;
 }
 
 int64_t
@@ -443,37 +579,6 @@ store_object_services(const struct store_object *obj)
 	return json_is_array(a) ? a : NULL;
 }
 
-static int
-store_services_has(const json_t *a, const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < json_array_size(a); i++) {
-		if (strcmp(json_string_value(json_array_get(a, i)),
-		    name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-int
-store_services_equal(const json_t *a, const json_t *b)
-{
-	size_t	 i;
-
-	for (i = 0; i < json_array_size(a); i++) {
-		if (!store_services_has(b,
-		    json_string_value(json_array_get(a, i))))
-			return 0;
-	}
-	for (i = 0; i < json_array_size(b); i++) {
-		if (!store_services_has(a,
-		    json_string_value(json_array_get(b, i))))
-			return 0;
-	}
-	return 1;
-}
-
 int
 store_object_check(const struct store_object *obj, struct nsreg_error *err)
 {
@@ -527,4 +632,547 @@ store_object_clear(struct store_object *obj)
 	json_decref(obj->doc);
 	free(obj->owner);
 	memset(obj, 0, sizeof(*obj));
+}
+
+/*
+ * The service index.  Each endpoint listed under some service has one
+ * record (found by name through a hash table) holding where it is stored
+ * and at which revision; each service has a hash-table entry with its
+ * endpoints' records sorted by name (byte order, as SQL's BINARY
+ * collation).
+ */
+struct store_svcidx_ep {
+	char			*name;
+	int64_t			 row;
+	int64_t			 revision;
+	int64_t			 expires_at;
+	unsigned int		 refs;		/* services listing it */
+	struct store_svcidx_ep	*next;		/* hash chain */
+};
+
+struct store_svcidx_svc {
+	char			 *service;
+	struct store_svcidx_ep	**eps;
+	size_t			  n, cap;
+	struct store_svcidx_svc	 *next;		/* hash chain */
+};
+
+struct store_svcidx {
+	struct store_svcidx_svc	**svcs;
+	size_t			  nsvcs, svc_buckets;
+	struct store_svcidx_ep	**eps;
+	size_t			  neps, ep_buckets;
+};
+
+static size_t
+store_hash(const char *s, size_t buckets)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)(h % buckets);
+}
+
+struct store_svcidx *
+store_svcidx_new(void)
+{
+	struct store_svcidx	*idx;
+
+	if ((idx = calloc(1, sizeof(*idx))) == NULL)
+		return NULL;
+	idx->svc_buckets = 256;
+	idx->ep_buckets = 1024;
+	idx->svcs = calloc(idx->svc_buckets, sizeof(*idx->svcs));
+	idx->eps = calloc(idx->ep_buckets, sizeof(*idx->eps));
+	if (idx->svcs == NULL || idx->eps == NULL) {
+		store_svcidx_free(idx);
+		return NULL;
+	}
+	return idx;
+}
+
+void
+store_svcidx_free(struct store_svcidx *idx)
+{
+	struct store_svcidx_svc	*sv, *snext;
+	struct store_svcidx_ep	*ep, *enext;
+	size_t			 i;
+
+	if (idx == NULL)
+		return;
+	for (i = 0; idx->svcs != NULL && i < idx->svc_buckets; i++) {
+		for (sv = idx->svcs[i]; sv != NULL; sv = snext) {
+			snext = sv->next;
+			free(sv->eps);
+			free(sv->service);
+			free(sv);
+		}
+	}
+	for (i = 0; idx->eps != NULL && i < idx->ep_buckets; i++) {
+		for (ep = idx->eps[i]; ep != NULL; ep = enext) {
+			enext = ep->next;
+			free(ep->name);
+			free(ep);
+		}
+	}
+	free(idx->svcs);
+	free(idx->eps);
+	free(idx);
+}
+
+static struct store_svcidx_svc **
+store_svcidx_svc_slot(struct store_svcidx *idx, const char *service)
+{
+	struct store_svcidx_svc	**sp;
+
+	sp = &idx->svcs[store_hash(service, idx->svc_buckets)];
+	while (*sp != NULL && strcmp((*sp)->service, service) != 0)
+		sp = &(*sp)->next;
+	return sp;
+}
+
+static struct store_svcidx_ep **
+store_svcidx_ep_slot(struct store_svcidx *idx, const char *name)
+{
+	struct store_svcidx_ep	**ep;
+
+	ep = &idx->eps[store_hash(name, idx->ep_buckets)];
+	while (*ep != NULL && strcmp((*ep)->name, name) != 0)
+		ep = &(*ep)->next;
+	return ep;
+}
+
+/* Double the services' buckets; failure keeps the old ones. */
+static void
+store_svcidx_svc_grow(struct store_svcidx *idx)
+{
+	struct store_svcidx_svc	**nb, *sv, *next;
+	size_t			  n = idx->svc_buckets * 2, i, h;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < idx->svc_buckets; i++) {
+		for (sv = idx->svcs[i]; sv != NULL; sv = next) {
+			next = sv->next;
+			h = store_hash(sv->service, n);
+			sv->next = nb[h];
+			nb[h] = sv;
+		}
+	}
+	free(idx->svcs);
+	idx->svcs = nb;
+	idx->svc_buckets = n;
+}
+
+/* Double the endpoints' buckets; failure keeps the old ones. */
+static void
+store_svcidx_ep_grow(struct store_svcidx *idx)
+{
+	struct store_svcidx_ep	**nb, *ep, *next;
+	size_t			  n = idx->ep_buckets * 2, i, h;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return;
+	for (i = 0; i < idx->ep_buckets; i++) {
+		for (ep = idx->eps[i]; ep != NULL; ep = next) {
+			next = ep->next;
+			h = store_hash(ep->name, n);
+			ep->next = nb[h];
+			nb[h] = ep;
+		}
+	}
+	free(idx->eps);
+	idx->eps = nb;
+	idx->ep_buckets = n;
+}
+
+/* The first position in sv whose name sorts at or after name. */
+static size_t
+store_svcidx_search(const struct store_svcidx_svc *sv, const char *name,
+    int *found)
+{
+	size_t	lo = 0, hi = sv->n, mid;
+	int	c;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		c = strcmp(sv->eps[mid]->name, name);
+		if (c == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+store_svcidx_add(struct store_svcidx *idx, const char *service,
+    const char *name)
+{
+	struct store_svcidx_svc	**sp, *sv;
+	struct store_svcidx_ep	**epp, *ep, **nv;
+	size_t			  pos, cap;
+	int			  found;
+
+	sp = store_svcidx_svc_slot(idx, service);
+	if ((sv = *sp) == NULL) {
+		if ((sv = calloc(1, sizeof(*sv))) == NULL ||
+		    (sv->service = strdup(service)) == NULL) {
+			free(sv);
+			return -1;
+		}
+		*sp = sv;
+		if (++idx->nsvcs > idx->svc_buckets * 2)
+			store_svcidx_svc_grow(idx);
+	}
+	pos = store_svcidx_search(sv, name, &found);
+	if (found)
+		return 0;
+	if (sv->n == sv->cap) {
+		cap = sv->cap != 0 ? sv->cap * 2 : 4;
+		if ((nv = realloc(sv->eps, cap * sizeof(*nv))) == NULL)
+			return -1;
+		sv->eps = nv;
+		sv->cap = cap;
+	}
+	epp = store_svcidx_ep_slot(idx, name);
+	if ((ep = *epp) == NULL) {
+		if ((ep = calloc(1, sizeof(*ep))) == NULL ||
+		    (ep->name = strdup(name)) == NULL) {
+			free(ep);
+			return -1;
+		}
+		*epp = ep;
+		if (++idx->neps > idx->ep_buckets * 2)
+			store_svcidx_ep_grow(idx);
+	}
+	memmove(&sv->eps[pos + 1], &sv->eps[pos],
+	    (sv->n - pos) * sizeof(*sv->eps));
+	sv->eps[pos] = ep;
+	sv->n++;
+	ep->refs++;
+	return 0;
+}
+
+void
+store_svcidx_remove(struct store_svcidx *idx, const char *service,
+    const char *name)
+{
+	struct store_svcidx_svc	**sp, *sv;
+	struct store_svcidx_ep	**epp, *ep;
+	size_t			  pos;
+	int			  found;
+
+	sp = store_svcidx_svc_slot(idx, service);
+	if ((sv = *sp) == NULL)
+		return;
+	pos = store_svcidx_search(sv, name, &found);
+	if (!found)
+		return;
+	ep = sv->eps[pos];
+	memmove(&sv->eps[pos], &sv->eps[pos + 1],
+	    (sv->n - pos - 1) * sizeof(*sv->eps));
+	if (--sv->n == 0) {
+		*sp = sv->next;
+		free(sv->eps);
+		free(sv->service);
+		free(sv);
+		idx->nsvcs--;
+	}
+	if (--ep->refs == 0) {
+		epp = store_svcidx_ep_slot(idx, name);
+		*epp = ep->next;
+		free(ep->name);
+		free(ep);
+		idx->neps--;
+	}
+}
+
+void
+store_svcidx_set(struct store_svcidx *idx, const char *name, int64_t row,
+    int64_t revision, int64_t expires_at)
+{
+	struct store_svcidx_ep	*ep;
+
+	if ((ep = *store_svcidx_ep_slot(idx, name)) == NULL)
+		return;
+	ep->row = row;
+	ep->revision = revision;
+	ep->expires_at = expires_at;
+}
+
+struct store_svcidx_hit *
+store_svcidx_find(struct store_svcidx *idx, const char **services,
+    size_t nservices, const char *after, size_t max, size_t *np)
+{
+	struct store_svcidx_svc	 *drive = NULL, *sv;
+	struct store_svcidx_svc	**others = NULL;
+	struct store_svcidx_hit	 *v = NULL, *nv;
+	struct store_svcidx_ep	 *ep;
+	size_t			  i, j, k, n = 0, cap = 0, first = 0;
+	int			  found, ok;
+
+	*np = 0;
+	if (nservices == 0)
+		return NULL;
+	/* Walk the rarest service, look the others up. */
+	if ((others = calloc(nservices, sizeof(*others))) == NULL)
+		return NULL;
+	for (i = 0; i < nservices; i++) {
+		sv = *store_svcidx_svc_slot(idx, services[i]);
+		if (sv == NULL) {
+			drive = NULL;
+			break;
+		}
+		others[i] = sv;
+		if (drive == NULL || sv->n < drive->n)
+			drive = sv;
+	}
+	if ((v = malloc(sizeof(*v))) == NULL)
+		goto fail;
+	cap = 1;
+	if (drive != NULL && after != NULL) {
+		first = store_svcidx_search(drive, after, &found);
+		if (found)
+			first++;
+	}
+	for (i = first; drive != NULL && i < drive->n; i++) {
+		if (max != 0 && n == max)
+			break;
+		ep = drive->eps[i];
+		for (j = 0, ok = 1; j < nservices && ok; j++) {
+			if (others[j] == drive)
+				continue;
+			store_svcidx_search(others[j], ep->name, &found);
+			ok = found;
+		}
+		if (!ok)
+			continue;
+		if (n + 1 == cap) {
+			cap *= 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				goto fail;
+			v = nv;
+		}
+		v[n].name = ep->name;
+		v[n].row = ep->row;
+		v[n].revision = ep->revision;
+		v[n].expires_at = ep->expires_at;
+		n++;
+	}
+	/* The names are copied: the caller reads them without the lock. */
+	for (k = 0; k < n; k++) {
+		if ((v[k].name = strdup(v[k].name)) == NULL) {
+			while (k-- > 0)
+				free((char *)v[k].name);
+			n = 0;
+			goto fail;
+		}
+	}
+	v[n].name = NULL;
+	*np = n;
+	free(others);
+	return v;
+fail:
+	free(v);
+	free(others);
+	return NULL;
+}
+
+void
+store_svcidx_hits_free(struct store_svcidx_hit *v)
+{
+	size_t	i;
+
+	if (v == NULL)
+		return;
+	for (i = 0; v[i].name != NULL; i++)
+		free((char *)v[i].name);
+	free(v);
+}
+
+/*
+ * The text cache: rendered texts by row, each valid for one revision, in
+ * least-recently-used order, at most max bytes.
+ */
+struct store_textcache_entry {
+	int64_t				 row;
+	int64_t				 revision;
+	size_t				 len;
+	struct store_textcache_entry	*prev, *next;	/* LRU, newest first */
+	struct store_textcache_entry	*hnext;
+	char				 text[];
+};
+
+struct store_textcache {
+	pthread_mutex_t			 lock;
+	struct store_textcache_entry	**buckets;
+	size_t				 nbuckets;
+	struct store_textcache_entry	*head, *tail;
+	size_t				 bytes, max;
+};
+
+struct store_textcache *
+store_textcache_new(size_t max)
+{
+	struct store_textcache	*tc;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return NULL;
+	/* About one bucket per 512 bytes cached. */
+	tc->nbuckets = max / 512 > 64 ? max / 512 : 64;
+	if ((tc->buckets = calloc(tc->nbuckets, sizeof(*tc->buckets))) ==
+	    NULL) {
+		free(tc);
+		return NULL;
+	}
+	tc->max = max;
+	pthread_mutex_init(&tc->lock, NULL);
+	return tc;
+}
+
+void
+store_textcache_free(struct store_textcache *tc)
+{
+	struct store_textcache_entry	*e, *next;
+
+	if (tc == NULL)
+		return;
+	for (e = tc->head; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	pthread_mutex_destroy(&tc->lock);
+	free(tc->buckets);
+	free(tc);
+}
+
+static struct store_textcache_entry **
+store_textcache_slot(struct store_textcache *tc, int64_t row)
+{
+	struct store_textcache_entry	**ep;
+
+	ep = &tc->buckets[(uint64_t)row % tc->nbuckets];
+	while (*ep != NULL && (*ep)->row != row)
+		ep = &(*ep)->hnext;
+	return ep;
+}
+
+static void
+store_textcache_unlink(struct store_textcache *tc,
+    struct store_textcache_entry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		tc->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		tc->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+store_textcache_push(struct store_textcache *tc,
+    struct store_textcache_entry *e)
+{
+	e->prev = NULL;
+	e->next = tc->head;
+	if (tc->head != NULL)
+		tc->head->prev = e;
+	tc->head = e;
+	if (tc->tail == NULL)
+		tc->tail = e;
+}
+
+/* Drop e, which is in the table and the LRU list. */
+static void
+store_textcache_drop(struct store_textcache *tc,
+    struct store_textcache_entry *e)
+{
+	struct store_textcache_entry	**ep;
+
+	ep = store_textcache_slot(tc, e->row);
+	*ep = e->hnext;
+	store_textcache_unlink(tc, e);
+	tc->bytes -= sizeof(*e) + e->len;
+	free(e);
+}
+
+int
+store_textcache_get(struct store_textcache *tc, int64_t row,
+    int64_t revision, char **buf, size_t *cap, size_t *len)
+{
+	struct store_textcache_entry	*e;
+	char				*nb;
+	size_t				 ncap;
+	int				 ret = 0;
+
+	pthread_mutex_lock(&tc->lock);
+	e = *store_textcache_slot(tc, row);
+	if (e == NULL || e->revision != revision)
+		goto done;
+	if (e->len + 1 > *cap) {
+		ncap = *cap != 0 ? *cap : 1024;
+		while (ncap < e->len + 1)
+			ncap *= 2;
+		if ((nb = realloc(*buf, ncap)) == NULL)
+			goto done;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf, e->text, e->len);
+	(*buf)[e->len] = '\0';
+	*len = e->len;
+	store_textcache_unlink(tc, e);
+	store_textcache_push(tc, e);
+	ret = 1;
+done:
+	pthread_mutex_unlock(&tc->lock);
+	return ret;
+}
+
+void
+store_textcache_put(struct store_textcache *tc, int64_t row,
+    int64_t revision, const char *text, size_t len)
+{
+	struct store_textcache_entry	**ep, *e;
+
+	/* One text may take at most an eighth of the cache. */
+	if (sizeof(*e) + len > tc->max / 8)
+		return;
+	if ((e = malloc(sizeof(*e) + len)) == NULL)
+		return;
+	e->row = row;
+	e->revision = revision;
+	e->len = len;
+	memcpy(e->text, text, len);
+	pthread_mutex_lock(&tc->lock);
+	ep = store_textcache_slot(tc, row);
+	if (*ep != NULL) {
+		if ((*ep)->revision >= revision) {
+			/* A newer text is already there. */
+			pthread_mutex_unlock(&tc->lock);
+			free(e);
+			return;
+		}
+		store_textcache_drop(tc, *ep);
+		ep = store_textcache_slot(tc, row);
+	}
+	e->hnext = NULL;
+	*ep = e;
+	store_textcache_push(tc, e);
+	tc->bytes += sizeof(*e) + len;
+	while (tc->bytes > tc->max && tc->tail != NULL)
+		store_textcache_drop(tc, tc->tail);
+	pthread_mutex_unlock(&tc->lock);
 }

@@ -100,7 +100,8 @@ struct store_query {
 
 struct store_options {
 	const char	*url;		/* "sqlite:PATH" or "postgresql://..." */
-	size_t		 history;	/* events kept for watch resume */
+	size_t		 history;	/* events kept for watch resume
+					   (0: 10000) */
 };
 
 /* Open (creating and migrating as needed).  NULL on error. */
@@ -127,8 +128,10 @@ int		 store_create(struct store *s, struct store_object *obj,
 
 /*
  * Replace the live object obj->name when its revision is expect_rev
- * (NSREG_FAILED_PRECONDITION otherwise, NSREG_NOT_FOUND when absent).
- * created_at is kept; sets obj->revision, created_at, updated_at.
+ * (0: any; NSREG_FAILED_PRECONDITION otherwise, NSREG_NOT_FOUND when
+ * absent or expired).  created_at is kept; sets obj->revision,
+ * created_at, updated_at.  The owner is recorded once: when obj->owner
+ * is NULL the stored owner is kept and obj->owner set to a copy of it.
  * Event MODIFIED.
  */
 int		 store_update(struct store *s, struct store_object *obj,
@@ -159,6 +162,18 @@ int		 store_delete(struct store *s, enum store_kind kind,
 int		 store_list(struct store *s, const struct store_query *q,
 		    int64_t now, json_t **items, int64_t *revision, int *more,
 		    struct nsreg_error *err);
+
+/*
+ * store_list answering with text: *body becomes a new string holding the
+ * JSON array of the rendered objects ("[{...},{...}]", free it), *len its
+ * length and *last a new copy of the last object's name (NULL when the
+ * array is empty) for the next page token.  Stored objects are copied as
+ * they are, never parsed unless q->match needs them: the cheap way to
+ * answer a list.
+ */
+int		 store_list_text(struct store *s, const struct store_query *q,
+		    int64_t now, char **body, size_t *len, char **last,
+		    int64_t *revision, int *more, struct nsreg_error *err);
 
 /* Number of live objects of kind at now, or -1. */
 int64_t		 store_count(struct store *s, enum store_kind kind,
@@ -222,7 +237,12 @@ int		 store_decision_list(struct store *s,
 int64_t		 store_decision_prune(struct store *s, int64_t before,
 		    struct nsreg_error *err);
 
-/* The rendered object (new reference). */
+/*
+ * The rendered object (new reference): "name", the document's own fields,
+ * "revision", then "created_at", "updated_at" and the expiry field as
+ * RFC 3339 strings, then "owner"; metadata keys found in doc are ignored.
+ * NULL when out of memory.
+ */
 json_t		*store_object_render(const struct store_object *obj);
 
 /* Release what obj owns and zero it. */

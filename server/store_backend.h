@@ -17,6 +17,31 @@
 #include "store.h"
 #include "store_migration.h"
 
+/*
+ * Where a backend's list puts the objects it keeps: a JSON array
+ * (store_list) or the JSON array text (store_list_text).
+ */
+struct store_list_sink {
+	int		 text;		/* 1: buf, 0: items */
+	json_t		*items;
+	char		*buf;		/* "[a,b" so far */
+	size_t		 len, cap;
+	char		*last;		/* text: name of the last kept */
+	size_t		 lastcap;
+	size_t		 n;		/* objects kept */
+};
+
+/*
+ * Keep one stored object given by its name and rendered text; object is
+ * the text already parsed by the backend (stolen) or NULL.  0, or -1 when
+ * out of memory or the text is not JSON.
+ */
+int		 store_list_sink_add(struct store_list_sink *k,
+		    const char *name, const char *text, size_t len,
+		    json_t *object, struct nsreg_error *err);
+/* Forget what k kept (a backend starting over). */
+void		 store_list_sink_reset(struct store_list_sink *k);
+
 struct store_backend {
 	const char	*name;		/* "sqlite" */
 	const char	*scheme;	/* URL prefix: "sqlite:" */
@@ -27,7 +52,8 @@ struct store_backend {
 	 * bring its schema to the last of migrations, refusing a database
 	 * that already has a newer version than that.  NULL on error.
 	 */
-	void		*(*open)(const char *url, const struct store_options *opt,
+	void		*(*open)(const char *url,
+			    const struct store_options *opt,
 			    const struct store_migration *migrations,
 			    struct nsreg_error *err);
 	void		 (*close)(void *b);
@@ -47,8 +73,9 @@ struct store_backend {
 			    const char *name, int64_t expect_rev, int64_t now,
 			    struct store_object *old, struct nsreg_error *err);
 	int		 (*list)(void *b, const struct store_query *q,
-			    int64_t now, json_t **items, int64_t *revision,
-			    int *more, struct nsreg_error *err);
+			    int64_t now, struct store_list_sink *sink,
+			    int64_t *revision, int *more,
+			    struct nsreg_error *err);
 	int64_t		 (*count)(void *b, enum store_kind kind, int64_t now);
 	int64_t		 (*prune)(void *b, int64_t now,
 			    struct nsreg_error *err);
@@ -117,7 +144,60 @@ json_t		*store_object_strip(json_t *rendered, enum store_kind kind);
  */
 const json_t	*store_object_services(const struct store_object *obj);
 
-/* 1 when two service arrays hold the same set of names, else 0. */
-int		 store_services_equal(const json_t *a, const json_t *b);
+/*
+ * An in-memory index of endpoints by the services they offer, for
+ * backends whose own index would cost more than it saves: each service
+ * maps to its endpoints sorted by name, each endpoint to where and at
+ * which revision the backend stores it.  Not locked: the backend
+ * serialises writers against readers.
+ */
+struct store_svcidx;
+
+struct store_svcidx_hit {
+	const char	*name;		/* owned by the hit array */
+	int64_t		 row;
+	int64_t		 revision;
+	int64_t		 expires_at;
+};
+
+struct store_svcidx *store_svcidx_new(void);
+void		 store_svcidx_free(struct store_svcidx *idx);
+/* Record that name offers service.  0, or -1 when out of memory. */
+int		 store_svcidx_add(struct store_svcidx *idx, const char *service,
+		    const char *name);
+void		 store_svcidx_remove(struct store_svcidx *idx,
+		    const char *service, const char *name);
+/* Where and at which revision name (offering some service) is stored. */
+void		 store_svcidx_set(struct store_svcidx *idx, const char *name,
+		    int64_t row, int64_t revision, int64_t expires_at);
+/*
+ * At most max (0: all) of the endpoints offering every one of services,
+ * whose names sort after after (NULL: from the first), in name order, as
+ * a new array ending with a NULL name (store_svcidx_hits_free); *np is
+ * their number.  NULL when out of memory.
+ */
+struct store_svcidx_hit *store_svcidx_find(struct store_svcidx *idx,
+		    const char **services, size_t nservices, const char *after,
+		    size_t max, size_t *np);
+void		 store_svcidx_hits_free(struct store_svcidx_hit *v);
+
+/*
+ * A bounded cache of rendered texts by backend row, each good for one
+ * revision, least recently used out first.  Locked inside: any thread.
+ */
+struct store_textcache;
+
+struct store_textcache *store_textcache_new(size_t max_bytes);
+void		 store_textcache_free(struct store_textcache *tc);
+/*
+ * Copy the text of row at revision into *buf (a malloc'd buffer of *cap
+ * bytes, grown as needed) with a NUL after it; *len its length.  1 when
+ * cached, 0 when not.
+ */
+int		 store_textcache_get(struct store_textcache *tc, int64_t row,
+		    int64_t revision, char **buf, size_t *cap, size_t *len);
+/* Remember the text of row at revision (best effort). */
+void		 store_textcache_put(struct store_textcache *tc, int64_t row,
+		    int64_t revision, const char *text, size_t len);
 
 #endif

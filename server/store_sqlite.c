@@ -5,25 +5,31 @@
  * One database file in WAL mode with synchronous=NORMAL: a committed
  * transaction is in the WAL, written to the kernel, before the writer
  * returns, so it survives the death of the process (not a power cut
- * between checkpoints).
+ * between checkpoints, which do fsync).
  *
  * Writes go through one writer connection with group commit: a writing
  * thread queues its operation; whoever finds no batch running becomes the
  * leader, takes every queued operation, runs each inside its own
  * savepoint of one transaction, commits once, hands the events to the
  * listener in revision order and only then wakes the callers whose
- * operations that commit carried.  Uncontended, a batch is one operation.
- * A failed operation rolls back to its savepoint and gives back the
- * revisions it took, so revisions stay gap-free.
+ * operations that commit carried, passing the writer to the next queued
+ * one.  Uncontended, a batch is one operation.  A failed operation rolls
+ * back to its savepoint and gives back the revisions it took, so
+ * revisions stay gap-free.  A checkpointer thread copies the log into
+ * the database off the commit path.
  *
  * Reads use a small pool of reader connections, each in its own WAL
  * snapshot, so they never wait for the writer.  Every connection caches
  * its prepared statements.
+ *
+ * Endpoints by service are indexed in memory (see struct store_sqlite),
+ * with a bounded cache of their rendered texts: a ?service list is
+ * usually answered without the database.
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +43,36 @@
 #define STORE_SQLITE_READERS		8
 /* Page cache per connection (KiB): bounded, the objects stay on disk. */
 #define STORE_SQLITE_WRITER_CACHE	8192
-#define STORE_SQLITE_READER_CACHE	2048
+#define STORE_SQLITE_READER_CACHE	1024
 #define STORE_SQLITE_BUSY_MS		5000
 /* Operations one commit carries at most. */
 #define STORE_SQLITE_BATCH		256
 /* Expired objects one prune transaction deletes at most. */
 #define STORE_SQLITE_PRUNE_BATCH	1000
+/* Events one trim transaction deletes at most. */
+#define STORE_SQLITE_TRIM_BATCH		2000
 /* Decision log rows one prune transaction deletes at most. */
 #define STORE_SQLITE_DECISION_BATCH	10000
-/* ?service lists up to this many services filter in SQL, the rest in C. */
-#define STORE_SQLITE_SERVICES_SQL	4
+/*
+ * Rendered endpoint texts kept in memory for ?service lists (bytes).
+ * SQLite's own page caches are per connection and emptied by every
+ * commit; this one is shared and keyed by revision, so only the objects
+ * that changed miss.
+ */
+#define STORE_SQLITE_TEXT_CACHE		(12 * 1024 * 1024)
+/* Waits for the service index to reach a reader's snapshot. */
+#define STORE_SQLITE_INDEX_TRIES	10000
+/*
+ * WAL frames after which the checkpointer copies the log into the
+ * database (about 32 MiB): rarer checkpoints write each hot page once for
+ * many commits.
+ */
+#define STORE_SQLITE_CHECKPOINT		8192
+/*
+ * The checkpointer copies the log while writers go on until at most this
+ * many frames are left, then holds them off to copy the rest.
+ */
+#define STORE_SQLITE_CHECKPOINT_TAIL	256
 /* Decision log filters: principal, action, decision. */
 #define STORE_SQLITE_DECISION_FILTERS	8
 
@@ -59,20 +85,21 @@ enum store_sqlite_sql {
 	SQL_RELEASE,
 	SQL_ROLLBACK_TO,
 	SQL_PING,
+	SQL_REVISION,
 	SQL_META_GET,
 	SQL_META_SET,
 	SQL_OBJECT_GET,
 	SQL_OBJECT_INSERT,
 	SQL_OBJECT_UPDATE,
 	SQL_OBJECT_DELETE,
-	SQL_SERVICE_INSERT,
-	SQL_SERVICE_DELETE,
+	SQL_ENDPOINT_SERVICES,
+	SQL_OBJECT_ROW,
 	SQL_EVENT_INSERT,
 	SQL_LIST,
 	SQL_COUNT,
 	SQL_EXPIRED,
 	SQL_WATCH,
-	SQL_TRIM_CUTOFF,
+	SQL_FIRST_EVENT,
 	SQL_TRIM_MARKS,
 	SQL_TRIM_DELETE,
 	SQL_DECISION_INSERT,
@@ -89,13 +116,15 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	[SQL_RELEASE] = "RELEASE op",
 	[SQL_ROLLBACK_TO] = "ROLLBACK TO op",
 	[SQL_PING] = "SELECT 1",
+	[SQL_REVISION] = "SELECT max(revision) FROM events",
 	[SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
 	[SQL_META_SET] =
 	    "INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[SQL_OBJECT_GET] =
 	    "SELECT revision, created_at, updated_at, expires_at, owner, "
-	    "object, services FROM objects WHERE kind = ?1 AND name = ?2",
+	    "object, services, rowid FROM objects "
+	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_OBJECT_INSERT] =
 	    "INSERT INTO objects (kind, name, revision, created_at, "
 	    "updated_at, expires_at, owner, object, services) "
@@ -104,17 +133,19 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "UPDATE objects SET revision = ?3, updated_at = ?5, "
 	    "expires_at = ?6, owner = ?7, object = ?8, services = ?9 "
 	    "WHERE kind = ?1 AND name = ?2",
-	[SQL_OBJECT_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
-	[SQL_SERVICE_INSERT] =
-	    "INSERT OR IGNORE INTO endpoint_services (service, name) "
-	    "VALUES (?1, ?2)",
-	[SQL_SERVICE_DELETE] =
-	    "DELETE FROM endpoint_services WHERE service = ?1 AND name = ?2",
+	[SQL_OBJECT_DELETE] =
+	    "DELETE FROM objects WHERE kind = ?1 AND name = ?2",
+	[SQL_ENDPOINT_SERVICES] =
+	    "SELECT name, services, rowid, revision, expires_at FROM objects "
+	    "WHERE kind = ?1 AND services IS NOT NULL ORDER BY name",
+	[SQL_OBJECT_ROW] =
+	    "SELECT name, revision, object FROM objects WHERE rowid = ?1",
 	[SQL_EVENT_INSERT] =
 	    "INSERT INTO events (revision, kind, type, name, reason, object) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[SQL_LIST] =
-	    "SELECT object FROM objects WHERE kind = ?1 AND name > ?2 "
+	    "SELECT name, object, services FROM objects "
+	    "WHERE kind = ?1 AND name > ?2 "
 	    "AND (expires_at = 0 OR expires_at > ?3) ORDER BY name",
 	[SQL_COUNT] =
 	    "SELECT (SELECT count(*) FROM objects WHERE kind = ?1) - "
@@ -126,10 +157,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "ORDER BY expires_at LIMIT ?3",
 	[SQL_WATCH] =
 	    "SELECT revision, type, name, reason, object FROM events "
-	    "WHERE kind = ?1 AND revision > ?2 ORDER BY revision LIMIT ?3",
-	[SQL_TRIM_CUTOFF] =
-	    "SELECT revision FROM events ORDER BY revision DESC "
-	    "LIMIT 1 OFFSET ?1",
+	    "WHERE revision > ?2 AND kind = ?1 ORDER BY revision LIMIT ?3",
+	[SQL_FIRST_EVENT] = "SELECT min(revision) FROM events",
 	[SQL_TRIM_MARKS] =
 	    "SELECT kind, max(revision) FROM events WHERE revision <= ?1 "
 	    "GROUP BY kind",
@@ -146,9 +175,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 struct store_sqlite_conn {
 	sqlite3				*db;
 	sqlite3_stmt			*stmt[SQL_MAX];
-	/* ?service lists by number of services filtered in SQL. */
-	sqlite3_stmt			*services[STORE_SQLITE_SERVICES_SQL + 1];
-	sqlite3_stmt			*decisions[STORE_SQLITE_DECISION_FILTERS];
+	/* Decision lists by their filters. */
+	sqlite3_stmt	*decisions[STORE_SQLITE_DECISION_FILTERS];
 	struct store_sqlite_conn	*next;		/* free readers */
 };
 
@@ -160,6 +188,16 @@ struct store_sqlite_event {
 	char			*name;
 	const char		*reason;	/* static */
 	json_t			*object;	/* owned, NULL: no listener */
+};
+
+/* A change to the service index made by the running batch. */
+struct store_sqlite_ichange {
+	char		*name;
+	json_t		*del;		/* services name leaves, or NULL */
+	json_t		*add;		/* services name joins, or NULL */
+	int64_t		 row;		/* where name is stored, */
+	int64_t		 revision;	/* at which revision (0: gone) */
+	int64_t		 expires_at;
 };
 
 struct store_sqlite;
@@ -189,6 +227,8 @@ struct store_sqlite_op {
 	int64_t			 count;		/* prune */
 
 	int			 done;
+	int			 lead;		/* handed the writer */
+	pthread_cond_t		 cond;		/* its thread waits here */
 	struct store_sqlite_op	*next;
 };
 
@@ -199,9 +239,17 @@ struct store_sqlite {
 	/* The writer: its connection is the batch leader's alone. */
 	struct store_sqlite_conn	*writer;
 	pthread_mutex_t			 wlock;
-	pthread_cond_t			 wcond;
+	pthread_cond_t			 wcond;		/* checkpointer */
 	struct store_sqlite_op		*queue, **queue_tail;
 	int				 writing;	/* a leader runs */
+	int				 ckpt_wanted;	/* hold writers */
+	int				 ckpt_signal;	/* log is long */
+	int				 ckpt_next;	/* signal at */
+	int				 stopping;
+	pthread_cond_t			 ckcond;
+	pthread_t			 ckthread;
+	int				 ckthread_started;
+	int				 wal_frames;	/* leader only */
 	store_listener_fn		 listener;
 	void				*listener_arg;
 
@@ -210,8 +258,23 @@ struct store_sqlite {
 	struct store_sqlite_event	*events;
 	size_t				 nevents, events_cap;
 	int				 keep_events;
+	struct store_sqlite_ichange	*ichanges;
+	size_t				 nichanges, ichanges_cap;
 
 	int64_t				 committed;	/* atomic */
+
+	/*
+	 * Endpoints by service, in memory: three random index pages per
+	 * registration cost more than the whole rest of the write.  Built
+	 * at open from objects.services, changed after each commit under
+	 * ilock together with index_rev, the revision it reflects, so a
+	 * reader takes it only when it matches its snapshot.
+	 */
+	struct store_svcidx		*svcidx;
+	struct store_textcache		*texts;		/* endpoints' */
+	pthread_rwlock_t		 ilock;
+	int64_t				 index_rev;
+	int				 index_ok;	/* 0: lists scan */
 
 	/* Reader pool. */
 	pthread_mutex_t			 rlock;
@@ -303,8 +366,6 @@ store_sqlite_conn_close(struct store_sqlite_conn *c)
 		return;
 	for (i = 0; i < SQL_MAX; i++)
 		sqlite3_finalize(c->stmt[i]);
-	for (i = 0; i <= STORE_SQLITE_SERVICES_SQL; i++)
-		sqlite3_finalize(c->services[i]);
 	for (i = 0; i < STORE_SQLITE_DECISION_FILTERS; i++)
 		sqlite3_finalize(c->decisions[i]);
 	sqlite3_close(c->db);
@@ -321,8 +382,16 @@ store_sqlite_wal_cb(void *arg, int ncols, char **vals, char **names)
 	return 0;
 }
 
+/* What a connection is for. */
+enum store_sqlite_role {
+	STORE_SQLITE_READER = 0,
+	STORE_SQLITE_WRITER,
+	STORE_SQLITE_CHECKPOINTER
+};
+
 static struct store_sqlite_conn *
-store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
+store_sqlite_conn_open(const char *path, enum store_sqlite_role role,
+    struct nsreg_error *err)
 {
 	struct store_sqlite_conn	*c;
 	char				 pragmas[512];
@@ -334,7 +403,7 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 		return NULL;
 	}
 	flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-	    (writer ? SQLITE_OPEN_CREATE : 0);
+	    (role == STORE_SQLITE_WRITER ? SQLITE_OPEN_CREATE : 0);
 	rc = sqlite3_open_v2(path, &c->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
@@ -355,9 +424,11 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 	    "PRAGMA mmap_size = 0;"
 	    "PRAGMA cache_size = -%d;"
 	    "%s",
-	    writer ? STORE_SQLITE_WRITER_CACHE : STORE_SQLITE_READER_CACHE,
-	    writer ? "PRAGMA synchronous = NORMAL;"
-	    "PRAGMA journal_size_limit = 67108864;" : "PRAGMA query_only = ON;");
+	    role == STORE_SQLITE_WRITER ? STORE_SQLITE_WRITER_CACHE :
+	    STORE_SQLITE_READER_CACHE,
+	    role == STORE_SQLITE_READER ? "PRAGMA query_only = ON;" :
+	    "PRAGMA synchronous = NORMAL;"
+	    "PRAGMA journal_size_limit = 67108864;");
 	if ((rc = sqlite3_exec(c->db, pragmas, NULL, NULL, &msg)) !=
 	    SQLITE_OK) {
 		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
@@ -365,7 +436,7 @@ store_sqlite_conn_open(const char *path, int writer, struct nsreg_error *err)
 		    sqlite3_errstr(rc));
 		goto fail;
 	}
-	if (writer) {
+	if (role == STORE_SQLITE_WRITER) {
 		rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL",
 		    store_sqlite_wal_cb, &wal, &msg);
 		if (rc != SQLITE_OK || !wal) {
@@ -400,6 +471,25 @@ store_sqlite_meta_get(struct store_sqlite_conn *c, const char *key,
 		*value = 0;
 	else
 		ret = store_sqlite_error(c->db, rc, "read meta", err);
+	sqlite3_reset(st);
+	return ret;
+}
+
+/* The last revision: the newest event's (0 without any). */
+static int
+store_sqlite_revision_get(struct store_sqlite_conn *c, int64_t *rev,
+    struct nsreg_error *err)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ret = 0;
+
+	if ((st = store_sqlite_stmt(c, SQL_REVISION, err)) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*rev = sqlite3_column_int64(st, 0);
+	else
+		ret = store_sqlite_error(c->db, rc, "read revision", err);
 	sqlite3_reset(st);
 	return ret;
 }
@@ -535,7 +625,8 @@ store_sqlite_reader_get(struct store_sqlite *s, struct nsreg_error *err)
 	}
 	s->nreaders++;
 	pthread_mutex_unlock(&s->rlock);
-	if ((c = store_sqlite_conn_open(s->path, 0, err)) == NULL) {
+	if ((c = store_sqlite_conn_open(s->path, STORE_SQLITE_READER,
+	    err)) == NULL) {
 		pthread_mutex_lock(&s->rlock);
 		s->nreaders--;
 		pthread_cond_signal(&s->rcond);
@@ -638,52 +729,84 @@ store_sqlite_parse(const char *text, size_t len)
 	return json_loadb(text, len, JSON_ALLOW_NUL, NULL);
 }
 
-/* Maintain endpoint_services for name going from old to new services. */
+/*
+ * Record, for the index once the batch commits, that name stops offering
+ * the services in the stored text old (NULL: none), starts offering those
+ * of add (NULL: none) and is now stored at row with revision (0: is
+ * gone) and expires_at.
+ */
 static int
-store_sqlite_services_put(struct store_sqlite *s, const char *name,
-    const char *old, const json_t *add, struct nsreg_error *err)
+store_sqlite_index_change(struct store_sqlite *s, const char *name,
+    const char *old, const json_t *add, int64_t row, int64_t revision,
+    int64_t expires_at, struct nsreg_error *err)
 {
-	struct store_sqlite_conn	*c = s->writer;
-	sqlite3_stmt			*st;
-	json_t				*prev = NULL;
-	const json_t			*v;
-	size_t				 i;
-	int				 ret = -1;
+	struct store_sqlite_ichange	*ic, *nv;
+	json_t				*del = NULL;
+	size_t				 cap;
 
-	if (old != NULL) {
-		if ((prev = store_sqlite_parse(old, strlen(old))) == NULL) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "endpoint %s: unreadable stored services", name);
-			goto done;
-		}
-		if ((st = store_sqlite_stmt(c, SQL_SERVICE_DELETE, err)) ==
-		    NULL)
-			goto done;
-		json_array_foreach(prev, i, v) {
-			sqlite3_bind_text(st, 1, json_string_value(v), -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (store_sqlite_step_done(c, st, "unindex service",
-			    err) == -1)
-				goto done;
-		}
+	if (old != NULL && (del = store_sqlite_parse(old, strlen(old))) ==
+	    NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "endpoint %s: unreadable stored services", name);
+	if (s->nichanges == s->ichanges_cap) {
+		cap = s->ichanges_cap != 0 ? s->ichanges_cap * 2 : 64;
+		if ((nv = realloc(s->ichanges, cap * sizeof(*nv))) == NULL)
+			goto oom;
+		s->ichanges = nv;
+		s->ichanges_cap = cap;
 	}
-	if (add != NULL && json_array_size(add) > 0) {
-		if ((st = store_sqlite_stmt(c, SQL_SERVICE_INSERT, err)) ==
-		    NULL)
-			goto done;
-		json_array_foreach(add, i, v) {
-			sqlite3_bind_text(st, 1, json_string_value(v), -1,
-			    SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-			if (store_sqlite_step_done(c, st, "index service",
-			    err) == -1)
-				goto done;
-		}
+	ic = &s->ichanges[s->nichanges];
+	if ((ic->name = strdup(name)) == NULL)
+		goto oom;
+	ic->del = del;
+	ic->add = json_incref((json_t *)add);
+	ic->row = row;
+	ic->revision = revision;
+	ic->expires_at = expires_at;
+	s->nichanges++;
+	return 0;
+oom:
+	json_decref(del);
+	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+}
+
+/* Forget the recorded index changes from index from on. */
+static void
+store_sqlite_ichanges_drop(struct store_sqlite *s, size_t from)
+{
+	size_t	i;
+
+	for (i = from; i < s->nichanges; i++) {
+		free(s->ichanges[i].name);
+		json_decref(s->ichanges[i].del);
+		json_decref(s->ichanges[i].add);
 	}
-	ret = 0;
-done:
-	json_decref(prev);
+	s->nichanges = from;
+}
+
+/* Apply the committed batch's index changes; -1 when out of memory. */
+static int
+store_sqlite_ichanges_apply(struct store_sqlite *s)
+{
+	struct store_sqlite_ichange	*ic;
+	const json_t			*v;
+	size_t				 i, j;
+	int				 ret = 0;
+
+	for (i = 0; i < s->nichanges; i++) {
+		ic = &s->ichanges[i];
+		json_array_foreach(ic->del, j, v)
+			store_svcidx_remove(s->svcidx, json_string_value(v),
+			    ic->name);
+		json_array_foreach(ic->add, j, v) {
+			if (store_svcidx_add(s->svcidx, json_string_value(v),
+			    ic->name) == -1)
+				ret = -1;
+		}
+		if (ic->revision != 0)
+			store_svcidx_set(s->svcidx, ic->name, ic->row,
+			    ic->revision, ic->expires_at);
+	}
 	return ret;
 }
 
@@ -725,8 +848,8 @@ store_sqlite_remove(struct store_sqlite *s, enum store_kind kind,
 	}
 	rev = ++s->next_rev;
 	if (store_sqlite_object_delete(s, kind, name, err) == -1 ||
-	    (services != NULL && store_sqlite_services_put(s, name, services,
-	    NULL, err) == -1))
+	    (services != NULL && store_sqlite_index_change(s, name, services,
+	    NULL, 0, 0, 0, err) == -1))
 		goto done;
 	if (oldp != NULL)
 		*oldp = json_incref(old);
@@ -753,6 +876,7 @@ struct store_sqlite_row {
 	char		*object;
 	size_t		 object_len;
 	char		*services;
+	int64_t		 rowid;
 };
 
 static void
@@ -807,6 +931,7 @@ store_sqlite_row_get(struct store_sqlite_conn *c, enum store_kind kind,
 	row->created_at = sqlite3_column_int64(st, 1);
 	row->updated_at = sqlite3_column_int64(st, 2);
 	row->expires_at = sqlite3_column_int64(st, 3);
+	row->rowid = sqlite3_column_int64(st, 7);
 	row->object_len = (size_t)sqlite3_column_bytes(st, 5);
 	if ((sqlite3_column_type(st, 4) != SQLITE_NULL &&
 	    (row->owner = store_sqlite_column_dup(st, 4)) == NULL) ||
@@ -844,10 +969,13 @@ store_sqlite_services_text(const json_t *services, char **text,
 	return 0;
 }
 
-/* Insert or update the row of obj (revision and times already set). */
+/*
+ * Insert or update (at rowid) the row of obj, whose revision and times
+ * are set.
+ */
 static int
 store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
-    enum store_sqlite_sql id, enum store_event_type type,
+    enum store_sqlite_sql id, int64_t rowid, enum store_event_type type,
     const char *old_services, struct nsreg_error *err)
 {
 	struct store_sqlite_conn	*c = s->writer;
@@ -856,7 +984,7 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 	json_t				*rendered = NULL;
 	char				*text = NULL, *stext = NULL;
 	size_t				 len;
-	int				 ret = -1;
+	int				 ret = -1, same;
 
 	if ((text = store_object_text(obj, s->keep_events ? &rendered : NULL,
 	    &len, err)) == NULL)
@@ -883,12 +1011,21 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 		    obj->name);
 		goto done;
 	}
-	/* Unchanged services (a refresh) leave the index alone. */
-	if (obj->kind == STORE_ENDPOINT && (old_services == NULL ||
-	    stext == NULL || strcmp(old_services, stext) != 0) &&
-	    store_sqlite_services_put(s, obj->name, old_services, services,
-	    err) == -1)
-		goto done;
+	if (id == SQL_OBJECT_INSERT)
+		rowid = sqlite3_last_insert_rowid(c->db);
+	/*
+	 * The index learns the new revision; unchanged services (a
+	 * refresh) leave its lists alone.
+	 */
+	if (obj->kind == STORE_ENDPOINT && (old_services != NULL ||
+	    stext != NULL)) {
+		same = old_services != NULL && stext != NULL &&
+		    strcmp(old_services, stext) == 0;
+		if (store_sqlite_index_change(s, obj->name,
+		    same ? NULL : old_services, same ? NULL : services, rowid,
+		    obj->revision, obj->expires_at, err) == -1)
+			goto done;
+	}
 	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
 	    obj->name, NULL, text, len, rendered, err);
 	rendered = NULL;
@@ -923,7 +1060,7 @@ store_sqlite_run_create(struct store_sqlite *s, struct store_sqlite_op *op)
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = op->now;
 	tmp.updated_at = op->now;
-	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, STORE_ADDED,
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, 0, STORE_ADDED,
 	    NULL, op->err) == -1)
 		goto done;
 	op->revision = tmp.revision;
@@ -962,7 +1099,7 @@ store_sqlite_run_update(struct store_sqlite *s, struct store_sqlite_op *op)
 	/* The owner is recorded once: an update without one keeps it. */
 	if (tmp.owner == NULL)
 		tmp.owner = row.owner;
-	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE,
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE, row.rowid,
 	    STORE_MODIFIED, row.services, op->err) == -1)
 		goto done;
 	op->revision = tmp.revision;
@@ -1093,29 +1230,37 @@ done:
 	return ret;
 }
 
-/* Trim the event history to s->history events, recording what went. */
+/*
+ * Trim the event history to s->history events, recording per kind the
+ * newest event that went.  Revisions are gap-free (each is one event), so
+ * the cut is simply the last revision minus the history.
+ */
 static int
 store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 {
 	struct store_sqlite_conn	*c = s->writer;
 	sqlite3_stmt			*st;
 	char				 key[32];
-	int64_t				 cutoff = 0, marks[STORE_KIND_MAX];
-	int				 rc, kind, ret = -1;
+	int64_t				 last, first = 0, cutoff;
+	int64_t				 marks[STORE_KIND_MAX];
+	int				 rc, kind;
 	size_t				 i;
 
 	op->count = 0;
-	if ((st = store_sqlite_stmt(c, SQL_TRIM_CUTOFF, op->err)) == NULL)
+	if (store_sqlite_revision_get(c, &last, op->err) == -1)
 		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)s->history);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		cutoff = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
+	if ((cutoff = last - (int64_t)s->history) <= 0)
 		return 0;
+	/* A bounded bite, so that writers interleave with a long trim. */
+	if ((st = store_sqlite_stmt(c, SQL_FIRST_EVENT, op->err)) == NULL)
+		return -1;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		first = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW)
 		return store_sqlite_error(c->db, rc, "trim events", op->err);
+	if (cutoff >= first + STORE_SQLITE_TRIM_BATCH)
+		cutoff = first + STORE_SQLITE_TRIM_BATCH - 1;
 	for (i = 0; i < STORE_KIND_MAX; i++)
 		marks[i] = 0;
 	if ((st = store_sqlite_stmt(c, SQL_TRIM_MARKS, op->err)) == NULL)
@@ -1134,17 +1279,15 @@ store_sqlite_run_trim(struct store_sqlite *s, struct store_sqlite_op *op)
 			continue;
 		snprintf(key, sizeof(key), "trimmed.%zu", i);
 		if (store_sqlite_meta_set(c, key, marks[i], op->err) == -1)
-			goto done;
+			return -1;
 	}
 	if ((st = store_sqlite_stmt(c, SQL_TRIM_DELETE, op->err)) == NULL)
-		goto done;
+		return -1;
 	sqlite3_bind_int64(st, 1, cutoff);
 	if (store_sqlite_step_done(c, st, "trim events", op->err) == -1)
-		goto done;
+		return -1;
 	op->count = sqlite3_changes(c->db);
-	ret = 0;
-done:
-	return ret;
+	return 0;
 }
 
 static const char *
@@ -1233,7 +1376,7 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 	struct store_event		 e;
 	struct nsreg_error		 err;
 	int64_t				 start_rev, mark_rev;
-	size_t				 i, mark_ev, ok = 0;
+	size_t				 i, mark_ev, mark_ic, ok = 0;
 	int				 broken = 0, sp = n > 1;
 
 	nsreg_error_clear(&err);
@@ -1244,12 +1387,19 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 	if (store_sqlite_exec(c, SQL_BEGIN_IMMEDIATE, &err) == -1)
 		goto fail;
 	/* Read, not trust, the counter: another process may share the file. */
-	if (store_sqlite_meta_get(c, "revision", &start_rev, &err) == -1)
+	if (store_sqlite_revision_get(c, &start_rev, &err) == -1)
 		goto fail;
 	s->next_rev = start_rev;
+	if (start_rev != s->committed && s->index_ok) {
+		/* Somebody else wrote: the index no longer tells the truth. */
+		pthread_rwlock_wrlock(&s->ilock);
+		s->index_ok = 0;
+		pthread_rwlock_unlock(&s->ilock);
+	}
 	for (i = 0; i < n; i++) {
 		mark_rev = s->next_rev;
 		mark_ev = s->nevents;
+		mark_ic = s->nichanges;
 		if (sp && store_sqlite_exec(c, SQL_SAVEPOINT, ops[i]->err) ==
 		    -1) {
 			ops[i]->rc = -1;
@@ -1265,6 +1415,7 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 		store_sqlite_op_forget(ops[i]);
 		s->next_rev = mark_rev;
 		store_sqlite_events_drop(s, mark_ev);
+		store_sqlite_ichanges_drop(s, mark_ic);
 		if (sp && (store_sqlite_exec(c, SQL_ROLLBACK_TO, &err) == -1 ||
 		    store_sqlite_exec(c, SQL_RELEASE, &err) == -1))
 			goto fail;
@@ -1273,12 +1424,16 @@ store_sqlite_batch(struct store_sqlite *s, struct store_sqlite_op **ops,
 		store_sqlite_exec(c, SQL_ROLLBACK, &err);
 		goto done;
 	}
-	if (s->next_rev != start_rev && store_sqlite_meta_set(c, "revision",
-	    s->next_rev, &err) == -1)
-		goto fail;
 	if (store_sqlite_exec(c, SQL_COMMIT, &err) == -1)
 		goto fail;
 	__atomic_store_n(&s->committed, s->next_rev, __ATOMIC_RELEASE);
+	if (s->next_rev != start_rev || s->nichanges > 0) {
+		pthread_rwlock_wrlock(&s->ilock);
+		if (s->index_ok && store_sqlite_ichanges_apply(s) == -1)
+			s->index_ok = 0;
+		s->index_rev = s->next_rev;
+		pthread_rwlock_unlock(&s->ilock);
+	}
 	for (i = 0; i < s->nevents && listener != NULL; i++) {
 		ev = &s->events[i];
 		e.revision = ev->revision;
@@ -1296,6 +1451,7 @@ fail:
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 done:
 	store_sqlite_events_drop(s, 0);
+	store_sqlite_ichanges_drop(s, 0);
 	for (i = 0; broken && i < n; i++) {
 		if (ops[i]->rc != -1) {
 			store_sqlite_op_forget(ops[i]);
@@ -1307,8 +1463,32 @@ done:
 }
 
 /*
- * Queue op and return once a commit carried it (or it failed): the
- * calling thread runs the batch itself when no other thread does.
+ * Give the writer up (s->wlock held): to the first queued operation's
+ * thread when there is one and no checkpoint waits, else to nobody.
+ */
+static void
+store_sqlite_writer_pass(struct store_sqlite *s)
+{
+	if (s->queue != NULL && !s->ckpt_wanted) {
+		s->queue->lead = 1;
+		pthread_cond_signal(&s->queue->cond);
+		return;
+	}
+	s->writing = 0;
+	if (s->ckpt_wanted)
+		pthread_cond_signal(&s->wcond);
+	else if (s->queue != NULL)
+		pthread_cond_signal(&s->queue->cond);
+}
+
+/*
+ * Queue op and return once a commit carried it (or it failed).  The
+ * thread that finds no batch running leads one: it takes every queued
+ * operation.  A leader that leaves operations queued hands the writer to
+ * the first of them, so that its own thread, back with its next write,
+ * queues behind instead of running a batch of one: under load, batches
+ * grow to the number of writers.  Each waiting thread has its own
+ * condition, woken only when its operation is done or it is to lead.
  */
 static int
 store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
@@ -1319,15 +1499,19 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 	size_t			 n, i;
 
 	op->done = 0;
+	op->lead = 0;
 	op->next = NULL;
+	pthread_cond_init(&op->cond, NULL);
 	pthread_mutex_lock(&s->wlock);
 	*s->queue_tail = op;
 	s->queue_tail = &op->next;
 	while (!op->done) {
-		if (s->writing) {
-			pthread_cond_wait(&s->wcond, &s->wlock);
+		/* A wanted checkpoint goes before the next batch. */
+		if (!op->lead && (s->writing || s->ckpt_wanted)) {
+			pthread_cond_wait(&op->cond, &s->wlock);
 			continue;
 		}
+		op->lead = 0;
 		s->writing = 1;
 		for (n = 0; n < STORE_SQLITE_BATCH && s->queue != NULL; n++) {
 			o = s->queue;
@@ -1341,13 +1525,94 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 		pthread_mutex_unlock(&s->wlock);
 		store_sqlite_batch(s, batch, n, fn, arg);
 		pthread_mutex_lock(&s->wlock);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			batch[i]->done = 1;
-		s->writing = 0;
-		pthread_cond_broadcast(&s->wcond);
+			if (batch[i] != op)
+				pthread_cond_signal(&batch[i]->cond);
+		}
+		if (s->wal_frames >= s->ckpt_next && s->ckthread_started) {
+			s->ckpt_signal = 1;
+			pthread_cond_signal(&s->ckcond);
+		}
+		store_sqlite_writer_pass(s);
 	}
 	pthread_mutex_unlock(&s->wlock);
+	pthread_cond_destroy(&op->cond);
 	return op->rc;
+}
+
+static int
+store_sqlite_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_sqlite	*s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/*
+ * The checkpointer copies the log into the database when it is long, on
+ * its own connection: first while writers go on (the bulk, with the
+ * log's fsync), then, with writers held off, what they added meanwhile,
+ * so the log is complete in the database and the next commit starts it
+ * over.  The callers of the batch that made the log long were answered
+ * before; writers arriving during the short final copy queue and go out
+ * together in the next batch.
+ */
+static void *
+store_sqlite_checkpointer(void *arg)
+{
+	struct store_sqlite		*s = arg;
+	struct store_sqlite_conn	*c = NULL;
+	int				 frames = 0, done = 0, i, rc;
+
+	pthread_mutex_lock(&s->wlock);
+	for (;;) {
+		while (!s->ckpt_signal && !s->stopping)
+			pthread_cond_wait(&s->ckcond, &s->wlock);
+		if (s->stopping)
+			break;
+		s->ckpt_signal = 0;
+		pthread_mutex_unlock(&s->wlock);
+		if (c == NULL)
+			c = store_sqlite_conn_open(s->path,
+			    STORE_SQLITE_CHECKPOINTER, NULL);
+		rc = SQLITE_ERROR;
+		for (i = 0; c != NULL && i < 4; i++) {
+			rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+			if (rc != SQLITE_OK ||
+			    frames - done <= STORE_SQLITE_CHECKPOINT_TAIL)
+				break;
+		}
+		pthread_mutex_lock(&s->wlock);
+		s->ckpt_wanted = 1;
+		while (s->writing)
+			pthread_cond_wait(&s->wcond, &s->wlock);
+		s->writing = 1;
+		s->ckpt_wanted = 0;
+		pthread_mutex_unlock(&s->wlock);
+		if (c != NULL)
+			rc = sqlite3_wal_checkpoint_v2(c->db, NULL,
+			    SQLITE_CHECKPOINT_PASSIVE, &frames, &done);
+		pthread_mutex_lock(&s->wlock);
+		/*
+		 * Complete, the next commit starts the log over (unless a
+		 * reader still uses its end: look again a little later);
+		 * incomplete, try again once as much more was written.
+		 */
+		if (rc == SQLITE_OK && frames == done)
+			s->ckpt_next = s->wal_frames +
+			    STORE_SQLITE_CHECKPOINT / 8;
+		else
+			s->ckpt_next = s->wal_frames + STORE_SQLITE_CHECKPOINT;
+		store_sqlite_writer_pass(s);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	store_sqlite_conn_close(c);
+	return NULL;
 }
 
 /* Writes. */
@@ -1435,12 +1700,14 @@ store_sqlite_prune(void *b, int64_t now, struct nsreg_error *err)
 			total += op.count;
 		} while (op.count == STORE_SQLITE_PRUNE_BATCH);
 	}
-	memset(&op, 0, sizeof(op));
-	op.run = store_sqlite_run_trim;
-	op.err = err;
-	op.now = now;
-	if (store_sqlite_write(b, &op) == -1)
-		return -1;
+	do {
+		memset(&op, 0, sizeof(op));
+		op.run = store_sqlite_run_trim;
+		op.err = err;
+		op.now = now;
+		if (store_sqlite_write(b, &op) == -1)
+			return -1;
+	} while (op.count == STORE_SQLITE_TRIM_BATCH);
 	return total;
 }
 
@@ -1531,42 +1798,15 @@ done:
 	return ret;
 }
 
-/* The ?service list statement filtering n services (1..4) in SQL. */
-static sqlite3_stmt *
-store_sqlite_services_stmt(struct store_sqlite_conn *c, size_t n,
-    struct nsreg_error *err)
-{
-	char	sql[1024];
-	size_t	i, off;
-
-	if (c->services[n] != NULL)
-		return c->services[n];
-	/* CROSS JOIN: walk the service index in name order, then look up. */
-	off = (size_t)snprintf(sql, sizeof(sql),
-	    "SELECT o.object FROM endpoint_services AS s0 "
-	    "CROSS JOIN objects AS o WHERE s0.service = ?4 AND s0.name > ?2 "
-	    "AND o.kind = ?1 AND o.name = s0.name "
-	    "AND (o.expires_at = 0 OR o.expires_at > ?3)");
-	for (i = 1; i < n; i++)
-		off += (size_t)snprintf(sql + off, sizeof(sql) - off,
-		    " AND EXISTS (SELECT 1 FROM endpoint_services AS s%zu "
-		    "WHERE s%zu.service = ?%zu AND s%zu.name = s0.name)",
-		    i, i, 4 + i, i);
-	snprintf(sql + off, sizeof(sql) - off, " ORDER BY s0.name");
-	return store_sqlite_prepare(c, &c->services[n], sql, err);
-}
-
-/* 1 when object offers every one of services[from..n). */
+/* 1 when the array a offers every one of services[0..n). */
 static int
-store_sqlite_offers(const json_t *object, const char **services, size_t from,
-    size_t n)
+store_sqlite_offers_json(const json_t *a, const char **services, size_t n)
 {
-	const json_t	*a, *v;
+	const json_t	*v;
 	size_t		 i, j;
 	int		 found;
 
-	a = json_object_get(object, "network_service_names");
-	for (i = from; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		found = 0;
 		json_array_foreach(a, j, v) {
 			if (json_is_string(v) &&
@@ -1581,85 +1821,356 @@ store_sqlite_offers(const json_t *object, const char **services, size_t from,
 	return 1;
 }
 
+/* 1 when the stored services text offers every one of services[0..n). */
+static int
+store_sqlite_offers(const char *text, size_t len, const char **services,
+    size_t n)
+{
+	json_t	*a;
+	int	 ret;
+
+	if (text == NULL)
+		return n == 0;
+	if ((a = store_sqlite_parse(text, len)) == NULL)
+		return 0;
+	ret = store_sqlite_offers_json(a, services, n);
+	json_decref(a);
+	return ret;
+}
+
+/* A list being built. */
+struct store_sqlite_lister {
+	const struct store_query	*q;
+	struct store_list_sink		*sink;
+	int				*more;
+	int				 check;	/* services to check */
+};
+
+/*
+ * Keep the stored object when it passes the filters.  1: go on, 0: the
+ * page is full (and *more set when this one would have been kept), -1:
+ * error.
+ */
+static int
+store_sqlite_list_row(struct store_sqlite_lister *l, const char *name,
+    const char *text, size_t len, const char *services, size_t slen,
+    struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	json_t				*o = NULL;
+
+	if (name == NULL || text == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s list: unreadable stored object",
+		    store_kind_name(q->kind));
+	if (l->check && !store_sqlite_offers(services, slen, q->services,
+	    q->nservices))
+		return 1;
+	if (q->match != NULL) {
+		if ((o = store_sqlite_parse(text, len)) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s %s: unreadable stored object",
+			    store_kind_name(q->kind), name);
+		if (q->match(o, q->match_arg) != 1) {
+			json_decref(o);
+			return 1;
+		}
+	}
+	/* One matching row past the limit: there is a next page. */
+	if (q->limit != 0 && l->sink->n == q->limit) {
+		json_decref(o);
+		*l->more = 1;
+		return 0;
+	}
+	if (store_list_sink_add(l->sink, name, text, len, o, err) == -1)
+		return -1;
+	return 1;
+}
+
+/* The size of a chunk of index hits for a list of q. */
+static size_t
+store_sqlite_chunk(const struct store_query *q)
+{
+	size_t	chunk = q->limit != 0 ? q->limit + 1 : 256;
+
+	return chunk < 16 ? 16 : chunk;
+}
+
+/*
+ * A ?service list served from memory alone: the index gives the
+ * endpoints with their revisions as of index_rev, the text cache their
+ * texts at those revisions, so the answer is the state at index_rev
+ * without touching the database.  *done stays 0 when a text is not
+ * cached or the index moves on between chunks: the caller starts over
+ * the slow way.
+ */
+static int
+store_sqlite_list_cached(struct store_sqlite *s, struct store_sqlite_lister *l,
+    int64_t now, int64_t *rev, int *done, struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	struct store_svcidx_hit		*hits = NULL;
+	char				*after = NULL, *buf = NULL;
+	size_t				 n, i, len, cap = 0, chunk;
+	int				 go = 1, started = 0, ret = -1;
+
+	*done = 0;
+	l->check = 0;
+	chunk = store_sqlite_chunk(q);
+	for (;;) {
+		pthread_rwlock_rdlock(&s->ilock);
+		if (!s->index_ok || (started && s->index_rev != *rev)) {
+			pthread_rwlock_unlock(&s->ilock);
+			ret = 0;
+			goto out;
+		}
+		*rev = s->index_rev;
+		started = 1;
+		hits = store_svcidx_find(s->svcidx, q->services, q->nservices,
+		    after != NULL ? after : q->after_name, chunk, &n);
+		pthread_rwlock_unlock(&s->ilock);
+		if (hits == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		for (i = 0; i < n && go == 1; i++) {
+			if (!store_sqlite_live(hits[i].expires_at, now))
+				continue;
+			if (!store_textcache_get(s->texts, hits[i].row,
+			    hits[i].revision, &buf, &cap, &len)) {
+				ret = 0;
+				goto out;
+			}
+			go = store_sqlite_list_row(l, hits[i].name, buf, len,
+			    NULL, 0, err);
+		}
+		if (go == -1)
+			goto out;
+		if (go == 0 || n < chunk) {
+			*done = 1;
+			ret = 0;
+			goto out;
+		}
+		free(after);
+		if ((after = strdup(hits[n - 1].name)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		store_svcidx_hits_free(hits);
+		hits = NULL;
+	}
+out:
+	store_svcidx_hits_free(hits);
+	free(after);
+	free(buf);
+	return ret;
+}
+
+/*
+ * The next at most max endpoints after `after` offering all of q's
+ * services, from the index as it was at the snapshot of c's read
+ * transaction (*rev): when the index is behind, wait for the writer to
+ * finish applying; when it is ahead and moving is allowed, take a newer
+ * snapshot (updating *rev).  *hits stays NULL when the index cannot serve
+ * this snapshot: the caller scans instead.
+ */
+static int
+store_sqlite_index_hits(struct store_sqlite *s, struct store_sqlite_conn *c,
+    const struct store_query *q, const char *after, size_t max, int move,
+    int64_t *rev, struct store_svcidx_hit **hits, size_t *np,
+    struct nsreg_error *err)
+{
+	int64_t	irev;
+	int	tries;
+
+	*hits = NULL;
+	*np = 0;
+	for (tries = 0; tries < STORE_SQLITE_INDEX_TRIES; tries++) {
+		pthread_rwlock_rdlock(&s->ilock);
+		if (!s->index_ok) {
+			pthread_rwlock_unlock(&s->ilock);
+			return 0;
+		}
+		if ((irev = s->index_rev) == *rev) {
+			*hits = store_svcidx_find(s->svcidx, q->services,
+			    q->nservices, after, max, np);
+			pthread_rwlock_unlock(&s->ilock);
+			if (*hits == NULL)
+				return nsreg_error_set(err, NSREG_INTERNAL,
+				    NULL, "out of memory");
+			return 0;
+		}
+		pthread_rwlock_unlock(&s->ilock);
+		if (irev < *rev) {
+			sched_yield();
+			continue;
+		}
+		if (!move)
+			return 0;
+		if (store_sqlite_exec(c, SQL_COMMIT, err) == -1 ||
+		    store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
+		    store_sqlite_revision_get(c, rev, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * A ?service list through the index in c's snapshot, in chunks, texts
+ * from the cache or the database (and then cached).  Sets *done when it
+ * answered; when the index moved past the snapshot between chunks,
+ * *after is where the caller's scan goes on.
+ */
+static int
+store_sqlite_list_index(struct store_sqlite *s, struct store_sqlite_conn *c,
+    struct store_sqlite_lister *l, int64_t now, int64_t *rev,
+    char **after, int *done, struct nsreg_error *err)
+{
+	const struct store_query	*q = l->q;
+	struct store_svcidx_hit		*hits = NULL;
+	sqlite3_stmt			*st;
+	const char			*name, *text;
+	char				*buf = NULL;
+	size_t				 n, i, chunk, len, cap = 0;
+	int				 rc, go = 1, ret = -1, first = 1;
+
+	*done = 0;
+	l->check = 0;
+	chunk = store_sqlite_chunk(q);
+	if ((st = store_sqlite_stmt(c, SQL_OBJECT_ROW, err)) == NULL)
+		return -1;
+	for (;;) {
+		if (store_sqlite_index_hits(s, c, q, *after, chunk, first,
+		    rev, &hits, &n, err) == -1)
+			goto out;
+		if (hits == NULL) {
+			ret = 0;	/* scan from *after */
+			goto out;
+		}
+		first = 0;
+		for (i = 0; i < n && go == 1; i++) {
+			if (!store_sqlite_live(hits[i].expires_at, now))
+				continue;
+			if (store_textcache_get(s->texts, hits[i].row,
+			    hits[i].revision, &buf, &cap, &len)) {
+				go = store_sqlite_list_row(l, hits[i].name,
+				    buf, len, NULL, 0, err);
+				continue;
+			}
+			sqlite3_bind_int64(st, 1, hits[i].row);
+			rc = sqlite3_step(st);
+			if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+				store_sqlite_error(c->db, rc, "list", err);
+				sqlite3_reset(st);
+				goto out;
+			}
+			name = (const char *)sqlite3_column_text(st, 0);
+			text = (const char *)sqlite3_column_text(st, 2);
+			len = (size_t)sqlite3_column_bytes(st, 2);
+			/* The index and the snapshot agree, or it is a bug. */
+			if (rc != SQLITE_ROW || name == NULL || text == NULL ||
+			    strcmp(name, hits[i].name) != 0 ||
+			    sqlite3_column_int64(st, 1) != hits[i].revision) {
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "endpoint %s: index and database disagree",
+				    hits[i].name);
+				sqlite3_reset(st);
+				goto out;
+			}
+			store_textcache_put(s->texts, hits[i].row,
+			    hits[i].revision, text, len);
+			go = store_sqlite_list_row(l, name, text, len, NULL, 0,
+			    err);
+			sqlite3_reset(st);
+		}
+		if (go == -1)
+			goto out;
+		if (go == 0 || n < chunk) {
+			*done = 1;
+			ret = 0;
+			goto out;
+		}
+		free(*after);
+		if ((*after = strdup(hits[n - 1].name)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		store_svcidx_hits_free(hits);
+		hits = NULL;
+	}
+out:
+	store_svcidx_hits_free(hits);
+	free(buf);
+	return ret;
+}
+
 static int
 store_sqlite_list(void *b, const struct store_query *q, int64_t now,
-    json_t **items, int64_t *revision, int *more, struct nsreg_error *err)
+    struct store_list_sink *sink, int64_t *revision, int *more,
+    struct nsreg_error *err)
 {
 	struct store_sqlite		*s = b;
-	struct store_sqlite_conn	*c;
+	struct store_sqlite_conn	*c = NULL;
+	struct store_sqlite_lister	 l = {
+		.q = q, .sink = sink, .more = more,
+	};
 	sqlite3_stmt			*st = NULL;
-	json_t				*list = NULL, *o;
-	size_t				 nsql = 0, i, n = 0;
-	int				 rc, ret = -1, keep;
+	char				*after = NULL;
+	int				 rc = SQLITE_DONE, go = 1, done = 0;
+	int				 ret = -1;
 
+	if (q->nservices > 0) {
+		if (store_sqlite_list_cached(s, &l, now, revision, &done,
+		    err) == -1)
+			return -1;
+		if (done)
+			return 0;
+		store_list_sink_reset(sink);
+		*more = 0;
+	}
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
-	if ((list = json_array()) == NULL) {
+	if (q->after_name != NULL && (after = strdup(q->after_name)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
 	}
 	/* One read transaction: the items and the revision agree. */
 	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
-	    store_sqlite_meta_get(c, "revision", revision, err) == -1)
+	    store_sqlite_revision_get(c, revision, err) == -1)
 		goto done;
-	if (q->nservices > 0) {
-		nsql = q->nservices < STORE_SQLITE_SERVICES_SQL ?
-		    q->nservices : STORE_SQLITE_SERVICES_SQL;
-		if ((st = store_sqlite_services_stmt(c, nsql, err)) == NULL)
-			goto done;
-		for (i = 0; i < nsql; i++)
-			sqlite3_bind_text(st, (int)(4 + i), q->services[i],
-			    -1, SQLITE_STATIC);
-	} else if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
+	if (q->nservices > 0 && store_sqlite_list_index(s, c, &l, now,
+	    revision, &after, &done, err) == -1)
 		goto done;
-	sqlite3_bind_int(st, 1, (int)q->kind);
-	sqlite3_bind_text(st, 2, q->after_name != NULL ? q->after_name : "",
-	    -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = store_sqlite_parse((const char *)sqlite3_column_text(st, 0),
-		    (size_t)sqlite3_column_bytes(st, 0));
-		if (o == NULL) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "%s list: unreadable stored object",
-			    store_kind_name(q->kind));
+	if (!done) {
+		l.check = q->nservices > 0;
+		if ((st = store_sqlite_stmt(c, SQL_LIST, err)) == NULL)
+			goto done;
+		sqlite3_bind_int(st, 1, (int)q->kind);
+		sqlite3_bind_text(st, 2, after != NULL ? after : "", -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		while (go == 1 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			go = store_sqlite_list_row(&l,
+			    (const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1),
+			    (size_t)sqlite3_column_bytes(st, 1),
+			    (const char *)sqlite3_column_text(st, 2),
+			    (size_t)sqlite3_column_bytes(st, 2), err);
+		if (go == -1)
+			goto done;
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_sqlite_error(c->db, rc, "list", err);
 			goto done;
 		}
-		keep = store_sqlite_offers(o, q->services, nsql,
-		    q->nservices) && (q->match == NULL ||
-		    q->match(o, q->match_arg) == 1);
-		if (!keep) {
-			json_decref(o);
-			continue;
-		}
-		/* One matching row past the limit: there is a next page. */
-		if (q->limit != 0 && n == q->limit) {
-			json_decref(o);
-			*more = 1;
-			break;
-		}
-		if (json_array_append_new(list, o) == -1) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-			goto done;
-		}
-		n++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_sqlite_error(c->db, rc, "list", err);
-		goto done;
-	}
-	*items = list;
-	list = NULL;
 	ret = 0;
 done:
 	if (st != NULL)
 		sqlite3_reset(st);
-	json_decref(list);
-	if (ret == -1) {
-		*revision = 0;
-		*more = 0;
-	}
+	free(after);
 	store_sqlite_reader_put(s, c);
 	return ret;
 }
@@ -1694,7 +2205,7 @@ store_sqlite_watch(void *b, enum store_kind kind, int64_t after,
 	sqlite3_stmt			*st = NULL;
 	struct store_event		 ev;
 	char				 key[32];
-	int64_t				 trimmed, n = 0, ret = -1;
+	int64_t				 trimmed = 0, n = 0, ret = -1;
 	int				 rc;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
@@ -1871,6 +2382,13 @@ store_sqlite_close(void *b)
 
 	if (s == NULL)
 		return;
+	if (s->ckthread_started) {
+		pthread_mutex_lock(&s->wlock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->ckcond);
+		pthread_mutex_unlock(&s->wlock);
+		pthread_join(s->ckthread, NULL);
+	}
 	while ((c = s->readers) != NULL) {
 		s->readers = c->next;
 		store_sqlite_conn_close(c);
@@ -1878,12 +2396,72 @@ store_sqlite_close(void *b)
 	store_sqlite_conn_close(s->writer);
 	store_sqlite_events_drop(s, 0);
 	free(s->events);
+	store_sqlite_ichanges_drop(s, 0);
+	free(s->ichanges);
+	store_svcidx_free(s->svcidx);
+	store_textcache_free(s->texts);
+	pthread_rwlock_destroy(&s->ilock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wcond);
+	pthread_cond_destroy(&s->ckcond);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rcond);
 	free(s->path);
 	free(s);
+}
+
+/* Build the service index from the stored endpoints. */
+static int
+store_sqlite_index_load(struct store_sqlite *s, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = s->writer;
+	sqlite3_stmt			*st;
+	const json_t			*v;
+	const char			*name;
+	json_t				*a;
+	size_t				 i;
+	int				 rc, ret = -1;
+
+	if ((s->svcidx = store_svcidx_new()) == NULL ||
+	    (s->texts = store_textcache_new(STORE_SQLITE_TEXT_CACHE)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if ((st = store_sqlite_stmt(c, SQL_ENDPOINT_SERVICES, err)) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, STORE_ENDPOINT);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		name = (const char *)sqlite3_column_text(st, 0);
+		a = store_sqlite_parse((const char *)sqlite3_column_text(st, 1),
+		    (size_t)sqlite3_column_bytes(st, 1));
+		if (name == NULL || a == NULL) {
+			json_decref(a);
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "endpoint %s: unreadable stored services",
+			    name != NULL ? name : "?");
+			goto done;
+		}
+		json_array_foreach(a, i, v) {
+			if (json_is_string(v) && store_svcidx_add(s->svcidx,
+			    json_string_value(v), name) == -1) {
+				json_decref(a);
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "out of memory");
+				goto done;
+			}
+		}
+		json_decref(a);
+		store_svcidx_set(s->svcidx, name, sqlite3_column_int64(st, 2),
+		    sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4));
+	}
+	if (rc != SQLITE_DONE) {
+		store_sqlite_error(c->db, rc, "load endpoints", err);
+		goto done;
+	}
+	s->index_ok = 1;
+	ret = 0;
+done:
+	sqlite3_reset(st);
+	return ret;
 }
 
 static pthread_once_t	store_sqlite_once = PTHREAD_ONCE_INIT;
@@ -1906,6 +2484,7 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 	struct store_sqlite	*s;
 	const char		*path = url + strlen("sqlite:");
 	int64_t			 rev;
+	int			 rc;
 
 	if (path[0] == '\0' || strcmp(path, ":memory:") == 0) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "database",
@@ -1925,18 +2504,34 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 		return NULL;
 	}
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
+	s->ckpt_next = STORE_SQLITE_CHECKPOINT;
 	s->queue_tail = &s->queue;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
+	pthread_cond_init(&s->ckcond, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rcond, NULL);
-	if ((s->writer = store_sqlite_conn_open(path, 1, err)) == NULL ||
+	pthread_rwlock_init(&s->ilock, NULL);
+	if ((s->writer = store_sqlite_conn_open(path, STORE_SQLITE_WRITER,
+	    err)) == NULL ||
 	    store_sqlite_migrate(s->writer, path, migrations, err) == -1 ||
-	    store_sqlite_meta_get(s->writer, "revision", &rev, err) == -1) {
+	    store_sqlite_revision_get(s->writer, &rev, err) == -1 ||
+	    store_sqlite_index_load(s, err) == -1) {
 		store_sqlite_close(s);
 		return NULL;
 	}
 	s->committed = rev;
+	s->index_rev = rev;
+	/* Checkpoints move off the commit path (this replaces SQLite's). */
+	sqlite3_wal_hook(s->writer->db, store_sqlite_wal_hook, s);
+	if ((rc = pthread_create(&s->ckthread, NULL,
+	    store_sqlite_checkpointer, s)) != 0) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the checkpointer: %s", strerror(rc));
+		store_sqlite_close(s);
+		return NULL;
+	}
+	s->ckthread_started = 1;
 	return s;
 }
 

@@ -1,26 +1,26 @@
--- 0001_initial: objects, the endpoint->service index, the event history,
--- the decision log and the global revision counter.
+-- 0001_initial: objects, the event history (which also carries the
+-- global revision counter) and the decision log.
 --
 -- Numbers stored here are part of the schema and never renumbered:
 -- kind is enum store_kind (0 service, 1 endpoint, 2 policy,
 -- 3 trust-domain, 4 grant), type is enum store_event_type (0 ADDED,
 -- 1 MODIFIED, 2 DELETED).  Times are milliseconds since the epoch.
 
--- key 'revision': the last revision handed out (global, all kinds);
 -- key 'trimmed.K': the newest event of kind K removed from events, so a
 -- watch resuming before it answers gone.
 CREATE TABLE meta (
 	key	TEXT PRIMARY KEY,
 	value	INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO meta (key, value) VALUES ('revision', 0);
 
 -- One row per stored object.  object is the rendered JSON text (what
 -- clients see: the document plus the metadata columns) so that reads
 -- parse once and never re-render; the document is the rendered text
 -- without its metadata keys.  expires_at 0 means never.  services is
 -- the compact JSON text of an endpoint's network_service_names (NULL for
--- other kinds): a refresh that keeps it leaves endpoint_services alone.
+-- other kinds): nsregd keeps the endpoints-by-service index in memory,
+-- built from this column at start-up, because three random index pages
+-- per registration would cost more than the rest of the write.
 CREATE TABLE objects (
 	kind		INTEGER NOT NULL,
 	name		TEXT NOT NULL,
@@ -36,16 +36,12 @@ CREATE TABLE objects (
 -- Live counts (kind, expires_at > now) and the expiry sweep.
 CREATE INDEX objects_expiry ON objects (kind, expires_at);
 
--- Endpoints by the services they offer (doc.network_service_names), for
--- ?service=S lists in name order.
-CREATE TABLE endpoint_services (
-	service	TEXT NOT NULL,
-	name	TEXT NOT NULL,
-	PRIMARY KEY (service, name)
-) WITHOUT ROWID;
-
 -- The change history for watch resume, trimmed by store_prune.  object
--- is the rendered object of the event.
+-- is the rendered object of the event.  Every write appends at least one
+-- event and trimming keeps the newest, so max(revision) is the global
+-- revision counter: no counter row rewritten by every commit.  No index
+-- on kind either: a resume reads the few thousand kept events in order,
+-- which is cheaper than one more page written per commit.
 CREATE TABLE events (
 	revision	INTEGER PRIMARY KEY,
 	kind		INTEGER NOT NULL,
@@ -54,7 +50,6 @@ CREATE TABLE events (
 	reason		TEXT,
 	object		TEXT NOT NULL
 );
-CREATE INDEX events_kind ON events (kind, revision);
 
 -- The decision log: entry is the JSON entry as given, the other columns
 -- are copies of its fields for the filters.

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -895,7 +896,8 @@ Test(store, decision_log_appends_lists_and_prunes)
 	for (i = 0; i < 5; i++) {
 		e[i] = json_pack("{s:s, s:s, s:s, s:{s:s, s:[]}}",
 		    "time", "2026-11-27T16:31:14Z",
-		    "principal", i % 2 ? "spiffe://e.org/a" : "spiffe://e.org/b",
+		    "principal",
+		    i % 2 ? "spiffe://e.org/a" : "spiffe://e.org/b",
 		    "action", i < 3 ? "connect" : "register",
 		    "decision", "decision", i == 4 ? "deny" : "allow",
 		    "reasons");
@@ -1145,4 +1147,386 @@ Test(store, acknowledged_writes_survive_kill)
 	}
 	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0),
 	    store_revision(st));
+}
+
+/*
+ * Lists by service are one snapshot even while a writer moves endpoints
+ * between services: the k-th update toggles endpoint (k - 1) % N between
+ * "a" and "b", so the set offering "a" at any revision is known.
+ */
+#define TOGGLE_N	20
+#define TOGGLE_K	1500
+
+static int64_t	toggle_base;
+static int	toggle_done;
+
+static void *
+toggle_main(void *p)
+{
+	struct store_object	obj;
+	struct nsreg_error	err;
+	char			name[16];
+	int			k, on_a[TOGGLE_N], j;
+
+	(void)p;
+	for (j = 0; j < TOGGLE_N; j++)
+		on_a[j] = 1;
+	for (k = 1; k <= TOGGLE_K; k++) {
+		j = (k - 1) % TOGGLE_N;
+		on_a[j] = !on_a[j];
+		memset(&obj, 0, sizeof(obj));
+		obj.kind = STORE_ENDPOINT;
+		snprintf(name, sizeof(name), "e%02d", j);
+		obj.name = strdup(name);
+		obj.doc = endpoint_doc("tcp://t:1", (const char *[]){
+		    on_a[j] ? "a" : "b", NULL });
+		if (store_update(st, &obj, 0, T0, &err) == -1)
+			return (void *)1;
+		store_object_clear(&obj);
+	}
+	__atomic_store_n(&toggle_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Check one list of "a" at rev; 0 when it is the state at rev. */
+static int
+toggle_check(json_t *items, int64_t rev)
+{
+	json_t	*o;
+	int64_t	 m, t, want;
+	size_t	 i, off = 0;
+	char	*dump;
+	int	 j;
+	char	 buf[TOGGLE_N * 4 + 1], exp[TOGGLE_N * 4 + 1];
+
+	m = rev - toggle_base;
+	exp[0] = '\0';
+	for (j = 0; j < TOGGLE_N; j++) {
+		t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
+		if (t % 2 == 0)
+			off += (size_t)snprintf(exp + off, sizeof(exp) - off,
+			    "%se%02d", off > 0 ? "," : "", j);
+	}
+	names(items, buf, sizeof(buf));
+	if (strcmp(buf, exp) != 0) {
+		fprintf(stderr, "at revision %lld: got %s, want %s\n",
+		    (long long)rev, buf, exp);
+		return -1;
+	}
+	/*
+	 * Each object as it was then: e<j> was created at revision j + 1
+	 * (toggle_base is TOGGLE_N) and last changed by its latest toggle.
+	 */
+	json_array_foreach(items, i, o) {
+		j = (int)strtol(json_string_value(json_object_get(o,
+		    "name")) + 1, NULL, 10);
+		t = m / TOGGLE_N + (j < m % TOGGLE_N ? 1 : 0);
+		want = t == 0 ? j + 1 :
+		    toggle_base + j + 1 + (t - 1) * TOGGLE_N;
+		if (json_integer_value(json_object_get(o,
+		    "revision")) != want ||
+		    strcmp(json_string_value(json_array_get(json_object_get(o,
+		    "network_service_names"), 0)), "a") != 0) {
+			dump = json_dumps(o, 0);
+			fprintf(stderr, "at revision %lld: want revision %lld "
+			    "of %s\n", (long long)rev, (long long)want, dump);
+			free(dump);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void *
+toggle_reader(void *p)
+{
+	struct store_query	 q = {
+		.kind = STORE_ENDPOINT,
+		.services = (const char *[]){ "a" },
+		.nservices = 1,
+	};
+	struct nsreg_error	 err;
+	json_t			*items;
+	char			*body, *last;
+	size_t			 len;
+	int64_t			 rev;
+	long			 lists = 0;
+	int			 more, bad;
+
+	(void)p;
+	while (!__atomic_load_n(&toggle_done, __ATOMIC_ACQUIRE)) {
+		/* Both ways of listing, and the text cache in between. */
+		if (lists % 2 == 0) {
+			if (store_list(st, &q, T0, &items, &rev, &more,
+			    &err) == -1)
+				return (void *)1;
+		} else {
+			if (store_list_text(st, &q, T0, &body, &len, &last,
+			    &rev, &more, &err) == -1)
+				return (void *)1;
+			items = json_loads(body, 0, NULL);
+			free(body);
+			free(last);
+		}
+		bad = items == NULL || toggle_check(items, rev) == -1;
+		json_decref(items);
+		if (bad)
+			return (void *)2;
+		lists++;
+	}
+	return lists > 0 ? NULL : (void *)3;
+}
+
+Test(store, service_lists_are_one_snapshot_under_writes)
+{
+	pthread_t	w, r[2];
+	void		*rv;
+	char		name[16];
+	int		j;
+
+	for (j = 0; j < TOGGLE_N; j++) {
+		snprintf(name, sizeof(name), "e%02d", j);
+		put_endpoint(name, (const char *[]){ "a", NULL }, 0);
+	}
+	toggle_base = store_revision(st);
+	cr_assert_eq(pthread_create(&w, NULL, toggle_main, NULL), 0);
+	cr_assert_eq(pthread_create(&r[0], NULL, toggle_reader, NULL), 0);
+	cr_assert_eq(pthread_create(&r[1], NULL, toggle_reader, NULL), 0);
+	cr_assert_eq(pthread_join(w, &rv), 0);
+	cr_assert_null(rv, "writer failed");
+	cr_assert_eq(pthread_join(r[0], &rv), 0);
+	cr_assert_null(rv, "reader 0 saw an inconsistent list (%p)", rv);
+	cr_assert_eq(pthread_join(r[1], &rv), 0);
+	cr_assert_null(rv, "reader 1 saw an inconsistent list (%p)", rv);
+}
+
+/* Two handles on one file (as two processes would be) stay correct. */
+Test(store, a_second_writer_on_the_file_does_not_fool_lists)
+{
+	struct store_query	 q = {
+		.kind = STORE_ENDPOINT,
+		.services = (const char *[]){ "s" },
+		.nservices = 1,
+	};
+	struct store		*other, *mine;
+	struct nsreg_error	 err;
+	char			 buf[64];
+	int			 more;
+
+	put_endpoint("a", (const char *[]){ "s", NULL }, 0);
+	other = store_open(&test_opt, &err);
+	cr_assert_not_null(other, "%s", err.message);
+	mine = st;
+	st = other;
+	put_endpoint("b", (const char *[]){ "s", NULL }, 0);
+	st = mine;
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,b");
+	/* Our next write notices the other writer. */
+	put_endpoint("c", (const char *[]){ "s", NULL }, 0);
+	cr_assert_eq(store_revision(st), 3);
+	list_names(&q, T0, buf, sizeof(buf), &more);
+	cr_assert_str_eq(buf, "a,b,c");
+	store_close(other);
+}
+
+static int
+match_even(const json_t *o, void *arg)
+{
+	const char	*name = json_string_value(json_object_get(o, "name"));
+
+	(void)arg;
+	return name != NULL && (name[strlen(name) - 1] - '0') % 2 == 0;
+}
+
+/* store_list_text answers what store_list answers, as text. */
+static void
+list_both(struct store_query *q, size_t want)
+{
+	struct nsreg_error	 err;
+	json_t			*items, *parsed;
+	char			*body, *last;
+	size_t			 len;
+	int64_t			 rev1, rev2;
+	int			 more1, more2;
+
+	cr_assert_eq(store_list(st, q, T0, &items, &rev1, &more1, &err), 0,
+	    "%s", err.message);
+	cr_assert_eq(store_list_text(st, q, T0, &body, &len, &last, &rev2,
+	    &more2, &err), 0, "%s", err.message);
+	cr_assert_eq(json_array_size(items), want);
+	cr_assert_eq(strlen(body), len);
+	parsed = json_loads(body, 0, NULL);
+	cr_assert_not_null(parsed, "not JSON: %s", body);
+	cr_assert(json_equal(parsed, items));
+	cr_assert_eq(rev1, rev2);
+	cr_assert_eq(more1, more2);
+	if (want == 0) {
+		cr_assert_null(last);
+		cr_assert_str_eq(body, "[]");
+	} else
+		cr_assert_str_eq(last, json_string_value(json_object_get(
+		    json_array_get(items, want - 1), "name")));
+	json_decref(parsed);
+	json_decref(items);
+	free(body);
+	free(last);
+}
+
+Test(store, list_text_answers_as_list_does)
+{
+	struct store_query	q = { .kind = STORE_ENDPOINT };
+	char			name[16];
+	int			i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "e%03d", i);
+		put_endpoint(name, i % 2 == 0 ?
+		    (const char *[]){ "big", "half", NULL } :
+		    (const char *[]){ "big", NULL }, i == 7 ? T0 : 0);
+	}
+	list_both(&q, 299);
+	q.services = (const char *[]){ "big" };
+	q.nservices = 1;
+	/* More than one chunk of the index, one expired on the way. */
+	list_both(&q, 299);
+	q.services = (const char *[]){ "big", "half" };
+	q.nservices = 2;
+	list_both(&q, 150);
+	q.limit = 7;
+	q.after_name = "e100";
+	list_both(&q, 7);
+	q.match = match_even;
+	q.services = (const char *[]){ "big" };
+	q.nservices = 1;
+	q.after_name = "e250";
+	q.limit = 100;
+	list_both(&q, 24);
+	q.after_name = "e299";
+	list_both(&q, 0);
+	q.services = (const char *[]){ "none" };
+	q.after_name = NULL;
+	list_both(&q, 0);
+	q.kind = STORE_SERVICE;
+	q.nservices = 0;
+	q.match = NULL;
+	list_both(&q, 0);
+}
+
+/*
+ * SQLite only: a long log is copied into the database while the server
+ * runs (not only at close) and starts over, so it stays bounded.
+ */
+Test(store, sqlite_log_is_checkpointed_while_writing)
+{
+	struct stat	sb;
+	char		path[600], name[32];
+	off_t		wal_max = 0;
+	int		i;
+
+	if (strncmp(test_url, "sqlite:", 7) != 0)
+		cr_skip_test("not SQLite");
+	for (i = 0; i < 6000; i++) {
+		snprintf(name, sizeof(name), "nse-%05d", i);
+		put_endpoint(name, (const char *[]){ "a", "b", "c", NULL }, 0);
+		snprintf(path, sizeof(path), "%s/nsreg.db-wal", test_dir);
+		if (i % 100 == 0 && stat(path, &sb) == 0 &&
+		    sb.st_size > wal_max)
+			wal_max = sb.st_size;
+	}
+	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
+	cr_assert_eq(stat(path, &sb), 0);
+	cr_assert_gt(sb.st_size, 2 * 1024 * 1024,
+	    "database file still %lld bytes: no checkpoint ran",
+	    (long long)sb.st_size);
+	/* 6000 registrations write ~100 MiB of log without restarts. */
+	cr_assert_lt(wal_max, 64 * 1024 * 1024, "log grew to %lld bytes",
+	    (long long)wal_max);
+	reopen();
+	cr_assert_eq(store_count(st, STORE_ENDPOINT, T0), 6000);
+}
+
+Test(store, writes_without_a_listener_still_keep_history)
+{
+	struct nsreg_error	err;
+	int64_t			rev;
+
+	store_set_listener(st, NULL, NULL);
+	rev = put(STORE_SERVICE, "s", json_object(), T0, 0, NULL);
+	cr_assert_eq(store_delete(st, STORE_SERVICE, "s", rev, T0, NULL,
+	    &err), 0, "%s", err.message);
+	cr_assert_eq(seen.n, 0);
+	cr_assert_eq(store_watch(st, STORE_SERVICE, 0, 0, record, &seen,
+	    &err), 2);
+	cr_assert_eq(seen.type[0], STORE_ADDED);
+	cr_assert_eq(seen.type[1], STORE_DELETED);
+	cr_assert_str_eq(seen.name[1], "s");
+	cr_assert_eq(seen.object_rev[1], rev);
+}
+
+/* More expired objects than one prune transaction takes. */
+Test(store, prune_takes_every_expired_object)
+{
+	struct nsreg_error	err;
+	char			name[16];
+	int			i;
+
+	store_close(st);
+	st = NULL;
+	test_opt.history = 100;
+	reopen();
+	store_set_listener(st, NULL, NULL);
+	for (i = 0; i < 2500; i++) {
+		snprintf(name, sizeof(name), "g%04d", i);
+		put(STORE_GRANT, name, json_object(), T0, T0 + 1 + i % 7,
+		    "spiffe://e.org/c");
+	}
+	put(STORE_GRANT, "keep", json_object(), T0, T0 + 100, NULL);
+	cr_assert_eq(store_count(st, STORE_GRANT, T0), 2501);
+	cr_assert_eq(store_prune(st, T0 + 50, &err), 2500, "%s",
+	    err.message);
+	cr_assert_eq(store_count(st, STORE_GRANT, T0), 1);
+	cr_assert_eq(store_revision(st), 2501 + 2500);
+	cr_assert_eq(store_prune(st, T0 + 50, &err), 0);
+	/* The history, trimmed in several transactions, keeps 100. */
+	seen.n = 0;
+	cr_assert_eq(store_watch(st, STORE_GRANT, 5001 - 101, 0, record,
+	    &seen, &err), -1);
+	cr_assert_eq(err.code, NSREG_GONE);
+	cr_assert_eq(store_watch(st, STORE_GRANT, 5001 - 100, 0, record,
+	    &seen, &err), 100, "%s", err.message);
+	cr_assert_eq(seen.rev[0], 4902);
+}
+
+Test(store, a_failed_migration_changes_nothing)
+{
+	const struct store_backend	*be;
+	struct store_migration		 mig[64];
+	struct nsreg_error		 err;
+	size_t				 n;
+
+	be = store_backend_find(test_url, &err);
+	cr_assert_not_null(be);
+	for (n = 0; be->migrations[n].name != NULL; n++)
+		mig[n] = be->migrations[n];
+	mig[n].version = 9998;
+	mig[n].name = "9998_broken";
+	mig[n].sql = "CREATE TABLE half (x INTEGER); SELECT * FROM nothing;";
+	mig[n + 1].version = 0;
+	mig[n + 1].name = NULL;
+	mig[n + 1].sql = NULL;
+	put(STORE_SERVICE, "s", json_object(), T0, 0, NULL);
+	store_close(st);
+	st = store_open_migrations(&test_opt, mig, &err);
+	cr_assert_null(st);
+	cr_assert_not_null(strstr(err.message, "9998_broken"), "%s",
+	    err.message);
+	/* Still the version this code knows, with its data. */
+	reopen();
+	cr_assert_eq(store_count(st, STORE_SERVICE, T0), 1);
+	/* And the half-made table is not there: the migration can rerun. */
+	mig[n].sql = "CREATE TABLE half (x INTEGER);";
+	store_close(st);
+	st = store_open_migrations(&test_opt, mig, &err);
+	cr_assert_not_null(st, "%s", err.message);
 }
