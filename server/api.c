@@ -106,26 +106,62 @@ bad:
 	    "page_token: not a token this server issued");
 }
 
+static void	api_page_token(const char *, int, char *, size_t);
+
 void
 api_reply_list(struct http_request *req, json_t *items, int64_t revision,
     int more)
 {
-	json_t		*last;
 	const char	*name;
 	char		 tok[1024];
 	size_t		 n;
 
-	tok[0] = '\0';
 	n = json_array_size(items);
-	if (more && n > 0) {
-		last = json_array_get(items, n - 1);
-		name = json_string_value(json_object_get(last, "name"));
-		if (name != NULL && strlen(name) < 700)
-			EVP_EncodeBlock((unsigned char *)tok,
-			    (const unsigned char *)name, (int)strlen(name));
-	}
+	name = n > 0 ? json_string_value(json_object_get(json_array_get(items,
+	    n - 1), "name")) : NULL;
+	api_page_token(name, more, tok, sizeof(tok));
 	http_reply_json(req, HTTP_OK, json_pack("{s:o, s:I, s:s}", "items",
 	    items, "revision", (json_int_t)revision, "next_page_token", tok));
+}
+
+/* The page token of a last name (base64 of it), "" when none. */
+static void
+api_page_token(const char *last, int more, char *tok, size_t len)
+{
+	tok[0] = '\0';
+	if (more && last != NULL && strlen(last) < 700 && len >= 1024)
+		EVP_EncodeBlock((unsigned char *)tok,
+		    (const unsigned char *)last, (int)strlen(last));
+}
+
+/* A list page answered from the stored texts, never parsed. */
+static int
+api_list_text(struct server *srv, struct http_request *req,
+    const struct store_query *q, struct nsreg_error *err)
+{
+	char	*body = NULL, *last = NULL, *out, tok[1024];
+	size_t	 len, olen;
+	int64_t	 rev;
+	int	 more, n;
+
+	if (store_list_text(srv->store, q, req->now, &body, &len, &last,
+	    &rev, &more, err) == -1)
+		return -1;
+	api_page_token(last, more, tok, sizeof(tok));
+	olen = len + strlen(tok) + 96;
+	if ((out = malloc(olen)) == NULL) {
+		free(body);
+		free(last);
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	}
+	n = snprintf(out, olen, "{\"items\":%s,\"revision\":%lld,"
+	    "\"next_page_token\":\"%s\"}\n", body, (long long)rev, tok);
+	http_reply_text(req, HTTP_OK, "application/json", out, (size_t)n);
+	free(out);
+	free(body);
+	free(last);
+	return 0;
 }
 
 void
@@ -148,7 +184,7 @@ api_list_or_watch(struct server *srv, struct http_request *req,
 		    "watch: must be true or false");
 		goto fail;
 	}
-	if (w != NULL && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0)) {
+	if (api_is_watch(req)) {
 		if ((s = http_query(req, "since")) != NULL) {
 			if (util_number_parse(s, 0, INT64_MAX, &v) == -1) {
 				nsreg_error_set(&err, NSREG_INVALID_ARGUMENT,
@@ -174,6 +210,14 @@ api_list_or_watch(struct server *srv, struct http_request *req,
 		goto fail;
 	q->after_name = pg.after[0] != '\0' ? pg.after : NULL;
 	q->limit = pg.limit;
+	if (q->match == NULL) {
+		/* No filter to run on objects: copy the stored texts. */
+		if (api_list_text(srv, req, q, &err) == -1)
+			goto fail;
+		if (match_free != NULL)
+			match_free(q->match_arg);
+		return;
+	}
 	if (store_list(srv->store, q, req->now, &items, &rev, &more,
 	    &err) == -1)
 		goto fail;
@@ -185,6 +229,14 @@ fail:
 	if (match_free != NULL)
 		match_free(q->match_arg);
 	http_reply_error(req, &err);
+}
+
+int
+api_is_watch(const struct http_request *req)
+{
+	const char	*w = http_query(req, "watch");
+
+	return w != NULL && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0);
 }
 
 int

@@ -99,6 +99,9 @@ void	api_delete_object(struct server *srv, struct http_request *req,
 void	api_get_object(struct server *srv, struct http_request *req,
 	    enum store_kind kind, const char *name);
 
+/* 1 when the request asks for a watch stream (?watch=true). */
+int	api_is_watch(const struct http_request *req);
+
 /* 1 when the name is of another registry ("x@domain"). */
 int	api_name_is_remote(const char *name);
 

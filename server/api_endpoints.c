@@ -461,7 +461,12 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	q.kind = STORE_ENDPOINT;
 	q.services = (const char **)f->services;
 	q.nservices = f->nservices;
-	q.match = endpoints_match;
+	/*
+	 * A list filters services on the index and needs the objects only
+	 * for the other filters; a watch filters every event.
+	 */
+	q.match = api_is_watch(req) || f->nlabels > 0 || f->name != NULL ||
+	    f->url != NULL ? endpoints_match : NULL;
 	q.match_arg = f;
 	api_list_or_watch(srv, req, &q, endpoints_filter_free);
 	return;
