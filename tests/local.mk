@@ -57,4 +57,4 @@ tests_bench_loadgen_LDADD = $(OPENSSL_LIBS)
 tests_bench_bare_mhd_SOURCES = tests/bench/bare_mhd.c
 tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
-EXTRA_DIST += tests/bench/run
+EXTRA_DIST += tests/bench/run tests/bench/registry.sh

@@ -1,0 +1,154 @@
+#!/bin/sh
+# registry.sh - issue 2's benchmark: nsregd against a bare libmicrohttpd
+# TLS handler measured in the same run, over keep-alive HTTPS with a
+# client certificate (mTLS), with tests/bench/loadgen beside it.
+#
+# usage: tests/bench/registry.sh [seconds [connections]]  (from the build
+# directory, a build without sanitizers)
+#
+# Reports (one "name value" line each, then a verdict):
+#   ceiling_rps       bare MHD TLS handler, fixed 100-byte JSON body
+#   list_rps          GET /v1/endpoints?service=S (10 of 10,000 endpoints
+#                     over 1,000 services); target >= 50% of the ceiling
+#   register_rps      PUT /v1/endpoints/NEW; target >= 10,000/s, every
+#                     acknowledged write present after kill -9
+#   rss_100k_kib      RSS of nsregd holding 100,000 endpoints (< 64 MiB)
+# with p50/p99 latencies.  Exit 0 when every target is met, 1 when not,
+# 2 when the benchmark could not run.
+set -u
+secs=${1:-5}
+conns=${2:-8}
+b=${NSREG_BUILDDIR:-.}
+lg=$b/tests/bench/loadgen
+bare=$b/tests/bench/bare_mhd
+nsregd=$b/server/nsregd
+for p in "$lg" "$bare" "$nsregd"; do
+	[ -x "$p" ] || { echo "registry.sh: $p not built" >&2; exit 2; }
+done
+if ldd "$nsregd" | grep -q libasan; then
+	echo "registry.sh: $nsregd is a sanitizer build; timings need a" \
+	    "plain one" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
+pids=""
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+port() {	# a free TCP port on 127.0.0.1
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+	    echo $((20000 + $$ % 20000))
+}
+wait_healthy() {	# wait_healthy URL
+	i=0
+	while [ $i -lt 100 ]; do
+		curl -sf --cacert "$tmp/bundle.pem" "$1/healthz" >/dev/null &&
+		    return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "registry.sh: $1 did not come up" >&2
+	exit 2
+}
+field() {	# field NAME JSON
+	echo "$2" | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
+}
+
+# Identities: let nsregd --dev create them, then run with our own file.
+p=$(port)
+"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
+dev=$!
+wait_healthy "https://127.0.0.1:$p"
+kill "$dev"
+wait "$dev" 2>/dev/null
+cat > "$tmp/bench.conf" <<CONF
+listen https 127.0.0.1:$p
+trust-domain example.org
+server-id spiffe://example.org/nsregd
+tls-cert server.pem
+tls-key server.key
+trust-bundle bundle.json
+database sqlite:bench.db
+admin-token-file admin.token
+endpoint-default-ttl 1h
+endpoint-max-ttl 1h
+log-level warn
+CONF
+url=https://127.0.0.1:$p
+cred="--cacert $tmp/bundle.pem --cert $tmp/client.pem --key $tmp/client.key"
+
+# The ceiling.
+bp=$(port)
+"$bare" "$bp" "$tmp/server.pem" "$tmp/server.key" "$tmp/bundle.pem" 2 &
+pids="$pids $!"
+sleep 0.3
+# shellcheck disable=SC2086
+ceil=$("$lg" -u "https://127.0.0.1:$bp" -c "$conns" -d "$secs" -p / $cred)
+kill $pids 2>/dev/null
+pids=""
+
+start() {
+	"$nsregd" -d -f "$tmp/bench.conf" 2>>"$tmp/nsregd.log" &
+	srv=$!
+	pids="$srv"
+	wait_healthy "$url"
+}
+start
+# Admission: let the local trust domain register and find (ignored by a
+# server without admission policies).
+curl -s --cacert "$tmp/bundle.pem" -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
+    -X PUT -H 'Content-Type: application/json' \
+    -d '{"effect":"permit","actions":["find","register","unregister"],"condition":"principal.trust_domain == \"example.org\""}' \
+    "$url/v1/policies/bench" >/dev/null
+# 10,000 endpoints over 1,000 services.
+# shellcheck disable=SC2086
+pre=$("$lg" -u "$url" -c "$conns" -n 10000 -m PUT -p '/v1/endpoints/pre-{i}' \
+    -b '{"url":"tcp://10.0.0.1:5000","network_service_names":["svc-{s}"],"network_service_labels":{"svc-{s}":{"app":"pg"}}}' \
+    --mod 1000 $cred)
+[ "$(field 201 "$pre")" = 10000 ] || { echo "registry.sh: preload: $pre" >&2; exit 2; }
+# shellcheck disable=SC2086
+list=$("$lg" -u "$url" -c "$conns" -d "$secs" -p '/v1/endpoints?service=svc-{r}' \
+    --mod 1000 $cred)
+# shellcheck disable=SC2086
+reg=$("$lg" -u "$url" -c "$conns" -d "$secs" -m PUT -p '/v1/endpoints/new-{i}' \
+    -b '{"url":"tcp://10.0.0.2:5000","network_service_names":["svc-{s}"]}' \
+    --mod 1000 $cred)
+acked=$(field 201 "$reg")
+kill -9 "$srv"
+wait "$srv" 2>/dev/null
+start
+have=$(curl -s --cacert "$tmp/bundle.pem" "$url/metrics" |
+    awk '$1 == "nsreg_endpoints" { print $2 }')
+want=$((10000 + ${acked:-0}))
+# Up to 100,000 endpoints, then the RSS.
+left=$((100000 - want))
+if [ "$left" -gt 0 ]; then
+	# shellcheck disable=SC2086
+	"$lg" -u "$url" -c "$conns" -n "$left" -m PUT -p '/v1/endpoints/fill-{i}' \
+	    -b '{"url":"tcp://10.0.0.3:5000","network_service_names":["svc-{s}"]}' \
+	    --mod 1000 $cred >/dev/null
+fi
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$srv/status")
+total=$(curl -s --cacert "$tmp/bundle.pem" "$url/metrics" |
+    awk '$1 == "nsreg_endpoints" { print $2 }')
+
+crps=$(field rps "$ceil")
+lrps=$(field rps "$list")
+rrps=$(field rps "$reg")
+echo "ceiling_rps $crps p99_ms $(field p99_ms "$ceil")"
+echo "list_rps $lrps p50_ms $(field p50_ms "$list") p99_ms $(field p99_ms "$list")"
+echo "list_ratio $(awk -v a="$lrps" -v b="$crps" 'BEGIN { printf "%.2f", a / b }')"
+echo "register_rps $rrps p50_ms $(field p50_ms "$reg") p99_ms $(field p99_ms "$reg")"
+echo "register_acked $acked present_after_kill9 $((have - 10000))"
+echo "rss_kib $rss endpoints $total"
+ok=0
+awk -v a="$lrps" -v b="$crps" 'BEGIN { exit !(a >= 0.5 * b) }' || ok=1
+awk -v a="$rrps" 'BEGIN { exit !(a >= 10000) }' || ok=1
+[ "$have" = "$want" ] || { echo "LOST WRITES: $have of $want" ; ok=1; }
+[ "${rss:-999999}" -lt 65536 ] || ok=1
+[ $ok -eq 0 ] && echo "verdict: every target met" || echo "verdict: a target was missed"
+exit $ok
