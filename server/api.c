@@ -27,7 +27,12 @@ api_reply_object(struct http_request *req, unsigned int status,
 
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)obj->revision);
 	http_add_header(req, "ETag", etag);
-	http_reply_json(req, status, store_object_render(obj));
+	if (obj->text != NULL)
+		/* The stored rendering: no need to render it again. */
+		http_reply_text(req, status, "application/json", obj->text,
+		    obj->text_len);
+	else
+		http_reply_json(req, status, store_object_render(obj));
 }
 
 int
@@ -245,7 +250,7 @@ api_name_is_remote(const char *name)
 	return strchr(name, '@') != NULL;
 }
 
-#define API_WRITE_ATTEMPTS	8
+#define API_WRITE_ATTEMPTS	8	/* deletes that lose a race */
 
 static const char *const api_collection[STORE_KIND_MAX] = {
 	[STORE_SERVICE] = "/v1/services/",
@@ -260,65 +265,23 @@ api_put_object(struct server *srv, struct http_request *req,
     struct store_object *obj, int64_t if_match, api_check_fn check,
     void *arg)
 {
-	struct store_object	 cur;
 	struct nsreg_error	 err;
 	char			 loc[600];
-	int			 attempt, found;
+	int			 created;
 
 	nsreg_error_clear(&err);
-	memset(&cur, 0, sizeof(cur));
-	for (attempt = 0; attempt < API_WRITE_ATTEMPTS; attempt++) {
-		store_object_clear(&cur);
-		found = store_fetch(srv->store, obj->kind, obj->name, req->now,
-		    &cur, &err) == 0;
-		if (!found && err.code != NSREG_NOT_FOUND)
-			goto fail;
-		if (if_match != 0 && (!found ||
-		    (if_match > 0 && cur.revision != if_match))) {
-			if (found)
-				nsreg_error_set(&err,
-				    NSREG_FAILED_PRECONDITION, "If-Match",
-				    "%s is at revision %lld, not %lld",
-				    obj->name, (long long)cur.revision,
-				    (long long)if_match);
-			else
-				nsreg_error_set(&err,
-				    NSREG_FAILED_PRECONDITION, "If-Match",
-				    "%s does not exist", obj->name);
-			goto fail;
-		}
-		if (check != NULL && check(found ? &cur : NULL, obj, arg,
-		    &err) == -1)
-			goto fail;
-		if (!found) {
-			if (store_create(srv->store, obj, req->now,
-			    &err) == 0) {
-				snprintf(loc, sizeof(loc), "%s%s",
-				    api_collection[obj->kind], obj->name);
-				http_add_header(req, "Location", loc);
-				api_reply_object(req, HTTP_CREATED, obj);
-				goto done;
-			}
-			if (err.code == NSREG_ALREADY_EXISTS)
-				continue;	/* lost a race: look again */
-			goto fail;
-		}
-		if (store_update(srv->store, obj, cur.revision, req->now,
-		    &err) == 0) {
-			api_reply_object(req, HTTP_OK, obj);
-			goto done;
-		}
-		if (err.code != NSREG_FAILED_PRECONDITION &&
-		    err.code != NSREG_NOT_FOUND)
-			goto fail;
+	if (store_put(srv->store, obj, if_match, check, arg, req->now,
+	    &created, &err) == -1) {
+		http_reply_error(req, &err);
+		goto done;
 	}
-	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
-	    "%s changed %d times while writing; try again", obj->name,
-	    API_WRITE_ATTEMPTS);
-fail:
-	http_reply_error(req, &err);
+	if (created) {
+		snprintf(loc, sizeof(loc), "%s%s", api_collection[obj->kind],
+		    obj->name);
+		http_add_header(req, "Location", loc);
+	}
+	api_reply_object(req, created ? HTTP_CREATED : HTTP_OK, obj);
 done:
-	store_object_clear(&cur);
 	store_object_clear(obj);
 }
 

@@ -70,18 +70,17 @@ void	api_list_or_watch(struct server *srv, struct http_request *req,
 
 /*
  * Checks run against the current object (NULL when there is none) before
- * each write attempt: refuse with -1 and err, or adjust obj (carry fields
- * over from cur) and return 0.
+ * a write: refuse with -1 and err, or adjust obj (carry fields over from
+ * cur) and return 0.  For a put it runs inside the store's write
+ * transaction (store_check_fn): quick, and no store calls.
  */
-typedef int	(*api_check_fn)(const struct store_object *cur,
-		    struct store_object *obj, void *arg,
-		    struct nsreg_error *err);
+typedef store_check_fn	api_check_fn;
 
 /*
  * Create or replace obj (kind, name, doc, expires_at, owner set by the
- * handler; obj is released here).  if_match from api_if_match().  A write
- * that loses a race without If-Match is retried.  Replies 201 with
- * Location when created, 200 when replaced, or the error.
+ * handler; obj is released here) in one store transaction.  if_match from
+ * api_if_match().  Replies 201 with Location when created, 200 when
+ * replaced, or the error.
  */
 void	api_put_object(struct server *srv, struct http_request *req,
 	    struct store_object *obj, int64_t if_match, api_check_fn check,

@@ -204,6 +204,20 @@ store_update(struct store *s, struct store_object *obj, int64_t expect_rev,
 }
 
 int
+store_put(struct store *s, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, int *created,
+    struct nsreg_error *err)
+{
+	if (store_object_check(obj, err) == -1)
+		return -1;
+	if (if_match < -1)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
+		    "bad revision");
+	return s->backend->put(s->b, obj, if_match, check, arg, now, created,
+	    err);
+}
+
+int
 store_fetch(struct store *s, enum store_kind kind, const char *name,
     int64_t now, struct store_object *out, struct nsreg_error *err)
 {
@@ -631,6 +645,7 @@ store_object_clear(struct store_object *obj)
 	free(obj->name);
 	json_decref(obj->doc);
 	free(obj->owner);
+	free(obj->text);
 	memset(obj, 0, sizeof(*obj));
 }
 

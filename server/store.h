@@ -62,6 +62,9 @@ struct store_object {
 	int64_t		 updated_at;	/* set by the store on every write */
 	int64_t		 expires_at;	/* 0 = never */
 	char		*owner;		/* owned, NULL when none */
+	char		*text;		/* owned: the rendered object as stored,
+					   set by writes and fetch, or NULL */
+	size_t		 text_len;
 };
 
 struct store_event {
@@ -136,6 +139,28 @@ int		 store_create(struct store *s, struct store_object *obj,
  */
 int		 store_update(struct store *s, struct store_object *obj,
 		    int64_t expect_rev, int64_t now, struct nsreg_error *err);
+
+/*
+ * Runs inside the write transaction of store_put with the current live
+ * object (NULL when there is none): refuse with -1 and err, or adjust obj
+ * (carry fields over from cur) and return 0.  It must be quick and must
+ * not call the store.
+ */
+typedef int	(*store_check_fn)(const struct store_object *cur,
+		    struct store_object *obj, void *arg,
+		    struct nsreg_error *err);
+
+/*
+ * Create or replace obj in one transaction: if_match 0 takes whatever is
+ * there, a revision requires the live object to be at it and -1 requires
+ * one to exist (NSREG_FAILED_PRECONDITION otherwise).  check (may be
+ * NULL) sees the current object first.  *created is 1 when the object was
+ * created (event ADDED), 0 when replaced (MODIFIED; created_at kept, and
+ * the owner too when obj->owner is NULL).  Sets obj's metadata and text.
+ */
+int		 store_put(struct store *s, struct store_object *obj,
+		    int64_t if_match, store_check_fn check, void *arg,
+		    int64_t now, int *created, struct nsreg_error *err);
 
 /*
  * Fetch the live object kind/name into out (which the caller later

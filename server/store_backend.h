@@ -66,6 +66,10 @@ struct store_backend {
 	int		 (*update)(void *b, struct store_object *obj,
 			    int64_t expect_rev, int64_t now,
 			    struct nsreg_error *err);
+	int		 (*put)(void *b, struct store_object *obj,
+			    int64_t if_match, store_check_fn check, void *arg,
+			    int64_t now, int *created,
+			    struct nsreg_error *err);
 	int		 (*fetch)(void *b, enum store_kind kind,
 			    const char *name, int64_t now,
 			    struct store_object *out, struct nsreg_error *err);

@@ -209,8 +209,10 @@ struct store_sqlite_op {
 	struct nsreg_error	*err;
 	int64_t			 now;
 
-	struct store_object	*obj;		/* create, update */
-	int64_t			 expect_rev;	/* update, delete */
+	struct store_object	*obj;		/* create, update, put */
+	int64_t			 expect_rev;	/* update, delete, put */
+	store_check_fn		 check;		/* put */
+	void			*check_arg;
 	enum store_kind		 kind;		/* delete, prune */
 	const char		*name;		/* delete */
 	int			 want_old;	/* delete */
@@ -223,6 +225,9 @@ struct store_sqlite_op {
 	int64_t			 revision;
 	int64_t			 created_at;
 	char			*owner;		/* update: the kept owner */
+	char			*text;		/* create, update: stored text */
+	size_t			 text_len;
+	int			 created;	/* put */
 	struct store_object	 old;		/* delete */
 	int64_t			 count;		/* prune */
 
@@ -976,7 +981,8 @@ store_sqlite_services_text(const json_t *services, char **text,
 static int
 store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
     enum store_sqlite_sql id, int64_t rowid, enum store_event_type type,
-    const char *old_services, struct nsreg_error *err)
+    const char *old_services, struct store_sqlite_op *op,
+    struct nsreg_error *err)
 {
 	struct store_sqlite_conn	*c = s->writer;
 	const json_t			*services;
@@ -1029,6 +1035,13 @@ store_sqlite_object_put(struct store_sqlite *s, const struct store_object *obj,
 	ret = store_sqlite_event_put(s, obj->revision, obj->kind, type,
 	    obj->name, NULL, text, len, rendered, err);
 	rendered = NULL;
+	if (ret == 0 && op != NULL) {
+		/* The writer's caller answers with the stored text. */
+		free(op->text);
+		op->text = text;
+		op->text_len = len;
+		text = NULL;
+	}
 done:
 	json_decref(rendered);
 	free(text);
@@ -1036,37 +1049,69 @@ done:
 	return ret;
 }
 
+/* Insert op->obj where row (maybe an expired object) stands. */
 static int
-store_sqlite_run_create(struct store_sqlite *s, struct store_sqlite_op *op)
+store_sqlite_insert_at(struct store_sqlite *s, struct store_sqlite_op *op,
+    struct store_sqlite_row *row)
 {
-	struct store_object	 tmp = *op->obj;
-	struct store_sqlite_row	 row;
-	int			 ret = -1;
+	struct store_object	tmp = *op->obj;
 
-	if (store_sqlite_row_get(s->writer, tmp.kind, tmp.name, &row,
+	/* An expired object still stored goes first, as the sweep would. */
+	if (row->found && store_sqlite_remove(s, tmp.kind, tmp.name,
+	    row->object, row->object_len, row->services, "expired", NULL,
 	    op->err) == -1)
 		return -1;
-	if (row.found && store_sqlite_live(row.expires_at, op->now)) {
-		nsreg_error_set(op->err, NSREG_ALREADY_EXISTS, "name",
-		    "%s %s already exists", store_kind_name(tmp.kind),
-		    tmp.name);
-		goto done;
-	}
-	/* An expired object still stored goes first, as the sweep would. */
-	if (row.found && store_sqlite_remove(s, tmp.kind, tmp.name,
-	    row.object, row.object_len, row.services, "expired", NULL,
-	    op->err) == -1)
-		goto done;
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = op->now;
 	tmp.updated_at = op->now;
 	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_INSERT, 0, STORE_ADDED,
-	    NULL, op->err) == -1)
-		goto done;
+	    NULL, op, op->err) == -1)
+		return -1;
 	op->revision = tmp.revision;
 	op->created_at = tmp.created_at;
-	ret = 0;
-done:
+	return 0;
+}
+
+/* Replace the live object of row with op->obj. */
+static int
+store_sqlite_replace_at(struct store_sqlite *s, struct store_sqlite_op *op,
+    struct store_sqlite_row *row)
+{
+	struct store_object	tmp = *op->obj;
+
+	tmp.revision = ++s->next_rev;
+	tmp.created_at = row->created_at;
+	tmp.updated_at = op->now;
+	/* The owner is recorded once: an update without one keeps it. */
+	if (tmp.owner == NULL)
+		tmp.owner = row->owner;
+	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE, row->rowid,
+	    STORE_MODIFIED, row->services, op, op->err) == -1)
+		return -1;
+	op->revision = tmp.revision;
+	op->created_at = tmp.created_at;
+	if (op->obj->owner == NULL) {
+		op->owner = row->owner;
+		row->owner = NULL;
+	}
+	return 0;
+}
+
+static int
+store_sqlite_run_create(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_row	 row;
+	int			 ret = -1;
+
+	if (store_sqlite_row_get(s->writer, op->obj->kind, op->obj->name,
+	    &row, op->err) == -1)
+		return -1;
+	if (row.found && store_sqlite_live(row.expires_at, op->now))
+		nsreg_error_set(op->err, NSREG_ALREADY_EXISTS, "name",
+		    "%s %s already exists", store_kind_name(op->obj->kind),
+		    op->obj->name);
+	else
+		ret = store_sqlite_insert_at(s, op, &row);
 	store_sqlite_row_clear(&row);
 	return ret;
 }
@@ -1074,41 +1119,85 @@ done:
 static int
 store_sqlite_run_update(struct store_sqlite *s, struct store_sqlite_op *op)
 {
-	struct store_object	 tmp = *op->obj;
 	struct store_sqlite_row	 row;
 	int			 ret = -1;
 
-	if (store_sqlite_row_get(s->writer, tmp.kind, tmp.name, &row,
-	    op->err) == -1)
+	if (store_sqlite_row_get(s->writer, op->obj->kind, op->obj->name,
+	    &row, op->err) == -1)
 		return -1;
-	if (!row.found || !store_sqlite_live(row.expires_at, op->now)) {
+	if (!row.found || !store_sqlite_live(row.expires_at, op->now))
 		nsreg_error_set(op->err, NSREG_NOT_FOUND, "name",
-		    "%s %s not found", store_kind_name(tmp.kind), tmp.name);
-		goto done;
-	}
-	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
+		    "%s %s not found", store_kind_name(op->obj->kind),
+		    op->obj->name);
+	else if (op->expect_rev != 0 && row.revision != op->expect_rev)
 		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
 		    "revision", "%s %s is at revision %lld, not %lld",
-		    store_kind_name(tmp.kind), tmp.name,
+		    store_kind_name(op->obj->kind), op->obj->name,
 		    (long long)row.revision, (long long)op->expect_rev);
+	else
+		ret = store_sqlite_replace_at(s, op, &row);
+	store_sqlite_row_clear(&row);
+	return ret;
+}
+
+/* The check of store_put on the current object held by row. */
+static int
+store_sqlite_put_check(struct store_sqlite_op *op,
+    struct store_sqlite_row *row, int live)
+{
+	struct store_object	cur;
+	int			rc;
+
+	if (op->check == NULL)
+		return 0;
+	if (!live)
+		return op->check(NULL, op->obj, op->check_arg, op->err);
+	memset(&cur, 0, sizeof(cur));
+	cur.kind = op->obj->kind;
+	cur.name = op->obj->name;
+	cur.revision = row->revision;
+	cur.created_at = row->created_at;
+	cur.updated_at = row->updated_at;
+	cur.expires_at = row->expires_at;
+	cur.owner = row->owner;
+	if ((cur.doc = store_sqlite_parse(row->object, row->object_len)) ==
+	    NULL)
+		return nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+		    "%s %s: unreadable stored object",
+		    store_kind_name(cur.kind), cur.name);
+	store_object_strip(cur.doc, cur.kind);
+	rc = op->check(&cur, op->obj, op->check_arg, op->err);
+	json_decref(cur.doc);
+	return rc;
+}
+
+static int
+store_sqlite_run_put(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	struct store_sqlite_row	 row;
+	int			 ret = -1, live;
+
+	if (store_sqlite_row_get(s->writer, op->obj->kind, op->obj->name,
+	    &row, op->err) == -1)
+		return -1;
+	live = row.found && store_sqlite_live(row.expires_at, op->now);
+	if (op->expect_rev != 0 && (!live ||
+	    (op->expect_rev > 0 && row.revision != op->expect_rev))) {
+		if (live)
+			nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s is at revision %lld, not %lld",
+			    op->obj->name, (long long)row.revision,
+			    (long long)op->expect_rev);
+		else
+			nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s does not exist", op->obj->name);
 		goto done;
 	}
-	tmp.revision = ++s->next_rev;
-	tmp.created_at = row.created_at;
-	tmp.updated_at = op->now;
-	/* The owner is recorded once: an update without one keeps it. */
-	if (tmp.owner == NULL)
-		tmp.owner = row.owner;
-	if (store_sqlite_object_put(s, &tmp, SQL_OBJECT_UPDATE, row.rowid,
-	    STORE_MODIFIED, row.services, op->err) == -1)
+	if (store_sqlite_put_check(op, &row, live) == -1)
 		goto done;
-	op->revision = tmp.revision;
-	op->created_at = tmp.created_at;
-	if (op->obj->owner == NULL) {
-		op->owner = row.owner;
-		row.owner = NULL;
-	}
-	ret = 0;
+	op->created = !live;
+	ret = live ? store_sqlite_replace_at(s, op, &row) :
+	    store_sqlite_insert_at(s, op, &row);
 done:
 	store_sqlite_row_clear(&row);
 	return ret;
@@ -1617,6 +1706,22 @@ store_sqlite_checkpointer(void *arg)
 
 /* Writes. */
 
+/* Hand a write's results to the caller's object. */
+static void
+store_sqlite_written(struct store_object *obj, struct store_sqlite_op *op)
+{
+	obj->revision = op->revision;
+	obj->created_at = op->created_at;
+	obj->updated_at = op->now;
+	if (op->owner != NULL) {
+		free(obj->owner);
+		obj->owner = op->owner;
+	}
+	free(obj->text);
+	obj->text = op->text;
+	obj->text_len = op->text_len;
+}
+
 static int
 store_sqlite_create(void *b, struct store_object *obj, int64_t now,
     struct nsreg_error *err)
@@ -1628,11 +1733,35 @@ store_sqlite_create(void *b, struct store_object *obj, int64_t now,
 		.obj = obj,
 	};
 
-	if (store_sqlite_write(b, &op) == -1)
+	if (store_sqlite_write(b, &op) == -1) {
+		free(op.text);
 		return -1;
-	obj->revision = op.revision;
-	obj->created_at = op.created_at;
-	obj->updated_at = now;
+	}
+	store_sqlite_written(obj, &op);
+	return 0;
+}
+
+static int
+store_sqlite_put(void *b, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, int *created,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_op	op = {
+		.run = store_sqlite_run_put,
+		.err = err,
+		.now = now,
+		.obj = obj,
+		.expect_rev = if_match,
+		.check = check,
+		.check_arg = arg,
+	};
+
+	if (store_sqlite_write(b, &op) == -1) {
+		free(op.text);
+		return -1;
+	}
+	store_sqlite_written(obj, &op);
+	*created = op.created;
 	return 0;
 }
 
@@ -1648,13 +1777,11 @@ store_sqlite_update(void *b, struct store_object *obj, int64_t expect_rev,
 		.expect_rev = expect_rev,
 	};
 
-	if (store_sqlite_write(b, &op) == -1)
+	if (store_sqlite_write(b, &op) == -1) {
+		free(op.text);
 		return -1;
-	obj->revision = op.revision;
-	obj->created_at = op.created_at;
-	obj->updated_at = now;
-	if (op.owner != NULL)
-		obj->owner = op.owner;
+	}
+	store_sqlite_written(obj, &op);
 	return 0;
 }
 
@@ -1776,8 +1903,10 @@ store_sqlite_fetch(void *b, enum store_kind kind, const char *name,
 	out->created_at = sqlite3_column_int64(st, 1);
 	out->updated_at = sqlite3_column_int64(st, 2);
 	out->expires_at = sqlite3_column_int64(st, 3);
-	out->doc = store_sqlite_parse((const char *)sqlite3_column_text(st, 5),
-	    (size_t)sqlite3_column_bytes(st, 5));
+	out->text_len = (size_t)sqlite3_column_bytes(st, 5);
+	out->text = store_sqlite_column_dup(st, 5);
+	out->doc = out->text != NULL ? store_sqlite_parse(out->text,
+	    out->text_len) : NULL;
 	out->name = strdup(name);
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 		out->owner = store_sqlite_column_dup(st, 4);
@@ -2546,6 +2675,7 @@ const struct store_backend store_backend_sqlite = {
 	.revision = store_sqlite_revision,
 	.create = store_sqlite_create,
 	.update = store_sqlite_update,
+	.put = store_sqlite_put,
 	.fetch = store_sqlite_fetch,
 	.delete = store_sqlite_delete,
 	.list = store_sqlite_list,

@@ -1530,3 +1530,127 @@ Test(store, a_failed_migration_changes_nothing)
 	st = store_open_migrations(&test_opt, mig, &err);
 	cr_assert_not_null(st, "%s", err.message);
 }
+
+/* A store_check_fn that records what it saw and may refuse. */
+struct put_seen {
+	int	 calls;
+	int	 had_cur;
+	int64_t	 cur_rev;
+	char	 cur_owner[64];
+	char	 cur_url[64];
+	int	 refuse;
+};
+
+static int
+put_check(const struct store_object *cur, struct store_object *obj,
+    void *arg, struct nsreg_error *err)
+{
+	struct put_seen	*ps = arg;
+
+	(void)obj;
+	ps->calls++;
+	ps->had_cur = cur != NULL;
+	if (cur != NULL) {
+		ps->cur_rev = cur->revision;
+		snprintf(ps->cur_owner, sizeof(ps->cur_owner), "%s",
+		    cur->owner != NULL ? cur->owner : "");
+		snprintf(ps->cur_url, sizeof(ps->cur_url), "%s",
+		    json_string_value(json_object_get(cur->doc, "url")));
+		/* Metadata never shows up inside the document. */
+		cr_expect_null(json_object_get(cur->doc, "revision"));
+	}
+	if (ps->refuse)
+		return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
+		    "refused");
+	return 0;
+}
+
+static int
+put_object(const char *name, const char *url, const char *owner,
+    int64_t if_match, struct put_seen *ps, int *created, int64_t *rev,
+    struct nsreg_error *err)
+{
+	const char		*svcs[] = { "db", NULL };
+	struct store_object	 obj = {
+		.kind = STORE_ENDPOINT, .expires_at = T0 + 60000,
+	};
+	int			 rc;
+
+	obj.name = strdup(name);
+	obj.doc = endpoint_doc(url, svcs);
+	obj.owner = owner != NULL ? strdup(owner) : NULL;
+	rc = store_put(st, &obj, if_match, put_check, ps, T0, created, err);
+	if (rc == 0) {
+		*rev = obj.revision;
+		cr_expect_not_null(obj.text, "a write gives back its text");
+		cr_expect(strstr(obj.text, url) != NULL);
+		cr_expect_eq(strlen(obj.text), obj.text_len);
+	}
+	store_object_clear(&obj);
+	return rc;
+}
+
+Test(store, put_creates_then_replaces_in_one_transaction)
+{
+	struct put_seen		 ps;
+	struct nsreg_error	 err;
+	struct store_object	 got;
+	int64_t			 r1, r2;
+	int			 created;
+
+	memset(&ps, 0, sizeof(ps));
+	cr_assert_eq(put_object("p1", "tcp://a", "spiffe://x/owner", 0, &ps,
+	    &created, &r1, &err), 0, "%s", err.message);
+	cr_expect_eq(created, 1);
+	cr_expect_eq(ps.calls, 1);
+	cr_expect_eq(ps.had_cur, 0);
+
+	/* A replacement without an owner keeps the recorded one. */
+	cr_assert_eq(put_object("p1", "tcp://b", NULL, 0, &ps, &created, &r2,
+	    &err), 0, "%s", err.message);
+	cr_expect_eq(created, 0);
+	cr_expect_gt(r2, r1);
+	cr_expect_eq(ps.had_cur, 1);
+	cr_expect_eq(ps.cur_rev, r1);
+	cr_expect_str_eq(ps.cur_owner, "spiffe://x/owner");
+	cr_expect_str_eq(ps.cur_url, "tcp://a");
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "p1", T0, &got, &err), 0);
+	cr_expect_str_eq(got.owner, "spiffe://x/owner");
+	cr_expect_not_null(got.text);
+	store_object_clear(&got);
+
+	/* The check refuses: nothing is written. */
+	ps.refuse = 1;
+	cr_expect_eq(put_object("p1", "tcp://c", NULL, 0, &ps, &created, &r2,
+	    &err), -1);
+	cr_expect_eq(err.code, NSREG_PERMISSION_DENIED);
+	cr_assert_eq(store_fetch(st, STORE_ENDPOINT, "p1", T0, &got, &err), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(got.doc, "url")),
+	    "tcp://b");
+	store_object_clear(&got);
+}
+
+Test(store, put_honours_if_match)
+{
+	struct put_seen		 ps;
+	struct nsreg_error	 err;
+	int64_t			 r1, r2;
+	int			 created;
+
+	memset(&ps, 0, sizeof(ps));
+	/* -1: must exist. */
+	cr_expect_eq(put_object("q1", "tcp://a", NULL, -1, &ps, &created, &r1,
+	    &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_eq(ps.calls, 0, "the check runs only when it may write");
+	cr_assert_eq(put_object("q1", "tcp://a", NULL, 0, &ps, &created, &r1,
+	    &err), 0);
+	cr_expect_eq(put_object("q1", "tcp://b", NULL, r1 + 1000, &ps,
+	    &created, &r2, &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_eq(put_object("q1", "tcp://b", NULL, r1, &ps, &created, &r2,
+	    &err), 0);
+	cr_expect_eq(created, 0);
+	cr_expect_eq(put_object("q1", "tcp://c", NULL, -1, &ps, &created, &r2,
+	    &err), 0);
+}
