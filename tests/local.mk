@@ -45,6 +45,22 @@ tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
 tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
 
+# Identity: credentials and trust domains (tests/integration/idfix.c mints).
+integration_id_tests = \
+	tests/integration/test_identity \
+	tests/integration/test_trust_domains
+check_PROGRAMS += $(integration_id_tests)
+TESTS += $(integration_id_tests)
+IDFIX_SOURCES = tests/integration/idfix.c tests/integration/idfix.h
+tests_integration_test_identity_SOURCES = \
+	tests/integration/test_identity.c $(IDFIX_SOURCES)
+tests_integration_test_identity_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_identity_LDADD = $(HARNESS_LIBS)
+tests_integration_test_trust_domains_SOURCES = \
+	tests/integration/test_trust_domains.c $(IDFIX_SOURCES)
+tests_integration_test_trust_domains_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
+
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh
 EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
