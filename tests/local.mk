@@ -64,6 +64,9 @@ tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh
 EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
+# nsregd(8) lists every 401 reason of the authentication code.
+TESTS += tests/auth-reasons.sh
+EXTRA_DIST += tests/auth-reasons.sh
 
 # Benchmarks (tests/bench/run; not part of make check).
 noinst_PROGRAMS += tests/bench/loadgen tests/bench/bare_mhd
