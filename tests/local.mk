@@ -78,10 +78,10 @@ tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/registry.sh
 
-# tests/bench/whoami: JWT-SVID against admin-token requests/s over HTTPS.
+# tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
 noinst_PROGRAMS += tests/bench/whoami_tokens
 tests_bench_whoami_tokens_SOURCES = tests/bench/whoami_tokens.c
 tests_bench_whoami_tokens_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 tests_bench_whoami_tokens_LDADD = $(IDENTITY_LIBS)
-EXTRA_DIST += tests/bench/whoami
+EXTRA_DIST += tests/bench/whoami.sh

@@ -1,14 +1,13 @@
 #!/bin/sh
-# whoami - authenticated GET /v1/whoami over keep-alive HTTPS (issue 3):
+# whoami.sh - authenticated GET /v1/whoami over keep-alive HTTPS (issue 3):
 # a JWT-SVID with a warm 1,000-token cache against the admin token, in
 # the same run, plus X.509-SVID client certificates, JWT-SVIDs that all
 # miss the cache, and the library's cache-miss verifications against
 # `openssl speed ecdsap256'.  Not part of `make check': build without
-# sanitizers (./configure; make; make tests/bench/loadgen
-# tests/bench/whoami_tokens tests/bench/identity_bench) and run from the
-# build directory:
+# sanitizers (./configure; make) and run from the build directory (the
+# benchmark programs are made when missing), alone or from tests/bench/run:
 #
-#   sh tests/bench/whoami [seconds [rounds [connections]]]
+#   sh tests/bench/whoami.sh [seconds [rounds [connections]]]
 #   (defaults 3 s, 7 rounds, 8 connections)
 #
 # Each round measures the admin token, the JWT-SVIDs and the client
@@ -31,12 +30,13 @@ aud=spiffe://example.org/nsregd
 
 for p in server/nsregd server/nsreg-svid tests/bench/loadgen \
     tests/bench/whoami_tokens tests/bench/identity_bench; do
+	[ -x "$builddir/$p" ] || make -s -C "$builddir" "$p" >/dev/null 2>&1
 	if [ ! -x "$builddir/$p" ]; then
-		echo "whoami: $builddir/$p not built (make $p)" >&2
+		echo "whoami.sh: $builddir/$p not built (make $p)" >&2
 		exit 2
 	fi
 done
-command -v curl >/dev/null || { echo "whoami: needs curl" >&2; exit 2; }
+command -v curl >/dev/null || { echo "whoami.sh: needs curl" >&2; exit 2; }
 
 tmp=$(mktemp -d) || exit 2
 pid=""
@@ -90,7 +90,7 @@ EOF
 	wait "$pid" 2>/dev/null
 	pid=""
 	if [ $tries -ge 5 ]; then
-		echo "whoami: nsregd did not start:" >&2
+		echo "whoami.sh: nsregd did not start:" >&2
 		cat "$tmp/log" >&2
 		exit 2
 	fi
@@ -112,7 +112,7 @@ check() {	# check NAME JSON
 	ok=$(echo "$2" | sed -n 's/.*"status":{"200":\([0-9]*\)}.*/\1/p')
 	if [ -z "$ok" ] || [ "$ok" != "$n" ] || [ "$(field "$2" errors)" != 0 ]
 	then
-		echo "whoami: $1 did not answer 200 to every request: $2" >&2
+		echo "whoami.sh: $1 did not answer 200 to every request: $2" >&2
 		exit 2
 	fi
 }
@@ -127,7 +127,7 @@ out=$(lg -c 4 -n 1000 --lines "$tmp/warm.txt" \
     -H 'Authorization: Bearer {t}')
 check warm-up "$out"
 
-echo "whoami: $rounds rounds of ${secs}s, $conns connections," \
+echo "whoami.sh: $rounds rounds of ${secs}s, $conns connections," \
     "nsregd threads $threads, $(nproc 2>/dev/null || echo '?') CPUs"
 # nsregd's CPU time (user + system) in clock ticks, and per request in
 # microseconds: a figure other processes on the machine barely move.
@@ -199,7 +199,7 @@ while [ "$r" -lt "$rounds" ]; do
 	miss=$("$builddir/tests/bench/identity_bench" -m -s 2 |
 	    awk '$1 == "jwt_verify_miss_per_s" { print $2 }')
 	if [ -z "$speed" ] || [ -z "$miss" ]; then
-		echo "whoami: the library measurement failed" >&2
+		echo "whoami.sh: the library measurement failed" >&2
 		exit 2
 	fi
 	lr=$(awk -v a="$miss" -v b="$speed" 'BEGIN { printf "%.3f", a / b }')
