@@ -34,7 +34,7 @@ struct auth {
 	char			*audience;
 	char			*trust_pem;
 	int64_t			 local_loaded_at;	/* ms */
-	uint64_t		 generation;	/* bumped by each (re)load */
+	uint64_t		 generation;	/* (re)loads; atomic */
 };
 
 /*
@@ -150,7 +150,7 @@ auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	a->nadmins = n;
 	n = 0;
 	a->local_loaded_at = util_now_ms();
-	a->generation++;
+	__atomic_add_fetch(&a->generation, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&a->lock);
 	rc = 0;
 	goto out;
@@ -318,9 +318,7 @@ auth_x509(struct auth *a, struct http_request *req, size_t n,
 
 	slot = http_conn_slot(req);
 	c = *slot;
-	pthread_rwlock_rdlock(&a->lock);
-	gen = a->generation;
-	pthread_rwlock_unlock(&a->lock);
+	gen = __atomic_load_n(&a->generation, __ATOMIC_ACQUIRE);
 	if (c != NULL && c->ok && c->p.expires_at > req->now &&
 	    c->generation == gen &&
 	    trust_serial(a->trust, c->p.trust_domain) == c->serial)
@@ -348,7 +346,7 @@ auth_x509(struct auth *a, struct http_request *req, size_t n,
 	c->serial = trust_serial(a->trust, c->p.trust_domain);
 	pthread_rwlock_rdlock(&a->lock);
 	auth_mark_admin(a, &c->p);
-	c->generation = a->generation;
+	c->generation = gen;
 	pthread_rwlock_unlock(&a->lock);
 	return &c->p;
 }
