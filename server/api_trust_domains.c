@@ -264,11 +264,6 @@ out:
 	return doc;
 }
 
-struct trust_domains_put {
-	struct server	*srv;
-	int64_t		 now;
-};
-
 /* Copy key from cur's document into obj's (absent: null). */
 static void
 trust_domains_keep(const struct store_object *cur, struct store_object *obj,
@@ -281,36 +276,31 @@ trust_domains_keep(const struct store_object *cur, struct store_object *obj,
 }
 
 /*
- * Before each write: a new trust domain must fit in the trust set; a
- * replaced one keeps what the server maintains while it still holds - a
- * fetched bundle when only the federation settings were sent, the time
- * of an unchanged bundle, the error of unchanged federation settings.
+ * Before the write, inside the store's write transaction (so no store
+ * calls): a new bundle must fit in the trust set; a replaced trust domain
+ * keeps what the server maintains while it still holds - a fetched
+ * bundle when only the federation settings were sent, the time of an
+ * unchanged bundle, the error of unchanged federation settings.
  */
 static int
 trust_domains_check(const struct store_object *cur, struct store_object *obj,
     void *arg, struct nsreg_error *err)
 {
-	struct trust_domains_put	*put = arg;
-	const json_t			*cb, *cf;
-	json_t				*nb, *nf;
-	int64_t				 n;
+	struct trust	*trust = arg;
+	const json_t	*cb, *cf;
+	json_t		*nb, *nf;
 
-	if (cur == NULL) {
-		n = store_count(put->srv->store, STORE_TRUST_DOMAIN,
-		    put->now);
-		if (n < 0)
-			return nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
-			    "cannot count the stored trust domains");
-		if (n >= TRUST_DOMAINS_MAX - 1)
-			return nsreg_error_set(err, NSREG_RESOURCE_EXHAUSTED,
-			    NULL, "at most %d trust domains besides the "
-			    "local one", TRUST_DOMAINS_MAX - 1);
-		return 0;
-	}
-	cb = json_object_get(cur->doc, "bundle");
-	cf = json_object_get(cur->doc, "federation");
 	nb = json_object_get(obj->doc, "bundle");
 	nf = json_object_get(obj->doc, "federation");
+	cb = cur != NULL ? json_object_get(cur->doc, "bundle") : NULL;
+	if (json_is_object(nb) && !json_is_object(cb) &&
+	    trust_count(trust) >= TRUST_DOMAINS_MAX)
+		return nsreg_error_set(err, NSREG_RESOURCE_EXHAUSTED, NULL,
+		    "at most %d trust domains with a bundle besides the "
+		    "local one", TRUST_DOMAINS_MAX - 1);
+	if (cur == NULL)
+		return 0;
+	cf = json_object_get(cur->doc, "federation");
 	if (json_is_null(nb) && !json_is_null(nf) && json_is_object(cb)) {
 		trust_domains_keep(cur, obj, "bundle");
 		trust_domains_keep(cur, obj, "sequence");
@@ -325,11 +315,10 @@ trust_domains_check(const struct store_object *cur, struct store_object *obj,
 void
 api_trust_domains_put(struct server *srv, struct http_request *req)
 {
-	struct store_object		 obj;
-	struct nsreg_error		 err;
-	struct trust_domains_put	 put;
-	char				 td[SPIFFE_TD_MAX + 1];
-	int64_t				 if_match;
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	char			 td[SPIFFE_TD_MAX + 1];
+	int64_t			 if_match;
 
 	memset(&obj, 0, sizeof(obj));
 	nsreg_error_clear(&err);
@@ -349,9 +338,8 @@ api_trust_domains_put(struct server *srv, struct http_request *req)
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
-	put.srv = srv;
-	put.now = req->now;
-	api_put_object(srv, req, &obj, if_match, trust_domains_check, &put);
+	api_put_object(srv, req, &obj, if_match, trust_domains_check,
+	    auth_trust(srv->auth));
 	return;
 fail:
 	store_object_clear(&obj);
