@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "server.h"
+#include "spiffe.h"
 #include "util.h"
 #include "validate.h"
 #include "watch.h"
@@ -102,7 +103,8 @@ api_page_parse(struct http_request *req, struct api_page *pg,
 			goto bad;
 		memcpy(pg->after, dec, (size_t)n);
 		pg->after[n] = '\0';
-		if (validate_name(pg->after, 0, "page_token", err) == -1)
+		if (validate_name(pg->after, 0, "page_token", err) == -1 &&
+		    spiffe_td_check(pg->after, (size_t)n, NULL) != SPIFFE_OK)
 			goto bad;
 	}
 	return 0;

@@ -32,6 +32,12 @@ void	api_endpoints_get(struct server *, struct http_request *);
 void	api_endpoints_put(struct server *, struct http_request *);
 void	api_endpoints_delete(struct server *, struct http_request *);
 
+/* api_trust_domains.c (admin) */
+void	api_trust_domains_list(struct server *, struct http_request *);
+void	api_trust_domains_get(struct server *, struct http_request *);
+void	api_trust_domains_put(struct server *, struct http_request *);
+void	api_trust_domains_delete(struct server *, struct http_request *);
+
 /* api.c: shared pieces of the resource handlers. */
 
 /* Reply with a stored object: rendered body and ETag "<revision>". */
@@ -45,7 +51,10 @@ void	api_reply_object(struct http_request *req, unsigned int status,
 int	api_if_match(struct http_request *req, int64_t *rev,
 	    struct nsreg_error *err);
 
-/* Pagination: ?limit= (default 100, max 1000) and ?page_token=. */
+/*
+ * Pagination: ?limit= (default 100, max 1000) and ?page_token= (the last
+ * name of the previous page: a record name or a trust domain name).
+ */
 struct api_page {
 	size_t	limit;
 	char	after[512];	/* decoded page token, "" for the start */

@@ -15,6 +15,8 @@
 #include "bundle.h"
 #include "jwtsvid.h"
 #include "log.h"
+#include "spiffe.h"
+#include "store.h"
 #include "trust.h"
 #include "util.h"
 #include "x509svid.h"
@@ -31,6 +33,8 @@ struct auth {
 	size_t			 nadmins;
 	char			*audience;
 	char			*trust_pem;
+	int64_t			 local_loaded_at;	/* ms */
+	uint64_t		 generation;	/* (re)loads; atomic */
 };
 
 /*
@@ -40,7 +44,8 @@ struct auth {
  */
 struct auth_conn {
 	struct principal	p;
-	uint64_t		serial;
+	uint64_t		serial;		/* of p's trust domain bundle */
+	uint64_t		generation;	/* of struct auth (admins) */
 	int			ok;
 };
 
@@ -144,6 +149,8 @@ auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	memcpy(a->admins, admins, sizeof(admins));
 	a->nadmins = n;
 	n = 0;
+	a->local_loaded_at = util_now_ms();
+	__atomic_add_fetch(&a->generation, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&a->lock);
 	rc = 0;
 	goto out;
@@ -190,6 +197,12 @@ fail:
 int
 auth_reload(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 {
+	/* The trust set is keyed by the local trust domain for its life. */
+	if (!trust_is_local(a->trust, conf->trust_domain))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "trust-domain cannot change from %s to %s on reload: "
+		    "restart nsregd", trust_local_domain(a->trust),
+		    conf->trust_domain);
 	if (auth_load(a, conf, err) == -1)
 		return -1;
 	/* Tokens verified with a removed key must be checked again. */
@@ -234,6 +247,7 @@ auth_conn_free(void *slot)
 	free(c);
 }
 
+/* Lock held (read). */
 static void
 auth_mark_admin(struct auth *a, struct principal *p)
 {
@@ -287,26 +301,34 @@ auth_bearer(struct auth *a, struct http_request *req, const char *hdr,
 	return rc;
 }
 
-static int
+/*
+ * Verify the connection's client certificate chain, or take the verdict
+ * cached on the connection.  Returns the principal it proves (borrowed
+ * from the connection, valid while it lives) or NULL with err.
+ */
+static const struct principal *
 auth_x509(struct auth *a, struct http_request *req, size_t n,
     const unsigned char **der, const size_t *len, struct nsreg_error *err)
 {
 	struct x509svid_der	 chain[X509SVID_CHAIN_MAX];
 	struct auth_conn	*c;
 	void			**slot;
+	uint64_t		 gen;
 	size_t			 i;
 
 	slot = http_conn_slot(req);
 	c = *slot;
+	gen = __atomic_load_n(&a->generation, __ATOMIC_ACQUIRE);
 	if (c != NULL && c->ok && c->p.expires_at > req->now &&
-	    trust_serial(a->trust, c->p.trust_domain) == c->serial) {
-		principal_copy(&req->principal, &c->p);
-		return 0;
-	}
+	    c->generation == gen &&
+	    trust_serial(a->trust, c->p.trust_domain) == c->serial)
+		return &c->p;
 	if (c == NULL) {
-		if ((c = calloc(1, sizeof(*c))) == NULL)
-			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
 			    "out of memory");
+			return NULL;
+		}
 		*slot = c;
 	}
 	principal_clear(&c->p);
@@ -319,14 +341,14 @@ auth_x509(struct auth *a, struct http_request *req, size_t n,
 	    req->now, X509SVID_PURPOSE_CLIENT, &c->p, err) == 0;
 	if (!c->ok) {
 		principal_clear(&c->p);
-		return -1;
+		return NULL;
 	}
 	c->serial = trust_serial(a->trust, c->p.trust_domain);
 	pthread_rwlock_rdlock(&a->lock);
 	auth_mark_admin(a, &c->p);
+	c->generation = gen;
 	pthread_rwlock_unlock(&a->lock);
-	principal_copy(&req->principal, &c->p);
-	return 0;
+	return &c->p;
 }
 
 int
@@ -334,14 +356,162 @@ auth_request(struct auth *a, struct http_request *req,
     struct nsreg_error *err)
 {
 	const unsigned char	*der[X509SVID_CHAIN_MAX];
+	const struct principal	*cert = NULL;
 	size_t			 len[X509SVID_CHAIN_MAX], n;
 	const char		*hdr;
 
 	principal_clear(&req->principal);
-	if ((hdr = http_header(req, "Authorization")) != NULL)
-		return auth_bearer(a, req, hdr, err);
+	hdr = http_header(req, "Authorization");
+	/*
+	 * Every credential presented must hold, whichever names the
+	 * principal: a client certificate is checked even when a bearer
+	 * token comes with it.
+	 */
 	n = http_peer_chain(req, der, len, X509SVID_CHAIN_MAX);
-	if (n > 0)
-		return auth_x509(a, req, n, der, len, err);
+	if (n > 0 && (cert = auth_x509(a, req, n, der, len, err)) == NULL)
+		return -1;
+	if (hdr == NULL) {
+		if (cert != NULL)
+			principal_copy(&req->principal, cert);
+		return 0;
+	}
+	if (auth_bearer(a, req, hdr, err) == -1)
+		return -1;
+	/* The token names the principal; it lasts no longer than both. */
+	if (cert != NULL && (req->principal.expires_at == 0 ||
+	    cert->expires_at < req->principal.expires_at))
+		req->principal.expires_at = cert->expires_at;
 	return 0;
+}
+
+int64_t
+auth_local_loaded_at(struct auth *a)
+{
+	int64_t	t;
+
+	pthread_rwlock_rdlock(&a->lock);
+	t = a->local_loaded_at;
+	pthread_rwlock_unlock(&a->lock);
+	return t;
+}
+
+/*
+ * Make the trust set follow one stored trust domain: obj is its rendered
+ * object, or NULL when it was deleted.  A stored object carries a SPIFFE
+ * bundle in "bundle" (null while a federated one was never fetched); the
+ * local trust domain is never taken from the store.
+ */
+static void
+auth_trust_domain_apply(struct auth *a, const char *name, const json_t *obj)
+{
+	struct nsreg_error	 err;
+	struct bundle		*b = NULL;
+	const json_t		*doc;
+	char			 td[SPIFFE_TD_MAX + 1];
+
+	nsreg_error_clear(&err);
+	if (name == NULL || spiffe_td_check(name, strlen(name), td) !=
+	    SPIFFE_OK) {
+		log_warnx("msg=\"stored trust domain has an invalid name, "
+		    "ignored\"");
+		return;
+	}
+	if (trust_is_local(a->trust, td)) {
+		if (obj != NULL)
+			log_warnx("msg=\"stored trust domain is the local one, "
+			    "ignored: its bundle comes from trust-bundle\" "
+			    "trust_domain=%s", td);
+		return;
+	}
+	doc = obj != NULL ? json_object_get(obj, "bundle") : NULL;
+	if (doc != NULL && json_is_object(doc)) {
+		if ((b = bundle_from_json(td, doc, &err)) == NULL ||
+		    trust_set(a->trust, b, &err) == -1) {
+			log_warnx("msg=\"stored trust domain bundle not "
+			    "loaded\" trust_domain=%s error=\"%s\"", td,
+			    err.message);
+			bundle_unref(b);
+			b = NULL;
+		} else {
+			log_info("msg=\"trust domain bundle loaded\" "
+			    "trust_domain=%s x509_authorities=%zu "
+			    "jwt_keys=%zu", td, bundle_x509_count(b),
+			    bundle_jwt_count(b));
+			bundle_unref(b);
+			return;
+		}
+	}
+	/* Deleted, no bundle or a bad one: nobody of td is recognised. */
+	if (trust_remove(a->trust, td, &err) == 0)
+		log_info("msg=\"trust domain bundle removed\" trust_domain=%s",
+		    td);
+}
+
+void
+auth_store_event(const struct store_event *ev, void *arg)
+{
+	struct auth	*a = arg;
+
+	if (ev->kind != STORE_TRUST_DOMAIN)
+		return;
+	switch (ev->type) {
+	case STORE_ADDED:
+	case STORE_MODIFIED:
+		auth_trust_domain_apply(a, ev->name, ev->object);
+		break;
+	case STORE_DELETED:
+		auth_trust_domain_apply(a, ev->name, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+int
+auth_load_trust_domains(struct auth *a, struct store *s, int64_t now,
+    struct nsreg_error *err)
+{
+	struct store_query	 q;
+	json_t			*items = NULL, *o;
+	const char		*name;
+	char			*after = NULL;
+	int64_t			 rev;
+	size_t			 i;
+	int			 more = 1, rc = -1;
+
+	while (more) {
+		memset(&q, 0, sizeof(q));
+		q.kind = STORE_TRUST_DOMAIN;
+		q.after_name = after;
+		q.limit = 256;
+		if (store_list(s, &q, now, &items, &rev, &more, err) == -1)
+			goto out;
+		if (json_array_size(items) == 0)
+			more = 0;
+		json_array_foreach(items, i, o) {
+			name = json_string_value(json_object_get(o, "name"));
+			auth_trust_domain_apply(a, name, o);
+		}
+		name = json_string_value(json_object_get(json_array_get(items,
+		    json_array_size(items) - 1), "name"));
+		free(after);
+		after = NULL;
+		if (more && name == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "a stored trust domain has no name");
+			goto out;
+		}
+		if (more && (after = strdup(name)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		json_decref(items);
+		items = NULL;
+	}
+	rc = 0;
+out:
+	free(after);
+	json_decref(items);
+	return rc;
 }

@@ -2,25 +2,40 @@
  * auth.h - caller authentication (DESIGN section 3): resolves every
  * request to a principal before any handler runs.
  *
- * Credentials, in order: "Authorization: Bearer" with the admin token
- * (constant-time compare) or a JWT-SVID; else the TLS client certificate
- * (an X.509-SVID).  None: anonymous.  A presented credential that fails
- * verification is 401 with the reason.
+ * Credentials: "Authorization: Bearer" with the admin token
+ * (constant-time compare) or a JWT-SVID, and the TLS client certificate
+ * (an X.509-SVID).  The bearer token, when there is one, names the
+ * principal; else the certificate does; neither: anonymous.  Every
+ * credential presented must verify (a client certificate too when a token
+ * comes with it): one that fails is 401 with the reason.  The principal
+ * expires with the earliest of the credentials presented.
+ *
+ * The trust set holds the local trust domain's bundle (trust-bundle) and
+ * the bundles of the trust domains stored through /v1/trust-domains
+ * (auth_load_trust_domains at start-up, then auth_store_event on every
+ * change).
  */
 #ifndef NSREG_AUTH_H
 #define NSREG_AUTH_H
+
+#include <stdint.h>
 
 #include "conf.h"
 #include "error.h"
 #include "http.h"
 
 struct auth;
+struct store;
+struct store_event;
 struct trust;
 
 /* Load the admin token, admins and the local trust bundle. NULL on error. */
 struct auth	*auth_new(const struct conf *conf, struct nsreg_error *err);
 
-/* Reload the admin token and local bundle (SIGHUP); keeps the old on error. */
+/*
+ * Reload the admin token, admins, audience and local bundle (SIGHUP);
+ * keeps the old on error.  The trust domain cannot change (error).
+ */
 int		 auth_reload(struct auth *a, const struct conf *conf,
 		    struct nsreg_error *err);
 
@@ -41,5 +56,26 @@ struct trust	*auth_trust(struct auth *a);
 
 /* The local trust bundle as PEM (borrowed), for TLS CertificateRequest. */
 const char	*auth_trust_pem(struct auth *a);
+
+/* When the local bundle was last loaded (ms since the epoch). */
+int64_t		 auth_local_loaded_at(struct auth *a);
+
+/*
+ * Load the bundle of every trust domain stored in s (kind
+ * STORE_TRUST_DOMAIN) into the trust set.  A stored bundle that does not
+ * load is logged and skipped; the local trust domain is never taken from
+ * the store.  Returns 0, or -1 with err when the store fails.
+ */
+int		 auth_load_trust_domains(struct auth *a, struct store *s,
+		    int64_t now, struct nsreg_error *err);
+
+/*
+ * A store listener (arg: the struct auth): keeps the trust set in step
+ * with stored trust domains - ADDED/MODIFIED load the object's "bundle"
+ * (none: the trust domain is dropped), DELETED drops it.  Other kinds are
+ * ignored.  Runs in the writer's thread, so a PUT or DELETE has taken
+ * effect by the time it is answered.
+ */
+void		 auth_store_event(const struct store_event *ev, void *arg);
 
 #endif

@@ -15,6 +15,7 @@ server_libnsregd_a_SOURCES = \
 	server/api_endpoints.c \
 	server/api_services.c \
 	server/api_system.c \
+	server/api_trust_domains.c \
 	server/auth.c server/auth.h \
 	server/conf.c server/conf.h \
 	server/dev.c server/dev.h \

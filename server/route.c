@@ -23,6 +23,14 @@ static const struct route route_table_v[] = {
 	{ HTTP_GET, "/v1/endpoints/{name}", api_endpoints_get, 0 },
 	{ HTTP_PUT, "/v1/endpoints/{name}", api_endpoints_put, ROUTE_BODY },
 	{ HTTP_DELETE, "/v1/endpoints/{name}", api_endpoints_delete, 0 },
+	{ HTTP_GET, "/v1/trust-domains", api_trust_domains_list,
+	    ROUTE_ADMIN | ROUTE_STREAM },
+	{ HTTP_GET, "/v1/trust-domains/{name}", api_trust_domains_get,
+	    ROUTE_ADMIN },
+	{ HTTP_PUT, "/v1/trust-domains/{name}", api_trust_domains_put,
+	    ROUTE_ADMIN | ROUTE_BODY },
+	{ HTTP_DELETE, "/v1/trust-domains/{name}", api_trust_domains_delete,
+	    ROUTE_ADMIN },
 };
 
 #define ROUTE_COUNT	(sizeof(route_table_v) / sizeof(route_table_v[0]))

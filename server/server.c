@@ -150,6 +150,20 @@ static const struct http_hooks server_http_hooks = {
 	.conn_free = server_conn_free,
 };
 
+/*
+ * The store's one listener fans each committed event out to every module
+ * that keeps state derived from the store, before watchers see it: the
+ * trust set (stored trust domains), then the watch streams.
+ */
+static void
+server_store_event(const struct store_event *ev, void *arg)
+{
+	struct server	*srv = arg;
+
+	auth_store_event(ev, srv->auth);
+	watch_publish(ev, srv->watch);
+}
+
 int
 server_authorize(struct server *srv, struct http_request *req,
     enum server_action action, const struct server_subject *subject,
@@ -280,7 +294,10 @@ server_start(struct server *srv, struct nsreg_error *err)
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	store_set_listener(srv->store, watch_publish, srv->watch);
+	store_set_listener(srv->store, server_store_event, srv);
+	if (auth_load_trust_domains(srv->auth, srv->store, util_now_ms(),
+	    err) == -1)
+		goto out;
 	for (i = 0; i < conf->nlisten; i++) {
 		listen[i].addr = conf->listen[i].addr;
 		listen[i].port = conf->listen[i].port;

@@ -45,9 +45,28 @@ tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
 tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
 
+# Identity: credentials and trust domains (tests/integration/idfix.c mints).
+integration_id_tests = \
+	tests/integration/test_identity \
+	tests/integration/test_trust_domains
+check_PROGRAMS += $(integration_id_tests)
+TESTS += $(integration_id_tests)
+IDFIX_SOURCES = tests/integration/idfix.c tests/integration/idfix.h
+tests_integration_test_identity_SOURCES = \
+	tests/integration/test_identity.c $(IDFIX_SOURCES)
+tests_integration_test_identity_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_identity_LDADD = $(HARNESS_LIBS)
+tests_integration_test_trust_domains_SOURCES = \
+	tests/integration/test_trust_domains.c $(IDFIX_SOURCES)
+tests_integration_test_trust_domains_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
+
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh
 EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
+# nsregd(8) lists every 401 reason of the authentication code.
+TESTS += tests/auth-reasons.sh
+EXTRA_DIST += tests/auth-reasons.sh
 
 # Benchmarks (tests/bench/run; not part of make check).
 noinst_PROGRAMS += tests/bench/loadgen tests/bench/bare_mhd
@@ -58,3 +77,11 @@ tests_bench_bare_mhd_SOURCES = tests/bench/bare_mhd.c
 tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/registry.sh
+
+# tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
+noinst_PROGRAMS += tests/bench/whoami_tokens
+tests_bench_whoami_tokens_SOURCES = tests/bench/whoami_tokens.c
+tests_bench_whoami_tokens_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_bench_whoami_tokens_LDADD = $(IDENTITY_LIBS)
+EXTRA_DIST += tests/bench/whoami.sh

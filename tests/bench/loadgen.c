@@ -5,10 +5,12 @@
  *
  * loadgen -u https://127.0.0.1:8443 -c CONNS -d SECONDS [-n REQUESTS]
  *     [-m METHOD] -p PATH [-b BODY] [--cacert F] [--cert F --key F]
- *     [-H "Header: value"] [--mod N]
+ *     [-H "Header: value"] [--mod N] [--lines FILE]
  *
- * PATH and BODY may hold {i} (a unique sequence number), {s} ({i} modulo
- * --mod) and {r} (a random number below --mod).  Prints one JSON line:
+ * PATH, BODY and headers may hold {i} (a unique sequence number), {s}
+ * ({i} modulo --mod), {r} (a random number below --mod) and {t} (line
+ * {i} modulo the number of lines of --lines FILE, e.g. one bearer token
+ * of many per request).  Prints one JSON line:
  * {"requests","seconds","rps","p50_ms","p99_ms","max_ms","status":{...},
  *  "errors"}.
  */
@@ -42,6 +44,8 @@ static const char	*lg_body;
 static const char	*lg_headers[16];
 static int		 lg_nheaders;
 static long		 lg_mod = 1;
+static char		**lg_lines;		/* --lines */
+static size_t		 lg_nlines;
 static long long	 lg_limit;		/* total requests, 0: none */
 static double		 lg_seconds = 5;
 static SSL_CTX		*lg_ctx;
@@ -76,7 +80,17 @@ lg_expand(const char *tmpl, long long i, unsigned int *seed, char *out,
 	size_t	o = 0;
 
 	while (*tmpl != '\0' && o + 24 < len) {
-		if (tmpl[0] == '{' && tmpl[2] == '}' &&
+		if (tmpl[0] == '{' && tmpl[1] == 't' && tmpl[2] == '}' &&
+		    lg_nlines > 0) {
+			const char	*l = lg_lines[i % (long long)lg_nlines];
+			size_t		 n = strlen(l);
+
+			if (o + n >= len)
+				break;
+			memcpy(out + o, l, n);
+			o += n;
+			tmpl += 3;
+		} else if (tmpl[0] == '{' && tmpl[2] == '}' &&
 		    (tmpl[1] == 'i' || tmpl[1] == 's' || tmpl[1] == 'r')) {
 			long long	v = tmpl[1] == 'i' ? i :
 			    tmpl[1] == 's' ? i % lg_mod :
@@ -183,6 +197,7 @@ lg_run(void *arg)
 	struct lg_thread	*th = arg;
 	SSL			*ssl = NULL;
 	char			 path[4096], body[65536], req[72000];
+	char			 hdr[16384];
 	double			 t0;
 	long long		 i;
 	int			 n, status, keep, h;
@@ -199,9 +214,11 @@ lg_run(void *arg)
 		lg_expand(lg_path, i, &th->seed, path, sizeof(path));
 		n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\n"
 		    "Host: %s:%d\r\n", lg_method, path, lg_host, lg_port);
-		for (h = 0; h < lg_nheaders; h++)
-			n += snprintf(req + n, sizeof(req) - n, "%s\r\n",
-			    lg_headers[h]);
+		for (h = 0; h < lg_nheaders; h++) {
+			lg_expand(lg_headers[h], i, &th->seed, hdr,
+			    sizeof(hdr));
+			n += snprintf(req + n, sizeof(req) - n, "%s\r\n", hdr);
+		}
 		if (lg_body != NULL) {
 			lg_expand(lg_body, i, &th->seed, body, sizeof(body));
 			n += snprintf(req + n, sizeof(req) - n,
@@ -232,6 +249,36 @@ lg_run(void *arg)
 	return NULL;
 }
 
+/* Read --lines: every non-empty line of path. */
+static int
+lg_read_lines(const char *path)
+{
+	FILE	*f;
+	char	*line = NULL, **v;
+	size_t	 cap = 0;
+	ssize_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n == 0)
+			continue;
+		if ((v = realloc(lg_lines, (lg_nlines + 1) *
+		    sizeof(*v))) == NULL || (v[lg_nlines] = strdup(line)) ==
+		    NULL) {
+			fclose(f);
+			return -1;
+		}
+		lg_lines = v;
+		lg_nlines++;
+	}
+	free(line);
+	fclose(f);
+	return lg_nlines > 0 ? 0 : -1;
+}
+
 static int
 lg_cmp(const void *a, const void *b)
 {
@@ -248,6 +295,7 @@ main(int argc, char *argv[])
 		{ "cert", required_argument, NULL, 'C' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "mod", required_argument, NULL, 'M' },
+		{ "lines", required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lg_thread	*th;
@@ -296,6 +344,13 @@ main(int argc, char *argv[])
 			break;
 		case 'M':
 			lg_mod = strtol(optarg, NULL, 10);
+			break;
+		case 'L':
+			if (lg_read_lines(optarg) == -1) {
+				fprintf(stderr, "loadgen: %s: no lines\n",
+				    optarg);
+				return 2;
+			}
 			break;
 		default:
 			fprintf(stderr, "usage: see loadgen.c\n");
