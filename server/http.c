@@ -170,7 +170,11 @@ http_cert_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca,
 	struct http_server	*h = http_current;
 	int			 rc = -1;
 
-	(void)session;
+	/*
+	 * Name no authority in the CertificateRequest: workloads of every
+	 * federated trust domain, and of a rotated CA, must send theirs.
+	 */
+	gnutls_certificate_send_x509_rdn_sequence(session, 1);
 	(void)req_ca;
 	(void)nreqs;
 	(void)algos;
