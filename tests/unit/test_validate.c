@@ -114,12 +114,14 @@ Test(validate, prefixes)
 
 Test(validate, selectors)
 {
-	json_t	*sel, *labels;
+	json_t	*sel, *labels, *empty;
 
 	sel = json_pack("{s:s}", "app", "pg");
 	labels = json_pack("{s:s, s:s}", "app", "pg", "zone", "a");
+	empty = json_object();
 	cr_expect_eq(validate_selector_matches(sel, labels), 1);
-	cr_expect_eq(validate_selector_matches(json_object(), labels), 1);
+	cr_expect_eq(validate_selector_matches(empty, labels), 1);
+	json_decref(empty);
 	json_object_set_new(sel, "zone", json_string("b"));
 	cr_expect_eq(validate_selector_matches(sel, labels), 0);
 	json_decref(sel);
