@@ -38,6 +38,16 @@ void	api_trust_domains_get(struct server *, struct http_request *);
 void	api_trust_domains_put(struct server *, struct http_request *);
 void	api_trust_domains_delete(struct server *, struct http_request *);
 
+/* api_policies.c */
+void	api_policies_list(struct server *, struct http_request *);
+void	api_policies_get(struct server *, struct http_request *);
+void	api_policies_put(struct server *, struct http_request *);
+void	api_policies_delete(struct server *, struct http_request *);
+
+/* api_decisions.c */
+void	api_decisions_list(struct server *, struct http_request *);
+void	api_decisions_evaluate(struct server *, struct http_request *);
+
 /* api.c: shared pieces of the resource handlers. */
 
 /* Reply with a stored object: rendered body and ETag "<revision>". */

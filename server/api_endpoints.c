@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "api.h"
 #include "server.h"
 #include "util.h"
@@ -145,12 +146,42 @@ endpoints_doc(const char *name, const json_t *body, int64_t now,
 	    labels != NULL ? json_deep_copy(labels) : json_object());
 }
 
+/* A write to one endpoint, authorised for one revision of its record. */
+struct endpoints_write {
+	struct server		*srv;
+	struct http_request	*req;
+	int64_t			 revision;	/* authorised, 0: none */
+};
+
+/* A record deleted after it moved since it was authorised: again. */
+static int
+endpoints_reauthorize(struct endpoints_write *w,
+    const struct store_object *cur, struct nsreg_error *err)
+{
+	struct server_subject	 subj = { 0 };
+	json_t			*rendered;
+	int			 rc;
+
+	if ((rendered = store_object_render(cur)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	subj.endpoint = cur->name;
+	subj.endpoint_obj = rendered;
+	rc = server_authorize(w->srv, w->req, SERVER_ACTION_UNREGISTER, &subj,
+	    NULL, err);
+	json_decref(rendered);
+	if (rc == 0)
+		w->revision = cur->revision;
+	return rc;
+}
+
 /* Owner enforcement and what a refresh keeps (api_check_fn). */
 static int
 endpoints_check(const struct store_object *cur, struct store_object *obj,
     void *arg, struct nsreg_error *err)
 {
-	struct http_request	*req = arg;
+	struct endpoints_write	*w = arg;
+	struct http_request	*req = w->req;
 	const struct principal	*p = &req->principal;
 	const json_t		*irt;
 	char			 ts[UTIL_RFC3339_MAX];
@@ -160,8 +191,12 @@ endpoints_check(const struct store_object *cur, struct store_object *obj,
 		return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
 		    "endpoint %s is owned by %s", cur->name,
 		    cur->owner != NULL ? cur->owner : "an admin");
-	if (obj == NULL)
-		return 0;	/* a delete */
+	if (obj == NULL) {
+		/* A delete. */
+		if (cur->revision != w->revision)
+			return endpoints_reauthorize(w, cur, err);
+		return 0;
+	}
 	free(obj->owner);
 	obj->owner = NULL;
 	if (cur != NULL) {
@@ -185,17 +220,52 @@ oom:
 	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 }
 
+/* The owner the endpoint has, or will have once registered. */
+static int
+endpoints_owner(struct server *srv, struct http_request *req,
+    struct store_object *obj, struct nsreg_error *err)
+{
+	struct store_object	 cur;
+	const char		*owner;
+	int			 rc = -1;
+
+	memset(&cur, 0, sizeof(cur));
+	nsreg_error_clear(err);
+	if (store_fetch(srv->store, STORE_ENDPOINT, obj->name, req->now, &cur,
+	    err) == 0)
+		owner = cur.owner;
+	else if (err->code == NSREG_NOT_FOUND)
+		owner = req->principal.id[0] != '\0' ? req->principal.id :
+		    NULL;
+	else
+		goto out;
+	nsreg_error_clear(err);
+	free(obj->owner);
+	obj->owner = NULL;
+	if (owner != NULL && (obj->owner = strdup(owner)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_object_clear(&cur);
+	return rc;
+}
+
 void
 api_endpoints_put(struct server *srv, struct http_request *req)
 {
 	struct store_object	 obj;
 	struct nsreg_error	 err;
 	struct server_subject	 subj = { 0 };
+	struct endpoints_write	 w = { 0 };
 	const struct principal	*p = &req->principal;
 	const char		*name = req->params[0];
+	json_t			*rendered = NULL, *decision = NULL;
 	int64_t			 if_match, requested, cap;
 
 	memset(&obj, 0, sizeof(obj));
+	nsreg_error_clear(&err);
 	if (validate_name(name, 1, "name", &err) == -1)
 		goto fail;
 	if (api_name_is_remote(name)) {
@@ -209,12 +279,6 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 	obj.kind = STORE_ENDPOINT;
 	if ((obj.doc = endpoints_doc(name, req->json, req->now, &requested,
 	    &err)) == NULL)
-		goto fail;
-	subj.endpoint = name;
-	subj.service = json_string_value(json_array_get(json_object_get(
-	    obj.doc, "network_service_names"), 0));
-	if (server_authorize(srv, req, SERVER_ACTION_REGISTER, &subj,
-	    NULL, &err) == -1)
 		goto fail;
 	/* The earliest of the request, the maximum TTL and the credential. */
 	obj.expires_at = requested != 0 ? requested :
@@ -233,18 +297,99 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
-	api_put_object(srv, req, &obj, if_match, endpoints_check, req);
+	/*
+	 * register: the condition sees the endpoint as sent, with its owner
+	 * (kept from the stored record, else the caller), once per offered
+	 * service; every one must be allowed.
+	 */
+	if (endpoints_owner(srv, req, &obj, &err) == -1 ||
+	    (rendered = store_object_render(&obj)) == NULL) {
+		if (err.code == NSREG_OK)
+			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+		goto fail;
+	}
+	subj.endpoint = name;
+	subj.endpoint_obj = rendered;
+	if (server_authorize(srv, req, SERVER_ACTION_REGISTER, &subj,
+	    &decision, &err) == -1) {
+		json_decref(rendered);
+		store_object_clear(&obj);
+		admission_reply_denied(req, &err, decision);
+		return;
+	}
+	json_decref(decision);
+	json_decref(rendered);
+	w.srv = srv;
+	w.req = req;
+	api_put_object(srv, req, &obj, if_match, endpoints_check, &w);
 	return;
 fail:
 	store_object_clear(&obj);
 	http_reply_error(req, &err);
 }
 
+/*
+ * The decision about the stored record (find: one of its services may be
+ * found; unregister: every one may be unregistered) or, when there is
+ * none, about the name alone, so that a caller that may not find an
+ * endpoint gets 403 whether it exists or not.  Denied: 403 with the
+ * decision.  Absent: 404.  Found: find replies with it, unregister
+ * deletes it.
+ */
+static void
+endpoints_authorized(struct server *srv, struct http_request *req,
+    const char *name, enum server_action action)
+{
+	struct store_object	 cur;
+	struct nsreg_error	 err;
+	struct server_subject	 subj = { 0 };
+	struct endpoints_write	 w;
+	json_t			*rendered = NULL, *decision = NULL;
+	int			 found;
+
+	memset(&cur, 0, sizeof(cur));
+	found = store_fetch(srv->store, STORE_ENDPOINT, name, req->now, &cur,
+	    &err) == 0;
+	if (!found && err.code != NSREG_NOT_FOUND)
+		goto fail;
+	if (found && (rendered = store_object_render(&cur)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	subj.endpoint = name;
+	subj.endpoint_obj = rendered;
+	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
+		admission_reply_denied(req, &err, decision);
+		goto done;
+	}
+	json_decref(decision);
+	if (!found) {
+		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
+		    "endpoint %s not found", name);
+		goto fail;
+	}
+	if (action == SERVER_ACTION_FIND)
+		api_reply_object(req, HTTP_OK, &cur);
+	else {
+		w.srv = srv;
+		w.req = req;
+		w.revision = cur.revision;
+		api_delete_object(srv, req, STORE_ENDPOINT, name,
+		    endpoints_check, &w);
+	}
+	goto done;
+fail:
+	http_reply_error(req, &err);
+done:
+	json_decref(rendered);
+	store_object_clear(&cur);
+}
+
 void
 api_endpoints_get(struct server *srv, struct http_request *req)
 {
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
 	const char		*name = req->params[0];
 
 	if (validate_name(name, 1, "name", &err) == -1)
@@ -255,11 +400,7 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 		    name);
 		goto fail;
 	}
-	subj.endpoint = name;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
-	    &err) == -1)
-		goto fail;
-	api_get_object(srv, req, STORE_ENDPOINT, name);
+	endpoints_authorized(srv, req, name, SERVER_ACTION_FIND);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -269,17 +410,11 @@ void
 api_endpoints_delete(struct server *srv, struct http_request *req)
 {
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
 	const char		*name = req->params[0];
 
 	if (validate_name(name, 0, "name", &err) == -1)
 		goto fail;
-	subj.endpoint = name;
-	if (server_authorize(srv, req, SERVER_ACTION_UNREGISTER, &subj,
-	    NULL, &err) == -1)
-		goto fail;
-	api_delete_object(srv, req, STORE_ENDPOINT, name, endpoints_check,
-	    req);
+	endpoints_authorized(srv, req, name, SERVER_ACTION_UNREGISTER);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -434,7 +569,7 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	struct endpoints_filter	*f;
 	struct store_query	 q;
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
+	void			(*match_free)(void *) = endpoints_filter_free;
 	size_t			 i;
 
 	nsreg_error_clear(&err);
@@ -453,10 +588,6 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 			    "domain", f->services[i]);
 			goto fail;
 		}
-	subj.service = f->nservices > 0 ? f->services[0] : NULL;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
-	    &err) == -1)
-		goto fail;
 	memset(&q, 0, sizeof(q));
 	q.kind = STORE_ENDPOINT;
 	q.services = (const char **)f->services;
@@ -468,7 +599,12 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	q.match = api_is_watch(req) || f->nlabels > 0 || f->name != NULL ||
 	    f->url != NULL ? endpoints_match : NULL;
 	q.match_arg = f;
-	api_list_or_watch(srv, req, &q, endpoints_filter_free);
+	/* Only the endpoints the caller may find (action find, per item). */
+	if (admission_filter_list(srv->admission, req,
+	    (const char *const *)f->services, f->nservices, &q, &match_free,
+	    &err) == -1)
+		goto fail;
+	api_list_or_watch(srv, req, &q, match_free);
 	return;
 fail:
 	if (f != NULL)

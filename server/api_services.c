@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admission.h"
 #include "api.h"
 #include "server.h"
 #include "validate.h"
@@ -231,6 +232,7 @@ api_services_put(struct server *srv, struct http_request *req)
 	struct nsreg_error		 err;
 	struct server_subject		 subj = { 0 };
 	const char			*name = req->params[0];
+	json_t				*rendered = NULL, *decision = NULL;
 	int64_t				 if_match;
 
 	memset(&obj, 0, sizeof(obj));
@@ -244,10 +246,6 @@ api_services_put(struct server *srv, struct http_request *req)
 	}
 	if (api_if_match(req, &if_match, &err) == -1)
 		goto fail;
-	subj.service = name;
-	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
-	    NULL, &err) == -1)
-		goto fail;
 	obj.kind = STORE_SERVICE;
 	if ((obj.doc = services_doc(name, req->json, &err)) == NULL)
 		goto fail;
@@ -255,18 +253,122 @@ api_services_put(struct server *srv, struct http_request *req)
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
+	/* publish: the condition sees the record being written. */
+	if ((rendered = store_object_render(&obj)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	subj.service = name;
+	subj.service_obj = rendered;
+	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
+	    &decision, &err) == -1)
+		goto denied;
+	json_decref(decision);
+	json_decref(rendered);
 	api_put_object(srv, req, &obj, if_match, NULL, NULL);
+	return;
+denied:
+	json_decref(rendered);
+	store_object_clear(&obj);
+	admission_reply_denied(req, &err, decision);
 	return;
 fail:
 	store_object_clear(&obj);
 	http_reply_error(req, &err);
 }
 
+/* A delete authorised for one revision of the record. */
+struct services_delete {
+	struct server		*srv;
+	struct http_request	*req;
+	int64_t			 revision;
+};
+
+/* A record that moved since it was authorised is decided again. */
+static int
+services_delete_check(const struct store_object *cur,
+    struct store_object *obj, void *arg, struct nsreg_error *err)
+{
+	struct services_delete	*d = arg;
+	struct server_subject	 subj = { 0 };
+	json_t			*rendered;
+	int			 rc;
+
+	(void)obj;
+	if (cur->revision == d->revision)
+		return 0;
+	if ((rendered = store_object_render(cur)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	subj.service = cur->name;
+	subj.service_obj = rendered;
+	rc = server_authorize(d->srv, d->req, SERVER_ACTION_PUBLISH, &subj,
+	    NULL, err);
+	json_decref(rendered);
+	if (rc == 0)
+		d->revision = cur->revision;
+	return rc;
+}
+
+/*
+ * The decision about the stored record or, when there is none, about the
+ * name alone, so that a caller that may not find a service gets 403
+ * whether it exists or not.  Denied: 403 with the decision.  Absent: 404.
+ * Found: a find replies with it, a publish deletes it.
+ */
+static void
+services_authorized(struct server *srv, struct http_request *req,
+    const char *name, enum server_action action)
+{
+	struct store_object	 cur;
+	struct nsreg_error	 err;
+	struct server_subject	 subj = { 0 };
+	struct services_delete	 del;
+	json_t			*rendered = NULL, *decision = NULL;
+	int			 found;
+
+	memset(&cur, 0, sizeof(cur));
+	found = store_fetch(srv->store, STORE_SERVICE, name, req->now, &cur,
+	    &err) == 0;
+	if (!found && err.code != NSREG_NOT_FOUND)
+		goto fail;
+	if (found && (rendered = store_object_render(&cur)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	subj.service = name;
+	subj.service_obj = rendered;
+	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
+		admission_reply_denied(req, &err, decision);
+		goto done;
+	}
+	json_decref(decision);
+	if (!found) {
+		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
+		    "service %s not found", name);
+		goto fail;
+	}
+	if (action == SERVER_ACTION_FIND)
+		api_reply_object(req, HTTP_OK, &cur);
+	else {
+		del.srv = srv;
+		del.req = req;
+		del.revision = cur.revision;
+		api_delete_object(srv, req, STORE_SERVICE, name,
+		    services_delete_check, &del);
+	}
+	goto done;
+fail:
+	http_reply_error(req, &err);
+done:
+	json_decref(rendered);
+	store_object_clear(&cur);
+}
+
 void
 api_services_get(struct server *srv, struct http_request *req)
 {
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
 	const char		*name = req->params[0];
 
 	if (services_check_name(name, &err) == -1)
@@ -277,11 +379,7 @@ api_services_get(struct server *srv, struct http_request *req)
 		    name);
 		goto fail;
 	}
-	subj.service = name;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
-	    &err) == -1)
-		goto fail;
-	api_get_object(srv, req, STORE_SERVICE, name);
+	services_authorized(srv, req, name, SERVER_ACTION_FIND);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -291,16 +389,11 @@ void
 api_services_delete(struct server *srv, struct http_request *req)
 {
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
 	const char		*name = req->params[0];
 
 	if (services_check_name(name, &err) == -1)
 		goto fail;
-	subj.service = name;
-	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
-	    NULL, &err) == -1)
-		goto fail;
-	api_delete_object(srv, req, STORE_SERVICE, name, NULL, NULL);
+	services_authorized(srv, req, name, SERVER_ACTION_PUBLISH);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -364,15 +457,12 @@ api_services_list(struct server *srv, struct http_request *req)
 	struct services_filter	*f = NULL;
 	struct store_query	 q;
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
+	void			(*match_free)(void *) = services_filter_free;
 	const char		*vals[SERVICES_LABEL_FILTERS + 1], *eq;
 	size_t			 n, i;
 
 	nsreg_error_clear(&err);
 	if (http_query_each(req, services_query_check, &err) == -1)
-		goto fail;
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, NULL,
-	    &err) == -1)
 		goto fail;
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
@@ -404,7 +494,11 @@ api_services_list(struct server *srv, struct http_request *req)
 	q.kind = STORE_SERVICE;
 	q.match = f->n > 0 ? services_match : NULL;
 	q.match_arg = f;
-	api_list_or_watch(srv, req, &q, services_filter_free);
+	/* Only the services the caller may find (action find, per item). */
+	if (admission_filter_list(srv->admission, req, NULL, 0, &q,
+	    &match_free, &err) == -1)
+		goto fail;
+	api_list_or_watch(srv, req, &q, match_free);
 	return;
 fail:
 	if (f != NULL)

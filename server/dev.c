@@ -13,6 +13,8 @@
 #include <openssl/rand.h>
 
 #include "dev.h"
+#include "log.h"
+#include "store.h"
 #include "svid.h"
 #include "util.h"
 
@@ -123,6 +125,50 @@ dev_prepare(const char *dir, char *confpath, size_t len,
 	return dev_conf(dir, confpath, err);
 }
 
+int
+dev_install_policies(struct store *store, const char *trust_domain,
+    int64_t now, struct nsreg_error *err)
+{
+	struct store_object	 obj;
+	char			 cond[512];
+	int64_t			 n;
+	int			 rc = -1;
+
+	memset(&obj, 0, sizeof(obj));
+	if ((n = store_count(store, STORE_POLICY, now)) != 0) {
+		if (n > 0)
+			return 0;
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "cannot count the stored policies");
+	}
+	/* Trust domain names are [a-z0-9._-]: safe in a CEL string. */
+	snprintf(cond, sizeof(cond), "principal.trust_domain == '%s'",
+	    trust_domain);
+	obj.kind = STORE_POLICY;
+	if ((obj.name = strdup(DEV_STARTER_POLICY)) == NULL ||
+	    (obj.doc = json_pack("{s:s, s:[s,s,s,s], s:s, s:s, s:s}",
+	    "effect", "permit", "actions", "find", "register", "unregister",
+	    "connect", "condition", cond, "description", "nsregd --dev "
+	    "starter rule: workloads of the local trust domain may find, "
+	    "register and unregister endpoints and connect to services; "
+	    "publishing services stays with admins.", "mode",
+	    "enforce")) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	if (store_create(store, &obj, now, err) == -1) {
+		if (err->code == NSREG_ALREADY_EXISTS)
+			rc = 0;	/* another instance was faster */
+		goto out;
+	}
+	log_info("msg=\"installed the starter policy\" policy=%s "
+	    "condition=\"%s\"", DEV_STARTER_POLICY, cond);
+	rc = 0;
+out:
+	store_object_clear(&obj);
+	return rc;
+}
+
 void
 dev_banner(const char *dir, const struct conf *conf)
 {
@@ -155,5 +201,18 @@ dev_banner(const char *dir, const struct conf *conf)
 	    dir, dir, url,
 	    dir, dir, dir, url,
 	    dir, dir, dir, url);
+	printf("Admission rules: workloads of %s may find, register, "
+	    "unregister and connect\n(policy %s); other callers are denied "
+	    "unless an admin adds rules. See them, and\nwhy a request was "
+	    "denied:\n\n"
+	    "  curl --cacert %s/bundle.pem "
+	    "-H \"Authorization: Bearer $(cat %s/admin.token)\" "
+	    "%s/v1/policies\n"
+	    "  curl --cacert %s/bundle.pem "
+	    "-H \"Authorization: Bearer $(cat %s/admin.token)\" "
+	    "'%s/v1/decisions?decision=deny'\n\n",
+	    conf->trust_domain, DEV_STARTER_POLICY,
+	    dir, dir, url,
+	    dir, dir, url);
 	fflush(stdout);
 }

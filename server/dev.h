@@ -6,9 +6,12 @@
 #define NSREG_DEV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "error.h"
+
+struct store;
 
 #define DEV_DIR_DEFAULT		"./var/dev"
 #define DEV_PORT_DEFAULT	8443
@@ -22,6 +25,15 @@
  */
 int	dev_prepare(const char *dir, char *confpath, size_t len,
 	    struct nsreg_error *err);
+
+/*
+ * The starter rule set, written when the database holds no policy at
+ * all: principals of trust_domain may find, register, unregister and
+ * connect (DEV_STARTER_POLICY).  Returns 0 or -1.
+ */
+#define DEV_STARTER_POLICY	"same-trust-domain"
+int	dev_install_policies(struct store *store, const char *trust_domain,
+	    int64_t now, struct nsreg_error *err);
 
 /* Print what a developer can paste, for a server on port. */
 void	dev_banner(const char *dir, const struct conf *conf);

@@ -31,6 +31,16 @@ static const struct route route_table_v[] = {
 	    ROUTE_ADMIN | ROUTE_BODY },
 	{ HTTP_DELETE, "/v1/trust-domains/{name}", api_trust_domains_delete,
 	    ROUTE_ADMIN },
+	{ HTTP_GET, "/v1/policies", api_policies_list,
+	    ROUTE_ADMIN | ROUTE_STREAM },
+	{ HTTP_GET, "/v1/policies/{name}", api_policies_get, ROUTE_ADMIN },
+	{ HTTP_PUT, "/v1/policies/{name}", api_policies_put,
+	    ROUTE_ADMIN | ROUTE_BODY },
+	{ HTTP_DELETE, "/v1/policies/{name}", api_policies_delete,
+	    ROUTE_ADMIN },
+	{ HTTP_GET, "/v1/decisions", api_decisions_list, ROUTE_ADMIN },
+	{ HTTP_POST, "/v1/decisions/evaluate", api_decisions_evaluate,
+	    ROUTE_ADMIN | ROUTE_BODY },
 };
 
 #define ROUTE_COUNT	(sizeof(route_table_v) / sizeof(route_table_v[0]))

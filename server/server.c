@@ -10,8 +10,11 @@
 #include <strings.h>
 #include <time.h>
 
+#include "admission.h"
 #include "api.h"
 #include "auth.h"
+#include "decision_log.h"
+#include "dev.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -19,14 +22,6 @@
 #include "store.h"
 #include "util.h"
 #include "watch.h"
-
-static const char *const server_action_names[] = {
-	[SERVER_ACTION_FIND] = "find",
-	[SERVER_ACTION_REGISTER] = "register",
-	[SERVER_ACTION_UNREGISTER] = "unregister",
-	[SERVER_ACTION_PUBLISH] = "publish",
-	[SERVER_ACTION_CONNECT] = "connect",
-};
 
 /* Content-Type must be application/json, parameters allowed. */
 static int
@@ -153,7 +148,8 @@ static const struct http_hooks server_http_hooks = {
 /*
  * The store's one listener fans each committed event out to every module
  * that keeps state derived from the store, before watchers see it: the
- * trust set (stored trust domains), then the watch streams.
+ * trust set (stored trust domains), the admission engine (policies and
+ * services), then the watch streams.
  */
 static void
 server_store_event(const struct store_event *ev, void *arg)
@@ -161,35 +157,8 @@ server_store_event(const struct store_event *ev, void *arg)
 	struct server	*srv = arg;
 
 	auth_store_event(ev, srv->auth);
+	admission_store_event(ev, srv->admission);
 	watch_publish(ev, srv->watch);
-}
-
-int
-server_authorize(struct server *srv, struct http_request *req,
-    enum server_action action, const struct server_subject *subject,
-    json_t **decision, struct nsreg_error *err)
-{
-	const struct principal	*p = &req->principal;
-	int			 allow;
-
-	(void)subject;
-	/*
-	 * Until admission rules are configured, principals of the local
-	 * trust domain may use the registry and nobody else may.
-	 */
-	allow = p->admin || (p->trust_domain[0] != '\0' &&
-	    strcmp(p->trust_domain, srv->conf->trust_domain) == 0);
-	metrics_decision(srv->metrics, server_action_names[action], allow);
-	if (decision != NULL)
-		*decision = json_pack("{s:s, s:[s], s:[], s:[]}", "decision",
-		    allow ? "allow" : "deny", "reasons", allow ? (p->admin ?
-		    "admin" : "local-trust-domain") : "default-deny",
-		    "errors", "audit");
-	if (allow)
-		return 0;
-	return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
-	    "%s: %s is not of trust domain %s", server_action_names[action],
-	    p->id[0] ? p->id : "caller", srv->conf->trust_domain);
 }
 
 static void *
@@ -294,9 +263,18 @@ server_start(struct server *srv, struct nsreg_error *err)
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
+	if ((srv->decisions = decision_log_new(srv->store, NULL, err)) ==
+	    NULL || (srv->admission = admission_new(srv->store, srv->metrics,
+	    srv->decisions, err)) == NULL)
+		goto out;
 	store_set_listener(srv->store, server_store_event, srv);
 	if (auth_load_trust_domains(srv->auth, srv->store, util_now_ms(),
 	    err) == -1)
+		goto out;
+	if (srv->dev && dev_install_policies(srv->store, conf->trust_domain,
+	    util_now_ms(), err) == -1)
+		goto out;
+	if (admission_load(srv->admission, util_now_ms(), err) == -1)
 		goto out;
 	for (i = 0; i < conf->nlisten; i++) {
 		listen[i].addr = conf->listen[i].addr;
@@ -368,6 +346,11 @@ server_stop(struct server *srv)
 		store_set_listener(srv->store, NULL, NULL);
 	watch_free(srv->watch);
 	srv->watch = NULL;
+	/* Streams have ended: their last entries are queued. */
+	decision_log_free(srv->decisions);
+	srv->decisions = NULL;
+	admission_free(srv->admission);
+	srv->admission = NULL;
 	store_close(srv->store);
 	srv->store = NULL;
 	auth_free(srv->auth);

@@ -18,6 +18,8 @@ struct store;
 struct watch;
 struct metrics;
 struct auth;
+struct admission;
+struct decision_log;
 
 struct server {
 	struct conf		*conf;
@@ -26,6 +28,8 @@ struct server {
 	struct watch		*watch;
 	struct metrics		*metrics;
 	struct auth		*auth;
+	struct admission	*admission;	/* admission.h */
+	struct decision_log	*decisions;	/* decision_log.h */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
 	pthread_t		 sweeper;
@@ -48,7 +52,11 @@ enum server_action {
  * What an action is about, for the admission decision (DESIGN section 5:
  * the condition sees the service and endpoint records).  Objects are
  * rendered records (borrowed); an endpoint being registered is the one
- * the caller sent.
+ * the caller sent, with its owner.  A service named without service_obj
+ * is looked up among the stored services ({name} alone when there is
+ * none).  With no service but an endpoint_obj that offers services, there
+ * is one decision per offered service: "find" needs one of them allowed,
+ * the other actions every one.
  */
 struct server_subject {
 	const char	*service;	/* service name or NULL */
@@ -73,11 +81,14 @@ int	server_reload(struct server *srv, struct conf *newconf,
 void	server_stop(struct server *srv);
 
 /*
- * May the request's principal take action on subject?  Admins always
- * may.  When decision is not NULL it receives the decision as a new
- * reference ({"decision","reasons","errors","audit"}).  Returns 0
- * (allowed) or -1 with err NSREG_PERMISSION_DENIED (or another code when
- * the decision could not be made).
+ * May the request's principal take action on subject?  The rule set
+ * decides (admission.c); admins bypass it.  Every decision is counted and
+ * logged.  When decision is not NULL it receives the decision as a new
+ * reference ({"decision","reasons","errors","audit"}, plus "bypass":true
+ * for an admin), for an answer that embeds it (admission_reply_denied()
+ * answers a 403 with it).  Returns 0 (allowed) or -1 with err
+ * NSREG_PERMISSION_DENIED naming the rules that forbade, or saying that
+ * none permitted.
  */
 int	server_authorize(struct server *srv, struct http_request *req,
 	    enum server_action action, const struct server_subject *subject,

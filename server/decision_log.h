@@ -1,0 +1,112 @@
+/*
+ * decision_log.h - the decision log's writer (DESIGN section 4,
+ * "Decisions"): admission decisions go to the store off the request path.
+ *
+ * A request thread formats its entry as compact JSON into a bounded
+ * in-memory queue (one lock, one copy, no allocation unless the entry is
+ * unusually long) and returns.  One writer thread takes the whole queue
+ * at once and appends it with store_decision_append(): one transaction
+ * per batch of at most DECISION_LOG_CHUNK entries, never one per request.
+ * A batch is written when it holds DECISION_LOG_BATCH entries, when the
+ * oldest entry has waited flush_ms, when someone asks for a flush, and
+ * when the log is freed.  A full queue drops the entry and counts it:
+ * the log never slows a request down or grows without bound.
+ *
+ * An entry is
+ *   {"time","principal","action","service","endpoint","grant",
+ *    "decision":{"decision","reasons","errors","audit"}}
+ * with null for what the decision was not about; an admin's bypass has
+ * "decision":{"decision":"allow","reasons":["admin"],...,"bypass":true};
+ * the summary of a filtered list adds "list":{"returned","hidden"}.
+ *
+ * All functions are thread-safe.
+ */
+#ifndef NSREG_DECISION_LOG_H
+#define NSREG_DECISION_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "policy.h"
+
+struct store;
+struct decision_log;
+
+/* Entries one writer batch (one transaction) carries at most. */
+#define DECISION_LOG_CHUNK	512
+/* Queued entries that wake the writer before flush_ms is up. */
+#define DECISION_LOG_BATCH	256
+
+struct decision_log_options {
+	size_t		queue_bytes;	/* per buffer; 0: 4 MiB */
+	int64_t		flush_ms;	/* 0: 100 ms */
+};
+
+/*
+ * One entry.  Strings are borrowed for the call (NULL: JSON null);
+ * decision is borrowed too and must stay valid during the call (rule
+ * names point into a live rule set).  With bypass set, decision is
+ * ignored and the admin bypass is written.  With list set, the entry
+ * summarises a filtered list or watch.
+ */
+struct decision_log_entry {
+	int64_t				 time;		/* ms since the epoch */
+	const char			*principal;
+	const char			*action;
+	const char			*service;
+	const char			*endpoint;
+	const char			*grant;
+	const struct policy_decision	*decision;
+	int				 bypass;
+	int				 list;
+	int64_t				 list_returned;
+	int64_t				 list_hidden;
+};
+
+struct decision_log_stats {
+	uint64_t	queued;		/* entries accepted */
+	uint64_t	written;	/* entries committed */
+	uint64_t	dropped;	/* queue full or unformattable */
+	uint64_t	failed;		/* lost to a store error */
+	uint64_t	batches;	/* store_decision_append calls */
+};
+
+/*
+ * Start the writer for store (borrowed: it must outlive the log).
+ * opt may be NULL.  Returns NULL with err on failure.
+ */
+struct decision_log	*decision_log_new(struct store *store,
+			    const struct decision_log_options *opt,
+			    struct nsreg_error *err);
+
+/*
+ * Queue one entry.  Returns 0, or -1 when it was dropped (queue full;
+ * counted in the stats).  Never blocks on the store.
+ */
+int			 decision_log_add(struct decision_log *log,
+			    const struct decision_log_entry *e);
+
+/*
+ * Wait until every entry queued before the call is in the store (or was
+ * lost to a store error), at most timeout_ms.  Returns 0, or -1 on
+ * timeout.  GET /v1/decisions calls it so a reader sees its own past.
+ */
+int			 decision_log_flush(struct decision_log *log,
+			    int64_t timeout_ms);
+
+void			 decision_log_stats(struct decision_log *log,
+			    struct decision_log_stats *st);
+
+/*
+ * Format e as its JSON text into buf (cap bytes, NUL-terminated).
+ * Returns the length, or the length needed (>= cap) when buf is too
+ * small, like snprintf.  Exposed for tests.
+ */
+size_t			 decision_log_format(const struct decision_log_entry *e,
+			    char *buf, size_t cap);
+
+/* Write everything queued, stop the writer and free.  NULL is a no-op. */
+void			 decision_log_free(struct decision_log *log);
+
+#endif
