@@ -199,6 +199,32 @@ nsregd_restart(struct nsregd *s)
 }
 
 void
+nsregd_put_policy(const struct nsregd *s, const char *name,
+    const char *rule_json)
+{
+	struct hcred	admin;
+	struct hresp	r;
+	char		path[512];
+
+	hcred_admin(s, &admin);
+	snprintf(path, sizeof(path), "/v1/policies/%s", name);
+	cr_assert_eq(hreq(s, &admin, "PUT", path, rule_json, NULL, NULL, &r),
+	    0, "PUT %s: no answer", path);
+	cr_assert(r.status == 200 || r.status == 201, "PUT %s: %ld %s", path,
+	    r.status, r.body);
+	hresp_free(&r);
+}
+
+void
+nsregd_allow_local(const struct nsregd *s)
+{
+	nsregd_put_policy(s, NSREGD_LOCAL_POLICY,
+	    "{\"effect\":\"permit\",\"actions\":[\"find\",\"register\","
+	    "\"unregister\",\"publish\"],\"condition\":"
+	    "\"principal.trust_domain == '" HARNESS_TD "'\"}");
+}
+
+void
 nsregd_signal(struct nsregd *s, int sig)
 {
 	if (s->pid > 0)

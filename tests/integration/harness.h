@@ -52,6 +52,19 @@ void	nsregd_restart(struct nsregd *s);
 void	nsregd_cleanup(struct nsregd *s);
 /* Send a signal. */
 void	nsregd_signal(struct nsregd *s, int sig);
+/*
+ * Store the admission rule rule_json (a JSON object) as policy name
+ * through the admin API; aborts the test unless it was stored.
+ */
+void	nsregd_put_policy(const struct nsregd *s, const char *name,
+	    const char *rule_json);
+/*
+ * The rule the registry tests run under (nsregd denies every non-admin
+ * request without rules): principals of the test trust domain may find,
+ * register, unregister and publish.
+ */
+#define NSREGD_LOCAL_POLICY	"test-local-trust-domain"
+void	nsregd_allow_local(const struct nsregd *s);
 /* Path of a file in the server's directory. */
 const char *nsregd_path(const struct nsregd *s, const char *file, char *buf,
 	    size_t len);

@@ -18,6 +18,7 @@ static void
 setup(void)
 {
 	nsregd_start(&srv, "endpoint-default-ttl 60s\nendpoint-max-ttl 1h\n");
+	nsregd_allow_local(&srv);
 }
 
 static void

@@ -17,6 +17,7 @@ static void
 setup(void)
 {
 	nsregd_start(&srv, "watch-history 16\nwatch-bookmark 1s\n");
+	nsregd_allow_local(&srv);
 }
 
 static void
