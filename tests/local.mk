@@ -32,7 +32,9 @@ HARNESS_LIBS = tests/integration/libharness.a $(TEST_LIBS)
 integration_tests = \
 	tests/integration/test_http \
 	tests/integration/test_registry \
-	tests/integration/test_watch
+	tests/integration/test_watch \
+	tests/integration/test_policy \
+	tests/integration/test_dev_policy
 check_PROGRAMS += $(integration_tests)
 TESTS += $(integration_tests)
 tests_integration_test_http_SOURCES = tests/integration/test_http.c
@@ -44,6 +46,13 @@ tests_integration_test_registry_LDADD = $(HARNESS_LIBS)
 tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
 tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
+tests_integration_test_policy_SOURCES = tests/integration/test_policy.c
+tests_integration_test_policy_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_policy_LDADD = $(HARNESS_LIBS)
+tests_integration_test_dev_policy_SOURCES = \
+	tests/integration/test_dev_policy.c
+tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_dev_policy_LDADD = $(HARNESS_LIBS)
 
 # Identity: credentials and trust domains (tests/integration/idfix.c mints).
 integration_id_tests = \
