@@ -8,7 +8,8 @@ EXTRA_DIST += tests/config
 unit_tests = \
 	tests/unit/test_util \
 	tests/unit/test_conf \
-	tests/unit/test_validate
+	tests/unit/test_validate \
+	tests/unit/test_decision_log
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -21,6 +22,9 @@ tests_unit_test_conf_LDADD = $(TEST_LIBS)
 tests_unit_test_validate_SOURCES = tests/unit/test_validate.c
 tests_unit_test_validate_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_validate_LDADD = $(TEST_LIBS)
+tests_unit_test_decision_log_SOURCES = tests/unit/test_decision_log.c
+tests_unit_test_decision_log_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_decision_log_LDADD = $(TEST_LIBS)
 
 # Integration tests: a real nsregd on loopback (tests/integration/harness.c).
 check_LIBRARIES += tests/integration/libharness.a
