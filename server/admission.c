@@ -601,10 +601,13 @@ adm_decide(struct admission *a, const struct adm_ctx *c, const char *svc,
 	return d->allow;
 }
 
+#define ADM_LOG_BYPASS		0x01
+#define ADM_LOG_COALESCE	0x02	/* made by a list or watch */
+
 static void
 adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
     const char *ep, const char *grant, const struct policy_decision *d,
-    int bypass)
+    int flags)
 {
 	struct decision_log_entry	e;
 
@@ -618,7 +621,8 @@ adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
 	e.endpoint = ep;
 	e.grant = grant;
 	e.decision = d;
-	e.bypass = bypass;
+	e.bypass = (flags & ADM_LOG_BYPASS) != 0;
+	e.coalesce = (flags & ADM_LOG_COALESCE) != 0;
 	decision_log_add(a->log, &e);
 }
 
@@ -694,7 +698,8 @@ admission_authorize(struct admission *a, const struct http_request *req,
 		    "name"));
 	if (p->admin) {
 		metrics_decision(a->metrics, c.action, 1);
-		adm_log(a, &c, subj->service, ep, subj->grant, NULL, 1);
+		adm_log(a, &c, subj->service, ep, subj->grant, NULL,
+		    ADM_LOG_BYPASS);
 		if (decision != NULL)
 			*decision = adm_bypass_json();
 		return 0;
@@ -812,7 +817,7 @@ struct adm_filter {
 	int64_t			 time;
 	char			*services[64];
 	size_t			 nservices;
-	int64_t			 returned;
+	int64_t			 found;
 	int64_t			 hidden;
 	struct adm_summary	 sum;
 };
@@ -923,13 +928,13 @@ adm_filter_match(const json_t *o, void *arg)
 		}
 	}
 	if (allow) {
-		f->returned++;
+		f->found++;
 		adm_summary_add(&f->sum, &d);
 	} else {
 		f->hidden++;
 		if (f->hidden <= ADM_HIDDEN_LOG_MAX)
 			adm_log(a, &c, svc, f->kind == STORE_ENDPOINT ? name :
-			    NULL, NULL, &d, 0);
+			    NULL, NULL, &d, ADM_LOG_COALESCE);
 	}
 	pthread_rwlock_unlock(&a->lock);
 	return allow;
@@ -970,8 +975,9 @@ adm_filter_free(void *arg)
 		e.service = f->nservices > 0 ? f->services[0] : NULL;
 		e.decision = &d;
 		e.list = 1;
-		e.list_returned = f->returned;
+		e.list_found = f->found;
 		e.list_hidden = f->hidden;
+		e.coalesce = 1;
 		decision_log_add(f->a->log, &e);
 	}
 	if (f->inner_free != NULL)
@@ -996,7 +1002,7 @@ admission_filter_list(struct admission *a, const struct http_request *req,
 		    NULL, "find");
 		metrics_decision(a->metrics, "find", 1);
 		adm_log(a, &c, nservices > 0 ? services[0] : NULL, NULL, NULL,
-		    NULL, 1);
+		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
 		return 0;
 	}
 	if (nservices > sizeof(f->services) / sizeof(f->services[0]))

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,18 +31,30 @@
 
 struct dl_rec {
 	int64_t		time;
+	int64_t		found;		/* list counters, summed */
+	int64_t		hidden;
 	uint32_t	len;		/* text bytes, without the NUL */
+	uint32_t	count;		/* entries it stands for */
+	uint32_t	hash;		/* of the key, coalescable records */
+	uint32_t	key_off;	/* the key: text from here on */
+	uint8_t		coalesce;
+	uint8_t		list;
 };
 
 /* Records are 8-byte aligned. */
 #define DL_ALIGN(n)	(((n) + 7) & ~(size_t)7)
 #define DL_REC_SIZE(len) DL_ALIGN(sizeof(struct dl_rec) + (len) + 1)
 
+/* Coalescable records of a buffer, by key hash (offset + 1; 0: free). */
+#define DL_SLOTS	1024
+
 struct dl_buf {
 	char		*p;
 	size_t		 len;
-	size_t		 count;
-	uint64_t	 first_seq;	/* sequence of its first record */
+	size_t		 count;		/* records */
+	uint64_t	 entries;	/* entries they stand for */
+	uint32_t	 slots[DL_SLOTS];
+	size_t		 nslots;
 };
 
 struct decision_log {
@@ -272,8 +285,8 @@ decision_log_format(const struct decision_log_entry *e, char *buf,
 	dl_lit(&o, ",\"decision\":");
 	dl_decision(&o, e);
 	if (e->list) {
-		dl_lit(&o, ",\"list\":{\"returned\":");
-		dl_int(&o, e->list_returned);
+		dl_lit(&o, ",\"list\":{\"found\":");
+		dl_int(&o, e->list_found);
 		dl_lit(&o, ",\"hidden\":");
 		dl_int(&o, e->list_hidden);
 		dl_raw(&o, "}", 1);
@@ -304,15 +317,63 @@ dl_note_drop(struct decision_log *l)
 	}
 }
 
+static uint32_t
+dl_hash(const char *s, size_t n)
+{
+	uint32_t	h = 2166136261U;
+
+	while (n-- > 0) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619U;
+	}
+	return h != 0 ? h : 1;
+}
+
+/*
+ * The queued twin of a coalescable record (lock held), or NULL; *slot
+ * gets the slot where a new record would go (SIZE_MAX: table full).
+ */
+static struct dl_rec *
+dl_twin(struct dl_buf *b, const struct dl_rec *rec, const char *text,
+    size_t *slot)
+{
+	struct dl_rec	*t;
+	size_t		 i, k;
+
+	*slot = SIZE_MAX;
+	for (k = 0; k < DL_SLOTS; k++) {
+		i = (rec->hash + k) & (DL_SLOTS - 1);
+		if (b->slots[i] == 0) {
+			if (b->nslots < DL_SLOTS / 2)
+				*slot = i;
+			return NULL;
+		}
+		t = (struct dl_rec *)(void *)(b->p + b->slots[i] - 1);
+		if (t->hash == rec->hash && t->len - t->key_off ==
+		    rec->len - rec->key_off && memcmp((char *)(t + 1) +
+		    t->key_off, text + rec->key_off, rec->len - rec->key_off) ==
+		    0)
+			return t;
+	}
+	return NULL;
+}
+
 int
 decision_log_add(struct decision_log *l, const struct decision_log_entry *e)
 {
-	struct dl_rec	 rec;
-	char		 stack[DL_STACK_TEXT], *text = stack;
-	size_t		 n, need;
-	int		 rc = -1;
+	struct decision_log_entry	 k;
+	struct dl_rec			 rec;
+	struct dl_rec			*twin;
+	const char			*comma;
+	char				 stack[DL_STACK_TEXT], *text = stack;
+	size_t				 n, need, slot = SIZE_MAX;
+	int				 rc = -1;
 
-	n = decision_log_format(e, stack, sizeof(stack));
+	/* A coalescable entry's text leaves its counters to the header. */
+	k = *e;
+	if (e->coalesce)
+		k.list_found = k.list_hidden = 0;
+	n = decision_log_format(&k, stack, sizeof(stack));
 	if (n >= sizeof(stack)) {
 		if ((text = malloc(n + 1)) == NULL) {
 			text = stack;
@@ -321,30 +382,58 @@ decision_log_add(struct decision_log *l, const struct decision_log_entry *e)
 			pthread_mutex_unlock(&l->lock);
 			return -1;
 		}
-		n = decision_log_format(e, text, n + 1);
+		n = decision_log_format(&k, text, n + 1);
 	}
+	memset(&rec, 0, sizeof(rec));
 	rec.time = e->time;
 	rec.len = (uint32_t)n;
+	rec.count = 1;
+	rec.found = e->list_found;
+	rec.hidden = e->list_hidden;
+	rec.list = e->list != 0;
+	if (e->coalesce && (comma = memchr(text, ',', n)) != NULL) {
+		/* The key is everything after the time. */
+		rec.coalesce = 1;
+		rec.key_off = (uint32_t)(comma - text);
+		rec.hash = dl_hash(comma, n - rec.key_off);
+	}
 	need = DL_REC_SIZE(n);
 	pthread_mutex_lock(&l->lock);
-	if (l->writer_done)
+	if (l->writer_done) {
 		dl_note_drop(l);
-	else if (l->fill->len + need > l->cap)
+		goto out;
+	}
+	if (rec.coalesce &&
+	    (twin = dl_twin(l->fill, &rec, text, &slot)) != NULL) {
+		twin->count++;
+		twin->found += rec.found;
+		twin->hidden += rec.hidden;
+		if (rec.time < twin->time)
+			twin->time = rec.time;
+		l->fill->entries++;
+		l->st.coalesced++;
+	} else if (l->fill->len + need > l->cap) {
 		dl_note_drop(l);
-	else {
+		goto out;
+	} else {
+		if (slot != SIZE_MAX) {
+			l->fill->slots[slot] = (uint32_t)l->fill->len + 1;
+			l->fill->nslots++;
+		}
 		memcpy(l->fill->p + l->fill->len, &rec, sizeof(rec));
 		memcpy(l->fill->p + l->fill->len + sizeof(rec), text, n + 1);
 		l->fill->len += need;
+		l->fill->entries++;
 		if (l->fill->count++ == 0) {
-			l->fill->first_seq = l->seq;
 			l->first_mono_ms = dl_mono_ms();
 			pthread_cond_signal(&l->wake);
 		} else if (l->fill->count == DECISION_LOG_BATCH)
 			pthread_cond_signal(&l->wake);
-		l->seq++;
-		l->st.queued++;
-		rc = 0;
 	}
+	l->seq++;
+	l->st.queued++;
+	rc = 0;
+out:
 	pthread_mutex_unlock(&l->lock);
 	if (text != stack)
 		free(text);
@@ -371,50 +460,94 @@ dl_append(struct decision_log *l, const struct store_decision *v, size_t n)
 	return -1;
 }
 
+/* What the writer did with one buffer. */
+struct dl_result {
+	uint64_t	written;	/* entries */
+	uint64_t	failed;
+	uint64_t	rows;
+	uint64_t	batches;
+};
+
+/* Append v[0, n) (standing for counts[0, n) entries) and release them. */
+static void
+dl_flush_chunk(struct decision_log *l, struct store_decision *v,
+    const uint32_t *counts, size_t n, struct dl_result *r)
+{
+	uint64_t	entries = 0;
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+		entries += counts[i];
+	r->batches++;
+	if (dl_append(l, v, n) == 0) {
+		r->written += entries;
+		r->rows += n;
+	} else
+		r->failed += entries;
+	for (i = 0; i < n; i++)
+		json_decref((json_t *)v[i].entry);
+}
+
+/* The entry of a record: its text, with what coalescing summed up. */
+static json_t *
+dl_entry(const struct dl_rec *rec, const char *text)
+{
+	json_t	*entry;
+	char	 ts[UTIL_RFC3339_MAX];
+
+	if ((entry = json_loadb(text, rec->len, 0, NULL)) == NULL ||
+	    !rec->coalesce)
+		return entry;
+	if (rec->count > 1 && (json_object_set_new(entry, "time",
+	    json_string(util_rfc3339_format(rec->time, ts, sizeof(ts)))) ==
+	    -1 || json_object_set_new(entry, "count",
+	    json_integer(rec->count)) == -1))
+		goto fail;
+	if (rec->list && json_object_set_new(entry, "list",
+	    json_pack("{s:I, s:I}", "found", (json_int_t)rec->found,
+	    "hidden", (json_int_t)rec->hidden)) == -1)
+		goto fail;
+	return entry;
+fail:
+	json_decref(entry);
+	return NULL;
+}
+
 /* Write one swapped-out buffer: parse, then append chunk by chunk. */
 static void
-dl_write(struct decision_log *l, struct dl_buf *b, uint64_t *written,
-    uint64_t *failed, uint64_t *batches)
+dl_write(struct decision_log *l, struct dl_buf *b, struct dl_result *r)
 {
 	struct store_decision	 v[DECISION_LOG_CHUNK];
+	uint32_t		 counts[DECISION_LOG_CHUNK];
 	const struct dl_rec	*rec;
-	size_t			 off = 0, n = 0, i;
+	size_t			 off = 0, n = 0;
 	json_t			*entry;
 
 	while (off < b->len) {
 		rec = (const struct dl_rec *)(const void *)(b->p + off);
-		entry = json_loadb(b->p + off + sizeof(*rec), rec->len, 0,
-		    NULL);
+		entry = dl_entry(rec, b->p + off + sizeof(*rec));
 		off += DL_REC_SIZE(rec->len);
 		if (entry == NULL) {
-			(*failed)++;
+			r->failed += rec->count;
 			continue;
 		}
 		v[n].time = rec->time;
 		v[n].entry = entry;
-		n++;
-		if (n == DECISION_LOG_CHUNK || off >= b->len) {
-			(*batches)++;
-			if (dl_append(l, v, n) == 0)
-				*written += n;
-			else
-				*failed += n;
-			for (i = 0; i < n; i++)
-				json_decref((json_t *)v[i].entry);
+		counts[n] = rec->count;
+		if (++n == DECISION_LOG_CHUNK) {
+			dl_flush_chunk(l, v, counts, n, r);
 			n = 0;
 		}
 	}
-	if (n > 0) {
-		(*batches)++;
-		if (dl_append(l, v, n) == 0)
-			*written += n;
-		else
-			*failed += n;
-		for (i = 0; i < n; i++)
-			json_decref((json_t *)v[i].entry);
-	}
+	if (n > 0)
+		dl_flush_chunk(l, v, counts, n, r);
 	b->len = 0;
 	b->count = 0;
+	b->entries = 0;
+	if (b->nslots > 0) {
+		memset(b->slots, 0, sizeof(b->slots));
+		b->nslots = 0;
+	}
 }
 
 static void
@@ -434,8 +567,9 @@ dl_writer(void *arg)
 {
 	struct decision_log	*l = arg;
 	struct dl_buf		*full;
+	struct dl_result	 r;
 	struct timespec		 ts;
-	uint64_t		 written, failed, batches, count;
+	uint64_t		 entries;
 	int64_t			 wait;
 
 	pthread_mutex_lock(&l->lock);
@@ -460,17 +594,18 @@ dl_writer(void *arg)
 		}
 		full = l->fill;
 		l->fill = full == &l->bufs[0] ? &l->bufs[1] : &l->bufs[0];
-		count = full->count;
+		entries = full->entries;
 		pthread_mutex_unlock(&l->lock);
 
-		written = failed = batches = 0;
-		dl_write(l, full, &written, &failed, &batches);
+		memset(&r, 0, sizeof(r));
+		dl_write(l, full, &r);
 
 		pthread_mutex_lock(&l->lock);
-		l->written_seq += count;
-		l->st.written += written;
-		l->st.failed += failed;
-		l->st.batches += batches;
+		l->written_seq += entries;
+		l->st.written += r.written;
+		l->st.failed += r.failed;
+		l->st.rows += r.rows;
+		l->st.batches += r.batches;
 		pthread_cond_broadcast(&l->done);
 	}
 	pthread_mutex_unlock(&l->lock);

@@ -12,12 +12,21 @@
  * when the log is freed.  A full queue drops the entry and counts it:
  * the log never slows a request down or grows without bound.
  *
+ * Entries made by lists and watches (a list's summary, its hidden items)
+ * are marked coalesce: one that repeats an entry still queued (the same
+ * principal, action, records and decision; only the time differs) is
+ * folded into it, which then carries "count" (the number of requests it
+ * stands for, when more than one), the earliest time and the summed list
+ * counters.  A client that polls a list thousands of times a second then
+ * costs the database a few rows a second, not thousands.
+ *
  * An entry is
  *   {"time","principal","action","service","endpoint","grant",
  *    "decision":{"decision","reasons","errors","audit"}}
  * with null for what the decision was not about; an admin's bypass has
  * "decision":{"decision":"allow","reasons":["admin"],...,"bypass":true};
- * the summary of a filtered list adds "list":{"returned","hidden"}.
+ * the summary of a filtered list adds "list":{"found","hidden"}, and a
+ * coalesced entry "count".
  *
  * All functions are thread-safe.
  */
@@ -60,8 +69,9 @@ struct decision_log_entry {
 	const struct policy_decision	*decision;
 	int				 bypass;
 	int				 list;
-	int64_t				 list_returned;
+	int64_t				 list_found;
 	int64_t				 list_hidden;
+	int				 coalesce;	/* may fold into a twin */
 };
 
 struct decision_log_stats {
@@ -69,6 +79,8 @@ struct decision_log_stats {
 	uint64_t	written;	/* entries committed */
 	uint64_t	dropped;	/* queue full or unformattable */
 	uint64_t	failed;		/* lost to a store error */
+	uint64_t	coalesced;	/* folded into a queued twin */
+	uint64_t	rows;		/* rows written (entries - coalesced) */
 	uint64_t	batches;	/* store_decision_append calls */
 };
 

@@ -98,3 +98,11 @@ tests_bench_whoami_tokens_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OPENSSL_CFLAGS)
 tests_bench_whoami_tokens_LDADD = $(IDENTITY_LIBS)
 EXTRA_DIST += tests/bench/whoami.sh
+
+# Admission inside the server, without HTTP (tests/bench/admission.sh
+# adds the HTTP measurement against bare_mhd).
+noinst_PROGRAMS += tests/bench/admission
+tests_bench_admission_SOURCES = tests/bench/admission.c
+tests_bench_admission_CFLAGS = $(TEST_CFLAGS)
+tests_bench_admission_LDADD = $(NSREGD_LIBS)
+EXTRA_DIST += tests/bench/admission.sh

@@ -161,14 +161,14 @@ Test(decision_log, entry_text_is_exact_json)
 	d.allow = 1;
 	e.decision = &d;
 	e.list = 1;
-	e.list_returned = 12;
+	e.list_found = 12;
 	e.list_hidden = 3;
 	decision_log_format(&e, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "{\"time\":\"2023-11-14T22:13:20Z\","
 	    "\"principal\":null,\"action\":\"find\",\"service\":null,"
 	    "\"endpoint\":null,\"grant\":null,\"decision\":{\"decision\":"
 	    "\"allow\",\"reasons\":[],\"errors\":[],\"audit\":[]},"
-	    "\"list\":{\"returned\":12,\"hidden\":3}}");
+	    "\"list\":{\"found\":12,\"hidden\":3}}");
 }
 
 Test(decision_log, entries_reach_the_store_in_few_transactions)
@@ -325,5 +325,68 @@ Test(decision_log, concurrent_producers_lose_nothing_they_were_told_kept)
 	cr_expect_eq(s.written, total);
 	cr_expect_eq(s.written + s.dropped, 20000);
 	cr_expect_eq(stored_count(NULL), total);
+	decision_log_free(log);
+}
+
+Test(decision_log, list_repeats_fold_into_one_row)
+{
+	struct policy_decision		 d;
+	struct decision_log_entry	 e;
+	struct decision_log_stats	 s;
+	struct store_decision_query	 q;
+	struct nsreg_error		 err;
+	struct decision_log		*log;
+	json_t				*items, *row;
+	int64_t				 next = 0;
+	int				 i;
+
+	log = decision_log_new(st, &(struct decision_log_options){
+	    .flush_ms = 60000 }, &err);
+	cr_assert_not_null(log);
+	memset(&d, 0, sizeof(d));
+	d.allow = 1;
+	d.n_reasons = 1;
+	d.reasons[0] = "local";
+	for (i = 0; i < 100; i++) {
+		memset(&e, 0, sizeof(e));
+		e.time = T0 + 100 - i;
+		e.principal = "spiffe://example.org/a";
+		e.action = "find";
+		e.service = "db";
+		e.decision = &d;
+		e.list = 1;
+		e.list_found = 3;
+		e.list_hidden = 1;
+		e.coalesce = 1;
+		cr_assert_eq(decision_log_add(log, &e), 0);
+	}
+	/* Another principal, and an entry that must not fold. */
+	e.principal = "spiffe://example.org/b";
+	cr_assert_eq(decision_log_add(log, &e), 0);
+	e.coalesce = 0;
+	cr_assert_eq(decision_log_add(log, &e), 0);
+	cr_assert_eq(decision_log_add(log, &e), 0);
+	cr_assert_eq(decision_log_flush(log, 10000), 0);
+	decision_log_stats(log, &s);
+	cr_expect_eq(s.queued, 103);
+	cr_expect_eq(s.written, 103);
+	cr_expect_eq(s.coalesced, 99);
+	cr_expect_eq(s.rows, 4);
+	cr_expect_eq(stored_count(NULL), 4);
+
+	memset(&q, 0, sizeof(q));
+	q.principal = "spiffe://example.org/a";
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 1);
+	row = json_array_get(items, 0);
+	cr_expect_eq(json_integer_value(json_object_get(row, "count")), 100);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(row,
+	    "list"), "found")), 300);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(row,
+	    "list"), "hidden")), 100);
+	/* The earliest time of the folded requests. */
+	cr_expect_str_eq(json_string_value(json_object_get(row, "time")),
+	    "2023-11-14T22:13:20.001Z");
+	json_decref(items);
 	decision_log_free(log);
 }
