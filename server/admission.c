@@ -53,6 +53,17 @@ struct adm_map {
 	size_t		  n;
 };
 
+/*
+ * What the rules for "find" look at, so that a list whose items cannot
+ * change the decision is decided once instead of item by item.  Found
+ * by scanning the rules' text: a mention anywhere counts (conservative).
+ */
+struct adm_shape {
+	int	find_scoped;	/* a find rule names services */
+	int	find_service;	/* a find condition mentions "service" */
+	int	find_endpoint;	/* ... "endpoint" */
+};
+
 struct admission {
 	struct store		*store;
 	struct metrics		*metrics;
@@ -60,8 +71,9 @@ struct admission {
 	struct policy_tzdb	*tzdb;
 	struct policy_options	 popt;
 
-	pthread_rwlock_t	 lock;		/* set, services */
+	pthread_rwlock_t	 lock;		/* set, shape, services */
 	struct policy_set	*set;
+	struct adm_shape	 shape;
 	struct adm_map		 services;
 
 	pthread_mutex_t		 rules_lock;	/* rules */
@@ -262,11 +274,41 @@ adm_build_fallback(struct admission *a, const json_t *rules)
 }
 
 static void
+adm_shape_of(const json_t *rules, struct adm_shape *sh)
+{
+	const json_t	*r, *v;
+	const char	*cond;
+	size_t		 i, j;
+	int		 find;
+
+	memset(sh, 0, sizeof(*sh));
+	json_array_foreach(rules, i, r) {
+		find = 0;
+		json_array_foreach(json_object_get(r, "actions"), j, v)
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), "find") == 0)
+				find = 1;
+		if (!find)
+			continue;
+		if (json_object_get(r, "services") != NULL)
+			sh->find_scoped = 1;
+		cond = json_string_value(json_object_get(r, "condition"));
+		if (cond == NULL)
+			continue;
+		if (strstr(cond, "service") != NULL)
+			sh->find_service = 1;
+		if (strstr(cond, "endpoint") != NULL)
+			sh->find_endpoint = 1;
+	}
+}
+
+static void
 adm_rebuild(struct admission *a)
 {
 	struct policy_error	  perr;
 	struct adm_obj		**v = NULL, *e;
 	struct policy_set	 *set, *old;
+	struct adm_shape	  shape;
 	json_t			 *rules = NULL;
 	uint_fast64_t		  gen;
 	size_t			  i, n = 0;
@@ -299,9 +341,11 @@ adm_rebuild(struct admission *a)
 	}
 	if (set == NULL)
 		goto oom;
+	adm_shape_of(rules, &shape);
 	pthread_rwlock_wrlock(&a->lock);
 	old = a->set;
 	a->set = set;
+	a->shape = shape;
 	pthread_rwlock_unlock(&a->lock);
 	atomic_store(&a->built_gen, gen);
 	policy_set_free(old);
@@ -988,6 +1032,49 @@ adm_filter_free(void *arg)
 	free(f);
 }
 
+/*
+ * A list no item of which can change the decision (the find rules look
+ * at neither the records nor, when the items differ there, the
+ * services) is decided once; returns 1 when that allowed it, 0 when the
+ * items must be decided one by one.  Watches always go item by item, so
+ * that they follow rule changes.
+ */
+static int
+adm_list_once(struct admission *a, const struct http_request *req,
+    const char *const *services, size_t nservices, enum store_kind kind)
+{
+	struct policy_decision	 d;
+	struct adm_ctx		 c;
+	const char		*w, *svc = NULL;
+	size_t			 i;
+	int			 allow = 0;
+
+	w = http_query(req, "watch");
+	if (w != NULL && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0))
+		return 0;
+	adm_refresh(a);
+	adm_ctx_init(&c, &req->principal, req->remote_addr, req->now, NULL,
+	    "find");
+	pthread_rwlock_rdlock(&a->lock);
+	if (a->shape.find_endpoint || ((a->shape.find_service ||
+	    a->shape.find_scoped) && (kind == STORE_SERVICE ||
+	    nservices == 0)))
+		goto out;
+	if (kind == STORE_SERVICE || nservices == 0)
+		allow = adm_decide(a, &c, NULL, NULL, NULL, NULL, &d);
+	for (i = 0; i < nservices && kind == STORE_ENDPOINT && !allow; i++) {
+		svc = services[i];
+		allow = adm_decide(a, &c, svc, NULL, NULL, NULL, &d);
+	}
+	if (allow) {
+		metrics_decision(a->metrics, "find", 1);
+		adm_log(a, &c, svc, NULL, NULL, &d, ADM_LOG_COALESCE);
+	}
+out:
+	pthread_rwlock_unlock(&a->lock);
+	return allow;
+}
+
 int
 admission_filter_list(struct admission *a, const struct http_request *req,
     const char *const *services, size_t nservices, struct store_query *q,
@@ -1005,6 +1092,8 @@ admission_filter_list(struct admission *a, const struct http_request *req,
 		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
 		return 0;
 	}
+	if (adm_list_once(a, req, services, nservices, q->kind))
+		return 0;
 	if (nservices > sizeof(f->services) / sizeof(f->services[0]))
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",
 		    "service: too many filters");

@@ -863,3 +863,42 @@ Test(policy, rules_survive_a_restart)
 	unrule("find-db");
 	cr_expect_eq(call(&client, "GET", "/v1/services/db", NULL), 403);
 }
+
+Test(policy, lists_are_decided_once_when_no_rule_looks_at_the_items)
+{
+	struct hcred	 client;
+	json_t		*o, *items, *e;
+	char		 buf[256];
+
+	hcred_x509(&srv, &client);
+	publish("a", "{}");
+	publish("b", "{\"labels\":{\"hidden\":\"yes\"}}");
+	rule("local", "{\"effect\":\"permit\",\"actions\":[\"find\"],"
+	    "\"condition\":\"principal.trust_domain == 'example.org'\"}");
+	o = call_json(&client, "GET", "/v1/services", NULL, 200);
+	cr_expect_str_eq(names(o, buf, sizeof(buf)), "a,b");
+	json_decref(o);
+	/* One decision for the whole list, logged as such. */
+	items = decisions("?action=find&limit=1");
+	cr_assert_eq(json_array_size(items), 1);
+	e = json_array_get(items, 0);
+	cr_expect_null(json_object_get(e, "list"));
+	cr_expect(json_is_null(json_object_get(e, "service")));
+	cr_expect_str_eq(str(json_object_get(e, "decision"), "decision"),
+	    "allow");
+	json_decref(items);
+
+	/* A rule that looks at the service: item by item again. */
+	rule("not-hidden", "{\"effect\":\"forbid\",\"actions\":[\"find\"],"
+	    "\"condition\":\"has(service.labels.hidden)\"}");
+	o = call_json(&client, "GET", "/v1/services", NULL, 200);
+	cr_expect_str_eq(names(o, buf, sizeof(buf)), "a");
+	json_decref(o);
+	unrule("not-hidden");
+	/* Scoped to a service: per item for a list of services. */
+	rule("only-a", "{\"effect\":\"forbid\",\"actions\":[\"find\"],"
+	    "\"services\":[\"b\"]}");
+	o = call_json(&client, "GET", "/v1/services", NULL, 200);
+	cr_expect_str_eq(names(o, buf, sizeof(buf)), "a");
+	json_decref(o);
+}
