@@ -1045,13 +1045,10 @@ adm_list_once(struct admission *a, const struct http_request *req,
 {
 	struct policy_decision	 d;
 	struct adm_ctx		 c;
-	const char		*w, *svc = NULL;
+	const char		*svc = NULL;
 	size_t			 i;
 	int			 allow = 0;
 
-	w = http_query(req, "watch");
-	if (w != NULL && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0))
-		return 0;
 	adm_refresh(a);
 	adm_ctx_init(&c, &req->principal, req->remote_addr, req->now, NULL,
 	    "find");
@@ -1077,8 +1074,9 @@ out:
 
 int
 admission_filter_list(struct admission *a, const struct http_request *req,
-    const char *const *services, size_t nservices, struct store_query *q,
-    void (**match_free)(void *), struct nsreg_error *err)
+    const char *const *services, size_t nservices, int watch,
+    struct store_query *q, void (**match_free)(void *),
+    struct nsreg_error *err)
 {
 	struct adm_filter	*f;
 	struct adm_ctx		 c;
@@ -1092,7 +1090,7 @@ admission_filter_list(struct admission *a, const struct http_request *req,
 		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
 		return 0;
 	}
-	if (adm_list_once(a, req, services, nservices, q->kind))
+	if (!watch && adm_list_once(a, req, services, nservices, q->kind))
 		return 0;
 	if (nservices > sizeof(f->services) / sizeof(f->services[0]))
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",

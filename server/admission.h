@@ -83,9 +83,9 @@ int			 admission_authorize(struct admission *a,
  * api_list_or_watch() as usual.  For endpoints, services (nservices
  * entries, copied) are the ?service= filters: an endpoint is found when
  * one of them, or without them one of the services it offers, is
- * allowed.  One log entry summarises the list (or the watch, when it
- * ends); up to 16 hidden items are logged as denials.  A list (not a
- * watch) whose items cannot change the decision, because no rule for
+ * allowed.  watch is 1 for a watch stream.  One log entry summarises the
+ * list (or the watch, when it ends); up to 16 hidden items are logged as
+ * denials.  A list (not a watch) whose items cannot change the decision, because no rule for
  * find looks at them, is decided once and, when allowed, left unwrapped.
  * Admins are not filtered; their bypass is logged.  Returns 0, or -1
  * with err (nothing changed: the caller still owns its filter).
@@ -93,7 +93,7 @@ int			 admission_authorize(struct admission *a,
 int			 admission_filter_list(struct admission *a,
 			    const struct http_request *req,
 			    const char *const *services, size_t nservices,
-			    struct store_query *q,
+			    int watch, struct store_query *q,
 			    void (**match_free)(void *),
 			    struct nsreg_error *err);
 

@@ -601,8 +601,8 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	q.match_arg = f;
 	/* Only the endpoints the caller may find (action find, per item). */
 	if (admission_filter_list(srv->admission, req,
-	    (const char *const *)f->services, f->nservices, &q, &match_free,
-	    &err) == -1)
+	    (const char *const *)f->services, f->nservices, api_is_watch(req),
+	    &q, &match_free, &err) == -1)
 		goto fail;
 	api_list_or_watch(srv, req, &q, match_free);
 	return;

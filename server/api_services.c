@@ -495,8 +495,8 @@ api_services_list(struct server *srv, struct http_request *req)
 	q.match = f->n > 0 ? services_match : NULL;
 	q.match_arg = f;
 	/* Only the services the caller may find (action find, per item). */
-	if (admission_filter_list(srv->admission, req, NULL, 0, &q,
-	    &match_free, &err) == -1)
+	if (admission_filter_list(srv->admission, req, NULL, 0,
+	    api_is_watch(req), &q, &match_free, &err) == -1)
 		goto fail;
 	api_list_or_watch(srv, req, &q, match_free);
 	return;
