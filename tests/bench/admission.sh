@@ -4,8 +4,9 @@
 #      without HTTP, and the decision log writer's throughput;
 #   2. GET /v1/endpoints?service=db over TLS with a client X.509-SVID
 #      (keep-alive, tests/bench/loadgen), every request decided by the
-#      rules (each of the 3 endpoints found by its own decision) and
-#      logged, against nsregd with the dev starter rule;
+#      rules and logged, against nsregd with the dev starter rule (which
+#      looks at no record: one decision per list), then again with an
+#      audit rule that looks at the endpoints (one decision per item);
 #   3. the same load on bare_mhd, a bare libmicrohttpd TLS handler with a
 #      fixed JSON body: the ceiling (DESIGN section 7);
 # and prints the ratio (the target is at least 0.5).  Not part of make
@@ -72,6 +73,14 @@ rps() { sed -n 's/.*"rps":\([0-9.]*\).*/\1/p'; }
 
 nsreg=$(lg "$u" "/v1/endpoints?service=db")
 echo "nsregd GET /v1/endpoints?service=db: $nsreg"
+# A rule that looks at the endpoints: every item is decided (and parsed).
+curl -sf --cacert "$d/bundle.pem" -H "$admin" -X PUT \
+    -H 'Content-Type: application/json' -d '{"effect":"forbid",
+    "actions":["find"],"mode":"audit",
+    "condition":"endpoint.url.startsWith(\"udp://\")"}' \
+    "$u/v1/policies/audit-udp" >/dev/null || exit 1
+peritem=$(lg "$u" "/v1/endpoints?service=db")
+echo "nsregd, each item decided: $peritem"
 logged=$(curl -sf --cacert "$d/bundle.pem" -H "$admin" \
     "$u/v1/decisions?limit=1" | grep -o '"id":[0-9]*')
 echo "decision log: last entry $logged"
@@ -85,6 +94,7 @@ sleep 0.5
 bare=$(lg "$u" "/")
 echo "bare_mhd GET /: $bare"
 a=$(echo "$nsreg" | rps)
+p=$(echo "$peritem" | rps)
 b=$(echo "$bare" | rps)
-awk -v a="$a" -v b="$b" 'BEGIN {
-    printf "ratio nsregd/bare = %.2f (target >= 0.50)\n", a / b }'
+awk -v a="$a" -v p="$p" -v b="$b" 'BEGIN {
+    printf "ratio nsregd/bare = %.2f (target >= 0.50); each item decided: %.2f\n", a / b, p / b }'
