@@ -902,3 +902,26 @@ Test(policy, lists_are_decided_once_when_no_rule_looks_at_the_items)
 	cr_expect_str_eq(names(o, buf, sizeof(buf)), "a");
 	json_decref(o);
 }
+
+Test(policy, conditions_use_named_time_zones)
+{
+	struct hcred	 client;
+	json_t		*o, *e;
+
+	hcred_x509(&srv, &client);
+	publish("db", "{}");
+	/* Paris is one or two hours ahead of UTC, never the same. */
+	rule("paris", "{\"effect\":\"permit\",\"actions\":[\"find\"],"
+	    "\"condition\":\"(request.time.getHours('Europe/Paris') - "
+	    "request.time.getHours() + 24) % 24 in [1, 2]\"}");
+	cr_expect_eq(call(&client, "GET", "/v1/services/db", NULL), 200);
+	unrule("paris");
+	/* An unknown zone is an evaluation error: the permit does not hold. */
+	rule("atlantis", "{\"effect\":\"permit\",\"actions\":[\"find\"],"
+	    "\"condition\":\"request.time.getHours('Atlantis/Capital') >= 0\"}");
+	o = call_json(&client, "GET", "/v1/services/db", NULL, 403);
+	e = json_array_get(json_object_get(json_object_get(o, "decision"),
+	    "errors"), 0);
+	cr_expect_str_eq(str(e, "policy"), "atlantis");
+	json_decref(o);
+}
