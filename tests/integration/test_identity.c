@@ -262,10 +262,17 @@ Test(identity, second_trust_domain_is_recognised_after_put_until_delete)
 	cr_expect_str_eq(str(o, "auth"), "jwt");
 	json_decref(o);
 
-	/* Authenticated, but not admitted to the registry. */
-	hreq(&srv, &x, "GET", "/v1/services", NULL, NULL, NULL, &r);
+	/*
+	 * Authenticated, but not admitted to the registry (no rule admits
+	 * anyone): a record is 403, a list shows nothing.
+	 */
+	hreq(&srv, &x, "GET", "/v1/services/db", NULL, NULL, NULL, &r);
 	cr_expect_eq(r.status, 403, "%s", r.body);
 	cr_expect_str_eq(hresp_error(&r), "permission_denied");
+	hresp_free(&r);
+	hreq(&srv, &x, "GET", "/v1/services", NULL, NULL, NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(json_array_size(json_object_get(r.json, "items")), 0);
 	hresp_free(&r);
 
 	idfix_td_delete(&srv, "b.test", 204);
