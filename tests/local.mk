@@ -54,7 +54,7 @@ tests_integration_test_policy_SOURCES = tests/integration/test_policy.c
 tests_integration_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_policy_LDADD = $(HARNESS_LIBS)
 tests_integration_test_dev_policy_SOURCES = \
-	tests/integration/test_dev_policy.c
+	tests/integration/test_dev_policy.c $(IDFIX_SOURCES)
 tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_dev_policy_LDADD = $(HARNESS_LIBS)
 

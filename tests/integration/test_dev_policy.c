@@ -1,9 +1,9 @@
 /*
  * test_dev_policy.c - the starter rule set of "nsregd --dev DIR --port P"
  * (DESIGN section 2): principals of the dev trust domain may find,
- * register, unregister and connect; nobody else may; publishing stays
- * with admins; the rule is written once, when the database holds no
- * policy.
+ * register, unregister and connect; nobody else may, a trusted partner
+ * trust domain's workloads included; publishing stays with admins; the
+ * rule is written once, when the database holds no policy.
  */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "idfix.h"
 #include "util.h"
 
 #define DEV_CLIENT	"spiffe://example.org/ns/default/sa/client"
@@ -251,4 +252,61 @@ Test(dev_policy, starter_rule_is_written_only_into_an_empty_database)
 	cr_expect_str_eq(str(json_array_get(json_object_get(o, "items"), 0),
 	    "name"), "mine");
 	json_decref(o);
+}
+
+Test(dev_policy, a_workload_of_another_trust_domain_is_denied)
+{
+	struct hcred	 admin, partner;
+	struct svid_ca	*ca;
+	json_t		*o;
+
+	hcred_admin(&srv, &admin);
+	cr_expect_eq(call(&admin, "PUT", "/v1/services/db", "{}", NULL), 201);
+	cr_expect_eq(call(&admin, "PUT", "/v1/endpoints/db-1",
+	    "{\"url\":\"tcp://10.0.0.1:5002\",\"network_service_names\":"
+	    "[\"db\"]}", NULL), 201);
+	/* partner.test is trusted: its workloads authenticate... */
+	cr_assert_not_null(ca = idfix_ca("partner.test"));
+	idfix_td_put(&srv, "partner.test", idfix_td_body(ca), 201);
+	idfix_x509_id(&srv, ca, "spiffe://partner.test/ns/db/sa/replica",
+	    &partner);
+	o = idfix_whoami(&srv, &partner, 200, NULL);
+	cr_expect_str_eq(str(o, "trust_domain"), "partner.test");
+	json_decref(o);
+
+	/* ...but the starter rule admits example.org only. */
+	cr_expect_eq(call(&partner, "GET", "/v1/services/db", NULL, &o), 403);
+	cr_expect_str_eq(str(json_object_get(o, "decision"), "decision"),
+	    "deny");
+	cr_expect_eq(json_array_size(json_object_get(json_object_get(o,
+	    "decision"), "reasons")), 0);
+	json_decref(o);
+	cr_expect_eq(call(&partner, "GET", "/v1/endpoints/db-1", NULL, NULL),
+	    403);
+	cr_expect_eq(call(&partner, "PUT", "/v1/endpoints/p-1",
+	    "{\"url\":\"tcp://10.9.0.1:5002\",\"network_service_names\":"
+	    "[\"db\"]}", NULL), 403);
+	cr_expect_eq(call(&partner, "GET", "/v1/endpoints?service=db", NULL,
+	    &o), 200);
+	cr_expect_eq(json_array_size(json_object_get(o, "items")), 0);
+	json_decref(o);
+	cr_expect_eq(call(&admin, "GET", "/v1/decisions?principal="
+	    "spiffe://partner.test/ns/db/sa/replica&decision=deny", NULL, &o),
+	    200);
+	cr_expect_geq(json_array_size(json_object_get(o, "items")), 3);
+	json_decref(o);
+
+	/* A rule admits the partner's database replicas to find db. */
+	cr_expect_eq(call(&admin, "PUT", "/v1/policies/partner-replicas",
+	    "{\"effect\":\"permit\",\"actions\":[\"find\"],"
+	    "\"services\":[\"db\"],\"condition\":\"principal.trust_domain "
+	    "== 'partner.test' && principal.path.startsWith('/ns/db/')\"}",
+	    NULL), 201);
+	cr_expect_eq(call(&partner, "GET", "/v1/endpoints?service=db", NULL,
+	    &o), 200);
+	cr_expect_eq(json_array_size(json_object_get(o, "items")), 1);
+	json_decref(o);
+	cr_expect_eq(call(&partner, "GET", "/v1/services/db", NULL, NULL),
+	    200);
+	svid_ca_free(ca);
 }
