@@ -236,6 +236,20 @@ watcher_fill(struct watcher *wt)
 	return 0;
 }
 
+static int
+watcher_append_bookmark(struct watcher *wt)
+{
+	json_t	*b;
+	int	 rc;
+
+	if ((b = json_pack("{s:I}", "revision", (json_int_t)wt->last)) ==
+	    NULL)
+		return -1;
+	rc = watcher_append_event(wt, STORE_BOOKMARK, wt->last, b, NULL);
+	json_decref(b);
+	return rc;
+}
+
 static ssize_t
 watcher_read(void *ctx, char *buf, size_t max)
 {
@@ -258,23 +272,17 @@ watcher_read(void *ctx, char *buf, size_t max)
 		}
 		if (wt->snapshot != NULL &&
 		    wt->snap_i == json_array_size(wt->snapshot)) {
+			/* The snapshot ends with its BOOKMARK, at once. */
 			json_decref(wt->snapshot);
 			wt->snapshot = NULL;
-			wt->bookmark_due = 1;
+			if (watcher_append_bookmark(wt) == -1)
+				return -1;
 		}
 		if (wt->out_len == 0 && watcher_fill(wt) == -1)
 			return -1;
-		if (wt->out_len == 0 && wt->bookmark_due) {
-			json_t	*b = json_pack("{s:I}", "revision",
-			    (json_int_t)wt->last);
-
-			if (watcher_append_event(wt, STORE_BOOKMARK, wt->last,
-			    b, NULL) == -1) {
-				json_decref(b);
-				return -1;
-			}
-			json_decref(b);
-		}
+		if (wt->out_len == 0 && wt->bookmark_due &&
+		    watcher_append_bookmark(wt) == -1)
+			return -1;
 		if (wt->out_len > 0)
 			wt->bookmark_due = 0;
 	}

@@ -400,3 +400,20 @@ Test(registry, foreign_trust_domain_may_not_register)
 	cr_expect_eq(r.status, 404);
 	hresp_free(&r);
 }
+
+/* The snapshot's BOOKMARK comes right after it, not at the next tick. */
+Test(registry, watch_snapshot_ends_with_a_bookmark_at_once)
+{
+	struct hcred	c;
+	struct hwatch	w;
+
+	hcred_x509(&srv, &c);
+	put_endpoint(&c, "snap1", "[\"snap\"]", 201);
+	hwatch_start(&w, &srv, &c, "/v1/endpoints?service=snap&watch=true");
+	cr_assert_eq(hwatch_wait(&w, 2, 3000), 2, "no BOOKMARK within 3 s");
+	cr_expect_str_eq(json_string_value(json_object_get(hwatch_event(&w,
+	    0), "type")), "ADDED");
+	cr_expect_str_eq(json_string_value(json_object_get(hwatch_event(&w,
+	    1), "type")), "BOOKMARK");
+	hwatch_stop(&w);
+}
