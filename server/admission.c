@@ -666,7 +666,9 @@ adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
 	e.grant = grant;
 	e.decision = d;
 	e.bypass = (flags & ADM_LOG_BYPASS) != 0;
-	e.coalesce = (flags & ADM_LOG_COALESCE) != 0;
+	/* Reads repeat by the thousand: identical finds fold. */
+	e.coalesce = (flags & ADM_LOG_COALESCE) != 0 ||
+	    strcmp(c->action, "find") == 0;
 	decision_log_add(a->log, &e);
 }
 

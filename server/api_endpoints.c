@@ -220,36 +220,23 @@ oom:
 	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 }
 
-/* The owner the endpoint has, or will have once registered. */
+/*
+ * The owner the condition sees: the caller.  No fetch is needed: a
+ * caller that is not the owner cannot register the endpoint anyway
+ * (endpoints_check refuses it inside the write), and admins bypass the
+ * rules.
+ */
 static int
-endpoints_owner(struct server *srv, struct http_request *req,
-    struct store_object *obj, struct nsreg_error *err)
+endpoints_owner(struct http_request *req, struct store_object *obj,
+    struct nsreg_error *err)
 {
-	struct store_object	 cur;
-	const char		*owner;
-	int			 rc = -1;
-
-	memset(&cur, 0, sizeof(cur));
-	nsreg_error_clear(err);
-	if (store_fetch(srv->store, STORE_ENDPOINT, obj->name, req->now, &cur,
-	    err) == 0)
-		owner = cur.owner;
-	else if (err->code == NSREG_NOT_FOUND)
-		owner = req->principal.id[0] != '\0' ? req->principal.id :
-		    NULL;
-	else
-		goto out;
-	nsreg_error_clear(err);
 	free(obj->owner);
 	obj->owner = NULL;
-	if (owner != NULL && (obj->owner = strdup(owner)) == NULL) {
-		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_object_clear(&cur);
-	return rc;
+	if (req->principal.id[0] != '\0' &&
+	    (obj->owner = strdup(req->principal.id)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	return 0;
 }
 
 void
@@ -298,11 +285,10 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 		goto fail;
 	}
 	/*
-	 * register: the condition sees the endpoint as sent, with its owner
-	 * (kept from the stored record, else the caller), once per offered
-	 * service; every one must be allowed.
+	 * register: the condition sees the endpoint as sent, with its owner,
+	 * once per offered service; every one must be allowed.
 	 */
-	if (endpoints_owner(srv, req, &obj, &err) == -1 ||
+	if (endpoints_owner(req, &obj, &err) == -1 ||
 	    (rendered = store_object_render(&obj)) == NULL) {
 		if (err.code == NSREG_OK)
 			nsreg_error_set(&err, NSREG_INTERNAL, NULL,

@@ -25,7 +25,7 @@
 #include "util.h"
 
 #define DL_QUEUE_BYTES_DEFAULT	(4 * 1024 * 1024)
-#define DL_FLUSH_MS_DEFAULT	100
+#define DL_FLUSH_MS_DEFAULT	1000
 #define DL_STACK_TEXT		4096
 #define DL_RETRIES		3
 
@@ -46,7 +46,7 @@ struct dl_rec {
 #define DL_REC_SIZE(len) DL_ALIGN(sizeof(struct dl_rec) + (len) + 1)
 
 /* Coalescable records of a buffer, by key hash (offset + 1; 0: free). */
-#define DL_SLOTS	1024
+#define DL_SLOTS	4096
 
 struct dl_buf {
 	char		*p;

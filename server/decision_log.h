@@ -12,8 +12,8 @@
  * when the log is freed.  A full queue drops the entry and counts it:
  * the log never slows a request down or grows without bound.
  *
- * Entries made by lists and watches (a list's summary, its hidden items)
- * are marked coalesce: one that repeats an entry still queued (the same
+ * Find decisions (single reads, a list's summary, its hidden items) are
+ * marked coalesce: one that repeats an entry still queued (the same
  * principal, action, records and decision; only the time differs) is
  * folded into it, which then carries "count" (the number of requests it
  * stands for, when more than one), the earliest time and the summed list
@@ -45,11 +45,11 @@ struct decision_log;
 /* Entries one writer batch (one transaction) carries at most. */
 #define DECISION_LOG_CHUNK	512
 /* Queued entries that wake the writer before flush_ms is up. */
-#define DECISION_LOG_BATCH	256
+#define DECISION_LOG_BATCH	2048
 
 struct decision_log_options {
 	size_t		queue_bytes;	/* per buffer; 0: 4 MiB */
-	int64_t		flush_ms;	/* 0: 100 ms */
+	int64_t		flush_ms;	/* 0: 1 s */
 };
 
 /*
