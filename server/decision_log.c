@@ -29,11 +29,17 @@
 #define DL_STACK_TEXT		4096
 #define DL_RETRIES		3
 
+/*
+ * A queued record: this header, the entry's text and its NUL, then the
+ * indexed columns principal, action and decision, each NUL-terminated
+ * (cols bytes in all).
+ */
 struct dl_rec {
 	int64_t		time;
 	int64_t		found;		/* list counters, summed */
 	int64_t		hidden;
 	uint32_t	len;		/* text bytes, without the NUL */
+	uint32_t	cols;		/* column bytes after the text */
 	uint32_t	count;		/* entries it stands for */
 	uint32_t	hash;		/* of the key, coalescable records */
 	uint32_t	key_off;	/* the key: text from here on */
@@ -43,7 +49,8 @@ struct dl_rec {
 
 /* Records are 8-byte aligned. */
 #define DL_ALIGN(n)	(((n) + 7) & ~(size_t)7)
-#define DL_REC_SIZE(len) DL_ALIGN(sizeof(struct dl_rec) + (len) + 1)
+#define DL_REC_SIZE(len, cols) \
+	DL_ALIGN(sizeof(struct dl_rec) + (len) + 1 + (cols))
 
 /* Coalescable records of a buffer, by key hash (offset + 1; 0: free). */
 #define DL_SLOTS	4096
@@ -349,7 +356,8 @@ dl_twin(struct dl_buf *b, const struct dl_rec *rec, const char *text,
 			return NULL;
 		}
 		t = (struct dl_rec *)(void *)(b->p + b->slots[i] - 1);
-		if (t->hash == rec->hash && t->len - t->key_off ==
+		if (t->hash == rec->hash && t->list == rec->list &&
+		    t->len - t->key_off ==
 		    rec->len - rec->key_off && memcmp((char *)(t + 1) +
 		    t->key_off, text + rec->key_off, rec->len - rec->key_off) ==
 		    0)
@@ -364,15 +372,19 @@ decision_log_add(struct decision_log *l, const struct decision_log_entry *e)
 	struct decision_log_entry	 k;
 	struct dl_rec			 rec;
 	struct dl_rec			*twin;
-	const char			*comma;
+	const char			*comma, *cols[3];
 	char				 stack[DL_STACK_TEXT], *text = stack;
-	size_t				 n, need, slot = SIZE_MAX;
+	char				*dst;
+	size_t				 n, need, slot = SIZE_MAX, clen[3], i;
 	int				 rc = -1;
 
-	/* A coalescable entry's text leaves its counters to the header. */
+	/*
+	 * A coalescable entry's text leaves its list counters to the header
+	 * (they are summed, then written at flush time).
+	 */
 	k = *e;
 	if (e->coalesce)
-		k.list_found = k.list_hidden = 0;
+		k.list = 0;
 	n = decision_log_format(&k, stack, sizeof(stack));
 	if (n >= sizeof(stack)) {
 		if ((text = malloc(n + 1)) == NULL) {
@@ -390,14 +402,22 @@ decision_log_add(struct decision_log *l, const struct decision_log_entry *e)
 	rec.count = 1;
 	rec.found = e->list_found;
 	rec.hidden = e->list_hidden;
-	rec.list = e->list != 0;
+	rec.list = e->coalesce && e->list != 0;
 	if (e->coalesce && (comma = memchr(text, ',', n)) != NULL) {
 		/* The key is everything after the time. */
 		rec.coalesce = 1;
 		rec.key_off = (uint32_t)(comma - text);
-		rec.hash = dl_hash(comma, n - rec.key_off);
+		rec.hash = dl_hash(comma, n - rec.key_off) ^ rec.list;
 	}
-	need = DL_REC_SIZE(n);
+	cols[0] = e->principal != NULL ? e->principal : "";
+	cols[1] = e->action != NULL ? e->action : "";
+	cols[2] = e->bypass || (e->decision != NULL && e->decision->allow) ?
+	    "allow" : "deny";
+	for (i = 0; i < 3; i++) {
+		clen[i] = strlen(cols[i]) + 1;
+		rec.cols += (uint32_t)clen[i];
+	}
+	need = DL_REC_SIZE(n, rec.cols);
 	pthread_mutex_lock(&l->lock);
 	if (l->writer_done) {
 		dl_note_drop(l);
@@ -420,8 +440,15 @@ decision_log_add(struct decision_log *l, const struct decision_log_entry *e)
 			l->fill->slots[slot] = (uint32_t)l->fill->len + 1;
 			l->fill->nslots++;
 		}
-		memcpy(l->fill->p + l->fill->len, &rec, sizeof(rec));
-		memcpy(l->fill->p + l->fill->len + sizeof(rec), text, n + 1);
+		dst = l->fill->p + l->fill->len;
+		memcpy(dst, &rec, sizeof(rec));
+		dst += sizeof(rec);
+		memcpy(dst, text, n + 1);
+		dst += n + 1;
+		for (i = 0; i < 3; i++) {
+			memcpy(dst, cols[i], clen[i]);
+			dst += clen[i];
+		}
 		l->fill->len += need;
 		l->fill->entries++;
 		if (l->fill->count++ == 0) {
@@ -471,7 +498,7 @@ struct dl_result {
 /* Append v[0, n) (standing for counts[0, n) entries) and release them. */
 static void
 dl_flush_chunk(struct decision_log *l, struct store_decision *v,
-    const uint32_t *counts, size_t n, struct dl_result *r)
+    const uint32_t *counts, char **owned, size_t n, struct dl_result *r)
 {
 	uint64_t	entries = 0;
 	size_t		i;
@@ -484,63 +511,86 @@ dl_flush_chunk(struct decision_log *l, struct store_decision *v,
 		r->rows += n;
 	} else
 		r->failed += entries;
-	for (i = 0; i < n; i++)
-		json_decref((json_t *)v[i].entry);
+	for (i = 0; i < n; i++) {
+		free(owned[i]);
+		owned[i] = NULL;
+	}
 }
 
-/* The entry of a record: its text, with what coalescing summed up. */
-static json_t *
-dl_entry(const struct dl_rec *rec, const char *text)
+/*
+ * The stored text of a record: its own, or for a folded one its text with
+ * the earliest time, "count" and the summed "list" spliced in (a new
+ * string in *owned).  NULL when memory runs out.
+ */
+static const char *
+dl_text(const struct dl_rec *rec, const char *text, size_t *len,
+    char **owned)
 {
-	json_t	*entry;
-	char	 ts[UTIL_RFC3339_MAX];
+	char	ts[UTIL_RFC3339_MAX], *out;
+	size_t	cap;
+	int	n;
 
-	if ((entry = json_loadb(text, rec->len, 0, NULL)) == NULL ||
-	    !rec->coalesce)
-		return entry;
-	if (rec->count > 1 && (json_object_set_new(entry, "time",
-	    json_string(util_rfc3339_format(rec->time, ts, sizeof(ts)))) ==
-	    -1 || json_object_set_new(entry, "count",
-	    json_integer(rec->count)) == -1))
-		goto fail;
-	if (rec->list && json_object_set_new(entry, "list",
-	    json_pack("{s:I, s:I}", "found", (json_int_t)rec->found,
-	    "hidden", (json_int_t)rec->hidden)) == -1)
-		goto fail;
-	return entry;
-fail:
-	json_decref(entry);
-	return NULL;
+	*owned = NULL;
+	*len = rec->len;
+	if (!rec->coalesce || (rec->count == 1 && !rec->list))
+		return text;
+	/* text is {"time":"...",<key>} and the key starts at key_off. */
+	cap = rec->len + 160;
+	if ((out = malloc(cap)) == NULL)
+		return NULL;
+	n = snprintf(out, cap, "{\"time\":\"%s\"%.*s",
+	    util_rfc3339_format(rec->time, ts, sizeof(ts)),
+	    (int)(rec->len - rec->key_off - 1), text + rec->key_off);
+	if (rec->count > 1)
+		n += snprintf(out + n, cap - n, ",\"count\":%u", rec->count);
+	if (rec->list)
+		n += snprintf(out + n, cap - n,
+		    ",\"list\":{\"found\":%lld,\"hidden\":%lld}",
+		    (long long)rec->found, (long long)rec->hidden);
+	n += snprintf(out + n, cap - n, "}");
+	*owned = out;
+	*len = (size_t)n;
+	return out;
 }
 
-/* Write one swapped-out buffer: parse, then append chunk by chunk. */
+/* Write one swapped-out buffer, chunk by chunk, never parsing JSON. */
 static void
 dl_write(struct decision_log *l, struct dl_buf *b, struct dl_result *r)
 {
 	struct store_decision	 v[DECISION_LOG_CHUNK];
 	uint32_t		 counts[DECISION_LOG_CHUNK];
+	char			*owned[DECISION_LOG_CHUNK];
 	const struct dl_rec	*rec;
-	size_t			 off = 0, n = 0;
-	json_t			*entry;
+	const char		*text, *col;
+	size_t			 off = 0, n = 0, len;
 
+	memset(owned, 0, sizeof(owned));
 	while (off < b->len) {
 		rec = (const struct dl_rec *)(const void *)(b->p + off);
-		entry = dl_entry(rec, b->p + off + sizeof(*rec));
-		off += DL_REC_SIZE(rec->len);
-		if (entry == NULL) {
+		text = b->p + off + sizeof(*rec);
+		off += DL_REC_SIZE(rec->len, rec->cols);
+		memset(&v[n], 0, sizeof(v[n]));
+		if ((v[n].text = dl_text(rec, text, &len, &owned[n])) ==
+		    NULL) {
 			r->failed += rec->count;
 			continue;
 		}
+		v[n].len = len;
+		col = text + rec->len + 1;
+		v[n].principal = col[0] != '\0' ? col : NULL;
+		col += strlen(col) + 1;
+		v[n].action = col;
+		col += strlen(col) + 1;
+		v[n].decision = col;
 		v[n].time = rec->time;
-		v[n].entry = entry;
 		counts[n] = rec->count;
 		if (++n == DECISION_LOG_CHUNK) {
-			dl_flush_chunk(l, v, counts, n, r);
+			dl_flush_chunk(l, v, counts, owned, n, r);
 			n = 0;
 		}
 	}
 	if (n > 0)
-		dl_flush_chunk(l, v, counts, n, r);
+		dl_flush_chunk(l, v, counts, owned, n, r);
 	b->len = 0;
 	b->count = 0;
 	b->entries = 0;

@@ -435,7 +435,9 @@ store_decision_append(struct store *s, const struct store_decision *v,
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		if (!json_is_object(v[i].entry))
+		if (v[i].text != NULL ? v[i].len < 2 || v[i].text[0] != '{' ||
+		    v[i].action == NULL || v[i].decision == NULL :
+		    !json_is_object(v[i].entry))
 			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
 			    NULL, "decision entry %zu is not an object", i);
 	}

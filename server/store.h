@@ -238,7 +238,17 @@ struct store_decision_query {
 
 struct store_decision {
 	int64_t		 time;		/* ms since the epoch */
-	const json_t	*entry;		/* borrowed */
+	const json_t	*entry;		/* borrowed; NULL when text is set */
+	/*
+	 * Or the entry as compact JSON text with its indexed fields, all
+	 * borrowed: a writer that formats entries itself need not build
+	 * a json_t only for the store to print it again.
+	 */
+	const char	*text;
+	size_t		 len;
+	const char	*principal;	/* NULL: none */
+	const char	*action;
+	const char	*decision;	/* "allow" or "deny" */
 };
 
 /*

@@ -1400,12 +1400,25 @@ store_sqlite_run_decisions(struct store_sqlite *s,
 		return -1;
 	for (i = 0; i < op->ndecisions; i++) {
 		d = &op->decisions[i];
+		sqlite3_bind_int64(st, 1, d->time);
+		if (d->text != NULL) {
+			sqlite3_bind_text(st, 2, d->principal, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, d->action, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, d->decision, -1,
+			    SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, d->text, (int)d->len,
+			    SQLITE_STATIC);
+			if (store_sqlite_step_done(c, st, "write decision",
+			    op->err) == -1)
+				goto done;
+			continue;
+		}
 		if ((text = json_dumps(d->entry, JSON_COMPACT)) == NULL) {
 			nsreg_error_set(op->err, NSREG_INVALID_ARGUMENT, NULL,
 			    "decision entry %zu cannot be stored", i);
 			goto done;
 		}
-		sqlite3_bind_int64(st, 1, d->time);
 		sqlite3_bind_text(st, 2, store_sqlite_entry_string(d->entry,
 		    "principal"), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, store_sqlite_entry_string(d->entry,
