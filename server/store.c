@@ -218,6 +218,29 @@ store_put(struct store *s, struct store_object *obj, int64_t if_match,
 }
 
 int
+store_put_async(struct store *s, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, store_done_fn done,
+    void *done_arg, struct nsreg_error *err)
+{
+	struct nsreg_error	e;
+	int			created = 0, rc;
+
+	if (store_object_check(obj, err) == -1)
+		return -1;
+	if (if_match < -1)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
+		    "bad revision");
+	if (s->backend->put_async != NULL)
+		return s->backend->put_async(s->b, obj, if_match, check, arg,
+		    now, done, done_arg, err);
+	nsreg_error_clear(&e);
+	rc = s->backend->put(s->b, obj, if_match, check, arg, now, &created,
+	    &e);
+	done(rc, obj, created, &e, done_arg);
+	return 0;
+}
+
+int
 store_fetch(struct store *s, enum store_kind kind, const char *name,
     int64_t now, struct store_object *out, struct nsreg_error *err)
 {

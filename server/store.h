@@ -163,6 +163,26 @@ int		 store_put(struct store *s, struct store_object *obj,
 		    int64_t now, int *created, struct nsreg_error *err);
 
 /*
+ * Called once when an asynchronous put is done (rc 0 or -1 with err),
+ * from the store's writer thread: keep it short, never call the store.
+ * obj is the caller's object with its metadata and text set on success.
+ */
+typedef void	(*store_done_fn)(int rc, struct store_object *obj,
+		    int created, const struct nsreg_error *err, void *arg);
+
+/*
+ * store_put without waiting: the write joins the next group commit and
+ * done(arg) reports it once committed (or failed).  obj, check's and
+ * done's arguments must stay valid until then.  Returns 0 when queued
+ * (done will be called exactly once), -1 with err when not (done is not
+ * called).  Many puts in flight commit together: the way to write fast.
+ */
+int		 store_put_async(struct store *s, struct store_object *obj,
+		    int64_t if_match, store_check_fn check, void *arg,
+		    int64_t now, store_done_fn done, void *done_arg,
+		    struct nsreg_error *err);
+
+/*
  * Fetch the live object kind/name into out (which the caller later
  * releases with store_object_clear).  NSREG_NOT_FOUND when absent or
  * expired at now.

@@ -70,6 +70,11 @@ struct store_backend {
 			    int64_t if_match, store_check_fn check, void *arg,
 			    int64_t now, int *created,
 			    struct nsreg_error *err);
+	/* Optional: NULL makes store_put_async a put followed by done. */
+	int		 (*put_async)(void *b, struct store_object *obj,
+			    int64_t if_match, store_check_fn check, void *arg,
+			    int64_t now, store_done_fn done, void *done_arg,
+			    struct nsreg_error *err);
 	int		 (*fetch)(void *b, enum store_kind kind,
 			    const char *name, int64_t now,
 			    struct store_object *out, struct nsreg_error *err);

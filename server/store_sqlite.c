@@ -235,6 +235,15 @@ struct store_sqlite_op {
 	int			 lead;		/* handed the writer */
 	pthread_cond_t		 cond;		/* its thread waits here */
 	struct store_sqlite_op	*next;
+
+	/*
+	 * An asynchronous put: nobody waits; the writer thread completes it
+	 * (outside the writer lock) and frees it.
+	 */
+	int			 async;
+	store_done_fn		 complete;
+	void			*complete_arg;
+	struct nsreg_error	 errbuf;
 };
 
 struct store_sqlite {
@@ -245,6 +254,12 @@ struct store_sqlite {
 	struct store_sqlite_conn	*writer;
 	pthread_mutex_t			 wlock;
 	pthread_cond_t			 wcond;		/* checkpointer */
+	/* The writer thread leads batches that start with async puts. */
+	pthread_t			 wthread;
+	pthread_cond_t			 wtcond;
+	int				 wthread_started;
+	int				 wlead;		/* it is to lead */
+	int				 wstop;
 	struct store_sqlite_op		*queue, **queue_tail;
 	int				 writing;	/* a leader runs */
 	int				 ckpt_wanted;	/* hold writers */
@@ -1564,23 +1579,103 @@ done:
 	}
 }
 
+static void	store_sqlite_complete(struct store_sqlite_op *);
+
 /*
  * Give the writer up (s->wlock held): to the first queued operation's
- * thread when there is one and no checkpoint waits, else to nobody.
+ * thread when there is one and no checkpoint waits (the writer thread
+ * for an async put), else to nobody.
  */
 static void
 store_sqlite_writer_pass(struct store_sqlite *s)
 {
 	if (s->queue != NULL && !s->ckpt_wanted) {
+		if (s->queue->async) {
+			/* Nobody waits on an async put: the thread leads. */
+			s->wlead = 1;
+			pthread_cond_signal(&s->wtcond);
+			return;
+		}
 		s->queue->lead = 1;
 		pthread_cond_signal(&s->queue->cond);
 		return;
 	}
 	s->writing = 0;
+	if (s->wstop)
+		pthread_cond_signal(&s->wtcond);
 	if (s->ckpt_wanted)
 		pthread_cond_signal(&s->wcond);
-	else if (s->queue != NULL)
+	else if (s->queue != NULL && !s->queue->async)
 		pthread_cond_signal(&s->queue->cond);
+}
+
+/*
+ * Run one batch of everything queued (s->wlock held, s->writing set by
+ * the caller, the lock released while the batch runs).  Async puts are
+ * completed and freed outside the lock; waiting threads are woken.
+ */
+static void
+store_sqlite_lead(struct store_sqlite *s, struct store_sqlite_op *self)
+{
+	struct store_sqlite_op	*batch[STORE_SQLITE_BATCH], *o;
+	store_listener_fn	 fn;
+	void			*arg;
+	size_t			 n, i;
+
+	for (n = 0; n < STORE_SQLITE_BATCH && s->queue != NULL; n++) {
+		o = s->queue;
+		s->queue = o->next;
+		batch[n] = o;
+	}
+	if (s->queue == NULL)
+		s->queue_tail = &s->queue;
+	fn = s->listener;
+	arg = s->listener_arg;
+	pthread_mutex_unlock(&s->wlock);
+	store_sqlite_batch(s, batch, n, fn, arg);
+	for (i = 0; i < n; i++)
+		if (batch[i]->async)
+			store_sqlite_complete(batch[i]);
+	pthread_mutex_lock(&s->wlock);
+	for (i = 0; i < n; i++) {
+		if (batch[i]->async)
+			continue;
+		batch[i]->done = 1;
+		if (batch[i] != self)
+			pthread_cond_signal(&batch[i]->cond);
+	}
+	if (s->wal_frames >= s->ckpt_next && s->ckthread_started) {
+		s->ckpt_signal = 1;
+		pthread_cond_signal(&s->ckcond);
+	}
+}
+
+/* The writer thread: leads when handed a queue that starts async. */
+static void *
+store_sqlite_writer_thread(void *arg)
+{
+	struct store_sqlite	*s = arg;
+
+	pthread_mutex_lock(&s->wlock);
+	for (;;) {
+		while (!s->wlead && !s->wstop)
+			pthread_cond_wait(&s->wtcond, &s->wlock);
+		if (!s->wlead) {
+			/* Stopping: drain what is queued first. */
+			if (s->queue == NULL && !s->writing)
+				break;
+			if (s->writing || s->ckpt_wanted) {
+				pthread_cond_wait(&s->wtcond, &s->wlock);
+				continue;
+			}
+			s->writing = 1;
+		}
+		s->wlead = 0;
+		store_sqlite_lead(s, NULL);
+		store_sqlite_writer_pass(s);
+	}
+	pthread_mutex_unlock(&s->wlock);
+	return NULL;
 }
 
 /*
@@ -1595,11 +1690,6 @@ store_sqlite_writer_pass(struct store_sqlite *s)
 static int
 store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 {
-	struct store_sqlite_op	*batch[STORE_SQLITE_BATCH], *o;
-	store_listener_fn	 fn;
-	void			*arg;
-	size_t			 n, i;
-
 	op->done = 0;
 	op->lead = 0;
 	op->next = NULL;
@@ -1615,27 +1705,7 @@ store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op)
 		}
 		op->lead = 0;
 		s->writing = 1;
-		for (n = 0; n < STORE_SQLITE_BATCH && s->queue != NULL; n++) {
-			o = s->queue;
-			s->queue = o->next;
-			batch[n] = o;
-		}
-		if (s->queue == NULL)
-			s->queue_tail = &s->queue;
-		fn = s->listener;
-		arg = s->listener_arg;
-		pthread_mutex_unlock(&s->wlock);
-		store_sqlite_batch(s, batch, n, fn, arg);
-		pthread_mutex_lock(&s->wlock);
-		for (i = 0; i < n; i++) {
-			batch[i]->done = 1;
-			if (batch[i] != op)
-				pthread_cond_signal(&batch[i]->cond);
-		}
-		if (s->wal_frames >= s->ckpt_next && s->ckthread_started) {
-			s->ckpt_signal = 1;
-			pthread_cond_signal(&s->ckcond);
-		}
+		store_sqlite_lead(s, op);
 		store_sqlite_writer_pass(s);
 	}
 	pthread_mutex_unlock(&s->wlock);
@@ -1775,6 +1845,52 @@ store_sqlite_put(void *b, struct store_object *obj, int64_t if_match,
 	}
 	store_sqlite_written(obj, &op);
 	*created = op.created;
+	return 0;
+}
+
+/* Finish an async put: hand the results over, call back, free. */
+static void
+store_sqlite_complete(struct store_sqlite_op *op)
+{
+	if (op->rc == 0)
+		store_sqlite_written(op->obj, op);
+	else
+		free(op->text);
+	op->complete(op->rc == 0 ? 0 : -1, op->obj, op->created,
+	    &op->errbuf, op->complete_arg);
+	free(op);
+}
+
+static int
+store_sqlite_put_async(void *b, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, store_done_fn done,
+    void *done_arg, struct nsreg_error *err)
+{
+	struct store_sqlite	*s = b;
+	struct store_sqlite_op	*op;
+
+	if ((op = calloc(1, sizeof(*op))) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	op->run = store_sqlite_run_put;
+	op->err = &op->errbuf;
+	op->now = now;
+	op->obj = obj;
+	op->expect_rev = if_match;
+	op->check = check;
+	op->check_arg = arg;
+	op->async = 1;
+	op->complete = done;
+	op->complete_arg = done_arg;
+	pthread_mutex_lock(&s->wlock);
+	*s->queue_tail = op;
+	s->queue_tail = &op->next;
+	if (!s->writing && !s->ckpt_wanted) {
+		s->writing = 1;
+		s->wlead = 1;
+		pthread_cond_signal(&s->wtcond);
+	}
+	pthread_mutex_unlock(&s->wlock);
 	return 0;
 }
 
@@ -2524,6 +2640,13 @@ store_sqlite_close(void *b)
 
 	if (s == NULL)
 		return;
+	if (s->wthread_started) {
+		pthread_mutex_lock(&s->wlock);
+		s->wstop = 1;
+		pthread_cond_signal(&s->wtcond);
+		pthread_mutex_unlock(&s->wlock);
+		pthread_join(s->wthread, NULL);
+	}
 	if (s->ckthread_started) {
 		pthread_mutex_lock(&s->wlock);
 		s->stopping = 1;
@@ -2546,6 +2669,7 @@ store_sqlite_close(void *b)
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wcond);
 	pthread_cond_destroy(&s->ckcond);
+	pthread_cond_destroy(&s->wtcond);
 	pthread_mutex_destroy(&s->rlock);
 	pthread_cond_destroy(&s->rcond);
 	free(s->path);
@@ -2650,6 +2774,7 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 	s->queue_tail = &s->queue;
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wcond, NULL);
+	pthread_cond_init(&s->wtcond, NULL);
 	pthread_cond_init(&s->ckcond, NULL);
 	pthread_mutex_init(&s->rlock, NULL);
 	pthread_cond_init(&s->rcond, NULL);
@@ -2674,6 +2799,14 @@ store_sqlite_open(const char *url, const struct store_options *opt,
 		return NULL;
 	}
 	s->ckthread_started = 1;
+	if ((rc = pthread_create(&s->wthread, NULL,
+	    store_sqlite_writer_thread, s)) != 0) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the writer: %s", strerror(rc));
+		store_sqlite_close(s);
+		return NULL;
+	}
+	s->wthread_started = 1;
 	return s;
 }
 
@@ -2689,6 +2822,7 @@ const struct store_backend store_backend_sqlite = {
 	.create = store_sqlite_create,
 	.update = store_sqlite_update,
 	.put = store_sqlite_put,
+	.put_async = store_sqlite_put_async,
 	.fetch = store_sqlite_fetch,
 	.delete = store_sqlite_delete,
 	.list = store_sqlite_list,

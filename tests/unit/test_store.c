@@ -893,6 +893,7 @@ Test(store, decision_log_appends_lists_and_prunes)
 	int64_t				 next;
 	size_t				 i;
 
+	memset(v, 0, sizeof(v));
 	for (i = 0; i < 5; i++) {
 		e[i] = json_pack("{s:s, s:s, s:s, s:{s:s, s:[]}}",
 		    "time", "2026-11-27T16:31:14Z",
@@ -1653,4 +1654,110 @@ Test(store, put_honours_if_match)
 	cr_expect_eq(created, 0);
 	cr_expect_eq(put_object("q1", "tcp://c", NULL, -1, &ps, &created, &r2,
 	    &err), 0);
+}
+
+/* Asynchronous puts: every one is called back once, after its commit. */
+struct async_done {
+	pthread_mutex_t		lock;
+	pthread_cond_t		cond;
+	int			calls;
+	int			created;
+	int			failed;
+	int64_t			max_rev;
+};
+
+static void
+async_cb(int rc, struct store_object *obj, int created,
+    const struct nsreg_error *err, void *arg)
+{
+	struct async_done	*d = arg;
+
+	(void)err;
+	pthread_mutex_lock(&d->lock);
+	d->calls++;
+	if (rc == 0) {
+		d->created += created;
+		if (obj->revision > d->max_rev)
+			d->max_rev = obj->revision;
+		cr_expect_not_null(obj->text);
+	} else
+		d->failed++;
+	store_object_clear(obj);
+	free(obj);
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+}
+
+#define ASYNC_THREADS	4
+#define ASYNC_EACH	200
+
+static struct async_done	async_d = {
+	.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void *
+async_main(void *p)
+{
+	const char		*svcs[] = { "db", NULL };
+	struct store_object	*obj;
+	struct nsreg_error	 err;
+	char			 name[32];
+	int			 i, t = (int)(intptr_t)p;
+
+	for (i = 0; i < ASYNC_EACH; i++) {
+		obj = calloc(1, sizeof(*obj));
+		obj->kind = STORE_ENDPOINT;
+		snprintf(name, sizeof(name), "a%d-%d", t, i);
+		obj->name = strdup(name);
+		obj->doc = endpoint_doc("tcp://1.2.3.4:5", svcs);
+		obj->expires_at = T0 + 60000;
+		cr_assert_eq(store_put_async(st, obj, 0, NULL, NULL, T0,
+		    async_cb, &async_d, &err), 0, "%s", err.message);
+	}
+	return NULL;
+}
+
+Test(store, async_puts_are_each_called_back_after_their_commit)
+{
+	pthread_t		 th[ASYNC_THREADS];
+	struct nsreg_error	 err;
+	int			 i, n;
+
+	for (i = 0; i < ASYNC_THREADS; i++)
+		pthread_create(&th[i], NULL, async_main, (void *)(intptr_t)i);
+	for (i = 0; i < ASYNC_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_lock(&async_d.lock);
+	while (async_d.calls < ASYNC_THREADS * ASYNC_EACH)
+		pthread_cond_wait(&async_d.cond, &async_d.lock);
+	pthread_mutex_unlock(&async_d.lock);
+	cr_expect_eq(async_d.created, ASYNC_THREADS * ASYNC_EACH);
+	cr_expect_eq(async_d.failed, 0);
+	n = (int)store_count(st, STORE_ENDPOINT, T0);
+	cr_expect_eq(n, ASYNC_THREADS * ASYNC_EACH);
+	cr_expect_eq(async_d.max_rev, store_revision(st));
+	/* The listener saw every revision, in order, without gaps. */
+	for (i = 1; i < (int)seen.n; i++)
+		cr_expect_eq(seen.rev[i], seen.rev[i - 1] + 1);
+	(void)err;
+}
+
+Test(store, async_put_failures_are_reported_to_the_callback)
+{
+	struct store_object	*obj;
+	struct nsreg_error	 err;
+	const char		*svcs[] = { "db", NULL };
+
+	obj = calloc(1, sizeof(*obj));
+	obj->kind = STORE_ENDPOINT;
+	obj->name = strdup("nope");
+	obj->doc = endpoint_doc("tcp://1.2.3.4:5", svcs);
+	/* -1: must exist, and it does not. */
+	cr_assert_eq(store_put_async(st, obj, -1, NULL, NULL, T0, async_cb,
+	    &async_d, &err), 0);
+	pthread_mutex_lock(&async_d.lock);
+	while (async_d.calls < 1)
+		pthread_cond_wait(&async_d.cond, &async_d.lock);
+	pthread_mutex_unlock(&async_d.lock);
+	cr_expect_eq(async_d.failed, 1);
 }
