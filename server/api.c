@@ -287,6 +287,84 @@ done:
 	store_object_clear(obj);
 }
 
+#define API_PUT_ARG_MAX	64
+
+/* A put in flight: what its check and its reply need. */
+struct api_put {
+	struct http_request	*req;
+	struct http_deferred	*def;
+	struct store_object	 obj;
+	api_check_fn		 check;
+	size_t			 arg_len;
+	char			 arg[API_PUT_ARG_MAX];
+};
+
+static int
+api_put_check(const struct store_object *cur, struct store_object *obj,
+    void *arg, struct nsreg_error *err)
+{
+	struct api_put	*p = arg;
+
+	return p->check(cur, obj, p->arg_len > 0 ? p->arg : NULL, err);
+}
+
+/* Called by the store once the write is committed (or failed). */
+static void
+api_put_done(int rc, struct store_object *obj, int created,
+    const struct nsreg_error *err, void *arg)
+{
+	struct api_put	*p = arg;
+	char		 loc[600];
+
+	if (rc == -1)
+		http_reply_error(p->req, err);
+	else {
+		if (created) {
+			snprintf(loc, sizeof(loc), "%s%s",
+			    api_collection[obj->kind], obj->name);
+			http_add_header(p->req, "Location", loc);
+		}
+		api_reply_object(p->req, created ? HTTP_CREATED : HTTP_OK,
+		    obj);
+	}
+	store_object_clear(obj);
+	http_deferred_done(p->def);
+	free(p);
+}
+
+void
+api_put_object_async(struct server *srv, struct http_request *req,
+    struct store_object *obj, int64_t if_match, api_check_fn check,
+    const void *arg, size_t arg_len)
+{
+	struct api_put		*p;
+	struct nsreg_error	 err;
+
+	if (arg_len > API_PUT_ARG_MAX || (p = calloc(1, sizeof(*p))) ==
+	    NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		http_reply_error(req, &err);
+		store_object_clear(obj);
+		return;
+	}
+	p->req = req;
+	p->obj = *obj;
+	memset(obj, 0, sizeof(*obj));
+	p->check = check;
+	p->arg_len = arg_len;
+	if (arg_len > 0)
+		memcpy(p->arg, arg, arg_len);
+	p->def = http_defer(req);
+	if (store_put_async(srv->store, &p->obj, if_match,
+	    check != NULL ? api_put_check : NULL, p, req->now, api_put_done, p,
+	    &err) == -1) {
+		http_reply_error(req, &err);
+		store_object_clear(&p->obj);
+		http_deferred_done(p->def);
+		free(p);
+	}
+}
+
 void
 api_delete_object(struct server *srv, struct http_request *req,
     enum store_kind kind, const char *name, api_check_fn check, void *arg)

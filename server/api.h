@@ -106,6 +106,15 @@ void	api_put_object(struct server *srv, struct http_request *req,
 	    void *arg);
 
 /*
+ * api_put_object without holding the thread: the write joins the store's
+ * next group commit and the reply leaves when it is committed.  arg
+ * (arg_len bytes) is copied for check, which runs later.
+ */
+void	api_put_object_async(struct server *srv, struct http_request *req,
+	    struct store_object *obj, int64_t if_match, api_check_fn check,
+	    const void *arg, size_t arg_len);
+
+/*
  * Delete kind/name after check (cur is never NULL there).  Replies 204 or
  * the error.
  */

@@ -308,7 +308,8 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 	json_decref(rendered);
 	w.srv = srv;
 	w.req = req;
-	api_put_object(srv, req, &obj, if_match, endpoints_check, &w);
+	api_put_object_async(srv, req, &obj, if_match, endpoints_check, &w,
+	    sizeof(w));
 	return;
 fail:
 	store_object_clear(&obj);

@@ -80,6 +80,12 @@ struct http_ctx {
 	struct http_header	 headers[HTTP_HEADERS_MAX];
 	size_t			 nheaders;
 	struct http_stream	*stream;
+	int			 queued;	/* the reply is with MHD */
+	/* A deferred reply (http_defer): dlock guards the two flags. */
+	int			 deferred;
+	pthread_mutex_t		 dlock;
+	int			 def_done;
+	int			 def_suspended;
 };
 
 struct http_server {
@@ -94,6 +100,7 @@ struct http_server {
 	char			*trust_pem;
 	char			 id_prefix[17];	/* request ids */
 	atomic_ullong		 id_next;
+	atomic_int		 deferred;	/* replies still to come */
 };
 
 static const struct {
@@ -305,6 +312,8 @@ http_ctx_free(struct http_ctx *c)
 	json_decref(c->req.json);
 	principal_clear(&c->req.principal);
 	free(c->body);
+	if (c->deferred)
+		pthread_mutex_destroy(&c->dlock);
 	free(c);
 }
 
@@ -658,7 +667,53 @@ http_queue(struct http_ctx *c)
 	rc = MHD_queue_response(c->mhd, c->req.status, c->resp);
 	MHD_destroy_response(c->resp);
 	c->resp = NULL;
+	c->queued = 1;
 	return rc;
+}
+
+struct http_deferred *
+http_defer(struct http_request *req)
+{
+	struct http_ctx	*c = http_ctx_of(req);
+
+	if (!c->deferred) {
+		pthread_mutex_init(&c->dlock, NULL);
+		c->deferred = 1;
+		atomic_fetch_add(&c->server->deferred, 1);
+	}
+	return (struct http_deferred *)c;
+}
+
+void
+http_deferred_done(struct http_deferred *d)
+{
+	struct http_ctx		*c = (struct http_ctx *)d;
+	struct http_server	*h = c->server;
+
+	pthread_mutex_lock(&c->dlock);
+	c->def_done = 1;
+	if (c->def_suspended) {
+		c->def_suspended = 0;
+		/* MHD calls the access handler again: it queues the reply. */
+		MHD_resume_connection(c->mhd);
+	}
+	pthread_mutex_unlock(&c->dlock);
+	atomic_fetch_sub(&h->deferred, 1);
+}
+
+/* After the handler: sleep until a deferred reply is ready. */
+static enum MHD_Result
+http_wait_deferred(struct http_ctx *c)
+{
+	pthread_mutex_lock(&c->dlock);
+	if (c->def_done) {
+		pthread_mutex_unlock(&c->dlock);
+		return http_queue(c);
+	}
+	c->def_suspended = 1;
+	MHD_suspend_connection(c->mhd);
+	pthread_mutex_unlock(&c->dlock);
+	return MHD_YES;
 }
 
 /* Answer 413. */
@@ -736,11 +791,15 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 	}
 	if (c->too_large && !c->replied)
 		return http_reject(c, NSREG_PAYLOAD_TOO_LARGE, h->max_body);
-	if (c->replied)
+	if (c->queued)
 		return MHD_YES;
+	if (c->deferred)	/* resumed: the reply is ready */
+		return http_queue(c);
 	c->req.body = c->body != NULL ? c->body : "";
 	c->req.body_len = c->body_len;
 	h->hooks.dispatch(&c->req, h->hooks.arg);
+	if (c->deferred)
+		return http_wait_deferred(c);
 	return http_queue(c);
 }
 
@@ -931,6 +990,12 @@ http_stop(struct http_server *h)
 		if (fd != MHD_INVALID_SOCKET)
 			close(fd);
 	}
+	/*
+	 * Deferred replies (writes waiting for their commit) come back on
+	 * their own: wait for them (bounded) before stopping MHD.
+	 */
+	for (i = 0; i < 1000 && atomic_load(&h->deferred) > 0; i++)
+		usleep(10 * 1000);
 	/* End every stream and resume it so MHD can close it. */
 	pthread_mutex_lock(&h->lock);
 	h->stopping = 1;

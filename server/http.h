@@ -168,6 +168,15 @@ struct http_stream *http_reply_stream(struct http_request *req,
 		    void *ctx);
 void		 http_stream_wake(struct http_stream *s);
 
+/*
+ * Answer later: after the handler returns the connection sleeps (no
+ * thread is held) until http_deferred_done().  Any thread may then reply
+ * with http_reply_* on the request and call http_deferred_done() once;
+ * the request stays valid until then.
+ */
+struct http_deferred *http_defer(struct http_request *req);
+void		 http_deferred_done(struct http_deferred *d);
+
 /* Dump a JSON value compactly into a new buffer (never fails on bad UTF-8). */
 char		*http_json_dump(const json_t *v, size_t *len);
 
