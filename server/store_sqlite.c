@@ -1633,12 +1633,15 @@ store_sqlite_lead(struct store_sqlite *s, struct store_sqlite_op *self)
 	arg = s->listener_arg;
 	pthread_mutex_unlock(&s->wlock);
 	store_sqlite_batch(s, batch, n, fn, arg);
+	/* Completing an async put frees it: forget it here. */
 	for (i = 0; i < n; i++)
-		if (batch[i]->async)
+		if (batch[i]->async) {
 			store_sqlite_complete(batch[i]);
+			batch[i] = NULL;
+		}
 	pthread_mutex_lock(&s->wlock);
 	for (i = 0; i < n; i++) {
-		if (batch[i]->async)
+		if (batch[i] == NULL)
 			continue;
 		batch[i]->done = 1;
 		if (batch[i] != self)
