@@ -689,16 +689,22 @@ http_deferred_done(struct http_deferred *d)
 {
 	struct http_ctx		*c = (struct http_ctx *)d;
 	struct http_server	*h = c->server;
+	struct MHD_Connection	*mhd = c->mhd;
+	int			 resume;
 
+	atomic_fetch_sub(&h->deferred, 1);
 	pthread_mutex_lock(&c->dlock);
 	c->def_done = 1;
-	if (c->def_suspended) {
-		c->def_suspended = 0;
-		/* MHD calls the access handler again: it queues the reply. */
-		MHD_resume_connection(c->mhd);
-	}
+	resume = c->def_suspended;
+	c->def_suspended = 0;
 	pthread_mutex_unlock(&c->dlock);
-	atomic_fetch_sub(&h->deferred, 1);
+	/*
+	 * Not suspended: the access handler finds def_done and replies, and
+	 * c may be gone by now.  Suspended: c lives until resumed, and MHD
+	 * then calls the access handler again, which queues the reply.
+	 */
+	if (resume)
+		MHD_resume_connection(mhd);
 }
 
 /* After the handler: sleep until a deferred reply is ready. */
