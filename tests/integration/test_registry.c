@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,4 +417,61 @@ Test(registry, watch_snapshot_ends_with_a_bookmark_at_once)
 	cr_expect_str_eq(json_string_value(json_object_get(hwatch_event(&w,
 	    1), "type")), "BOOKMARK");
 	hwatch_stop(&w);
+}
+
+/* Writers racing, then kill -9: every acknowledged registration stays. */
+struct racer {
+	pthread_t	t;
+	int		id;
+	int		acked;
+};
+
+static void *
+racer_main(void *arg)
+{
+	struct racer	*r = arg;
+	struct hcred	 c;
+	struct hresp	 resp;
+	char		 path[64];
+	int		 i;
+
+	hcred_x509(&srv, &c);
+	for (i = 0; i < 50; i++) {
+		snprintf(path, sizeof(path), "/v1/endpoints/race-%d-%d", r->id,
+		    i);
+		if (hreq(&srv, &c, "PUT", path, "{\"url\":\"tcp://10.0.0.9:1\","
+		    "\"network_service_names\":[\"race\"]}", NULL, NULL,
+		    &resp) == 0 && resp.status == 201)
+			r->acked++;
+		hresp_free(&resp);
+	}
+	return NULL;
+}
+
+Test(registry, acknowledged_registrations_survive_kill_9)
+{
+	struct racer	 r[4];
+	struct hcred	 c;
+	struct hresp	 resp;
+	int		 i, acked = 0;
+
+	for (i = 0; i < 4; i++) {
+		r[i].id = i;
+		r[i].acked = 0;
+		pthread_create(&r[i].t, NULL, racer_main, &r[i]);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(r[i].t, NULL);
+		acked += r[i].acked;
+	}
+	cr_expect_eq(acked, 200);
+	nsregd_kill(&srv);
+	nsregd_restart(&srv);
+	hcred_x509(&srv, &c);
+	hreq(&srv, &c, "GET", "/v1/endpoints?service=race&limit=1000", NULL,
+	    NULL, NULL, &resp);
+	cr_expect_eq(resp.status, 200);
+	cr_expect_eq((int)json_array_size(json_object_get(resp.json, "items")),
+	    acked);
+	hresp_free(&resp);
 }
