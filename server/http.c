@@ -34,6 +34,7 @@
 #define HTTP_TLS_CHAIN_MAX	8
 #define HTTP_HEADERS_MAX	8
 #define HTTP_STREAM_BLOCK	(16 * 1024)
+#define HTTP_CONN_MEMORY	(32 * 1024)	/* MHD per connection: headers */
 #define HTTP_DISCARD_MAX	(64ULL * 1024 * 1024)	/* read and dropped */
 
 /* A server identity for TLS handshakes; old ones live until http_stop. */
@@ -947,7 +948,7 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opt->threads,
 		    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
 		    MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s,
-		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
 		    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
 		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
