@@ -188,9 +188,6 @@ store_create(struct store *s, struct store_object *obj, int64_t now,
 {
 	if (store_object_check(obj, err) == -1)
 		return -1;
-	if (obj->kind == STORE_GRANT)
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "grants are written with store_grant_create");
 	return s->backend->create(s->b, obj, now, err);
 }
 
@@ -200,9 +197,6 @@ store_update(struct store *s, struct store_object *obj, int64_t expect_rev,
 {
 	if (store_object_check(obj, err) == -1)
 		return -1;
-	if (obj->kind == STORE_GRANT)
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "grants are written with store_grant_update");
 	if (expect_rev < 0)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
 		    "negative revision");

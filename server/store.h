@@ -125,8 +125,8 @@ int64_t		 store_revision(struct store *s);
  * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
  * name exists (an expired one is replaced after a DELETED "expired"
  * event).  Sets obj->revision, created_at, updated_at.  Event ADDED.
- * Grants are written with store_grant_create only (NSREG_INVALID_ARGUMENT
- * here, and from store_update).
+ * A grant written here (or with store_update or store_put) is its object
+ * alone: no address, key or cascade; the grant API uses store_grant_*.
  */
 int		 store_create(struct store *s, struct store_object *obj,
 		    int64_t now, struct nsreg_error *err);
@@ -249,7 +249,7 @@ int64_t		 store_watch(struct store *s, enum store_kind kind,
 /*
  * Grants (DESIGN section 4, "Grants" and "IPAM").  A grant is a
  * STORE_GRANT object - name: its id, owner: its principal, expires_at:
- * its exp - that only the verbs below write: the store keeps beside it,
+ * its exp - written by the verbs below: the store keeps beside it,
  * in the same transaction, the service, endpoint and signing key it was
  * issued for and the vL3 address block it holds, and keeps them true:
  *
