@@ -5,3 +5,19 @@ server_libnsregd_a_SOURCES += \
 	server/grant.c server/grant.h \
 	server/ipam.c server/ipam.h \
 	server/select.c server/select.h
+
+# Unit tests (Criterion): selection as a table, pools and leases.
+GRANTS_TEST_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+check_PROGRAMS += tests/unit/test_select tests/unit/test_ipam \
+	tests/unit/test_grant
+TESTS += tests/unit/test_select tests/unit/test_ipam tests/unit/test_grant
+tests_unit_test_select_SOURCES = tests/unit/test_select.c
+tests_unit_test_select_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_select_LDADD = $(TEST_LIBS)
+tests_unit_test_ipam_SOURCES = tests/unit/test_ipam.c
+tests_unit_test_ipam_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_ipam_LDADD = $(TEST_LIBS)
+tests_unit_test_grant_SOURCES = tests/unit/test_grant.c
+tests_unit_test_grant_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_grant_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/select/cases.json
