@@ -21,3 +21,10 @@ tests_unit_test_grant_SOURCES = tests/unit/test_grant.c
 tests_unit_test_grant_CFLAGS = $(GRANTS_TEST_CFLAGS)
 tests_unit_test_grant_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/select/cases.json
+
+# Integration tests: a real nsregd (tests/integration/harness.c).
+check_PROGRAMS += tests/integration/test_grants
+TESTS += tests/integration/test_grants
+tests_integration_test_grants_SOURCES = tests/integration/test_grants.c
+tests_integration_test_grants_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_grants_LDADD = $(HARNESS_LIBS)
