@@ -20,7 +20,7 @@ tests_unit_test_ipam_LDADD = $(TEST_LIBS)
 tests_unit_test_grant_SOURCES = tests/unit/test_grant.c
 tests_unit_test_grant_CFLAGS = $(GRANTS_TEST_CFLAGS)
 tests_unit_test_grant_LDADD = $(TEST_LIBS)
-EXTRA_DIST += tests/select/cases.json
+EXTRA_DIST += tests/select/cases.json tests/integration/verify-grant.sh
 
 # Integration tests: a real nsregd (tests/integration/harness.c).
 check_PROGRAMS += tests/integration/test_grants

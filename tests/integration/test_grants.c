@@ -990,3 +990,68 @@ Test(grants, two_times_five_hundred_racing_requests_get_distinct_addresses)
 	json_decref(seen);
 	free(creds);
 }
+
+/* The text of file under the source tree (new buffer). */
+static char *
+source_file(const char *file)
+{
+	const char	*src = getenv("NSREG_SRCDIR");
+	char		 path[1024], *text;
+	size_t		 n;
+
+	snprintf(path, sizeof(path), "%s/%s", src != NULL ? src : ".", file);
+	cr_assert_not_null(text = util_file_read(path, 1 << 20, &n), "%s",
+	    path);
+	return text;
+}
+
+Test(grants, the_documented_forwarder_script_checks_real_grants)
+{
+	struct hcred	 owner, client;
+	json_t		*g, *keys;
+	char		*script, *readme, *a, *b, cmd[8192], path[512];
+	const char	*src = getenv("NSREG_SRCDIR");
+	FILE		*f;
+
+	/* The README shows the script the tests run, to the byte. */
+	script = source_file("tests/integration/verify-grant.sh");
+	readme = source_file("README.md");
+	cr_assert_not_null(a = strstr(readme, "<!-- verify-grant.sh -->\n"
+	    "```sh\n"));
+	a += strlen("<!-- verify-grant.sh -->\n```sh\n");
+	cr_assert_not_null(b = strstr(a, "```\n<!-- /verify-grant.sh -->"));
+	cr_expect_eq((size_t)(b - a), strlen(script));
+	cr_expect_eq(strncmp(a, script, strlen(script)), 0,
+	    "README.md and tests/integration/verify-grant.sh differ");
+	free(script);
+	free(readme);
+	if (system("command -v jq >/dev/null && command -v xxd >/dev/null") !=
+	    0)
+		cr_skip_test("jq or xxd is not installed");
+
+	hcred_x509(&srv, &owner);
+	hcred_jwt(&srv, &client);
+	db_setup(&owner);
+	g = grant(&client, "{\"service\":\"db-replication\"}", 201);
+	keys = jwks();
+	nsregd_path(&srv, "jwks.json", path, sizeof(path));
+	cr_assert_not_null(f = fopen(path, "w"));
+	cr_assert_eq(json_dumpf(keys, f, 0), 0);
+	fclose(f);
+	json_decref(keys);
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/integration/verify-grant.sh "
+	    "'%s' %s %s >/dev/null 2>&1", src != NULL ? src : ".",
+	    str(g, "token"), path, CLIENT);
+	cr_expect_eq(system(cmd), 0, "the script refuses a good grant");
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/integration/verify-grant.sh "
+	    "'%s' %s spiffe://example.org/someone-else >/dev/null 2>&1",
+	    src != NULL ? src : ".", str(g, "token"), path);
+	cr_expect_neq(system(cmd), 0, "the script takes another audience");
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/integration/verify-grant.sh "
+	    "'%.*s%c' %s %s >/dev/null 2>&1", src != NULL ? src : ".",
+	    (int)strlen(str(g, "token")) - 1, str(g, "token"),
+	    str(g, "token")[strlen(str(g, "token")) - 1] == 'A' ? 'B' : 'A',
+	    path, CLIENT);
+	cr_expect_neq(system(cmd), 0, "the script takes a changed signature");
+	json_decref(g);
+}
