@@ -35,6 +35,9 @@
 /* Write attempts when a record moves under a grant being made. */
 #define GRANTS_ATTEMPTS		8
 #define GRANTS_LOAD_BUCKETS	1024
+/* Service records kept for selection; beyond, they are read each time. */
+#define GRANTS_SVC_BUCKETS	256
+#define GRANTS_SVC_MAX		4096
 /* A grant id: 10 characters of milliseconds, 16 of randomness. */
 #define GRANTS_ID_LEN		26
 #define GRANTS_FILTER_MAX	PRINCIPAL_ID_MAX
@@ -44,6 +47,14 @@ struct grants_load {
 	char			*name;
 	int64_t			 n;
 	struct grants_load	*next;
+};
+
+/* A service record as last read (rendered, immutable once here). */
+struct grants_svc {
+	char			*name;
+	json_t			*rendered;
+	int64_t			 revision;
+	struct grants_svc	*next;
 };
 
 struct grants {
@@ -57,6 +68,14 @@ struct grants {
 	int64_t			 ttl;		/* grant-ttl, ms */
 	pthread_mutex_t		 load_lock;
 	struct grants_load	*loads[GRANTS_LOAD_BUCKETS];
+	/*
+	 * Services read for grants, dropped by their store events; gen
+	 * counts those events so that a read racing one is not kept.
+	 */
+	pthread_mutex_t		 svc_lock;
+	struct grants_svc	*svcs[GRANTS_SVC_BUCKETS];
+	size_t			 nsvcs;
+	uint64_t		 svc_gen;
 };
 
 static const char *const grants_fields[] = {
@@ -130,12 +149,106 @@ grants_load_get(const char *name, void *arg)
 	return n;
 }
 
+/* ---- service records -------------------------------------------------- */
+
+static void
+grants_svc_free(struct grants_svc *v)
+{
+	free(v->name);
+	json_decref(v->rendered);
+	free(v);
+}
+
+/* Forget name's record (svc_lock held). */
+static void
+grants_svc_drop_locked(struct grants *g, const char *name)
+{
+	struct grants_svc	**vp, *v;
+
+	vp = &g->svcs[grants_hash(name) % GRANTS_SVC_BUCKETS];
+	while ((v = *vp) != NULL) {
+		if (strcmp(v->name, name) == 0) {
+			*vp = v->next;
+			grants_svc_free(v);
+			g->nsvcs--;
+			return;
+		}
+		vp = &v->next;
+	}
+}
+
+/*
+ * The service name as rendered (new reference) and its revision: the
+ * record kept from an earlier read unless fresh, else read from the
+ * store (and kept when no service changed meanwhile).
+ */
+static int
+grants_service(struct grants *g, const char *name, int64_t now, int fresh,
+    json_t **rendered, int64_t *revision, struct nsreg_error *err)
+{
+	struct store_object	 o;
+	struct grants_svc	*v;
+	uint64_t		 gen;
+	size_t			 h = grants_hash(name) % GRANTS_SVC_BUCKETS;
+
+	*rendered = NULL;
+	pthread_mutex_lock(&g->svc_lock);
+	if (fresh)
+		grants_svc_drop_locked(g, name);
+	for (v = g->svcs[h]; v != NULL; v = v->next)
+		if (strcmp(v->name, name) == 0) {
+			*rendered = json_incref(v->rendered);
+			*revision = v->revision;
+			break;
+		}
+	gen = g->svc_gen;
+	pthread_mutex_unlock(&g->svc_lock);
+	if (*rendered != NULL)
+		return 0;
+	memset(&o, 0, sizeof(o));
+	if (store_fetch(g->srv->store, STORE_SERVICE, name, now, &o,
+	    err) == -1) {
+		if (err->code == NSREG_NOT_FOUND)
+			nsreg_error_set(err, NSREG_NOT_FOUND, "service",
+			    "service %s not found", name);
+		return -1;
+	}
+	*revision = o.revision;
+	*rendered = store_object_render(&o);
+	store_object_clear(&o);
+	if (*rendered == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	pthread_mutex_lock(&g->svc_lock);
+	if (gen == g->svc_gen && g->nsvcs < GRANTS_SVC_MAX &&
+	    (v = calloc(1, sizeof(*v))) != NULL) {
+		if ((v->name = strdup(name)) == NULL)
+			free(v);
+		else {
+			v->rendered = json_incref(*rendered);
+			v->revision = *revision;
+			v->next = g->svcs[h];
+			g->svcs[h] = v;
+			g->nsvcs++;
+		}
+	}
+	pthread_mutex_unlock(&g->svc_lock);
+	return 0;
+}
+
 void
 api_grants_store_event(const struct store_event *ev, void *arg)
 {
 	struct grants	*g = arg;
 	const char	*ep;
 
+	if (g != NULL && ev->kind == STORE_SERVICE) {
+		pthread_mutex_lock(&g->svc_lock);
+		g->svc_gen++;
+		grants_svc_drop_locked(g, ev->name);
+		pthread_mutex_unlock(&g->svc_lock);
+		return;
+	}
 	if (g == NULL || ev->kind != STORE_GRANT ||
 	    (ev->type != STORE_ADDED && ev->type != STORE_DELETED))
 		return;
@@ -284,6 +397,7 @@ api_grants_new(struct server *srv, struct nsreg_error *err)
 	g->ttl = conf->grant_ttl;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->load_lock, NULL);
+	pthread_mutex_init(&g->svc_lock, NULL);
 	if (conf->grant_key != NULL &&
 	    (k = grant_key_load(conf->grant_key, srv->dev, err)) == NULL)
 		goto fail;
@@ -331,6 +445,7 @@ void
 api_grants_free(struct grants *g)
 {
 	struct grants_load	*l, *next;
+	struct grants_svc	*v, *vnext;
 	size_t			 i;
 
 	if (g == NULL)
@@ -341,11 +456,17 @@ api_grants_free(struct grants *g)
 			free(l->name);
 			free(l);
 		}
+	for (i = 0; i < GRANTS_SVC_BUCKETS; i++)
+		for (v = g->svcs[i]; v != NULL; v = vnext) {
+			vnext = v->next;
+			grants_svc_free(v);
+		}
 	grant_key_unref(g->key);
 	grant_keyset_unref(g->keyset);
 	free(g->jwks);
 	pthread_mutex_destroy(&g->lock);
 	pthread_mutex_destroy(&g->load_lock);
+	pthread_mutex_destroy(&g->svc_lock);
 	free(g);
 }
 
@@ -550,7 +671,7 @@ grants_pool(const json_t *service, struct ipam_pool *pool, int *has,
 
 /* What one attempt at a grant found and chose. */
 struct grants_try {
-	struct store_object	 svc;		/* the service */
+	int64_t			 service_rev;
 	json_t			*service;	/* rendered */
 	json_t			*endpoints;	/* rendered, offering it */
 	struct select_result	 sel;
@@ -563,7 +684,6 @@ struct grants_try {
 static void
 grants_try_clear(struct grants_try *t)
 {
-	store_object_clear(&t->svc);
 	json_decref(t->service);
 	json_decref(t->endpoints);
 	select_result_free(&t->sel);
@@ -579,7 +699,7 @@ grants_try_clear(struct grants_try *t)
 static int
 grants_choose(struct grants *g, struct http_request *req, const char *id,
     const char *service, const char *pinned, const json_t *labels,
-    struct grants_try *t, struct nsreg_error *err)
+    int fresh, struct grants_try *t, struct nsreg_error *err)
 {
 	struct server		*srv = g->srv;
 	struct server_subject	 subj;
@@ -593,16 +713,9 @@ grants_choose(struct grants *g, struct http_request *req, const char *id,
 
 	memset(t, 0, sizeof(*t));
 	t->sel.match = -1;
-	if (store_fetch(srv->store, STORE_SERVICE, service, req->now, &t->svc,
-	    err) == -1) {
-		if (err->code == NSREG_NOT_FOUND)
-			nsreg_error_set(err, NSREG_NOT_FOUND, "service",
-			    "service %s not found", service);
+	if (grants_service(g, service, req->now, fresh, &t->service,
+	    &t->service_rev, err) == -1)
 		return -1;
-	}
-	if ((t->service = store_object_render(&t->svc)) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
 	memset(&q, 0, sizeof(q));
 	q.kind = STORE_ENDPOINT;
 	q.services = svcs;
@@ -778,8 +891,8 @@ api_grants_create(struct server *srv, struct http_request *req)
 		grants_try_clear(&t);
 		store_object_clear(&obj);
 		if (grants_choose(g, req, id, json_string_value(svc),
-		    ep != NULL ? json_string_value(ep) : NULL, labels, &t,
-		    &err) == -1) {
+		    ep != NULL ? json_string_value(ep) : NULL, labels,
+		    attempt > 0, &t, &err) == -1) {
 			if (t.decision != NULL) {
 				grants_reply_denied(req, &err, t.decision);
 				t.decision = NULL;
@@ -802,7 +915,7 @@ api_grants_create(struct server *srv, struct http_request *req)
 		}
 		memset(&sg, 0, sizeof(sg));
 		sg.service = json_string_value(svc);
-		sg.service_rev = t.svc.revision;
+		sg.service_rev = t.service_rev;
 		sg.endpoint = json_string_value(json_object_get(t.chosen,
 		    "name"));
 		sg.endpoint_rev = json_integer_value(json_object_get(t.chosen,

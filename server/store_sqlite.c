@@ -202,8 +202,8 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "SELECT revision, expires_at FROM objects "
 	    "WHERE kind = ?1 AND name = ?2",
 	[SQL_GRANT_INSERT] =
-	    "INSERT INTO grants (id, service, endpoint, principal, kid, slot, "
-	    "lease, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "INSERT INTO grants (id, service, endpoint, kid, slot, lease, "
+	    "expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[SQL_GRANT_GET] =
 	    "SELECT service, slot, lease FROM grants WHERE id = ?1",
 	[SQL_GRANT_DELETE] = "DELETE FROM grants WHERE id = ?1",
@@ -2142,16 +2142,15 @@ store_sqlite_run_grant_create(struct store_sqlite *s,
 	sqlite3_bind_text(st, 1, tmp.name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, g->service, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, g->endpoint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, tmp.owner, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, g->kid, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, g->kid, -1, SQLITE_STATIC);
 	if (slot >= 0) {
-		sqlite3_bind_int64(st, 6, slot);
-		sqlite3_bind_int64(st, 7, lease);
+		sqlite3_bind_int64(st, 5, slot);
+		sqlite3_bind_int64(st, 6, lease);
 	} else {
+		sqlite3_bind_null(st, 5);
 		sqlite3_bind_null(st, 6);
-		sqlite3_bind_null(st, 7);
 	}
-	sqlite3_bind_int64(st, 8, tmp.expires_at);
+	sqlite3_bind_int64(st, 7, tmp.expires_at);
 	if (store_sqlite_step_done(c, st, "write grant", op->err) == -1)
 		goto done;
 	op->revision = tmp.revision;

@@ -8,22 +8,23 @@
 
 -- One row per stored grant object: what the store needs for cascades
 -- (an endpoint or service going away revokes its grants), address
--- release and key retirement, without parsing objects.  slot is the
--- leased block (NULL: the service has no vL3 pool) and lease the
--- generation of the lease it holds; kid the key that signed its latest
--- token.
+-- release and key retirement, without parsing objects (the principal is
+-- the object's owner).  slot is the leased block (NULL: the service has
+-- no vL3 pool) and lease the generation of the lease it holds; kid the
+-- key that signed its latest token.  Grants by endpoint are indexed
+-- (endpoints come and go all the time); a service's are found by a scan
+-- when it is deleted, which is rare, rather than by one more index page
+-- written per grant.
 CREATE TABLE grants (
 	id		TEXT PRIMARY KEY,
 	service		TEXT NOT NULL,
 	endpoint	TEXT NOT NULL,
-	principal	TEXT NOT NULL,
 	kid		TEXT NOT NULL,
 	slot		INTEGER,
 	lease		INTEGER,
 	expires_at	INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX grants_endpoint ON grants (endpoint, service);
-CREATE INDEX grants_service ON grants (service);
 
 -- A service's vL3 pool: the prefix and client block length its leases
 -- come from, and low, a block below which every usable block is leased
