@@ -20,7 +20,8 @@ tests_unit_test_ipam_LDADD = $(TEST_LIBS)
 tests_unit_test_grant_SOURCES = tests/unit/test_grant.c
 tests_unit_test_grant_CFLAGS = $(GRANTS_TEST_CFLAGS)
 tests_unit_test_grant_LDADD = $(TEST_LIBS)
-EXTRA_DIST += tests/select/cases.json tests/integration/verify-grant.sh
+EXTRA_DIST += tests/select/cases.json tests/integration/verify-grant.sh \
+	tests/bench/grants.sh
 
 # Integration tests: a real nsregd (tests/integration/harness.c).
 check_PROGRAMS += tests/integration/test_grants
