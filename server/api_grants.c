@@ -592,24 +592,45 @@ grants_reply_issued(struct grants *g, struct http_request *req,
 {
 	struct nsreg_error	 err;
 	json_t			*body = NULL, *claims = NULL;
-	char			*token = NULL, loc[64], etag[32];
+	char			*token = NULL, *text = NULL, loc[64], etag[32];
+	size_t			 tl, n;
 
-	if ((body = store_object_render(obj)) == NULL ||
-	    (claims = grants_claims(g, body, iat, exp)) == NULL) {
+	/* The document holds every field the claims take. */
+	if ((claims = grants_claims(g, obj->doc, iat, exp)) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
 	if ((token = grant_sign(k, claims, &err)) == NULL)
 		goto fail;
-	if (json_object_set_new(body, "token", json_string(token)) == -1) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
 	snprintf(loc, sizeof(loc), "/v1/grants/%s", obj->name);
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)obj->revision);
 	if (status == HTTP_CREATED)
 		http_add_header(req, "Location", loc);
 	http_add_header(req, "ETag", etag);
+	/*
+	 * The stored text plus the token (base64url and dots: nothing to
+	 * escape), rather than rendering the object again.
+	 */
+	if (obj->text != NULL && obj->text_len > 2 &&
+	    obj->text[obj->text_len - 1] == '}') {
+		tl = strlen(token);
+		n = obj->text_len - 1 + strlen(",\"token\":\"\"}") + tl;
+		if ((text = malloc(n + 1)) == NULL) {
+			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto fail;
+		}
+		memcpy(text, obj->text, obj->text_len - 1);
+		snprintf(text + obj->text_len - 1, n + 1 - (obj->text_len - 1),
+		    ",\"token\":\"%s\"}", token);
+		http_reply_text(req, status, "application/json", text, n);
+		goto out;
+	}
+	if ((body = store_object_render(obj)) == NULL ||
+	    json_object_set_new(body, "token", json_string(token)) == -1) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
 	http_reply_json(req, status, body);
 	body = NULL;
 	goto out;
@@ -623,6 +644,10 @@ fail:
 out:
 	json_decref(body);
 	json_decref(claims);
+	if (text != NULL) {
+		explicit_bzero(text, n);
+		free(text);
+	}
 	if (token != NULL) {
 		explicit_bzero(token, strlen(token));
 		free(token);
