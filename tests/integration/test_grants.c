@@ -31,12 +31,37 @@
 #define SERVER	"spiffe://example.org/nsregd"
 
 static struct nsregd	srv;
+/* 1 when this nsregd has admission rules (/v1/policies). */
+static int		rules;
+
+/* PUT an admission rule; 0 when the server has no /v1/policies. */
+static int
+policy(const char *name, const char *body)
+{
+	struct hcred	admin;
+	struct hresp	r;
+	char		path[256];
+	long		status;
+
+	hcred_admin(&srv, &admin);
+	snprintf(path, sizeof(path), "/v1/policies/%s", name);
+	hreq(&srv, &admin, "PUT", path, body, NULL, NULL, &r);
+	status = r.status;
+	cr_assert(status == 200 || status == 201 || status == 404,
+	    "PUT %s: %ld %s", path, status, r.body);
+	hresp_free(&r);
+	return status != 404;
+}
 
 static void
 setup(void)
 {
 	nsregd_start(&srv, "endpoint-default-ttl 1h\nendpoint-max-ttl 2h\n"
 	    "grant-ttl 10m\n");
+	/* The local trust domain may use the registry and connect. */
+	rules = policy("local", "{\"effect\":\"permit\",\"actions\":"
+	    "[\"find\",\"register\",\"unregister\",\"publish\",\"connect\"],"
+	    "\"condition\":\"principal.trust_domain == 'example.org'\"}");
 }
 
 static void
@@ -1053,5 +1078,115 @@ Test(grants, the_documented_forwarder_script_checks_real_grants)
 	    str(g, "token")[strlen(str(g, "token")) - 1] == 'A' ? 'B' : 'A',
 	    path, CLIENT);
 	cr_expect_neq(system(cmd), 0, "the script takes a changed signature");
+	json_decref(g);
+}
+
+Test(grants, a_refresh_under_a_changed_rule_revokes_the_grant)
+{
+	struct hcred	 owner, replica;
+	struct hwatch	 w;
+	struct hresp	 r;
+	json_t		*g, *e, *d;
+	char		 path[160];
+	size_t		 i = 0;
+
+	if (!rules)
+		cr_skip_test("this nsregd has no admission rules");
+	hcred_x509(&srv, &owner);
+	hcred_issue_jwt(&srv, "spiffe://example.org/ns/db/sa/replica", 0,
+	    &replica);
+	db_setup(&owner);
+	hwatch_start(&w, &srv, &owner,
+	    "/v1/grants?service=db-replication&watch=true");
+	g = grant(&replica, "{\"service\":\"db-replication\"}", 201);
+	e = next_event(&w, &i);
+	cr_expect_str_eq(str(e, "type"), "ADDED");
+	snprintf(path, sizeof(path), "/v1/grants/%s/refresh", str(g, "id"));
+	/* Today's rules still allow it. */
+	call(&replica, "POST", path, NULL, 200);
+	e = next_event(&w, &i);
+	cr_expect_str_eq(str(e, "type"), "MODIFIED");
+	/* A rule now forbids it: the refresh revokes it and says why. */
+	cr_assert(policy("no-replica", "{\"effect\":\"forbid\",\"actions\":"
+	    "[\"connect\"],\"services\":[\"db-replication\"],\"condition\":"
+	    "\"principal.path == '/ns/db/sa/replica'\"}"));
+	hreq(&srv, &replica, "POST", path, NULL, NULL, NULL, &r);
+	want(&r, 403);
+	cr_expect_str_eq(hresp_error(&r), "permission_denied");
+	d = json_object_get(r.json, "decision");
+	cr_expect_str_eq(str(d, "decision"), "deny");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(d,
+	    "reasons"), 0)), "no-replica");
+	hresp_free(&r);
+	e = next_event(&w, &i);
+	cr_expect_str_eq(str(e, "type"), "DELETED");
+	cr_expect_str_eq(str(e, "reason"), "denied");
+	snprintf(path, sizeof(path), "/v1/grants/%s", str(g, "id"));
+	call(&replica, "GET", path, NULL, 404);
+	cr_expect(!active(str(g, "token")));
+	/* And no new grant either. */
+	json_decref(g);
+	g = grant(&replica, "{\"service\":\"db-replication\"}", 403);
+	json_decref(g);
+	hwatch_stop(&w);
+}
+
+Test(grants, denials_explain_and_the_decision_log_names_the_grant)
+{
+	struct hcred	 owner, replica, web, admin;
+	struct hresp	 r;
+	json_t		*g, *d, *items, *it;
+	size_t		 i;
+	int		 allowed = 0, denied = 0;
+
+	if (!rules)
+		cr_skip_test("this nsregd has no admission rules");
+	hcred_x509(&srv, &owner);
+	hcred_admin(&srv, &admin);
+	hcred_issue_jwt(&srv, "spiffe://example.org/ns/db/sa/replica", 0,
+	    &replica);
+	hcred_issue_jwt(&srv, "spiffe://example.org/ns/web/sa/frontend", 0,
+	    &web);
+	db_setup(&owner);
+	/* The README's rule. */
+	cr_assert(policy("db-replication-postgres-only", "{\"effect\":"
+	    "\"forbid\",\"actions\":[\"connect\"],\"services\":"
+	    "[\"db-replication\"],\"condition\":\"!(principal.trust_domain == "
+	    "'example.org' && principal.path.startsWith('/ns/db/') && "
+	    "request.labels.app == 'postgres')\"}"));
+	hreq(&srv, &web, "POST", "/v1/grants", "{\"service\":"
+	    "\"db-replication\",\"labels\":{\"app\":\"postgres\"}}", NULL,
+	    NULL, &r);
+	want(&r, 403);
+	d = json_object_get(r.json, "decision");
+	cr_expect_str_eq(str(d, "decision"), "deny");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(d,
+	    "reasons"), 0)), "db-replication-postgres-only");
+	cr_expect(strstr(str(json_object_get(r.json, "error"), "message"),
+	    "db-east") != NULL, "%s", r.body);
+	hresp_free(&r);
+	g = grant(&replica, "{\"service\":\"db-replication\"}", 403);
+	json_decref(g);
+	g = grant(&replica, "{\"service\":\"db-replication\",\"labels\":"
+	    "{\"app\":\"postgres\"}}", 201);
+	cr_expect_str_eq(str(json_object_get(g, "decision"), "decision"),
+	    "allow");
+	hreq(&srv, &admin, "GET", "/v1/decisions?action=connect&limit=100",
+	    NULL, NULL, NULL, &r);
+	items = json_object_get(want(&r, 200), "items");
+	json_array_foreach(items, i, it) {
+		cr_expect(json_is_string(json_object_get(it, "grant")),
+		    "a connect decision without its grant id");
+		if (strcmp(str(json_object_get(it, "decision"), "decision"),
+		    "allow") == 0) {
+			cr_expect_str_eq(str(it, "grant"), str(g, "id"));
+			allowed++;
+		} else
+			denied++;
+	}
+	/* Two candidates each for the two denied requests. */
+	cr_expect_eq(allowed, 1);
+	cr_expect_eq(denied, 4);
+	hresp_free(&r);
 	json_decref(g);
 }
