@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 
 struct grant_key {
 	atomic_int	 refs;
+	uint64_t	 gen;		/* unique per loaded key */
 	EVP_PKEY	*pkey;
 	EVP_MD		*md;		/* SHA-256, fetched once */
 	char		 kid[GRANT_KID_MAX];
@@ -47,6 +49,88 @@ struct grant_keyset {
 	struct grant_pub v[GRANT_KEYS_MAX];
 	size_t		 n;
 };
+
+/*
+ * Each thread keeps a signing context initialised for the key it last
+ * signed with, and copies it for each token: initialising one per token
+ * looks the algorithm up in OpenSSL's provider store under a lock that
+ * signing threads contend on.  The template holds its own reference to
+ * the key, so a key rotated away stays valid until the thread moves on.
+ */
+struct grant_tls {
+	uint64_t	 gen;
+	EVP_MD_CTX	*tmpl;		/* initialised for key gen */
+	EVP_MD_CTX	*work;		/* a copy per token */
+};
+
+static pthread_once_t		grant_tls_once = PTHREAD_ONCE_INIT;
+static pthread_key_t		grant_tls_key;
+static int			grant_tls_ok;
+static atomic_uint_fast64_t	grant_key_gen;
+
+static void
+grant_tls_free(void *arg)
+{
+	struct grant_tls	*t = arg;
+
+	EVP_MD_CTX_free(t->tmpl);
+	EVP_MD_CTX_free(t->work);
+	free(t);
+}
+
+static void
+grant_tls_init(void)
+{
+	grant_tls_ok = pthread_key_create(&grant_tls_key, grant_tls_free) ==
+	    0;
+}
+
+/*
+ * A context ready for one EVP_DigestSign with k: this thread's copy of
+ * its template (borrowed, *own 0), or a new one (*own 1, free it) when
+ * thread-local storage is not to be had.  NULL on failure.
+ */
+static EVP_MD_CTX *
+grant_sign_ctx(const struct grant_key *k, int *own)
+{
+	struct grant_tls	*t;
+	EVP_MD_CTX		*ctx;
+
+	*own = 0;
+	pthread_once(&grant_tls_once, grant_tls_init);
+	t = grant_tls_ok ? pthread_getspecific(grant_tls_key) : NULL;
+	if (t == NULL && grant_tls_ok && (t = calloc(1, sizeof(*t))) != NULL &&
+	    pthread_setspecific(grant_tls_key, t) != 0) {
+		free(t);
+		t = NULL;
+	}
+	if (t == NULL) {
+		*own = 1;
+		if ((ctx = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) != 1) {
+			EVP_MD_CTX_free(ctx);
+			ctx = NULL;
+		}
+		return ctx;
+	}
+	if (t->tmpl == NULL || t->gen != k->gen) {
+		EVP_MD_CTX_free(t->tmpl);
+		t->gen = 0;
+		if ((t->tmpl = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestSignInit(t->tmpl, NULL, k->md, NULL, k->pkey) !=
+		    1) {
+			EVP_MD_CTX_free(t->tmpl);
+			t->tmpl = NULL;
+			return NULL;
+		}
+		t->gen = k->gen;
+	}
+	if (t->work == NULL && (t->work = EVP_MD_CTX_new()) == NULL)
+		return NULL;
+	if (EVP_MD_CTX_copy_ex(t->work, t->tmpl) != 1)
+		return NULL;
+	return t->work;
+}
 
 static const char grant_b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -251,6 +335,7 @@ grant_key_load(const char *path, int create, struct nsreg_error *err)
 		goto fail;
 	}
 	atomic_init(&k->refs, 1);
+	k->gen = atomic_fetch_add(&grant_key_gen, 1) + 1;
 	if ((bio = BIO_new_mem_buf(pem, (int)len)) != NULL)
 		k->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	if (k->pkey == NULL) {
@@ -344,6 +429,7 @@ grant_sign(const struct grant_key *k, const json_t *claims,
 	char			*token = NULL;
 	unsigned char		 der[128], raw[2 * GRANT_COORD];
 	size_t			 derlen = sizeof(der), hl, cl, sl;
+	int			 own = 0;
 
 	if ((hdr = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
 	    k->kid, "typ", "JWT")) == NULL ||
@@ -359,8 +445,7 @@ grant_sign(const struct grant_key *k, const json_t *claims,
 	token[hl] = '.';
 	memcpy(token + hl + 1, c, cl);
 	token[hl + 1 + cl] = '\0';
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) != 1 ||
+	if ((ctx = grant_sign_ctx(k, &own)) == NULL ||
 	    EVP_DigestSign(ctx, der, &derlen, (unsigned char *)token,
 	    hl + 1 + cl) != 1)
 		goto bad;
@@ -388,7 +473,8 @@ fail:
 out:
 	ERR_clear_error();
 	ECDSA_SIG_free(es);
-	EVP_MD_CTX_free(ctx);
+	if (own)
+		EVP_MD_CTX_free(ctx);
 	json_decref(hdr);
 	free(h);
 	free(c);

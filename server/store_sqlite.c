@@ -119,7 +119,6 @@ enum store_sqlite_sql {
 	SQL_POOL_LOWER,
 	SQL_POOL_DELETE,
 	SQL_LEASES_DELETE,
-	SQL_LEASE_OF,
 	SQL_LEASE_HOLD,
 	SQL_LEASE_EXTEND,
 	SQL_LEASE_SCAN,
@@ -228,12 +227,10 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "UPDATE ipam_pools SET low = min(low, ?2) WHERE service = ?1",
 	[SQL_POOL_DELETE] = "DELETE FROM ipam_pools WHERE service = ?1",
 	[SQL_LEASES_DELETE] = "DELETE FROM ipam_leases WHERE service = ?1",
-	[SQL_LEASE_OF] =
-	    "SELECT slot, lease FROM ipam_leases "
-	    "WHERE service = ?1 AND principal = ?2",
 	[SQL_LEASE_HOLD] =
 	    "UPDATE ipam_leases SET grants = grants + 1, "
-	    "expires_at = max(expires_at, ?3) WHERE service = ?1 AND slot = ?2",
+	    "expires_at = max(expires_at, ?3) "
+	    "WHERE service = ?1 AND principal = ?2 RETURNING slot, lease",
 	[SQL_LEASE_EXTEND] =
 	    "UPDATE ipam_leases SET expires_at = max(expires_at, ?4) "
 	    "WHERE service = ?1 AND slot = ?2 AND lease = ?3",
@@ -1465,6 +1462,31 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 	int64_t				 live, low, cand, v;
 	int				 rc;
 
+	*slot = -1;
+
+	/*
+	 * The block the principal holds already, one holder more.  A
+	 * service's leases are always of its current pool: a vl3 change
+	 * drops them (store_sqlite_pool_check).
+	 */
+	if ((st = store_sqlite_stmt(c, SQL_LEASE_HOLD, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, principal, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*slot = sqlite3_column_int64(st, 0);
+		*lease = sqlite3_column_int64(st, 1);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(c->db, rc, "hold lease", err);
+	if (*slot >= 0)
+		return 0;
+
+	/* A new lease: the pool, as the grant was made from it. */
 	if (store_sqlite_pool_get(c, g->service, &p, err) == -1)
 		return -1;
 	if (p.found && (strcmp(p.prefix, g->pool) != 0 ||
@@ -1494,28 +1516,6 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 		p.low = g->first;
 	}
 	low = p.low > g->first ? p.low : g->first;
-
-	/* The block the principal holds already. */
-	if ((st = store_sqlite_stmt(c, SQL_LEASE_OF, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, principal, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*slot = sqlite3_column_int64(st, 0);
-		*lease = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_sqlite_error(c->db, rc, "read lease", err);
-	if (rc == SQLITE_ROW) {
-		if ((st = store_sqlite_stmt(c, SQL_LEASE_HOLD, err)) == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, *slot);
-		sqlite3_bind_int64(st, 3, expires);
-		return store_sqlite_step_done(c, st, "hold lease", err);
-	}
 
 	/* The lowest free block at or above low. */
 	if ((st = store_sqlite_stmt(c, SQL_LEASE_SCAN, err)) == NULL)
@@ -2110,8 +2110,10 @@ store_sqlite_run_grant_create(struct store_sqlite *s,
 	}
 	if (store_sqlite_key_current(c, g->kid, op->err) == -1)
 		goto done;
-	if (store_sqlite_row_get(c, STORE_GRANT, tmp.name, &row,
-	    op->err) == -1)
+	/* Ids are unique: the full row is read only when there is one. */
+	if (store_sqlite_object_rev(c, STORE_GRANT, tmp.name, &found, &rev,
+	    &exp, op->err) == -1 || (found && store_sqlite_row_get(c,
+	    STORE_GRANT, tmp.name, &row, op->err) == -1))
 		goto done;
 	if (row.found && store_sqlite_live(row.expires_at, op->now)) {
 		nsreg_error_set(op->err, NSREG_ALREADY_EXISTS, "id",
