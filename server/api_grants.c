@@ -82,7 +82,7 @@ static const char *const grants_fields[] = {
 	"service", "labels", "endpoint", NULL
 };
 
-/* ---- active grants per endpoint ---------------------------------------- */
+/* ---- active grants per endpoint ------------------------------------------ */
 
 static size_t
 grants_hash(const char *s)
@@ -149,7 +149,7 @@ grants_load_get(const char *name, void *arg)
 	return n;
 }
 
-/* ---- service records -------------------------------------------------- */
+/* ---- service records ----------------------------------------------------- */
 
 static void
 grants_svc_free(struct grants_svc *v)
@@ -189,9 +189,10 @@ grants_service(struct grants *g, const char *name, int64_t now, int fresh,
 	struct store_object	 o;
 	struct grants_svc	*v;
 	uint64_t		 gen;
-	size_t			 h = grants_hash(name) % GRANTS_SVC_BUCKETS;
+	size_t			 h;
 
 	*rendered = NULL;
+	h = grants_hash(name) % GRANTS_SVC_BUCKETS;
 	pthread_mutex_lock(&g->svc_lock);
 	if (fresh)
 		grants_svc_drop_locked(g, name);
@@ -272,7 +273,8 @@ static int
 grants_keys_refresh(struct grants *g, int64_t now, struct nsreg_error *err)
 {
 	struct grant_keyset	*ks = NULL;
-	json_t			*keys = NULL, *jwks = NULL, *k, *doc = NULL;
+	json_t			*keys = NULL, *jwks = NULL, *doc = NULL;
+	json_t			*k;
 	char			*text = NULL;
 	int64_t			 until = 0, exp;
 	size_t			 i;
@@ -592,7 +594,8 @@ grants_reply_issued(struct grants *g, struct http_request *req,
 {
 	struct nsreg_error	 err;
 	json_t			*body = NULL, *claims = NULL;
-	char			*token = NULL, *text = NULL, loc[64], etag[32];
+	char			*token = NULL, *text = NULL;
+	char			 loc[64], etag[32];
 	size_t			 tl, n;
 
 	/* The document holds every field the claims take. */
@@ -692,7 +695,7 @@ grants_pool(const json_t *service, struct ipam_pool *pool, int *has,
 	return 0;
 }
 
-/* ---- POST /v1/grants ------------------------------------------------------ */
+/* ---- POST /v1/grants ----------------------------------------------------- */
 
 /* What one attempt at a grant found and chose. */
 struct grants_try {
@@ -976,7 +979,7 @@ done:
 	json_decref(empty);
 }
 
-/* ---- GET, DELETE, refresh -------------------------------------------------- */
+/* ---- GET, DELETE, refresh ------------------------------------------------ */
 
 /* Fetch grant id into obj and check the caller may read it. */
 static int
@@ -1062,7 +1065,8 @@ api_grants_refresh(struct server *srv, struct http_request *req)
 	struct grant_key	*k = NULL;
 	const struct principal	*p = &req->principal;
 	const char		*sname, *ename;
-	json_t			*r = NULL, *service = NULL, *endpoint = NULL;
+	json_t			*r = NULL, *service = NULL;
+	json_t			*endpoint = NULL;
 	json_t			*decision = NULL;
 	char			 ts[UTIL_RFC3339_MAX];
 	int64_t			 iat, exp;
@@ -1313,7 +1317,7 @@ api_jwks(struct server *srv, struct http_request *req)
 	free(text);
 }
 
-/* ---- lists ------------------------------------------------------------------ */
+/* ---- lists --------------------------------------------------------------- */
 
 /* ?principal= &service= &endpoint= and who is asking (copied). */
 struct grants_filter {
@@ -1430,7 +1434,7 @@ fail:
 	http_reply_error(req, &err);
 }
 
-/* ---- services ---------------------------------------------------------------- */
+/* ---- services ------------------------------------------------------------ */
 
 int
 api_grants_check_service(struct server *srv, const char *name,

@@ -72,7 +72,7 @@ teardown(void)
 
 TestSuite(grants, .init = setup, .fini = teardown, .timeout = 240);
 
-/* ---- helpers --------------------------------------------------------------- */
+/* ---- helpers ------------------------------------------------------------- */
 
 static json_t *
 want(struct hresp *r, long status)
@@ -185,7 +185,7 @@ active(const char *token)
 	return a;
 }
 
-/* ---- an offline verifier: /v1/jwks and OpenSSL, nothing of nsregd ------- */
+/* ---- an offline verifier: /v1/jwks and OpenSSL, nothing of nsregd -------- */
 
 static unsigned char *
 ub64(const char *s, size_t n, size_t *outlen)

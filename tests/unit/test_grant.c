@@ -73,7 +73,7 @@ write_key(const char *file, const char *kind, int mode)
 	return pk;
 }
 
-/* ---- the key file ---------------------------------------------------------- */
+/* ---- the key file -------------------------------------------------------- */
 
 Test(grant, key_file_must_be_private_p256)
 {
@@ -133,7 +133,7 @@ Test(grant, dev_mode_creates_a_private_key_once)
 	grant_key_unref(b);
 }
 
-/* ---- an independent verifier -------------------------------------------- */
+/* ---- an independent verifier --------------------------------------------- */
 
 /* base64url to bytes with OpenSSL's base64 decoder. */
 static unsigned char *
@@ -552,7 +552,7 @@ Test(grant, key_sets_take_ec_p256_jwks_only)
 	json_decref(a);
 }
 
-/* ---- the store's signing keys ---------------------------------------------- */
+/* ---- the store's signing keys -------------------------------------------- */
 
 Test(grant, a_retired_key_is_published_until_its_last_grant_expires)
 {

@@ -27,8 +27,8 @@ pool(struct ipam_pool *p, const char *prefix, int len)
 {
 	struct nsreg_error	err;
 
-	cr_assert_eq(ipam_pool_init(p, prefix, len, "vl3", &err), 0, "%s/%d: %s",
-	    prefix, len, err.message);
+	cr_assert_eq(ipam_pool_init(p, prefix, len, "vl3", &err), 0,
+	    "%s/%d: %s", prefix, len, err.message);
 }
 
 static void
@@ -140,7 +140,7 @@ Test(ipam, bad_pools_are_refused)
 	cr_expect_eq(ipam_pool_init(&p, NULL, 32, "vl3", &err), -1);
 }
 
-/* ---- the store's leases --------------------------------------------------- */
+/* ---- the store's leases -------------------------------------------------- */
 
 static char		 test_dir[256];
 static char		 test_url[512];

@@ -32,10 +32,11 @@ static json_t *
 case_endpoints(const json_t *c)
 {
 	const json_t	*svc = json_object_get(c, "service"), *e, *l;
-	const char	*sname = json_string_value(json_object_get(svc, "name"));
+	const char	*sname;
 	json_t		*out = json_array(), *nsl, *o;
 	size_t		 i;
 
+	sname = json_string_value(json_object_get(svc, "name"));
 	json_array_foreach(json_object_get(c, "endpoints"), i, e) {
 		nsl = json_object_get(e, "other") != NULL ?
 		    json_deep_copy(json_object_get(e, "other")) : json_object();
