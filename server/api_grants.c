@@ -842,7 +842,7 @@ grants_doc(const char *id, const struct principal *p, const char *service,
 	if (!json_is_string(owner))
 		owner = json_object_get(endpoint, "url");
 	return json_pack("{s:s, s:s, s:s, s:{s:O, s:O}, s:O, s:n, s:n, "
-	    "s:O, s:s, s:O}",
+	    "s:O, s:s, s:O?}",
 	    "id", id, "principal", p->id, "service", service,
 	    "endpoint", "name", json_object_get(endpoint, "name"),
 	    "url", json_object_get(endpoint, "url"),
@@ -1135,9 +1135,8 @@ api_grants_refresh(struct server *srv, struct http_request *req)
 			if (err.code != NSREG_PERMISSION_DENIED)
 				goto fail;
 			/* Today's rules deny it: the grant goes. */
-			if (store_grant_delete(srv->store, obj.name,
-			    obj.revision, STORE_REASON_DENIED, req->now, NULL,
-			    NULL) == 0)
+			if (store_grant_delete(srv->store, obj.name, 0,
+			    STORE_REASON_DENIED, req->now, NULL, NULL) == 0)
 				log_info("msg=\"grant revoked on refresh\" "
 				    "grant=%s", obj.name);
 			grants_reply_denied(req, &err, decision);
@@ -1147,7 +1146,8 @@ api_grants_refresh(struct server *srv, struct http_request *req)
 		if (json_object_set_new(obj.doc, "issued_at",
 		    json_string(util_rfc3339_format(iat * 1000, ts,
 		    sizeof(ts)))) == -1 ||
-		    json_object_set(obj.doc, "decision", decision) == -1) {
+		    json_object_set_new(obj.doc, "decision", decision !=
+		    NULL ? json_incref(decision) : json_null()) == -1) {
 			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
 			    "out of memory");
 			goto fail;
