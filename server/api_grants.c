@@ -1271,6 +1271,17 @@ api_grants_introspect(struct server *srv, struct http_request *req)
 		snprintf(why, sizeof(why), "claims differ from the grant");
 		goto answer;
 	}
+	/*
+	 * An endpoint that expired takes its grants along when swept,
+	 * within about a second; until then they are not active either.
+	 */
+	store_object_clear(&obj);
+	if (store_fetch(srv->store, STORE_ENDPOINT, json_string_value(
+	    json_object_get(json_object_get(grant, "endpoint"), "name")),
+	    req->now, &obj, &err) == -1) {
+		snprintf(why, sizeof(why), "the endpoint is gone");
+		goto answer;
+	}
 	active = 1;
 answer:
 	if (!active)
