@@ -36,7 +36,11 @@ tmp=$(mktemp -d /tmp/nsreg-bench-grants-XXXXXX)
 srv=""
 cleanup() {
 	[ -n "$srv" ] && kill -9 "$srv" 2>/dev/null
-	rm -rf "$tmp"
+	if [ -n "${NSREG_KEEP_BENCH:-}" ]; then
+		echo "grants.sh: kept $tmp" >&2
+	else
+		rm -rf "$tmp"
+	fi
 }
 trap cleanup EXIT INT TERM
 
@@ -100,6 +104,13 @@ start() {
 	srv=$!
 	wait_healthy "$url"
 }
+alive() {	# alive WHAT: nsregd still runs, or the benchmark stops
+	kill -0 "$srv" 2>/dev/null && return 0
+	echo "grants.sh: nsregd died during $1; see $tmp/nsregd.log" >&2
+	tail -5 "$tmp/nsregd.log" >&2
+	srv=""
+	exit 2
+}
 put() {	# put PATH BODY: the status of an admin PUT
 	# shellcheck disable=SC2086
 	curl -s -o /dev/null -w '%{http_code}' $ca -H "$admin" -X PUT \
@@ -153,6 +164,7 @@ while [ $r -le "$rounds" ]; do
 	    -p "/v1/endpoints/reg-$r-{i}" \
 	    -b '{"url":"tcp://10.0.0.2:5000","network_service_names":["svc-{s}"]}' \
 	    --mod 1000 $x509)
+	alive "round $r"
 	ok=$(field 201 "$g")
 	total=$((total + ${ok:-0}))
 	echo "round $r grants_rps $(field rps "$g") p50_ms $(field p50_ms "$g") p99_ms $(field p99_ms "$g") status $(echo "$g" | sed 's/.*"status"://')" \
