@@ -48,6 +48,40 @@ void	api_policies_delete(struct server *, struct http_request *);
 void	api_decisions_list(struct server *, struct http_request *);
 void	api_decisions_evaluate(struct server *, struct http_request *);
 
+/* api_grants.c: /v1/grants, /v1/jwks and the grant state. */
+void	api_grants_create(struct server *, struct http_request *);
+void	api_grants_list(struct server *, struct http_request *);
+void	api_grants_get(struct server *, struct http_request *);
+void	api_grants_delete(struct server *, struct http_request *);
+void	api_grants_refresh(struct server *, struct http_request *);
+void	api_grants_introspect(struct server *, struct http_request *);
+void	api_jwks(struct server *, struct http_request *);
+
+struct conf;
+struct grants;
+
+/*
+ * The grant state of srv (after store_set_listener): loads grant-key
+ * (written first when missing under nsregd --dev), makes it the store's
+ * signing key (retiring the previous one), reads the published keys and
+ * the active grants per endpoint.  NULL with err when the key file is
+ * bad.
+ */
+struct grants	*api_grants_new(struct server *srv, struct nsreg_error *err);
+/* SIGHUP: grant-ttl, and grant-key when the file holds another key. */
+int	api_grants_reload(struct grants *g, const struct conf *conf,
+	    struct nsreg_error *err);
+void	api_grants_free(struct grants *g);
+/* The store listener's part for grants (pass the grants as arg). */
+void	api_grants_store_event(const struct store_event *ev, void *arg);
+/*
+ * A service write of name with doc (its new document) is refused with
+ * NSREG_CONFLICT when it changes the vl3 pool that live grants hold
+ * addresses of.
+ */
+int	api_grants_check_service(struct server *srv, const char *name,
+	    const json_t *doc, int64_t now, struct nsreg_error *err);
+
 /* api.c: shared pieces of the resource handlers. */
 
 /* Reply with a stored object: rendered body and ETag "<revision>". */

@@ -9,6 +9,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "ipam.h"
 #include "server.h"
 #include "validate.h"
 
@@ -127,9 +128,10 @@ fail:
 static json_t *
 services_vl3(const json_t *vl3, struct nsreg_error *err)
 {
-	const json_t	*prefix, *cpl;
-	json_int_t	 len;
-	int		 family, plen, max;
+	struct ipam_pool	 pool;
+	const json_t		*prefix, *cpl;
+	json_int_t		 len;
+	int			 family, plen, max;
 
 	if (validate_fields(vl3, services_vl3_fields, "vl3.", err) == -1 ||
 	    validate_member(vl3, "prefix", JSON_STRING, "vl3.", &prefix,
@@ -159,8 +161,20 @@ services_vl3(const json_t *vl3, struct nsreg_error *err)
 		    "a pool larger than 2^62 addresses");
 		return NULL;
 	}
-	return json_pack("{s:O, s:I}", "prefix", prefix, "client_prefix_len",
-	    len);
+	/* Stored in canonical form: the pool is known by this text. */
+	if (ipam_pool_init(&pool, json_string_value(prefix), (int)len,
+	    "vl3.prefix", err) == -1)
+		return NULL;
+	if (ipam_pool_size(&pool) == 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+		    "vl3.client_prefix_len", "vl3: %s cut into /%lld blocks "
+		    "leaves no usable block (the first and last hold the "
+		    "network and broadcast addresses)", pool.prefix,
+		    (long long)len);
+		return NULL;
+	}
+	return json_pack("{s:s, s:I}", "prefix", pool.prefix,
+	    "client_prefix_len", len);
 }
 
 /* The stored document of a PUT body, or NULL with err. */
@@ -265,6 +279,13 @@ api_services_put(struct server *srv, struct http_request *req)
 		goto denied;
 	json_decref(decision);
 	json_decref(rendered);
+	/*
+	 * The vl3 pool cannot change under live grants: answered here, and
+	 * enforced by the store inside the write (a grant may come between).
+	 */
+	if (api_grants_check_service(srv, name, obj.doc, req->now,
+	    &err) == -1)
+		goto fail;
 	api_put_object(srv, req, &obj, if_match, NULL, NULL);
 	return;
 denied:

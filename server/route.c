@@ -41,6 +41,14 @@ static const struct route route_table_v[] = {
 	{ HTTP_GET, "/v1/decisions", api_decisions_list, ROUTE_ADMIN },
 	{ HTTP_POST, "/v1/decisions/evaluate", api_decisions_evaluate,
 	    ROUTE_ADMIN | ROUTE_BODY },
+	{ HTTP_POST, "/v1/grants", api_grants_create, ROUTE_BODY },
+	{ HTTP_GET, "/v1/grants", api_grants_list, ROUTE_STREAM },
+	{ HTTP_POST, "/v1/grants/introspect", api_grants_introspect,
+	    ROUTE_BODY },
+	{ HTTP_GET, "/v1/grants/{id}", api_grants_get, 0 },
+	{ HTTP_DELETE, "/v1/grants/{id}", api_grants_delete, 0 },
+	{ HTTP_POST, "/v1/grants/{id}/refresh", api_grants_refresh, 0 },
+	{ HTTP_GET, "/v1/jwks", api_jwks, ROUTE_ANONYMOUS },
 };
 
 #define ROUTE_COUNT	(sizeof(route_table_v) / sizeof(route_table_v[0]))

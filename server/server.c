@@ -149,7 +149,8 @@ static const struct http_hooks server_http_hooks = {
  * The store's one listener fans each committed event out to every module
  * that keeps state derived from the store, before watchers see it: the
  * trust set (stored trust domains), the admission engine (policies and
- * services), then the watch streams.
+ * services), the grant loads and service records, then the watch
+ * streams.
  */
 static void
 server_store_event(const struct store_event *ev, void *arg)
@@ -158,6 +159,7 @@ server_store_event(const struct store_event *ev, void *arg)
 
 	auth_store_event(ev, srv->auth);
 	admission_store_event(ev, srv->admission);
+	api_grants_store_event(ev, srv->grants);
 	watch_publish(ev, srv->watch);
 }
 
@@ -276,6 +278,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 		goto out;
 	if (admission_load(srv->admission, util_now_ms(), err) == -1)
 		goto out;
+	if ((srv->grants = api_grants_new(srv, err)) == NULL)
+		goto out;
 	for (i = 0; i < conf->nlisten; i++) {
 		listen[i].addr = conf->listen[i].addr;
 		listen[i].port = conf->listen[i].port;
@@ -318,6 +322,8 @@ server_reload(struct server *srv, struct conf *newconf,
 
 	if (auth_reload(srv->auth, newconf, err) == -1)
 		goto out;
+	if (api_grants_reload(srv->grants, newconf, err) == -1)
+		goto out;
 	if (newconf->tls_cert != NULL && newconf->tls_key != NULL) {
 		if (server_read_tls(newconf, &cert, &key, err) == -1 ||
 		    http_set_certificate(srv->http, cert, key, err) == -1)
@@ -346,6 +352,8 @@ server_stop(struct server *srv)
 		store_set_listener(srv->store, NULL, NULL);
 	watch_free(srv->watch);
 	srv->watch = NULL;
+	api_grants_free(srv->grants);
+	srv->grants = NULL;
 	/* Streams have ended: their last entries are queued. */
 	decision_log_free(srv->decisions);
 	srv->decisions = NULL;

@@ -20,6 +20,7 @@ struct metrics;
 struct auth;
 struct admission;
 struct decision_log;
+struct grants;
 
 struct server {
 	struct conf		*conf;
@@ -30,6 +31,7 @@ struct server {
 	struct auth		*auth;
 	struct admission	*admission;	/* admission.h */
 	struct decision_log	*decisions;	/* decision_log.h */
+	struct grants		*grants;	/* api_grants.c */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
 	pthread_t		 sweeper;

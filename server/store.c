@@ -262,8 +262,156 @@ store_delete(struct store *s, enum store_kind kind, const char *name,
 	if (expect_rev < 0)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
 		    "negative revision");
+	if (kind == STORE_GRANT)
+		return s->backend->grant_delete(s->b, name, expect_rev,
+		    STORE_REASON_REVOKED, now, old, err);
 	return s->backend->delete(s->b, kind, name, expect_rev, now, old,
 	    err);
+}
+
+static const char *const store_reasons[] = {
+	STORE_REASON_EXPIRED,
+	STORE_REASON_REVOKED,
+	STORE_REASON_DENIED,
+	STORE_REASON_ENDPOINT_GONE,
+	STORE_REASON_SERVICE_GONE,
+};
+
+const char *
+store_reason(const char *reason)
+{
+	size_t	i;
+
+	if (reason == NULL)
+		return NULL;
+	for (i = 0; i < sizeof(store_reasons) / sizeof(store_reasons[0]);
+	    i++)
+		if (strcmp(reason, store_reasons[i]) == 0)
+			return store_reasons[i];
+	return NULL;
+}
+
+/* What every grant write needs: an owner (the principal) and an expiry. */
+static int
+store_grant_check(const struct store_object *obj, struct nsreg_error *err)
+{
+	if (store_object_check(obj, err) == -1)
+		return -1;
+	if (obj->kind != STORE_GRANT)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "%s %s is not a grant", store_kind_name(obj->kind),
+		    obj->name);
+	if (obj->owner == NULL || obj->owner[0] == '\0')
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
+		    "grant %s has no principal", obj->name);
+	if (obj->expires_at <= 0)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+		    "expires_at", "grant %s has no expiry", obj->name);
+	return 0;
+}
+
+int
+store_grant_create(struct store *s, struct store_object *obj,
+    struct store_grant *g, int64_t now, struct nsreg_error *err)
+{
+	g->block = -1;
+	if (store_grant_check(obj, err) == -1)
+		return -1;
+	if (g->service == NULL || g->endpoint == NULL || g->kid == NULL ||
+	    g->service[0] == '\0' || g->endpoint[0] == '\0' ||
+	    g->kid[0] == '\0')
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "grant %s: service, endpoint and key are required",
+		    obj->name);
+	if (g->pool != NULL && (g->assign == NULL || g->first < 0 ||
+	    g->client_len <= 0))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "vl3",
+		    "grant %s: a pool needs blocks and an assign function",
+		    obj->name);
+	return s->backend->grant_create(s->b, obj, g, now, err);
+}
+
+int
+store_grant_update(struct store *s, struct store_object *obj,
+    const char *kid, int64_t expect_rev, int64_t now,
+    struct nsreg_error *err)
+{
+	if (store_grant_check(obj, err) == -1)
+		return -1;
+	if (kid == NULL || kid[0] == '\0')
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "grant %s: no key", obj->name);
+	if (expect_rev < 0)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
+		    "negative revision");
+	return s->backend->grant_update(s->b, obj, kid, expect_rev, now,
+	    err);
+}
+
+int
+store_grant_delete(struct store *s, const char *id, int64_t expect_rev,
+    const char *reason, int64_t now, struct store_object *old,
+    struct nsreg_error *err)
+{
+	const char	*r = store_reason(reason);
+
+	if (old != NULL)
+		memset(old, 0, sizeof(*old));
+	if (store_name_check(STORE_GRANT, id, err) == -1)
+		return -1;
+	if (r == NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "reason",
+		    "unknown reason \"%s\"", reason != NULL ? reason : "");
+	if (expect_rev < 0)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "revision",
+		    "negative revision");
+	return s->backend->grant_delete(s->b, id, expect_rev, r, now, old,
+	    err);
+}
+
+int
+store_grant_loads(struct store *s, int64_t now,
+    void (*fn)(const char *endpoint, int64_t n, void *arg), void *arg,
+    struct nsreg_error *err)
+{
+	if (fn == NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "no callback");
+	return s->backend->grant_loads(s->b, now, fn, arg, err);
+}
+
+int
+store_ipam_usage(struct store *s, const char *service, int64_t now,
+    char *pool, size_t len, int *client_len, int64_t *live,
+    struct nsreg_error *err)
+{
+	if (len > 0)
+		pool[0] = '\0';
+	*client_len = 0;
+	*live = 0;
+	if (store_name_check(STORE_SERVICE, service, err) == -1)
+		return -1;
+	return s->backend->ipam_usage(s->b, service, now, pool, len,
+	    client_len, live, err);
+}
+
+int
+store_grant_key_use(struct store *s, const char *kid, const char *jwk,
+    int64_t now, struct nsreg_error *err)
+{
+	if (kid != NULL && (kid[0] == '\0' || jwk == NULL ||
+	    !util_utf8_valid(kid, strlen(kid))))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "kid",
+		    "a key needs a kid and a JWK");
+	return s->backend->grant_key_use(s->b, kid, jwk, now, err);
+}
+
+int
+store_grant_keys(struct store *s, int64_t now, json_t **keys,
+    struct nsreg_error *err)
+{
+	*keys = NULL;
+	return s->backend->grant_keys(s->b, now, keys, err);
 }
 
 static int

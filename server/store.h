@@ -72,7 +72,7 @@ struct store_event {
 	enum store_kind		 kind;
 	enum store_event_type	 type;
 	const char		*name;
-	const char		*reason;	/* NULL or "expired" */
+	const char		*reason;	/* NULL or STORE_REASON_* */
 	json_t			*object;	/* rendered object, borrowed */
 };
 
@@ -125,6 +125,8 @@ int64_t		 store_revision(struct store *s);
  * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
  * name exists (an expired one is replaced after a DELETED "expired"
  * event).  Sets obj->revision, created_at, updated_at.  Event ADDED.
+ * A grant written here (or with store_update or store_put) is its object
+ * alone: no address, key or cascade; the grant API uses store_grant_*.
  */
 int		 store_create(struct store *s, struct store_object *obj,
 		    int64_t now, struct nsreg_error *err);
@@ -193,7 +195,8 @@ int		 store_fetch(struct store *s, enum store_kind kind,
 
 /*
  * Delete kind/name when its revision is expect_rev (0: any).  The deleted
- * object goes to old (may be NULL).  Event DELETED.
+ * object goes to old (may be NULL).  Event DELETED.  A grant deleted here
+ * is revoked as by store_grant_delete with STORE_REASON_REVOKED.
  */
 int		 store_delete(struct store *s, enum store_kind kind,
 		    const char *name, int64_t expect_rev, int64_t now,
@@ -226,8 +229,9 @@ int64_t		 store_count(struct store *s, enum store_kind kind,
 
 /*
  * Delete every object whose expires_at <= now (events DELETED with reason
- * "expired") and trim the event history to the configured size.  Returns
- * the number of objects deleted or -1.
+ * "expired"; grants released and cascades as for deletes), drop retired
+ * grant keys no longer needed, and trim the event history to the
+ * configured size.  Returns the number of objects deleted or -1.
  */
 int64_t		 store_prune(struct store *s, int64_t now,
 		    struct nsreg_error *err);
@@ -241,6 +245,140 @@ int64_t		 store_prune(struct store *s, int64_t now,
 int64_t		 store_watch(struct store *s, enum store_kind kind,
 		    int64_t after, size_t limit, store_listener_fn fn,
 		    void *arg, struct nsreg_error *err);
+
+/*
+ * Grants (DESIGN section 4, "Grants" and "IPAM").  A grant is a
+ * STORE_GRANT object - name: its id, owner: its principal, expires_at:
+ * its exp - written by the verbs below: the store keeps beside it,
+ * in the same transaction, the service, endpoint and signing key it was
+ * issued for and the vL3 address block it holds, and keeps them true:
+ *
+ *   - a grant's object goes away (revoked, expired and swept, or by a
+ *     cascade) together with its row, and its address lease loses a
+ *     holder; the last holder to go returns the block to the pool;
+ *   - an endpoint that is deleted or expires revokes its grants, and one
+ *     that stops offering a service revokes its grants for that service
+ *     (events DELETED with reason STORE_REASON_ENDPOINT_GONE);
+ *   - a deleted service revokes its grants and drops its pool
+ *     (STORE_REASON_SERVICE_GONE);
+ *   - a service write that changes vl3 (prefix or client_prefix_len, or
+ *     removes it) while live grants hold addresses of its pool is
+ *     refused with NSREG_CONFLICT; without live holders the old pool is
+ *     dropped and the next grant starts the new one.
+ * Cascaded events follow the event of the write that caused them, in
+ * the same commit.
+ *
+ * Addresses: a principal holds at most one block of a service's pool,
+ * shared by all its grants there (a second grant gets the same address);
+ * a block is never leased to two principals (the database's keys enforce
+ * both).  A new lease takes the lowest free usable block.
+ */
+
+/* The reason of a grant's DELETED event (static strings). */
+#define STORE_REASON_EXPIRED		"expired"	/* swept at exp */
+#define STORE_REASON_REVOKED		"revoked"	/* DELETE */
+#define STORE_REASON_DENIED		"denied"	/* refresh denied */
+#define STORE_REASON_ENDPOINT_GONE	"endpoint_gone"
+#define STORE_REASON_SERVICE_GONE	"service_gone"
+
+/*
+ * The static string equal to reason (one of STORE_REASON_*), or NULL when
+ * reason is NULL or unknown.
+ */
+const char	*store_reason(const char *reason);
+
+struct store_grant {
+	const char	*service;	/* the service's name */
+	int64_t		 service_rev;	/* its revision as the caller read it */
+	const char	*endpoint;	/* the chosen endpoint's name */
+	int64_t		 endpoint_rev;	/* its revision as read */
+	const char	*kid;		/* the key that signs the token */
+
+	/* The service's vL3 pool (ipam.h); pool NULL when it has none. */
+	const char	*pool;		/* canonical prefix "10.60.0.0/16" */
+	int		 client_len;
+	int64_t		 first;		/* usable blocks first..last */
+	int64_t		 last;
+	/*
+	 * Called inside the transaction with the block leased to the grant
+	 * (before its object is written) to put the address into obj->doc.
+	 * 0, or -1 with err (the grant is not written).
+	 */
+	int		(*assign)(struct store_object *obj, int64_t block,
+			    void *arg, struct nsreg_error *err);
+	void		*assign_arg;
+
+	int64_t		 block;		/* out: the block, -1 without pool */
+};
+
+/*
+ * Write a new grant: obj (kind STORE_GRANT, name the id, owner the
+ * principal, expires_at set) and, with a pool, lease its principal's
+ * block of the service (the one it holds, else the lowest free one) and
+ * call g->assign.  Sets obj->revision and times, g->block.  Errors:
+ * NSREG_NOT_FOUND (the service or endpoint is gone),
+ * NSREG_FAILED_PRECONDITION (the service or endpoint is no longer at the
+ * revision read, or g->kid is not the current signing key: read again
+ * and retry), NSREG_RESOURCE_EXHAUSTED (no free block),
+ * NSREG_ALREADY_EXISTS (the id is taken).  Event ADDED.
+ */
+int		 store_grant_create(struct store *s, struct store_object *obj,
+		    struct store_grant *g, int64_t now,
+		    struct nsreg_error *err);
+
+/*
+ * Refresh the live grant obj->name at revision expect_rev (0: any): its
+ * object becomes obj (the same service, endpoint, principal and address;
+ * a new expiry and kid), its lease lasts at least until the new expiry.
+ * NSREG_NOT_FOUND when it is gone, NSREG_FAILED_PRECONDITION when it
+ * moved or kid is not current.  Event MODIFIED.
+ */
+int		 store_grant_update(struct store *s, struct store_object *obj,
+		    const char *kid, int64_t expect_rev, int64_t now,
+		    struct nsreg_error *err);
+
+/*
+ * Revoke the live grant id (at revision expect_rev, 0: any) with reason
+ * (STORE_REASON_REVOKED or _DENIED), releasing its address.  The object
+ * goes to old when not NULL.  Event DELETED with the reason.
+ */
+int		 store_grant_delete(struct store *s, const char *id,
+		    int64_t expect_rev, const char *reason, int64_t now,
+		    struct store_object *old, struct nsreg_error *err);
+
+/*
+ * Call fn(endpoint, n, arg) for each endpoint holding n > 0 live grants
+ * at now.  0 or -1.
+ */
+int		 store_grant_loads(struct store *s, int64_t now,
+		    void (*fn)(const char *endpoint, int64_t n, void *arg),
+		    void *arg, struct nsreg_error *err);
+
+/*
+ * The vL3 pool of service as the store has it: *pool gets the prefix
+ * into buf (len bytes; "" when the service has no pool), *client_len its
+ * block length, *live the blocks leased to live grants at now.  0 or -1.
+ */
+int		 store_ipam_usage(struct store *s, const char *service,
+		    int64_t now, char *pool, size_t len, int *client_len,
+		    int64_t *live, struct nsreg_error *err);
+
+/*
+ * Make kid (with its public JWK text jwk) the signing key, or with kid
+ * NULL have none.  Every other current key is retired: it stays
+ * published until the last expiry of the live grants it signed (now when
+ * none).  A retired kid coming back becomes current again.  0 or -1.
+ */
+int		 store_grant_key_use(struct store *s, const char *kid,
+		    const char *jwk, int64_t now, struct nsreg_error *err);
+
+/*
+ * The keys to publish at now: the current one and the retired ones still
+ * needed, as a new array of {"kid","jwk":{...},"created_at","retired_at",
+ * "expires_at"} (times in ms, null when unset), current first.  0 or -1.
+ */
+int		 store_grant_keys(struct store *s, int64_t now, json_t **keys,
+		    struct nsreg_error *err);
 
 /*
  * Decision log (DESIGN section 4, "Decisions").  An entry is a JSON object

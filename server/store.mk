@@ -9,7 +9,8 @@ server_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 
 # Migrations are compiled in: the daemon needs no data files.
 STORE_SQLITE_SCHEMA = \
-	$(top_srcdir)/schema/sqlite/0001_initial.sql
+	$(top_srcdir)/schema/sqlite/0001_initial.sql \
+	$(top_srcdir)/schema/sqlite/0002_grants.sql
 EXTRA_DIST += $(STORE_SQLITE_SCHEMA) schema/postgres/README
 BUILT_SOURCES += server/schema_sqlite.c
 CLEANFILES += server/schema_sqlite.c

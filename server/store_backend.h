@@ -100,6 +100,35 @@ struct store_backend {
 			    struct nsreg_error *err);
 	int64_t		 (*decision_prune)(void *b, int64_t before,
 			    struct nsreg_error *err);
+
+	/*
+	 * Grants, their vL3 leases and signing keys: the contracts of
+	 * store_grant_* and store_ipam_usage in store.h.  create, update
+	 * and delete of other kinds keep the grant rules too (cascades,
+	 * the vl3 guard), as store.h describes.
+	 */
+	int		 (*grant_create)(void *b, struct store_object *obj,
+			    struct store_grant *g, int64_t now,
+			    struct nsreg_error *err);
+	int		 (*grant_update)(void *b, struct store_object *obj,
+			    const char *kid, int64_t expect_rev, int64_t now,
+			    struct nsreg_error *err);
+	int		 (*grant_delete)(void *b, const char *id,
+			    int64_t expect_rev, const char *reason,
+			    int64_t now, struct store_object *old,
+			    struct nsreg_error *err);
+	int		 (*grant_loads)(void *b, int64_t now,
+			    void (*fn)(const char *, int64_t, void *),
+			    void *arg, struct nsreg_error *err);
+	int		 (*ipam_usage)(void *b, const char *service,
+			    int64_t now, char *pool, size_t len,
+			    int *client_len, int64_t *live,
+			    struct nsreg_error *err);
+	int		 (*grant_key_use)(void *b, const char *kid,
+			    const char *jwk, int64_t now,
+			    struct nsreg_error *err);
+	int		 (*grant_keys)(void *b, int64_t now, json_t **keys,
+			    struct nsreg_error *err);
 };
 
 extern const struct store_backend store_backend_sqlite;

@@ -413,8 +413,7 @@ watch_publish(const struct store_event *ev, void *arg)
 	e->rev = ev->revision;
 	e->kind = ev->kind;
 	e->type = ev->type;
-	e->reason = ev->reason != NULL && strcmp(ev->reason, "expired") == 0 ?
-	    "expired" : NULL;
+	e->reason = store_reason(ev->reason);
 	e->object = json_incref(ev->object);
 	e->line = NULL;
 	w->ring_len++;

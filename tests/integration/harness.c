@@ -20,6 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "harness.h"
 #include "svid.h"
 #include "util.h"
@@ -68,6 +71,28 @@ harness_write(const char *path, const char *text, int mode)
 {
 	cr_assert_eq(util_file_write(path, text, strlen(text), mode), 0,
 	    "write %s: %s", path, strerror(errno));
+}
+
+/* A grant signing key (EC P-256, PKCS#8 PEM, mode 0600) at path. */
+static void
+harness_grant_key(const char *path)
+{
+	EVP_PKEY	*pk;
+	BIO		*bio;
+	char		*mem, *text;
+	long		 len;
+
+	cr_assert_not_null(pk = EVP_EC_gen("P-256"));
+	cr_assert_not_null(bio = BIO_new(BIO_s_mem()));
+	cr_assert(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL,
+	    NULL));
+	len = BIO_get_mem_data(bio, &mem);
+	cr_assert_gt(len, 0);
+	cr_assert_not_null(text = strndup(mem, (size_t)len));
+	harness_write(path, text, 0600);
+	free(text);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
 }
 
 static void
@@ -134,6 +159,7 @@ nsregd_start(struct nsregd *s, const char *extra)
 	snprintf(text, sizeof(text), "%s\n", s->admin_token);
 	harness_write(nsregd_path(s, "admin.token", path, sizeof(path)), text,
 	    0600);
+	harness_grant_key(nsregd_path(s, "grant.key", path, sizeof(path)));
 	s->port = harness_free_port();
 	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
 	if (extra != NULL)

@@ -1,0 +1,790 @@
+/*
+ * test_ipam.c - vL3 pools (ipam.c) and the store's grant verbs: leases
+ * lowest free first, one block per principal and service, exhaustion,
+ * release on revoke, expiry and cascades, restart, IPv6, the vl3 guard,
+ * and 2 x 500 concurrent grants that never share a block.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipam.h"
+#include "store.h"
+
+#define T0	1700000000000LL
+#define HOUR	(3600LL * 1000)
+
+/* ---- pools --------------------------------------------------------------- */
+
+static void
+pool(struct ipam_pool *p, const char *prefix, int len)
+{
+	struct nsreg_error	err;
+
+	cr_assert_eq(ipam_pool_init(p, prefix, len, "vl3", &err), 0,
+	    "%s/%d: %s", prefix, len, err.message);
+}
+
+static void
+addr_is(const struct ipam_pool *p, int64_t block, const char *want)
+{
+	char	buf[IPAM_TEXT_MAX];
+	int64_t	back;
+
+	cr_assert_eq(ipam_block_address(p, block, buf, sizeof(buf)), 0,
+	    "block %lld of %s", (long long)block, p->prefix);
+	cr_expect_str_eq(buf, want);
+	cr_expect_eq(ipam_address_block(p, buf, &back), 0, "%s", buf);
+	cr_expect_eq(back, block, "%s", buf);
+}
+
+Test(ipam, ipv4_skips_network_and_broadcast)
+{
+	struct ipam_pool	p;
+
+	pool(&p, "10.60.0.0/16", 32);
+	cr_expect_eq(p.family, 4);
+	cr_expect_eq(p.first, 1);
+	cr_expect_eq(p.last, 65534);
+	cr_expect_eq(ipam_pool_size(&p), 65534);
+	cr_expect_str_eq(p.prefix, "10.60.0.0/16");
+	addr_is(&p, 1, "10.60.0.1/32");
+	addr_is(&p, 7, "10.60.0.7/32");
+	addr_is(&p, 256, "10.60.1.0/32");
+	addr_is(&p, 65534, "10.60.255.254/32");
+
+	pool(&p, "192.168.4.0/30", 32);
+	cr_expect_eq(p.first, 1);
+	cr_expect_eq(p.last, 2);
+	pool(&p, "192.168.4.0/31", 32);		/* RFC 3021 */
+	cr_expect_eq(p.first, 0);
+	cr_expect_eq(p.last, 1);
+	addr_is(&p, 0, "192.168.4.0/32");
+	addr_is(&p, 1, "192.168.4.1/32");
+}
+
+Test(ipam, ipv4_client_blocks)
+{
+	struct ipam_pool	p;
+
+	pool(&p, "10.0.0.0/24", 30);
+	cr_expect_eq(p.first, 1);
+	cr_expect_eq(p.last, 62);
+	addr_is(&p, 1, "10.0.0.4/30");
+	addr_is(&p, 62, "10.0.0.248/30");
+	pool(&p, "10.0.0.0/24", 25);
+	cr_expect_eq(ipam_pool_size(&p), 0);
+	pool(&p, "10.0.0.0/8", 24);
+	addr_is(&p, 65534, "10.255.254.0/24");
+}
+
+Test(ipam, ipv6_skips_the_subnet_router_anycast)
+{
+	struct ipam_pool	p;
+
+	pool(&p, "fd00:0:0::/112", 128);
+	cr_expect_eq(p.family, 6);
+	cr_expect_str_eq(p.prefix, "fd00::/112");
+	cr_expect_eq(p.first, 1);
+	cr_expect_eq(p.last, 65535);
+	addr_is(&p, 1, "fd00::1/128");
+	addr_is(&p, 65535, "fd00::ffff/128");
+	pool(&p, "fd00:1:2:3::/64", 120);
+	cr_expect_eq(p.last, (1LL << 56) - 1);
+	addr_is(&p, 1, "fd00:1:2:3::100/120");
+	addr_is(&p, (1LL << 56) - 1, "fd00:1:2:3:ffff:ffff:ffff:ff00/120");
+	pool(&p, "2001:db8::/32", 64);
+	addr_is(&p, 1, "2001:db8:0:1::/64");
+	addr_is(&p, 0x12345678, "2001:db8:1234:5678::/64");
+	pool(&p, "fd00::/127", 128);
+	cr_expect_eq(p.first, 0);
+	cr_expect_eq(p.last, 1);
+}
+
+Test(ipam, addresses_outside_or_unaligned_are_not_blocks)
+{
+	struct ipam_pool	p;
+	int64_t			b;
+	char			buf[IPAM_TEXT_MAX];
+
+	pool(&p, "10.0.0.0/24", 30);
+	cr_expect_eq(ipam_address_block(&p, "10.0.0.5/30", &b), -1);
+	cr_expect_eq(ipam_address_block(&p, "10.0.0.4/32", &b), -1);
+	cr_expect_eq(ipam_address_block(&p, "10.0.1.4/30", &b), -1);
+	cr_expect_eq(ipam_address_block(&p, "10.0.0.4", &b), -1);
+	cr_expect_eq(ipam_address_block(&p, "fd00::4/30", &b), -1);
+	cr_expect_eq(ipam_address_block(&p, "10.0.0.4/3x", &b), -1);
+	cr_expect_eq(ipam_block_address(&p, 64, buf, sizeof(buf)), -1);
+	cr_expect_eq(ipam_block_address(&p, -1, buf, sizeof(buf)), -1);
+	cr_expect_eq(ipam_block_address(&p, 1, buf, 5), -1);
+}
+
+Test(ipam, bad_pools_are_refused)
+{
+	struct ipam_pool	p;
+	struct nsreg_error	err;
+
+	cr_expect_eq(ipam_pool_init(&p, "10.60.0.1/16", 32, "vl3", &err), -1);
+	cr_expect_eq(err.code, NSREG_INVALID_ARGUMENT);
+	cr_expect_eq(ipam_pool_init(&p, "10.60.0.0/16", 15, "vl3", &err), -1);
+	cr_expect_eq(ipam_pool_init(&p, "10.60.0.0/16", 33, "vl3", &err), -1);
+	cr_expect_eq(ipam_pool_init(&p, "fd00::/32", 128, "vl3", &err), -1);
+	cr_expect(strstr(err.message, "2^62") != NULL, "%s", err.message);
+	cr_expect_eq(ipam_pool_init(&p, "nonsense", 32, "vl3", &err), -1);
+	cr_expect_eq(ipam_pool_init(&p, NULL, 32, "vl3", &err), -1);
+}
+
+/* ---- the store's leases -------------------------------------------------- */
+
+static char		 test_dir[256];
+static char		 test_url[512];
+static struct store	*st;
+
+#define EVENTS_MAX	4096
+static struct {
+	pthread_mutex_t	 lock;
+	size_t		 n;
+	int		 type[EVENTS_MAX];
+	int		 kind[EVENTS_MAX];
+	char		 name[EVENTS_MAX][40];
+	char		 reason[EVENTS_MAX][20];
+	int64_t		 rev[EVENTS_MAX];
+} seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void
+record(const struct store_event *ev, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&seen.lock);
+	if (seen.n < EVENTS_MAX) {
+		seen.type[seen.n] = ev->type;
+		seen.kind[seen.n] = ev->kind;
+		seen.rev[seen.n] = ev->revision;
+		snprintf(seen.name[seen.n], sizeof(seen.name[0]), "%s",
+		    ev->name);
+		snprintf(seen.reason[seen.n], sizeof(seen.reason[0]), "%s",
+		    ev->reason != NULL ? ev->reason : "");
+		seen.n++;
+	}
+	pthread_mutex_unlock(&seen.lock);
+}
+
+static void
+store_up(void)
+{
+	struct store_options	opt;
+	struct nsreg_error	err;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.url = test_url;
+	st = store_open(&opt, &err);
+	cr_assert_not_null(st, "open: %s", err.message);
+	store_set_listener(st, record, NULL);
+}
+
+static void
+setup(void)
+{
+	snprintf(test_dir, sizeof(test_dir), "/tmp/nsreg-ipam-XXXXXX");
+	cr_assert_not_null(mkdtemp(test_dir));
+	snprintf(test_url, sizeof(test_url), "sqlite:%s/nsreg.db", test_dir);
+	seen.n = 0;
+	store_up();
+}
+
+static void
+teardown(void)
+{
+	char	cmd[300];
+
+	store_close(st);
+	st = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", test_dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+TestSuite(leases, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Write kind/name with doc (stolen); returns its revision. */
+static int64_t
+put(enum store_kind kind, const char *name, json_t *doc, int64_t now,
+    int64_t expires)
+{
+	struct store_object	o;
+	struct nsreg_error	err;
+	int			created;
+	int64_t			rev;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = kind;
+	o.name = strdup(name);
+	o.doc = doc;
+	o.expires_at = expires;
+	cr_assert_eq(store_put(st, &o, 0, NULL, NULL, now, &created, &err), 0,
+	    "put %s: %s", name, err.message);
+	rev = o.revision;
+	store_object_clear(&o);
+	return rev;
+}
+
+static int64_t
+put_service_at(const char *name, const char *prefix, int len, int64_t now)
+{
+	json_t	*doc = json_pack("{s:s}", "payload", "IP");
+
+	if (prefix != NULL)
+		json_object_set_new(doc, "vl3", json_pack("{s:s, s:i}",
+		    "prefix", prefix, "client_prefix_len", len));
+	return put(STORE_SERVICE, name, doc, now, 0);
+}
+
+static int64_t
+put_service(const char *name, const char *prefix, int len)
+{
+	return put_service_at(name, prefix, len, T0);
+}
+
+static int64_t
+put_endpoint(const char *name, const char *svc, int64_t expires)
+{
+	return put(STORE_ENDPOINT, name, json_pack("{s:s, s:[s]}", "url",
+	    "tcp://10.0.0.1:1", "network_service_names", svc), T0, expires);
+}
+
+static void
+use_key(const char *kid, int64_t now)
+{
+	struct nsreg_error	err;
+
+	cr_assert_eq(store_grant_key_use(st, kid, "{\"kty\":\"EC\"}", now,
+	    &err), 0, "%s", err.message);
+}
+
+static int
+assign(struct store_object *obj, int64_t block, void *arg,
+    struct nsreg_error *err)
+{
+	char	buf[IPAM_TEXT_MAX];
+
+	if (ipam_block_address(arg, block, buf, sizeof(buf)) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL, "block");
+	json_object_set_new(obj->doc, "address", json_string(buf));
+	return 0;
+}
+
+struct gctx {
+	const char	*service;
+	const char	*endpoint;
+	int64_t		 service_rev;
+	int64_t		 endpoint_rev;
+	struct ipam_pool pool;
+	int		 has_pool;
+};
+
+static void
+gctx_init(struct gctx *g, const char *service, const char *prefix, int len,
+    const char *endpoint)
+{
+	struct store_object	o;
+	struct nsreg_error	err;
+
+	memset(g, 0, sizeof(*g));
+	g->service = service;
+	g->endpoint = endpoint;
+	memset(&o, 0, sizeof(o));
+	/* A service already written is taken as it is. */
+	if (store_fetch(st, STORE_SERVICE, service, T0, &o, &err) == 0)
+		g->service_rev = o.revision;
+	else
+		g->service_rev = put_service(service, prefix, len);
+	store_object_clear(&o);
+	if (prefix != NULL) {
+		pool(&g->pool, prefix, len);
+		g->has_pool = 1;
+	}
+	if (store_fetch(st, STORE_ENDPOINT, endpoint, T0, &o, &err) == 0)
+		g->endpoint_rev = o.revision;
+	else
+		g->endpoint_rev = put_endpoint(endpoint, service, 0);
+	store_object_clear(&o);
+}
+
+/*
+ * A grant id for principal at now until expires: 0 and the address into
+ * addr, or -1 with err.
+ */
+static int
+grant(struct gctx *g, const char *id, const char *principal, int64_t now,
+    int64_t expires, char *addr, size_t len, struct nsreg_error *err)
+{
+	struct store_object	o;
+	struct store_grant	sg;
+	int			rc;
+
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_GRANT;
+	o.name = strdup(id);
+	o.owner = strdup(principal);
+	o.expires_at = expires;
+	o.doc = json_pack("{s:s, s:s, s:s, s:{s:s}}", "id", id, "principal",
+	    principal, "service", g->service, "endpoint", "name",
+	    g->endpoint);
+	memset(&sg, 0, sizeof(sg));
+	sg.service = g->service;
+	sg.service_rev = g->service_rev;
+	sg.endpoint = g->endpoint;
+	sg.endpoint_rev = g->endpoint_rev;
+	sg.kid = "k1";
+	if (g->has_pool) {
+		sg.pool = g->pool.prefix;
+		sg.client_len = g->pool.client_len;
+		sg.first = g->pool.first;
+		sg.last = g->pool.last;
+		sg.assign = assign;
+		sg.assign_arg = &g->pool;
+	}
+	rc = store_grant_create(st, &o, &sg, now, err);
+	if (rc == 0 && addr != NULL)
+		snprintf(addr, len, "%s", json_string_value(json_object_get(
+		    o.doc, "address")) != NULL ? json_string_value(
+		    json_object_get(o.doc, "address")) : "");
+	if (rc == 0 && g->has_pool)
+		cr_expect_geq(sg.block, g->pool.first);
+	store_object_clear(&o);
+	return rc;
+}
+
+static void
+grant_ok(struct gctx *g, const char *id, const char *principal,
+    const char *want)
+{
+	struct nsreg_error	err;
+	char			addr[IPAM_TEXT_MAX];
+
+	cr_assert_eq(grant(g, id, principal, T0, T0 + HOUR, addr,
+	    sizeof(addr), &err), 0, "grant %s: %s", id, err.message);
+	if (want != NULL)
+		cr_expect_str_eq(addr, want, "grant %s", id);
+}
+
+static void
+grant_revoke(const char *id, int64_t now)
+{
+	struct nsreg_error	err;
+
+	cr_assert_eq(store_grant_delete(st, id, 0, STORE_REASON_REVOKED, now,
+	    NULL, &err), 0, "revoke %s: %s", id, err.message);
+}
+
+static int64_t
+live_leases(const char *service, int64_t now)
+{
+	struct nsreg_error	err;
+	char			p[128];
+	int			len;
+	int64_t			live;
+
+	cr_assert_eq(store_ipam_usage(st, service, now, p, sizeof(p), &len,
+	    &live, &err), 0, "%s", err.message);
+	return live;
+}
+
+/* The DELETED event of name, or NULL. */
+static const char *
+deleted_reason(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < seen.n; i++)
+		if (seen.type[i] == STORE_DELETED &&
+		    strcmp(seen.name[i], name) == 0)
+			return seen.reason[i];
+	return NULL;
+}
+
+Test(leases, lowest_free_first_then_exhausted_then_released)
+{
+	struct gctx		g;
+	struct nsreg_error	err;
+	char			id[16], who[64], want[32];
+	int			i;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/29", 32, "db-1");
+	for (i = 1; i <= 6; i++) {
+		snprintf(id, sizeof(id), "g%d", i);
+		snprintf(who, sizeof(who), "spiffe://example.org/w%d", i);
+		snprintf(want, sizeof(want), "10.60.0.%d/32", i);
+		grant_ok(&g, id, who, want);
+	}
+	cr_expect_eq(live_leases("db", T0), 6);
+	cr_assert_eq(grant(&g, "g7", "spiffe://example.org/w7", T0, T0 + HOUR,
+	    NULL, 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_RESOURCE_EXHAUSTED);
+	cr_expect(strstr(err.message, "10.60.0.0/29") != NULL, "%s",
+	    err.message);
+	/* Nothing of the refused grant was written. */
+	cr_expect_eq(store_count(st, STORE_GRANT, T0), 6);
+	grant_revoke("g3", T0);
+	cr_expect_str_eq(deleted_reason("g3"), "revoked");
+	grant_revoke("g5", T0);
+	grant_ok(&g, "g8", "spiffe://example.org/w8", "10.60.0.3/32");
+	grant_ok(&g, "g9", "spiffe://example.org/w9", "10.60.0.5/32");
+}
+
+Test(leases, one_block_per_principal_and_service)
+{
+	struct gctx	g, h;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	gctx_init(&h, "cache", "10.60.0.0/16", 32, "cache-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	grant_ok(&g, "b1", "spiffe://example.org/b", "10.60.0.2/32");
+	grant_ok(&g, "a2", "spiffe://example.org/a", "10.60.0.1/32");
+	/* Another service is another network: its own pool. */
+	grant_ok(&h, "a3", "spiffe://example.org/a", "10.60.0.1/32");
+	cr_expect_eq(live_leases("db", T0), 2);
+	/* The block stays while one of its grants does. */
+	grant_revoke("a1", T0);
+	grant_ok(&g, "c1", "spiffe://example.org/c", "10.60.0.3/32");
+	grant_revoke("a2", T0);
+	grant_ok(&g, "d1", "spiffe://example.org/d", "10.60.0.1/32");
+	grant_ok(&g, "a4", "spiffe://example.org/a", "10.60.0.4/32");
+}
+
+Test(leases, expired_grants_return_their_blocks_when_swept)
+{
+	struct gctx		g;
+	struct nsreg_error	err;
+	char			addr[IPAM_TEXT_MAX];
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/30", 32, "db-1");
+	cr_assert_eq(grant(&g, "s1", "spiffe://example.org/s", T0,
+	    T0 + 1000, addr, sizeof(addr), &err), 0, "%s", err.message);
+	cr_expect_str_eq(addr, "10.60.0.1/32");
+	grant_ok(&g, "l1", "spiffe://example.org/l", "10.60.0.2/32");
+	cr_expect_eq(live_leases("db", T0 + 2000), 1);
+	cr_assert_geq(store_prune(st, T0 + 2000, &err), 1, "%s", err.message);
+	cr_expect_str_eq(deleted_reason("s1"), "expired");
+	cr_assert_eq(grant(&g, "n1", "spiffe://example.org/n", T0 + 2000,
+	    T0 + HOUR, addr, sizeof(addr), &err), 0, "%s", err.message);
+	cr_expect_str_eq(addr, "10.60.0.1/32");
+}
+
+Test(leases, leases_survive_a_restart)
+{
+	struct gctx	g;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "fd00:60::/120", 128, "db-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "fd00:60::1/128");
+	grant_ok(&g, "b1", "spiffe://example.org/b", "fd00:60::2/128");
+	grant_revoke("a1", T0);
+	store_close(st);
+	store_up();
+	cr_expect_eq(live_leases("db", T0), 1);
+	grant_ok(&g, "b2", "spiffe://example.org/b", "fd00:60::2/128");
+	grant_ok(&g, "c1", "spiffe://example.org/c", "fd00:60::1/128");
+	grant_ok(&g, "d1", "spiffe://example.org/d", "fd00:60::3/128");
+}
+
+Test(leases, the_database_refuses_a_block_leased_twice)
+{
+	struct gctx	 g;
+	sqlite3		*db;
+	char		 path[300], *msg = NULL;
+	int		 rc;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	/* Another principal on the same block. */
+	rc = sqlite3_exec(db, "INSERT INTO ipam_leases (service, slot, "
+	    "principal, lease, grants, expires_at) VALUES ('db', 1, "
+	    "'spiffe://example.org/x', 99, 1, 0)", NULL, NULL, &msg);
+	cr_expect_eq(rc & 0xff, SQLITE_CONSTRAINT, "%s", msg ? msg : "");
+	sqlite3_free(msg);
+	msg = NULL;
+	/* The same principal on a second block. */
+	rc = sqlite3_exec(db, "INSERT INTO ipam_leases (service, slot, "
+	    "principal, lease, grants, expires_at) VALUES ('db', 2, "
+	    "'spiffe://example.org/a', 99, 1, 0)", NULL, NULL, &msg);
+	cr_expect_eq(rc & 0xff, SQLITE_CONSTRAINT, "%s", msg ? msg : "");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+}
+
+struct racer {
+	struct gctx	*g;
+	int		 id;
+	int		 n;
+	int		 failed;
+};
+
+static void *
+race_main(void *arg)
+{
+	struct racer		*r = arg;
+	struct nsreg_error	 err;
+	char			 id[32], who[64];
+	int			 i;
+
+	for (i = 0; i < r->n; i++) {
+		snprintf(id, sizeof(id), "r%d-%d", r->id, i);
+		snprintf(who, sizeof(who), "spiffe://example.org/r%d/%d",
+		    r->id, i);
+		if (grant(r->g, id, who, T0, T0 + HOUR, NULL, 0, &err) == -1)
+			r->failed++;
+	}
+	return NULL;
+}
+
+Test(leases, two_times_five_hundred_racing_grants_never_share_a_block)
+{
+	struct gctx	 g;
+	struct racer	 r[2];
+	pthread_t	 t[2];
+	sqlite3		*db;
+	sqlite3_stmt	*q;
+	char		 path[300];
+	int		 i;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/22", 32, "db-1");
+	for (i = 0; i < 2; i++) {
+		r[i].g = &g;
+		r[i].id = i;
+		r[i].n = 500;
+		r[i].failed = 0;
+		cr_assert_eq(pthread_create(&t[i], NULL, race_main, &r[i]), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(r[i].failed, 0);
+	}
+	cr_expect_eq(live_leases("db", T0), 1000);
+	/* 1000 distinct blocks, and the lowest ones: 1 to 1000. */
+	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(DISTINCT slot), "
+	    "min(slot), max(slot), count(*) FROM ipam_leases", -1, &q, NULL),
+	    SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_int(q, 0), 1000);
+	cr_expect_eq(sqlite3_column_int(q, 1), 1);
+	cr_expect_eq(sqlite3_column_int(q, 2), 1000);
+	cr_expect_eq(sqlite3_column_int(q, 3), 1000);
+	sqlite3_finalize(q);
+	/* Every grant's object names the address of its lease. */
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM grants g "
+	    "JOIN objects o ON o.kind = 4 AND o.name = g.id "
+	    "WHERE json_extract(o.object, '$.address') = "
+	    "'10.60.' || ((g.slot >> 8) & 255) || '.' || (g.slot & 255) || "
+	    "'/32'", -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_int(q, 0), 1000);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
+Test(leases, an_endpoint_going_away_revokes_its_grants)
+{
+	struct gctx		g, h;
+	struct store_object	o;
+	struct nsreg_error	err;
+	size_t			i, n;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	gctx_init(&h, "db", "10.60.0.0/16", 32, "db-2");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	grant_ok(&h, "b1", "spiffe://example.org/b", "10.60.0.2/32");
+	n = seen.n;
+	cr_assert_eq(store_delete(st, STORE_ENDPOINT, "db-1", 0, T0, NULL,
+	    &err), 0, "%s", err.message);
+	cr_expect_str_eq(deleted_reason("a1"), "endpoint_gone");
+	/* The endpoint's event comes first, the grant's right after it. */
+	cr_assert_eq(seen.n, n + 2);
+	cr_expect_str_eq(seen.name[n], "db-1");
+	cr_expect_str_eq(seen.name[n + 1], "a1");
+	cr_expect_eq(seen.rev[n + 1], seen.rev[n] + 1);
+	memset(&o, 0, sizeof(o));
+	cr_expect_eq(store_fetch(st, STORE_GRANT, "a1", T0, &o, &err), -1);
+	cr_expect_eq(store_fetch(st, STORE_GRANT, "b1", T0, &o, &err), 0);
+	store_object_clear(&o);
+	cr_expect_eq(live_leases("db", T0), 1);
+	/* An endpoint that expires takes its grants along when swept. */
+	h.endpoint_rev = put_endpoint("db-2", "db", T0 + 1000);
+	cr_assert_geq(store_prune(st, T0 + 2000, &err), 1);
+	cr_expect_str_eq(deleted_reason("b1"), "endpoint_gone");
+	cr_expect_eq(live_leases("db", T0), 0);
+	for (i = 0; i < seen.n; i++)
+		cr_expect(seen.kind[i] != STORE_GRANT ||
+		    seen.type[i] != STORE_DELETED ||
+		    seen.reason[i][0] != '\0');
+}
+
+Test(leases, an_endpoint_dropping_a_service_revokes_its_grants_there)
+{
+	struct gctx	g, h;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "both");
+	h.service = "web";
+	gctx_init(&h, "web", NULL, 0, "both");
+	g.endpoint_rev = h.endpoint_rev = put(STORE_ENDPOINT, "both",
+	    json_pack("{s:s, s:[s, s]}", "url", "tcp://10.0.0.1:1",
+	    "network_service_names", "db", "web"), T0, 0);
+	grant_ok(&g, "d1", "spiffe://example.org/a", "10.60.0.1/32");
+	grant_ok(&h, "w1", "spiffe://example.org/a", "");
+	put(STORE_ENDPOINT, "both", json_pack("{s:s, s:[s]}", "url",
+	    "tcp://10.0.0.1:1", "network_service_names", "web"), T0, 0);
+	cr_expect_str_eq(deleted_reason("d1"), "endpoint_gone");
+	cr_expect_null(deleted_reason("w1"));
+	cr_expect_eq(live_leases("db", T0), 0);
+}
+
+Test(leases, vl3_cannot_change_under_live_grants)
+{
+	struct gctx		g;
+	struct store_object	o;
+	struct nsreg_error	err;
+	int			created;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	/* The same vl3 is fine. */
+	put_service("db", "10.60.0.0/16", 32);
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_SERVICE;
+	o.name = strdup("db");
+	o.doc = json_pack("{s:s, s:{s:s, s:i}}", "payload", "IP", "vl3",
+	    "prefix", "10.61.0.0/16", "client_prefix_len", 32);
+	cr_expect_eq(store_put(st, &o, 0, NULL, NULL, T0, &created, &err), -1);
+	cr_expect_eq(err.code, NSREG_CONFLICT);
+	cr_expect(strstr(err.message, "10.60.0.0/16") != NULL, "%s",
+	    err.message);
+	json_object_del(o.doc, "vl3");
+	cr_expect_eq(store_put(st, &o, 0, NULL, NULL, T0, &created, &err), -1);
+	cr_expect_eq(err.code, NSREG_CONFLICT);
+	store_object_clear(&o);
+	grant_revoke("a1", T0);
+	g.service_rev = put_service("db", "10.61.0.0/16", 32);
+	pool(&g.pool, "10.61.0.0/16", 32);
+	grant_ok(&g, "a2", "spiffe://example.org/a", "10.61.0.1/32");
+	/* A grant made from the old record is told to read again. */
+	g.service_rev--;
+	cr_expect_eq(grant(&g, "a3", "spiffe://example.org/b", T0, T0 + HOUR,
+	    NULL, 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+}
+
+Test(leases, a_newer_lease_survives_the_sweep_of_an_older_one)
+{
+	struct gctx		g;
+	struct nsreg_error	err;
+	char			addr[IPAM_TEXT_MAX];
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	cr_assert_eq(grant(&g, "old", "spiffe://example.org/a", T0, T0 + 1000,
+	    addr, sizeof(addr), &err), 0, "%s", err.message);
+	/* Expired, not swept: the pool may change and start over. */
+	g.service_rev = put_service_at("db", "10.70.0.0/16", 32, T0 + 2000);
+	pool(&g.pool, "10.70.0.0/16", 32);
+	cr_assert_eq(grant(&g, "new", "spiffe://example.org/a", T0 + 2000,
+	    T0 + HOUR, addr, sizeof(addr), &err), 0, "%s", err.message);
+	cr_expect_str_eq(addr, "10.70.0.1/32");
+	cr_assert_geq(store_prune(st, T0 + 2000, &err), 1);
+	cr_expect_str_eq(deleted_reason("old"), "expired");
+	cr_expect_eq(live_leases("db", T0 + 2000), 1);
+	cr_assert_eq(grant(&g, "other", "spiffe://example.org/b", T0 + 2000,
+	    T0 + HOUR, addr, sizeof(addr), &err), 0, "%s", err.message);
+	cr_expect_str_eq(addr, "10.70.0.2/32");
+}
+
+Test(leases, a_deleted_service_revokes_its_grants)
+{
+	struct gctx		g;
+	struct nsreg_error	err;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	cr_assert_eq(store_delete(st, STORE_SERVICE, "db", 0, T0, NULL, &err),
+	    0);
+	cr_expect_str_eq(deleted_reason("a1"), "service_gone");
+	cr_expect_eq(live_leases("db", T0), 0);
+	cr_expect_eq(grant(&g, "a2", "spiffe://example.org/a", T0, T0 + HOUR,
+	    NULL, 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_NOT_FOUND);
+}
+
+Test(leases, grants_without_vl3_have_no_address)
+{
+	struct gctx	g;
+
+	use_key("k1", T0);
+	gctx_init(&g, "l7", NULL, 0, "l7-1");
+	grant_ok(&g, "x1", "spiffe://example.org/a", "");
+	grant_ok(&g, "x2", "spiffe://example.org/a", "");
+	grant_revoke("x1", T0);
+}
+
+Test(leases, a_retired_key_signs_no_more_grants)
+{
+	struct gctx		g;
+	struct nsreg_error	err;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
+	use_key("k2", T0);
+	cr_expect_eq(grant(&g, "a2", "spiffe://example.org/a", T0, T0 + HOUR,
+	    NULL, 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_eq(store_grant_delete(st, "a1", 0, "nonsense", T0, NULL,
+	    &err), -1);
+	cr_expect_eq(err.code, NSREG_INVALID_ARGUMENT);
+}
+
+static void
+load_cb(const char *endpoint, int64_t n, void *arg)
+{
+	json_object_set_new(arg, endpoint, json_integer(n));
+}
+
+Test(leases, loads_count_live_grants_per_endpoint)
+{
+	struct gctx		g, h;
+	struct nsreg_error	err;
+	char			addr[IPAM_TEXT_MAX];
+	json_t			*loads;
+
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
+	gctx_init(&h, "db", "10.60.0.0/16", 32, "db-2");
+	grant_ok(&g, "a1", "spiffe://example.org/a", NULL);
+	grant_ok(&g, "b1", "spiffe://example.org/b", NULL);
+	grant_ok(&h, "c1", "spiffe://example.org/c", NULL);
+	cr_assert_eq(grant(&h, "d1", "spiffe://example.org/d", T0, T0 + 10,
+	    addr, sizeof(addr), &err), 0);
+	loads = json_object();
+	cr_assert_eq(store_grant_loads(st, T0 + 100, load_cb, loads, &err), 0);
+	cr_expect_eq(json_integer_value(json_object_get(loads, "db-1")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(loads, "db-2")), 1);
+	cr_expect_eq(json_object_size(loads), 2);
+	json_decref(loads);
+}
