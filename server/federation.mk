@@ -4,3 +4,16 @@ server_libnsregd_a_SOURCES += \
 	server/federation.c server/federation.h \
 	server/interdomain.c server/interdomain.h
 server_libnsregd_a_CFLAGS += $(CURL_CFLAGS)
+
+# Tests: the bundle endpoint client and interdomain reads through a real
+# nsregd, against a local HTTPS server (tests/integration/fedfix.c).
+FEDFIX_SOURCES = tests/integration/fedfix.c tests/integration/fedfix.h \
+	$(IDFIX_SOURCES)
+federation_tests = \
+	tests/integration/test_federation
+check_PROGRAMS += $(federation_tests)
+TESTS += $(federation_tests)
+tests_integration_test_federation_SOURCES = \
+	tests/integration/test_federation.c $(FEDFIX_SOURCES)
+tests_integration_test_federation_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_federation_LDADD = $(HARNESS_LIBS)
