@@ -17,3 +17,10 @@ tests_integration_test_federation_SOURCES = \
 	tests/integration/test_federation.c $(FEDFIX_SOURCES)
 tests_integration_test_federation_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_federation_LDADD = $(HARNESS_LIBS)
+
+check_PROGRAMS += tests/integration/test_federation_interdomain
+TESTS += tests/integration/test_federation_interdomain
+tests_integration_test_federation_interdomain_SOURCES = \
+	tests/integration/test_federation_interdomain.c $(FEDFIX_SOURCES)
+tests_integration_test_federation_interdomain_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_federation_interdomain_LDADD = $(HARNESS_LIBS)
