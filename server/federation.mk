@@ -24,3 +24,14 @@ tests_integration_test_federation_interdomain_SOURCES = \
 	tests/integration/test_federation_interdomain.c $(FEDFIX_SOURCES)
 tests_integration_test_federation_interdomain_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_federation_interdomain_LDADD = $(HARNESS_LIBS)
+
+# The two-registry scenario (tests/federation/): two nsregd of two trust
+# domains federated with each other.
+check_PROGRAMS += tests/federation/test_two_registries
+TESTS += tests/federation/test_two_registries
+tests_federation_test_two_registries_SOURCES = \
+	tests/federation/test_two_registries.c \
+	tests/federation/regfix.c tests/federation/regfix.h
+tests_federation_test_two_registries_CFLAGS = $(TEST_CFLAGS) \
+	-I$(top_srcdir)/tests/integration
+tests_federation_test_two_registries_LDADD = $(HARNESS_LIBS)

@@ -1,0 +1,143 @@
+/*
+ * test_two_registries.c - two companies, two registries: nsregd for
+ * trust domain a.test and nsregd for b.test, each with its own CA, on
+ * loopback, federated through each other's /v1/bundle (https_spiffe,
+ * self-serving, refreshed every second).  The README's cross-company use
+ * case, checked: each recognises the other's workloads; a CA rotated in
+ * b.test is picked up by a.test at the next refresh and the old one stops
+ * working once b.test removes it.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "regfix.h"
+#include "util.h"
+
+static struct registry	a, b;
+
+static void
+setup(void)
+{
+	struct hresp	r;
+
+	registry_start(&a, "a.test", NULL);
+	registry_start(&b, "b.test", NULL);
+	/* Exchanging nothing but bundle endpoint addresses (and a first
+	 * bundle each, out of band). */
+	registry_federate(&a, &b, 1);
+	registry_federate(&b, &a, 1);
+	registry_req(&a, NULL, "POST", "/v1/trust-domains/b.test/refresh",
+	    NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
+	registry_req(&b, NULL, "POST", "/v1/trust-domains/a.test/refresh",
+	    NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
+}
+
+static void
+teardown(void)
+{
+	registry_cleanup(&a);
+	registry_cleanup(&b);
+}
+
+TestSuite(two_registries, .init = setup, .fini = teardown, .timeout = 90);
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(o, key));
+
+	return s != NULL ? s : "(not a string)";
+}
+
+/* whoami at r as c: the status, and the message of an error. */
+static long
+whoami(struct registry *r, const struct hcred *c, char *msg, size_t len)
+{
+	struct hresp	 resp;
+	const char	*m;
+	long		 status;
+
+	registry_req(r, c, "GET", "/v1/whoami", NULL, &resp);
+	status = resp.status;
+	m = json_string_value(json_object_get(json_object_get(resp.json,
+	    "error"), "message"));
+	if (msg != NULL)
+		snprintf(msg, len, "%s", m != NULL ? m : "");
+	if (status == 200)
+		cr_expect_str_eq(str(resp.json, "trust_domain"), "b.test");
+	hresp_free(&resp);
+	return status;
+}
+
+Test(two_registries, each_recognises_the_others_workloads)
+{
+	struct hcred	c;
+	struct hresp	r;
+
+	registry_client(&b, &c);
+	cr_expect_eq(whoami(&a, &c, NULL, 0), 200);
+	registry_client(&a, &c);
+	registry_req(&b, &c, "GET", "/v1/whoami", NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "trust_domain"), "a.test");
+	hresp_free(&r);
+	/* The peer's trust domain as a.test holds it, fetched. */
+	registry_req(&a, NULL, "GET", "/v1/trust-domains/b.test", NULL, &r);
+	cr_expect(json_is_null(json_object_get(r.json, "last_error")), "%s",
+	    r.body);
+	cr_expect_str_eq(str(json_object_get(r.json, "federation"),
+	    "profile"), "https_spiffe");
+	hresp_free(&r);
+}
+
+Test(two_registries, a_rotated_ca_is_picked_up_and_the_old_one_retired)
+{
+	struct nsreg_error	 err;
+	struct svid_ca		*next, *cas[2];
+	struct hcred		 old_w, new_w;
+	struct hresp		 r;
+	char			 msg[512];
+
+	next = svid_ca_generate("b.test", util_now_ms(), 0, &err);
+	cr_assert_not_null(next, "%s", err.message);
+	registry_x509(&b, b.ca, "spiffe://b.test/ns/db/sa/client", &old_w);
+	registry_x509(&b, next, "spiffe://b.test/ns/db/sa/client", &new_w);
+	cr_expect_eq(whoami(&a, &old_w, NULL, 0), 200);
+	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 401);
+
+	/* b.test publishes the new authority beside the old one. */
+	cas[0] = b.ca;
+	cas[1] = next;
+	registry_write_bundle(&b, cas, 2, 2);
+	nsregd_signal(&b.s, SIGHUP);
+	cr_assert(registry_wait_sequence(&a, "b.test", 2, 6000),
+	    "a.test did not pick up b.test's bundle 2");
+	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 200, "%s", msg);
+	cr_expect_eq(whoami(&a, &old_w, NULL, 0), 200);
+
+	/* Everything of b.test moves to it, and the old one is removed. */
+	registry_issue_server(&b, next);
+	registry_write_bundle(&b, &cas[1], 1, 3);
+	nsregd_signal(&b.s, SIGHUP);
+	cr_assert(registry_wait_sequence(&a, "b.test", 3, 6000),
+	    "a.test did not pick up b.test's bundle 3");
+	cr_expect_eq(whoami(&a, &old_w, msg, sizeof(msg)), 401);
+	cr_expect(strncmp(msg, "x509: ", 6) == 0, "%s", msg);
+	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 200, "%s", msg);
+	/* The federation goes on: b.test's endpoint has the new one. */
+	registry_req(&a, NULL, "POST", "/v1/trust-domains/b.test/refresh",
+	    NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
+	svid_ca_free(next);
+}
