@@ -260,7 +260,8 @@ trust_domains_doc(const char *td, const json_t *body, int64_t now,
 		goto out;
 	doc = json_pack("{s:O?, s:o?, s:O?, s:o?, s:o, s:o, s:n}",
 	    "bundle", bdoc, "federation", f, "registry_url", rurl,
-	    "allowed_claims", c, "sequence", has_seq ? json_integer(seq) : json_null(),
+	    "allowed_claims", c,
+	    "sequence", has_seq ? json_integer(seq) : json_null(),
 	    "refreshed_at", bdoc != NULL ?
 	    json_string(util_rfc3339_format(now, ts, sizeof(ts))) :
 	    json_null(), "last_error");

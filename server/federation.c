@@ -33,7 +33,7 @@
 #define FEDERATION_URL_MAX	2048
 #define FEDERATION_PAGE		256	/* trust domains per store_list page */
 
-/* ---- the HTTPS client ---------------------------------------------------- */
+/* ---- the HTTPS client --------------------------------------------------- */
 
 static pthread_once_t	federation_once = PTHREAD_ONCE_INIT;
 static int		federation_init_rc;
@@ -481,7 +481,7 @@ federation_get(const struct federation_get *g, struct federation_reply *r,
 	return federation_get_cancellable(g, NULL, r, err);
 }
 
-/* ---- the scheduler --------------------------------------------------------- */
+/* ---- the scheduler ------------------------------------------------------ */
 
 /* One stored trust domain. */
 struct federation_entry {
@@ -688,7 +688,7 @@ federation_store_event(const struct store_event *ev, void *arg)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* ---- one refresh ----------------------------------------------------------- */
+/* ---- one refresh -------------------------------------------------------- */
 
 /* What a refresh writes into the stored trust domain (store_check_fn). */
 struct federation_put {
@@ -709,7 +709,8 @@ federation_put_check(const struct store_object *cur, struct store_object *obj,
 {
 	struct federation_put	*p = arg;
 	const json_t		*seq;
-	char			 ts[UTIL_RFC3339_MAX], msg[NSREG_ERROR_MESSAGE_MAX];
+	char			 ts[UTIL_RFC3339_MAX];
+	char			 msg[NSREG_ERROR_MESSAGE_MAX];
 	int			 ok = 1;
 
 	if (cur == NULL)
@@ -832,19 +833,23 @@ federation_run(struct federation *f, const char *td, const json_t *fed,
 	const char		*url, *profile;
 	char			 why[NSREG_ERROR_MESSAGE_MAX], q[600];
 	int64_t			 t0, seq;
-	int			 rc = -1, has_seq;
+	int			 rc = -1, has_seq, stopping = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&p, 0, sizeof(p));
-	pthread_mutex_lock(&f->lock);
-	if (federation_opts_copy(&o, &f->opts) == -1) {
-		pthread_mutex_unlock(&f->lock);
-		*interval = 60 * 1000;
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	}
-	pthread_mutex_unlock(&f->lock);
+	why[0] = '\0';
 	t0 = util_mono_us();
+	pthread_mutex_lock(&f->lock);
+	rc = federation_opts_copy(&o, &f->opts);
+	pthread_mutex_unlock(&f->lock);
+	if (rc == -1) {
+		/* Not even the settings: try again a minute later. */
+		memset(&o, 0, sizeof(o));
+		o.refresh_default = o.refresh_min = 60 * 1000;
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	rc = -1;
 	url = json_string_value(json_object_get(fed, "bundle_endpoint_url"));
 	profile = json_string_value(json_object_get(fed, "profile"));
 	memset(&g, 0, sizeof(g));
@@ -910,7 +915,11 @@ federation_run(struct federation *f, const char *td, const json_t *fed,
 	rc = 0;
 	goto done;
 failed:
-	/* Record the failure; a concurrent change or delete wins. */
+	/*
+	 * Record the failure (a concurrent change or delete wins), unless
+	 * the server is stopping: that is no failure of the peer.
+	 */
+	stopping = atomic_load(&f->cancel);
 	p.federation = fed;
 	p.now = util_now_ms();
 	p.error = err->message;
@@ -918,16 +927,16 @@ failed:
 	p.bundle = NULL;
 	if (out != NULL)
 		store_object_clear(out);
-	if (federation_put(f, td, &p, out, &werr) == -1)
+	if (!stopping && federation_put(f, td, &p, out, &werr) == -1)
 		log_debug("msg=\"refresh failure not recorded\" "
 		    "trust_domain=%s error=\"%s\"", td, werr.message);
 done:
-	if (rc == -1) {
+	if (rc == -1 && !stopping)
 		log_warnx("msg=\"bundle refresh failed\" trust_domain=%s "
 		    "error=%s", td, log_quote(why, sizeof(why),
 		    err->message));
-	}
-	metrics_bundle_refresh(f->srv->metrics, td, rc == 0);
+	if (!stopping)
+		metrics_bundle_refresh(f->srv->metrics, td, rc == 0);
 	*interval = federation_interval(f, &o, td, rc == 0 ? b : NULL);
 	json_decref(p.bundle);
 	bundle_unref(b);
@@ -1175,7 +1184,7 @@ out:
 	return rc;
 }
 
-/* ---- claims shown to rules ----------------------------------------------- */
+/* ---- claims shown to rules ---------------------------------------------- */
 
 /* Claims of a foreign JWT-SVID every rule may see. */
 static const char *const federation_base_claims[] = {

@@ -62,7 +62,7 @@ struct trust;
 #define FEDERATION_CLAIMS_MAX	64		/* names in allowed_claims */
 #define FEDERATION_CLAIM_MAX	256		/* bytes of one claim name */
 
-/* ---- the HTTPS client ---------------------------------------------------- */
+/* ---- the HTTPS client --------------------------------------------------- */
 
 enum federation_verify {
 	FEDERATION_VERIFY_WEB = 0,	/* Web PKI: https_web */
@@ -81,7 +81,7 @@ struct federation_get {
 	int64_t			 timeout_ms;	/* the whole exchange */
 	size_t			 max_body;	/* bytes */
 	int			 max_redirects;	/* 0: answered as they come */
-	const char		*what;		/* "bundle endpoint", for messages */
+	const char		*what;		/* for messages */
 };
 
 struct federation_reply {
@@ -143,8 +143,8 @@ int		 federation_start(struct federation *f, int64_t now,
 		    struct nsreg_error *err);
 
 /* Take the timeouts, intervals and CA file of conf (SIGHUP). */
-int		 federation_reload(struct federation *f, const struct conf *conf,
-		    struct nsreg_error *err);
+int		 federation_reload(struct federation *f,
+		    const struct conf *conf, struct nsreg_error *err);
 
 /* Stop the workers (waiting for fetches in flight) and free.  NULL ok. */
 void		 federation_free(struct federation *f);

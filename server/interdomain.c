@@ -75,7 +75,8 @@ interdomain_call(struct server *srv, const char *name, const char *td,
 	json_error_t		 jerr;
 	const char		*base;
 	char			*cert = NULL, *key = NULL;
-	char			 url[INTERDOMAIN_URL_MAX], what[SPIFFE_TD_MAX + 16];
+	char			 url[INTERDOMAIN_URL_MAX];
+	char			 what[SPIFFE_TD_MAX + 16];
 	char			 msg[INTERDOMAIN_PEER_MSG + 1];
 	size_t			 n;
 	int64_t			 timeout, t0 = util_mono_us();

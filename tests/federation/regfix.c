@@ -194,7 +194,8 @@ registry_issue_server(struct registry *r, const struct svid_ca *ca)
 {
 	struct svid_x509_req	 req;
 	struct nsreg_error	 err;
-	const char		*dns[] = { "localhost" }, *ip[] = { "127.0.0.1" };
+	const char		*dns[] = { "localhost" };
+	const char		*ip[] = { "127.0.0.1" };
 	char			*chain = NULL, *key = NULL, path[PATH_MAX];
 
 	memset(&req, 0, sizeof(req));
