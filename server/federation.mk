@@ -35,3 +35,9 @@ tests_federation_test_two_registries_SOURCES = \
 tests_federation_test_two_registries_CFLAGS = $(TEST_CFLAGS) \
 	-I$(top_srcdir)/tests/integration
 tests_federation_test_two_registries_LDADD = $(HARNESS_LIBS)
+
+check_PROGRAMS += tests/unit/test_federation
+TESTS += tests/unit/test_federation
+tests_unit_test_federation_SOURCES = tests/unit/test_federation.c
+tests_unit_test_federation_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_federation_LDADD = $(TEST_LIBS)
