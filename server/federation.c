@@ -1234,6 +1234,49 @@ federation_claims(struct federation *f, const char *td, const json_t *claims)
 	return out;
 }
 
+int
+federation_principal(struct federation *f, struct principal *p,
+    struct nsreg_error *err)
+{
+	json_t	*c;
+
+	if (p->claims == NULL || p->trust_domain[0] == '\0' ||
+	    trust_is_local(auth_trust(f->srv->auth), p->trust_domain))
+		return 0;
+	if ((c = federation_claims(f, p->trust_domain, p->claims)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	/* p's reference may be shared with the token cache: only dropped. */
+	json_decref(p->claims);
+	p->claims = c;
+	return 0;
+}
+
+int
+federation_evaluate_claims(struct federation *f, json_t *body,
+    struct nsreg_error *err)
+{
+	struct spiffe_id	 id;
+	const json_t		*claims;
+	const char		*s;
+	char			 td[SPIFFE_TD_MAX + 1];
+	json_t			*c;
+
+	s = json_string_value(json_object_get(body, "principal"));
+	claims = json_object_get(body, "claims");
+	if (s == NULL || !json_is_object(claims) ||
+	    spiffe_id_parse(s, &id, NULL) == -1)
+		return 0;
+	spiffe_id_trust_domain(&id, td);
+	if (trust_is_local(auth_trust(f->srv->auth), td))
+		return 0;
+	if ((c = federation_claims(f, td, claims)) == NULL ||
+	    json_object_set_new(body, "claims", c) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	return 0;
+}
+
 json_t *
 federation_claims_check(const json_t *v, struct nsreg_error *err)
 {

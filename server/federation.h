@@ -53,6 +53,7 @@
 #include "store.h"
 
 struct federation;
+struct principal;
 struct server;
 struct trust;
 
@@ -178,6 +179,25 @@ int		 federation_refresh(struct federation *f, const char *td,
  */
 json_t		*federation_claims(struct federation *f, const char *td,
 		    const json_t *claims);
+
+/*
+ * Make p's claims what rules may see (federation_claims), once per
+ * request, right after authentication: a principal of another trust
+ * domain with JWT claims gets the filtered copy in place of its own.
+ * Returns 0, or -1 with err (NSREG_INTERNAL) when memory runs out.
+ */
+int		 federation_principal(struct federation *f,
+		    struct principal *p, struct nsreg_error *err);
+
+/*
+ * The same for the hypothetical request of POST /v1/decisions/evaluate
+ * (body borrowed, changed in place): when "principal" is a SPIFFE ID of
+ * another trust domain, its "claims" object is replaced by what rules
+ * would see.  Anything else is left for the evaluation to judge.
+ * Returns 0, or -1 with err when memory runs out.
+ */
+int		 federation_evaluate_claims(struct federation *f,
+		    json_t *body, struct nsreg_error *err);
 
 /*
  * Check and copy an "allowed_claims" value for storing (a new array of

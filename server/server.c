@@ -86,6 +86,10 @@ server_dispatch(struct http_request *req, void *arg)
 	req->route = r;
 	if (auth_request(srv->auth, req, &err) == -1)
 		goto fail;
+	/* Another trust domain's JWT claims: those it lets rules see. */
+	if (federation_principal(srv->federation, &req->principal,
+	    &err) == -1)
+		goto fail;
 	if (!(r->flags & ROUTE_ANONYMOUS) &&
 	    req->principal.auth == PRINCIPAL_ANONYMOUS) {
 		nsreg_error_set(&err, NSREG_UNAUTHENTICATED, NULL,

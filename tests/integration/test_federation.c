@@ -661,3 +661,111 @@ Test(federation, allowed_claims_are_validated_and_stored)
 	cr_expect(json_is_null(json_object_get(r.json, "allowed_claims")));
 	hresp_free(&r);
 }
+
+/* A JWT-SVID of ca for id with extra claims (stolen), as c's token. */
+static void
+jwt_with_claims(const struct svid_ca *ca, const char *id, json_t *extra,
+    struct hcred *c)
+{
+	struct nsreg_error	 err;
+	json_t			*hdr, *claims;
+	char			*tok = NULL;
+	int64_t			 now = util_now_ms() / 1000;
+
+	hdr = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
+	    svid_ca_jwt_kid(ca), "typ", "JWT");
+	claims = json_pack("{s:s, s:s, s:I, s:I}", "sub", id, "aud",
+	    IDFIX_AUDIENCE, "exp", (json_int_t)(now + 300), "iat",
+	    (json_int_t)now);
+	json_object_update(claims, extra);
+	json_decref(extra);
+	cr_assert_eq(svid_jws_sign(svid_ca_jwt_key(ca), "ES256", hdr, claims,
+	    &tok, &err), 0, "%s", err.message);
+	hcred_none(c);
+	snprintf(c->bearer, sizeof(c->bearer), "%s", tok);
+	free(tok);
+	json_decref(hdr);
+	json_decref(claims);
+}
+
+/* GET /v1/services/nothing as c: 404 when find is allowed, else 403. */
+static long
+find(const struct hcred *c)
+{
+	struct hresp	r;
+	long		status;
+
+	cr_assert_eq(hreq(&srv, c, "GET", "/v1/services/nothing", NULL, NULL,
+	    NULL, &r), 0);
+	status = r.status;
+	if (status == 403)
+		cr_expect(json_is_object(json_object_get(r.json, "decision")),
+		    "%s", r.body);
+	hresp_free(&r);
+	return status;
+}
+
+Test(federation, a_federated_principal_is_admitted_only_by_rules_that_say_so)
+{
+	struct hcred	w;
+
+	nsregd_allow_local(&srv);
+	idfix_td_put(&srv, PEER_TD, idfix_td_body(peer_ca), 201);
+	idfix_x509_id(&srv, peer_ca, "spiffe://peer.test/ns/db/sa/client", &w);
+	/* Verified with peer.test's bundle, but no rule admits it. */
+	json_decref(idfix_whoami(&srv, &w, 200, NULL));
+	cr_expect_eq(find(&w), 403);
+	nsregd_put_policy(&srv, "partners-find", "{\"effect\":\"permit\","
+	    "\"actions\":[\"find\"],\"condition\":"
+	    "\"principal.trust_domain == 'peer.test'\"}");
+	cr_expect_eq(find(&w), 404);
+}
+
+Test(federation, foreign_claims_reach_rules_only_when_allowed)
+{
+	struct svid_ca	*local = idfix_server_ca(&srv);
+	struct hcred	 w, l, admin;
+	struct hresp	 r;
+	json_t		*o, *body;
+
+	nsregd_put_policy(&srv, "team-db", "{\"effect\":\"permit\","
+	    "\"actions\":[\"find\"],\"condition\":"
+	    "\"has(principal.claims.team) && principal.claims.team == 'db'\"}");
+	idfix_td_put(&srv, PEER_TD, idfix_td_body(peer_ca), 201);
+	jwt_with_claims(peer_ca, "spiffe://peer.test/w", json_pack("{s:s, s:s}",
+	    "team", "db", "email", "w@peer.test"), &w);
+	jwt_with_claims(local, "spiffe://example.org/w", json_pack("{s:s}",
+	    "team", "db"), &l);
+	/* Local claims are all shown; peer.test's only sub, aud, exp, iat. */
+	cr_expect_eq(find(&l), 404);
+	cr_expect_eq(find(&w), 403);
+	o = idfix_whoami(&srv, &w, 200, NULL);
+	cr_expect_null(json_object_get(json_object_get(o, "claims"), "team"));
+	cr_expect_str_eq(str(json_object_get(o, "claims"), "sub"),
+	    "spiffe://peer.test/w");
+	cr_expect_not_null(json_object_get(json_object_get(o, "claims"),
+	    "exp"));
+	json_decref(o);
+	hcred_admin(&srv, &admin);
+	body = json_pack("{s:s, s:{s:s}, s:s}", "principal",
+	    "spiffe://peer.test/w", "claims", "team", "db", "action", "find");
+	cr_assert_eq(hreq_json(&srv, &admin, "POST", "/v1/decisions/evaluate",
+	    json_deep_copy(body), &r), 0);
+	cr_expect_str_eq(str(r.json, "decision"), "deny", "%s", r.body);
+	hresp_free(&r);
+
+	/* peer.test lists "team": rules see it (and still not "email"). */
+	o = idfix_td_body(peer_ca);
+	json_object_set_new(o, "allowed_claims", json_pack("[s]", "team"));
+	idfix_td_put(&srv, PEER_TD, o, 200);
+	cr_expect_eq(find(&w), 404);
+	o = idfix_whoami(&srv, &w, 200, NULL);
+	cr_expect_str_eq(str(json_object_get(o, "claims"), "team"), "db");
+	cr_expect_null(json_object_get(json_object_get(o, "claims"), "email"));
+	json_decref(o);
+	cr_assert_eq(hreq_json(&srv, &admin, "POST", "/v1/decisions/evaluate",
+	    body, &r), 0);
+	cr_expect_str_eq(str(r.json, "decision"), "allow", "%s", r.body);
+	hresp_free(&r);
+	svid_ca_free(local);
+}
