@@ -21,6 +21,32 @@
 
 static struct registry	a, b;
 
+/* PUT /v1/policies/name on r (aborts unless stored). */
+static void
+policy(struct registry *r, const char *name, json_t *rule)
+{
+	struct hresp	resp;
+	char		path[256];
+
+	snprintf(path, sizeof(path), "/v1/policies/%s", name);
+	registry_req(r, NULL, "PUT", path, rule, &resp);
+	cr_assert(resp.status == 200 || resp.status == 201, "%s: %ld %s",
+	    path, resp.status, resp.body);
+	hresp_free(&resp);
+}
+
+/* Each company's own workloads may use its registry. */
+static void
+local_rule(struct registry *r)
+{
+	char	cond[128];
+
+	snprintf(cond, sizeof(cond), "principal.trust_domain == '%s'", r->td);
+	policy(r, "local", json_pack("{s:s, s:[s, s, s, s], s:s}", "effect",
+	    "permit", "actions", "find", "register", "unregister", "publish",
+	    "condition", cond));
+}
+
 static void
 setup(void)
 {
@@ -28,6 +54,8 @@ setup(void)
 
 	registry_start(&a, "a.test", NULL);
 	registry_start(&b, "b.test", NULL);
+	local_rule(&a);
+	local_rule(&b);
 	/* Exchanging nothing but bundle endpoint addresses (and a first
 	 * bundle each, out of band). */
 	registry_federate(&a, &b, 1);
@@ -97,6 +125,70 @@ Test(two_registries, each_recognises_the_others_workloads)
 	    r.body);
 	cr_expect_str_eq(str(json_object_get(r.json, "federation"),
 	    "profile"), "https_spiffe");
+	hresp_free(&r);
+}
+
+/* a.test publishes db and registers db-1. */
+static void
+publish_db(void)
+{
+	struct hcred	c;
+	struct hresp	r;
+
+	registry_req(&a, NULL, "PUT", "/v1/services/db", json_pack("{s:{s:s}}",
+	    "labels", "tier", "data"), &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	hresp_free(&r);
+	registry_client(&a, &c);
+	registry_req(&a, &c, "PUT", "/v1/endpoints/db-1", json_pack(
+	    "{s:s, s:[s], s:{s:{s:s}}}", "url", "tcp://10.0.0.1:5432",
+	    "network_service_names", "db", "network_service_labels", "db",
+	    "app", "pg"), &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	hresp_free(&r);
+}
+
+Test(two_registries, a_workload_finds_the_other_companys_service)
+{
+	struct hcred	 c;
+	struct hresp	 r;
+	const json_t	*e;
+
+	publish_db();
+	/* a.test lets b.test (its registry, asking) find db. */
+	policy(&a, "b-finds-db", json_pack("{s:s, s:[s], s:[s], s:s}",
+	    "effect", "permit", "actions", "find", "services", "db",
+	    "condition", "principal.trust_domain == 'b.test'"));
+	registry_client(&b, &c);
+	registry_req(&b, &c, "GET", "/v1/endpoints?service=db@a.test", NULL,
+	    &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_array_size(json_object_get(r.json, "items")), 1,
+	    "%s", r.body);
+	e = json_array_get(json_object_get(r.json, "items"), 0);
+	cr_expect_str_eq(str(e, "name"), "db-1@a.test");
+	cr_expect_str_eq(str(e, "url"), "tcp://10.0.0.1:5432");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(e,
+	    "network_service_names"), 0)), "db@a.test");
+	cr_expect_str_eq(str(e, "owner"),
+	    "spiffe://a.test/ns/default/sa/client");
+	hresp_free(&r);
+	registry_req(&b, &c, "GET", "/v1/services/db@a.test", NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "name"), "db@a.test");
+	hresp_free(&r);
+	registry_req(&b, &c, "GET", "/v1/endpoints/db-1@a.test", NULL, &r);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
+
+	/* Without a.test's rule, its refusal comes back explained. */
+	registry_req(&a, NULL, "DELETE", "/v1/policies/b-finds-db", NULL, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	hresp_free(&r);
+	registry_req(&b, &c, "GET", "/v1/services/db@a.test", NULL, &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect(strstr(r.body, "registry of a.test refused: find denied") !=
+	    NULL, "%s", r.body);
 	hresp_free(&r);
 }
 

@@ -345,3 +345,32 @@ Test(interdomain, the_caller_is_authorised_here_first)
 	cr_expect_eq(fedfix_requests(&fix), 0);
 	svid_ca_free(b);
 }
+
+Test(interdomain, this_servers_rules_see_the_full_name)
+{
+	struct hresp	r;
+
+	peer_up(peer_ca, PEER_ID);
+	fedfix_set_json(&fix, "/v1/services/db", 200, peer_service("db", 1));
+	nsregd_put_policy(&srv, "no-peer", "{\"effect\":\"forbid\","
+	    "\"actions\":[\"find\"],\"condition\":"
+	    "\"(service != null && service.name.endsWith('@peer.test')) || "
+	    "(endpoint != null && endpoint.name.endsWith('@peer.test'))\"}");
+	get("/v1/services/db@peer.test", &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(r.json, "decision"), "reasons"), 0)), "no-peer",
+	    "%s", r.body);
+	hresp_free(&r);
+	get("/v1/endpoints/db-1@peer.test", &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	hresp_free(&r);
+	get("/v1/endpoints?service=db@peer.test", &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	hresp_free(&r);
+	cr_expect_eq(fedfix_requests(&fix), 0);
+	/* Local names are not concerned. */
+	get("/v1/services/db", &r);
+	cr_expect_eq(r.status, 404, "%s", r.body);
+	hresp_free(&r);
+}
