@@ -41,3 +41,4 @@ TESTS += tests/unit/test_federation
 tests_unit_test_federation_SOURCES = tests/unit/test_federation.c
 tests_unit_test_federation_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_federation_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/federation/two-companies.sh
