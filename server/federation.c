@@ -1191,6 +1191,18 @@ static const char *const federation_base_claims[] = {
 	"sub", "aud", "exp", "iat", "nbf", NULL
 };
 
+/* 1 when td is a stored trust domain this module follows. */
+static int
+federation_known(struct federation *f, const char *td)
+{
+	int	known;
+
+	pthread_mutex_lock(&f->lock);
+	known = federation_find(f, td, NULL) != NULL;
+	pthread_mutex_unlock(&f->lock);
+	return known;
+}
+
 json_t *
 federation_claims(struct federation *f, const char *td, const json_t *claims)
 {
@@ -1268,7 +1280,12 @@ federation_evaluate_claims(struct federation *f, json_t *body,
 	    spiffe_id_parse(s, &id, NULL) == -1)
 		return 0;
 	spiffe_id_trust_domain(&id, td);
-	if (trust_is_local(auth_trust(f->srv->auth), td))
+	/*
+	 * A trust domain this server does not know could not authenticate:
+	 * nothing to apply, the hypothesis is taken as given.
+	 */
+	if (trust_is_local(auth_trust(f->srv->auth), td) ||
+	    !federation_known(f, td))
 		return 0;
 	if ((c = federation_claims(f, td, claims)) == NULL ||
 	    json_object_set_new(body, "claims", c) == -1)

@@ -192,8 +192,10 @@ int		 federation_principal(struct federation *f,
 /*
  * The same for the hypothetical request of POST /v1/decisions/evaluate
  * (body borrowed, changed in place): when "principal" is a SPIFFE ID of
- * another trust domain, its "claims" object is replaced by what rules
- * would see.  Anything else is left for the evaluation to judge.
+ * another, stored trust domain, its "claims" object is replaced by what
+ * rules would see.  A trust domain this server does not store could not
+ * authenticate at all: its claims are left as given, like anything else
+ * the evaluation judges.
  * Returns 0, or -1 with err when memory runs out.
  */
 int		 federation_evaluate_claims(struct federation *f,
