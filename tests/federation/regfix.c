@@ -16,6 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "regfix.h"
 #include "util.h"
 
@@ -24,6 +27,28 @@ regfix_write(const char *path, const char *text, int mode)
 {
 	cr_assert_eq(util_file_write(path, text, strlen(text), mode), 0,
 	    "write %s: %s", path, strerror(errno));
+}
+
+/* A grant signing key (EC P-256, PKCS#8 PEM, mode 0600) at path. */
+static void
+regfix_grant_key(const char *path)
+{
+	EVP_PKEY	*pk;
+	BIO		*bio;
+	char		*mem, *text;
+	long		 len;
+
+	cr_assert_not_null(pk = EVP_EC_gen("P-256"));
+	cr_assert_not_null(bio = BIO_new(BIO_s_mem()));
+	cr_assert(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL,
+	    NULL));
+	len = BIO_get_mem_data(bio, &mem);
+	cr_assert_gt(len, 0);
+	cr_assert_not_null(text = strndup(mem, (size_t)len));
+	regfix_write(path, text, 0600);
+	free(text);
+	BIO_free(bio);
+	EVP_PKEY_free(pk);
 }
 
 static unsigned short
@@ -121,6 +146,7 @@ registry_start(struct registry *r, const char *td, const char *extra)
 	snprintf(text, sizeof(text), "%s\n", r->s.admin_token);
 	regfix_write(nsregd_path(&r->s, "admin.token", path, sizeof(path)),
 	    text, 0600);
+	regfix_grant_key(nsregd_path(&r->s, "grant.key", path, sizeof(path)));
 	r->s.port = regfix_port();
 	snprintf(r->s.url, sizeof(r->s.url), "https://127.0.0.1:%u",
 	    r->s.port);
