@@ -192,11 +192,31 @@ Test(two_registries, a_workload_finds_the_other_companys_service)
 	hresp_free(&r);
 }
 
+/* A JWT-SVID of ca for id with a.test's audience, as c's token. */
+static void
+jwt_for_a(const struct svid_ca *ca, const char *id, struct hcred *c)
+{
+	struct svid_jwt_req	 req;
+	struct nsreg_error	 err;
+	const char		*aud[] = { "spiffe://a.test/nsregd" };
+	char			*tok = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.id = id;
+	req.aud = aud;
+	req.naud = 1;
+	cr_assert_eq(svid_jwt_issue(ca, &req, util_now_ms(), &tok, &err), 0,
+	    "%s", err.message);
+	hcred_none(c);
+	snprintf(c->bearer, sizeof(c->bearer), "%s", tok);
+	free(tok);
+}
+
 Test(two_registries, a_rotated_ca_is_picked_up_and_the_old_one_retired)
 {
 	struct nsreg_error	 err;
 	struct svid_ca		*next, *cas[2];
-	struct hcred		 old_w, new_w;
+	struct hcred		 old_w, new_w, old_j, new_j;
 	struct hresp		 r;
 	char			 msg[512];
 
@@ -204,8 +224,12 @@ Test(two_registries, a_rotated_ca_is_picked_up_and_the_old_one_retired)
 	cr_assert_not_null(next, "%s", err.message);
 	registry_x509(&b, b.ca, "spiffe://b.test/ns/db/sa/client", &old_w);
 	registry_x509(&b, next, "spiffe://b.test/ns/db/sa/client", &new_w);
+	jwt_for_a(b.ca, "spiffe://b.test/ns/db/sa/client", &old_j);
+	jwt_for_a(next, "spiffe://b.test/ns/db/sa/client", &new_j);
 	cr_expect_eq(whoami(&a, &old_w, NULL, 0), 200);
+	cr_expect_eq(whoami(&a, &old_j, NULL, 0), 200);
 	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 401);
+	cr_expect_eq(whoami(&a, &new_j, msg, sizeof(msg)), 401);
 
 	/* b.test publishes the new authority beside the old one. */
 	cas[0] = b.ca;
@@ -215,6 +239,7 @@ Test(two_registries, a_rotated_ca_is_picked_up_and_the_old_one_retired)
 	cr_assert(registry_wait_sequence(&a, "b.test", 2, 6000),
 	    "a.test did not pick up b.test's bundle 2");
 	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 200, "%s", msg);
+	cr_expect_eq(whoami(&a, &new_j, msg, sizeof(msg)), 200, "%s", msg);
 	cr_expect_eq(whoami(&a, &old_w, NULL, 0), 200);
 
 	/* Everything of b.test moves to it, and the old one is removed. */
@@ -225,7 +250,10 @@ Test(two_registries, a_rotated_ca_is_picked_up_and_the_old_one_retired)
 	    "a.test did not pick up b.test's bundle 3");
 	cr_expect_eq(whoami(&a, &old_w, msg, sizeof(msg)), 401);
 	cr_expect(strncmp(msg, "x509: ", 6) == 0, "%s", msg);
+	cr_expect_eq(whoami(&a, &old_j, msg, sizeof(msg)), 401);
+	cr_expect(strncmp(msg, "jwt: ", 5) == 0, "%s", msg);
 	cr_expect_eq(whoami(&a, &new_w, msg, sizeof(msg)), 200, "%s", msg);
+	cr_expect_eq(whoami(&a, &new_j, msg, sizeof(msg)), 200, "%s", msg);
 	/* The federation goes on: b.test's endpoint has the new one. */
 	registry_req(&a, NULL, "POST", "/v1/trust-domains/b.test/refresh",
 	    NULL, &r);
