@@ -399,15 +399,18 @@ federation_get_cancellable(const struct federation_get *g,
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
 	if (federation_global_init(err) == -1)
-		return -1;
-	if ((size_t)snprintf(url, sizeof(url), "%s", g->url) >= sizeof(url))
-		return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		goto out;
+	if ((size_t)snprintf(url, sizeof(url), "%s", g->url) >= sizeof(url)) {
+		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
 		    "%s: the URL is longer than %d bytes", g->what,
 		    FEDERATION_URL_MAX);
+		goto out;
+	}
 	if ((hdrs = curl_slist_append(NULL, "Accept: application/json")) ==
-	    NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
+	    NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
 	deadline = util_mono_us() / 1000 + g->timeout_ms;
 	for (;;) {
 		left = deadline - util_mono_us() / 1000;
