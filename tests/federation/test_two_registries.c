@@ -192,6 +192,54 @@ Test(two_registries, a_workload_finds_the_other_companys_service)
 	hresp_free(&r);
 }
 
+Test(two_registries, a_grant_is_given_when_the_rules_admit_the_partner)
+{
+	struct hcred	 c;
+	struct hresp	 r;
+	const char	*why;
+
+	publish_db();
+	registry_client(&b, &c);
+	/* No rule of a.test admits b.test: refused, with the decision. */
+	registry_req(&a, &c, "POST", "/v1/grants", json_pack("{s:s}",
+	    "service", "db"), &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect_str_eq(str(json_object_get(r.json, "decision"), "decision"),
+	    "deny", "%s", r.body);
+	why = json_string_value(json_object_get(json_object_get(r.json,
+	    "error"), "message"));
+	cr_expect(why != NULL && strstr(why, "connect denied") != NULL, "%s",
+	    r.body);
+	hresp_free(&r);
+
+	/* a.test's rule for its partner. */
+	policy(&a, "partner-b", json_pack("{s:s, s:[s, s], s:[s], s:s}",
+	    "effect", "permit", "actions", "find", "connect", "services",
+	    "db", "condition", "principal.trust_domain == 'b.test'"));
+	registry_req(&a, &c, "POST", "/v1/grants", json_pack("{s:s}",
+	    "service", "db"), &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "principal"), b.client_id);
+	cr_expect_str_eq(str(json_object_get(r.json, "endpoint"), "name"),
+	    "db-1");
+	cr_expect(json_is_string(json_object_get(r.json, "token")));
+	cr_expect_str_eq(str(json_object_get(r.json, "decision"), "decision"),
+	    "allow");
+	hresp_free(&r);
+
+	/* A forbid for b.test's other workloads: explained again. */
+	policy(&a, "not-b-batch", json_pack("{s:s, s:[s], s:s}", "effect",
+	    "forbid", "actions", "connect", "condition",
+	    "principal.path.startsWith('/ns/default/')"));
+	registry_req(&a, &c, "POST", "/v1/grants", json_pack("{s:s}",
+	    "service", "db"), &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(r.json, "decision"), "reasons"), 0)),
+	    "not-b-batch", "%s", r.body);
+	hresp_free(&r);
+}
+
 /* A JWT-SVID of ca for id with a.test's audience, as c's token. */
 static void
 jwt_for_a(const struct svid_ca *ca, const char *id, struct hcred *c)
