@@ -42,3 +42,4 @@ tests_unit_test_federation_SOURCES = tests/unit/test_federation.c
 tests_unit_test_federation_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_federation_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/federation/two-companies.sh
+TESTS += tests/federation/two-companies.sh
