@@ -37,6 +37,7 @@ void	api_trust_domains_list(struct server *, struct http_request *);
 void	api_trust_domains_get(struct server *, struct http_request *);
 void	api_trust_domains_put(struct server *, struct http_request *);
 void	api_trust_domains_delete(struct server *, struct http_request *);
+void	api_trust_domains_refresh(struct server *, struct http_request *);
 
 /* api_policies.c */
 void	api_policies_list(struct server *, struct http_request *);

@@ -11,6 +11,7 @@
 #include "admission.h"
 #include "api.h"
 #include "decision_log.h"
+#include "federation.h"
 #include "policy.h"
 #include "server.h"
 #include "util.h"
@@ -105,8 +106,10 @@ api_decisions_evaluate(struct server *srv, struct http_request *req)
 	json_t			*decision;
 
 	nsreg_error_clear(&err);
-	if (admission_evaluate(srv->admission, srv->store, req->json,
-	    req->now, &decision, &err) == -1) {
+	/* Another trust domain's claims: those it lets rules see. */
+	if (federation_evaluate_claims(srv->federation, req->json,
+	    &err) == -1 || admission_evaluate(srv->admission, srv->store,
+	    req->json, req->now, &decision, &err) == -1) {
 		http_reply_error(req, &err);
 		return;
 	}

@@ -10,6 +10,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "interdomain.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"
@@ -382,10 +383,9 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 	if (validate_name(name, 1, "name", &err) == -1)
 		goto fail;
 	if (api_name_is_remote(name)) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
-		    "%s: no registry is configured for its trust domain",
-		    name);
-		goto fail;
+		/* Another registry's: it answers (interdomain.h). */
+		interdomain_endpoint_get(srv, req, name);
+		return;
 	}
 	endpoints_authorized(srv, req, name, SERVER_ACTION_FIND);
 	return;
@@ -557,6 +557,7 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	struct store_query	 q;
 	struct nsreg_error	 err;
 	void			(*match_free)(void *) = endpoints_filter_free;
+	const char		*remote = NULL;
 	size_t			 i;
 
 	nsreg_error_clear(&err);
@@ -568,13 +569,15 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	if (http_query_each(req, endpoints_query_arg, f) == -1)
 		goto fail;
 	f->err = NULL;
-	for (i = 0; i < f->nservices; i++)
-		if (api_name_is_remote(f->services[i])) {
-			nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
-			    "%s: no registry is configured for its trust "
-			    "domain", f->services[i]);
-			goto fail;
-		}
+	for (i = 0; i < f->nservices && remote == NULL; i++)
+		if (api_name_is_remote(f->services[i]))
+			remote = f->services[i];
+	if (remote != NULL) {
+		/* Another registry's endpoints: it answers (interdomain.h). */
+		interdomain_endpoints_list(srv, req, remote);
+		endpoints_filter_free(f);
+		return;
+	}
 	memset(&q, 0, sizeof(q));
 	q.kind = STORE_ENDPOINT;
 	q.services = (const char **)f->services;

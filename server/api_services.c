@@ -9,6 +9,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "interdomain.h"
 #include "ipam.h"
 #include "server.h"
 #include "validate.h"
@@ -395,10 +396,9 @@ api_services_get(struct server *srv, struct http_request *req)
 	if (services_check_name(name, &err) == -1)
 		goto fail;
 	if (api_name_is_remote(name)) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
-		    "%s: no registry is configured for its trust domain",
-		    name);
-		goto fail;
+		/* Another registry's: it answers (interdomain.h). */
+		interdomain_service_get(srv, req, name);
+		return;
 	}
 	services_authorized(srv, req, name, SERVER_ACTION_FIND);
 	return;

@@ -4,8 +4,11 @@
  * sections 3 and 4).  Admin only (the routes say so).
  *
  * A stored trust domain is {"bundle","federation","registry_url",
- * "sequence","refreshed_at","last_error"}: the bundle and the federation
- * settings come from the client, the last three are kept by the server.
+ * "allowed_claims","sequence","refreshed_at","last_error"}: the bundle,
+ * the federation settings, the peer registry and the JWT claims rules may
+ * see come from the client, the last three are kept by the server (the
+ * federation module writes fetched bundles, federation.h; POST
+ * .../refresh fetches one now).
  * The trust set follows the store (auth_store_event), so a PUT's bundle
  * authenticates that trust domain's workloads once the PUT is answered
  * and a DELETE stops it.  The local trust domain is not stored: its
@@ -21,6 +24,7 @@
 #include "api.h"
 #include "auth.h"
 #include "bundle.h"
+#include "federation.h"
 #include "server.h"
 #include "spiffe.h"
 #include "trust.h"
@@ -28,7 +32,7 @@
 #include "validate.h"
 
 static const char *const trust_domains_fields[] = {
-	"name", "bundle", "federation", "registry_url",
+	"name", "bundle", "federation", "registry_url", "allowed_claims",
 	/* Read-only: kept by the server, accepted back from a GET. */
 	"sequence", "refreshed_at", "last_error",
 	"revision", "created_at", "updated_at", NULL
@@ -203,8 +207,8 @@ static json_t *
 trust_domains_doc(const char *td, const json_t *body, int64_t now,
     struct nsreg_error *err)
 {
-	const json_t	*name, *bdoc, *fed, *rurl;
-	json_t		*doc = NULL, *f = NULL;
+	const json_t	*name, *bdoc, *fed, *rurl, *claims;
+	json_t		*doc = NULL, *f = NULL, *c = NULL;
 	struct bundle	*b = NULL;
 	char		 ntd[SPIFFE_TD_MAX + 1], ts[UTIL_RFC3339_MAX];
 	int64_t		 seq;
@@ -218,6 +222,8 @@ trust_domains_doc(const char *td, const json_t *body, int64_t now,
 	    validate_member(body, "federation", JSON_OBJECT, "", &fed,
 	    err) == -1 ||
 	    validate_member(body, "registry_url", JSON_STRING, "", &rurl,
+	    err) == -1 ||
+	    validate_member(body, "allowed_claims", JSON_ARRAY, "", &claims,
 	    err) == -1)
 		goto out;
 	if (name != NULL && (spiffe_td_check(json_string_value(name),
@@ -249,17 +255,22 @@ trust_domains_doc(const char *td, const json_t *body, int64_t now,
 	if (rurl != NULL && trust_domains_https_url(json_string_value(rurl),
 	    "registry_url", err) == -1)
 		goto out;
-	doc = json_pack("{s:O?, s:o?, s:O?, s:o, s:o, s:n}",
+	if (claims != NULL && (c = federation_claims_check(claims,
+	    err)) == NULL)
+		goto out;
+	doc = json_pack("{s:O?, s:o?, s:O?, s:o?, s:o, s:o, s:n}",
 	    "bundle", bdoc, "federation", f, "registry_url", rurl,
+	    "allowed_claims", c,
 	    "sequence", has_seq ? json_integer(seq) : json_null(),
 	    "refreshed_at", bdoc != NULL ?
 	    json_string(util_rfc3339_format(now, ts, sizeof(ts))) :
 	    json_null(), "last_error");
-	f = NULL;
+	f = c = NULL;
 	if (doc == NULL)
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 out:
 	json_decref(f);
+	json_decref(c);
 	bundle_unref(b);
 	return doc;
 }
@@ -366,9 +377,9 @@ trust_domains_local(struct server *srv, struct nsreg_error *err)
 	}
 	has_seq = bundle_sequence(b, &seq);
 	if ((doc = bundle_to_json(b)) != NULL)
-		o = json_pack("{s:s, s:o, s:n, s:n, s:o, s:s, s:n}",
+		o = json_pack("{s:s, s:o, s:n, s:n, s:n, s:o, s:s, s:n}",
 		    "name", bundle_trust_domain(b), "bundle", doc,
-		    "federation", "registry_url",
+		    "federation", "registry_url", "allowed_claims",
 		    "sequence", has_seq ? json_integer(seq) : json_null(),
 		    "refreshed_at", util_rfc3339_format(
 		    auth_local_loaded_at(srv->auth), ts, sizeof(ts)),
@@ -415,6 +426,49 @@ api_trust_domains_delete(struct server *srv, struct http_request *req)
 	api_delete_object(srv, req, STORE_TRUST_DOMAIN, td, NULL, NULL);
 	return;
 fail:
+	http_reply_error(req, &err);
+}
+
+/*
+ * POST /v1/trust-domains/{name}/refresh: fetch the bundle now.  200 with
+ * the object as stored; a failed fetch answers its error (502, 504) with
+ * the object as stored, last_error recorded, beside it.
+ */
+void
+api_trust_domains_refresh(struct server *srv, struct http_request *req)
+{
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	char			 td[SPIFFE_TD_MAX + 1];
+	json_t			*body;
+
+	memset(&obj, 0, sizeof(obj));
+	nsreg_error_clear(&err);
+	if (trust_domains_name(req->params[0], td, &err) == -1)
+		goto fail;
+	if (trust_is_local(auth_trust(srv->auth), td)) {
+		nsreg_error_set(&err, NSREG_CONFLICT, "name",
+		    "%s is this server's own trust domain: its bundle is "
+		    "reloaded from trust-bundle on SIGHUP", td);
+		goto fail;
+	}
+	if (federation_refresh(srv->federation, td, req->now, &obj,
+	    &err) == 0) {
+		api_reply_object(req, HTTP_OK, &obj);
+		store_object_clear(&obj);
+		return;
+	}
+	if (obj.name == NULL)
+		goto fail;
+	if ((body = nsreg_error_json(&err)) != NULL)
+		json_object_set_new(body, "trust_domain",
+		    store_object_render(&obj));
+	req->error_code = nsreg_code_name(err.code);
+	http_reply_json(req, nsreg_code_status(err.code), body);
+	store_object_clear(&obj);
+	return;
+fail:
+	store_object_clear(&obj);
 	http_reply_error(req, &err);
 }
 

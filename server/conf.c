@@ -26,7 +26,7 @@ struct conf_parser {
 	int		 line;
 	char		*errbuf;
 	size_t		 errlen;
-	unsigned int	 seen[32];	/* per-keyword count */
+	unsigned int	 seen[64];	/* per-keyword count */
 };
 
 typedef int (*conf_fn)(struct conf_parser *, struct conf *, char **, int);
@@ -232,6 +232,7 @@ CONF_PATH_KW(conf_kw_tls_key, tls_key)
 CONF_PATH_KW(conf_kw_trust_bundle, trust_bundle)
 CONF_PATH_KW(conf_kw_grant_key, grant_key)
 CONF_PATH_KW(conf_kw_admin_token_file, admin_token_file)
+CONF_PATH_KW(conf_kw_federation_ca_file, federation_ca_file)
 
 static int
 conf_kw_jwt_audience(struct conf_parser *p, struct conf *c, char **av,
@@ -261,6 +262,14 @@ CONF_DURATION_KW(conf_kw_connection_timeout, connection_timeout,
     "connection-timeout", 1000)
 CONF_DURATION_KW(conf_kw_watch_bookmark, watch_bookmark, "watch-bookmark",
     100)
+CONF_DURATION_KW(conf_kw_federation_timeout, federation_timeout,
+    "federation-timeout", 100)
+CONF_DURATION_KW(conf_kw_federation_refresh_min, federation_refresh_min,
+    "federation-refresh-min", 1000)
+CONF_DURATION_KW(conf_kw_federation_refresh_default,
+    federation_refresh_default, "federation-refresh-default", 1000)
+CONF_DURATION_KW(conf_kw_interdomain_timeout, interdomain_timeout,
+    "interdomain-timeout", 100)
 
 static int
 conf_kw_database(struct conf_parser *p, struct conf *c, char **av, int ac)
@@ -401,6 +410,16 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_max_connections },
 	{ .name = "log-level", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_log_level },
+	{ .name = "federation-ca-file", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_federation_ca_file },
+	{ .name = "federation-timeout", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_federation_timeout },
+	{ .name = "federation-refresh-min", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_federation_refresh_min },
+	{ .name = "federation-refresh-default", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_federation_refresh_default },
+	{ .name = "interdomain-timeout", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_interdomain_timeout },
 };
 
 static void
@@ -420,6 +439,10 @@ conf_defaults(struct conf *c)
 	c->connection_timeout = 60 * 1000;
 	c->max_connections = 10000;
 	c->log_level = LOG_LEVEL_INFO;
+	c->federation_timeout = 10 * 1000;
+	c->federation_refresh_min = 30 * 1000;
+	c->federation_refresh_default = 5 * 60 * 1000;
+	c->interdomain_timeout = 5 * 1000;
 }
 
 /*
@@ -659,6 +682,7 @@ conf_free(struct conf *c)
 	for (i = 0; i < c->nadmins; i++)
 		free(c->admins[i]);
 	free(c->admin_token_file);
+	free(c->federation_ca_file);
 	free(c);
 }
 
@@ -706,4 +730,15 @@ conf_dump(const struct conf *c, FILE *f)
 	fprintf(f, "connection-timeout %s\n",
 	    util_duration_format(c->connection_timeout, b, sizeof(b)));
 	fprintf(f, "max-connections %u\n", c->max_connections);
+	if (c->federation_ca_file != NULL)
+		fprintf(f, "federation-ca-file \"%s\"\n",
+		    c->federation_ca_file);
+	fprintf(f, "federation-timeout %s\n",
+	    util_duration_format(c->federation_timeout, b, sizeof(b)));
+	fprintf(f, "federation-refresh-min %s\n",
+	    util_duration_format(c->federation_refresh_min, b, sizeof(b)));
+	fprintf(f, "federation-refresh-default %s\n",
+	    util_duration_format(c->federation_refresh_default, b, sizeof(b)));
+	fprintf(f, "interdomain-timeout %s\n",
+	    util_duration_format(c->interdomain_timeout, b, sizeof(b)));
 }

@@ -51,6 +51,11 @@ struct conf {
 	int64_t			 connection_timeout;	/* ms */
 	unsigned int		 max_connections;
 	int			 log_level;	/* enum log_level */
+	char			*federation_ca_file;	/* NULL: system */
+	int64_t			 federation_timeout;	/* ms */
+	int64_t			 federation_refresh_min;	/* ms */
+	int64_t			 federation_refresh_default;	/* ms */
+	int64_t			 interdomain_timeout;	/* ms */
 };
 
 /*

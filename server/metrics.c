@@ -13,6 +13,7 @@
 
 #include "metrics.h"
 #include "route.h"
+#include "util.h"
 
 #define METRICS_ROUTES_MAX	64
 #define METRICS_TD_MAX		32
@@ -46,6 +47,7 @@ struct metrics_td {
 	char			name[256];
 	atomic_uint_fast64_t	ok;
 	atomic_uint_fast64_t	error;
+	int64_t			refreshed_ms;	/* 0: no age shown */
 };
 
 struct metrics {
@@ -142,6 +144,28 @@ metrics_bundle_refresh(struct metrics *m, const char *trust_domain, int ok)
 	pthread_mutex_unlock(&m->lock);
 }
 
+void
+metrics_bundle_age(struct metrics *m, const char *trust_domain,
+    int64_t refreshed_ms)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return;
+	pthread_mutex_lock(&m->lock);
+	for (i = 0; i < m->ntds; i++)
+		if (strcmp(m->tds[i].name, trust_domain) == 0)
+			break;
+	if (i == m->ntds && refreshed_ms != 0 && m->ntds < METRICS_TD_MAX) {
+		snprintf(m->tds[i].name, sizeof(m->tds[i].name), "%s",
+		    trust_domain);
+		m->ntds++;
+	}
+	if (i < m->ntds)
+		m->tds[i].refreshed_ms = refreshed_ms;
+	pthread_mutex_unlock(&m->lock);
+}
+
 struct metrics_buf {
 	char	*s;
 	size_t	 len;
@@ -193,6 +217,7 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	const char		*label;
 	size_t			 nroutes, slot, meth, c, k, i;
 	uint64_t		 v, cum;
+	int64_t			 now = util_now_ms();
 
 	memset(&b, 0, sizeof(b));
 	b.cap = 16384;
@@ -274,17 +299,33 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 			    k ? "allow" : "deny", (unsigned long long)
 			    atomic_load(&m->decisions[i][k]));
 	pthread_mutex_lock(&m->lock);
-	if (m->ntds > 0)
-		metrics_printf(&b, "# HELP nsreg_bundle_refresh_total "
-		    "Federated bundle fetches by trust domain and result.\n"
-		    "# TYPE nsreg_bundle_refresh_total counter\n");
-	for (i = 0; i < m->ntds; i++) {
+	for (i = k = 0; i < m->ntds; i++) {
+		if (atomic_load(&m->tds[i].ok) + atomic_load(&m->tds[i].error) ==
+		    0)
+			continue;
+		if (k++ == 0)
+			metrics_printf(&b, "# HELP nsreg_bundle_refresh_total "
+			    "Federated bundle fetches by trust domain and "
+			    "result.\n"
+			    "# TYPE nsreg_bundle_refresh_total counter\n");
 		metrics_printf(&b, "nsreg_bundle_refresh_total{trust_domain="
 		    "\"%s\",result=\"ok\"} %llu\n", m->tds[i].name,
 		    (unsigned long long)atomic_load(&m->tds[i].ok));
 		metrics_printf(&b, "nsreg_bundle_refresh_total{trust_domain="
 		    "\"%s\",result=\"error\"} %llu\n", m->tds[i].name,
 		    (unsigned long long)atomic_load(&m->tds[i].error));
+	}
+	for (i = k = 0; i < m->ntds; i++) {
+		if (m->tds[i].refreshed_ms == 0)
+			continue;
+		if (k++ == 0)
+			metrics_printf(&b, "# HELP nsreg_bundle_age_seconds "
+			    "Time since a federated trust domain's bundle was "
+			    "last fetched.\n"
+			    "# TYPE nsreg_bundle_age_seconds gauge\n");
+		metrics_printf(&b, "nsreg_bundle_age_seconds{trust_domain="
+		    "\"%s\"} %.3f\n", m->tds[i].name, (double)(now -
+		    m->tds[i].refreshed_ms) / 1000.0);
 	}
 	pthread_mutex_unlock(&m->lock);
 	if (g->endpoints >= 0)

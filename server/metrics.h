@@ -37,6 +37,14 @@ void		 metrics_decision(struct metrics *m, const char *action,
 void		 metrics_bundle_refresh(struct metrics *m,
 		    const char *trust_domain, int ok);
 
+/*
+ * The time a federated trust domain's bundle was last fetched or set
+ * (ms since the epoch), exposed as nsreg_bundle_age_seconds; 0 stops
+ * exposing it (no bundle, or no longer federated).
+ */
+void		 metrics_bundle_age(struct metrics *m, const char *trust_domain,
+		    int64_t refreshed_ms);
+
 /* The exposition text (new buffer, caller frees). */
 char		*metrics_render(struct metrics *m,
 		    const struct metrics_gauges *g, size_t *len);

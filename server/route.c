@@ -49,6 +49,8 @@ static const struct route route_table_v[] = {
 	{ HTTP_DELETE, "/v1/grants/{id}", api_grants_delete, 0 },
 	{ HTTP_POST, "/v1/grants/{id}/refresh", api_grants_refresh, 0 },
 	{ HTTP_GET, "/v1/jwks", api_jwks, ROUTE_ANONYMOUS },
+	{ HTTP_POST, "/v1/trust-domains/{name}/refresh",
+	    api_trust_domains_refresh, ROUTE_ADMIN },
 };
 
 #define ROUTE_COUNT	(sizeof(route_table_v) / sizeof(route_table_v[0]))

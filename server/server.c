@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "decision_log.h"
 #include "dev.h"
+#include "federation.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -85,6 +86,10 @@ server_dispatch(struct http_request *req, void *arg)
 	req->route = r;
 	if (auth_request(srv->auth, req, &err) == -1)
 		goto fail;
+	/* Another trust domain's JWT claims: those it lets rules see. */
+	if (federation_principal(srv->federation, &req->principal,
+	    &err) == -1)
+		goto fail;
 	if (!(r->flags & ROUTE_ANONYMOUS) &&
 	    req->principal.auth == PRINCIPAL_ANONYMOUS) {
 		nsreg_error_set(&err, NSREG_UNAUTHENTICATED, NULL,
@@ -149,8 +154,8 @@ static const struct http_hooks server_http_hooks = {
  * The store's one listener fans each committed event out to every module
  * that keeps state derived from the store, before watchers see it: the
  * trust set (stored trust domains), the admission engine (policies and
- * services), the grant loads and service records, then the watch
- * streams.
+ * services), the grant loads and service records, the federation
+ * scheduler, then the watch streams.
  */
 static void
 server_store_event(const struct store_event *ev, void *arg)
@@ -160,6 +165,7 @@ server_store_event(const struct store_event *ev, void *arg)
 	auth_store_event(ev, srv->auth);
 	admission_store_event(ev, srv->admission);
 	api_grants_store_event(ev, srv->grants);
+	federation_store_event(ev, srv->federation);
 	watch_publish(ev, srv->watch);
 }
 
@@ -255,6 +261,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 	}
 	if ((srv->auth = auth_new(conf, err)) == NULL)
 		goto out;
+	if ((srv->federation = federation_new(srv, err)) == NULL)
+		goto out;
 	memset(&so, 0, sizeof(so));
 	so.url = conf->database;
 	so.history = conf->watch_history;
@@ -279,6 +287,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 	if (admission_load(srv->admission, util_now_ms(), err) == -1)
 		goto out;
 	if ((srv->grants = api_grants_new(srv, err)) == NULL)
+		goto out;
+	if (federation_start(srv->federation, util_now_ms(), err) == -1)
 		goto out;
 	for (i = 0; i < conf->nlisten; i++) {
 		listen[i].addr = conf->listen[i].addr;
@@ -324,6 +334,8 @@ server_reload(struct server *srv, struct conf *newconf,
 		goto out;
 	if (api_grants_reload(srv->grants, newconf, err) == -1)
 		goto out;
+	if (federation_reload(srv->federation, newconf, err) == -1)
+		goto out;
 	if (newconf->tls_cert != NULL && newconf->tls_key != NULL) {
 		if (server_read_tls(newconf, &cert, &key, err) == -1 ||
 		    http_set_certificate(srv->http, cert, key, err) == -1)
@@ -348,6 +360,9 @@ server_stop(struct server *srv)
 	}
 	http_stop(srv->http);
 	srv->http = NULL;
+	/* Its workers write to the store and read the trust set. */
+	federation_free(srv->federation);
+	srv->federation = NULL;
 	if (srv->store != NULL)
 		store_set_listener(srv->store, NULL, NULL);
 	watch_free(srv->watch);

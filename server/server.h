@@ -21,6 +21,7 @@ struct auth;
 struct admission;
 struct decision_log;
 struct grants;
+struct federation;
 
 struct server {
 	struct conf		*conf;
@@ -32,6 +33,7 @@ struct server {
 	struct admission	*admission;	/* admission.h */
 	struct decision_log	*decisions;	/* decision_log.h */
 	struct grants		*grants;	/* api_grants.c */
+	struct federation	*federation;	/* federation.c */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
 	pthread_t		 sweeper;

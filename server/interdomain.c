@@ -1,0 +1,549 @@
+/*
+ * interdomain.c - answer reads of "x@domain" from that trust domain's
+ * registry (interdomain.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admission.h"
+#include "api.h"
+#include "auth.h"
+#include "federation.h"
+#include "interdomain.h"
+#include "log.h"
+#include "server.h"
+#include "spiffe.h"
+#include "store.h"
+#include "trust.h"
+#include "util.h"
+#include "validate.h"
+
+#define INTERDOMAIN_URL_MAX	(VALIDATE_URL_MAX + INTERDOMAIN_QUERY_MAX + 64)
+#define INTERDOMAIN_PEER_MSG	300	/* bytes of a peer's message shown */
+
+/*
+ * Split "x@domain" into local (at least VALIDATE_NAME_MAX + 1 bytes) and
+ * td (SPIFFE_TD_MAX + 1).  The name was validated with its domain.
+ */
+static int
+interdomain_split(const char *name, char *local, char *td,
+    struct nsreg_error *err)
+{
+	const char	*at = strchr(name, '@');
+	size_t		 n;
+
+	if (at == NULL || (n = (size_t)(at - name)) > VALIDATE_NAME_MAX ||
+	    spiffe_td_check(at + 1, strlen(at + 1), td) != SPIFFE_OK)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
+		    "%s: not a name of another registry (x@domain)", name);
+	memcpy(local, name, n);
+	local[n] = '\0';
+	return 0;
+}
+
+/* The "message" of a peer's error body, bounded, or a stand-in. */
+static void
+interdomain_peer_message(const struct federation_reply *r, char *buf,
+    size_t len)
+{
+	const char	*m = NULL;
+	json_t		*j;
+
+	j = json_loadb(r->body, r->len, 0, NULL);
+	m = json_string_value(json_object_get(json_object_get(j, "error"),
+	    "message"));
+	snprintf(buf, len, "%.*s", INTERDOMAIN_PEER_MSG,
+	    m != NULL ? m : "no error message");
+	json_decref(j);
+}
+
+/*
+ * GET path_query (starting with "/v1/") from td's registry; *out becomes
+ * the answer's JSON object (new reference).  name is the name asked
+ * about, for messages.
+ */
+static int
+interdomain_call(struct server *srv, const char *name, const char *td,
+    const char *path_query, json_t **out, struct nsreg_error *err)
+{
+	struct store_object	 tdo;
+	struct federation_get	 g;
+	struct federation_reply	 r;
+	json_error_t		 jerr;
+	const char		*base;
+	char			*cert = NULL, *key = NULL;
+	char			 url[INTERDOMAIN_URL_MAX];
+	char			 what[SPIFFE_TD_MAX + 16];
+	char			 msg[INTERDOMAIN_PEER_MSG + 1];
+	size_t			 n;
+	int64_t			 timeout, t0 = util_mono_us();
+	int			 rc = -1;
+
+	*out = NULL;
+	memset(&tdo, 0, sizeof(tdo));
+	memset(&r, 0, sizeof(r));
+	if (trust_is_local(auth_trust(srv->auth), td)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
+		    "%s: %s is this registry's own trust domain: name the "
+		    "record without @%s", name, td, td);
+		goto out;
+	}
+	if (store_fetch(srv->store, STORE_TRUST_DOMAIN, td, util_now_ms(),
+	    &tdo, err) == -1) {
+		if (err->code == NSREG_NOT_FOUND)
+			nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+			    "%s: no registry is configured for its trust "
+			    "domain", name);
+		goto out;
+	}
+	base = json_string_value(json_object_get(tdo.doc, "registry_url"));
+	if (base == NULL) {
+		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+		    "%s: no registry is configured for its trust domain",
+		    name);
+		goto out;
+	}
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)n, base,
+	    path_query) >= sizeof(url)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "%s: the query is too long", name);
+		goto out;
+	}
+	if (federation_client(srv->federation, &cert, &key, &timeout,
+	    err) == -1)
+		goto out;
+	if (cert == NULL) {
+		nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
+		    "%s: asking the registry of %s needs tls-cert and tls-key "
+		    "(this server's SVID)", name, td);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "registry of %s", td);
+	memset(&g, 0, sizeof(g));
+	g.url = url;
+	g.verify = FEDERATION_VERIFY_SPIFFE_TD;
+	g.expect = td;
+	g.trust = auth_trust(srv->auth);
+	g.client_cert = cert;
+	g.client_key = key;
+	g.timeout_ms = timeout;
+	g.max_body = INTERDOMAIN_BODY_MAX;
+	g.what = what;
+	if (federation_get(&g, &r, err) == -1)
+		goto out;
+	log_debug("msg=interdomain trust_domain=%s status=%ld bytes=%zu "
+	    "dur_ms=%.1f", td, r.status, r.len,
+	    (double)(util_mono_us() - t0) / 1000.0);
+	if (r.status != 200)
+		interdomain_peer_message(&r, msg, sizeof(msg));
+	switch (r.status) {
+	case 200:
+		break;
+	case 400:
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "registry of %s: %s", td, msg);
+		goto out;
+	case 401:
+		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		    "registry of %s did not accept this server's credential: "
+		    "%s", td, msg);
+		goto out;
+	case 403:
+		nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
+		    "registry of %s refused: %s", td, msg);
+		goto out;
+	case 404:
+		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+		    "registry of %s: %s", td, msg);
+		goto out;
+	default:
+		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		    "registry of %s answered HTTP %ld: %s", td, r.status,
+		    msg);
+		goto out;
+	}
+	if ((*out = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES,
+	    &jerr)) == NULL || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		    "registry of %s answered something that is not a JSON "
+		    "object", td);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(cert);
+	free(key);
+	federation_reply_clear(&r);
+	store_object_clear(&tdo);
+	return rc;
+}
+
+static int
+interdomain_bad_answer(const char *td, const char *what,
+    struct nsreg_error *err)
+{
+	return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+	    "registry of %s answered %s", td, what);
+}
+
+/* "name@td" as a new JSON string from a peer's own name v. */
+static json_t *
+interdomain_qualify(const json_t *v, const char *td, struct nsreg_error *err)
+{
+	char	buf[VALIDATE_NAME_MAX + SPIFFE_TD_MAX + 2];
+	json_t	*s;
+
+	if (!json_is_string(v) || validate_name(json_string_value(v), 0,
+	    "name", NULL) == -1) {
+		interdomain_bad_answer(td, "a name that is not one of its own",
+		    err);
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "%s@%s", json_string_value(v), td);
+	if ((s = json_string(buf)) == NULL)
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+	return s;
+}
+
+/* o[key] (a peer's name) gets "@td". */
+static int
+interdomain_qualify_member(json_t *o, const char *key, const char *td,
+    struct nsreg_error *err)
+{
+	json_t	*s;
+
+	if ((s = interdomain_qualify(json_object_get(o, key), td,
+	    err)) == NULL)
+		return -1;
+	if (json_object_set_new(o, key, s) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	return 0;
+}
+
+static int
+interdomain_service(json_t *o, const char *td, struct nsreg_error *err)
+{
+	if (!json_is_object(o))
+		return interdomain_bad_answer(td, "a service that is not an "
+		    "object", err);
+	return interdomain_qualify_member(o, "name", td, err);
+}
+
+static int
+interdomain_endpoint(json_t *o, const char *td, struct nsreg_error *err)
+{
+	json_t		*names, *labels, *nl, *s, *v;
+	const char	*k;
+	size_t		 i;
+
+	if (!json_is_object(o))
+		return interdomain_bad_answer(td, "an endpoint that is not an "
+		    "object", err);
+	if (interdomain_qualify_member(o, "name", td, err) == -1)
+		return -1;
+	names = json_object_get(o, "network_service_names");
+	if (names != NULL && !json_is_array(names))
+		return interdomain_bad_answer(td, "network_service_names "
+		    "that are not an array", err);
+	json_array_foreach(names, i, v) {
+		if ((s = interdomain_qualify(v, td, err)) == NULL)
+			return -1;
+		if (json_array_set_new(names, i, s) == -1)
+			goto oom;
+	}
+	labels = json_object_get(o, "network_service_labels");
+	if (labels == NULL)
+		return 0;
+	if (!json_is_object(labels))
+		return interdomain_bad_answer(td, "network_service_labels "
+		    "that are not an object", err);
+	if ((nl = json_object()) == NULL)
+		goto oom;
+	json_object_foreach(labels, k, v) {
+		json_t	*key = json_string(k);
+
+		s = key != NULL ? interdomain_qualify(key, td, err) : NULL;
+		json_decref(key);
+		if (s == NULL) {
+			json_decref(nl);
+			return key == NULL ? nsreg_error_set(err,
+			    NSREG_INTERNAL, NULL, "out of memory") : -1;
+		}
+		if (json_object_set(nl, json_string_value(s), v) == -1) {
+			json_decref(s);
+			json_decref(nl);
+			goto oom;
+		}
+		json_decref(s);
+	}
+	if (json_object_set_new(o, "network_service_labels", nl) == -1)
+		goto oom;
+	return 0;
+oom:
+	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+}
+
+/*
+ * May the caller find name (x@domain) at all?  This server's rules decide
+ * first, with the full name as the service or endpoint; denied, the
+ * reply (403 with the decision) is made and -1 returned.
+ */
+static int
+interdomain_authorize(struct server *srv, struct http_request *req,
+    const char *service, const char *endpoint)
+{
+	struct server_subject	 subj;
+	struct nsreg_error	 err;
+	json_t			*decision = NULL;
+
+	memset(&subj, 0, sizeof(subj));
+	subj.service = service;
+	subj.endpoint = endpoint;
+	nsreg_error_clear(&err);
+	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &decision,
+	    &err) == -1) {
+		admission_reply_denied(req, &err, decision);
+		return -1;
+	}
+	json_decref(decision);
+	return 0;
+}
+
+/* Reply with one remote object, checking it is the one asked for. */
+static void
+interdomain_reply_object(struct http_request *req, json_t *o,
+    const char *name, const char *td)
+{
+	struct nsreg_error	 err;
+	const json_t		*rev;
+	char			 etag[32];
+
+	if (!json_is_string(json_object_get(o, "name")) ||
+	    strcmp(json_string_value(json_object_get(o, "name")), name) != 0) {
+		interdomain_bad_answer(td, "another record than the one asked "
+		    "for", &err);
+		json_decref(o);
+		http_reply_error(req, &err);
+		return;
+	}
+	/* The peer's revision: its answers are versioned by it. */
+	rev = json_object_get(o, "revision");
+	if (json_is_integer(rev)) {
+		snprintf(etag, sizeof(etag), "\"%lld\"",
+		    (long long)json_integer_value(rev));
+		http_add_header(req, "ETag", etag);
+	}
+	http_reply_json(req, HTTP_OK, o);
+}
+
+void
+interdomain_service_get(struct server *srv, struct http_request *req,
+    const char *name)
+{
+	struct nsreg_error	 err;
+	char			 local[VALIDATE_NAME_MAX + 1];
+	char			 td[SPIFFE_TD_MAX + 1], path[512];
+	json_t			*o = NULL;
+
+	if (interdomain_split(name, local, td, &err) == -1)
+		goto fail;
+	if (interdomain_authorize(srv, req, name, NULL) == -1)
+		return;
+	snprintf(path, sizeof(path), "/v1/services/%s", local);
+	if (interdomain_call(srv, name, td, path, &o, &err) == -1 ||
+	    interdomain_service(o, td, &err) == -1)
+		goto fail;
+	interdomain_reply_object(req, o, name, td);
+	return;
+fail:
+	json_decref(o);
+	http_reply_error(req, &err);
+}
+
+void
+interdomain_endpoint_get(struct server *srv, struct http_request *req,
+    const char *name)
+{
+	struct nsreg_error	 err;
+	char			 local[VALIDATE_NAME_MAX + 1];
+	char			 td[SPIFFE_TD_MAX + 1], path[512];
+	json_t			*o = NULL;
+
+	if (interdomain_split(name, local, td, &err) == -1)
+		goto fail;
+	if (interdomain_authorize(srv, req, NULL, name) == -1)
+		return;
+	snprintf(path, sizeof(path), "/v1/endpoints/%s", local);
+	if (interdomain_call(srv, name, td, path, &o, &err) == -1 ||
+	    interdomain_endpoint(o, td, &err) == -1)
+		goto fail;
+	interdomain_reply_object(req, o, name, td);
+	return;
+fail:
+	json_decref(o);
+	http_reply_error(req, &err);
+}
+
+/* The query passed on to the peer. */
+struct interdomain_query {
+	const char		*td;
+	char			 buf[INTERDOMAIN_QUERY_MAX];
+	size_t			 len;
+	struct nsreg_error	*err;
+};
+
+static int
+interdomain_append(struct interdomain_query *q, const char *s, int encode)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	unsigned char		 c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (q->len + 4 > sizeof(q->buf))
+			return nsreg_error_set(q->err, NSREG_INVALID_ARGUMENT,
+			    NULL, "the query is longer than %d bytes",
+			    INTERDOMAIN_QUERY_MAX);
+		if (!encode || (c >= 'a' && c <= 'z') || (c >= 'A' &&
+		    c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '~')
+			q->buf[q->len++] = (char)c;
+		else {
+			q->buf[q->len++] = '%';
+			q->buf[q->len++] = hex[c >> 4];
+			q->buf[q->len++] = hex[c & 15];
+		}
+	}
+	q->buf[q->len] = '\0';
+	return 0;
+}
+
+/*
+ * v without its "@td" suffix into out: -1 when it names another
+ * registry's (or, with need, no registry's) record.
+ */
+static int
+interdomain_strip(const char *v, const char *td, int need, char *out,
+    size_t len)
+{
+	const char	*at = strchr(v, '@');
+	size_t		 n;
+
+	if (at == NULL) {
+		if (need)
+			return -1;
+		snprintf(out, len, "%s", v);
+		return 0;
+	}
+	if (strcmp(at + 1, td) != 0 || (n = (size_t)(at - v)) >= len)
+		return -1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+interdomain_query_arg(const char *key, const char *value, void *arg)
+{
+	struct interdomain_query	*q = arg;
+	char				 k[1024], v[1024], field[64];
+	const char			*p;
+	size_t				 tdl = strlen(q->td);
+
+	if (strcmp(key, "watch") == 0 || strcmp(key, "since") == 0)
+		return 0;
+	snprintf(k, sizeof(k), "%s", key);
+	snprintf(v, sizeof(v), "%s", value);
+	if (strcmp(key, "service") == 0) {
+		if (interdomain_strip(value, q->td, 1, v, sizeof(v)) == -1)
+			return nsreg_error_set(q->err, NSREG_INVALID_ARGUMENT,
+			    "service", "service: %s is not of trust domain "
+			    "%s: the filters of one query go to one registry",
+			    value, q->td);
+	} else if (strcmp(key, "name") == 0) {
+		if (interdomain_strip(value, q->td, 0, v, sizeof(v)) == -1)
+			return nsreg_error_set(q->err, NSREG_INVALID_ARGUMENT,
+			    "name", "name: %s is not of trust domain %s", value,
+			    q->td);
+	} else if (strncmp(key, "label.", 6) == 0) {
+		/* label.S@td.k: the service part loses its suffix. */
+		for (p = strchr(key, '@'); p != NULL; p = strchr(p + 1, '@'))
+			if (strncmp(p + 1, q->td, tdl) == 0 &&
+			    p[1 + tdl] == '.')
+				break;
+		if (p == NULL || (size_t)(p - key) >= sizeof(k)) {
+			snprintf(field, sizeof(field), "%.60s", key);
+			return nsreg_error_set(q->err, NSREG_INVALID_ARGUMENT,
+			    field, "%s: the service must be one of trust "
+			    "domain %s (label.S@%s.KEY)", field, q->td, q->td);
+		}
+		snprintf(k, sizeof(k), "%.*s%s", (int)(p - key), key,
+		    p + 1 + tdl);
+	}
+	if ((q->len > 0 && interdomain_append(q, "&", 0) == -1) ||
+	    interdomain_append(q, k, 1) == -1 ||
+	    interdomain_append(q, "=", 0) == -1 ||
+	    interdomain_append(q, v, 1) == -1)
+		return -1;
+	return 0;
+}
+
+void
+interdomain_endpoints_list(struct server *srv, struct http_request *req,
+    const char *service)
+{
+	struct interdomain_query	*q = NULL;
+	struct nsreg_error		 err;
+	char				 local[VALIDATE_NAME_MAX + 1];
+	char				 td[SPIFFE_TD_MAX + 1];
+	char				 path[INTERDOMAIN_QUERY_MAX + 32];
+	json_t				*o = NULL, *items, *e;
+	size_t				 i;
+
+	nsreg_error_clear(&err);
+	if (interdomain_split(service, local, td, &err) == -1)
+		goto fail;
+	if (interdomain_authorize(srv, req, service, NULL) == -1)
+		return;
+	if (api_is_watch(req)) {
+		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "watch",
+		    "watch: another registry's endpoints (%s) cannot be "
+		    "watched through this one", service);
+		goto fail;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	q->td = td;
+	q->err = &err;
+	if (http_query_each(req, interdomain_query_arg, q) == -1)
+		goto fail;
+	snprintf(path, sizeof(path), "/v1/endpoints?%s", q->buf);
+	if (interdomain_call(srv, service, td, path, &o, &err) == -1)
+		goto fail;
+	items = json_object_get(o, "items");
+	if (!json_is_array(items)) {
+		interdomain_bad_answer(td, "a list without items", &err);
+		goto fail;
+	}
+	json_array_foreach(items, i, e)
+		if (interdomain_endpoint(e, td, &err) == -1)
+			goto fail;
+	free(q);
+	http_reply_json(req, HTTP_OK, o);
+	return;
+fail:
+	free(q);
+	json_decref(o);
+	http_reply_error(req, &err);
+}
