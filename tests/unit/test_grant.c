@@ -220,7 +220,9 @@ thumbprint(EVP_PKEY *pk, char *out, size_t len, char *xo, char *yo)
 	    "{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", ex,
 	    ey);
 	EVP_Digest(canon, strlen(canon), md, &mdlen, EVP_sha256(), NULL);
-	snprintf(out, len, "%s", grant_b64url_encode(md, 32));
+	free(ex);
+	ex = grant_b64url_encode(md, 32);
+	snprintf(out, len, "%s", ex);
 	free(ex);
 	free(ey);
 	BN_free(x);
@@ -535,6 +537,7 @@ Test(grant, base64url_is_strict)
 Test(grant, key_sets_take_ec_p256_jwks_only)
 {
 	struct nsreg_error	 err;
+	struct grant_keyset	*ks;
 	json_t			*a;
 
 	a = json_pack("[{s:s, s:s, s:s}]", "kty", "RSA", "kid", "r", "n", "x");
@@ -548,7 +551,9 @@ Test(grant, key_sets_take_ec_p256_jwks_only)
 	cr_expect_null(grant_keyset_new(a, &err));
 	json_decref(a);
 	a = json_array();
-	cr_expect_eq(grant_keyset_size(grant_keyset_new(a, &err)), 0);
+	ks = grant_keyset_new(a, &err);
+	cr_expect_eq(grant_keyset_size(ks), 0);
+	grant_keyset_unref(ks);
 	json_decref(a);
 }
 
