@@ -10,6 +10,7 @@
 
 #include <openssl/evp.h>
 
+#include "admission.h"
 #include "api.h"
 #include "server.h"
 #include "spiffe.h"
@@ -426,4 +427,58 @@ api_get_object(struct server *srv, struct http_request *req,
 	else
 		api_reply_object(req, HTTP_OK, &obj);
 	store_object_clear(&obj);
+}
+
+void
+api_find_or_delete(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name, enum server_action action,
+    api_check_fn delete_check)
+{
+	struct store_object	 cur;
+	struct nsreg_error	 err;
+	struct server_subject	 subj = { 0 };
+	struct api_write	 w;
+	json_t			*rendered = NULL, *decision = NULL;
+	int			 found;
+
+	memset(&cur, 0, sizeof(cur));
+	found = store_fetch(srv->store, kind, name, req->now, &cur,
+	    &err) == 0;
+	if (!found && err.code != NSREG_NOT_FOUND)
+		goto fail;
+	if (found && (rendered = store_object_render(&cur)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	if (kind == STORE_ENDPOINT) {
+		subj.endpoint = name;
+		subj.endpoint_obj = rendered;
+	} else {
+		subj.service = name;
+		subj.service_obj = rendered;
+	}
+	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
+		admission_reply_denied(req, &err, decision);
+		goto done;
+	}
+	json_decref(decision);
+	if (!found) {
+		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL, "%s %s not found",
+		    store_kind_name(kind), name);
+		goto fail;
+	}
+	if (action == SERVER_ACTION_FIND)
+		api_reply_object(req, HTTP_OK, &cur);
+	else {
+		w.srv = srv;
+		w.req = req;
+		w.revision = cur.revision;
+		api_delete_object(srv, req, kind, name, delete_check, &w);
+	}
+	goto done;
+fail:
+	http_reply_error(req, &err);
+done:
+	json_decref(rendered);
+	store_object_clear(&cur);
 }

@@ -9,6 +9,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "server.h"
 #include "store.h"
 
 struct server;
@@ -156,6 +157,24 @@ void	api_put_object_async(struct server *srv, struct http_request *req,
 void	api_delete_object(struct server *srv, struct http_request *req,
 	    enum store_kind kind, const char *name, api_check_fn check,
 	    void *arg);
+
+/* What a check needs to decide a record again (see api_find_or_delete). */
+struct api_write {
+	struct server		*srv;
+	struct http_request	*req;
+	int64_t			 revision;	/* the record authorised */
+};
+
+/*
+ * GET or DELETE one record of kind, decided first on the stored record
+ * or, when there is none, on its name alone - a caller that may not find
+ * a record gets 403 whether it exists or not.  Denied: 403 with the
+ * decision.  Absent: 404.  Found: find replies with it; other actions
+ * delete it through delete_check (given a struct api_write).
+ */
+void	api_find_or_delete(struct server *srv, struct http_request *req,
+	    enum store_kind kind, const char *name,
+	    enum server_action action, api_check_fn delete_check);
 
 /* Fetch kind/name and reply with it (ETag) or 404. */
 void	api_get_object(struct server *srv, struct http_request *req,

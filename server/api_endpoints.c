@@ -148,15 +148,9 @@ endpoints_doc(const char *name, const json_t *body, int64_t now,
 }
 
 /* A write to one endpoint, authorised for one revision of its record. */
-struct endpoints_write {
-	struct server		*srv;
-	struct http_request	*req;
-	int64_t			 revision;	/* authorised, 0: none */
-};
-
 /* A record deleted after it moved since it was authorised: again. */
 static int
-endpoints_reauthorize(struct endpoints_write *w,
+endpoints_reauthorize(struct api_write *w,
     const struct store_object *cur, struct nsreg_error *err)
 {
 	struct server_subject	 subj = { 0 };
@@ -181,7 +175,7 @@ static int
 endpoints_check(const struct store_object *cur, struct store_object *obj,
     void *arg, struct nsreg_error *err)
 {
-	struct endpoints_write	*w = arg;
+	struct api_write	*w = arg;
 	struct http_request	*req = w->req;
 	const struct principal	*p = &req->principal;
 	const json_t		*irt;
@@ -246,7 +240,7 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 	struct store_object	 obj;
 	struct nsreg_error	 err;
 	struct server_subject	 subj = { 0 };
-	struct endpoints_write	 w = { 0 };
+	struct api_write	 w = { 0 };
 	const struct principal	*p = &req->principal;
 	const char		*name = req->params[0];
 	json_t			*rendered = NULL, *decision = NULL;
@@ -317,63 +311,6 @@ fail:
 	http_reply_error(req, &err);
 }
 
-/*
- * The decision about the stored record (find: one of its services may be
- * found; unregister: every one may be unregistered) or, when there is
- * none, about the name alone, so that a caller that may not find an
- * endpoint gets 403 whether it exists or not.  Denied: 403 with the
- * decision.  Absent: 404.  Found: find replies with it, unregister
- * deletes it.
- */
-static void
-endpoints_authorized(struct server *srv, struct http_request *req,
-    const char *name, enum server_action action)
-{
-	struct store_object	 cur;
-	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
-	struct endpoints_write	 w;
-	json_t			*rendered = NULL, *decision = NULL;
-	int			 found;
-
-	memset(&cur, 0, sizeof(cur));
-	found = store_fetch(srv->store, STORE_ENDPOINT, name, req->now, &cur,
-	    &err) == 0;
-	if (!found && err.code != NSREG_NOT_FOUND)
-		goto fail;
-	if (found && (rendered = store_object_render(&cur)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
-	subj.endpoint = name;
-	subj.endpoint_obj = rendered;
-	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
-		admission_reply_denied(req, &err, decision);
-		goto done;
-	}
-	json_decref(decision);
-	if (!found) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
-		    "endpoint %s not found", name);
-		goto fail;
-	}
-	if (action == SERVER_ACTION_FIND)
-		api_reply_object(req, HTTP_OK, &cur);
-	else {
-		w.srv = srv;
-		w.req = req;
-		w.revision = cur.revision;
-		api_delete_object(srv, req, STORE_ENDPOINT, name,
-		    endpoints_check, &w);
-	}
-	goto done;
-fail:
-	http_reply_error(req, &err);
-done:
-	json_decref(rendered);
-	store_object_clear(&cur);
-}
-
 void
 api_endpoints_get(struct server *srv, struct http_request *req)
 {
@@ -387,7 +324,8 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 		interdomain_endpoint_get(srv, req, name);
 		return;
 	}
-	endpoints_authorized(srv, req, name, SERVER_ACTION_FIND);
+	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
+	    SERVER_ACTION_FIND, endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -401,7 +339,8 @@ api_endpoints_delete(struct server *srv, struct http_request *req)
 
 	if (validate_name(name, 0, "name", &err) == -1)
 		goto fail;
-	endpoints_authorized(srv, req, name, SERVER_ACTION_UNREGISTER);
+	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
+	    SERVER_ACTION_UNREGISTER, endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);

@@ -300,18 +300,12 @@ fail:
 }
 
 /* A delete authorised for one revision of the record. */
-struct services_delete {
-	struct server		*srv;
-	struct http_request	*req;
-	int64_t			 revision;
-};
-
 /* A record that moved since it was authorised is decided again. */
 static int
 services_delete_check(const struct store_object *cur,
     struct store_object *obj, void *arg, struct nsreg_error *err)
 {
-	struct services_delete	*d = arg;
+	struct api_write	*d = arg;
 	struct server_subject	 subj = { 0 };
 	json_t			*rendered;
 	int			 rc;
@@ -332,61 +326,6 @@ services_delete_check(const struct store_object *cur,
 	return rc;
 }
 
-/*
- * The decision about the stored record or, when there is none, about the
- * name alone, so that a caller that may not find a service gets 403
- * whether it exists or not.  Denied: 403 with the decision.  Absent: 404.
- * Found: a find replies with it, a publish deletes it.
- */
-static void
-services_authorized(struct server *srv, struct http_request *req,
-    const char *name, enum server_action action)
-{
-	struct store_object	 cur;
-	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
-	struct services_delete	 del;
-	json_t			*rendered = NULL, *decision = NULL;
-	int			 found;
-
-	memset(&cur, 0, sizeof(cur));
-	found = store_fetch(srv->store, STORE_SERVICE, name, req->now, &cur,
-	    &err) == 0;
-	if (!found && err.code != NSREG_NOT_FOUND)
-		goto fail;
-	if (found && (rendered = store_object_render(&cur)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
-	subj.service = name;
-	subj.service_obj = rendered;
-	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
-		admission_reply_denied(req, &err, decision);
-		goto done;
-	}
-	json_decref(decision);
-	if (!found) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
-		    "service %s not found", name);
-		goto fail;
-	}
-	if (action == SERVER_ACTION_FIND)
-		api_reply_object(req, HTTP_OK, &cur);
-	else {
-		del.srv = srv;
-		del.req = req;
-		del.revision = cur.revision;
-		api_delete_object(srv, req, STORE_SERVICE, name,
-		    services_delete_check, &del);
-	}
-	goto done;
-fail:
-	http_reply_error(req, &err);
-done:
-	json_decref(rendered);
-	store_object_clear(&cur);
-}
-
 void
 api_services_get(struct server *srv, struct http_request *req)
 {
@@ -400,7 +339,8 @@ api_services_get(struct server *srv, struct http_request *req)
 		interdomain_service_get(srv, req, name);
 		return;
 	}
-	services_authorized(srv, req, name, SERVER_ACTION_FIND);
+	api_find_or_delete(srv, req, STORE_SERVICE, name,
+	    SERVER_ACTION_FIND, services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -414,7 +354,8 @@ api_services_delete(struct server *srv, struct http_request *req)
 
 	if (services_check_name(name, &err) == -1)
 		goto fail;
-	services_authorized(srv, req, name, SERVER_ACTION_PUBLISH);
+	api_find_or_delete(srv, req, STORE_SERVICE, name,
+	    SERVER_ACTION_PUBLISH, services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);
