@@ -6,7 +6,8 @@
 # jansson, OpenSSL, libjwt, libcurl, libpq, nghttp2) with their -dev
 # packages, Criterion for the tests, mandoc for the man page checks, curl
 # and openssl for the quick start, tzdata for named time zones in rules,
-# git (.ci/run copies the tracked tree), and Node.js with npm for the CEL
+# git (.ci/run copies the tracked tree), jq and xxd (the grant
+# verification script), and Node.js with npm for the CEL
 # conformance suite.  Then: autoreconf -fi && ./configure && make -j2.
 # Arguments are passed to ./configure (e.g. --enable-sanitizers).
 set -eu
@@ -16,7 +17,7 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
-mandoc curl openssl ca-certificates tzdata git"
+mandoc curl openssl ca-certificates tzdata git jq xxd"
 
 missing=""
 for p in $pkgs; do
