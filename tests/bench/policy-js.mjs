@@ -9,12 +9,12 @@
 // installed, e.g. the conformance harness folder, via NODE_PATH or cwd)
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 const [dir, secondsArg, modulesDir] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? 2);
 // Resolve @bufbuild/* from the harness's node_modules.
-const require = createRequire(join(modulesDir ?? process.cwd(), "package.json"));
+const require = createRequire(join(resolve(modulesDir ?? process.cwd()), "package.json"));
 const cel = await import(require.resolve("@bufbuild/cel"));
 const wkt = await import(require.resolve("@bufbuild/protobuf/wkt"));
 const { parse, plan, celEnv, isCelError } = cel;
