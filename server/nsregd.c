@@ -15,6 +15,7 @@
 #include "auth.h"
 #include "conf.h"
 #include "dev.h"
+#include "grant.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -58,6 +59,16 @@ nsregd_check_files(const struct conf *conf, char *errbuf, size_t len)
 		snprintf(errbuf, len, "%s:0: tls-key %s: %s", conf->path,
 		    conf->tls_key, strerror(errno));
 		return -1;
+	}
+	if (conf->grant_key != NULL) {
+		struct grant_key	*k;
+
+		if ((k = grant_key_load(conf->grant_key, 0, &err)) == NULL) {
+			snprintf(errbuf, len, "%s:0: %s", conf->path,
+			    err.message);
+			return -1;
+		}
+		grant_key_unref(k);
 	}
 	return 0;
 }
