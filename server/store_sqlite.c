@@ -2652,6 +2652,19 @@ store_sqlite_written(struct store_object *obj, struct store_sqlite_op *op)
 	obj->text_len = op->text_len;
 }
 
+/* Run a write of op->obj and hand its results over. */
+static int
+store_sqlite_write_object(struct store_sqlite *s, struct store_sqlite_op *op)
+{
+	if (store_sqlite_write(s, op) == -1) {
+		free(op->text);
+		op->text = NULL;
+		return -1;
+	}
+	store_sqlite_written(op->obj, op);
+	return 0;
+}
+
 static int
 store_sqlite_create(void *b, struct store_object *obj, int64_t now,
     struct nsreg_error *err)
@@ -2663,11 +2676,8 @@ store_sqlite_create(void *b, struct store_object *obj, int64_t now,
 		.obj = obj,
 	};
 
-	if (store_sqlite_write(b, &op) == -1) {
-		free(op.text);
+	if (store_sqlite_write_object(b, &op) == -1)
 		return -1;
-	}
-	store_sqlite_written(obj, &op);
 	return 0;
 }
 
@@ -2686,11 +2696,8 @@ store_sqlite_put(void *b, struct store_object *obj, int64_t if_match,
 		.check_arg = arg,
 	};
 
-	if (store_sqlite_write(b, &op) == -1) {
-		free(op.text);
+	if (store_sqlite_write_object(b, &op) == -1)
 		return -1;
-	}
-	store_sqlite_written(obj, &op);
 	*created = op.created;
 	return 0;
 }
@@ -2753,11 +2760,8 @@ store_sqlite_update(void *b, struct store_object *obj, int64_t expect_rev,
 		.expect_rev = expect_rev,
 	};
 
-	if (store_sqlite_write(b, &op) == -1) {
-		free(op.text);
+	if (store_sqlite_write_object(b, &op) == -1)
 		return -1;
-	}
-	store_sqlite_written(obj, &op);
 	return 0;
 }
 
@@ -2795,11 +2799,8 @@ store_sqlite_grant_create(void *b, struct store_object *obj,
 		.grant = g,
 	};
 
-	if (store_sqlite_write(b, &op) == -1) {
-		free(op.text);
+	if (store_sqlite_write_object(b, &op) == -1)
 		return -1;
-	}
-	store_sqlite_written(obj, &op);
 	g->block = op.count;
 	return 0;
 }
@@ -2817,11 +2818,8 @@ store_sqlite_grant_update(void *b, struct store_object *obj, const char *kid,
 		.kid = kid,
 	};
 
-	if (store_sqlite_write(b, &op) == -1) {
-		free(op.text);
+	if (store_sqlite_write_object(b, &op) == -1)
 		return -1;
-	}
-	store_sqlite_written(obj, &op);
 	return 0;
 }
 
