@@ -3,115 +3,14 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "regfix.h"
 #include "util.h"
-
-static void
-regfix_write(const char *path, const char *text, int mode)
-{
-	cr_assert_eq(util_file_write(path, text, strlen(text), mode), 0,
-	    "write %s: %s", path, strerror(errno));
-}
-
-/* A grant signing key (EC P-256, PKCS#8 PEM, mode 0600) at path. */
-static void
-regfix_grant_key(const char *path)
-{
-	EVP_PKEY	*pk;
-	BIO		*bio;
-	char		*mem, *text;
-	long		 len;
-
-	cr_assert_not_null(pk = EVP_EC_gen("P-256"));
-	cr_assert_not_null(bio = BIO_new(BIO_s_mem()));
-	cr_assert(PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL,
-	    NULL));
-	len = BIO_get_mem_data(bio, &mem);
-	cr_assert_gt(len, 0);
-	cr_assert_not_null(text = strndup(mem, (size_t)len));
-	regfix_write(path, text, 0600);
-	free(text);
-	BIO_free(bio);
-	EVP_PKEY_free(pk);
-}
-
-static unsigned short
-regfix_port(void)
-{
-	struct sockaddr_in	sa;
-	socklen_t		len = sizeof(sa);
-	int			fd;
-	unsigned short		port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_geq(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-regfix_spawn(struct registry *r)
-{
-	struct hcred	 none;
-	struct hresp	 resp;
-	const char	*b = getenv("NSREG_BUILDDIR");
-	char		 bin[PATH_MAX], conf[PATH_MAX], log[PATH_MAX];
-	int		 i, fd, status;
-
-	snprintf(bin, sizeof(bin), "%s/server/nsregd", b != NULL ? b : ".");
-	nsregd_path(&r->s, "nsregd.conf", conf, sizeof(conf));
-	nsregd_path(&r->s, "nsregd.log", log, sizeof(log));
-	r->s.pid = fork();
-	cr_assert_geq(r->s.pid, 0);
-	if (r->s.pid == 0) {
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644)) >=
-		    0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-		}
-		execl(bin, "nsregd", "-d", "-f", conf, (char *)NULL);
-		_exit(127);
-	}
-	hcred_none(&none);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(r->s.pid, &status, WNOHANG) == r->s.pid) {
-			r->s.pid = 0;
-			cr_assert_fail("nsregd (%s) exited at start; see %s",
-			    r->td, log);
-		}
-		if (hreq(&r->s, &none, "GET", "/healthz", NULL, NULL, NULL,
-		    &resp) == 0 && resp.status == 200) {
-			hresp_free(&resp);
-			return;
-		}
-		hresp_free(&resp);
-		usleep(50 * 1000);
-	}
-	cr_assert_fail("nsregd (%s) did not become healthy; see %s", r->td,
-	    log);
-}
 
 void
 registry_start(struct registry *r, const char *td, const char *extra)
@@ -144,10 +43,10 @@ registry_start(struct registry *r, const char *td, const char *extra)
 	snprintf(r->s.admin_token, sizeof(r->s.admin_token),
 	    "fed-admin-%s-%ld-0123456789", td, (long)getpid());
 	snprintf(text, sizeof(text), "%s\n", r->s.admin_token);
-	regfix_write(nsregd_path(&r->s, "admin.token", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "admin.token", path, sizeof(path)),
 	    text, 0600);
-	regfix_grant_key(nsregd_path(&r->s, "grant.key", path, sizeof(path)));
-	r->s.port = regfix_port();
+	harness_grant_key(nsregd_path(&r->s, "grant.key", path, sizeof(path)));
+	r->s.port = harness_free_port();
 	snprintf(r->s.url, sizeof(r->s.url), "https://127.0.0.1:%u",
 	    r->s.port);
 	snprintf(text, sizeof(text),
@@ -166,9 +65,9 @@ registry_start(struct registry *r, const char *td, const char *extra)
 	    "federation-timeout 3s\n"
 	    "interdomain-timeout 3s\n"
 	    "%s\n", r->s.port, td, r->server_id, extra != NULL ? extra : "");
-	regfix_write(nsregd_path(&r->s, "nsregd.conf", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "nsregd.conf", path, sizeof(path)),
 	    text, 0644);
-	regfix_spawn(r);
+	nsregd_spawn(&r->s);
 }
 
 void
@@ -206,9 +105,9 @@ registry_write_bundle(struct registry *r, struct svid_ca *const *cas,
 		free(pem);
 	}
 	s = json_dumps(b, JSON_INDENT(1));
-	regfix_write(nsregd_path(&r->s, "bundle.json", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "bundle.json", path, sizeof(path)),
 	    s, 0644);
-	regfix_write(nsregd_path(&r->s, "bundle.pem", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "bundle.pem", path, sizeof(path)),
 	    all, 0644);
 	free(s);
 	free(all);
@@ -233,9 +132,9 @@ registry_issue_server(struct registry *r, const struct svid_ca *ca)
 	req.ttl_ms = 3600 * 1000;
 	cr_assert_eq(svid_x509_issue(ca, &req, util_now_ms(), &chain, &key,
 	    &err), 0, "%s", err.message);
-	regfix_write(nsregd_path(&r->s, "server.pem", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "server.pem", path, sizeof(path)),
 	    chain, 0644);
-	regfix_write(nsregd_path(&r->s, "server.key", path, sizeof(path)),
+	harness_write(nsregd_path(&r->s, "server.key", path, sizeof(path)),
 	    key, 0600);
 	free(chain);
 	free(key);
@@ -258,8 +157,8 @@ registry_x509(struct registry *r, const struct svid_ca *ca, const char *id,
 	seq++;
 	snprintf(c->cert, sizeof(c->cert), "%s/w%d.pem", r->s.dir, seq);
 	snprintf(c->key, sizeof(c->key), "%s/w%d.key", r->s.dir, seq);
-	regfix_write(c->cert, chain, 0644);
-	regfix_write(c->key, key, 0600);
+	harness_write(c->cert, chain, 0644);
+	harness_write(c->key, key, 0600);
 	free(chain);
 	free(key);
 }

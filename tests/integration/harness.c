@@ -46,7 +46,7 @@ nsregd_path(const struct nsregd *s, const char *file, char *buf, size_t len)
 	return buf;
 }
 
-static unsigned short
+unsigned short
 harness_free_port(void)
 {
 	struct sockaddr_in	sa;
@@ -66,15 +66,14 @@ harness_free_port(void)
 	return port;
 }
 
-static void
+void
 harness_write(const char *path, const char *text, int mode)
 {
 	cr_assert_eq(util_file_write(path, text, strlen(text), mode), 0,
 	    "write %s: %s", path, strerror(errno));
 }
 
-/* A grant signing key (EC P-256, PKCS#8 PEM, mode 0600) at path. */
-static void
+void
 harness_grant_key(const char *path)
 {
 	EVP_PKEY	*pk;
@@ -95,8 +94,8 @@ harness_grant_key(const char *path)
 	EVP_PKEY_free(pk);
 }
 
-static void
-harness_spawn(struct nsregd *s)
+void
+nsregd_spawn(struct nsregd *s)
 {
 	char		 conf[PATH_MAX], log[PATH_MAX], bin[PATH_MAX];
 	struct hcred	 none;
@@ -180,7 +179,7 @@ nsregd_start(struct nsregd *s, const char *extra)
 	cr_assert_lt(n, sizeof(text));
 	harness_write(nsregd_path(s, "nsregd.conf", path, sizeof(path)), text,
 	    0644);
-	harness_spawn(s);
+	nsregd_spawn(s);
 }
 
 static void
@@ -221,7 +220,7 @@ nsregd_restart(struct nsregd *s)
 {
 	if (s->pid > 0)
 		nsregd_stop(s);
-	harness_spawn(s);
+	nsregd_spawn(s);
 }
 
 void

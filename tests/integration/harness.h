@@ -65,6 +65,17 @@ void	nsregd_put_policy(const struct nsregd *s, const char *name,
  */
 #define NSREGD_LOCAL_POLICY	"test-local-trust-domain"
 void	nsregd_allow_local(const struct nsregd *s);
+/*
+ * Start nsregd -d -f DIR/nsregd.conf (logging to DIR/nsregd.log) and wait
+ * until /healthz answers; aborts the test if it exits or stays silent.
+ */
+void	nsregd_spawn(struct nsregd *s);
+/* A free loopback TCP port. */
+unsigned short harness_free_port(void);
+/* Write text to path with mode; aborts the test on failure. */
+void	harness_write(const char *path, const char *text, int mode);
+/* A grant signing key (EC P-256, PKCS#8 PEM, mode 0600) at path. */
+void	harness_grant_key(const char *path);
 /* Path of a file in the server's directory. */
 const char *nsregd_path(const struct nsregd *s, const char *file, char *buf,
 	    size_t len);

@@ -8,15 +8,12 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,26 +24,6 @@
 #define DEV_CLIENT	"spiffe://example.org/ns/default/sa/client"
 
 static struct nsregd	srv;
-
-static unsigned short
-free_port(void)
-{
-	struct sockaddr_in	sa;
-	socklen_t		len = sizeof(sa);
-	int			fd;
-	unsigned short		port;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_geq(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
 
 /* Start "nsregd --dev srv.dir --port srv.port" and wait until healthy. */
 static void
@@ -111,7 +88,7 @@ setup(void)
 	cr_assert_not_null(mkdtemp(tmp));
 	/* --dev creates its folder: a fresh path inside the temp one. */
 	snprintf(srv.dir, sizeof(srv.dir), "%s/dev", tmp);
-	srv.port = free_port();
+	srv.port = harness_free_port();
 	snprintf(srv.url, sizeof(srv.url), "https://127.0.0.1:%u", srv.port);
 	dev_spawn();
 }
