@@ -89,7 +89,7 @@ tests_bench_loadgen_LDADD = $(OPENSSL_LIBS)
 tests_bench_bare_mhd_SOURCES = tests/bench/bare_mhd.c
 tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
-EXTRA_DIST += tests/bench/run tests/bench/registry.sh
+EXTRA_DIST += tests/bench/run tests/bench/registry.sh tests/bench/lib.sh
 
 # tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
 noinst_PROGRAMS += tests/bench/whoami_tokens
