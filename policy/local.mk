@@ -86,7 +86,7 @@ CLEANFILES += policy/fuzz-parse
 .PHONY: fuzz
 
 # Benchmark (not part of make check): tests/bench/policy.sh.
-noinst_PROGRAMS += tests/bench/policy
+EXTRA_PROGRAMS += tests/bench/policy
 tests_bench_policy_SOURCES = tests/bench/policy.c
 tests_bench_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_bench_policy_LDADD = $(POLICY_LIBS) $(LIBS)

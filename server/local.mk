@@ -28,11 +28,29 @@ server_libnsregd_a_SOURCES = \
 	server/route.c server/route.h \
 	server/server.c server/server.h \
 	server/validate.c server/validate.h \
-	server/watch.c server/watch.h
+	server/watch.c server/watch.h \
+	server/api_grants.c \
+	server/grant.c server/grant.h \
+	server/ipam.c server/ipam.h \
+	server/select.c server/select.h \
+	server/federation.c server/federation.h \
+	server/interdomain.c server/interdomain.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
-	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS)
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS) \
+	$(CURL_CFLAGS)
 
-NSREGD_LIBS = server/libnsregd.a server/libnsregstore.a server/libidentity.a \
+# The development CA and SVID minting (--dev, nsreg-svid, tests): apart
+# from verification (server/identity/).
+noinst_LIBRARIES += server/libnsregsvid.a
+server_libnsregsvid_a_SOURCES = server/svid.c server/svid.h
+server_libnsregsvid_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+
+IDENTITY_LIBS = server/libnsregsvid.a server/identity/libidentity.a \
+	server/libnsregcore.a $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+
+NSREGD_LIBS = server/libnsregd.a server/store/libnsregstore.a \
+	server/libnsregsvid.a server/identity/libidentity.a \
 	policy/libnsregpolicytz.a policy/libnsregpolicy.a -lm \
 	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) $(JWT_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
@@ -42,4 +60,9 @@ server_nsregd_SOURCES = server/nsregd.c
 server_nsregd_CFLAGS = $(server_libnsregd_a_CFLAGS)
 server_nsregd_LDADD = $(NSREGD_LIBS)
 
-EXTRA_DIST += build-aux/embed-sql.sh
+# nsreg-svid: mint SVIDs and bundles from a development CA.
+bin_PROGRAMS += server/nsreg-svid
+server_nsreg_svid_SOURCES = server/svid_tool.c
+server_nsreg_svid_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+server_nsreg_svid_LDADD = $(IDENTITY_LIBS)
+dist_man_MANS += man/nsreg-svid.1

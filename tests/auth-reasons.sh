@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # The messages: string literals right after NSREG_UNAUTHENTICATED, NULL,
 # joined across lines.
-for f in auth.c server.c x509svid.c jwtsvid.c; do
+for f in auth.c server.c identity/x509svid.c identity/jwtsvid.c; do
 	cat "$src/server/$f"
 done | awk '
 	{ text = text $0 "\n" }

@@ -81,8 +81,192 @@ EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
 TESTS += tests/auth-reasons.sh
 EXTRA_DIST += tests/auth-reasons.sh
 
+# Identity (server/identity/, server/svid.c).
+# Unit tests (Criterion), one binary per module.
+IDENTITY_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+IDENTITY_TEST_LIBS = $(CRITERION_LIBS) $(IDENTITY_LIBS)
+
+check_PROGRAMS += tests/unit/test_spiffe
+tests_unit_test_spiffe_SOURCES = tests/unit/test_spiffe.c
+tests_unit_test_spiffe_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_spiffe_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_spiffe
+
+EXTRA_DIST += tests/spiffe/ids.txt
+
+check_PROGRAMS += tests/unit/test_bundle
+tests_unit_test_bundle_SOURCES = tests/unit/test_bundle.c
+tests_unit_test_bundle_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_bundle_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_bundle
+
+check_PROGRAMS += tests/unit/test_x509svid
+tests_unit_test_x509svid_SOURCES = tests/unit/test_x509svid.c
+tests_unit_test_x509svid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_x509svid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_x509svid
+
+check_PROGRAMS += tests/unit/test_jwtsvid
+tests_unit_test_jwtsvid_SOURCES = tests/unit/test_jwtsvid.c
+tests_unit_test_jwtsvid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_jwtsvid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_jwtsvid
+
+check_PROGRAMS += tests/unit/test_svid
+tests_unit_test_svid_SOURCES = tests/unit/test_svid.c
+tests_unit_test_svid_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_svid_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_svid
+# test_svid also runs server/nsreg-svid (built by "all", which "check"
+# builds first).
+
+EXTRA_DIST += \
+	tests/spiffe/bundles/README \
+	tests/spiffe/bundles/both-uses.json \
+	tests/spiffe/bundles/broken.pem \
+	tests/spiffe/bundles/cases.txt \
+	tests/spiffe/bundles/duplicate-in-key.json \
+	tests/spiffe/bundles/duplicate-kid.json \
+	tests/spiffe/bundles/duplicate-member.json \
+	tests/spiffe/bundles/ec-bad-base64.json \
+	tests/spiffe/bundles/ec-missing-y.json \
+	tests/spiffe/bundles/ec-off-curve.json \
+	tests/spiffe/bundles/ec-padded.json \
+	tests/spiffe/bundles/ec-short.json \
+	tests/spiffe/bundles/empty-keys.json \
+	tests/spiffe/bundles/extra-members.json \
+	tests/spiffe/bundles/hint-negative.json \
+	tests/spiffe/bundles/jwt-no-kid.json \
+	tests/spiffe/bundles/jwt-weak-rsa.json \
+	tests/spiffe/bundles/key-not-object.json \
+	tests/spiffe/bundles/keys-missing.json \
+	tests/spiffe/bundles/keys-not-array.json \
+	tests/spiffe/bundles/keys-null.json \
+	tests/spiffe/bundles/kid-empty.json \
+	tests/spiffe/bundles/kid-not-string.json \
+	tests/spiffe/bundles/no-sequence.json \
+	tests/spiffe/bundles/not-json.txt \
+	tests/spiffe/bundles/not-object.json \
+	tests/spiffe/bundles/not-pem.txt \
+	tests/spiffe/bundles/root.pem \
+	tests/spiffe/bundles/rsa-missing-e.json \
+	tests/spiffe/bundles/sequence-negative.json \
+	tests/spiffe/bundles/sequence-real.json \
+	tests/spiffe/bundles/sequence-string.json \
+	tests/spiffe/bundles/spec-example.json \
+	tests/spiffe/bundles/trailing-garbage.json \
+	tests/spiffe/bundles/truncated.json \
+	tests/spiffe/bundles/two-roots.pem \
+	tests/spiffe/bundles/unknown-crv.json \
+	tests/spiffe/bundles/unknown-kty.json \
+	tests/spiffe/bundles/unknown-use.json \
+	tests/spiffe/bundles/whitespace.json \
+	tests/spiffe/bundles/x509-no-params.json \
+	tests/spiffe/bundles/x509-no-x5c.json \
+	tests/spiffe/bundles/x509-two-roots.json \
+	tests/spiffe/bundles/x509-x5c-extra.json \
+	tests/spiffe/bundles/x5c-bad-base64.json \
+	tests/spiffe/bundles/x5c-mismatch.json \
+	tests/spiffe/bundles/x5c-not-array.json \
+	tests/spiffe/bundles/x5c-not-cert.json \
+	tests/spiffe/bundles/x5c-wrong-kty.json
+
+# Benchmark (not in make check): tests/bench/identity.sh runs it.
+EXTRA_PROGRAMS += tests/bench/identity_bench
+tests_bench_identity_bench_SOURCES = tests/bench/identity_bench.c
+tests_bench_identity_bench_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(OPENSSL_CFLAGS)
+tests_bench_identity_bench_LDADD = $(IDENTITY_LIBS)
+EXTRA_DIST += tests/bench/identity.sh
+
+# Storage (server/store/).
+STORE_TEST_LIBS = server/store/libnsregstore.a server/libnsregcore.a \
+	$(SQLITE_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+
+# The storage suite: SQLite always, PostgreSQL when NSREG_TEST_PG is set.
+check_PROGRAMS += tests/unit/test_store
+tests_unit_test_store_SOURCES = tests/unit/test_store.c
+tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_store_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
+TESTS += tests/unit/test_store
+
+# Storage benchmark (tests/bench/store runs it; not part of make check).
+EXTRA_PROGRAMS += tests/bench/store_bench
+tests_bench_store_bench_SOURCES = tests/bench/store_bench.c
+tests_bench_store_bench_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
+tests_bench_store_bench_LDADD = $(STORE_TEST_LIBS)
+EXTRA_DIST += tests/bench/store
+
+# Grants: selection, pools and leases, tokens.
+# Unit tests (Criterion): selection as a table, pools and leases.
+GRANTS_TEST_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+check_PROGRAMS += tests/unit/test_select tests/unit/test_ipam \
+	tests/unit/test_grant
+TESTS += tests/unit/test_select tests/unit/test_ipam tests/unit/test_grant
+tests_unit_test_select_SOURCES = tests/unit/test_select.c
+tests_unit_test_select_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_select_LDADD = $(TEST_LIBS)
+tests_unit_test_ipam_SOURCES = tests/unit/test_ipam.c
+tests_unit_test_ipam_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_ipam_LDADD = $(TEST_LIBS)
+tests_unit_test_grant_SOURCES = tests/unit/test_grant.c
+tests_unit_test_grant_CFLAGS = $(GRANTS_TEST_CFLAGS)
+tests_unit_test_grant_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/select/cases.json tests/integration/verify-grant.sh \
+	tests/bench/grants.sh
+
+# Integration tests: a real nsregd (tests/integration/harness.c).
+check_PROGRAMS += tests/integration/test_grants
+TESTS += tests/integration/test_grants
+tests_integration_test_grants_SOURCES = tests/integration/test_grants.c
+tests_integration_test_grants_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_grants_LDADD = $(HARNESS_LIBS)
+
+# Federation.
+# Tests: the bundle endpoint client and interdomain reads through a real
+# nsregd, against a local HTTPS server (tests/integration/fedfix.c).
+FEDFIX_SOURCES = tests/integration/fedfix.c tests/integration/fedfix.h \
+	$(IDFIX_SOURCES)
+federation_tests = \
+	tests/integration/test_federation
+check_PROGRAMS += $(federation_tests)
+TESTS += $(federation_tests)
+tests_integration_test_federation_SOURCES = \
+	tests/integration/test_federation.c $(FEDFIX_SOURCES)
+tests_integration_test_federation_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_federation_LDADD = $(HARNESS_LIBS)
+
+check_PROGRAMS += tests/integration/test_federation_interdomain
+TESTS += tests/integration/test_federation_interdomain
+tests_integration_test_federation_interdomain_SOURCES = \
+	tests/integration/test_federation_interdomain.c $(FEDFIX_SOURCES)
+tests_integration_test_federation_interdomain_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_federation_interdomain_LDADD = $(HARNESS_LIBS)
+
+# The two-registry scenario (tests/federation/): two nsregd of two trust
+# domains federated with each other.
+check_PROGRAMS += tests/federation/test_two_registries
+TESTS += tests/federation/test_two_registries
+tests_federation_test_two_registries_SOURCES = \
+	tests/federation/test_two_registries.c \
+	tests/federation/regfix.c tests/federation/regfix.h
+tests_federation_test_two_registries_CFLAGS = $(TEST_CFLAGS) \
+	-I$(top_srcdir)/tests/integration
+tests_federation_test_two_registries_LDADD = $(HARNESS_LIBS)
+
+check_PROGRAMS += tests/unit/test_federation
+TESTS += tests/unit/test_federation
+tests_unit_test_federation_SOURCES = tests/unit/test_federation.c
+tests_unit_test_federation_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_federation_LDADD = $(TEST_LIBS)
+EXTRA_DIST += tests/federation/two-companies.sh
+TESTS += tests/federation/two-companies.sh
+
 # Benchmarks (tests/bench/run; not part of make check).
-noinst_PROGRAMS += tests/bench/loadgen tests/bench/bare_mhd
+EXTRA_PROGRAMS += tests/bench/loadgen tests/bench/bare_mhd
 tests_bench_loadgen_SOURCES = tests/bench/loadgen.c
 tests_bench_loadgen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tests_bench_loadgen_LDADD = $(OPENSSL_LIBS)
@@ -92,7 +276,7 @@ tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/registry.sh tests/bench/lib.sh
 
 # tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
-noinst_PROGRAMS += tests/bench/whoami_tokens
+EXTRA_PROGRAMS += tests/bench/whoami_tokens
 tests_bench_whoami_tokens_SOURCES = tests/bench/whoami_tokens.c
 tests_bench_whoami_tokens_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OPENSSL_CFLAGS)
@@ -101,7 +285,7 @@ EXTRA_DIST += tests/bench/whoami.sh
 
 # Admission inside the server, without HTTP (tests/bench/admission.sh
 # adds the HTTP measurement against bare_mhd).
-noinst_PROGRAMS += tests/bench/admission
+EXTRA_PROGRAMS += tests/bench/admission
 tests_bench_admission_SOURCES = tests/bench/admission.c
 tests_bench_admission_CFLAGS = $(TEST_CFLAGS)
 tests_bench_admission_LDADD = $(NSREGD_LIBS)

@@ -1,0 +1,23 @@
+# server/store/: store.h, the one storage interface, and its backends.
+noinst_LIBRARIES += server/store/libnsregstore.a
+server_store_libnsregstore_a_SOURCES = \
+	server/store/store.c server/store/store.h \
+	server/store/store_backend.h server/store/store_migration.h \
+	server/store/store_sqlite.c
+nodist_server_store_libnsregstore_a_SOURCES = server/store/schema_sqlite.c
+server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
+	$(JANSSON_CFLAGS)
+
+# Migrations are compiled in: the daemon needs no data files.
+STORE_SQLITE_SCHEMA = \
+	$(top_srcdir)/schema/sqlite/0001_initial.sql \
+	$(top_srcdir)/schema/sqlite/0002_grants.sql
+EXTRA_DIST += $(STORE_SQLITE_SCHEMA) schema/postgres/README \
+	build-aux/embed-sql.sh
+BUILT_SOURCES += server/store/schema_sqlite.c
+CLEANFILES += server/store/schema_sqlite.c
+server/store/schema_sqlite.c: $(STORE_SQLITE_SCHEMA) \
+    $(top_srcdir)/build-aux/embed-sql.sh
+	$(AM_V_GEN)$(MKDIR_P) server/store && \
+	$(SHELL) $(top_srcdir)/build-aux/embed-sql.sh schema_sqlite \
+	    $(STORE_SQLITE_SCHEMA) > $@.tmp && mv $@.tmp $@
