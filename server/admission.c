@@ -30,13 +30,14 @@
 
 #define ADM_HIDDEN_LOG_MAX	16	/* hidden items logged per list */
 #define ADM_SUMMARY_MAX		8	/* names a list summary keeps */
+#define ADM_ADDR_MAX		64	/* a numeric address and a port */
 
 static const char *const adm_action_names[] = {
-	[SERVER_ACTION_FIND] = "find",
-	[SERVER_ACTION_REGISTER] = "register",
-	[SERVER_ACTION_UNREGISTER] = "unregister",
-	[SERVER_ACTION_PUBLISH] = "publish",
-	[SERVER_ACTION_CONNECT] = "connect",
+	[ADMISSION_ACTION_FIND] = "find",
+	[ADMISSION_ACTION_REGISTER] = "register",
+	[ADMISSION_ACTION_UNREGISTER] = "unregister",
+	[ADMISSION_ACTION_PUBLISH] = "publish",
+	[ADMISSION_ACTION_CONNECT] = "connect",
 };
 
 /* A stored object kept in memory, by name. */
@@ -722,11 +723,11 @@ adm_offered(const json_t *ep_obj)
 }
 
 int
-admission_authorize(struct admission *a, const struct http_request *req,
-    enum server_action action, const struct server_subject *subj,
+admission_authorize(struct admission *a, const struct admission_caller *cl,
+    enum admission_action action, const struct admission_subject *subj,
     json_t **decision, struct nsreg_error *err)
 {
-	const struct principal	*p = &req->principal;
+	const struct principal	*p = cl->principal;
 	struct policy_decision	 d, first;
 	struct adm_ctx		 c;
 	const json_t		*offered = NULL;
@@ -736,7 +737,7 @@ admission_authorize(struct admission *a, const struct http_request *req,
 
 	if (decision != NULL)
 		*decision = NULL;
-	adm_ctx_init(&c, p, req->remote_addr, req->now, subj->labels,
+	adm_ctx_init(&c, p, cl->remote_addr, cl->now, subj->labels,
 	    adm_action_names[action]);
 	ep = subj->endpoint;
 	if (ep == NULL)
@@ -766,7 +767,7 @@ admission_authorize(struct admission *a, const struct http_request *req,
 		 * of them may be found; register or unregister it when
 		 * every one of them may.
 		 */
-		any = action == SERVER_ACTION_FIND;
+		any = action == ADMISSION_ACTION_FIND;
 		n = json_array_size(offered);
 		svc = NULL;
 		for (i = 0; i < n; i++) {
@@ -811,26 +812,24 @@ admission_authorize(struct admission *a, const struct http_request *req,
 }
 
 int
-server_authorize(struct server *srv, struct http_request *req,
-    enum server_action action, const struct server_subject *subject,
-    json_t **decision, struct nsreg_error *err)
+admission_service(struct admission *a, const char *name, json_t **rendered,
+    int64_t *revision, struct nsreg_error *err)
 {
-	return admission_authorize(srv->admission, req, action, subject,
-	    decision, err);
-}
+	const struct adm_obj	*e;
+	int			 rc = -1;
 
-void
-admission_reply_denied(struct http_request *req,
-    const struct nsreg_error *err, json_t *decision)
-{
-	json_t	*body;
-
-	if ((body = nsreg_error_json(err)) != NULL && decision != NULL)
-		json_object_set_new(body, "decision", decision);
-	else
-		json_decref(decision);
-	req->error_code = nsreg_code_name(err->code);
-	http_reply_json(req, nsreg_code_status(err->code), body);
+	*rendered = NULL;
+	pthread_rwlock_rdlock(&a->lock);
+	if ((e = adm_map_get(&a->services, name)) != NULL && e->obj != NULL) {
+		*rendered = json_incref(e->obj);
+		*revision = e->rev;
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&a->lock);
+	if (rc == -1)
+		nsreg_error_set(err, NSREG_NOT_FOUND, "service",
+		    "service %s not found", name);
+	return rc;
 }
 
 /* List filtering. */
@@ -859,7 +858,7 @@ struct adm_filter {
 	void			*inner_arg;
 	void			(*inner_free)(void *);
 	struct principal	 principal;
-	char			 remote_addr[HTTP_ADDR_MAX];
+	char			 remote_addr[ADM_ADDR_MAX];
 	int64_t			 time;
 	char			*services[64];
 	size_t			 nservices;
@@ -1042,7 +1041,7 @@ adm_filter_free(void *arg)
  * that they follow rule changes.
  */
 static int
-adm_list_once(struct admission *a, const struct http_request *req,
+adm_list_once(struct admission *a, const struct admission_caller *cl,
     const char *const *services, size_t nservices, enum store_kind kind)
 {
 	struct policy_decision	 d;
@@ -1052,7 +1051,7 @@ adm_list_once(struct admission *a, const struct http_request *req,
 	int			 allow = 0;
 
 	adm_refresh(a);
-	adm_ctx_init(&c, &req->principal, req->remote_addr, req->now, NULL,
+	adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
 	    "find");
 	pthread_rwlock_rdlock(&a->lock);
 	if (a->shape.find_endpoint || ((a->shape.find_service ||
@@ -1075,7 +1074,7 @@ out:
 }
 
 int
-admission_filter_list(struct admission *a, const struct http_request *req,
+admission_filter_list(struct admission *a, const struct admission_caller *cl,
     const char *const *services, size_t nservices, int watch,
     struct store_query *q, void (**match_free)(void *),
     struct nsreg_error *err)
@@ -1084,15 +1083,15 @@ admission_filter_list(struct admission *a, const struct http_request *req,
 	struct adm_ctx		 c;
 	size_t			 i;
 
-	if (req->principal.admin) {
-		adm_ctx_init(&c, &req->principal, req->remote_addr, req->now,
-		    NULL, "find");
+	if (cl->principal->admin) {
+		adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
+		    "find");
 		metrics_decision(a->metrics, "find", 1);
 		adm_log(a, &c, nservices > 0 ? services[0] : NULL, NULL, NULL,
 		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
 		return 0;
 	}
-	if (!watch && adm_list_once(a, req, services, nservices, q->kind))
+	if (!watch && adm_list_once(a, cl, services, nservices, q->kind))
 		return 0;
 	if (nservices > sizeof(f->services) / sizeof(f->services[0]))
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",
@@ -1110,10 +1109,10 @@ admission_filter_list(struct admission *a, const struct http_request *req,
 	f->nservices = nservices;
 	f->a = a;
 	f->kind = q->kind;
-	principal_copy(&f->principal, &req->principal);
+	principal_copy(&f->principal, cl->principal);
 	snprintf(f->remote_addr, sizeof(f->remote_addr), "%s",
-	    req->remote_addr);
-	f->time = req->now;
+	    cl->remote_addr != NULL ? cl->remote_addr : "");
+	f->time = cl->now;
 	f->inner = q->match;
 	f->inner_arg = q->match_arg;
 	f->inner_free = *match_free;

@@ -16,8 +16,10 @@
  * decision is counted (metrics_decision) and written to the decision log
  * (decision_log.h) without waiting for the database.
  *
- * server_authorize() (server.h) is implemented here and is what handlers
- * call for one action on one subject.  All functions are thread-safe.
+ * An engine: no HTTP.  A decision is about a caller (struct
+ * admission_caller: who, from where, when), an action and a subject;
+ * handlers build the caller from their request (api_authorize() in
+ * api.h).  All functions are thread-safe.
  */
 #ifndef NSREG_ADMISSION_H
 #define NSREG_ADMISSION_H
@@ -28,14 +30,48 @@
 #include <jansson.h>
 
 #include "error.h"
-#include "http.h"
 #include "policy.h"
-#include "server.h"
+#include "principal.h"
 #include "store.h"
 
 struct admission;
 struct decision_log;
 struct metrics;
+
+/* The registry actions of DESIGN section 5. */
+enum admission_action {
+	ADMISSION_ACTION_FIND = 0,
+	ADMISSION_ACTION_REGISTER,
+	ADMISSION_ACTION_UNREGISTER,
+	ADMISSION_ACTION_PUBLISH,
+	ADMISSION_ACTION_CONNECT
+};
+
+/* Who asks (all borrowed): what a decision needs of a request. */
+struct admission_caller {
+	const struct principal	*principal;
+	const char		*remote_addr;	/* numeric, or NULL */
+	int64_t			 now;		/* ms, "now" for the rules */
+};
+
+/*
+ * What an action is about, for the admission decision (DESIGN section 5:
+ * the condition sees the service and endpoint records).  Objects are
+ * rendered records (borrowed); an endpoint being registered is the one
+ * the caller sent, with its owner.  A service named without service_obj
+ * is looked up among the stored services ({name} alone when there is
+ * none).  With no service but an endpoint_obj that offers services, there
+ * is one decision per offered service: "find" needs one of them allowed,
+ * the other actions every one.
+ */
+struct admission_subject {
+	const char	*service;	/* service name or NULL */
+	const json_t	*service_obj;	/* its record, NULL when unknown */
+	const char	*endpoint;	/* endpoint name or NULL */
+	const json_t	*endpoint_obj;	/* its record or NULL */
+	const json_t	*labels;	/* request labels (connect) or NULL */
+	const char	*grant;		/* grant id, for the decision log */
+};
 
 /*
  * A new engine that denies everything until admission_load().  store,
@@ -68,12 +104,31 @@ size_t			 admission_rule_count(struct admission *a);
 /* The options rules are checked and compiled with (borrowed). */
 const struct policy_options *admission_policy_options(struct admission *a);
 
-/* One admission decision; see server_authorize() in server.h. */
+/*
+ * May the caller take action on subject?  The rule set decides; admins
+ * bypass it.  Every decision is counted and logged.  When decision is not
+ * NULL it receives the decision as a new reference ({"decision",
+ * "reasons","errors","audit"}, plus "bypass":true for an admin), for an
+ * answer that embeds it.  Returns 0 (allowed) or -1 with err
+ * NSREG_PERMISSION_DENIED naming the rules that forbade, or saying that
+ * none permitted.
+ */
 int			 admission_authorize(struct admission *a,
-			    const struct http_request *req,
-			    enum server_action action,
-			    const struct server_subject *subject,
+			    const struct admission_caller *caller,
+			    enum admission_action action,
+			    const struct admission_subject *subject,
 			    json_t **decision, struct nsreg_error *err);
+
+/*
+ * The stored service name as the "service" variable sees it: its
+ * rendered record (a new reference) and revision, or -1 with err
+ * NSREG_NOT_FOUND when the engine knows no such service.  The records
+ * follow the store's events; a caller that needs the database's latest
+ * reads the store instead.
+ */
+int			 admission_service(struct admission *a,
+			    const char *name, json_t **rendered,
+			    int64_t *revision, struct nsreg_error *err);
 
 /*
  * Filter a list or watch of services or endpoints by the action "find",
@@ -91,7 +146,7 @@ int			 admission_authorize(struct admission *a,
  * with err (nothing changed: the caller still owns its filter).
  */
 int			 admission_filter_list(struct admission *a,
-			    const struct http_request *req,
+			    const struct admission_caller *caller,
 			    const char *const *services, size_t nservices,
 			    int watch, struct store_query *q,
 			    void (**match_free)(void *),
@@ -106,12 +161,5 @@ int			 admission_evaluate(struct admission *a,
 			    struct store *store, const json_t *body,
 			    int64_t now, json_t **decision,
 			    struct nsreg_error *err);
-
-/*
- * Reply with err's status and {"error":{...},"decision":{...}}; decision
- * (stolen) may be NULL, then it is a plain error reply.
- */
-void			 admission_reply_denied(struct http_request *req,
-			    const struct nsreg_error *err, json_t *decision);
 
 #endif

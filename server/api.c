@@ -1,6 +1,6 @@
 /*
  * api.c - pieces shared by the resource handlers: object replies, ETag
- * and If-Match, pagination, list-or-watch.
+ * and If-Match, pagination, list-or-watch, admission of a request.
  */
 #include "config.h"
 
@@ -20,6 +20,40 @@
 
 #define API_LIMIT_DEFAULT	100
 #define API_LIMIT_MAX		1000
+
+void
+api_caller(const struct http_request *req, struct admission_caller *c)
+{
+	c->principal = &req->principal;
+	c->remote_addr = req->remote_addr;
+	c->now = req->now;
+}
+
+int
+api_authorize(struct server *srv, struct http_request *req,
+    enum admission_action action, const struct admission_subject *subject,
+    json_t **decision, struct nsreg_error *err)
+{
+	struct admission_caller	c;
+
+	api_caller(req, &c);
+	return admission_authorize(srv->admission, &c, action, subject,
+	    decision, err);
+}
+
+void
+api_reply_denied(struct http_request *req, const struct nsreg_error *err,
+    json_t *decision)
+{
+	json_t	*body;
+
+	if ((body = nsreg_error_json(err)) != NULL && decision != NULL)
+		json_object_set_new(body, "decision", decision);
+	else
+		json_decref(decision);
+	req->error_code = nsreg_code_name(err->code);
+	http_reply_json(req, nsreg_code_status(err->code), body);
+}
 
 void
 api_reply_object(struct http_request *req, unsigned int status,
@@ -431,12 +465,12 @@ api_get_object(struct server *srv, struct http_request *req,
 
 void
 api_find_or_delete(struct server *srv, struct http_request *req,
-    enum store_kind kind, const char *name, enum server_action action,
+    enum store_kind kind, const char *name, enum admission_action action,
     api_check_fn delete_check)
 {
 	struct store_object	 cur;
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
+	struct admission_subject	 subj = { 0 };
 	struct api_write	 w;
 	json_t			*rendered = NULL, *decision = NULL;
 	int			 found;
@@ -457,8 +491,8 @@ api_find_or_delete(struct server *srv, struct http_request *req,
 		subj.service = name;
 		subj.service_obj = rendered;
 	}
-	if (server_authorize(srv, req, action, &subj, &decision, &err) == -1) {
-		admission_reply_denied(req, &err, decision);
+	if (api_authorize(srv, req, action, &subj, &decision, &err) == -1) {
+		api_reply_denied(req, &err, decision);
 		goto done;
 	}
 	json_decref(decision);
@@ -467,7 +501,7 @@ api_find_or_delete(struct server *srv, struct http_request *req,
 		    store_kind_name(kind), name);
 		goto fail;
 	}
-	if (action == SERVER_ACTION_FIND)
+	if (action == ADMISSION_ACTION_FIND)
 		api_reply_object(req, HTTP_OK, &cur);
 	else {
 		w.srv = srv;

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "admission.h"
 #include "error.h"
 #include "http.h"
 #include "server.h"
@@ -50,7 +51,7 @@ void	api_policies_delete(struct server *, struct http_request *);
 void	api_decisions_list(struct server *, struct http_request *);
 void	api_decisions_evaluate(struct server *, struct http_request *);
 
-/* api_grants.c: /v1/grants, /v1/jwks and the grant state. */
+/* api_grants.c: /v1/grants and /v1/jwks (the engine: grants.h). */
 void	api_grants_create(struct server *, struct http_request *);
 void	api_grants_list(struct server *, struct http_request *);
 void	api_grants_get(struct server *, struct http_request *);
@@ -59,32 +60,27 @@ void	api_grants_refresh(struct server *, struct http_request *);
 void	api_grants_introspect(struct server *, struct http_request *);
 void	api_jwks(struct server *, struct http_request *);
 
-struct conf;
-struct grants;
-
-/*
- * The grant state of srv (after store_set_listener): loads grant-key
- * (written first when missing under nsregd --dev), makes it the store's
- * signing key (retiring the previous one), reads the published keys and
- * the active grants per endpoint.  NULL with err when the key file is
- * bad.
- */
-struct grants	*api_grants_new(struct server *srv, struct nsreg_error *err);
-/* SIGHUP: grant-ttl, and grant-key when the file holds another key. */
-int	api_grants_reload(struct grants *g, const struct conf *conf,
-	    struct nsreg_error *err);
-void	api_grants_free(struct grants *g);
-/* The store listener's part for grants (pass the grants as arg). */
-void	api_grants_store_event(const struct store_event *ev, void *arg);
-/*
- * A service write of name with doc (its new document) is refused with
- * NSREG_CONFLICT when it changes the vl3 pool that live grants hold
- * addresses of.
- */
-int	api_grants_check_service(struct server *srv, const char *name,
-	    const json_t *doc, int64_t now, struct nsreg_error *err);
-
 /* api.c: shared pieces of the resource handlers. */
+
+/* The caller of req, for admission (borrows from req). */
+void	api_caller(const struct http_request *req,
+	    struct admission_caller *caller);
+
+/*
+ * May the request's principal take action on subject?  admission_authorize
+ * (admission.h) for srv's engine and the request's caller.
+ */
+int	api_authorize(struct server *srv, struct http_request *req,
+	    enum admission_action action,
+	    const struct admission_subject *subject, json_t **decision,
+	    struct nsreg_error *err);
+
+/*
+ * Reply with err's status and {"error":{...},"decision":{...}}; decision
+ * (stolen) may be NULL, then it is a plain error reply.
+ */
+void	api_reply_denied(struct http_request *req,
+	    const struct nsreg_error *err, json_t *decision);
 
 /* Reply with a stored object: rendered body and ETag "<revision>". */
 void	api_reply_object(struct http_request *req, unsigned int status,
@@ -174,7 +170,7 @@ struct api_write {
  */
 void	api_find_or_delete(struct server *srv, struct http_request *req,
 	    enum store_kind kind, const char *name,
-	    enum server_action action, api_check_fn delete_check);
+	    enum admission_action action, api_check_fn delete_check);
 
 /* Fetch kind/name and reply with it (ETag) or 404. */
 void	api_get_object(struct server *srv, struct http_request *req,

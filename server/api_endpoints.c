@@ -153,7 +153,7 @@ static int
 endpoints_reauthorize(struct api_write *w,
     const struct store_object *cur, struct nsreg_error *err)
 {
-	struct server_subject	 subj = { 0 };
+	struct admission_subject	 subj = { 0 };
 	json_t			*rendered;
 	int			 rc;
 
@@ -162,7 +162,7 @@ endpoints_reauthorize(struct api_write *w,
 		    "out of memory");
 	subj.endpoint = cur->name;
 	subj.endpoint_obj = rendered;
-	rc = server_authorize(w->srv, w->req, SERVER_ACTION_UNREGISTER, &subj,
+	rc = api_authorize(w->srv, w->req, ADMISSION_ACTION_UNREGISTER, &subj,
 	    NULL, err);
 	json_decref(rendered);
 	if (rc == 0)
@@ -239,7 +239,7 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 {
 	struct store_object	 obj;
 	struct nsreg_error	 err;
-	struct server_subject	 subj = { 0 };
+	struct admission_subject	 subj = { 0 };
 	struct api_write	 w = { 0 };
 	const struct principal	*p = &req->principal;
 	const char		*name = req->params[0];
@@ -292,11 +292,11 @@ api_endpoints_put(struct server *srv, struct http_request *req)
 	}
 	subj.endpoint = name;
 	subj.endpoint_obj = rendered;
-	if (server_authorize(srv, req, SERVER_ACTION_REGISTER, &subj,
+	if (api_authorize(srv, req, ADMISSION_ACTION_REGISTER, &subj,
 	    &decision, &err) == -1) {
 		json_decref(rendered);
 		store_object_clear(&obj);
-		admission_reply_denied(req, &err, decision);
+		api_reply_denied(req, &err, decision);
 		return;
 	}
 	json_decref(decision);
@@ -325,7 +325,7 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
-	    SERVER_ACTION_FIND, endpoints_check);
+	    ADMISSION_ACTION_FIND, endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -340,7 +340,7 @@ api_endpoints_delete(struct server *srv, struct http_request *req)
 	if (validate_name(name, 0, "name", &err) == -1)
 		goto fail;
 	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
-	    SERVER_ACTION_UNREGISTER, endpoints_check);
+	    ADMISSION_ACTION_UNREGISTER, endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -493,6 +493,7 @@ void
 api_endpoints_list(struct server *srv, struct http_request *req)
 {
 	struct endpoints_filter	*f;
+	struct admission_caller	 caller;
 	struct store_query	 q;
 	struct nsreg_error	 err;
 	void			(*match_free)(void *) = endpoints_filter_free;
@@ -529,7 +530,8 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 	    f->url != NULL ? endpoints_match : NULL;
 	q.match_arg = f;
 	/* Only the endpoints the caller may find (action find, per item). */
-	if (admission_filter_list(srv->admission, req,
+	api_caller(req, &caller);
+	if (admission_filter_list(srv->admission, &caller,
 	    (const char *const *)f->services, f->nservices, api_is_watch(req),
 	    &q, &match_free, &err) == -1)
 		goto fail;

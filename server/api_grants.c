@@ -1,610 +1,49 @@
 /*
  * api_grants.c - /v1/grants and /v1/jwks: connection grants (DESIGN
- * section 4, "Grants"): endpoint selection, admission, vL3 addresses,
- * signed tokens, refresh, revocation, introspection.
+ * section 4, "Grants"): the handlers.  The grant engine (grants.h) makes,
+ * refreshes, revokes and introspects them; here requests are checked and
+ * answered.
  *
- * The grant state (struct grants) holds the signing key, the published
- * keys, and the active grants per endpoint that order the candidates;
- * the store listener keeps those counts (api_grants_store_event).
- *
- * Who sees what: a grant is read by its principal, by the owner of its
- * endpoint (the token's audience: the forwarder side) and by admins;
- * lists and watches show each caller only those.  Only the principal or
- * an admin revokes; only the principal refreshes (admission then
- * decides for the principal, never for an admin).  Introspection is open
- * to every authenticated caller: forwarders hold no grant themselves.
+ * Lists and watches show each caller only the grants it may read: its
+ * own, those whose audience it is, and every one to an admin.
+ * Introspection is open to every authenticated caller: forwarders hold
+ * no grant themselves.
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/rand.h>
-
 #include "api.h"
-#include "grant.h"
-#include "ipam.h"
+#include "grants.h"
 #include "log.h"
-#include "select.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"
 
-/* Write attempts when a record moves under a grant being made. */
-#define GRANTS_ATTEMPTS		8
-#define GRANTS_LOAD_BUCKETS	1024
-/* Service records kept for selection; beyond, they are read each time. */
-#define GRANTS_SVC_BUCKETS	256
-#define GRANTS_SVC_MAX		4096
-/* A grant id: 10 characters of milliseconds, 16 of randomness. */
-#define GRANTS_ID_LEN		26
 #define GRANTS_FILTER_MAX	PRINCIPAL_ID_MAX
-
-/* Active grants of one endpoint. */
-struct grants_load {
-	char			*name;
-	int64_t			 n;
-	struct grants_load	*next;
-};
-
-/* A service record as last read (rendered, immutable once here). */
-struct grants_svc {
-	char			*name;
-	json_t			*rendered;
-	int64_t			 revision;
-	struct grants_svc	*next;
-};
-
-struct grants {
-	struct server		*srv;
-	pthread_mutex_t		 lock;		/* the fields below */
-	struct grant_key	*key;		/* NULL: no grant-key */
-	struct grant_keyset	*keyset;	/* published keys */
-	char			*jwks;		/* {"keys":[...]} text */
-	size_t			 jwks_len;
-	int64_t			 jwks_until;	/* rebuild then (0: never) */
-	int64_t			 ttl;		/* grant-ttl, ms */
-	pthread_mutex_t		 load_lock;
-	struct grants_load	*loads[GRANTS_LOAD_BUCKETS];
-	/*
-	 * Services read for grants, dropped by their store events; gen
-	 * counts those events so that a read racing one is not kept.
-	 */
-	pthread_mutex_t		 svc_lock;
-	struct grants_svc	*svcs[GRANTS_SVC_BUCKETS];
-	size_t			 nsvcs;
-	uint64_t		 svc_gen;
-};
 
 static const char *const grants_fields[] = {
 	"service", "labels", "endpoint", NULL
 };
 
-/* ---- active grants per endpoint ------------------------------------------ */
-
-static size_t
-grants_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h % GRANTS_LOAD_BUCKETS);
-}
-
-/* Add d to name's count (load_lock held). */
-static void
-grants_load_add_locked(struct grants *g, const char *name, int64_t d)
-{
-	struct grants_load	**lp, *l;
-
-	lp = &g->loads[grants_hash(name)];
-	while (*lp != NULL && strcmp((*lp)->name, name) != 0)
-		lp = &(*lp)->next;
-	if ((l = *lp) == NULL) {
-		if (d <= 0 || (l = calloc(1, sizeof(*l))) == NULL)
-			return;
-		if ((l->name = strdup(name)) == NULL) {
-			free(l);
-			return;
-		}
-		*lp = l;
-	}
-	l->n += d;
-	if (l->n <= 0) {
-		*lp = l->next;
-		free(l->name);
-		free(l);
-	}
-}
-
-static void
-grants_load_set(const char *name, int64_t n, void *arg)
-{
-	struct grants	*g = arg;
-
-	pthread_mutex_lock(&g->load_lock);
-	grants_load_add_locked(g, name, n);
-	pthread_mutex_unlock(&g->load_lock);
-}
-
-static int64_t
-grants_load_get(const char *name, void *arg)
-{
-	struct grants		*g = arg;
-	struct grants_load	*l;
-	int64_t			 n = 0;
-
-	pthread_mutex_lock(&g->load_lock);
-	for (l = g->loads[grants_hash(name)]; l != NULL; l = l->next)
-		if (strcmp(l->name, name) == 0) {
-			n = l->n;
-			break;
-		}
-	pthread_mutex_unlock(&g->load_lock);
-	return n;
-}
-
-/* ---- service records ----------------------------------------------------- */
-
-static void
-grants_svc_free(struct grants_svc *v)
-{
-	free(v->name);
-	json_decref(v->rendered);
-	free(v);
-}
-
-/* Forget name's record (svc_lock held). */
-static void
-grants_svc_drop_locked(struct grants *g, const char *name)
-{
-	struct grants_svc	**vp, *v;
-
-	vp = &g->svcs[grants_hash(name) % GRANTS_SVC_BUCKETS];
-	while ((v = *vp) != NULL) {
-		if (strcmp(v->name, name) == 0) {
-			*vp = v->next;
-			grants_svc_free(v);
-			g->nsvcs--;
-			return;
-		}
-		vp = &v->next;
-	}
-}
-
 /*
- * The service name as rendered (new reference) and its revision: the
- * record kept from an earlier read unless fresh, else read from the
- * store (and kept when no service changed meanwhile).
- */
-static int
-grants_service(struct grants *g, const char *name, int64_t now, int fresh,
-    json_t **rendered, int64_t *revision, struct nsreg_error *err)
-{
-	struct store_object	 o;
-	struct grants_svc	*v;
-	uint64_t		 gen;
-	size_t			 h;
-
-	*rendered = NULL;
-	h = grants_hash(name) % GRANTS_SVC_BUCKETS;
-	pthread_mutex_lock(&g->svc_lock);
-	if (fresh)
-		grants_svc_drop_locked(g, name);
-	for (v = g->svcs[h]; v != NULL; v = v->next)
-		if (strcmp(v->name, name) == 0) {
-			*rendered = json_incref(v->rendered);
-			*revision = v->revision;
-			break;
-		}
-	gen = g->svc_gen;
-	pthread_mutex_unlock(&g->svc_lock);
-	if (*rendered != NULL)
-		return 0;
-	memset(&o, 0, sizeof(o));
-	if (store_fetch(g->srv->store, STORE_SERVICE, name, now, &o,
-	    err) == -1) {
-		if (err->code == NSREG_NOT_FOUND)
-			nsreg_error_set(err, NSREG_NOT_FOUND, "service",
-			    "service %s not found", name);
-		return -1;
-	}
-	*revision = o.revision;
-	*rendered = store_object_render(&o);
-	store_object_clear(&o);
-	if (*rendered == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	pthread_mutex_lock(&g->svc_lock);
-	if (gen == g->svc_gen && g->nsvcs < GRANTS_SVC_MAX &&
-	    (v = calloc(1, sizeof(*v))) != NULL) {
-		if ((v->name = strdup(name)) == NULL)
-			free(v);
-		else {
-			v->rendered = json_incref(*rendered);
-			v->revision = *revision;
-			v->next = g->svcs[h];
-			g->svcs[h] = v;
-			g->nsvcs++;
-		}
-	}
-	pthread_mutex_unlock(&g->svc_lock);
-	return 0;
-}
-
-void
-api_grants_store_event(const struct store_event *ev, void *arg)
-{
-	struct grants	*g = arg;
-	const char	*ep;
-
-	if (g != NULL && ev->kind == STORE_SERVICE) {
-		pthread_mutex_lock(&g->svc_lock);
-		g->svc_gen++;
-		grants_svc_drop_locked(g, ev->name);
-		pthread_mutex_unlock(&g->svc_lock);
-		return;
-	}
-	if (g == NULL || ev->kind != STORE_GRANT ||
-	    (ev->type != STORE_ADDED && ev->type != STORE_DELETED))
-		return;
-	ep = json_string_value(json_object_get(json_object_get(ev->object,
-	    "endpoint"), "name"));
-	if (ep == NULL)
-		return;
-	pthread_mutex_lock(&g->load_lock);
-	grants_load_add_locked(g, ep, ev->type == STORE_ADDED ? 1 : -1);
-	pthread_mutex_unlock(&g->load_lock);
-}
-
-/* ---- keys ---------------------------------------------------------------- */
-
-/*
- * Read the keys to publish from the store: the key set for
- * introspection and the /v1/jwks text, good until the first retired key
- * is no longer needed.
- */
-static int
-grants_keys_refresh(struct grants *g, int64_t now, struct nsreg_error *err)
-{
-	struct grant_keyset	*ks = NULL;
-	json_t			*keys = NULL, *jwks = NULL, *doc = NULL;
-	json_t			*k;
-	char			*text = NULL;
-	int64_t			 until = 0, exp;
-	size_t			 i;
-	int			 rc = -1;
-
-	if (store_grant_keys(g->srv->store, now, &keys, err) == -1)
-		return -1;
-	if ((jwks = json_array()) == NULL)
-		goto oom;
-	json_array_foreach(keys, i, k) {
-		if (json_array_append(jwks, json_object_get(k, "jwk")) == -1)
-			goto oom;
-		exp = json_integer_value(json_object_get(k, "expires_at"));
-		if (json_is_integer(json_object_get(k, "retired_at")) &&
-		    (until == 0 || exp < until))
-			until = exp;
-	}
-	if ((ks = grant_keyset_new(jwks, err)) == NULL)
-		goto out;
-	if ((doc = json_pack("{s:O}", "keys", jwks)) == NULL ||
-	    (text = json_dumps(doc, JSON_COMPACT)) == NULL)
-		goto oom;
-	pthread_mutex_lock(&g->lock);
-	grant_keyset_unref(g->keyset);
-	g->keyset = ks;
-	ks = NULL;
-	free(g->jwks);
-	g->jwks = text;
-	g->jwks_len = strlen(text);
-	text = NULL;
-	g->jwks_until = until;
-	pthread_mutex_unlock(&g->lock);
-	rc = 0;
-	goto out;
-oom:
-	nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-out:
-	grant_keyset_unref(ks);
-	json_decref(doc);
-	json_decref(jwks);
-	json_decref(keys);
-	free(text);
-	return rc;
-}
-
-/* Bring the published keys up to date when a retired one ran out. */
-static void
-grants_keys_check(struct grants *g, int64_t now)
-{
-	struct nsreg_error	err;
-	int64_t			until;
-
-	pthread_mutex_lock(&g->lock);
-	until = g->jwks_until;
-	pthread_mutex_unlock(&g->lock);
-	if (until != 0 && now >= until &&
-	    grants_keys_refresh(g, now, &err) == -1)
-		log_warnx("msg=\"grant keys refresh failed\" error=%s "
-		    "detail=\"%s\"", nsreg_code_name(err.code), err.message);
-}
-
-/*
- * Make k (stolen; NULL: none) the signing key: record it in the store
- * (retiring the previous one) and publish.
- */
-static int
-grants_key_install(struct grants *g, struct grant_key *k, int64_t now,
-    struct nsreg_error *err)
-{
-	struct grant_key	*old;
-	json_t			*jwk = NULL;
-	char			*text = NULL;
-	int			 rc = -1;
-
-	if (k != NULL && ((jwk = grant_key_jwk(k)) == NULL ||
-	    (text = json_dumps(jwk, JSON_COMPACT)) == NULL)) {
-		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	if (store_grant_key_use(g->srv->store, k != NULL ? grant_key_kid(k) :
-	    NULL, text, now, err) == -1)
-		goto out;
-	pthread_mutex_lock(&g->lock);
-	old = g->key;
-	g->key = k;
-	k = NULL;
-	pthread_mutex_unlock(&g->lock);
-	grant_key_unref(old);
-	rc = grants_keys_refresh(g, now, err);
-out:
-	grant_key_unref(k);
-	json_decref(jwk);
-	free(text);
-	return rc;
-}
-
-/* The signing key (a new reference) or NULL. */
-static struct grant_key *
-grants_key_get(struct grants *g)
-{
-	struct grant_key	*k;
-
-	pthread_mutex_lock(&g->lock);
-	k = grant_key_ref(g->key);
-	pthread_mutex_unlock(&g->lock);
-	return k;
-}
-
-struct grants *
-api_grants_new(struct server *srv, struct nsreg_error *err)
-{
-	struct grants		*g;
-	struct grant_key	*k = NULL;
-	const struct conf	*conf = srv->conf;
-	int64_t			 now = util_now_ms();
-
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-		return NULL;
-	}
-	g->srv = srv;
-	g->ttl = conf->grant_ttl;
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_mutex_init(&g->load_lock, NULL);
-	pthread_mutex_init(&g->svc_lock, NULL);
-	if (conf->grant_key != NULL &&
-	    (k = grant_key_load(conf->grant_key, srv->dev, err)) == NULL)
-		goto fail;
-	if (grants_key_install(g, k, now, err) == -1)
-		goto fail;
-	if (store_grant_loads(srv->store, now, grants_load_set, g, err) == -1)
-		goto fail;
-	if (g->key == NULL)
-		log_info("msg=\"no grant-key: grants are not issued\"");
-	else
-		log_info("msg=\"grant key\" kid=%s", grant_key_kid(g->key));
-	return g;
-fail:
-	api_grants_free(g);
-	return NULL;
-}
-
-int
-api_grants_reload(struct grants *g, const struct conf *conf,
-    struct nsreg_error *err)
-{
-	struct grant_key	*k = NULL, *cur;
-	int			 same;
-
-	if (conf->grant_key != NULL && (k = grant_key_load(conf->grant_key,
-	    g->srv->dev, err)) == NULL)
-		return -1;
-	cur = grants_key_get(g);
-	same = (k == NULL && cur == NULL) || (k != NULL && cur != NULL &&
-	    strcmp(grant_key_kid(k), grant_key_kid(cur)) == 0);
-	grant_key_unref(cur);
-	pthread_mutex_lock(&g->lock);
-	g->ttl = conf->grant_ttl;
-	pthread_mutex_unlock(&g->lock);
-	if (same) {
-		grant_key_unref(k);
-		return 0;
-	}
-	log_info("msg=\"grant key rotated\" kid=%s",
-	    k != NULL ? grant_key_kid(k) : "-");
-	return grants_key_install(g, k, util_now_ms(), err);
-}
-
-void
-api_grants_free(struct grants *g)
-{
-	struct grants_load	*l, *next;
-	struct grants_svc	*v, *vnext;
-	size_t			 i;
-
-	if (g == NULL)
-		return;
-	for (i = 0; i < GRANTS_LOAD_BUCKETS; i++)
-		for (l = g->loads[i]; l != NULL; l = next) {
-			next = l->next;
-			free(l->name);
-			free(l);
-		}
-	for (i = 0; i < GRANTS_SVC_BUCKETS; i++)
-		for (v = g->svcs[i]; v != NULL; v = vnext) {
-			vnext = v->next;
-			grants_svc_free(v);
-		}
-	grant_key_unref(g->key);
-	grant_keyset_unref(g->keyset);
-	free(g->jwks);
-	pthread_mutex_destroy(&g->lock);
-	pthread_mutex_destroy(&g->load_lock);
-	pthread_mutex_destroy(&g->svc_lock);
-	free(g);
-}
-
-/* ---- small helpers ------------------------------------------------------- */
-
-/* A new id: time-ordered (appends to the store's keys), 80 random bits. */
-static int
-grants_new_id(int64_t now, char *id, struct nsreg_error *err)
-{
-	static const char	 digits[] = "0123456789abcdefghjkmnpqrstvwxyz";
-	unsigned char		 rnd[10];
-	uint64_t		 t = (uint64_t)now, bits = 0;
-	int			 i, nbits = 0;
-	size_t			 r = 0;
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "no randomness for a grant id");
-	for (i = 9; i >= 0; i--) {
-		id[i] = digits[t & 31];
-		t >>= 5;
-	}
-	for (i = 10; i < GRANTS_ID_LEN; i++) {
-		if (nbits < 5) {
-			bits = (bits << 8) | rnd[r++];
-			nbits += 8;
-		}
-		nbits -= 5;
-		id[i] = digits[(bits >> nbits) & 31];
-	}
-	id[GRANTS_ID_LEN] = '\0';
-	return 0;
-}
-
-/* 1 when the caller may read the grant (rendered): principal, audience. */
-static int
-grants_visible(const struct principal *p, const json_t *grant)
-{
-	const char	*v;
-
-	if (p->admin)
-		return 1;
-	if (p->id[0] == '\0')
-		return 0;
-	v = json_string_value(json_object_get(grant, "principal"));
-	if (v != NULL && strcmp(v, p->id) == 0)
-		return 1;
-	v = json_string_value(json_object_get(grant, "audience"));
-	return v != NULL && strcmp(v, p->id) == 0;
-}
-
-/* Reply 403 (or err's status) with {"error":{...},"decision":{...}}. */
-static void
-grants_reply_denied(struct http_request *req, const struct nsreg_error *err,
-    json_t *decision)
-{
-	json_t	*body;
-
-	if ((body = nsreg_error_json(err)) != NULL && decision != NULL)
-		json_object_set(body, "decision", decision);
-	json_decref(decision);
-	req->error_code = nsreg_code_name(err->code);
-	http_reply_json(req, nsreg_code_status(err->code), body);
-}
-
-/*
- * The token expiry for a grant issued at now (seconds): now + grant-ttl,
- * capped by the caller's credential.  NSREG_UNAUTHENTICATED when the
- * credential ends within the second.
- */
-static int
-grants_expiry(struct grants *g, const struct http_request *req,
-    int64_t *iat, int64_t *exp, struct nsreg_error *err)
-{
-	int64_t	ttl;
-
-	pthread_mutex_lock(&g->lock);
-	ttl = g->ttl;
-	pthread_mutex_unlock(&g->lock);
-	*iat = req->now / 1000;
-	*exp = *iat + (ttl + 999) / 1000;
-	if (req->principal.expires_at != 0 &&
-	    *exp > req->principal.expires_at / 1000)
-		*exp = req->principal.expires_at / 1000;
-	if (*exp <= *iat)
-		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-		    "the credential expires too soon for a grant: present a "
-		    "fresh SVID");
-	return 0;
-}
-
-/* The claims of a grant's token (rendered grant, borrowed): new ref. */
-static json_t *
-grants_claims(struct grants *g, const json_t *grant, int64_t iat,
-    int64_t exp)
-{
-	const json_t	*ep = json_object_get(grant, "endpoint");
-
-	return json_pack("{s:s, s:O, s:O, s:I, s:I, s:I, s:O, "
-	    "s:{s:O, s:O, s:O, s:O, s:O}}",
-	    "iss", g->srv->conf->server_id,
-	    "sub", json_object_get(grant, "principal"),
-	    "aud", json_object_get(grant, "audience"),
-	    "iat", (json_int_t)iat, "nbf", (json_int_t)iat,
-	    "exp", (json_int_t)exp,
-	    "jti", json_object_get(grant, "id"),
-	    "nsreg",
-	    "service", json_object_get(grant, "service"),
-	    "endpoint", json_object_get(ep, "name"),
-	    "url", json_object_get(ep, "url"),
-	    "address", json_object_get(grant, "address"),
-	    "network", json_object_get(grant, "network"));
-}
-
-/*
- * Reply status with the stored grant and its token:
- * Location and ETag, the rendered object plus "token".
+ * Reply status with the grant made and its token: Location (when
+ * created) and ETag, the stored object plus "token".  A grant created
+ * that cannot be answered is withdrawn.
  */
 static void
-grants_reply_issued(struct grants *g, struct http_request *req,
-    unsigned int status, const struct store_object *obj,
-    struct grant_key *k, int64_t iat, int64_t exp)
+grants_reply_issued(struct server *srv, struct http_request *req,
+    unsigned int status, struct grants_issued *gi)
 {
+	const struct store_object *obj = &gi->obj;
 	struct nsreg_error	 err;
-	json_t			*body = NULL, *claims = NULL;
-	char			*token = NULL, *text = NULL;
+	json_t			*body = NULL;
+	char			*text = NULL;
 	char			 loc[64], etag[32];
-	size_t			 tl, n;
+	size_t			 tl, n = 0;
 
-	/* The document holds every field the claims take. */
-	if ((claims = grants_claims(g, obj->doc, iat, exp)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
-	if ((token = grant_sign(k, claims, &err)) == NULL)
-		goto fail;
 	snprintf(loc, sizeof(loc), "/v1/grants/%s", obj->name);
 	snprintf(etag, sizeof(etag), "\"%lld\"", (long long)obj->revision);
 	if (status == HTTP_CREATED)
@@ -616,267 +55,49 @@ grants_reply_issued(struct grants *g, struct http_request *req,
 	 */
 	if (obj->text != NULL && obj->text_len > 2 &&
 	    obj->text[obj->text_len - 1] == '}') {
-		tl = strlen(token);
+		tl = strlen(gi->token);
 		n = obj->text_len - 1 + strlen(",\"token\":\"\"}") + tl;
-		if ((text = malloc(n + 1)) == NULL) {
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-			goto fail;
-		}
+		if ((text = malloc(n + 1)) == NULL)
+			goto oom;
 		memcpy(text, obj->text, obj->text_len - 1);
 		snprintf(text + obj->text_len - 1, n + 1 - (obj->text_len - 1),
-		    ",\"token\":\"%s\"}", token);
+		    ",\"token\":\"%s\"}", gi->token);
 		http_reply_text(req, status, "application/json", text, n);
 		goto out;
 	}
 	if ((body = store_object_render(obj)) == NULL ||
-	    json_object_set_new(body, "token", json_string(token)) == -1) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
+	    json_object_set_new(body, "token", json_string(gi->token)) == -1)
+		goto oom;
 	http_reply_json(req, status, body);
 	body = NULL;
 	goto out;
-fail:
-	/* Persisted but unsigned: take it back rather than leave it. */
-	if (status == HTTP_CREATED && store_grant_delete(g->srv->store,
-	    obj->name, 0, STORE_REASON_REVOKED, req->now, NULL, NULL) == -1)
-		log_warnx("msg=\"cannot withdraw an unsigned grant\" "
-		    "grant=%s", obj->name);
+oom:
+	nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+	if (status == HTTP_CREATED)
+		grants_withdraw(srv->grants, obj->name, req->now);
 	http_reply_error(req, &err);
 out:
 	json_decref(body);
-	json_decref(claims);
 	if (text != NULL) {
 		explicit_bzero(text, n);
 		free(text);
 	}
-	if (token != NULL) {
-		explicit_bzero(token, strlen(token));
-		free(token);
-	}
-}
-
-/* Put the address of block into the grant's document (store callback). */
-static int
-grants_assign(struct store_object *obj, int64_t block, void *arg,
-    struct nsreg_error *err)
-{
-	const struct ipam_pool	*pool = arg;
-	char			 addr[IPAM_TEXT_MAX];
-
-	if (ipam_block_address(pool, block, addr, sizeof(addr)) == -1)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "block %lld is not in %s", (long long)block,
-		    pool->prefix);
-	if (json_object_set_new(obj->doc, "address", json_string(addr)) ==
-	    -1 || json_object_set_new(obj->doc, "network",
-	    json_string(pool->prefix)) == -1)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	return 0;
-}
-
-/* The service's pool, or 0 in *has when it has no vl3. */
-static int
-grants_pool(const json_t *service, struct ipam_pool *pool, int *has,
-    struct nsreg_error *err)
-{
-	const json_t	*vl3 = json_object_get(service, "vl3");
-
-	*has = 0;
-	if (!json_is_object(vl3))
-		return 0;
-	if (ipam_pool_init(pool, json_string_value(json_object_get(vl3,
-	    "prefix")), (int)json_integer_value(json_object_get(vl3,
-	    "client_prefix_len")), "vl3", err) == -1)
-		return -1;
-	*has = 1;
-	return 0;
 }
 
 /* ---- POST /v1/grants ----------------------------------------------------- */
 
-/* What one attempt at a grant found and chose. */
-struct grants_try {
-	int64_t			 service_rev;
-	json_t			*service;	/* rendered */
-	json_t			*endpoints;	/* rendered, offering it */
-	struct select_result	 sel;
-	const json_t		*chosen;	/* an endpoint of endpoints */
-	json_t			*decision;	/* of the chosen, or first */
-	struct nsreg_error	 denial;	/* the first denial */
-	char			 denied[256];	/* names denied */
-};
-
-static void
-grants_try_clear(struct grants_try *t)
-{
-	json_decref(t->service);
-	json_decref(t->endpoints);
-	select_result_free(&t->sel);
-	json_decref(t->decision);
-	memset(t, 0, sizeof(*t));
-}
-
-/*
- * Steps 1-3 of DESIGN section 4: the service, selection, admission per
- * candidate.  Returns 0 with t->chosen set, or -1 with err (and
- * t->decision when admission denied every candidate).
- */
-static int
-grants_choose(struct grants *g, struct http_request *req, const char *id,
-    const char *service, const char *pinned, const json_t *labels,
-    int fresh, struct grants_try *t, struct nsreg_error *err)
-{
-	struct server		*srv = g->srv;
-	struct server_subject	 subj;
-	struct store_query	 q;
-	struct nsreg_error	 e;
-	const char		*svcs[1] = { service }, *name;
-	json_t			*d;
-	int64_t			 rev;
-	size_t			 i, off = 0;
-	int			 more, n;
-
-	memset(t, 0, sizeof(*t));
-	t->sel.match = -1;
-	if (grants_service(g, service, req->now, fresh, &t->service,
-	    &t->service_rev, err) == -1)
-		return -1;
-	memset(&q, 0, sizeof(q));
-	q.kind = STORE_ENDPOINT;
-	q.services = svcs;
-	q.nservices = 1;
-	if (store_list(srv->store, &q, req->now, &t->endpoints, &rev, &more,
-	    err) == -1)
-		return -1;
-	if (json_array_size(t->endpoints) == 0)
-		return nsreg_error_set(err, NSREG_CONFLICT, "service",
-		    "service %s has no live endpoint", service);
-	if (pinned != NULL) {
-		/* NSM: a named endpoint is taken as is, without matches. */
-		if ((t->sel.v = calloc(1, sizeof(*t->sel.v))) == NULL)
-			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-		json_array_foreach(t->endpoints, i, d) {
-			name = json_string_value(json_object_get(d, "name"));
-			if (name != NULL && strcmp(name, pinned) == 0) {
-				t->sel.v[0].endpoint = d;
-				t->sel.v[0].name = name;
-				t->sel.n = 1;
-				break;
-			}
-		}
-		if (t->sel.n == 0)
-			return nsreg_error_set(err, NSREG_NOT_FOUND,
-			    "endpoint", "endpoint %s does not exist, has "
-			    "expired or does not offer service %s", pinned,
-			    service);
-	} else {
-		if (select_endpoints(t->service, labels, t->endpoints,
-		    &t->sel, err) == -1)
-			return -1;
-		if (t->sel.n == 0)
-			return nsreg_error_set(err, NSREG_CONFLICT, "labels",
-			    "service %s: matches[%d] selects none of its %zu "
-			    "live endpoints for these labels", service,
-			    t->sel.match, json_array_size(t->endpoints));
-		select_order(&t->sel, grants_load_get, g);
-	}
-	for (i = 0; i < t->sel.n; i++) {
-		memset(&subj, 0, sizeof(subj));
-		subj.service = service;
-		subj.service_obj = t->service;
-		subj.endpoint = t->sel.v[i].name;
-		subj.endpoint_obj = t->sel.v[i].endpoint;
-		subj.labels = labels;
-		subj.grant = id;
-		d = NULL;
-		nsreg_error_clear(&e);
-		if (server_authorize(srv, req, SERVER_ACTION_CONNECT, &subj, &d,
-		    &e) == 0) {
-			json_decref(t->decision);
-			t->decision = d;
-			t->chosen = t->sel.v[i].endpoint;
-			return 0;
-		}
-		if (e.code != NSREG_PERMISSION_DENIED) {
-			json_decref(d);
-			*err = e;
-			return -1;
-		}
-		if (t->decision == NULL) {
-			t->decision = d;
-			t->denial = e;
-		} else
-			json_decref(d);
-		n = snprintf(t->denied + off, sizeof(t->denied) - off, "%s%s",
-		    off > 0 ? ", " : "", t->sel.v[i].name);
-		if (n > 0 && (size_t)n < sizeof(t->denied) - off)
-			off += (size_t)n;
-	}
-	if (t->sel.n == 1)
-		*err = t->denial;
-	else
-		nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
-		    "connect to %s denied on each of its %zu candidate "
-		    "endpoints (%s); first: %s", service, t->sel.n, t->denied,
-		    t->denial.message);
-	return -1;
-}
-
-/* The grant document of a choice. */
-static json_t *
-grants_doc(const char *id, const struct principal *p, const char *service,
-    const json_t *endpoint, const json_t *labels, const json_t *decision,
-    int64_t iat)
-{
-	const json_t	*owner = json_object_get(endpoint, "owner");
-	char		 ts[UTIL_RFC3339_MAX];
-
-	/*
-	 * The audience is the endpoint's owner, who checks the token; one
-	 * registered with the admin token has none, and is named by URL.
-	 */
-	if (!json_is_string(owner))
-		owner = json_object_get(endpoint, "url");
-	return json_pack("{s:s, s:s, s:s, s:{s:O, s:O}, s:O, s:n, s:n, "
-	    "s:O, s:s, s:O?}",
-	    "id", id, "principal", p->id, "service", service,
-	    "endpoint", "name", json_object_get(endpoint, "name"),
-	    "url", json_object_get(endpoint, "url"),
-	    "audience", owner, "address", "network",
-	    "labels", labels,
-	    "issued_at", util_rfc3339_format(iat * 1000, ts, sizeof(ts)),
-	    "decision", decision);
-}
-
 void
 api_grants_create(struct server *srv, struct http_request *req)
 {
-	struct grants		*g = srv->grants;
-	struct grants_try	 t;
-	struct store_object	 obj;
-	struct store_grant	 sg;
-	struct ipam_pool	 pool;
+	struct admission_caller	 c;
+	struct grants_issued	 gi;
 	struct nsreg_error	 err;
-	struct grant_key	*k = NULL;
 	const json_t		*svc, *ep, *labels;
-	json_t			*empty = NULL;
-	char			 id[GRANTS_ID_LEN + 1];
-	int64_t			 iat, exp;
-	int			 attempt, has_pool;
 
-	memset(&t, 0, sizeof(t));
-	memset(&obj, 0, sizeof(obj));
+	memset(&gi, 0, sizeof(gi));
 	nsreg_error_clear(&err);
-	if (req->principal.id[0] == '\0') {
-		nsreg_error_set(&err, NSREG_PERMISSION_DENIED, NULL,
-		    "grants are issued to workloads: present an X.509-SVID "
-		    "or a JWT-SVID (the admin token has no SPIFFE ID)");
+	if (grants_issuable(&req->principal, &err) == -1)
 		goto fail;
-	}
 	if (validate_fields(req->json, grants_fields, "", &err) == -1 ||
 	    validate_member(req->json, "service", JSON_STRING, "", &svc,
 	    &err) == -1 ||
@@ -901,110 +122,26 @@ api_grants_create(struct server *srv, struct http_request *req)
 		    "grant", json_string_value(svc));
 		goto fail;
 	}
-	if (labels == NULL && (labels = empty = json_object()) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
-	if (grants_expiry(g, req, &iat, &exp, &err) == -1 ||
-	    grants_new_id(req->now, id, &err) == -1)
-		goto fail;
-	for (attempt = 0; attempt < GRANTS_ATTEMPTS; attempt++) {
-		grant_key_unref(k);
-		if ((k = grants_key_get(g)) == NULL) {
-			nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
-			    "grant-key is not configured: this nsregd issues "
-			    "no grants");
-			goto fail;
-		}
-		grants_try_clear(&t);
-		store_object_clear(&obj);
-		if (grants_choose(g, req, id, json_string_value(svc),
-		    ep != NULL ? json_string_value(ep) : NULL, labels,
-		    attempt > 0, &t, &err) == -1) {
-			if (t.decision != NULL) {
-				grants_reply_denied(req, &err, t.decision);
-				t.decision = NULL;
-				goto done;
-			}
-			goto fail;
-		}
-		if (grants_pool(t.service, &pool, &has_pool, &err) == -1)
-			goto fail;
-		obj.kind = STORE_GRANT;
-		obj.expires_at = exp * 1000;
-		if ((obj.name = strdup(id)) == NULL ||
-		    (obj.owner = strdup(req->principal.id)) == NULL ||
-		    (obj.doc = grants_doc(id, &req->principal,
-		    json_string_value(svc), t.chosen, labels, t.decision,
-		    iat)) == NULL) {
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-			goto fail;
-		}
-		memset(&sg, 0, sizeof(sg));
-		sg.service = json_string_value(svc);
-		sg.service_rev = t.service_rev;
-		sg.endpoint = json_string_value(json_object_get(t.chosen,
-		    "name"));
-		sg.endpoint_rev = json_integer_value(json_object_get(t.chosen,
-		    "revision"));
-		sg.kid = grant_key_kid(k);
-		if (has_pool) {
-			sg.pool = pool.prefix;
-			sg.client_len = pool.client_len;
-			sg.first = pool.first;
-			sg.last = pool.last;
-			sg.assign = grants_assign;
-			sg.assign_arg = &pool;
-		}
-		if (store_grant_create(srv->store, &obj, &sg, req->now,
-		    &err) == 0) {
-			grants_reply_issued(g, req, HTTP_CREATED, &obj, k, iat,
-			    exp);
+	api_caller(req, &c);
+	if (grants_issue(srv->grants, &c, json_string_value(svc),
+	    ep != NULL ? json_string_value(ep) : NULL, labels, &gi,
+	    &err) == -1) {
+		if (gi.decision != NULL) {
+			api_reply_denied(req, &err, gi.decision);
+			gi.decision = NULL;
 			goto done;
 		}
-		/* A record moved or the key rotated: choose again. */
-		if (err.code != NSREG_FAILED_PRECONDITION)
-			goto fail;
+		goto fail;
 	}
-	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
-	    "service %s kept changing while the grant was made; try again",
-	    json_string_value(svc));
+	grants_reply_issued(srv, req, HTTP_CREATED, &gi);
+	goto done;
 fail:
 	http_reply_error(req, &err);
 done:
-	grant_key_unref(k);
-	grants_try_clear(&t);
-	store_object_clear(&obj);
-	json_decref(empty);
+	grants_issued_clear(&gi);
 }
 
 /* ---- GET, DELETE, refresh ------------------------------------------------ */
-
-/* Fetch grant id into obj and check the caller may read it. */
-static int
-grants_fetch(struct server *srv, struct http_request *req, const char *id,
-    struct store_object *obj, json_t **rendered, struct nsreg_error *err)
-{
-	*rendered = NULL;
-	if (validate_name(id, 0, "id", err) == -1)
-		return nsreg_error_set(err, NSREG_NOT_FOUND, "id",
-		    "grant %s not found", id);
-	if (store_fetch(srv->store, STORE_GRANT, id, req->now, obj,
-	    err) == -1) {
-		if (err->code == NSREG_NOT_FOUND)
-			nsreg_error_set(err, NSREG_NOT_FOUND, "id",
-			    "grant %s not found", id);
-		return -1;
-	}
-	if ((*rendered = store_object_render(obj)) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	if (!grants_visible(&req->principal, *rendered))
-		return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
-		    "grant %s belongs to another principal", id);
-	return 0;
-}
 
 void
 api_grants_get(struct server *srv, struct http_request *req)
@@ -1014,7 +151,8 @@ api_grants_get(struct server *srv, struct http_request *req)
 	json_t			*r = NULL;
 
 	memset(&obj, 0, sizeof(obj));
-	if (grants_fetch(srv, req, req->params[0], &obj, &r, &err) == -1)
+	if (grants_fetch(srv->grants, &req->principal, req->params[0],
+	    req->now, &obj, &r, &err) == -1)
 		http_reply_error(req, &err);
 	else
 		api_reply_object(req, HTTP_OK, &obj);
@@ -1025,215 +163,48 @@ api_grants_get(struct server *srv, struct http_request *req)
 void
 api_grants_delete(struct server *srv, struct http_request *req)
 {
-	struct store_object	 obj;
 	struct nsreg_error	 err;
-	const struct principal	*p = &req->principal;
-	json_t			*r = NULL;
 	int64_t			 if_match;
 
-	memset(&obj, 0, sizeof(obj));
 	if (api_if_match(req, &if_match, &err) == -1 ||
-	    grants_fetch(srv, req, req->params[0], &obj, &r, &err) == -1)
-		goto fail;
-	if (!p->admin && (obj.owner == NULL || strcmp(obj.owner, p->id) != 0)) {
-		nsreg_error_set(&err, NSREG_PERMISSION_DENIED, NULL,
-		    "grant %s is revoked by its principal or an admin",
-		    obj.name);
-		goto fail;
-	}
-	if (store_grant_delete(srv->store, obj.name, if_match > 0 ? if_match :
-	    0, STORE_REASON_REVOKED, req->now, NULL, &err) == -1)
-		goto fail;
-	log_info("msg=\"grant revoked\" grant=%s by=%s", obj.name,
-	    p->id[0] != '\0' ? p->id : "admin");
-	http_reply_json(req, HTTP_NO_CONTENT, NULL);
-	goto done;
-fail:
-	http_reply_error(req, &err);
-done:
-	json_decref(r);
-	store_object_clear(&obj);
+	    grants_revoke(srv->grants, &req->principal, req->params[0],
+	    if_match, req->now, &err) == -1)
+		http_reply_error(req, &err);
+	else
+		http_reply_json(req, HTTP_NO_CONTENT, NULL);
 }
 
 void
 api_grants_refresh(struct server *srv, struct http_request *req)
 {
-	struct grants		*g = srv->grants;
-	struct store_object	 obj, svc, epo;
-	struct server_subject	 subj;
+	struct admission_caller	 c;
+	struct grants_issued	 gi;
 	struct nsreg_error	 err;
-	struct grant_key	*k = NULL;
-	const struct principal	*p = &req->principal;
-	const char		*sname, *ename;
-	json_t			*r = NULL, *service = NULL;
-	json_t			*endpoint = NULL;
-	json_t			*decision = NULL;
-	char			 ts[UTIL_RFC3339_MAX];
-	int64_t			 iat, exp;
-	int			 attempt;
 
-	memset(&obj, 0, sizeof(obj));
-	memset(&svc, 0, sizeof(svc));
-	memset(&epo, 0, sizeof(epo));
 	nsreg_error_clear(&err);
-	for (attempt = 0; attempt < GRANTS_ATTEMPTS; attempt++) {
-		store_object_clear(&obj);
-		store_object_clear(&svc);
-		store_object_clear(&epo);
-		json_decref(r);
-		json_decref(service);
-		json_decref(endpoint);
-		json_decref(decision);
-		grant_key_unref(k);
-		r = service = endpoint = decision = NULL;
-		k = NULL;
-		if (grants_fetch(srv, req, req->params[0], &obj, &r,
-		    &err) == -1)
-			goto fail;
-		if (obj.owner == NULL || strcmp(obj.owner, p->id) != 0) {
-			nsreg_error_set(&err, NSREG_PERMISSION_DENIED, NULL,
-			    "grant %s is refreshed by its principal only",
-			    obj.name);
-			goto fail;
-		}
-		if ((k = grants_key_get(g)) == NULL) {
-			nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
-			    "grant-key is not configured: this nsregd issues "
-			    "no grants");
-			goto fail;
-		}
-		if (grants_expiry(g, req, &iat, &exp, &err) == -1)
-			goto fail;
-		sname = json_string_value(json_object_get(r, "service"));
-		ename = json_string_value(json_object_get(json_object_get(r,
-		    "endpoint"), "name"));
-		if (sname == NULL || ename == NULL) {
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
-			    "grant %s: unreadable", obj.name);
-			goto fail;
-		}
-		/* Gone records revoke their grants: only a race lands here. */
-		if (store_fetch(srv->store, STORE_SERVICE, sname, req->now,
-		    &svc, &err) == -1 || store_fetch(srv->store,
-		    STORE_ENDPOINT, ename, req->now, &epo, &err) == -1)
-			goto fail;
-		if ((service = store_object_render(&svc)) == NULL ||
-		    (endpoint = store_object_render(&epo)) == NULL) {
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-			goto fail;
-		}
-		memset(&subj, 0, sizeof(subj));
-		subj.service = sname;
-		subj.service_obj = service;
-		subj.endpoint = ename;
-		subj.endpoint_obj = endpoint;
-		subj.labels = json_object_get(r, "labels");
-		subj.grant = obj.name;
-		if (server_authorize(srv, req, SERVER_ACTION_CONNECT, &subj,
-		    &decision, &err) == -1) {
-			if (err.code != NSREG_PERMISSION_DENIED)
-				goto fail;
-			/* Today's rules deny it: the grant goes. */
-			if (store_grant_delete(srv->store, obj.name, 0,
-			    STORE_REASON_DENIED, req->now, NULL, NULL) == 0)
-				log_info("msg=\"grant revoked on refresh\" "
-				    "grant=%s", obj.name);
-			grants_reply_denied(req, &err, decision);
-			decision = NULL;
-			goto done;
-		}
-		if (json_object_set_new(obj.doc, "issued_at",
-		    json_string(util_rfc3339_format(iat * 1000, ts,
-		    sizeof(ts)))) == -1 ||
-		    json_object_set_new(obj.doc, "decision", decision !=
-		    NULL ? json_incref(decision) : json_null()) == -1) {
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
-			    "out of memory");
-			goto fail;
-		}
-		obj.expires_at = exp * 1000;
-		if (store_grant_update(srv->store, &obj, grant_key_kid(k),
-		    obj.revision, req->now, &err) == 0) {
-			grants_reply_issued(g, req, HTTP_OK, &obj, k, iat,
-			    exp);
-			goto done;
-		}
-		if (err.code != NSREG_FAILED_PRECONDITION)
-			goto fail;
-	}
-	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
-	    "grant %s kept changing while it was refreshed; try again",
-	    req->params[0]);
-fail:
-	http_reply_error(req, &err);
-done:
-	grant_key_unref(k);
-	json_decref(r);
-	json_decref(service);
-	json_decref(endpoint);
-	json_decref(decision);
-	store_object_clear(&obj);
-	store_object_clear(&svc);
-	store_object_clear(&epo);
+	api_caller(req, &c);
+	if (grants_refresh(srv->grants, &c, req->params[0], &gi,
+	    &err) == 0)
+		grants_reply_issued(srv, req, HTTP_OK, &gi);
+	else if (gi.decision != NULL) {
+		api_reply_denied(req, &err, gi.decision);
+		gi.decision = NULL;
+	} else
+		http_reply_error(req, &err);
+	grants_issued_clear(&gi);
 }
 
 /* ---- introspection and keys ---------------------------------------------- */
-
-/* 1 when the token's claims agree with the live grant they name. */
-static int
-grants_claims_match(const json_t *claims, const json_t *grant,
-    const char *iss)
-{
-	const json_t	*n = json_object_get(claims, "nsreg");
-	const json_t	*ep = json_object_get(grant, "endpoint");
-
-	return json_is_string(json_object_get(claims, "iss")) &&
-	    strcmp(json_string_value(json_object_get(claims, "iss")),
-	    iss) == 0 &&
-	    json_equal(json_object_get(claims, "sub"),
-	    json_object_get(grant, "principal")) &&
-	    json_equal(json_object_get(claims, "aud"),
-	    json_object_get(grant, "audience")) &&
-	    json_equal(json_object_get(n, "service"),
-	    json_object_get(grant, "service")) &&
-	    json_equal(json_object_get(n, "endpoint"),
-	    json_object_get(ep, "name")) &&
-	    json_equal(json_object_get(n, "url"), json_object_get(ep, "url")) &&
-	    json_equal(json_object_get(n, "address"),
-	    json_object_get(grant, "address")) &&
-	    json_equal(json_object_get(n, "network"),
-	    json_object_get(grant, "network"));
-}
-
-/* The keys to verify with (a new reference) or NULL. */
-static struct grant_keyset *
-grants_keyset_get(struct grants *g, int64_t now)
-{
-	struct grant_keyset	*ks;
-
-	grants_keys_check(g, now);
-	pthread_mutex_lock(&g->lock);
-	ks = grant_keyset_ref(g->keyset);
-	pthread_mutex_unlock(&g->lock);
-	return ks;
-}
 
 void
 api_grants_introspect(struct server *srv, struct http_request *req)
 {
 	static const char *const fields[] = { "token", NULL };
-	struct grants		*g = srv->grants;
-	struct grant_keyset	*ks = NULL;
-	struct store_object	 obj;
 	struct nsreg_error	 err;
-	const json_t		*tok, *exp, *nbf, *jti;
-	json_t			*claims = NULL, *grant = NULL, *body;
-	char			 why[128];
-	int64_t			 now_s = req->now / 1000;
-	int			 active = 0;
+	const json_t		*tok;
+	json_t			*claims = NULL, *body;
+	int			 active;
 
-	memset(&obj, 0, sizeof(obj));
 	if (validate_fields(req->json, fields, "", &err) == -1 ||
 	    validate_member(req->json, "token", JSON_STRING, "", &tok,
 	    &err) == -1)
@@ -1243,49 +214,8 @@ api_grants_introspect(struct server *srv, struct http_request *req)
 		    "token: required");
 		goto fail;
 	}
-	ks = grants_keyset_get(g, req->now);
-	if ((claims = grant_verify(ks, json_string_value(tok), NULL, why,
-	    sizeof(why))) == NULL)
-		goto answer;
-	exp = json_object_get(claims, "exp");
-	nbf = json_object_get(claims, "nbf");
-	jti = json_object_get(claims, "jti");
-	if (!json_is_integer(exp) || json_integer_value(exp) <= now_s) {
-		snprintf(why, sizeof(why), "expired");
-		goto answer;
-	}
-	if (nbf != NULL && (!json_is_integer(nbf) ||
-	    json_integer_value(nbf) > now_s)) {
-		snprintf(why, sizeof(why), "not yet valid");
-		goto answer;
-	}
-	/* Revoked grants are gone from the store, so are expired ones. */
-	if (!json_is_string(jti) || validate_name(json_string_value(jti), 0,
-	    "jti", NULL) == -1 || store_fetch(srv->store, STORE_GRANT,
-	    json_string_value(jti), req->now, &obj, &err) == -1) {
-		snprintf(why, sizeof(why), "no live grant");
-		goto answer;
-	}
-	if ((grant = store_object_render(&obj)) == NULL ||
-	    !grants_claims_match(claims, grant, srv->conf->server_id)) {
-		snprintf(why, sizeof(why), "claims differ from the grant");
-		goto answer;
-	}
-	/*
-	 * An endpoint that expired takes its grants along when swept,
-	 * within about a second; until then they are not active either.
-	 */
-	store_object_clear(&obj);
-	if (store_fetch(srv->store, STORE_ENDPOINT, json_string_value(
-	    json_object_get(json_object_get(grant, "endpoint"), "name")),
-	    req->now, &obj, &err) == -1) {
-		snprintf(why, sizeof(why), "the endpoint is gone");
-		goto answer;
-	}
-	active = 1;
-answer:
-	if (!active)
-		log_debug("msg=\"introspection: inactive\" reason=\"%s\"", why);
+	active = grants_introspect(srv->grants, json_string_value(tok),
+	    req->now, &claims);
 	/* RFC 7662: "active" first, the claims only when active. */
 	if ((body = json_pack("{s:b}", "active", active)) == NULL ||
 	    (active && json_object_update(body, claims) == -1)) {
@@ -1298,29 +228,17 @@ answer:
 fail:
 	http_reply_error(req, &err);
 done:
-	grant_keyset_unref(ks);
 	json_decref(claims);
-	json_decref(grant);
-	store_object_clear(&obj);
 }
 
 void
 api_jwks(struct server *srv, struct http_request *req)
 {
-	struct grants		*g = srv->grants;
 	struct nsreg_error	 err;
-	char			*text = NULL;
-	size_t			 len = 0;
+	char			*text;
+	size_t			 len;
 
-	grants_keys_check(g, req->now);
-	pthread_mutex_lock(&g->lock);
-	if (g->jwks != NULL && (text = malloc(g->jwks_len + 1)) != NULL) {
-		memcpy(text, g->jwks, g->jwks_len + 1);
-		len = g->jwks_len;
-	}
-	pthread_mutex_unlock(&g->lock);
-	if (text == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+	if (grants_jwks(srv->grants, req->now, &text, &len, &err) == -1) {
 		http_reply_error(req, &err);
 		return;
 	}
@@ -1445,31 +363,3 @@ fail:
 	http_reply_error(req, &err);
 }
 
-/* ---- services ------------------------------------------------------------ */
-
-int
-api_grants_check_service(struct server *srv, const char *name,
-    const json_t *doc, int64_t now, struct nsreg_error *err)
-{
-	const json_t	*vl3 = json_object_get(doc, "vl3");
-	const char	*prefix;
-	char		 pool[128];
-	int64_t		 live;
-	int		 cpl;
-
-	if (store_ipam_usage(srv->store, name, now, pool, sizeof(pool), &cpl,
-	    &live, err) == -1)
-		return -1;
-	prefix = json_string_value(json_object_get(vl3, "prefix"));
-	if (pool[0] == '\0' || live == 0 || (prefix != NULL &&
-	    strcmp(prefix, pool) == 0 && cpl == json_integer_value(
-	    json_object_get(vl3, "client_prefix_len"))))
-		return 0;
-	return nsreg_error_set(err, NSREG_CONFLICT, "vl3",
-	    "service %s: vl3 cannot change from %s (client_prefix_len %d) "
-	    "while %lld live grant%s hold%s addresses from it; revoke %s "
-	    "(DELETE /v1/grants/{id}) or wait until %s expire%s", name, pool,
-	    cpl, (long long)live, live == 1 ? "" : "s", live == 1 ? "s" : "",
-	    live == 1 ? "it" : "them", live == 1 ? "it" : "they",
-	    live == 1 ? "s" : "");
-}

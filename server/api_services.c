@@ -9,6 +9,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "grants.h"
 #include "interdomain.h"
 #include "ipam.h"
 #include "server.h"
@@ -245,7 +246,7 @@ api_services_put(struct server *srv, struct http_request *req)
 {
 	struct store_object		 obj;
 	struct nsreg_error		 err;
-	struct server_subject		 subj = { 0 };
+	struct admission_subject		 subj = { 0 };
 	const char			*name = req->params[0];
 	json_t				*rendered = NULL, *decision = NULL;
 	int64_t				 if_match;
@@ -275,7 +276,7 @@ api_services_put(struct server *srv, struct http_request *req)
 	}
 	subj.service = name;
 	subj.service_obj = rendered;
-	if (server_authorize(srv, req, SERVER_ACTION_PUBLISH, &subj,
+	if (api_authorize(srv, req, ADMISSION_ACTION_PUBLISH, &subj,
 	    &decision, &err) == -1)
 		goto denied;
 	json_decref(decision);
@@ -284,7 +285,7 @@ api_services_put(struct server *srv, struct http_request *req)
 	 * The vl3 pool cannot change under live grants: answered here, and
 	 * enforced by the store inside the write (a grant may come between).
 	 */
-	if (api_grants_check_service(srv, name, obj.doc, req->now,
+	if (grants_check_service(srv->grants, name, obj.doc, req->now,
 	    &err) == -1)
 		goto fail;
 	api_put_object(srv, req, &obj, if_match, NULL, NULL);
@@ -292,7 +293,7 @@ api_services_put(struct server *srv, struct http_request *req)
 denied:
 	json_decref(rendered);
 	store_object_clear(&obj);
-	admission_reply_denied(req, &err, decision);
+	api_reply_denied(req, &err, decision);
 	return;
 fail:
 	store_object_clear(&obj);
@@ -306,7 +307,7 @@ services_delete_check(const struct store_object *cur,
     struct store_object *obj, void *arg, struct nsreg_error *err)
 {
 	struct api_write	*d = arg;
-	struct server_subject	 subj = { 0 };
+	struct admission_subject	 subj = { 0 };
 	json_t			*rendered;
 	int			 rc;
 
@@ -318,7 +319,7 @@ services_delete_check(const struct store_object *cur,
 		    "out of memory");
 	subj.service = cur->name;
 	subj.service_obj = rendered;
-	rc = server_authorize(d->srv, d->req, SERVER_ACTION_PUBLISH, &subj,
+	rc = api_authorize(d->srv, d->req, ADMISSION_ACTION_PUBLISH, &subj,
 	    NULL, err);
 	json_decref(rendered);
 	if (rc == 0)
@@ -340,7 +341,7 @@ api_services_get(struct server *srv, struct http_request *req)
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_SERVICE, name,
-	    SERVER_ACTION_FIND, services_delete_check);
+	    ADMISSION_ACTION_FIND, services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -355,7 +356,7 @@ api_services_delete(struct server *srv, struct http_request *req)
 	if (services_check_name(name, &err) == -1)
 		goto fail;
 	api_find_or_delete(srv, req, STORE_SERVICE, name,
-	    SERVER_ACTION_PUBLISH, services_delete_check);
+	    ADMISSION_ACTION_PUBLISH, services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -417,6 +418,7 @@ void
 api_services_list(struct server *srv, struct http_request *req)
 {
 	struct services_filter	*f = NULL;
+	struct admission_caller	 caller;
 	struct store_query	 q;
 	struct nsreg_error	 err;
 	void			(*match_free)(void *) = services_filter_free;
@@ -457,7 +459,8 @@ api_services_list(struct server *srv, struct http_request *req)
 	q.match = f->n > 0 ? services_match : NULL;
 	q.match_arg = f;
 	/* Only the services the caller may find (action find, per item). */
-	if (admission_filter_list(srv->admission, req, NULL, 0,
+	api_caller(req, &caller);
+	if (admission_filter_list(srv->admission, &caller, NULL, 0,
 	    api_is_watch(req), &q, &match_free, &err) == -1)
 		goto fail;
 	api_list_or_watch(srv, req, &q, match_free);

@@ -301,7 +301,7 @@ static int
 interdomain_authorize(struct server *srv, struct http_request *req,
     const char *service, const char *endpoint)
 {
-	struct server_subject	 subj;
+	struct admission_subject	 subj;
 	struct nsreg_error	 err;
 	json_t			*decision = NULL;
 
@@ -309,9 +309,9 @@ interdomain_authorize(struct server *srv, struct http_request *req,
 	subj.service = service;
 	subj.endpoint = endpoint;
 	nsreg_error_clear(&err);
-	if (server_authorize(srv, req, SERVER_ACTION_FIND, &subj, &decision,
+	if (api_authorize(srv, req, ADMISSION_ACTION_FIND, &subj, &decision,
 	    &err) == -1) {
-		admission_reply_denied(req, &err, decision);
+		api_reply_denied(req, &err, decision);
 		return -1;
 	}
 	json_decref(decision);

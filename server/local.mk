@@ -31,6 +31,7 @@ server_libnsregd_a_SOURCES = \
 	server/watch.c server/watch.h \
 	server/api_grants.c \
 	server/grant.c server/grant.h \
+	server/grants.c server/grants.h \
 	server/ipam.c server/ipam.h \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \

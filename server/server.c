@@ -16,6 +16,7 @@
 #include "decision_log.h"
 #include "dev.h"
 #include "federation.h"
+#include "grants.h"
 #include "log.h"
 #include "metrics.h"
 #include "route.h"
@@ -164,7 +165,7 @@ server_store_event(const struct store_event *ev, void *arg)
 
 	auth_store_event(ev, srv->auth);
 	admission_store_event(ev, srv->admission);
-	api_grants_store_event(ev, srv->grants);
+	grants_store_event(ev, srv->grants);
 	federation_store_event(ev, srv->federation);
 	watch_publish(ev, srv->watch);
 }
@@ -286,7 +287,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 		goto out;
 	if (admission_load(srv->admission, util_now_ms(), err) == -1)
 		goto out;
-	if ((srv->grants = api_grants_new(srv, err)) == NULL)
+	if ((srv->grants = grants_new(srv->store, srv->admission, conf,
+	    srv->dev, err)) == NULL)
 		goto out;
 	if (federation_start(srv->federation, util_now_ms(), err) == -1)
 		goto out;
@@ -332,7 +334,7 @@ server_reload(struct server *srv, struct conf *newconf,
 
 	if (auth_reload(srv->auth, newconf, err) == -1)
 		goto out;
-	if (api_grants_reload(srv->grants, newconf, err) == -1)
+	if (grants_reload(srv->grants, newconf, err) == -1)
 		goto out;
 	if (federation_reload(srv->federation, newconf, err) == -1)
 		goto out;
@@ -367,7 +369,7 @@ server_stop(struct server *srv)
 		store_set_listener(srv->store, NULL, NULL);
 	watch_free(srv->watch);
 	srv->watch = NULL;
-	api_grants_free(srv->grants);
+	grants_free(srv->grants);
 	srv->grants = NULL;
 	/* Streams have ended: their last entries are queued. */
 	decision_log_free(srv->decisions);

@@ -1,6 +1,6 @@
 /*
  * admission.c - what admission costs inside nsregd, without HTTP: one
- * server_authorize() decision (input built from the request and the
+ * admission_authorize() decision (input built from the request and the
  * stored service, rule set evaluated, metrics counted, log entry
  * formatted and queued), the same without the log, the per-item filter
  * of a list, and the decision log writer's throughput into SQLite.
@@ -96,25 +96,29 @@ rules(struct store *st, int n)
 	    "principal.segments[1] == 'db' && service.labels.tier == 'data'"));
 }
 
+static struct principal bench_principal;
+
 static void
-request(struct http_request *req)
+request(struct admission_caller *req)
 {
-	memset(req, 0, sizeof(*req));
-	req->principal.auth = PRINCIPAL_X509;
-	snprintf(req->principal.id, sizeof(req->principal.id), "%s", BENCH_ID);
-	snprintf(req->principal.trust_domain,
-	    sizeof(req->principal.trust_domain), "example.org");
-	req->principal.path_off = strlen("spiffe://example.org");
-	req->principal.expires_at = util_now_ms() + 3600 * 1000;
-	snprintf(req->remote_addr, sizeof(req->remote_addr), "127.0.0.1");
+	struct principal	*p = &bench_principal;
+
+	memset(p, 0, sizeof(*p));
+	p->auth = PRINCIPAL_X509;
+	snprintf(p->id, sizeof(p->id), "%s", BENCH_ID);
+	snprintf(p->trust_domain, sizeof(p->trust_domain), "example.org");
+	p->path_off = strlen("spiffe://example.org");
+	p->expires_at = util_now_ms() + 3600 * 1000;
+	req->principal = p;
+	req->remote_addr = "127.0.0.1";
 	req->now = util_now_ms();
 }
 
-/* Nanoseconds per server_authorize-equivalent call. */
+/* Nanoseconds per admission_authorize call. */
 static double
-time_authorize(struct admission *a, struct http_request *req, long n)
+time_authorize(struct admission *a, struct admission_caller *req, long n)
 {
-	struct server_subject	 subj;
+	struct admission_subject subj;
 	struct nsreg_error	 err;
 	double			 t0;
 	long			 i;
@@ -123,7 +127,7 @@ time_authorize(struct admission *a, struct http_request *req, long n)
 	subj.service = "db";
 	t0 = mono();
 	for (i = 0; i < n; i++)
-		if (admission_authorize(a, req, SERVER_ACTION_FIND, &subj,
+		if (admission_authorize(a, req, ADMISSION_ACTION_FIND, &subj,
 		    NULL, &err) == -1)
 			die("authorize", &err);
 	return (mono() - t0) * 1e9 / (double)n;
@@ -147,7 +151,7 @@ main(int argc, char *argv[])
 	struct decision_log		*log;
 	struct decision_log_stats	 ls;
 	struct admission		*a, *nolog;
-	struct http_request		 req;
+	struct admission_caller		 req;
 	struct store_query		 q;
 	void				(*mf)(void *);
 	const char			*services[] = { "db" };
