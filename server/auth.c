@@ -310,7 +310,7 @@ static const struct principal *
 auth_x509(struct auth *a, struct http_request *req, size_t n,
     const unsigned char **der, const size_t *len, struct nsreg_error *err)
 {
-	struct x509svid_der	 chain[X509SVID_CHAIN_MAX];
+	struct x509svid_der	 chain[X509SVID_CHAIN_MAX + 1];
 	struct auth_conn	*c;
 	void			**slot;
 	uint64_t		 gen;
@@ -355,9 +355,9 @@ int
 auth_request(struct auth *a, struct http_request *req,
     struct nsreg_error *err)
 {
-	const unsigned char	*der[X509SVID_CHAIN_MAX];
+	const unsigned char	*der[X509SVID_CHAIN_MAX + 1];
 	const struct principal	*cert = NULL;
-	size_t			 len[X509SVID_CHAIN_MAX], n;
+	size_t			 len[X509SVID_CHAIN_MAX + 1], n;
 	const char		*hdr;
 
 	principal_clear(&req->principal);
@@ -367,7 +367,11 @@ auth_request(struct auth *a, struct http_request *req,
 	 * principal: a client certificate is checked even when a bearer
 	 * token comes with it.
 	 */
-	n = http_peer_chain(req, der, len, X509SVID_CHAIN_MAX);
+	/*
+	 * One slot more than a chain may hold, so that a longer chain is
+	 * refused for its length rather than cut and judged on a part.
+	 */
+	n = http_peer_chain(req, der, len, X509SVID_CHAIN_MAX + 1);
 	if (n > 0 && (cert = auth_x509(a, req, n, der, len, err)) == NULL)
 		return -1;
 	if (hdr == NULL) {

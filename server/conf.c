@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "spiffe.h"
 #include "util.h"
 
 #define CONF_ARGS_MAX	8
@@ -189,14 +190,28 @@ conf_kw_trust_domain(struct conf_parser *p, struct conf *c, char **av,
 	return conf_set_string(p, &c->trust_domain, av[0]);
 }
 
+/*
+ * Every SPIFFE ID of the configuration goes through the one parser of
+ * the identity library, and is kept in its canonical form (scheme and
+ * trust domain lower-cased) so that it compares equal to the principals
+ * verified from certificates and tokens.  An ID without a path names a
+ * trust domain, not a workload: no principal can ever have it.
+ */
 static int
 conf_kw_spiffe(struct conf_parser *p, char **dst, const char *kw,
     const char *arg)
 {
-	if (strncmp(arg, "spiffe://", 9) != 0 || arg[9] == '\0' ||
-	    strlen(arg) > 2048)
-		return conf_error(p, "%s: \"%s\" is not a SPIFFE ID", kw, arg);
-	return conf_set_string(p, dst, arg);
+	struct spiffe_id	id;
+	enum spiffe_rule	rule;
+
+	rule = spiffe_id_check(arg, strlen(arg), &id);
+	if (rule != SPIFFE_OK)
+		return conf_error(p, "%s: \"%.256s\" is not a SPIFFE ID: %s",
+		    kw, arg, spiffe_rule_message(rule));
+	if (!spiffe_id_has_path(&id))
+		return conf_error(p, "%s: \"%.256s\" has no path: it names a "
+		    "trust domain, not a workload", kw, arg);
+	return conf_set_string(p, dst, id.id);
 }
 
 static int
@@ -217,6 +232,22 @@ conf_kw_admin(struct conf_parser *p, struct conf *c, char **av, int ac)
 	if (conf_kw_spiffe(p, &c->admins[c->nadmins], "admin", av[0]) == -1)
 		return -1;
 	c->nadmins++;
+	return 0;
+}
+
+static int
+conf_kw_metrics_reader(struct conf_parser *p, struct conf *c, char **av,
+    int ac)
+{
+	(void)ac;
+	if (c->nmetrics_readers == CONF_ADMIN_MAX)
+		return conf_error(p, "metrics-reader: at most %d principals",
+		    CONF_ADMIN_MAX);
+	c->metrics_readers[c->nmetrics_readers] = NULL;
+	if (conf_kw_spiffe(p, &c->metrics_readers[c->nmetrics_readers],
+	    "metrics-reader", av[0]) == -1)
+		return -1;
+	c->nmetrics_readers++;
 	return 0;
 }
 
@@ -394,6 +425,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_admin },
 	{ .name = "admin-token-file", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_admin_token_file },
+	{ .name = "metrics-reader", .minargs = 1, .maxargs = 1,
+	    .repeatable = 1, .fn = conf_kw_metrics_reader },
 	{ .name = "max-body", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_max_body },
 	{ .name = "decision-log-retention", .minargs = 1, .maxargs = 1,
@@ -681,6 +714,8 @@ conf_free(struct conf *c)
 	free(c->database);
 	for (i = 0; i < c->nadmins; i++)
 		free(c->admins[i]);
+	for (i = 0; i < c->nmetrics_readers; i++)
+		free(c->metrics_readers[i]);
 	free(c->admin_token_file);
 	free(c->federation_ca_file);
 	free(c);
@@ -718,6 +753,8 @@ conf_dump(const struct conf *c, FILE *f)
 	fprintf(f, "database \"%s\"\n", c->database);
 	for (i = 0; i < c->nadmins; i++)
 		fprintf(f, "admin %s\n", c->admins[i]);
+	for (i = 0; i < c->nmetrics_readers; i++)
+		fprintf(f, "metrics-reader %s\n", c->metrics_readers[i]);
 	if (c->admin_token_file != NULL)
 		fprintf(f, "admin-token-file \"%s\"\n", c->admin_token_file);
 	fprintf(f, "max-body %zu\n", c->max_body);

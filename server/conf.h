@@ -43,6 +43,8 @@ struct conf {
 	char			*admins[CONF_ADMIN_MAX];
 	size_t			 nadmins;
 	char			*admin_token_file;
+	char			*metrics_readers[CONF_ADMIN_MAX];
+	size_t			 nmetrics_readers;
 	size_t			 max_body;		/* bytes */
 	int64_t			 decision_log_retention;	/* ms */
 	int			 threads;

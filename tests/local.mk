@@ -89,8 +89,8 @@ IDENTITY_TEST_LIBS = $(CRITERION_LIBS) $(IDENTITY_LIBS)
 
 check_PROGRAMS += tests/unit/test_spiffe
 tests_unit_test_spiffe_SOURCES = tests/unit/test_spiffe.c
-tests_unit_test_spiffe_CFLAGS = $(IDENTITY_TEST_CFLAGS)
-tests_unit_test_spiffe_LDADD = $(IDENTITY_TEST_LIBS)
+tests_unit_test_spiffe_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_spiffe_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_spiffe
 
 EXTRA_DIST += tests/spiffe/ids.txt

@@ -412,6 +412,14 @@ jwtsvid_check_header(struct jwtsvid_token *t, struct nsreg_error *err)
 			return nsreg_error_set(err, NSREG_UNAUTHENTICATED,
 			    NULL, "jwt: header parameter not allowed");
 	}
+	/*
+	 * RFC 7515 makes kid optional, JWT-SVID 2.2 says it SHOULD be set,
+	 * and the SPIFFE SDKs refuse a token without one: so do we, rather
+	 * than try every key of the trust domain.
+	 */
+	if (t->kid == NULL)
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "jwt: missing kid");
 	return 0;
 }
 
@@ -433,6 +441,15 @@ jwtsvid_check_sub(struct jwtsvid_token *t, struct nsreg_error *err)
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "jwt: sub is not a valid SPIFFE ID: %s",
 		    spiffe_rule_message(rule));
+	/* One rule for both SVIDs (X509-SVID 3.1): a workload has a path. */
+	if (!spiffe_id_has_path(&t->sub))
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "jwt: sub has no path");
+	/* Rules and whoami see claims.sub in the canonical form only. */
+	if (json_object_set_new(t->claims, "sub",
+	    json_stringn(t->sub.id, t->sub.len)) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "jwt: out of memory");
 	return 0;
 }
 
@@ -611,44 +628,25 @@ jwtsvid_check_signature(struct trust *trust, struct jwtsvid_token *t,
 	struct bundle		*b;
 	const struct bundle_key	*k;
 	char			 td[SPIFFE_TD_MAX + 1];
-	size_t			 i;
-	int			 rc = -1, r, tried = 0;
+	int			 rc = -1, r;
 
 	spiffe_id_trust_domain(&t->sub, td);
 	if ((b = trust_get(trust, td)) == NULL)
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "jwt: no bundle for trust domain %s", td);
 	*serial = bundle_serial(b);
-	if (t->kid != NULL) {
-		if ((k = bundle_jwt_key(b, t->kid)) == NULL) {
-			nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-			    "jwt: unknown kid");
-			goto out;
-		}
-		if (!jwtsvid_key_fits(k, t->alg)) {
-			nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-			    "jwt: key type does not fit %s", t->alg->name);
-			goto out;
-		}
-		r = jwtsvid_verify_sig(k, t->alg, input, inlen, t->sig,
-		    t->siglen);
-	} else {
-		/* RFC 7515 4.1.4: kid is a hint; without it, try each key. */
-		r = 0;
-		for (i = 0; i < b->njwt && r == 0; i++) {
-			if (!jwtsvid_key_fits(&b->jwt[i], t->alg))
-				continue;
-			tried++;
-			r = jwtsvid_verify_sig(&b->jwt[i], t->alg, input,
-			    inlen, t->sig, t->siglen);
-		}
-		if (tried == 0) {
-			nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-			    "jwt: no %s key for trust domain %s",
-			    t->alg->name, td);
-			goto out;
-		}
+	/* jwtsvid_check_header made sure there is a kid. */
+	if ((k = bundle_jwt_key(b, t->kid)) == NULL) {
+		nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "jwt: unknown kid");
+		goto out;
 	}
+	if (!jwtsvid_key_fits(k, t->alg)) {
+		nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "jwt: key type does not fit %s", t->alg->name);
+		goto out;
+	}
+	r = jwtsvid_verify_sig(k, t->alg, input, inlen, t->sig, t->siglen);
 	if (r == -1) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "jwt: out of memory");

@@ -235,6 +235,12 @@ spiffe_id_trust_domain(const struct spiffe_id *id, char *td)
 	td[id->td_len] = '\0';
 }
 
+int
+spiffe_id_has_path(const struct spiffe_id *id)
+{
+	return id->path_off < id->len;
+}
+
 const char *
 spiffe_id_path(const struct spiffe_id *id)
 {

@@ -110,6 +110,13 @@ int		 spiffe_td_parse(const char *s, char *out,
  */
 void		 spiffe_id_trust_domain(const struct spiffe_id *id, char *td);
 
+/*
+ * 1 when a parsed ID has a path: what X509-SVID 3.1 demands of a leaf and
+ * nsreg of every workload, whichever SVID carries it; 0 for the ID of a
+ * trust domain itself ("spiffe://example.org").
+ */
+int		 spiffe_id_has_path(const struct spiffe_id *id);
+
 /* The path of a parsed ID ("" when none).  Borrowed from id. */
 const char	*spiffe_id_path(const struct spiffe_id *id);
 

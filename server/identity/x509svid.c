@@ -87,7 +87,7 @@ int
 x509svid_check_non_root(const struct spiffe_id *id, struct nsreg_error *err)
 {
 	/* X509-SVID 3.1: leaf SPIFFE IDs MUST have a non-root path. */
-	if (id->path_off == id->len)
+	if (!spiffe_id_has_path(id))
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "x509: leaf SPIFFE ID has no path");
 	return 0;
@@ -215,6 +215,14 @@ x509svid_path_error(X509_STORE_CTX *ctx, const char *td,
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "x509: %s not yet valid", who);
+	case X509_V_ERR_PATH_LENGTH_EXCEEDED:
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "x509: chain longer than a CA's path length constraint "
+		    "allows");
+	case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
+		    "x509: chain longer than %d certificates",
+		    X509SVID_CHAIN_MAX);
 	case X509_V_ERR_INVALID_CA:
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "x509: issuer is not a CA");
@@ -252,7 +260,8 @@ x509svid_verify_serial(struct trust *trust, const struct x509svid_der *chain,
 	}
 	if (n > X509SVID_CHAIN_MAX) {
 		nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
-		    "x509: more than %d certificates", X509SVID_CHAIN_MAX);
+		    "x509: chain longer than %d certificates",
+		    X509SVID_CHAIN_MAX);
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -317,6 +326,8 @@ x509svid_verify_serial(struct trust *trust, const struct x509svid_der *chain,
 	 * says they SHOULD, not MUST, be self-signed).
 	 */
 	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
+	/* The path, anchor excluded, no longer than a chain we accept. */
+	X509_STORE_CTX_set_depth(ctx, X509SVID_CHAIN_MAX - 1);
 	if (X509_verify_cert(ctx) != 1) {
 		x509svid_path_error(ctx, td, err);
 		goto out;

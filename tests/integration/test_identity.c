@@ -633,3 +633,104 @@ Test(identity, listed_spiffe_id_is_admin_by_certificate_or_token)
 	cr_expect(json_is_false(json_object_get(o, "admin")));
 	json_decref(o);
 }
+
+/*
+ * Chains longer than a client may send are refused for their length,
+ * whatever else they hold: the server never judges a cut-down chain.
+ * The leaf comes through an intermediate; copies of the root pad it.
+ */
+Test(identity, x509_chain_length_limit_has_its_own_reason)
+{
+	static const struct {
+		int		 padding;	/* root copies after leaf+int. */
+		long		 status;
+		const char	*reason;
+	} v[] = {
+		{ 0, 200, NULL },
+		{ 6, 200, NULL },		/* 8 certificates */
+		{ 7, 401, "x509: chain longer than 8 certificates" },
+		{ 8, 401, "x509: chain longer than 8 certificates" },
+		{ 12, 401, "x509: chain longer than 8 certificates" },
+	};
+	struct svid_x509_req	 req;
+	struct svid_ca		*ca = idfix_server_ca(&srv);
+	struct hcred		 c;
+	char			*root, path[PATH_MAX];
+	FILE			*fp;
+	size_t			 i;
+	int			 k;
+	json_t			*o;
+
+	root = svid_ca_bundle_pem(ca);
+	cr_assert_not_null(root);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&req, 0, sizeof(req));
+		req.id = "spiffe://example.org/long/chain";
+		req.flags = SVID_X509_INTERMEDIATE;
+		idfix_x509(&srv, ca, &req, &c);
+		/* Append the padding to the chain file. */
+		snprintf(path, sizeof(path), "%s", c.cert);
+		fp = fopen(path, "a");
+		cr_assert_not_null(fp);
+		for (k = 0; k < v[i].padding; k++)
+			fputs(root, fp);
+		fclose(fp);
+		o = idfix_whoami(&srv, &c, v[i].status, v[i].reason);
+		if (v[i].status == 200)
+			cr_expect_str_eq(str(o, "id"),
+			    "spiffe://example.org/long/chain");
+		json_decref(o);
+	}
+	free(root);
+	svid_ca_free(ca);
+}
+
+/*
+ * SPIFFE IDs are taken case-insensitively in the scheme and trust domain
+ * and used in their canonical form only: the admin list, the principal,
+ * the JWT claim sub rules see, and the owner stored with a record.
+ */
+Test(identity, spiffe_ids_are_used_in_their_canonical_form_only)
+{
+	struct svid_ca		*ca;
+	struct nsreg_error	 err;
+	struct hcred		 c;
+	struct hresp		 r;
+	json_t			*h, *cl, *o;
+	char			*tok = NULL;
+	int64_t			 now = util_now_ms();
+
+	nsregd_cleanup(&srv);
+	memset(&srv, 0, sizeof(srv));
+	nsregd_start(&srv, "admin SPIFFE://Example.ORG/Ops\n");
+	ca = idfix_server_ca(&srv);
+	h = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
+	    svid_ca_jwt_kid(ca), "typ", "JWT");
+	cl = json_pack("{s:s, s:s, s:I}", "sub", "spiffe://EXAMPLE.org/Ops",
+	    "aud", IDFIX_AUDIENCE, "exp", (json_int_t)(now / 1000 + 300));
+	cr_assert_eq(svid_jws_sign(svid_ca_jwt_key(ca), "ES256", h, cl, &tok,
+	    &err), 0, "%s", err.message);
+	json_decref(h);
+	json_decref(cl);
+	hcred_none(&c);
+	snprintf(c.bearer, sizeof(c.bearer), "%s", tok);
+	free(tok);
+
+	o = idfix_whoami(&srv, &c, 200, NULL);
+	cr_expect_str_eq(str(o, "id"), "spiffe://example.org/Ops");
+	cr_expect_str_eq(str(o, "trust_domain"), "example.org");
+	cr_expect(json_is_true(json_object_get(o, "admin")),
+	    "the admin list holds the canonical form");
+	cr_expect_str_eq(str(json_object_get(o, "claims"), "sub"),
+	    "spiffe://example.org/Ops");
+	json_decref(o);
+
+	/* The owner of a record is the canonical ID. */
+	cr_assert_eq(hreq_json(&srv, &c, "PUT", "/v1/endpoints/case-1",
+	    json_pack("{s:s, s:[s]}", "url", "tcp://10.0.0.1:5000",
+	    "network_service_names", "svc"), &r), 0);
+	cr_expect_eq(r.status, 201, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "owner"), "spiffe://example.org/Ops");
+	hresp_free(&r);
+	svid_ca_free(ca);
+}

@@ -256,12 +256,25 @@ Test(jwtsvid, typ_jose_and_no_typ_accepted)
 	expect_signed(h, good_claims(), NULL);
 }
 
-Test(jwtsvid, no_kid_tries_the_trust_domains_keys)
+/*
+ * RFC 7515 allows a JWS without kid; the SPIFFE SDKs refuse a JWT-SVID
+ * without one, and so do we (nsregd(8)): no trying every key.
+ */
+Test(jwtsvid, no_kid_is_refused)
 {
 	json_t	*h = good_header();
 
 	json_object_del(h, "kid");
-	expect_signed(h, good_claims(), NULL);
+	expect_signed(h, good_claims(), "jwt: missing kid");
+	/* Whatever else the header says, and before the claims are read. */
+	h = json_pack("{s:s}", "alg", "ES256");
+	expect_signed(h, json_pack("{s:s}", "sub", "not an id"),
+	    "jwt: missing kid");
+	h = json_pack("{s:s, s:s}", "alg", "ES256", "typ", "JOSE");
+	expect_signed(h, good_claims(), "jwt: missing kid");
+	h = json_pack("{s:s, s:n}", "alg", "ES256", "kid");
+	expect_signed(h, good_claims(),
+	    "jwt: kid is not a string of 1 to 128 bytes");
 }
 
 Test(jwtsvid, second_trust_domain)
@@ -452,8 +465,9 @@ Test(jwtsvid, key_from_the_other_trust_domain)
 	tok = sign(svid_ca_jwt_key(ca_b), "ES256", h, good_claims());
 	expect(tok, "jwt: unknown kid");
 	free(tok);
-	/* The same without a kid: a.test's keys do not verify it. */
-	h = json_pack("{s:s}", "alg", "ES256");
+	/* With a.test's kid: a.test's key does not verify it. */
+	h = json_pack("{s:s, s:s}", "alg", "ES256", "kid",
+	    svid_ca_jwt_kid(ca_a));
 	tok = sign(svid_ca_jwt_key(ca_b), "ES256", h, good_claims());
 	expect(tok, "jwt: bad signature");
 	free(tok);
@@ -477,11 +491,13 @@ Test(jwtsvid, unknown_trust_domain)
 
 Test(jwtsvid, no_key_for_the_alg)
 {
-	json_t	*h = json_pack("{s:s}", "alg", "ES384");
+	json_t	*h = json_pack("{s:s, s:s}", "alg", "ES384", "kid",
+	    svid_ca_jwt_kid(ca_a));
 	char	*tok;
 
+	/* a.test's only key is P-256: the kid names a key that cannot. */
 	tok = sign(k_p384, "ES384", h, good_claims());
-	expect(tok, "jwt: no ES384 key for trust domain a.test");
+	expect(tok, "jwt: key type does not fit ES384");
 	free(tok);
 }
 
@@ -662,6 +678,12 @@ Test(jwtsvid, subject)
 	expect_signed(good_header(), c, "jwt: sub is not a valid SPIFFE ID: "
 	    "scheme must be spiffe followed by //");
 	c = good_claims();
+	json_object_set_new(c, "sub", json_string("spiffe://a.test"));
+	expect_signed(good_header(), c, "jwt: sub has no path");
+	c = good_claims();
+	json_object_set_new(c, "sub", json_string("SPIFFE://A.TEST"));
+	expect_signed(good_header(), c, "jwt: sub has no path");
+	c = good_claims();
 	json_object_set_new(c, "sub", json_string("spiffe://a.test/w?x=1"));
 	expect_signed(good_header(), c,
 	    "jwt: sub is not a valid SPIFFE ID: query is not allowed");
@@ -692,15 +714,15 @@ Test(jwtsvid, malformed_tokens)
 	    "AAAA");
 	expect(tok, "jwt: malformed header");
 	free(tok);
-	tok = raw_token("{\"alg\":\"ES256\"}", "not json", "AAAA");
+	tok = raw_token("{\"alg\":\"ES256\",\"kid\":\"k\"}", "not json", "AAAA");
 	expect(tok, "jwt: malformed claims");
 	free(tok);
-	tok = raw_token("{\"alg\":\"ES256\"}",
+	tok = raw_token("{\"alg\":\"ES256\",\"kid\":\"k\"}",
 	    "{\"sub\":\"spiffe://a.test/w\",\"sub\":\"spiffe://a.test/x\"}",
 	    "AAAA");
 	expect(tok, "jwt: malformed claims");
 	free(tok);
-	tok = raw_token("{\"alg\":\"ES256\"}",
+	tok = raw_token("{\"alg\":\"ES256\",\"kid\":\"k\"}",
 	    "{\"sub\":\"spiffe://a.test/w\"}",
 	    "A");
 	expect(tok, "jwt: malformed signature");

@@ -1,6 +1,9 @@
 /*
  * test_spiffe.c - SPIFFE IDs and trust domain names, driven by the table
- * tests/spiffe/ids.txt (one Criterion case per line).
+ * tests/spiffe/ids.txt (one Criterion case per line).  The same table
+ * drives every place a SPIFFE ID comes in: the configuration (admin,
+ * server-id, metrics-reader) and the sub of a JWT-SVID, so that they all
+ * accept, refuse and canonicalise alike.
  */
 #include "config.h"
 
@@ -10,7 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
+#include "jwtsvid.h"
+#include "principal.h"
 #include "spiffe.h"
+#include "svid.h"
+#include "trust.h"
+#include "util.h"
 
 #define CASE_MAX	4096	/* bytes of an expanded field */
 
@@ -345,4 +354,247 @@ Test(spiffe, rule_names_round_trip)
 	}
 	cr_assert_null(spiffe_rule_name(SPIFFE_RULE_MAX));
 	cr_assert_eq(spiffe_rule_from_name("nonsense"), SPIFFE_RULE_MAX);
+}
+
+/* ---- the same table through the configuration and JWT-SVIDs ----------- */
+
+/*
+ * What every entry point must do with a case: SPIFFE_OK and a path, the
+ * canonical form kept; SPIFFE_OK without a path, refused for having none;
+ * otherwise refused for the rule of the table.
+ */
+static int
+case_has_path(const struct id_case *c)
+{
+	struct spiffe_id	id;
+
+	return spiffe_id_check(c->input, c->input_len, &id) == SPIFFE_OK &&
+	    spiffe_id_has_path(&id);
+}
+
+static const char *
+case_normal(const struct id_case *c)
+{
+	return c->normal != NULL ? c->normal : c->input;
+}
+
+/* 1 when the input can be written in a configuration file at all. */
+static int
+case_fits_a_config_line(const struct id_case *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->input_len; i++)
+		if (c->input[i] == '\0' || c->input[i] == '\n' ||
+		    c->input[i] == '\r')
+			return 0;
+	return c->input_len > 0;
+}
+
+/*
+ * 1 when the input is plain ASCII without NUL: what a JSON string (a
+ * JWT claim) and a configuration line carry as is.  Other bytes are
+ * refused earlier, as invalid UTF-8 or malformed JSON.
+ */
+static int
+case_is_ascii(const struct id_case *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->input_len; i++)
+		if (c->input[i] == '\0' || (unsigned char)c->input[i] >= 0x80)
+			return 0;
+	return 1;
+}
+
+ParameterizedTestParameters(spiffe, config_table)
+{
+	size_t		 n;
+	struct id_case	*cases = load_cases(&cr_alloc, "id", &n);
+
+	return cr_make_param_array(struct id_case, cases, n, free_cases);
+}
+
+ParameterizedTest(struct id_case *c, spiffe, config_table)
+{
+	static const char *const kws[] = { "admin", "metrics-reader" };
+	char		 text[3 * CASE_MAX], err[CONF_ERROR_MAX], *w;
+	struct conf	*conf;
+	size_t		 i, k;
+	enum spiffe_rule want;
+
+	if (!case_fits_a_config_line(c))
+		return;
+	want = spiffe_rule_from_name(c->expect);
+	for (k = 0; k < sizeof(kws) / sizeof(kws[0]); k++) {
+		w = text + snprintf(text, sizeof(text), "trust-domain "
+		    "example.org\nlisten http 127.0.0.1:8080\n"
+		    "trust-bundle /b.json\n%s \"", kws[k]);
+		for (i = 0; i < c->input_len; i++) {
+			if (c->input[i] == '"' || c->input[i] == '\\')
+				*w++ = '\\';
+			*w++ = c->input[i];
+		}
+		snprintf(w, sizeof(text) - (size_t)(w - text), "\"\n");
+		conf = conf_parse("mem", text, NULL, err, sizeof(err));
+		if (!case_is_ascii(c)) {
+			cr_assert_null(conf, "%s: %s accepted", c->text,
+			    kws[k]);
+		} else if (want != SPIFFE_OK) {
+			cr_assert_null(conf, "%s: %s accepted", c->text,
+			    kws[k]);
+			cr_assert(strstr(err, "is not a SPIFFE ID: ") != NULL &&
+			    strstr(err, spiffe_rule_message(want)) != NULL,
+			    "%s: %s", c->text, err);
+		} else if (!case_has_path(c)) {
+			cr_assert_null(conf, "%s: %s accepted", c->text,
+			    kws[k]);
+			cr_assert(strstr(err, "has no path") != NULL, "%s: %s",
+			    c->text, err);
+		} else {
+			char	**ids;
+
+			cr_assert_not_null(conf, "%s: %s", c->text, err);
+			ids = k == 0 ? conf->admins : conf->metrics_readers;
+			cr_assert_str_eq(ids[0], case_normal(c), "%s",
+			    c->text);
+			conf_free(conf);
+		}
+	}
+}
+
+/* The server-id directive too, for a handful of the table's neighbours. */
+Test(spiffe, config_server_id_through_the_parser)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;	/* stored form, or error fragment */
+		int		 ok;
+	} v[] = {
+		{ "SPIFFE://EXAMPLE.org/Srv", "spiffe://example.org/Srv", 1 },
+		{ "spiffe://example.org/../x", "path has a . or .. segment",
+		    0 },
+		{ "spiffe://example.org/a/", "trailing", 0 },
+		{ "spiffe://example.org", "has no path", 0 },
+		{ "spiffe://example.org:8/x", "port is not allowed", 0 },
+		{ "spiffe://ex%41mple.org/x", "percent", 0 },
+		{ "spiffe://other.org/x", "is not in trust domain", 0 },
+	};
+	char		 text[512], err[CONF_ERROR_MAX];
+	struct conf	*conf;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		snprintf(text, sizeof(text), "trust-domain example.org\n"
+		    "listen http 127.0.0.1:8080\ntrust-bundle /b.json\n"
+		    "server-id \"%s\"\n", v[i].in);
+		conf = conf_parse("mem", text, NULL, err, sizeof(err));
+		if (v[i].ok) {
+			cr_assert_not_null(conf, "%s: %s", v[i].in, err);
+			cr_assert_str_eq(conf->server_id, v[i].want);
+			conf_free(conf);
+		} else {
+			cr_assert_null(conf, "%s accepted", v[i].in);
+			cr_assert(strstr(err, v[i].want) != NULL, "%s: %s",
+			    v[i].in, err);
+		}
+	}
+}
+
+#define JWT_AUD	"spiffe://example.org/nsregd"
+
+static struct svid_ca	*jwt_ca;
+static struct trust	*jwt_trust;
+
+static void
+jwt_setup(void)
+{
+	struct nsreg_error	 err;
+	struct bundle		*b;
+
+	jwt_ca = svid_ca_generate("example.org", util_now_ms(), 0, &err);
+	cr_assert_not_null(jwt_ca, "%s", err.message);
+	jwt_trust = trust_new("example.org", &err);
+	cr_assert_not_null(jwt_trust, "%s", err.message);
+	b = svid_ca_bundle(jwt_ca, &err);
+	cr_assert_eq(trust_set(jwt_trust, b, &err), 0, "%s", err.message);
+	bundle_unref(b);
+}
+
+static void
+jwt_teardown(void)
+{
+	trust_free(jwt_trust);
+	svid_ca_free(jwt_ca);
+}
+
+ParameterizedTestParameters(spiffe, jwt_table)
+{
+	size_t		 n;
+	struct id_case	*cases = load_cases(&cr_alloc, "id", &n);
+
+	return cr_make_param_array(struct id_case, cases, n, free_cases);
+}
+
+ParameterizedTest(struct id_case *c, spiffe, jwt_table, .init = jwt_setup,
+    .fini = jwt_teardown)
+{
+	struct nsreg_error	 err;
+	struct principal	 p;
+	struct spiffe_id	 id;
+	json_t			*h, *cl;
+	char			*tok = NULL, td[SPIFFE_TD_MAX + 1];
+	char			 want[SPIFFE_TD_MAX + 64];
+	int64_t			 now = util_now_ms();
+	enum spiffe_rule	 rule;
+	int			 rc;
+
+	if (!case_is_ascii(c))
+		return;
+	h = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
+	    svid_ca_jwt_kid(jwt_ca), "typ", "JWT");
+	cl = json_pack("{s:s%, s:s, s:I}", "sub", c->input, c->input_len,
+	    "aud", JWT_AUD, "exp", (json_int_t)(now / 1000 + 300));
+	cr_assert(h != NULL && cl != NULL);
+	cr_assert_eq(svid_jws_sign(svid_ca_jwt_key(jwt_ca), "ES256", h, cl,
+	    &tok, &err), 0, "%s", err.message);
+	json_decref(h);
+	json_decref(cl);
+	memset(&p, 0, sizeof(p));
+	nsreg_error_clear(&err);
+	rc = jwtsvid_verify(NULL, jwt_trust, JWT_AUD, tok, strlen(tok), now,
+	    &p, &err);
+	free(tok);
+	rule = spiffe_rule_from_name(c->expect);
+	if (rule != SPIFFE_OK) {
+		cr_assert_eq(rc, -1, "%s accepted", c->text);
+		snprintf(want, sizeof(want),
+		    "jwt: sub is not a valid SPIFFE ID: %s",
+		    spiffe_rule_message(rule));
+		cr_assert_str_eq(err.message, want, "%s", c->text);
+		return;
+	}
+	if (!case_has_path(c)) {
+		cr_assert_eq(rc, -1, "%s accepted", c->text);
+		cr_assert_str_eq(err.message, "jwt: sub has no path", "%s",
+		    c->text);
+		return;
+	}
+	spiffe_id_check(c->input, c->input_len, &id);
+	spiffe_id_trust_domain(&id, td);
+	if (strcmp(td, "example.org") != 0) {
+		/* The bundle is looked up by the canonical trust domain. */
+		cr_assert_eq(rc, -1, "%s accepted", c->text);
+		snprintf(want, sizeof(want),
+		    "jwt: no bundle for trust domain %s", td);
+		cr_assert_str_eq(err.message, want, "%s", c->text);
+		return;
+	}
+	cr_assert_eq(rc, 0, "%s: %s", c->text, err.message);
+	/* The principal and the claims rules see: the canonical form. */
+	cr_assert_str_eq(p.id, case_normal(c), "%s", c->text);
+	cr_assert_str_eq(p.trust_domain, "example.org");
+	cr_assert_str_eq(json_string_value(json_object_get(p.claims, "sub")),
+	    case_normal(c), "%s", c->text);
+	principal_clear(&p);
 }

@@ -481,7 +481,7 @@ Test(x509svid, malformed_input)
 		cr_assert_eq(x509svid_verify(trust, bad,
 		    X509SVID_CHAIN_MAX + 1, now, X509SVID_PURPOSE_CLIENT, &p,
 		    &err), -1);
-		cr_assert_str_eq(err.message, "x509: more than 8 certificates");
+		cr_assert_str_eq(err.message, "x509: chain longer than 8 certificates");
 		/* Repeated certificates within the limit are harmless. */
 		cr_assert_eq(x509svid_verify(trust, bad, 3, now,
 		    X509SVID_PURPOSE_CLIENT, &p, &err), 0, "%s", err.message);
