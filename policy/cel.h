@@ -33,6 +33,9 @@ enum cel_kind {
 	CEL_TYPE,
 	CEL_TIMESTAMP,
 	CEL_DURATION,
+	CEL_IP,			/* net.IP, Kubernetes' IP library */
+	CEL_CIDR,		/* net.CIDR */
+	CEL_URL,		/* kubernetes.URL */
 	CEL_ERROR,
 	CEL_KIND_COUNT
 };
@@ -67,6 +70,9 @@ enum cel_type {
 	CEL_T_TYPE,
 	CEL_T_TIMESTAMP,
 	CEL_T_DURATION,
+	CEL_T_IP,
+	CEL_T_CIDR,
+	CEL_T_URL,
 	CEL_T_COUNT
 };
 

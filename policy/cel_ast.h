@@ -124,6 +124,55 @@ extern const size_t cel_nfuncs;
 int	 cel_func_lookup(const char *name, size_t len, int receiver,
 	    int argc);
 int	 cel_func_exists(const char *name, size_t len);
+/* The function a resolved call's id names; NULL for an unknown id. */
+const struct cel_func *cel_func_get(int id);
+
+/*
+ * Network functions (cel_net.c): Kubernetes' IP, CIDR and URL libraries.
+ * Their ids start at CEL_NET_FUNC_BASE.  An IP or CIDR value points to a
+ * struct cel_net_addr, a URL to a struct cel_net_url, in the program (a
+ * literal folded when the rule was compiled) or the evaluation's arena.
+ */
+#define CEL_NET_FUNC_BASE	1024
+
+struct cel_net_addr {
+	uint8_t		family;		/* 4 or 6 */
+	uint8_t		bits;		/* CIDR: the prefix length */
+	uint8_t		a[16];		/* IPv4 in a[0..3] */
+};
+
+struct cel_net_url {
+	struct cel_value	raw;		/* the string parsed */
+	struct cel_value	scheme;		/* lowercase */
+	struct cel_value	host;		/* "[::1]:80", unescaped */
+	struct cel_value	path;		/* escaped */
+	struct cel_value	query;		/* raw, without '?' */
+};
+
+/* Index into the network table of a call, or -1 (as cel_func_lookup). */
+int	 cel_net_lookup(const char *name, size_t len, int receiver,
+	    int argc);
+int	 cel_net_exists(const char *name, size_t len);
+const struct cel_func *cel_net_func(int i);	/* NULL when out of range */
+/*
+ * Check a resolved network call's operand kinds and fold its literal
+ * operands (cidr('10.0.0.0/8') becomes a CIDR literal, parsed once).
+ * Returns 0, or -1 with msg filled when the call cannot succeed: operands
+ * of the wrong kind, or (strict) a literal that does not parse.
+ */
+int	 cel_net_check(struct cel_program *p, struct cel_node *n, int strict,
+	    char *msg, size_t cap);
+/* 1 when two IPs, CIDRs or URLs are equal, else 0. */
+int	 cel_net_equal(const struct cel_value *a, const struct cel_value *b);
+/* string(ip), string(cidr): a new string in the arena. */
+struct cel_value cel_net_string(struct cel_ctx *c, const struct cel_node *n,
+		    const struct cel_value *v);
+/*
+ * The host of a URL when it is an IP literal (endpoint.address): 1 with
+ * *host and *hlen a slice of url ("10.0.0.1", "fd00::1"), else 0.
+ */
+int	 cel_net_url_address(const char *url, size_t len, const char **host,
+	    size_t *hlen);
 
 /* Evaluation context (cel_eval.c). */
 struct cel_ctx {

@@ -58,6 +58,9 @@ static const struct {
 	{ "type", CEL_T_TYPE },
 	{ "google.protobuf.Timestamp", CEL_T_TIMESTAMP },
 	{ "google.protobuf.Duration", CEL_T_DURATION },
+	{ "net.IP", CEL_T_IP },
+	{ "net.CIDR", CEL_T_CIDR },
+	{ "kubernetes.URL", CEL_T_URL },
 };
 
 static int
@@ -378,12 +381,44 @@ check_select(struct checker *ck, struct cel_node *n)
 		    cel_kind_name(n->a->kind));
 }
 
+/*
+ * A call on a plain identifier that is no variable may be a qualified
+ * function name: ip.isCanonical(s) calls "ip.isCanonical".
+ */
+static void
+qualify_call(struct checker *ck, struct cel_node *n)
+{
+	const struct cel_node *t = n->a;
+	size_t len;
+	char *name;
+
+	if (t == NULL || t->op != CEL_OP_IDENT ||
+	    lookup_local(ck, t->name, t->len) >= 0 ||
+	    lookup_var(ck, t->name, t->len) >= 0)
+		return;
+	len = t->len + 1 + n->len;
+	name = cel_pool_alloc(ck->p, len + 1);
+	if (name == NULL)
+		return;
+	memcpy(name, t->name, t->len);
+	name[t->len] = '.';
+	memcpy(name + t->len + 1, n->name, n->len);
+	if (!cel_func_exists(name, len))
+		return;
+	n->name = name;
+	n->len = (uint32_t)len;
+	n->a = NULL;
+}
+
 static void
 check_call(struct checker *ck, struct cel_node *n)
 {
-	int argc = n->nargs + (n->a != NULL ? 1 : 0), i, f;
+	int argc, i, f;
 	const struct cel_func *fn;
+	char why[POLICY_ERROR_MESSAGE_MAX];
 
+	qualify_call(ck, n);
+	argc = n->nargs + (n->a != NULL ? 1 : 0);
 	if (n->a != NULL)
 		check(ck, n->a);
 	for (i = 0; i < n->nargs; i++)
@@ -407,8 +442,14 @@ check_call(struct checker *ck, struct cel_node *n)
 		return;
 	}
 	n->id = f;
-	fn = &cel_funcs[f];
+	fn = cel_func_get(f);
 	n->kind = (uint8_t)fn->result;
+	if (f >= CEL_NET_FUNC_BASE) {
+		if (cel_net_check(ck->p, n, ck->strict, why,
+		    sizeof(why)) == -1)
+			cfail(ck, n, "%s", why);
+		return;
+	}
 	if (name_eq(n->name, n->len, "dyn"))
 		n->kind = CEL_DYN;
 	if (name_eq(n->name, n->len, "matches")) {
@@ -679,8 +720,8 @@ estimate(const struct cel_node *n)
 		if (n->name != NULL && name_eq(n->name, n->len, "matches"))
 			c = sat_add(c, sat_mul(ASSUMED_STRING,
 			    n->re != NULL ? regex_size(n->re) + 1 : 64));
-		else if (n->id >= 0 && (size_t)n->id < cel_nfuncs)
-			c = sat_add(c, cel_funcs[n->id].cost);
+		else if (cel_func_get(n->id) != NULL)
+			c = sat_add(c, cel_func_get(n->id)->cost);
 		break;
 	case CEL_OP_EQ:
 	case CEL_OP_NE:

@@ -648,7 +648,7 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 				return argv[argc];
 			argc++;
 		}
-		return cel_funcs[n->id].fn(c, n, argv, argc);
+		return cel_func_get(n->id)->fn(c, n, argv, argc);
 	}
 	case CEL_OP_LIST:
 		return build_list(c, n);

@@ -220,6 +220,9 @@ fn_string(struct cel_ctx *c, const struct cel_node *n, struct cel_value *v,
 	case CEL_DURATION:
 		len = cel_dur_format(v[0].i, v[0].aux, buf, sizeof(buf));
 		break;
+	case CEL_IP:
+	case CEL_CIDR:
+		return cel_net_string(c, n, &v[0]);
 	default:
 		return no_overload(n);
 	}
@@ -598,13 +601,14 @@ cel_func_exists(const char *name, size_t len)
 		if (strlen(cel_funcs[i].name) == len &&
 		    memcmp(cel_funcs[i].name, name, len) == 0)
 			return 1;
-	return 0;
+	return cel_net_exists(name, len);
 }
 
 int
 cel_func_lookup(const char *name, size_t len, int receiver, int argc)
 {
 	size_t i;
+	int r;
 
 	for (i = 0; i < cel_nfuncs; i++) {
 		const struct cel_func *f = &cel_funcs[i];
@@ -617,5 +621,16 @@ cel_func_lookup(const char *name, size_t len, int receiver, int argc)
 			continue;
 		return (int)i;
 	}
-	return -1;
+	r = cel_net_lookup(name, len, receiver, argc);
+	return r < 0 ? -1 : CEL_NET_FUNC_BASE + r;
+}
+
+const struct cel_func *
+cel_func_get(int id)
+{
+	if (id >= CEL_NET_FUNC_BASE)
+		return cel_net_func(id - CEL_NET_FUNC_BASE);
+	if (id < 0 || (size_t)id >= cel_nfuncs)
+		return NULL;
+	return &cel_funcs[id];
 }

@@ -196,6 +196,9 @@ static const char *const kind_names[CEL_KIND_COUNT + 1] = {
 	[CEL_TYPE] = "type",
 	[CEL_TIMESTAMP] = "google.protobuf.Timestamp",
 	[CEL_DURATION] = "google.protobuf.Duration",
+	[CEL_IP] = "net.IP",
+	[CEL_CIDR] = "net.CIDR",
+	[CEL_URL] = "kubernetes.URL",
 	[CEL_ERROR] = "error",
 	[CEL_KIND_COUNT] = "dyn",
 };
@@ -221,6 +224,9 @@ static const char *const type_names[CEL_T_COUNT] = {
 	[CEL_T_TYPE] = "type",
 	[CEL_T_TIMESTAMP] = "google.protobuf.Timestamp",
 	[CEL_T_DURATION] = "google.protobuf.Duration",
+	[CEL_T_IP] = "net.IP",
+	[CEL_T_CIDR] = "net.CIDR",
+	[CEL_T_URL] = "kubernetes.URL",
 };
 
 const char *
@@ -247,6 +253,9 @@ cel_type_of(const struct cel_value *v)
 	case CEL_TYPE: return CEL_T_TYPE;
 	case CEL_TIMESTAMP: return CEL_T_TIMESTAMP;
 	case CEL_DURATION: return CEL_T_DURATION;
+	case CEL_IP: return CEL_T_IP;
+	case CEL_CIDR: return CEL_T_CIDR;
+	case CEL_URL: return CEL_T_URL;
 	default: return CEL_T_NULL;
 	}
 }
@@ -567,6 +576,10 @@ cel_equal(const struct cel_value *a, const struct cel_value *b)
 		return 1;
 	case CEL_MAP:
 		return map_equal(a, b);
+	case CEL_IP:
+	case CEL_CIDR:
+	case CEL_URL:
+		return cel_net_equal(a, b);
 	default:
 		return 0;
 	}

@@ -8,7 +8,8 @@ noinst_LIBRARIES += policy/libnsregpolicy.a
 POLICY_LIB_C = \
 	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
 	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
-	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c
+	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c \
+	policy/cel_net.c
 policy_libnsregpolicy_a_SOURCES = \
 	policy/policy.h policy/cel.h policy/cel_ast.h $(POLICY_LIB_C)
 policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -51,6 +52,13 @@ tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/unit/test_policy_rules
 EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
 	tests/policy/invalid-rules.json
+
+check_PROGRAMS += tests/unit/test_policy_net
+tests_unit_test_policy_net_SOURCES = tests/unit/test_policy_net.c
+tests_unit_test_policy_net_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_net_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_net
+EXTRA_DIST += tests/policy/net.json tests/policy/net-rules.json
 
 # The CLI as operators use it, and the CEL conformance suite (one TAP line
 # per case; tests/cel-known-failures lists the accepted failures).

@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 fails=0
 
-echo "1..16"
+echo "1..17"
 
 # expect NAME WANT_RC WANT_OUTPUT_SUBSTRING -- COMMAND...
 expect() {
@@ -78,6 +78,8 @@ expect "test passes the combining table" 0 "13 passed, 0 failed" -- \
     "$np" test "$data/combining.json" "$data/combining.json"
 expect "test passes the use-case table" 0 "13 passed, 0 failed" -- \
     "$np" test "$data/usecases.json" "$data/usecases.json"
+expect "test passes the network functions' table" 0 "6 passed, 0 failed" -- \
+    "$np" test "$data/net-rules.json" "$data/net-rules.json"
 expect "test reports a mismatch with a diff and exits 1" 1 \
     "#   decision  want \"allow\"" -- \
     "$np" test "$tmp/rules.json" "$tmp/cases-fail.json"
