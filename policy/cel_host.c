@@ -17,8 +17,9 @@ enum {
 	PR_ID, PR_TD, PR_PATH, PR_SEGMENTS, PR_AUTH, PR_CLAIMS, PR_EXPIRES,
 	PR_COUNT
 };
-enum { SV_NAME, SV_PAYLOAD, SV_LABELS, SV_COUNT };
-enum { EP_NAME, EP_URL, EP_LABELS, EP_NSN, EP_OWNER, EP_EXPIRES, EP_COUNT };
+enum { SV_NAME, SV_PAYLOAD, SV_LABELS, SV_VL3, SV_COUNT };
+enum { EP_NAME, EP_URL, EP_ADDRESS, EP_LABELS, EP_NSN, EP_OWNER, EP_EXPIRES,
+    EP_COUNT };
 enum { RQ_LABELS, RQ_TIME, RQ_ADDR, RQ_COUNT };
 
 static const struct host_field principal_fields[PR_COUNT] = {
@@ -35,11 +36,13 @@ static const struct host_field service_fields[SV_COUNT] = {
 	[SV_NAME] = { "name", CEL_STRING },
 	[SV_PAYLOAD] = { "payload", CEL_STRING },
 	[SV_LABELS] = { "labels", CEL_MAP },
+	[SV_VL3] = { "vl3", CEL_MAP },
 };
 
 static const struct host_field endpoint_fields[EP_COUNT] = {
 	[EP_NAME] = { "name", CEL_STRING },
 	[EP_URL] = { "url", CEL_STRING },
+	[EP_ADDRESS] = { "address", CEL_STRING },
 	[EP_LABELS] = { "labels", CEL_MAP },
 	[EP_NSN] = { "network_service_names", CEL_LIST },
 	[EP_OWNER] = { "owner", CEL_STRING },
@@ -122,6 +125,29 @@ map_field(const json_t *j, struct cel_value *out)
 
 		*out = v;
 	}
+	return 1;
+}
+
+/* An object that is absent when NULL (service.vl3). */
+static int
+object_field(const json_t *j, struct cel_value *out)
+{
+	if (j == NULL || !json_is_object(j))
+		return 0;
+	*out = cel_json(j, CEL_MAP);
+	return 1;
+}
+
+/* The host of url when it is an IP literal, a slice of url. */
+static int
+address_field(const char *url, struct cel_value *out)
+{
+	const char *h;
+	size_t n;
+
+	if (url == NULL || !cel_net_url_address(url, strlen(url), &h, &n))
+		return 0;
+	*out = cel_string(h, n);
 	return 1;
 }
 
@@ -230,6 +256,7 @@ cel_host_field_by_id(const struct cel_value *h, int id,
 		case SV_NAME: return str_field(s->name, out);
 		case SV_PAYLOAD: return str_field(s->payload, out);
 		case SV_LABELS: return map_field(s->labels, out);
+		case SV_VL3: return object_field(s->vl3, out);
 		}
 		break;
 	}
@@ -239,6 +266,7 @@ cel_host_field_by_id(const struct cel_value *h, int id,
 		switch (id) {
 		case EP_NAME: return str_field(e->name, out);
 		case EP_URL: return str_field(e->url, out);
+		case EP_ADDRESS: return address_field(e->url, out);
 		case EP_LABELS: return map_field(e->labels, out);
 		case EP_NSN: return list_field(e->network_service_names, out);
 		case EP_OWNER: return str_field(e->owner, out);

@@ -214,7 +214,8 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 	    "endpoint", "request", "now", NULL };
 	static const char *const pr[] = { "id", "trust_domain", "path",
 	    "auth", "claims", "expires_at", NULL };
-	static const char *const sv[] = { "name", "payload", "labels", NULL };
+	static const char *const sv[] = { "name", "payload", "labels", "vl3",
+	    NULL };
 	static const char *const ep[] = { "name", "url", "labels",
 	    "network_service_names", "owner", "expiration_time", NULL };
 	static const char *const rq[] = { "labels", "time", "remote_addr",
@@ -274,6 +275,8 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 		    get_string(v, "service", "payload", &st->service.payload,
 		    err) == -1 ||
 		    get_json(v, "service", "labels", 0, &st->service.labels,
+		    err) == -1 ||
+		    get_json(v, "service", "vl3", 0, &st->service.vl3,
 		    err) == -1)
 			return -1;
 		in->service = &st->service;

@@ -96,11 +96,12 @@ struct policy_service {
 	const char	*name;
 	const char	*payload;	/* "IP" or "ETHERNET" */
 	const json_t	*labels;	/* object of strings */
+	const json_t	*vl3;		/* {prefix, client_prefix_len}; NULL */
 };
 
 struct policy_endpoint {
 	const char	*name;
-	const char	*url;
+	const char	*url;		/* endpoint.address derives from it */
 	const json_t	*labels;	/* the labels for the requested service */
 	const json_t	*network_service_names;	/* array of strings */
 	const char	*owner;

@@ -590,6 +590,7 @@ adm_service(struct admission *a, const char *name, const json_t *obj,
 	out->name = name;
 	out->payload = json_string_value(json_object_get(obj, "payload"));
 	out->labels = json_object_get(obj, "labels");
+	out->vl3 = json_object_get(obj, "vl3");
 }
 
 /* The "endpoint" variable from a rendered record (or only a name). */
