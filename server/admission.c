@@ -1,7 +1,8 @@
 /*
  * admission.c - the admission engine (admission.h): rules and services
- * followed from the store, the variables of DESIGN section 5, decisions,
- * list filtering and what goes to the decision log.
+ * followed from the store, the variables of DESIGN section 5, decisions
+ * and what goes to the decision log.  List filtering is in
+ * admission_filter.c, the shared pieces in admission_int.h.
  *
  * Locks, outermost first: build_lock (one rebuild at a time), rules_lock
  * (the rule documents), lock (a read-write lock over the compiled set and
@@ -20,17 +21,12 @@
 #include <string.h>
 
 #include "admission.h"
+#include "admission_int.h"
 #include "decision_log.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy_tz.h"
-#include "spiffe.h"
 #include "util.h"
-#include "validate.h"
-
-#define ADM_HIDDEN_LOG_MAX	16	/* hidden items logged per list */
-#define ADM_SUMMARY_MAX		8	/* names a list summary keeps */
-#define ADM_ADDR_MAX		64	/* a numeric address and a port */
 
 static const char *const adm_action_names[] = {
 	[ADMISSION_ACTION_FIND] = "find",
@@ -38,51 +34,6 @@ static const char *const adm_action_names[] = {
 	[ADMISSION_ACTION_UNREGISTER] = "unregister",
 	[ADMISSION_ACTION_PUBLISH] = "publish",
 	[ADMISSION_ACTION_CONNECT] = "connect",
-};
-
-/* A stored object kept in memory, by name. */
-struct adm_obj {
-	char		*name;
-	int64_t		 rev;
-	json_t		*obj;		/* rendered; NULL: deleted (loading) */
-	struct adm_obj	*next;
-};
-
-struct adm_map {
-	struct adm_obj	**b;
-	size_t		  nb;		/* power of two */
-	size_t		  n;
-};
-
-/*
- * What the rules for "find" look at, so that a list whose items cannot
- * change the decision is decided once instead of item by item.  Found
- * by scanning the rules' text: a mention anywhere counts (conservative).
- */
-struct adm_shape {
-	int	find_scoped;	/* a find rule names services */
-	int	find_service;	/* a find condition mentions "service" */
-	int	find_endpoint;	/* ... "endpoint" */
-};
-
-struct admission {
-	struct store		*store;
-	struct metrics		*metrics;
-	struct decision_log	*log;
-	struct policy_tzdb	*tzdb;
-	struct policy_options	 popt;
-
-	pthread_rwlock_t	 lock;		/* set, shape, services */
-	struct policy_set	*set;
-	struct adm_shape	 shape;
-	struct adm_map		 services;
-
-	pthread_mutex_t		 rules_lock;	/* rules */
-	struct adm_map		 rules;
-	pthread_mutex_t		 build_lock;
-	atomic_uint_fast64_t	 rules_gen;	/* bumped by every change */
-	atomic_uint_fast64_t	 built_gen;	/* what set was built from */
-	atomic_int		 loading;	/* keep tombstones */
 };
 
 /* The map. */
@@ -303,7 +254,7 @@ adm_shape_of(const json_t *rules, struct adm_shape *sh)
 	}
 }
 
-static void
+void
 adm_rebuild(struct admission *a)
 {
 	struct policy_error	  perr;
@@ -362,14 +313,6 @@ out:
 	json_decref(rules);
 }
 
-/* Rebuild when a policy changed since the set was built. */
-static void
-adm_refresh(struct admission *a)
-{
-	if (atomic_load_explicit(&a->rules_gen, memory_order_acquire) !=
-	    atomic_load_explicit(&a->built_gen, memory_order_acquire))
-		adm_rebuild(a);
-}
 
 void
 admission_sync(struct admission *a)
@@ -544,16 +487,7 @@ admission_free(struct admission *a)
 
 /* The variables of a condition. */
 
-/* What stays the same for every decision of one request. */
-struct adm_ctx {
-	struct policy_principal	 principal;
-	struct policy_request	 request;
-	const char		*action;
-	const char		*principal_id;	/* for the log, NULL: none */
-	int64_t			 time;
-};
-
-static void
+void
 adm_ctx_init(struct adm_ctx *c, const struct principal *p,
     const char *remote_addr, int64_t now, const json_t *labels,
     const char *action)
@@ -620,7 +554,7 @@ adm_endpoint(const char *name, const json_t *obj, const char *service,
  * Decide one (service, endpoint) pair with the lock held.  Returns 1
  * allow, 0 deny.
  */
-static int
+int
 adm_decide(struct admission *a, const struct adm_ctx *c, const char *svc,
     const json_t *svc_obj, const char *ep, const json_t *ep_obj,
     struct policy_decision *d)
@@ -647,10 +581,8 @@ adm_decide(struct admission *a, const struct adm_ctx *c, const char *svc,
 	return d->allow;
 }
 
-#define ADM_LOG_BYPASS		0x01
-#define ADM_LOG_COALESCE	0x02	/* made by a list or watch */
 
-static void
+void
 adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
     const char *ep, const char *grant, const struct policy_decision *d,
     int flags)
@@ -714,7 +646,7 @@ adm_denied(struct nsreg_error *err, const struct adm_ctx *c,
 }
 
 /* The services an endpoint record offers (a JSON array or NULL). */
-static const json_t *
+const json_t *
 adm_offered(const json_t *ep_obj)
 {
 	const json_t	*names;
@@ -833,510 +765,41 @@ admission_service(struct admission *a, const char *name, json_t **rendered,
 	return rc;
 }
 
-/* List filtering. */
-
-/* What a list's summary entry reports, copied out of the rule set. */
-struct adm_summary {
-	size_t	n_reasons;
-	char	reasons[ADM_SUMMARY_MAX][POLICY_NAME_MAX + 1];
-	size_t	n_errors;
-	struct {
-		char	policy[POLICY_NAME_MAX + 1];
-		char	message[POLICY_DECISION_MESSAGE_MAX];
-	} errors[ADM_SUMMARY_MAX];
-	size_t	n_audit;
-	struct {
-		char	policy[POLICY_NAME_MAX + 1];
-		int	forbid;
-		int	matched;
-	} audit[ADM_SUMMARY_MAX];
-};
-
-struct adm_filter {
-	struct admission	*a;
-	enum store_kind		 kind;
-	int			(*inner)(const json_t *, void *);
-	void			*inner_arg;
-	void			(*inner_free)(void *);
-	struct principal	 principal;
-	char			 remote_addr[ADM_ADDR_MAX];
-	int64_t			 time;
-	char			*services[64];
-	size_t			 nservices;
-	int64_t			 found;
-	int64_t			 hidden;
-	struct adm_summary	 sum;
-};
-
-static void
-adm_copy_name(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src != NULL ? src : "");
-}
-
-static void
-adm_summary_add(struct adm_summary *s, const struct policy_decision *d)
-{
-	size_t	i, j, n;
-
-	n = d->n_reasons < POLICY_DECISION_ITEMS ? d->n_reasons :
-	    POLICY_DECISION_ITEMS;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->n_reasons; j++)
-			if (strcmp(s->reasons[j], d->reasons[i]) == 0)
-				break;
-		if (j == s->n_reasons && j < ADM_SUMMARY_MAX)
-			adm_copy_name(s->reasons[s->n_reasons++],
-			    sizeof(s->reasons[0]), d->reasons[i]);
-	}
-	n = d->n_errors < POLICY_DECISION_ITEMS ? d->n_errors :
-	    POLICY_DECISION_ITEMS;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->n_errors; j++)
-			if (d->errors[i].policy != NULL &&
-			    strcmp(s->errors[j].policy,
-			    d->errors[i].policy) == 0)
-				break;
-		if (j == s->n_errors && j < ADM_SUMMARY_MAX) {
-			adm_copy_name(s->errors[j].policy,
-			    sizeof(s->errors[j].policy), d->errors[i].policy);
-			adm_copy_name(s->errors[j].message,
-			    sizeof(s->errors[j].message),
-			    d->errors[i].message);
-			s->n_errors++;
-		}
-	}
-	n = d->n_audit < POLICY_DECISION_ITEMS ? d->n_audit :
-	    POLICY_DECISION_ITEMS;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < s->n_audit; j++)
-			if (strcmp(s->audit[j].policy, d->audit[i].policy) == 0)
-				break;
-		if (j == s->n_audit) {
-			if (j == ADM_SUMMARY_MAX)
-				continue;
-			adm_copy_name(s->audit[j].policy,
-			    sizeof(s->audit[j].policy), d->audit[i].policy);
-			s->audit[j].forbid = d->audit[i].forbid;
-			s->n_audit++;
-		}
-		s->audit[j].matched |= d->audit[i].matched;
-	}
-}
-
-static int
-adm_filter_match(const json_t *o, void *arg)
-{
-	struct adm_filter	*f = arg;
-	struct admission	*a = f->a;
-	struct policy_decision	 d;
-	struct adm_ctx		 c;
-	const json_t		*offered = NULL;
-	const char		*name, *svc = NULL, *first = NULL;
-	size_t			 i, n;
-	int			 allow = 0;
-
-	if (f->inner != NULL && f->inner(o, f->inner_arg) != 1)
-		return 0;
-	if ((name = json_string_value(json_object_get(o, "name"))) == NULL)
-		return 0;
-	adm_refresh(a);
-	adm_ctx_init(&c, &f->principal, f->remote_addr, util_now_ms(), NULL,
-	    "find");
-	c.time = f->time;
-	pthread_rwlock_rdlock(&a->lock);
-	if (f->kind == STORE_SERVICE) {
-		svc = name;
-		allow = adm_decide(a, &c, name, o, NULL, NULL, &d);
-		metrics_decision(a->metrics, "find", allow);
-	} else {
-		n = f->nservices;
-		if (n == 0 && (offered = adm_offered(o)) != NULL)
-			n = json_array_size(offered);
-		if (n == 0) {
-			allow = adm_decide(a, &c, NULL, NULL, name, o, &d);
-			metrics_decision(a->metrics, "find", allow);
-		}
-		for (i = 0; i < n && !allow; i++) {
-			svc = offered != NULL ? json_string_value(
-			    json_array_get(offered, i)) : f->services[i];
-			if (svc == NULL)
-				continue;
-			if (first == NULL)
-				first = svc;
-			allow = adm_decide(a, &c, svc, NULL, name, o, &d);
-			metrics_decision(a->metrics, "find", allow);
-		}
-		if (!allow && first != NULL && n > 1) {
-			/* Report the first service's decision. */
-			svc = first;
-			adm_decide(a, &c, svc, NULL, name, o, &d);
-		}
-	}
-	if (allow) {
-		f->found++;
-		adm_summary_add(&f->sum, &d);
-	} else {
-		f->hidden++;
-		if (f->hidden <= ADM_HIDDEN_LOG_MAX)
-			adm_log(a, &c, svc, f->kind == STORE_ENDPOINT ? name :
-			    NULL, NULL, &d, ADM_LOG_COALESCE);
-	}
-	pthread_rwlock_unlock(&a->lock);
-	return allow;
-}
-
-static void
-adm_filter_free(void *arg)
-{
-	struct adm_filter		*f = arg;
-	struct adm_summary		*s = &f->sum;
-	struct decision_log_entry	 e;
-	struct policy_decision		 d;
-	size_t				 i;
-
-	if (f->a->log != NULL) {
-		memset(&d, 0, sizeof(d));
-		d.allow = 1;
-		d.n_reasons = s->n_reasons;
-		for (i = 0; i < s->n_reasons; i++)
-			d.reasons[i] = s->reasons[i];
-		d.n_errors = s->n_errors;
-		for (i = 0; i < s->n_errors; i++) {
-			d.errors[i].policy = s->errors[i].policy;
-			adm_copy_name(d.errors[i].message,
-			    sizeof(d.errors[i].message), s->errors[i].message);
-		}
-		d.n_audit = s->n_audit;
-		for (i = 0; i < s->n_audit; i++) {
-			d.audit[i].policy = s->audit[i].policy;
-			d.audit[i].forbid = s->audit[i].forbid;
-			d.audit[i].matched = s->audit[i].matched;
-		}
-		memset(&e, 0, sizeof(e));
-		e.time = f->time;
-		e.principal = f->principal.id[0] != '\0' ? f->principal.id :
-		    NULL;
-		e.action = "find";
-		e.service = f->nservices > 0 ? f->services[0] : NULL;
-		e.decision = &d;
-		e.list = 1;
-		e.list_found = f->found;
-		e.list_hidden = f->hidden;
-		e.coalesce = 1;
-		decision_log_add(f->a->log, &e);
-	}
-	if (f->inner_free != NULL)
-		f->inner_free(f->inner_arg);
-	for (i = 0; i < f->nservices; i++)
-		free(f->services[i]);
-	principal_clear(&f->principal);
-	free(f);
-}
-
-/*
- * A list no item of which can change the decision (the find rules look
- * at neither the records nor, when the items differ there, the
- * services) is decided once; returns 1 when that allowed it, 0 when the
- * items must be decided one by one.  Watches always go item by item, so
- * that they follow rule changes.
- */
-static int
-adm_list_once(struct admission *a, const struct admission_caller *cl,
-    const char *const *services, size_t nservices, enum store_kind kind)
-{
-	struct policy_decision	 d;
-	struct adm_ctx		 c;
-	const char		*svc = NULL;
-	size_t			 i;
-	int			 allow = 0;
-
-	adm_refresh(a);
-	adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
-	    "find");
-	pthread_rwlock_rdlock(&a->lock);
-	if (a->shape.find_endpoint || ((a->shape.find_service ||
-	    a->shape.find_scoped) && (kind == STORE_SERVICE ||
-	    nservices == 0)))
-		goto out;
-	if (kind == STORE_SERVICE || nservices == 0)
-		allow = adm_decide(a, &c, NULL, NULL, NULL, NULL, &d);
-	for (i = 0; i < nservices && kind == STORE_ENDPOINT && !allow; i++) {
-		svc = services[i];
-		allow = adm_decide(a, &c, svc, NULL, NULL, NULL, &d);
-	}
-	if (allow) {
-		metrics_decision(a->metrics, "find", 1);
-		adm_log(a, &c, svc, NULL, NULL, &d, ADM_LOG_COALESCE);
-	}
-out:
-	pthread_rwlock_unlock(&a->lock);
-	return allow;
-}
-
 int
-admission_filter_list(struct admission *a, const struct admission_caller *cl,
-    const char *const *services, size_t nservices, int watch,
-    struct store_query *q, void (**match_free)(void *),
-    struct nsreg_error *err)
+admission_evaluate(struct admission *a, const struct admission_query *q,
+    json_t **decision, struct nsreg_error *err)
 {
-	struct adm_filter	*f;
-	struct adm_ctx		 c;
-	size_t			 i;
-
-	if (cl->principal->admin) {
-		adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
-		    "find");
-		metrics_decision(a->metrics, "find", 1);
-		adm_log(a, &c, nservices > 0 ? services[0] : NULL, NULL, NULL,
-		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
-		return 0;
-	}
-	if (!watch && adm_list_once(a, cl, services, nservices, q->kind))
-		return 0;
-	if (nservices > sizeof(f->services) / sizeof(f->services[0]))
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",
-		    "service: too many filters");
-	if ((f = calloc(1, sizeof(*f))) == NULL)
-		goto oom;
-	for (i = 0; i < nservices; i++) {
-		if ((f->services[i] = strdup(services[i])) == NULL) {
-			while (i > 0)
-				free(f->services[--i]);
-			free(f);
-			goto oom;
-		}
-	}
-	f->nservices = nservices;
-	f->a = a;
-	f->kind = q->kind;
-	principal_copy(&f->principal, cl->principal);
-	snprintf(f->remote_addr, sizeof(f->remote_addr), "%s",
-	    cl->remote_addr != NULL ? cl->remote_addr : "");
-	f->time = cl->now;
-	f->inner = q->match;
-	f->inner_arg = q->match_arg;
-	f->inner_free = *match_free;
-	q->match = adm_filter_match;
-	q->match_arg = f;
-	*match_free = adm_filter_free;
-	return 0;
-oom:
-	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-}
-
-/* POST /v1/decisions/evaluate. */
-
-static const char *const adm_eval_fields[] = {
-	"principal", "claims", "action", "service", "endpoint", "labels",
-	"auth", "remote_addr", "time", NULL
-};
-static const char *const adm_eval_service_fields[] = {
-	"name", "payload", "labels", NULL
-};
-static const char *const adm_eval_endpoint_fields[] = {
-	"name", "url", "network_service_names", "network_service_labels",
-	"owner", "expiration_time", "initial_registration_time", "revision",
-	"created_at", "updated_at", NULL
-};
-
-/* A hypothetical service or endpoint given as an object. */
-static int
-adm_eval_object(const json_t *o, const char *field, int service,
-    struct nsreg_error *err)
-{
-	const json_t	*v;
-	char		 prefix[32], f[64];
-	const char	*const *allowed = service ? adm_eval_service_fields :
-			    adm_eval_endpoint_fields;
-
-	snprintf(prefix, sizeof(prefix), "%s.", field);
-	if (validate_fields(o, allowed, prefix, err) == -1 ||
-	    validate_member(o, "name", JSON_STRING, prefix, &v, err) == -1)
-		return -1;
-	snprintf(f, sizeof(f), "%sname", prefix);
-	if (v == NULL)
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, f,
-		    "%s: required", f);
-	if (validate_name(json_string_value(v), 1, f, err) == -1)
-		return -1;
-	if (service) {
-		if (validate_member(o, "payload", JSON_STRING, prefix, &v,
-		    err) == -1 || validate_member(o, "labels", JSON_OBJECT,
-		    prefix, &v, err) == -1)
-			return -1;
-		snprintf(f, sizeof(f), "%slabels", prefix);
-		if (v != NULL && validate_labels(v, f, err) == -1)
-			return -1;
-		return 0;
-	}
-	if (validate_member(o, "url", JSON_STRING, prefix, &v, err) == -1 ||
-	    validate_member(o, "network_service_names", JSON_ARRAY, prefix,
-	    &v, err) == -1 ||
-	    validate_member(o, "network_service_labels", JSON_OBJECT, prefix,
-	    &v, err) == -1 ||
-	    validate_member(o, "owner", JSON_STRING, prefix, &v, err) == -1 ||
-	    validate_member(o, "expiration_time", JSON_STRING, prefix, &v,
-	    err) == -1)
-		return -1;
-	return 0;
-}
-
-int
-admission_evaluate(struct admission *a, struct store *store,
-    const json_t *body, int64_t now, json_t **decision,
-    struct nsreg_error *err)
-{
-	struct spiffe_id	 sid;
-	struct policy_principal	 pp;
-	struct policy_request	 rq;
 	struct policy_service	 ps;
 	struct policy_endpoint	 pe;
 	struct policy_input	 in;
 	struct policy_decision	 d;
-	struct store_object	 stored;
-	const json_t		*jp, *claims, *action, *service, *endpoint;
-	const json_t		*labels, *auth, *addr, *tm, *svc_obj = NULL;
-	json_t			*ep_obj = NULL;
-	const char		*svc_name = NULL, *ep_name = NULL;
-	char			 td[SPIFFE_TD_MAX + 1];
-	enum spiffe_rule	 rule;
-	int			 rc = -1, locked = 0;
+	const struct adm_obj	*e;
+	const json_t		*svc_obj = q->service_obj;
+	const char		*svc_name = q->service;
+	int			 rc = -1;
 
 	*decision = NULL;
-	memset(&stored, 0, sizeof(stored));
-	if (validate_fields(body, adm_eval_fields, "", err) == -1 ||
-	    validate_member(body, "principal", JSON_STRING, "", &jp,
-	    err) == -1 ||
-	    validate_member(body, "claims", JSON_OBJECT, "", &claims,
-	    err) == -1 ||
-	    validate_member(body, "action", JSON_STRING, "", &action,
-	    err) == -1 ||
-	    validate_member(body, "labels", JSON_OBJECT, "", &labels,
-	    err) == -1 ||
-	    validate_member(body, "auth", JSON_STRING, "", &auth, err) == -1 ||
-	    validate_member(body, "remote_addr", JSON_STRING, "", &addr,
-	    err) == -1 ||
-	    validate_member(body, "time", JSON_STRING, "", &tm, err) == -1)
-		goto out;
-	if (jp == NULL) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
-		    "principal: required (a SPIFFE ID)");
-		goto out;
-	}
-	rule = spiffe_id_check(json_string_value(jp),
-	    strlen(json_string_value(jp)), &sid);
-	if (rule != SPIFFE_OK) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
-		    "principal: not a SPIFFE ID: %s",
-		    spiffe_rule_message(rule));
-		goto out;
-	}
-	if (action == NULL || policy_action_parse(json_string_value(action))
-	    == -1) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "action",
-		    "action: must be find, register, unregister, publish or "
-		    "connect");
-		goto out;
-	}
-	if (labels != NULL && validate_labels(labels, "labels", err) == -1)
-		goto out;
-	if (auth != NULL && strcmp(json_string_value(auth), "x509") != 0 &&
-	    strcmp(json_string_value(auth), "jwt") != 0) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "auth",
-		    "auth: must be x509 or jwt");
-		goto out;
-	}
-	memset(&rq, 0, sizeof(rq));
-	rq.time = now;
-	if (tm != NULL && policy_time_parse(json_string_value(tm),
-	    &rq.time) == -1) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "time",
-		    "time: not an RFC 3339 time");
-		goto out;
-	}
-	rq.labels = labels;
-	rq.remote_addr = addr != NULL ? json_string_value(addr) : NULL;
-
-	service = json_object_get(body, "service");
-	if (json_is_string(service)) {
-		svc_name = json_string_value(service);
-		if (validate_name(svc_name, 1, "service", err) == -1)
-			goto out;
-	} else if (json_is_object(service)) {
-		if (adm_eval_object(service, "service", 1, err) == -1)
-			goto out;
-		svc_obj = service;
-		svc_name = json_string_value(json_object_get(service, "name"));
-	} else if (service != NULL && !json_is_null(service)) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",
-		    "service: a stored service's name, a service object or "
-		    "null");
-		goto out;
-	}
-	endpoint = json_object_get(body, "endpoint");
-	if (json_is_string(endpoint)) {
-		ep_name = json_string_value(endpoint);
-		if (validate_name(ep_name, 1, "endpoint", err) == -1)
-			goto out;
-		if (store_fetch(store, STORE_ENDPOINT, ep_name, now, &stored,
-		    err) == 0) {
-			if ((ep_obj = store_object_render(&stored)) == NULL) {
-				nsreg_error_set(err, NSREG_INTERNAL, NULL,
-				    "out of memory");
-				goto out;
-			}
-		} else if (err->code != NSREG_NOT_FOUND)
-			goto out;
-		nsreg_error_clear(err);
-		if (ep_obj == NULL)
-			ep_name = NULL;	/* absent: null */
-	} else if (json_is_object(endpoint)) {
-		if (adm_eval_object(endpoint, "endpoint", 0, err) == -1)
-			goto out;
-		ep_obj = json_incref((json_t *)endpoint);
-	} else if (endpoint != NULL && !json_is_null(endpoint)) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "endpoint",
-		    "endpoint: a stored endpoint's name, an endpoint object "
-		    "or null");
-		goto out;
-	}
-
-	memset(&pp, 0, sizeof(pp));
-	memcpy(td, sid.id + SPIFFE_SCHEME_LEN, sid.td_len);
-	td[sid.td_len] = '\0';
-	pp.id = sid.id;
-	pp.trust_domain = td;
-	pp.path = sid.id + sid.path_off;
-	pp.auth = auth != NULL ? json_string_value(auth) :
-	    json_object_size(claims) > 0 ? "jwt" : "x509";
-	pp.claims = claims;
-	in.principal = &pp;
-	in.action = json_string_value(action);
-	in.request = &rq;
+	in.principal = q->principal;
+	in.action = q->action;
+	in.request = q->request;
 	in.service = NULL;
 	in.endpoint = NULL;
-
 	adm_refresh(a);
 	pthread_rwlock_rdlock(&a->lock);
-	locked = 1;
 	if (svc_name != NULL) {
 		/* A stored service by name: absent, it is null. */
-		if (svc_obj == NULL) {
-			const struct adm_obj	*e;
-
-			e = adm_map_get(&a->services, svc_name);
-			if (e != NULL && e->obj != NULL)
-				svc_obj = e->obj;
-		}
+		if (svc_obj == NULL &&
+		    (e = adm_map_get(&a->services, svc_name)) != NULL &&
+		    e->obj != NULL)
+			svc_obj = e->obj;
 		if (svc_obj != NULL) {
 			adm_service(a, svc_name, svc_obj, &ps);
 			in.service = &ps;
 		} else
 			svc_name = NULL;
 	}
-	if (ep_obj != NULL) {
-		adm_endpoint(ep_name, ep_obj, svc_name, &pe);
+	if (q->endpoint_obj != NULL) {
+		adm_endpoint(q->endpoint, q->endpoint_obj, svc_name, &pe);
 		in.endpoint = &pe;
 	}
 	if (policy_set_decide(a->set, &in, &d) == -1) {
@@ -1350,9 +813,6 @@ admission_evaluate(struct admission *a, struct store *store,
 	}
 	rc = 0;
 out:
-	if (locked)
-		pthread_rwlock_unlock(&a->lock);
-	json_decref(ep_obj);
-	store_object_clear(&stored);
+	pthread_rwlock_unlock(&a->lock);
 	return rc;
 }

@@ -153,13 +153,26 @@ int			 admission_filter_list(struct admission *a,
 			    struct nsreg_error *err);
 
 /*
- * POST /v1/decisions/evaluate: decide the hypothetical request body
- * (borrowed) without side effects (not logged, not counted).  *decision
- * gets a new reference.  Returns 0 or -1 with err (400 naming the field).
+ * A hypothetical request (POST /v1/decisions/evaluate): the variables of
+ * DESIGN section 5 as given, all borrowed.
+ */
+struct admission_query {
+	const struct policy_principal	*principal;
+	const char			*action;	/* required */
+	const struct policy_request	*request;
+	const char			*service;	/* NULL: null */
+	const json_t			*service_obj;	/* NULL: stored */
+	const char			*endpoint;	/* its name */
+	const json_t			*endpoint_obj;	/* NULL: null */
+};
+
+/*
+ * Decide q without side effects (not logged, not counted).  A service
+ * named without service_obj is the stored one, null when there is none.
+ * *decision gets a new reference.  Returns 0 or -1 with err.
  */
 int			 admission_evaluate(struct admission *a,
-			    struct store *store, const json_t *body,
-			    int64_t now, json_t **decision,
+			    const struct admission_query *q, json_t **decision,
 			    struct nsreg_error *err);
 
 #endif

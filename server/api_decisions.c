@@ -14,7 +14,9 @@
 #include "federation.h"
 #include "policy.h"
 #include "server.h"
+#include "spiffe.h"
 #include "util.h"
+#include "validate.h"
 
 #define DECISIONS_LIMIT_DEFAULT	100
 #define DECISIONS_LIMIT_MAX	1000
@@ -99,6 +101,208 @@ fail:
 	http_reply_error(req, &err);
 }
 
+/* POST /v1/decisions/evaluate. */
+
+static const char *const decisions_eval_fields[] = {
+	"principal", "claims", "action", "service", "endpoint", "labels",
+	"auth", "remote_addr", "time", NULL
+};
+static const char *const decisions_eval_service_fields[] = {
+	"name", "payload", "labels", NULL
+};
+static const char *const decisions_eval_endpoint_fields[] = {
+	"name", "url", "network_service_names", "network_service_labels",
+	"owner", "expiration_time", "initial_registration_time", "revision",
+	"created_at", "updated_at", NULL
+};
+
+/* A hypothetical service or endpoint given as an object. */
+static int
+decisions_eval_object(const json_t *o, const char *field, int service,
+    struct nsreg_error *err)
+{
+	const json_t	*v;
+	char		 prefix[32], f[64];
+	const char	*const *allowed = service ? decisions_eval_service_fields :
+			    decisions_eval_endpoint_fields;
+
+	snprintf(prefix, sizeof(prefix), "%s.", field);
+	if (validate_fields(o, allowed, prefix, err) == -1 ||
+	    validate_member(o, "name", JSON_STRING, prefix, &v, err) == -1)
+		return -1;
+	snprintf(f, sizeof(f), "%sname", prefix);
+	if (v == NULL)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, f,
+		    "%s: required", f);
+	if (validate_name(json_string_value(v), 1, f, err) == -1)
+		return -1;
+	if (service) {
+		if (validate_member(o, "payload", JSON_STRING, prefix, &v,
+		    err) == -1 || validate_member(o, "labels", JSON_OBJECT,
+		    prefix, &v, err) == -1)
+			return -1;
+		snprintf(f, sizeof(f), "%slabels", prefix);
+		if (v != NULL && validate_labels(v, f, err) == -1)
+			return -1;
+		return 0;
+	}
+	if (validate_member(o, "url", JSON_STRING, prefix, &v, err) == -1 ||
+	    validate_member(o, "network_service_names", JSON_ARRAY, prefix,
+	    &v, err) == -1 ||
+	    validate_member(o, "network_service_labels", JSON_OBJECT, prefix,
+	    &v, err) == -1 ||
+	    validate_member(o, "owner", JSON_STRING, prefix, &v, err) == -1 ||
+	    validate_member(o, "expiration_time", JSON_STRING, prefix, &v,
+	    err) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * Parse the hypothetical request body (borrowed) and decide it.
+ * *decision gets a new reference.  Returns 0 or -1 with err (400 naming
+ * the field).
+ */
+static int
+decisions_evaluate(struct server *srv, const json_t *body, int64_t now,
+    json_t **decision, struct nsreg_error *err)
+{
+	struct admission_query	 aq;
+	struct spiffe_id	 sid;
+	struct policy_principal	 pp;
+	struct policy_request	 rq;
+	struct store_object	 stored;
+	const json_t		*jp, *claims, *action, *service, *endpoint;
+	const json_t		*labels, *auth, *addr, *tm, *svc_obj = NULL;
+	json_t			*ep_obj = NULL;
+	const char		*svc_name = NULL, *ep_name = NULL;
+	char			 td[SPIFFE_TD_MAX + 1];
+	enum spiffe_rule	 rule;
+	int			 rc = -1;
+
+	*decision = NULL;
+	memset(&stored, 0, sizeof(stored));
+	if (validate_fields(body, decisions_eval_fields, "", err) == -1 ||
+	    validate_member(body, "principal", JSON_STRING, "", &jp,
+	    err) == -1 ||
+	    validate_member(body, "claims", JSON_OBJECT, "", &claims,
+	    err) == -1 ||
+	    validate_member(body, "action", JSON_STRING, "", &action,
+	    err) == -1 ||
+	    validate_member(body, "labels", JSON_OBJECT, "", &labels,
+	    err) == -1 ||
+	    validate_member(body, "auth", JSON_STRING, "", &auth, err) == -1 ||
+	    validate_member(body, "remote_addr", JSON_STRING, "", &addr,
+	    err) == -1 ||
+	    validate_member(body, "time", JSON_STRING, "", &tm, err) == -1)
+		goto out;
+	if (jp == NULL) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
+		    "principal: required (a SPIFFE ID)");
+		goto out;
+	}
+	rule = spiffe_id_check(json_string_value(jp),
+	    strlen(json_string_value(jp)), &sid);
+	if (rule != SPIFFE_OK) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
+		    "principal: not a SPIFFE ID: %s",
+		    spiffe_rule_message(rule));
+		goto out;
+	}
+	if (action == NULL || policy_action_parse(json_string_value(action))
+	    == -1) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "action",
+		    "action: must be find, register, unregister, publish or "
+		    "connect");
+		goto out;
+	}
+	if (labels != NULL && validate_labels(labels, "labels", err) == -1)
+		goto out;
+	if (auth != NULL && strcmp(json_string_value(auth), "x509") != 0 &&
+	    strcmp(json_string_value(auth), "jwt") != 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "auth",
+		    "auth: must be x509 or jwt");
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.time = now;
+	if (tm != NULL && policy_time_parse(json_string_value(tm),
+	    &rq.time) == -1) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "time",
+		    "time: not an RFC 3339 time");
+		goto out;
+	}
+	rq.labels = labels;
+	rq.remote_addr = addr != NULL ? json_string_value(addr) : NULL;
+
+	service = json_object_get(body, "service");
+	if (json_is_string(service)) {
+		svc_name = json_string_value(service);
+		if (validate_name(svc_name, 1, "service", err) == -1)
+			goto out;
+	} else if (json_is_object(service)) {
+		if (decisions_eval_object(service, "service", 1, err) == -1)
+			goto out;
+		svc_obj = service;
+		svc_name = json_string_value(json_object_get(service, "name"));
+	} else if (service != NULL && !json_is_null(service)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "service",
+		    "service: a stored service's name, a service object or "
+		    "null");
+		goto out;
+	}
+	endpoint = json_object_get(body, "endpoint");
+	if (json_is_string(endpoint)) {
+		ep_name = json_string_value(endpoint);
+		if (validate_name(ep_name, 1, "endpoint", err) == -1)
+			goto out;
+		if (store_fetch(srv->store, STORE_ENDPOINT, ep_name, now, &stored,
+		    err) == 0) {
+			if ((ep_obj = store_object_render(&stored)) == NULL) {
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "out of memory");
+				goto out;
+			}
+		} else if (err->code != NSREG_NOT_FOUND)
+			goto out;
+		nsreg_error_clear(err);
+		if (ep_obj == NULL)
+			ep_name = NULL;	/* absent: null */
+	} else if (json_is_object(endpoint)) {
+		if (decisions_eval_object(endpoint, "endpoint", 0, err) == -1)
+			goto out;
+		ep_obj = json_incref((json_t *)endpoint);
+	} else if (endpoint != NULL && !json_is_null(endpoint)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "endpoint",
+		    "endpoint: a stored endpoint's name, an endpoint object "
+		    "or null");
+		goto out;
+	}
+
+	memset(&pp, 0, sizeof(pp));
+	memcpy(td, sid.id + SPIFFE_SCHEME_LEN, sid.td_len);
+	td[sid.td_len] = '\0';
+	pp.id = sid.id;
+	pp.trust_domain = td;
+	pp.path = sid.id + sid.path_off;
+	pp.auth = auth != NULL ? json_string_value(auth) :
+	    json_object_size(claims) > 0 ? "jwt" : "x509";
+	pp.claims = claims;
+	memset(&aq, 0, sizeof(aq));
+	aq.principal = &pp;
+	aq.action = json_string_value(action);
+	aq.request = &rq;
+	aq.service = svc_name;
+	aq.service_obj = svc_obj;
+	aq.endpoint = ep_name;
+	aq.endpoint_obj = ep_obj;
+	rc = admission_evaluate(srv->admission, &aq, decision, err);
+out:
+	json_decref(ep_obj);
+	store_object_clear(&stored);
+	return rc;
+}
+
 void
 api_decisions_evaluate(struct server *srv, struct http_request *req)
 {
@@ -108,8 +312,8 @@ api_decisions_evaluate(struct server *srv, struct http_request *req)
 	nsreg_error_clear(&err);
 	/* Another trust domain's claims: those it lets rules see. */
 	if (federation_evaluate_claims(srv->federation, req->json,
-	    &err) == -1 || admission_evaluate(srv->admission, srv->store,
-	    req->json, req->now, &decision, &err) == -1) {
+	    &err) == -1 || decisions_evaluate(srv, req->json, req->now,
+	    &decision, &err) == -1) {
 		http_reply_error(req, &err);
 		return;
 	}

@@ -11,7 +11,8 @@ server_libnsregcore_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 # Everything of the daemon but main(), so tests can link it.
 noinst_LIBRARIES += server/libnsregd.a
 server_libnsregd_a_SOURCES = \
-	server/admission.c server/admission.h \
+	server/admission.c server/admission.h server/admission_int.h \
+	server/admission_filter.c \
 	server/api.c server/api.h \
 	server/api_decisions.c \
 	server/api_endpoints.c \
