@@ -4,6 +4,7 @@ server_store_libnsregstore_a_SOURCES = \
 	server/store/store.c server/store/store.h \
 	server/store/store_svcidx.c server/store/store_svcidx.h \
 	server/store/store_textcache.c server/store/store_textcache.h \
+	server/store/store_lease.c server/store/store_lease.h \
 	server/store/store_backend.h server/store/store_migration.h \
 	server/store/store_sqlite.c server/store/store_sqlite_int.h \
 	server/store/store_sqlite_writer.c server/store/store_sqlite_objects.c \

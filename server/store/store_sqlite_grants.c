@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_lease.h"
 #include "store_sqlite_int.h"
 
 /* The revision and expiry of kind/name; *found 0 when there is no row. */
@@ -136,32 +137,19 @@ store_sqlite_pool_check(struct store_sqlite *s, const struct store_object *obj,
     int64_t now, struct nsreg_error *err)
 {
 	struct store_sqlite_pool	 p;
-	const json_t			*vl3;
-	const char			*prefix;
 	int64_t				 live;
-	int				 cpl;
 
-	vl3 = json_object_get(obj->doc, "vl3");
-	prefix = json_string_value(json_object_get(vl3, "prefix"));
-	cpl = (int)json_integer_value(json_object_get(vl3,
-	    "client_prefix_len"));
 	if (store_sqlite_pool_get(s->writer, obj->name, &p, err) == -1)
 		return -1;
-	if (!p.found || (prefix != NULL && strcmp(prefix, p.prefix) == 0 &&
-	    cpl == p.client_len))
+	if (!p.found || store_lease_pool_same(obj->doc, p.prefix,
+	    p.client_len))
 		return 0;
 	if (store_sqlite_leases_live(s->writer, obj->name, now, &live,
 	    err) == -1)
 		return -1;
 	if (live > 0)
-		return nsreg_error_set(err, NSREG_CONFLICT, "vl3",
-		    "service %s: vl3 cannot change from %s (client_prefix_len "
-		    "%d) while %lld live grant%s hold%s addresses from it; "
-		    "revoke %s (DELETE /v1/grants/{id}) or wait until %s "
-		    "expire%s", obj->name, p.prefix, p.client_len,
-		    (long long)live, live == 1 ? "" : "s", live == 1 ? "s" : "",
-		    live == 1 ? "it" : "them", live == 1 ? "it" : "they",
-		    live == 1 ? "s" : "");
+		return store_lease_pool_busy(obj->name, p.prefix,
+		    p.client_len, live, err);
 	return store_sqlite_pool_drop(s, obj->name, err);
 }
 
@@ -382,8 +370,9 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 {
 	struct store_sqlite_conn	*c = s->writer;
 	struct store_sqlite_pool	 p;
+	struct store_lease_scan		 sc;
 	sqlite3_stmt			*st;
-	int64_t				 live, low, cand, v;
+	int64_t				 live, cand;
 	int				 rc;
 
 	*slot = -1;
@@ -419,11 +408,8 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 		    err) == -1)
 			return -1;
 		if (live > 0)
-			return nsreg_error_set(err, NSREG_CONFLICT, "vl3",
-			    "service %s: %lld live grants hold addresses of "
-			    "%s (client_prefix_len %d), not of %s",
-			    g->service, (long long)live, p.prefix,
-			    p.client_len, g->pool);
+			return store_lease_pool_moved(g, p.prefix,
+			    p.client_len, live, err);
 		if (store_sqlite_pool_drop(s, g->service, err) == -1)
 			return -1;
 		p.found = 0;
@@ -439,29 +425,21 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 			return -1;
 		p.low = g->first;
 	}
-	low = p.low > g->first ? p.low : g->first;
 
-	/* The lowest free block at or above low. */
+	/* The lowest free block at or above low (store_lease.c). */
+	store_lease_scan_start(&sc, g, p.low);
 	if ((st = store_sqlite_stmt(c, SQL_LEASE_SCAN, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, low);
-	cand = low;
-	while (cand <= g->last && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		v = sqlite3_column_int64(st, 0);
-		if (v > cand)
-			break;
-		if (v == cand)
-			cand++;
-	}
+	sqlite3_bind_int64(st, 2, sc.next);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+	    !store_lease_scan_feed(&sc, sqlite3_column_int64(st, 0)))
+		;
 	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlite_error(c->db, rc, "scan leases", err);
-	if (cand > g->last)
-		return nsreg_error_set(err, NSREG_RESOURCE_EXHAUSTED, "vl3",
-		    "the vL3 pool %s of service %s is exhausted: all %lld "
-		    "usable /%d blocks are leased", g->pool, g->service,
-		    (long long)(g->last - g->first + 1), g->client_len);
+	if (store_lease_scan_end(&sc, g, &cand, err) == -1)
+		return -1;
 	if ((st = store_sqlite_stmt(c, SQL_LEASE_INSERT, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);

@@ -12,8 +12,10 @@
  *				grant keys
  *	store_sqlite_reads.c	reads, lists, watch and the decision log
  *
- * The service index and the text cache are shared with every backend
- * (store_svcidx.c, store_textcache.c).  The verbs of store_backend.h
+ * The service index, the text cache and the choices of leasing that are
+ * not SQL (which block a lease takes, whether a service write keeps its
+ * pool) are shared with every backend (store_svcidx.c, store_textcache.c,
+ * store_lease.c).  The verbs of store_backend.h
  * (void *b) are listed with the file that implements them; the backend
  * table itself is in store_sqlite.c.
  */

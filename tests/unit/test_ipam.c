@@ -16,6 +16,7 @@
 
 #include "ipam.h"
 #include "store.h"
+#include "store_lease.h"
 
 #define T0	1700000000000LL
 #define HOUR	(3600LL * 1000)
@@ -138,6 +139,85 @@ Test(ipam, bad_pools_are_refused)
 	cr_expect(strstr(err.message, "2^62") != NULL, "%s", err.message);
 	cr_expect_eq(ipam_pool_init(&p, "nonsense", 32, "vl3", &err), -1);
 	cr_expect_eq(ipam_pool_init(&p, NULL, 32, "vl3", &err), -1);
+}
+
+/* ---- the lease scan (store_lease.c), as any backend runs it ------------- */
+
+static const struct lease_scan_case {
+	const char	*what;
+	int64_t		 first, last, low;
+	int64_t		 leased[8];	/* ascending, at or above the start */
+	size_t		 n;
+	int64_t		 want;		/* -1: exhausted */
+} lease_scan_cases[] = {
+	{ "empty pool starts at first", 1, 254, 0, { 0 }, 0, 1 },
+	{ "low below first counts from first", 1, 254, 0, { 1, 2 }, 2, 3 },
+	{ "a gap before the leased blocks", 1, 254, 1, { 2, 3 }, 2, 1 },
+	{ "the first gap, not the last", 1, 254, 1, { 1, 2, 4, 6 }, 4, 3 },
+	{ "low skips what is known leased", 1, 254, 10, { 10, 11 }, 2, 12 },
+	{ "the last block", 1, 4, 1, { 1, 2, 3 }, 3, 4 },
+	{ "exhausted", 1, 4, 1, { 1, 2, 3, 4 }, 4, -1 },
+	{ "low past the pool is exhausted", 1, 4, 5, { 0 }, 0, -1 },
+	{ "a /31 uses block 0", 0, 1, 0, { 0 }, 1, 1 },
+	{ "a huge pool (2^63 - 1 blocks)", 1, INT64_MAX, 1,
+	    { 1, 2, 3 }, 3, 4 },
+	{ "the top of a huge pool", 1, INT64_MAX, INT64_MAX - 1,
+	    { INT64_MAX - 1 }, 1, INT64_MAX },
+	{ "a huge pool exhausted", INT64_MAX - 1, INT64_MAX, INT64_MAX - 1,
+	    { INT64_MAX - 1, INT64_MAX }, 2, -1 },
+};
+
+Test(lease, scan_takes_the_lowest_free_usable_block)
+{
+	const struct lease_scan_case	*c;
+	struct store_lease_scan		 sc;
+	struct store_grant		 g;
+	struct nsreg_error		 err;
+	int64_t				 block;
+	size_t				 i, j;
+	int				 rc;
+
+	for (i = 0; i < sizeof(lease_scan_cases) /
+	    sizeof(lease_scan_cases[0]); i++) {
+		c = &lease_scan_cases[i];
+		memset(&g, 0, sizeof(g));
+		g.service = "s";
+		g.pool = "fd00::/64";
+		g.client_len = 128;
+		g.first = c->first;
+		g.last = c->last;
+		store_lease_scan_start(&sc, &g, c->low);
+		for (j = 0; j < c->n; j++)
+			if (store_lease_scan_feed(&sc, c->leased[j]))
+				break;
+		nsreg_error_clear(&err);
+		rc = store_lease_scan_end(&sc, &g, &block, &err);
+		if (c->want < 0) {
+			cr_expect_eq(rc, -1, "%s", c->what);
+			cr_expect_eq(err.code, NSREG_RESOURCE_EXHAUSTED, "%s",
+			    c->what);
+			cr_expect_eq(block, -1, "%s", c->what);
+		} else {
+			cr_expect_eq(rc, 0, "%s: %s", c->what, err.message);
+			cr_expect_eq(block, c->want, "%s: %lld", c->what,
+			    (long long)block);
+		}
+	}
+}
+
+Test(lease, pool_same_compares_prefix_and_client_length)
+{
+	json_t	*doc;
+
+	doc = json_pack("{s:{s:s, s:i}}", "vl3", "prefix", "fd00::/64",
+	    "client_prefix_len", 128);
+	cr_assert_not_null(doc);
+	cr_expect_eq(store_lease_pool_same(doc, "fd00::/64", 128), 1);
+	cr_expect_eq(store_lease_pool_same(doc, "fd00::/64", 120), 0);
+	cr_expect_eq(store_lease_pool_same(doc, "fd01::/64", 128), 0);
+	json_object_del(doc, "vl3");
+	cr_expect_eq(store_lease_pool_same(doc, "fd00::/64", 128), 0);
+	json_decref(doc);
 }
 
 /* ---- the store's leases -------------------------------------------------- */
