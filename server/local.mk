@@ -26,6 +26,7 @@ server_libnsregd_a_SOURCES = \
 	server/dev.c server/dev.h \
 	server/http.c server/http.h \
 	server/metrics.c server/metrics.h \
+	server/notify.c server/notify.h \
 	server/route.c server/route.h \
 	server/server.c server/server.h \
 	server/validate.c server/validate.h \

@@ -17,6 +17,7 @@
 #include "dev.h"
 #include "grant.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "util.h"
 
@@ -197,15 +198,19 @@ main(int argc, char *argv[])
 	    conf->listen[0].addr, conf->listen[0].port, conf->database);
 	if (dev)
 		dev_banner(devdir, conf);
+	/* Listeners, database and keys are up: systemd may go on. */
+	notify_send("READY=1\nSTATUS=serving");
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig != SIGHUP)
 			break;
+		notify_reloading();
 		newconf = conf_load(conffile, errbuf, sizeof(errbuf));
 		if (newconf == NULL) {
 			log_warnx("msg=\"reload failed, keeping the running "
 			    "configuration\" error=\"%s\"", errbuf);
+			notify_send("READY=1\nSTATUS=serving (reload failed)");
 			continue;
 		}
 		if (server_reload(&srv, newconf, &err) == -1)
@@ -214,8 +219,10 @@ main(int argc, char *argv[])
 		else
 			log_info("msg=reloaded");
 		conf_free(newconf);
+		notify_send("READY=1\nSTATUS=serving");
 	}
 	log_info("msg=stopping signal=%s", sig == SIGINT ? "INT" : "TERM");
+	notify_send("STOPPING=1");
 	server_stop(&srv);
 	conf_free(conf);
 	log_info("msg=stopped");

@@ -294,3 +294,13 @@ tests_bench_admission_SOURCES = tests/bench/admission.c
 tests_bench_admission_CFLAGS = $(TEST_CFLAGS)
 tests_bench_admission_LDADD = $(NSREGD_LIBS)
 EXTRA_DIST += tests/bench/admission.sh
+
+# sd_notify (server/notify.c) and nsregd's readiness, for Type=notify.
+check_PROGRAMS += tests/unit/test_notify tests/integration/test_notify
+TESTS += tests/unit/test_notify tests/integration/test_notify
+tests_unit_test_notify_SOURCES = tests/unit/test_notify.c
+tests_unit_test_notify_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_notify_LDADD = $(TEST_LIBS)
+tests_integration_test_notify_SOURCES = tests/integration/test_notify.c
+tests_integration_test_notify_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_notify_LDADD = $(HARNESS_LIBS)
