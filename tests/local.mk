@@ -304,3 +304,9 @@ tests_unit_test_notify_LDADD = $(TEST_LIBS)
 tests_integration_test_notify_SOURCES = tests/integration/test_notify.c
 tests_integration_test_notify_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_notify_LDADD = $(HARNESS_LIBS)
+
+# What make install installs besides programs and pages: the systemd
+# unit (systemd-analyze security and verify) and the example
+# configuration (nsregd -n).
+TESTS += tests/pkg/unit.sh
+EXTRA_DIST += tests/pkg/unit.sh
