@@ -396,12 +396,20 @@ api_trust_domains_get(struct server *srv, struct http_request *req)
 	struct nsreg_error	 err;
 	char			 td[SPIFFE_TD_MAX + 1];
 	json_t			*o;
+	char			 etag[48];
 
 	if (trust_domains_name(req->params[0], td, &err) == -1)
 		goto fail;
 	if (trust_is_local(auth_trust(srv->auth), td)) {
 		if ((o = trust_domains_local(srv, &err)) == NULL)
 			goto fail;
+		/*
+		 * Not stored, so no revision: the representation changes when
+		 * trust-bundle is loaded again, and the tag with it.
+		 */
+		snprintf(etag, sizeof(etag), "\"local-%lld\"",
+		    (long long)auth_local_loaded_at(srv->auth));
+		http_add_header(req, "ETag", etag);
 		http_reply_json(req, HTTP_OK, o);
 		return;
 	}

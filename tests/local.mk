@@ -310,3 +310,9 @@ tests_integration_test_notify_LDADD = $(HARNESS_LIBS)
 # configuration (nsregd -n).
 TESTS += tests/pkg/unit.sh
 EXTRA_DIST += tests/pkg/unit.sh
+
+# schema/openapi.yaml: valid for two standard validators, and nsregd's
+# real answers valid against it (tests/openapi/check.sh, Node).
+TESTS += tests/openapi/check.sh
+EXTRA_DIST += tests/openapi/check.sh tests/openapi/package.json \
+	tests/openapi/package-lock.json tests/openapi/validate.mjs

@@ -273,6 +273,25 @@ Test(trust_domains, the_local_trust_domain_is_shown_but_read_only)
 	cr_expect_eq(json_integer_value(json_object_get(r.json, "sequence")),
 	    json_integer_value(json_object_get(bundle.json,
 	    "spiffe_sequence")));
+	/* The ETag the contract declares: not a revision, stable. */
+	{
+		char		 tag[64];
+		const char	*h = hresp_header(&r, "ETag");
+		long long	 ms;
+		char		 end;
+
+		cr_assert_not_null(h, "no ETag on the local trust domain");
+		snprintf(tag, sizeof(tag), "%s", h);
+		cr_expect_eq(sscanf(tag, "\"local-%lld%c", &ms, &end), 2, "%s",
+		    tag);
+		cr_expect_eq(end, '"', "%s", tag);
+		cr_expect_gt(ms, 0);
+		hresp_free(&r);
+		get("/v1/trust-domains/example.org", &r);
+		h = hresp_header(&r, "ETag");
+		cr_expect(h != NULL && strcmp(h, tag) == 0, "%s then %s", tag,
+		    h != NULL ? h : "none");
+	}
 	hresp_free(&r);
 	hresp_free(&bundle);
 
