@@ -42,6 +42,7 @@ integration_tests = \
 	tests/integration/test_registry \
 	tests/integration/test_watch \
 	tests/integration/test_policy \
+	tests/integration/test_policy_net \
 	tests/integration/test_dev_policy
 check_PROGRAMS += $(integration_tests)
 TESTS += $(integration_tests)
@@ -57,6 +58,10 @@ tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
 tests_integration_test_policy_SOURCES = tests/integration/test_policy.c
 tests_integration_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_policy_LDADD = $(HARNESS_LIBS)
+tests_integration_test_policy_net_SOURCES = \
+	tests/integration/test_policy_net.c
+tests_integration_test_policy_net_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_policy_net_LDADD = $(HARNESS_LIBS)
 tests_integration_test_dev_policy_SOURCES = \
 	tests/integration/test_dev_policy.c $(IDFIX_SOURCES)
 tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)
