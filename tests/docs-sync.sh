@@ -47,5 +47,11 @@ for code in $(sed -n 's/.*\[NSREG_[A-Z_]*\] =[[:space:]]*{ "\([a-z_]*\)", [0-9]*
 	check "openapi.yaml lists error $code" \
 	    grep -q "\b$code\b" "$src/schema/openapi.yaml"
 done
+for fn in $(sed -n 's/.*\(PRED\|CONV\)("\([A-Za-z.]*\)".*/\2/p
+    s/.*\.name = "\([A-Za-z.]*\)".*/\1/p' "$src/policy/cel_net.c"); do
+	check "nsreg-policy(7) documents $fn()" \
+	    grep -q "^\.It Fn \([a-z]\.\)\{0,1\}$fn\( \|$\)" \
+	    "$src/man/nsreg-policy.7"
+done
 echo "1..$i"
 echo "$out" | sed '/^$/d'
