@@ -36,6 +36,7 @@ enum cel_kind {
 	CEL_IP,			/* net.IP, Kubernetes' IP library */
 	CEL_CIDR,		/* net.CIDR */
 	CEL_URL,		/* kubernetes.URL */
+	CEL_OPTIONAL,		/* opt: the value, NULL when none */
 	CEL_ERROR,
 	CEL_KIND_COUNT
 };
@@ -73,6 +74,7 @@ enum cel_type {
 	CEL_T_IP,
 	CEL_T_CIDR,
 	CEL_T_URL,
+	CEL_T_OPTIONAL,
 	CEL_T_COUNT
 };
 
@@ -101,6 +103,7 @@ struct cel_value {
 		const json_t	*json;
 		const void	*obj;
 		const char	*err;
+		const struct cel_value *opt;
 	};
 };
 
@@ -197,7 +200,22 @@ cel_json(const json_t *j, int kind)
 	return v;
 }
 
+static inline struct cel_value
+cel_optional_none(void)
+{
+	struct cel_value v = { .kind = CEL_OPTIONAL, .opt = NULL };
+	return v;
+}
+
 /* Value operations (cel_value.c). */
+/*
+ * optional.of(v): the value is copied into the arena; an error value
+ * ("out of memory") when the arena is full.
+ */
+struct cel_value cel_optional_of(const struct cel_value *v,
+		    struct cel_arena *a);
+/* 1 when v is its type's zero value (optional.ofNonZeroValue). */
+int		 cel_is_zero(const struct cel_value *v);
 const char	*cel_kind_name(int kind);
 const char	*cel_type_name(enum cel_type t);
 enum cel_type	 cel_type_of(const struct cel_value *v);

@@ -37,12 +37,21 @@ enum cel_op {
 	CEL_OP_MUL,
 	CEL_OP_DIV,
 	CEL_OP_MOD,
-	CEL_OP_ALL,		/* a.all(slot, b) */
+	CEL_OP_ALL,		/* a.all(slot, b), a.all(slot, slot+1, b) */
 	CEL_OP_EXISTS,
 	CEL_OP_EXISTS_ONE,
 	CEL_OP_MAPM,		/* a.map(slot, b) or a.map(slot, c, b) */
 	CEL_OP_FILTER,		/* a.filter(slot, b) */
 	CEL_OP_ERROR,		/* lit: an error raised when evaluated */
+	CEL_OP_OPTSELECT,	/* a.?name */
+	CEL_OP_OPTINDEX,	/* a[?b] */
+	CEL_OP_OPTELEM,		/* ?a in a list literal, ?k: a in a map */
+	CEL_OP_BIND,		/* cel.bind(slot, a, b) */
+	CEL_OP_TLIST,		/* a.transformList(slot, slot+1, [c,] b) */
+	CEL_OP_TMAP,		/* a.transformMap(slot, slot+1, [c,] b) */
+	CEL_OP_TMAPENTRY,	/* a.transformMapEntry(slot, slot+1, [c,] b) */
+	CEL_OP_OPTMAP,		/* a.optMap(slot, b) */
+	CEL_OP_OPTFLATMAP,	/* a.optFlatMap(slot, b) */
 	CEL_OP_COUNT
 };
 
@@ -68,6 +77,8 @@ struct cel_node {
 	int32_t			 id;
 	uint32_t		 len;		/* name length */
 	const char		*name;
+	const char		*name2;		/* two-variable macros */
+	uint32_t		 len2;
 	struct cel_node		*a, *b, *c;
 	struct cel_node		**args;
 	struct regex		*re;		/* precompiled matches() */
@@ -118,6 +129,10 @@ struct cel_func {
 	int		 result;	/* static kind or CEL_DYN */
 	uint32_t	 cost;		/* base cost */
 	cel_fn		 fn;
+	int		 first;		/* static kind the first argument
+					   must have, 0: any */
+	int		 lazy;		/* fn gets the receiver only and
+					   evaluates n->args itself */
 };
 extern const struct cel_func cel_funcs[];
 extern const size_t cel_nfuncs;
@@ -173,6 +188,53 @@ struct cel_value cel_net_string(struct cel_ctx *c, const struct cel_node *n,
  */
 int	 cel_net_url_address(const char *url, size_t len, const char **host,
 	    size_t *hlen);
+
+/*
+ * The extension libraries' functions, entries of cel_funcs: strings
+ * (cel_strings.c), math (cel_math.c), optional values (cel_optional.c).
+ */
+/* Go's strconv.FormatFloat(d, 'g', -1, 64) into buf; its length. */
+size_t	 cel_format_double(double d, char *buf, size_t cap);
+#define CEL_FN(name) struct cel_value name(struct cel_ctx *, \
+    const struct cel_node *, struct cel_value *, int)
+CEL_FN(cel_fn_char_at);
+CEL_FN(cel_fn_index_of);
+CEL_FN(cel_fn_last_index_of);
+CEL_FN(cel_fn_lower_ascii);
+CEL_FN(cel_fn_upper_ascii);
+CEL_FN(cel_fn_replace);
+CEL_FN(cel_fn_split);
+CEL_FN(cel_fn_substring);
+CEL_FN(cel_fn_trim);
+CEL_FN(cel_fn_join);
+CEL_FN(cel_fn_reverse);
+CEL_FN(cel_fn_quote);
+CEL_FN(cel_fn_format);
+CEL_FN(cel_fn_math_greatest);
+CEL_FN(cel_fn_math_least);
+CEL_FN(cel_fn_math_abs);
+CEL_FN(cel_fn_math_sign);
+CEL_FN(cel_fn_math_ceil);
+CEL_FN(cel_fn_math_floor);
+CEL_FN(cel_fn_math_round);
+CEL_FN(cel_fn_math_trunc);
+CEL_FN(cel_fn_math_is_nan);
+CEL_FN(cel_fn_math_is_inf);
+CEL_FN(cel_fn_math_is_finite);
+CEL_FN(cel_fn_math_bit_and);
+CEL_FN(cel_fn_math_bit_or);
+CEL_FN(cel_fn_math_bit_xor);
+CEL_FN(cel_fn_math_bit_not);
+CEL_FN(cel_fn_math_shift_left);
+CEL_FN(cel_fn_math_shift_right);
+CEL_FN(cel_fn_opt_of);
+CEL_FN(cel_fn_opt_none);
+CEL_FN(cel_fn_opt_of_non_zero);
+CEL_FN(cel_fn_opt_has_value);
+CEL_FN(cel_fn_opt_value);
+CEL_FN(cel_fn_opt_or);
+CEL_FN(cel_fn_opt_or_value);
+#undef CEL_FN
 
 /* Evaluation context (cel_eval.c). */
 struct cel_ctx {

@@ -61,6 +61,7 @@ static const struct {
 	{ "net.IP", CEL_T_IP },
 	{ "net.CIDR", CEL_T_CIDR },
 	{ "kubernetes.URL", CEL_T_URL },
+	{ "optional_type", CEL_T_OPTIONAL },
 };
 
 static int
@@ -376,7 +377,10 @@ check_select(struct checker *ck, struct cel_node *n)
 	}
 	if (n->op == CEL_OP_HAS)
 		n->kind = CEL_BOOL;
-	if (ck->strict && n->a->kind != CEL_DYN && n->a->kind != CEL_MAP)
+	else if (n->op == CEL_OP_OPTSELECT || n->a->kind == CEL_OPTIONAL)
+		n->kind = CEL_OPTIONAL;
+	if (ck->strict && n->a->kind != CEL_DYN && n->a->kind != CEL_MAP &&
+	    n->a->kind != CEL_OPTIONAL)
 		cfail(ck, n, "type '%s' does not support field selection",
 		    cel_kind_name(n->a->kind));
 }
@@ -483,7 +487,9 @@ check_call(struct checker *ck, struct cel_node *n)
 
 		if (k == CEL_DYN)
 			return;
-		if (name_eq(n->name, n->len, "contains") ||
+		if (fn->first != 0)
+			ok = k == fn->first;
+		else if (name_eq(n->name, n->len, "contains") ||
 		    name_eq(n->name, n->len, "startsWith") ||
 		    name_eq(n->name, n->len, "endsWith") ||
 		    name_eq(n->name, n->len, "matches"))
@@ -500,44 +506,88 @@ check_call(struct checker *ck, struct cel_node *n)
 	}
 }
 
+/* Declare a macro's variable in the innermost scope; its slot. */
+static int
+push_scope(struct checker *ck, const struct cel_node *n, const char *name,
+    size_t len)
+{
+	int slot = ck->nscopes;
+
+	if (slot >= CEL_MAX_SLOTS) {
+		cfail(ck, n, "comprehensions nest too deeply (more than %d)",
+		    CEL_MAX_SLOTS);
+		return -1;
+	}
+	ck->scopes[slot].name = name;
+	ck->scopes[slot].len = len;
+	ck->scopes[slot].slot = slot;
+	ck->nscopes++;
+	if (slot + 1 > ck->p->nslots)
+		ck->p->nslots = slot + 1;
+	return slot;
+}
+
 static void
 check_comprehension(struct checker *ck, struct cel_node *n)
 {
-	int slot;
+	int slot, k, want_bool, opt;
 
 	check(ck, n->a);
 	if (ck->failed)
 		return;
-	if (ck->nscopes >= CEL_MAX_SLOTS) {
-		cfail(ck, n, "comprehensions nest too deeply (more than %d)",
-		    CEL_MAX_SLOTS);
+	k = n->a->kind;
+	opt = n->op == CEL_OP_OPTMAP || n->op == CEL_OP_OPTFLATMAP;
+	if (ck->strict && k != CEL_DYN && n->op != CEL_OP_BIND &&
+	    (opt ? k != CEL_OPTIONAL : k != CEL_LIST && k != CEL_MAP)) {
+		cfail(ck, n, "cannot iterate over '%s'", cel_kind_name(k));
 		return;
 	}
-	if (ck->strict && n->a->kind != CEL_DYN && n->a->kind != CEL_LIST &&
-	    n->a->kind != CEL_MAP) {
-		cfail(ck, n, "cannot iterate over '%s'",
-		    cel_kind_name(n->a->kind));
+	slot = push_scope(ck, n, n->name, n->len);
+	if (slot < 0)
 		return;
-	}
-	slot = ck->nscopes;
-	ck->scopes[ck->nscopes].name = n->name;
-	ck->scopes[ck->nscopes].len = n->len;
-	ck->scopes[ck->nscopes].slot = slot;
-	ck->nscopes++;
-	if (slot + 1 > ck->p->nslots)
-		ck->p->nslots = slot + 1;
+	if (n->name2 != NULL && push_scope(ck, n, n->name2, n->len2) < 0)
+		return;
 	n->id = slot;
 	check(ck, n->b);
 	if (n->c != NULL)
 		check(ck, n->c);
-	ck->nscopes--;
+	ck->nscopes = slot;
 	if (ck->failed)
 		return;
-	n->kind = (n->op == CEL_OP_MAPM || n->op == CEL_OP_FILTER) ?
-	    CEL_LIST : CEL_BOOL;
-	if (ck->strict && n->op != CEL_OP_MAPM && n->b->kind != CEL_DYN &&
+	switch (n->op) {
+	case CEL_OP_MAPM:
+	case CEL_OP_FILTER:
+	case CEL_OP_TLIST:
+		n->kind = CEL_LIST;
+		break;
+	case CEL_OP_TMAP:
+	case CEL_OP_TMAPENTRY:
+		n->kind = CEL_MAP;
+		break;
+	case CEL_OP_OPTMAP:
+	case CEL_OP_OPTFLATMAP:
+		n->kind = CEL_OPTIONAL;
+		break;
+	case CEL_OP_BIND:
+		n->kind = n->b->kind;
+		break;
+	default:
+		n->kind = CEL_BOOL;
+		break;
+	}
+	want_bool = n->op == CEL_OP_ALL || n->op == CEL_OP_EXISTS ||
+	    n->op == CEL_OP_EXISTS_ONE || n->op == CEL_OP_FILTER;
+	if (ck->strict && want_bool && n->b->kind != CEL_DYN &&
 	    n->b->kind != CEL_BOOL)
 		cfail(ck, n->b, "predicate must be a bool, is '%s'",
+		    cel_kind_name(n->b->kind));
+	else if (ck->strict && n->c != NULL && n->c->kind != CEL_DYN &&
+	    n->c->kind != CEL_BOOL)
+		cfail(ck, n->c, "filter must be a bool, is '%s'",
+		    cel_kind_name(n->c->kind));
+	else if (ck->strict && n->op == CEL_OP_TMAPENTRY &&
+	    n->b->kind != CEL_DYN && n->b->kind != CEL_MAP)
+		cfail(ck, n->b, "transformMapEntry wants a map, is '%s'",
 		    cel_kind_name(n->b->kind));
 }
 
@@ -575,7 +625,16 @@ check(struct checker *ck, struct cel_node *n)
 	case CEL_OP_EXISTS_ONE:
 	case CEL_OP_MAPM:
 	case CEL_OP_FILTER:
+	case CEL_OP_BIND:
+	case CEL_OP_TLIST:
+	case CEL_OP_TMAP:
+	case CEL_OP_TMAPENTRY:
+	case CEL_OP_OPTMAP:
+	case CEL_OP_OPTFLATMAP:
 		check_comprehension(ck, n);
+		return;
+	case CEL_OP_OPTSELECT:
+		check_select(ck, n);
 		return;
 	default:
 		break;
@@ -642,10 +701,13 @@ check(struct checker *ck, struct cel_node *n)
 			no_overload2(ck, n, a, b);
 		break;
 	case CEL_OP_INDEX:
+	case CEL_OP_OPTINDEX:
 		if (ck->strict && a != CEL_DYN && a != CEL_LIST &&
-		    a != CEL_MAP)
+		    a != CEL_MAP && a != CEL_OPTIONAL)
 			cfail(ck, n, "type '%s' cannot be indexed",
 			    cel_kind_name(a));
+		if (n->op == CEL_OP_OPTINDEX || a == CEL_OPTIONAL)
+			n->kind = CEL_OPTIONAL;
 		break;
 	case CEL_OP_ADD:
 	case CEL_OP_SUB:
@@ -709,7 +771,10 @@ estimate(const struct cel_node *n)
 	case CEL_OP_EXISTS:
 	case CEL_OP_EXISTS_ONE:
 	case CEL_OP_MAPM:
-	case CEL_OP_FILTER: {
+	case CEL_OP_FILTER:
+	case CEL_OP_TLIST:
+	case CEL_OP_TMAP:
+	case CEL_OP_TMAPENTRY: {
 		uint64_t body = sat_add(sat_add(estimate(n->b),
 		    estimate(n->c)), 2);
 

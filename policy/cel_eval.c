@@ -261,6 +261,102 @@ logic(struct cel_ctx *c, const struct cel_node *n)
 	return cel_bool(is_and);
 }
 
+/* ------------------------------------------------------------ optionals */
+
+/*
+ * a.?name, and a.name or has(a.name) when a is an optional: selecting
+ * from none gives none, a missing field gives none.
+ */
+static struct cel_value
+opt_select(struct cel_ctx *c, const struct cel_node *n, struct cel_value a)
+{
+	struct cel_value b;
+	int r, opt = n->op == CEL_OP_OPTSELECT;
+
+	if (a.kind == CEL_OPTIONAL) {
+		if (a.opt == NULL)
+			return n->op == CEL_OP_HAS ? cel_bool(0) : a;
+		a = *a.opt;
+		opt = 1;
+	}
+	if (a.kind != CEL_MAP)
+		return cel_err_at(n, "type does not support field selection");
+	r = cel_map_field(&a, n->name, n->len, &b, c->arena);
+	if (n->op == CEL_OP_HAS)
+		return cel_bool(r == 1);
+	if (r == -1)
+		return cel_err_at(n, b.err);
+	if (r == 0)
+		return opt ? cel_optional_none() : cel_err_at(n, "no such key");
+	return opt ? cel_optional_of(&b, c->arena) : b;
+}
+
+/* a[?k], and a[k] when a is an optional. */
+static struct cel_value
+opt_index(struct cel_ctx *c, const struct cel_node *n, struct cel_value a,
+    struct cel_value k)
+{
+	struct cel_value out;
+	int r;
+
+	if (a.kind == CEL_OPTIONAL) {
+		if (a.opt == NULL)
+			return a;
+		a = *a.opt;
+	}
+	if (a.kind == CEL_LIST) {
+		int64_t i;
+
+		if (k.kind == CEL_INT)
+			i = k.i;
+		else if (k.kind == CEL_UINT)
+			i = k.u > (uint64_t)INT64_MAX ? -1 : (int64_t)k.u;
+		else if (k.kind == CEL_DOUBLE && k.d == floor(k.d) &&
+		    fabs(k.d) < 9.2e18)
+			i = (int64_t)k.d;
+		else
+			return cel_err_at(n, "invalid_argument: no such "
+			    "overload for list index");
+		if (i < 0 || (uint64_t)i >= cel_list_size(&a))
+			return cel_optional_none();
+		out = cel_list_at(&a, (size_t)i, c->arena);
+		return cel_optional_of(&out, c->arena);
+	}
+	if (a.kind == CEL_MAP) {
+		r = cel_map_get(&a, &k, &out, c->arena);
+		if (r == -1)
+			return out;
+		if (r == 0)
+			return cel_optional_none();
+		return cel_optional_of(&out, c->arena);
+	}
+	return no_overload(n);
+}
+
+/*
+ * The value of an optional element of a list or map literal: 1 with
+ * *out set, 0 when it has none, -1 with *out the error.
+ */
+static int
+opt_elem(struct cel_ctx *c, const struct cel_node *n, struct cel_value *out)
+{
+	struct cel_value v = cel_eval_node(c, n->a);
+
+	if (v.kind == CEL_ERROR) {
+		*out = v;
+		return -1;
+	}
+	if (v.kind != CEL_OPTIONAL) {
+		*out = cel_err_at(n, "no such overload: optional element "
+		    "is not an optional");
+		return -1;
+	}
+	if (v.opt == NULL)
+		return 0;
+	*out = *v.opt;
+	return 1;
+}
+
 static struct cel_value
 index_value(struct cel_ctx *c, const struct cel_node *n, struct cel_value a,
     struct cel_value k)
@@ -296,6 +392,8 @@ index_value(struct cel_ctx *c, const struct cel_node *n, struct cel_value a,
 			return out;
 		return cel_err_at(n, "no such key");
 	}
+	if (a.kind == CEL_OPTIONAL)
+		return opt_index(c, n, a, k);
 	return no_overload(n);
 }
 
@@ -320,26 +418,35 @@ build_map(struct cel_ctx *c, const struct cel_node *n)
 	m->vals = cel_arena_alloc(c->arena, (np + 1) * sizeof(*m->vals));
 	if (m->keys == NULL || m->vals == NULL)
 		return cel_err_at(n, "out of memory");
-	for (i = 0; i < np; i++) {
+	for (i = 0, m->n = 0; i < np; i++) {
 		struct cel_value k = cel_eval_node(c, n->args[2 * i]);
+		const struct cel_node *vn = n->args[2 * i + 1];
 		struct cel_value x;
 
 		if (k.kind == CEL_ERROR)
 			return k;
-		x = cel_eval_node(c, n->args[2 * i + 1]);
-		if (x.kind == CEL_ERROR)
-			return x;
+		if (vn->op == CEL_OP_OPTELEM) {
+			int r = opt_elem(c, vn, &x);
+
+			if (r == -1)
+				return x;
+			if (r == 0)
+				continue;
+		} else {
+			x = cel_eval_node(c, vn);
+			if (x.kind == CEL_ERROR)
+				return x;
+		}
 		if (!valid_key(&k))
 			return cel_err_at(n->args[2 * i],
 			    "unsupported key type");
-		for (j = 0; j < i; j++)
+		for (j = 0; j < m->n; j++)
 			if (cel_equal(&m->keys[j], &k) == 1)
 				return cel_err_at(n->args[2 * i],
 				    "Failed with repeated key");
-		m->keys[i] = k;
-		m->vals[i] = x;
+		m->keys[m->n] = k;
+		m->vals[m->n++] = x;
 	}
-	m->n = np;
 	v.map = m;
 	return v;
 }
@@ -355,12 +462,22 @@ build_list(struct cel_ctx *c, const struct cel_node *n)
 	    sizeof(l->v[0]));
 	if (l == NULL)
 		return cel_err_at(n, "out of memory");
-	for (i = 0; i < n->nargs; i++) {
-		l->v[i] = cel_eval_node(c, n->args[i]);
-		if (l->v[i].kind == CEL_ERROR)
-			return l->v[i];
+	for (i = 0, l->n = 0; i < n->nargs; i++) {
+		const struct cel_node *e = n->args[i];
+		int r;
+
+		if (e->op == CEL_OP_OPTELEM) {
+			r = opt_elem(c, e, &l->v[l->n]);
+			if (r == -1)
+				return l->v[l->n];
+			l->n += (size_t)r;
+			continue;
+		}
+		l->v[l->n] = cel_eval_node(c, e);
+		if (l->v[l->n].kind == CEL_ERROR)
+			return l->v[l->n];
+		l->n++;
 	}
-	l->n = n->nargs;
 	v.list = l;
 	return v;
 }
@@ -417,14 +534,93 @@ in_value(struct cel_ctx *c, const struct cel_node *n, struct cel_value x,
 
 /* ------------------------------------------------------------ macros */
 
+/* The output of transformMap and transformMapEntry. */
+struct map_out {
+	struct cel_map	*m;
+	size_t		 cap;
+};
+
+/* Add k: v to the output map; an error value, or kind CEL_NULL. */
+static struct cel_value
+map_out_put(struct cel_ctx *c, const struct cel_node *n, struct map_out *o,
+    const struct cel_value *k, const struct cel_value *v)
+{
+	size_t j;
+
+	if (!valid_key(k))
+		return cel_err_at(n, "unsupported key type");
+	for (j = 0; j < o->m->n; j++)
+		if (cel_equal(&o->m->keys[j], k) == 1)
+			return cel_err_at(n, "duplicate key in map");
+	if (o->m->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 8;
+		struct cel_value *nk, *nv;
+
+		nk = cel_arena_alloc(c->arena, cap * sizeof(*nk));
+		nv = cel_arena_alloc(c->arena, cap * sizeof(*nv));
+		if (nk == NULL || nv == NULL)
+			return cel_err_at(n, "out of memory");
+		if (o->m->n > 0) {
+			memcpy(nk, o->m->keys, o->m->n * sizeof(*nk));
+			memcpy(nv, o->m->vals, o->m->n * sizeof(*nv));
+		}
+		o->m->keys = nk;
+		o->m->vals = nv;
+		o->cap = cap;
+	}
+	o->m->keys[o->m->n] = *k;
+	o->m->vals[o->m->n++] = *v;
+	return cel_null();
+}
+
+/* Every entry of the map e into the output (transformMapEntry). */
+static struct cel_value
+map_out_merge(struct cel_ctx *c, const struct cel_node *n, struct map_out *o,
+    const struct cel_value *e)
+{
+	struct cel_map_iter it;
+	struct cel_value k, v, r;
+
+	if (e->kind != CEL_MAP)
+		return cel_err_at(n, "no such overload: transformMapEntry "
+		    "wants a map");
+	cel_map_iter_init(&it, e);
+	while (cel_map_iter_next(&it, &k, c->arena)) {
+		if (cel_map_get(e, &k, &v, c->arena) != 1)
+			continue;
+		r = map_out_put(c, n, o, &k, &v);
+		if (r.kind == CEL_ERROR)
+			return r;
+	}
+	return cel_null();
+}
+
+/* Evaluate a filter; 1 keep, 0 skip, -1 error in *err. */
+static int
+comp_filter(struct cel_ctx *c, const struct cel_node *f, struct cel_value *err)
+{
+	struct cel_value r = cel_eval_node(c, f);
+
+	if (r.kind == CEL_ERROR) {
+		*err = r;
+		return -1;
+	}
+	if (r.kind != CEL_BOOL) {
+		*err = cel_err_at(f, "no matching overload");
+		return -1;
+	}
+	return r.b;
+}
+
 static struct cel_value
 comprehension(struct cel_ctx *c, const struct cel_node *n)
 {
 	struct cel_value range, err = { .kind = CEL_NULL };
 	struct cel_map_iter it;
 	struct cel_list *out = NULL;
+	struct map_out mo = { NULL, 0 };
 	size_t i = 0, sz, count = 0;
-	int is_map, have_err = 0;
+	int is_map, have_err = 0, two = n->name2 != NULL;
 
 	range = cel_eval_node(c, n->a);
 	if (range.kind == CEL_ERROR)
@@ -438,22 +634,40 @@ comprehension(struct cel_ctx *c, const struct cel_node *n)
 		cel_map_iter_init(&it, &range);
 	} else
 		return no_overload(n);
-	if (n->op == CEL_OP_MAPM || n->op == CEL_OP_FILTER) {
+	if (n->op == CEL_OP_MAPM || n->op == CEL_OP_FILTER ||
+	    n->op == CEL_OP_TLIST) {
 		out = cel_arena_alloc(c->arena, sizeof(*out) + sz *
 		    sizeof(out->v[0]));
 		if (out == NULL)
 			return cel_err_at(n, "out of memory");
 		out->n = 0;
+	} else if (n->op == CEL_OP_TMAP || n->op == CEL_OP_TMAPENTRY) {
+		mo.m = cel_arena_alloc(c->arena, sizeof(*mo.m));
+		if (mo.m == NULL)
+			return cel_err_at(n, "out of memory");
+		mo.m->n = 0;
+		mo.m->keys = mo.m->vals = NULL;
 	}
 	for (i = 0; i < sz; i++) {
 		struct cel_value e, r;
+		int keep;
 
 		if (is_map) {
 			if (!cel_map_iter_next(&it, &e, c->arena))
 				break;
 		} else
 			e = cel_list_at(&range, i, c->arena);
-		c->slots[n->id] = e;
+		if (!two)
+			c->slots[n->id] = e;
+		else if (is_map) {
+			c->slots[n->id] = e;
+			if (cel_map_get(&range, &e, &c->slots[n->id + 1],
+			    c->arena) != 1)
+				c->slots[n->id + 1] = cel_null();
+		} else {
+			c->slots[n->id] = cel_int((int64_t)i);
+			c->slots[n->id + 1] = e;
+		}
 		switch (n->op) {
 		case CEL_OP_ALL:
 		case CEL_OP_EXISTS:
@@ -468,39 +682,37 @@ comprehension(struct cel_ctx *c, const struct cel_node *n)
 			}
 			break;
 		case CEL_OP_EXISTS_ONE:
-			r = cel_eval_node(c, n->b);
-			if (r.kind == CEL_ERROR)
-				return r;
-			if (r.kind != CEL_BOOL)
-				return cel_err_at(n->b, "no matching "
-				    "overload");
-			count += r.b;
-			break;
 		case CEL_OP_FILTER:
-			r = cel_eval_node(c, n->b);
-			if (r.kind == CEL_ERROR)
+			keep = comp_filter(c, n->b, &r);
+			if (keep == -1)
 				return r;
-			if (r.kind != CEL_BOOL)
-				return cel_err_at(n->b, "no matching "
-				    "overload");
-			if (r.b)
+			count += (size_t)keep;
+			if (keep && n->op == CEL_OP_FILTER)
 				out->v[out->n++] = e;
 			break;
 		case CEL_OP_MAPM:
+		case CEL_OP_TLIST:
+		case CEL_OP_TMAP:
+		case CEL_OP_TMAPENTRY:
 			if (n->c != NULL) {
-				r = cel_eval_node(c, n->c);
-				if (r.kind == CEL_ERROR)
+				keep = comp_filter(c, n->c, &r);
+				if (keep == -1)
 					return r;
-				if (r.kind != CEL_BOOL)
-					return cel_err_at(n->c, "no matching "
-					    "overload");
-				if (!r.b)
+				if (!keep)
 					break;
 			}
 			r = cel_eval_node(c, n->b);
 			if (r.kind == CEL_ERROR)
 				return r;
-			out->v[out->n++] = r;
+			if (out != NULL)
+				out->v[out->n++] = r;
+			else if (n->op == CEL_OP_TMAP)
+				r = map_out_put(c, n, &mo, &c->slots[n->id],
+				    &r);
+			else
+				r = map_out_merge(c, n->b, &mo, &r);
+			if (r.kind == CEL_ERROR)
+				return r;
 			break;
 		default:
 			break;
@@ -516,6 +728,13 @@ comprehension(struct cel_ctx *c, const struct cel_node *n)
 		return cel_bool(n->op == CEL_OP_ALL);
 	case CEL_OP_EXISTS_ONE:
 		return cel_bool(count == 1);
+	case CEL_OP_TMAP:
+	case CEL_OP_TMAPENTRY: {
+		struct cel_value v = { .kind = CEL_MAP };
+
+		v.map = mo.m;
+		return v;
+	}
 	default: {
 		struct cel_value v = { .kind = CEL_LIST };
 
@@ -523,6 +742,39 @@ comprehension(struct cel_ctx *c, const struct cel_node *n)
 		return v;
 	}
 	}
+}
+
+/* cel.bind(x, init, body); an error in init is an error only if used. */
+static struct cel_value
+bind(struct cel_ctx *c, const struct cel_node *n)
+{
+	c->slots[n->id] = cel_eval_node(c, n->a);
+	return cel_eval_node(c, n->b);
+}
+
+/* opt.optMap(x, e) and opt.optFlatMap(x, e). */
+static struct cel_value
+opt_map(struct cel_ctx *c, const struct cel_node *n)
+{
+	struct cel_value a, r;
+
+	a = cel_eval_node(c, n->a);
+	if (a.kind == CEL_ERROR)
+		return a;
+	if (a.kind != CEL_OPTIONAL)
+		return no_overload(n);
+	if (a.opt == NULL)
+		return a;
+	c->slots[n->id] = *a.opt;
+	r = cel_eval_node(c, n->b);
+	if (r.kind == CEL_ERROR)
+		return r;
+	if (n->op == CEL_OP_OPTMAP)
+		return cel_optional_of(&r, c->arena);
+	if (r.kind != CEL_OPTIONAL)
+		return cel_err_at(n->b, "no such overload: optFlatMap wants "
+		    "an optional");
+	return r;
 }
 
 /* ------------------------------------------------------------ roots */
@@ -600,8 +852,7 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 		if (a.kind == CEL_ERROR)
 			return a;
 		if (a.kind != CEL_MAP)
-			return cel_err_at(n, "type does not support field "
-			    "selection");
+			return opt_select(c, n, a);
 		r = cel_map_field(&a, n->name, n->len, &b, c->arena);
 		if (n->op == CEL_OP_HAS)
 			return cel_bool(r == 1);
@@ -633,6 +884,7 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 			return b;
 		return index_value(c, n, a, b);
 	case CEL_OP_CALL: {
+		const struct cel_func *f = cel_func_get(n->id);
 		struct cel_value argv[MAX_ARGS];
 		int argc = 0, i;
 
@@ -642,13 +894,15 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 				return argv[argc];
 			argc++;
 		}
+		if (f->lazy)
+			return f->fn(c, n, argv, argc);
 		for (i = 0; i < n->nargs && argc < MAX_ARGS; i++) {
 			argv[argc] = cel_eval_node(c, n->args[i]);
 			if (argv[argc].kind == CEL_ERROR)
 				return argv[argc];
 			argc++;
 		}
-		return cel_func_get(n->id)->fn(c, n, argv, argc);
+		return f->fn(c, n, argv, argc);
 	}
 	case CEL_OP_LIST:
 		return build_list(c, n);
@@ -744,7 +998,31 @@ cel_eval_node(struct cel_ctx *c, const struct cel_node *n)
 	case CEL_OP_EXISTS_ONE:
 	case CEL_OP_MAPM:
 	case CEL_OP_FILTER:
+	case CEL_OP_TLIST:
+	case CEL_OP_TMAP:
+	case CEL_OP_TMAPENTRY:
 		return comprehension(c, n);
+	case CEL_OP_BIND:
+		return bind(c, n);
+	case CEL_OP_OPTMAP:
+	case CEL_OP_OPTFLATMAP:
+		return opt_map(c, n);
+	case CEL_OP_OPTSELECT:
+		a = cel_eval_node(c, n->a);
+		if (a.kind == CEL_ERROR)
+			return a;
+		return opt_select(c, n, a);
+	case CEL_OP_OPTINDEX:
+		a = cel_eval_node(c, n->a);
+		if (a.kind == CEL_ERROR)
+			return a;
+		b = cel_eval_node(c, n->b);
+		if (b.kind == CEL_ERROR)
+			return b;
+		return opt_index(c, n, a, b);
+	case CEL_OP_OPTELEM:
+		return cel_err_at(n, "optional element outside a list or "
+		    "map literal");
 	case CEL_OP_IDENT:
 	case CEL_OP_COUNT:
 		break;

@@ -122,8 +122,8 @@ fn_matches(struct cel_ctx *c, const struct cel_node *n, struct cel_value *v,
 /* ------------------------------------------------------------ conversions */
 
 /* Go's strconv.FormatFloat(d, 'g', -1, 64), as CEL's string(double). */
-static size_t
-format_double(double d, char *buf, size_t cap)
+size_t
+cel_format_double(double d, char *buf, size_t cap)
 {
 	char e[40], digs[24];
 	int prec, exp, nd = 0, i;
@@ -208,7 +208,7 @@ fn_string(struct cel_ctx *c, const struct cel_node *n, struct cel_value *v,
 		    (unsigned long long)v[0].u);
 		break;
 	case CEL_DOUBLE:
-		len = format_double(v[0].d, buf, sizeof(buf));
+		len = cel_format_double(v[0].d, buf, sizeof(buf));
 		break;
 	case CEL_BOOL:
 		len = (size_t)snprintf(buf, sizeof(buf), "%s",
@@ -589,6 +589,116 @@ const struct cel_func cel_funcs[] = {
 	    .result = CEL_INT, .cost = 4, .fn = fn_seconds },
 	{ .name = "getMilliseconds", .receiver = 1, .min_args = 1,
 	    .max_args = 2, .result = CEL_INT, .cost = 4, .fn = fn_millis },
+
+	/* The strings extension (cel_strings.c). */
+	{ .name = "charAt", .receiver = 1, .min_args = 2, .max_args = 2,
+	    .result = CEL_STRING, .cost = 4, .fn = cel_fn_char_at,
+	    .first = CEL_STRING },
+	{ .name = "indexOf", .receiver = 1, .min_args = 2, .max_args = 3,
+	    .result = CEL_INT, .cost = 16, .fn = cel_fn_index_of,
+	    .first = CEL_STRING },
+	{ .name = "lastIndexOf", .receiver = 1, .min_args = 2,
+	    .max_args = 3, .result = CEL_INT, .cost = 16,
+	    .fn = cel_fn_last_index_of, .first = CEL_STRING },
+	{ .name = "lowerAscii", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = CEL_STRING, .cost = 16, .fn = cel_fn_lower_ascii,
+	    .first = CEL_STRING },
+	{ .name = "upperAscii", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = CEL_STRING, .cost = 16, .fn = cel_fn_upper_ascii,
+	    .first = CEL_STRING },
+	{ .name = "replace", .receiver = 1, .min_args = 3, .max_args = 4,
+	    .result = CEL_STRING, .cost = 32, .fn = cel_fn_replace,
+	    .first = CEL_STRING },
+	{ .name = "split", .receiver = 1, .min_args = 2, .max_args = 3,
+	    .result = CEL_LIST, .cost = 32, .fn = cel_fn_split,
+	    .first = CEL_STRING },
+	{ .name = "substring", .receiver = 1, .min_args = 2, .max_args = 3,
+	    .result = CEL_STRING, .cost = 4, .fn = cel_fn_substring,
+	    .first = CEL_STRING },
+	{ .name = "trim", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = CEL_STRING, .cost = 4, .fn = cel_fn_trim,
+	    .first = CEL_STRING },
+	{ .name = "join", .receiver = 1, .min_args = 1, .max_args = 2,
+	    .result = CEL_STRING, .cost = 32, .fn = cel_fn_join,
+	    .first = CEL_LIST },
+	{ .name = "reverse", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = CEL_STRING, .cost = 16, .fn = cel_fn_reverse,
+	    .first = CEL_STRING },
+	{ .name = "format", .receiver = 1, .min_args = 2, .max_args = 2,
+	    .result = CEL_STRING, .cost = 64, .fn = cel_fn_format,
+	    .first = CEL_STRING },
+	{ .name = "strings.quote", .receiver = 0, .min_args = 1,
+	    .max_args = 1, .result = CEL_STRING, .cost = 16,
+	    .fn = cel_fn_quote, .first = CEL_STRING },
+
+	/* The math extension (cel_math.c). */
+	{ .name = "math.greatest", .receiver = 0, .min_args = 1,
+	    .max_args = 1000, .result = DYN, .cost = 4,
+	    .fn = cel_fn_math_greatest, .lazy = 1 },
+	{ .name = "math.least", .receiver = 0, .min_args = 1,
+	    .max_args = 1000, .result = DYN, .cost = 4,
+	    .fn = cel_fn_math_least, .lazy = 1 },
+	{ .name = "math.abs", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_abs },
+	{ .name = "math.sign", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_sign },
+	{ .name = "math.ceil", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_DOUBLE, .cost = 1, .fn = cel_fn_math_ceil,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.floor", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_DOUBLE, .cost = 1, .fn = cel_fn_math_floor,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.round", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_DOUBLE, .cost = 1, .fn = cel_fn_math_round,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.trunc", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_DOUBLE, .cost = 1, .fn = cel_fn_math_trunc,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.isNaN", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_BOOL, .cost = 1, .fn = cel_fn_math_is_nan,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.isInf", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_BOOL, .cost = 1, .fn = cel_fn_math_is_inf,
+	    .first = CEL_DOUBLE },
+	{ .name = "math.isFinite", .receiver = 0, .min_args = 1,
+	    .max_args = 1, .result = CEL_BOOL, .cost = 1,
+	    .fn = cel_fn_math_is_finite, .first = CEL_DOUBLE },
+	{ .name = "math.bitAnd", .receiver = 0, .min_args = 2, .max_args = 2,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_bit_and },
+	{ .name = "math.bitOr", .receiver = 0, .min_args = 2, .max_args = 2,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_bit_or },
+	{ .name = "math.bitXor", .receiver = 0, .min_args = 2, .max_args = 2,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_bit_xor },
+	{ .name = "math.bitNot", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = DYN, .cost = 1, .fn = cel_fn_math_bit_not },
+	{ .name = "math.bitShiftLeft", .receiver = 0, .min_args = 2,
+	    .max_args = 2, .result = DYN, .cost = 1,
+	    .fn = cel_fn_math_shift_left },
+	{ .name = "math.bitShiftRight", .receiver = 0, .min_args = 2,
+	    .max_args = 2, .result = DYN, .cost = 1,
+	    .fn = cel_fn_math_shift_right },
+
+	/* Optional values (cel_optional.c). */
+	{ .name = "optional.of", .receiver = 0, .min_args = 1, .max_args = 1,
+	    .result = CEL_OPTIONAL, .cost = 1, .fn = cel_fn_opt_of },
+	{ .name = "optional.none", .receiver = 0, .min_args = 0,
+	    .max_args = 0, .result = CEL_OPTIONAL, .cost = 1,
+	    .fn = cel_fn_opt_none },
+	{ .name = "optional.ofNonZeroValue", .receiver = 0, .min_args = 1,
+	    .max_args = 1, .result = CEL_OPTIONAL, .cost = 2,
+	    .fn = cel_fn_opt_of_non_zero },
+	{ .name = "hasValue", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = CEL_BOOL, .cost = 1, .fn = cel_fn_opt_has_value,
+	    .first = CEL_OPTIONAL },
+	{ .name = "value", .receiver = 1, .min_args = 1, .max_args = 1,
+	    .result = DYN, .cost = 1, .fn = cel_fn_opt_value,
+	    .first = CEL_OPTIONAL },
+	{ .name = "or", .receiver = 1, .min_args = 2, .max_args = 2,
+	    .result = CEL_OPTIONAL, .cost = 1, .fn = cel_fn_opt_or,
+	    .first = CEL_OPTIONAL, .lazy = 1 },
+	{ .name = "orValue", .receiver = 1, .min_args = 2, .max_args = 2,
+	    .result = DYN, .cost = 1, .fn = cel_fn_opt_or_value,
+	    .first = CEL_OPTIONAL, .lazy = 1 },
 };
 const size_t cel_nfuncs = sizeof(cel_funcs) / sizeof(cel_funcs[0]);
 

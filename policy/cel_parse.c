@@ -784,17 +784,26 @@ binary(struct parser *ps, enum cel_op op, int32_t pos, struct cel_node *a,
 	return n;
 }
 
-/* Parse "a, b, c" up to the closing token; fills args. */
+/*
+ * Parse "a, b, c" up to the closing token; fills args.  A list or map
+ * literal (literal = 1) allows a trailing comma and optional elements.
+ */
 static int
-parse_list(struct parser *ps, enum tok close, int allow_trailing,
+parse_list(struct parser *ps, enum tok close, int literal,
     struct cel_node ***argsp, uint16_t *nargsp, int pairs)
 {
 	struct cel_node **args = NULL, **t;
 	size_t n = 0, cap = 0;
 
 	while (ps->tok.t != close) {
-		struct cel_node *e, *v = NULL;
+		struct cel_node *e, *v = NULL, *o = NULL;
 
+		/* [?e] and {?k: e}: an element only when e has a value. */
+		if (literal && ps->tok.t == T_QUESTION) {
+			o = node_new(ps, CEL_OP_OPTELEM, ps->tok.pos);
+			if (o == NULL || advance(ps) == -1)
+				goto fail;
+		}
 		e = parse_expr(ps);
 		if (e == NULL)
 			goto fail;
@@ -804,6 +813,13 @@ parse_list(struct parser *ps, enum tok close, int allow_trailing,
 			v = parse_expr(ps);
 			if (v == NULL)
 				goto fail;
+			if (o != NULL) {
+				o->a = v;
+				v = o;
+			}
+		} else if (o != NULL) {
+			o->a = e;
+			e = o;
 		}
 		if (n + 2 > cap) {
 			cap = cap ? cap * 2 : 8;
@@ -824,7 +840,7 @@ parse_list(struct parser *ps, enum tok close, int allow_trailing,
 		if (ps->tok.t == T_COMMA) {
 			if (advance(ps) == -1)
 				goto fail;
-			if (ps->tok.t == close && !allow_trailing) {
+			if (ps->tok.t == close && !literal) {
 				parse_fail(ps, ps->tok.pos, "syntax error: "
 				    "unexpected %s", tok_name(close));
 				goto fail;
@@ -863,14 +879,83 @@ is_macro_name(const char *s, size_t n, const char *name)
 	return strlen(name) == n && memcmp(s, name, n) == 0;
 }
 
+/* One of the macros' loop variables: an identifier, or NULL. */
+static struct cel_node *
+macro_var(struct parser *ps, const struct cel_node *call, int i)
+{
+	struct cel_node *var = call->args[i];
+
+	if (var->op != CEL_OP_IDENT) {
+		parse_fail(ps, var->pos, "argument is not an identifier: "
+		    "argument %d of %.*s() names a variable", i + 1,
+		    (int)call->len, call->name);
+		return NULL;
+	}
+	return var;
+}
+
+/*
+ * ns.name(args) where ns is a plain identifier: cel.bind() becomes a
+ * binding node, a namespaced function (math.abs, strings.quote,
+ * optional.of) a global call of "ns.name".  Returns call unchanged
+ * otherwise, NULL on error.
+ */
+static struct cel_node *
+qualified_call(struct parser *ps, struct cel_node *call)
+{
+	const struct cel_node *ns = call->a;
+	struct cel_node *n, *var;
+	size_t len = (size_t)ns->len + 1 + call->len;
+	char buf[64], *q;
+
+	if (ns->len == 3 && memcmp(ns->name, "cel", 3) == 0 &&
+	    is_macro_name(call->name, call->len, "bind") &&
+	    call->nargs == 3) {
+		var = macro_var(ps, call, 0);
+		if (var == NULL)
+			return NULL;
+		n = node_new(ps, CEL_OP_BIND, call->pos);
+		if (n == NULL)
+			return NULL;
+		n->name = var->name;
+		n->len = var->len;
+		n->a = call->args[1];
+		n->b = call->args[2];
+		return n;
+	}
+	if (len >= sizeof(buf))
+		return call;
+	memcpy(buf, ns->name, ns->len);
+	buf[ns->len] = '.';
+	memcpy(buf + ns->len + 1, call->name, call->len);
+	buf[len] = '\0';
+	if (!cel_func_exists(buf, len))
+		return call;
+	q = cel_pool_alloc(ps->p, len + 1);
+	if (q == NULL) {
+		parse_fail(ps, call->pos, "out of memory");
+		return NULL;
+	}
+	memcpy(q, buf, len + 1);
+	call->a = NULL;
+	call->name = q;
+	call->len = (uint32_t)len;
+	return call;
+}
+
 /* Turn target.name(args) into a macro node when it is one. */
 static struct cel_node *
 macro_or_call(struct parser *ps, struct cel_node *call)
 {
-	struct cel_node *n, *var;
+	struct cel_node *n, *var, *var2 = NULL;
 	enum cel_op op;
-	int nargs = call->nargs;
+	int nargs = call->nargs, two = 0;
 
+	if (call->a != NULL && call->a->op == CEL_OP_IDENT) {
+		call = qualified_call(ps, call);
+		if (call == NULL || call->op != CEL_OP_CALL)
+			return call;
+	}
 	if (ps->env != NULL && ps->env->disable_macros)
 		return call;
 	if (call->a == NULL) {
@@ -888,28 +973,50 @@ macro_or_call(struct parser *ps, struct cel_node *call)
 		}
 		return call;
 	}
-	if (is_macro_name(call->name, call->len, "all") && nargs == 2)
+#define IS(w) is_macro_name(call->name, call->len, (w))
+	if (IS("all") && (nargs == 2 || nargs == 3)) {
 		op = CEL_OP_ALL;
-	else if (is_macro_name(call->name, call->len, "exists") &&
-	    nargs == 2)
+		two = nargs == 3;
+	} else if (IS("exists") && (nargs == 2 || nargs == 3)) {
 		op = CEL_OP_EXISTS;
-	else if (is_macro_name(call->name, call->len, "exists_one") &&
-	    nargs == 2)
+		two = nargs == 3;
+	} else if ((IS("exists_one") || IS("existsOne")) &&
+	    (nargs == 2 || nargs == 3)) {
 		op = CEL_OP_EXISTS_ONE;
-	else if (is_macro_name(call->name, call->len, "map") &&
-	    (nargs == 2 || nargs == 3))
+		two = nargs == 3;
+	} else if (IS("map") && (nargs == 2 || nargs == 3))
 		op = CEL_OP_MAPM;
-	else if (is_macro_name(call->name, call->len, "filter") &&
-	    nargs == 2)
+	else if (IS("filter") && nargs == 2)
 		op = CEL_OP_FILTER;
+	else if (IS("transformList") && (nargs == 3 || nargs == 4)) {
+		op = CEL_OP_TLIST;
+		two = 1;
+	} else if (IS("transformMap") && (nargs == 3 || nargs == 4)) {
+		op = CEL_OP_TMAP;
+		two = 1;
+	} else if (IS("transformMapEntry") && (nargs == 3 || nargs == 4)) {
+		op = CEL_OP_TMAPENTRY;
+		two = 1;
+	} else if (IS("optMap") && nargs == 2)
+		op = CEL_OP_OPTMAP;
+	else if (IS("optFlatMap") && nargs == 2)
+		op = CEL_OP_OPTFLATMAP;
 	else
 		return call;
-	var = call->args[0];
-	if (var->op != CEL_OP_IDENT) {
-		parse_fail(ps, var->pos, "argument is not an identifier: "
-		    "the first argument of %.*s() names the loop variable",
-		    (int)call->len, call->name);
+#undef IS
+	var = macro_var(ps, call, 0);
+	if (var == NULL)
 		return NULL;
+	if (two) {
+		var2 = macro_var(ps, call, 1);
+		if (var2 == NULL)
+			return NULL;
+		if (var2->len == var->len &&
+		    memcmp(var2->name, var->name, var->len) == 0) {
+			parse_fail(ps, var2->pos, "duplicate variable name "
+			    "'%.*s'", (int)var->len, var->name);
+			return NULL;
+		}
 	}
 	n = node_new(ps, op, call->pos);
 	if (n == NULL)
@@ -917,11 +1024,15 @@ macro_or_call(struct parser *ps, struct cel_node *call)
 	n->a = call->a;
 	n->name = var->name;
 	n->len = var->len;
-	if (op == CEL_OP_MAPM && nargs == 3) {
-		n->c = call->args[1];	/* filter */
-		n->b = call->args[2];	/* transform */
+	if (var2 != NULL) {
+		n->name2 = var2->name;
+		n->len2 = var2->len;
+	}
+	if (nargs == 3 + two) {
+		n->c = call->args[1 + two];	/* filter */
+		n->b = call->args[2 + two];	/* transform */
 	} else
-		n->b = call->args[1];
+		n->b = call->args[1 + two];
 	return n;
 }
 
@@ -1062,10 +1173,15 @@ parse_member(struct parser *ps)
 
 		if (ps->tok.t == T_DOT) {
 			struct cel_node *m;
-			int quoted;
+			int quoted, opt = 0;
 
 			if (advance(ps) == -1)
 				return NULL;
+			if (ps->tok.t == T_QUESTION) {
+				opt = 1;
+				if (advance(ps) == -1)
+					return NULL;
+			}
 			if (ps->tok.t != T_IDENT && ps->tok.t != T_RESERVED &&
 			    ps->tok.t != T_QUOTED_IDENT && ps->tok.t != T_IN &&
 			    ps->tok.t != T_TRUE && ps->tok.t != T_FALSE &&
@@ -1076,7 +1192,8 @@ parse_member(struct parser *ps)
 				return NULL;
 			}
 			quoted = ps->tok.t == T_QUOTED_IDENT;
-			m = node_new(ps, CEL_OP_SELECT, pos);
+			m = node_new(ps, opt ? CEL_OP_OPTSELECT :
+			    CEL_OP_SELECT, pos);
 			if (m == NULL)
 				return NULL;
 			m->a = n;
@@ -1084,7 +1201,7 @@ parse_member(struct parser *ps)
 			m->len = (uint32_t)ps->tok.n;
 			if (advance(ps) == -1)
 				return NULL;
-			if (ps->tok.t == T_LPAREN && !quoted) {
+			if (ps->tok.t == T_LPAREN && !quoted && !opt) {
 				m->op = CEL_OP_CALL;
 				if (advance(ps) == -1)
 					return NULL;
@@ -1098,15 +1215,21 @@ parse_member(struct parser *ps)
 			n = m;
 		} else if (ps->tok.t == T_LBRACK) {
 			struct cel_node *idx;
+			enum cel_op op = CEL_OP_INDEX;
 
 			if (advance(ps) == -1)
 				return NULL;
+			if (ps->tok.t == T_QUESTION) {
+				op = CEL_OP_OPTINDEX;
+				if (advance(ps) == -1)
+					return NULL;
+			}
 			idx = parse_expr(ps);
 			if (idx == NULL)
 				return NULL;
 			if (expect(ps, T_RBRACK, "']'") == -1)
 				return NULL;
-			n = binary(ps, CEL_OP_INDEX, pos, n, idx);
+			n = binary(ps, op, pos, n, idx);
 		} else
 			break;
 	}

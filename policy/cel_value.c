@@ -199,6 +199,7 @@ static const char *const kind_names[CEL_KIND_COUNT + 1] = {
 	[CEL_IP] = "net.IP",
 	[CEL_CIDR] = "net.CIDR",
 	[CEL_URL] = "kubernetes.URL",
+	[CEL_OPTIONAL] = "optional_type",
 	[CEL_ERROR] = "error",
 	[CEL_KIND_COUNT] = "dyn",
 };
@@ -227,6 +228,7 @@ static const char *const type_names[CEL_T_COUNT] = {
 	[CEL_T_IP] = "net.IP",
 	[CEL_T_CIDR] = "net.CIDR",
 	[CEL_T_URL] = "kubernetes.URL",
+	[CEL_T_OPTIONAL] = "optional_type",
 };
 
 const char *
@@ -256,6 +258,7 @@ cel_type_of(const struct cel_value *v)
 	case CEL_IP: return CEL_T_IP;
 	case CEL_CIDR: return CEL_T_CIDR;
 	case CEL_URL: return CEL_T_URL;
+	case CEL_OPTIONAL: return CEL_T_OPTIONAL;
 	default: return CEL_T_NULL;
 	}
 }
@@ -580,6 +583,54 @@ cel_equal(const struct cel_value *a, const struct cel_value *b)
 	case CEL_CIDR:
 	case CEL_URL:
 		return cel_net_equal(a, b);
+	case CEL_OPTIONAL:
+		if (a->opt == NULL || b->opt == NULL)
+			return a->opt == b->opt;
+		return cel_equal(a->opt, b->opt);
+	default:
+		return 0;
+	}
+}
+
+struct cel_value
+cel_optional_of(const struct cel_value *v, struct cel_arena *a)
+{
+	struct cel_value *copy, r = { .kind = CEL_OPTIONAL };
+
+	copy = cel_arena_alloc(a, sizeof(*copy));
+	if (copy == NULL)
+		return cel_error("out of memory");
+	*copy = *v;
+	r.opt = copy;
+	return r;
+}
+
+int
+cel_is_zero(const struct cel_value *v)
+{
+	switch (v->kind) {
+	case CEL_NULL:
+		return 1;
+	case CEL_BOOL:
+		return !v->b;
+	case CEL_INT:
+		return v->i == 0;
+	case CEL_UINT:
+		return v->u == 0;
+	case CEL_DOUBLE:
+		return v->d == 0;
+	case CEL_STRING:
+	case CEL_BYTES:
+		return v->aux == 0;
+	case CEL_LIST:
+		return cel_list_size(v) == 0;
+	case CEL_MAP:
+		return cel_map_size(v) == 0;
+	case CEL_TIMESTAMP:
+	case CEL_DURATION:
+		return v->i == 0 && v->aux == 0;
+	case CEL_OPTIONAL:
+		return v->opt == NULL;
 	default:
 		return 0;
 	}

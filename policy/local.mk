@@ -9,7 +9,8 @@ POLICY_LIB_C = \
 	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
 	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
 	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c \
-	policy/cel_net.c
+	policy/cel_net.c policy/cel_strings.c policy/cel_math.c \
+	policy/cel_optional.c
 policy_libnsregpolicy_a_SOURCES = \
 	policy/policy.h policy/cel.h policy/cel_ast.h $(POLICY_LIB_C)
 policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -51,6 +52,7 @@ tests_unit_test_policy_rules_CFLAGS = $(POLICY_TEST_CFLAGS)
 tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/unit/test_policy_rules
 EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
+	tests/policy/extensions.json \
 	tests/policy/invalid-rules.json
 
 check_PROGRAMS += tests/unit/test_policy_net

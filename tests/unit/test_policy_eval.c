@@ -322,6 +322,201 @@ Test(policy_eval, strings_and_conversions)
 	RUN(run_fails, f);
 }
 
+Test(policy_eval, strings_extension)
+{
+	static const struct same t[] = {
+		{ "'hello'.charAt(1)", "'e'" }, { "'hello'.charAt(5)", "''" },
+		{ "'ta©o'.charAt(2)", "'©'" },
+		{ "'hello mellow'.indexOf('ello')", "1" },
+		{ "'hello mellow'.indexOf('ello', 2)", "7" },
+		{ "'hello mellow'.indexOf('jello')", "-1" },
+		{ "'hello mellow'.indexOf('', 2)", "2" },
+		{ "'ta©o©αT'.indexOf('©', 3)", "4" },
+		{ "'hello mellow'.lastIndexOf('ello')", "7" },
+		{ "'hello mellow'.lastIndexOf('ello', 6)", "1" },
+		{ "'hello mellow'.lastIndexOf('')", "12" },
+		{ "'ta©o©αT'.lastIndexOf('©α', 4)", "4" },
+		{ "'TacoCÆt'.lowerAscii()", "'tacocÆt'" },
+		{ "'tacoCαt'.upperAscii()", "'TACOCαT'" },
+		{ "'hello hello'.replace('he', 'we')", "'wello wello'" },
+		{ "'hello hello'.replace('he', 'we', 1)", "'wello hello'" },
+		{ "'hello hello'.replace('he', 'we', 0)", "'hello hello'" },
+		{ "'ab'.replace('', '-')", "'-a-b-'" },
+		{ "'a b c'.split(' ')", "['a', 'b', 'c']" },
+		{ "'a b c'.split(' ', 2)", "['a', 'b c']" },
+		{ "'a b c'.split(' ', 0)", "[]" },
+		{ "'a,'.split(',')", "['a', '']" },
+		{ "'o©o'.split('')", "['o', '©', 'o']" },
+		{ "'tacocat'.substring(4)", "'cat'" },
+		{ "'tacocat'.substring(0, 4)", "'taco'" },
+		{ "'ta©o©αT'.substring(2, 6)", "'©o©α'" },
+		{ "' \\t trim\\n '.trim()", "'trim'" },
+		{ "'\\u2000x\\u3000'.trim()", "'x'" },
+		{ "'\\u200bx'.trim()", "'\\u200bx'" },
+		{ "['a', 'b'].join()", "'ab'" },
+		{ "['a', 'b'].join('/')", "'a/b'" }, { "[].join('/')", "''" },
+		{ "'gums'.reverse()", "'smug'" }, { "'©αT'.reverse()", "'Tα©'" },
+		{ "strings.quote('a\"b\\n')", "'\"a\\\\\"b\\\\n\"'" },
+		{ "'%s=%d'.format(['a', 1])", "'a=1'" },
+		{ "'%.2f %e'.format([3.14159, 1052.5])",
+		    "'3.14 1.052500e+03'" },
+		{ "'%b %o %x %X'.format([5, 8, 255, 255])", "'101 10 ff FF'" },
+		{ "'%x'.format(['hi'])", "'6869'" },
+		{ "'100%%'.format([])", "'100%'" },
+		{ "'%s'.format([[1, 'a', null]])", "'[1, a, null]'" },
+		{ "'%s'.format([{'b': 1, 'a': 2.5}])", "'{a: 2.5, b: 1}'" },
+		{ "'%s'.format([duration('90s')])", "'90s'" },
+		{ "principal.path.split('/')[2]", "'prod'" },
+		{ "principal.id.substring(0, 6) == 'spiffe'", "true" },
+	};
+	static const struct fails f[] = {
+		{ "'hello'.charAt(6)", "index out of range: 6" },
+		{ "'hello'.charAt(-1)", "index out of range: -1" },
+		{ "'hello'.indexOf('l', 9)", "index out of range: 9" },
+		{ "'hello'.lastIndexOf('l', -1)", "index out of range" },
+		{ "'tacocat'.substring(4, 3)", "invalid substring range" },
+		{ "'tacocat'.substring(8)", "index out of range: 8" },
+		{ "42.charAt(1)", "no such overload" },
+		{ "['a', 1].join()", "not a string" },
+		{ "'%a'.format([1])", "unrecognized formatting clause" },
+		{ "'%d %d'.format([1])", "index 1 out of range" },
+		{ "'%d'.format(['x'])", "decimal clause" },
+		{ "'%b'.format([1.5])", "binary" },
+	};
+	RUN(run_same, t);
+	RUN(run_fails, f);
+}
+
+Test(policy_eval, optional_values)
+{
+	static const struct same t[] = {
+		{ "optional.of(1).hasValue()", "true" },
+		{ "optional.none().hasValue()", "false" },
+		{ "optional.of(1).value()", "1" },
+		{ "optional.ofNonZeroValue('').hasValue()", "false" },
+		{ "optional.ofNonZeroValue([1]).hasValue()", "true" },
+		{ "optional.none().or(optional.of(2)).value()", "2" },
+		{ "optional.of(1).or(optional.of(2)).value()", "1" },
+		{ "optional.none().orValue(3)", "3" },
+		{ "optional.of(1).orValue(1 / 0)", "1" },
+		{ "{'a': 1}.?a.orValue(0)", "1" },
+		{ "{'a': 1}.?b.orValue(0)", "0" },
+		{ "{'a': {'b': 2}}.?a.b.orValue(0)", "2" },
+		{ "{'a': {}}.?a.b.orValue(0)", "0" },
+		{ "[1, 2][?1].orValue(0)", "2" },
+		{ "[1, 2][?5].orValue(0)", "0" },
+		{ "{1: 'x'}[?1].value()", "'x'" },
+		{ "optional.of([7])[0].value()", "7" },
+		{ "optional.none()[0].hasValue()", "false" },
+		{ "[1, ?optional.none(), ?optional.of(3)]", "[1, 3]" },
+		{ "{'a': 1, ?'b': optional.none()}", "{'a': 1}" },
+		{ "{?'b': optional.of(2)}", "{'b': 2}" },
+		{ "optional.of(2).optMap(x, x * 10).value()", "20" },
+		{ "optional.none().optMap(x, x * 10).hasValue()", "false" },
+		{ "optional.of({'k': 1}).optFlatMap(m, m.?k).value()", "1" },
+		{ "optional.of(1) == optional.of(1)", "true" },
+		{ "optional.none() == optional.none()", "true" },
+		{ "optional.of(1) != optional.none()", "true" },
+		{ "type(optional.none()) == optional_type", "true" },
+		{ "has({}.?a.b)", "false" },
+		{ "principal.claims.?email.orValue('')", "'a@example.org'" },
+		{ "principal.claims.?phone.orValue('none')", "'none'" },
+		{ "request.labels[?'app'].hasValue()", "true" },
+	};
+	static const struct fails f[] = {
+		{ "optional.none().value()", "optional.none() dereference" },
+		{ "1.hasValue()", "no such overload" },
+		{ "[?1]", "not an optional" },
+		{ "{'a': 1}.?a.b", "does not support field selection" },
+		{ "optional.of(1).optFlatMap(x, x)", "optFlatMap" },
+	};
+	RUN(run_same, t);
+	RUN(run_fails, f);
+}
+
+Test(policy_eval, bind_and_two_variable_comprehensions)
+{
+	static const struct same t[] = {
+		{ "cel.bind(a, 'x', a + a)", "'xx'" },
+		{ "cel.bind(a, 1, cel.bind(b, 2, a + b))", "3" },
+		{ "cel.bind(a, 1 / 0, true)", "true" },
+		{ "cel.bind(ok, ['a', 'b'], ['b', 'c'].exists(x, x in ok))",
+		    "true" },
+		{ "cel.bind(x, 1, [2].all(x, x == 2)) ", "true" },
+		{ "[1, 2, 3].all(i, v, v == i + 1)", "true" },
+		{ "[1, 2, 3].exists(i, v, i == 2 && v == 3)", "true" },
+		{ "{'a': 'a', 'b': 'c'}.exists(k, v, k != v)", "true" },
+		{ "{'a': 1, 'b': 2}.existsOne(k, v, v > 1)", "true" },
+		{ "[1, 1].exists_one(i, v, v == 1)", "false" },
+		{ "[1, 2, 3].transformList(i, v, i * v)", "[0, 2, 6]" },
+		{ "[1, 2, 3].transformList(i, v, i > 0, v)", "[2, 3]" },
+		{ "{'a': 1}.transformList(k, v, k)", "['a']" },
+		{ "[1, 2].transformMap(i, v, v * 10)", "{0: 10, 1: 20}" },
+		{ "{'a': 1, 'b': 2}.transformMap(k, v, v > 1, v)",
+		    "{'b': 2}" },
+		{ "{'a': 'x'}.transformMapEntry(k, v, {v: k})",
+		    "{'x': 'a'}" },
+		{ "[1, 2].transformMapEntry(i, v, {string(v): i})",
+		    "{'1': 0, '2': 1}" },
+		{ "service.labels.all(k, v, k.size() > 1 && v.size() > 1)",
+		    "true" },
+		{ "principal.segments.exists(i, s, i == 3 && s == 'pg')",
+		    "true" },
+	};
+	static const struct fails f[] = {
+		{ "cel.bind(a, 1 / 0, a + 1)", "division by zero" },
+		{ "{'a': 'x', 'b': 'x'}.transformMapEntry(k, v, {v: k})",
+		    "duplicate key" },
+		{ "[1].transformMapEntry(i, v, v)", "wants a map" },
+		{ "[0].transformList(i, v, 1 / v)", "division by zero" },
+	};
+	RUN(run_same, t);
+	RUN(run_fails, f);
+}
+
+Test(policy_eval, math_extension)
+{
+	static const struct same t[] = {
+		{ "math.greatest(1)", "1" }, { "math.greatest(1, 5, 3)", "5" },
+		{ "math.greatest(1u, 2u)", "2u" },
+		{ "math.greatest(-42.0, -21.5, -100.0)", "-21.5" },
+		{ "math.greatest([3, 9, 1])", "9" },
+		{ "math.greatest(1, 2.5)", "2.5" },
+		{ "math.least(1, 5, 3)", "1" }, { "math.least([3.5, 1.5])",
+		    "1.5" },
+		{ "math.abs(-3)", "3" }, { "math.abs(-1.5)", "1.5" },
+		{ "math.abs(3u)", "3u" },
+		{ "math.sign(-42)", "-1" }, { "math.sign(0)", "0" },
+		{ "math.sign(7u)", "1u" }, { "math.sign(-0.5)", "-1.0" },
+		{ "math.ceil(1.2)", "2.0" }, { "math.floor(-1.2)", "-2.0" },
+		{ "math.round(1.5)", "2.0" }, { "math.round(-1.5)", "-2.0" },
+		{ "math.trunc(-1.7)", "-1.0" },
+		{ "math.isNaN(0.0 / 0.0)", "true" },
+		{ "math.isInf(1.0 / 0.0)", "true" },
+		{ "math.isFinite(1.2)", "true" },
+		{ "math.isFinite(1.0 / 0.0)", "false" },
+		{ "math.bitAnd(3, 5)", "1" }, { "math.bitOr(1u, 2u)", "3u" },
+		{ "math.bitXor(1, 3)", "2" }, { "math.bitNot(1)", "-2" },
+		{ "math.bitNot(0u)", "18446744073709551615u" },
+		{ "math.bitShiftLeft(1, 2)", "4" },
+		{ "math.bitShiftLeft(-1, 2)", "-4" },
+		{ "math.bitShiftLeft(1u, 200)", "0u" },
+		{ "math.bitShiftRight(1024, 2)", "256" },
+		{ "math.bitShiftRight(-1, 63)", "1" },
+		{ "principal.claims.level == math.greatest(1, 3, 2)", "true" },
+	};
+	static const struct fails f[] = {
+		{ "math.greatest([])", "empty list" },
+		{ "math.greatest(1, 'a')", "no such overload" },
+		{ "math.abs(-9223372036854775808)", "overflow" },
+		{ "math.ceil(1)", "no such overload" },
+		{ "math.bitAnd(1, 1u)", "no such overload" },
+		{ "math.bitShiftLeft(1, -1)", "negative" },
+	};
+	RUN(run_same, t);
+	RUN(run_fails, f);
+}
+
 Test(policy_eval, regular_expressions)
 {
 	static const struct same t[] = {

@@ -184,6 +184,22 @@ Test(policy_parse, checker_rejects_what_cannot_work)
 		{ "[1].all(x, x)", "", 0 },
 		{ "action.size() > 0 && action.x == ''", "does not support",
 		    28 },
+		{ "42.charAt(1) == ''", "'charAt' applied to 'int'", 3 },
+		{ "math.ceil(1) == 1.0", "'math.ceil' applied to 'int'", 5 },
+		{ "1.hasValue()", "'hasValue' applied to 'int'", 2 },
+		{ "'a'.charAt() == ''", "no overload of 'charAt'", 4 },
+		{ "math.nope(1) == 1", "undeclared reference to 'math'", 1 },
+		{ "[1].exists(i, v, 1)", "predicate must be a bool", 18 },
+		{ "[1].transformMapEntry(i, v, 1).size() > 0",
+		    "transformMapEntry wants a map", 29 },
+		{ "[1].transformList(i, v, 1, v).size() > 0",
+		    "filter must be a bool", 25 },
+		{ "principal.claims.?email.orValue('') == ''", "", 0 },
+		{ "cel.bind(x, principal.segments, x.size() > 2 && "
+		    "x.exists(i, s, i == 0 && s == 'ns'))", "", 0 },
+		{ "math.greatest(1, 2u, 3.0) > 2 && "
+		    "'a%s'.format(['b']).upperAscii() == 'AB'", "", 0 },
+		{ "{?'a': optional.none()}.size() == 0", "", 0 },
 	};
 	size_t i;
 
@@ -206,6 +222,27 @@ Test(policy_parse, checker_rejects_what_cannot_work)
 		    cases[i].text);
 		cr_expect_eq(err.column, cases[i].column, "%s: column %d, "
 		    "want %d", cases[i].src, err.column, cases[i].column);
+	}
+}
+
+Test(policy_parse, extension_syntax_errors)
+{
+	static const char *const bad[] = {
+		"[1].all(i, i, true)",		/* one name for both */
+		"cel.bind(1, 2, 3)",		/* not a variable */
+		"[1].transformList(1, v, v)",
+		"a.?1",
+		"a[?]",
+		"f(?x)",			/* only in literals */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct policy_error err;
+		struct cel_program *p = compile(bad[i], 0, &err);
+
+		cr_expect_null(p, "%s compiled", bad[i]);
+		cel_program_free(p);
 	}
 }
 
