@@ -17,6 +17,7 @@
 #include "log.h"
 #include "spiffe.h"
 #include "store.h"
+#include "tokcache.h"
 #include "trust.h"
 #include "util.h"
 #include "x509svid.h"
@@ -25,7 +26,7 @@
 
 struct auth {
 	struct trust		*trust;
-	struct jwtsvid_cache	*jwt_cache;	/* JWT-SVIDs and X.509 chains */
+	struct tokcache	*jwt_cache;	/* JWT-SVIDs and X.509 chains */
 	pthread_rwlock_t	 lock;		/* everything below */
 	char			*admin_token;
 	size_t			 admin_token_len;
@@ -181,8 +182,7 @@ auth_new(const struct conf *conf, struct nsreg_error *err)
 	pthread_rwlock_init(&a->lock, NULL);
 	if ((a->trust = trust_new(conf->trust_domain, err)) == NULL)
 		goto fail;
-	if ((a->jwt_cache = jwtsvid_cache_new(JWTSVID_CACHE_DEFAULT)) ==
-	    NULL) {
+	if ((a->jwt_cache = tokcache_new(TOKCACHE_DEFAULT)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
@@ -206,7 +206,7 @@ auth_reload(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	if (auth_load(a, conf, err) == -1)
 		return -1;
 	/* Tokens verified with a removed key must be checked again. */
-	jwtsvid_cache_flush(a->jwt_cache);
+	tokcache_flush(a->jwt_cache);
 	return 0;
 }
 
@@ -217,7 +217,7 @@ auth_free(struct auth *a)
 		return;
 	auth_clear_locked(a);
 	if (a->jwt_cache != NULL)
-		jwtsvid_cache_free(a->jwt_cache);
+		tokcache_free(a->jwt_cache);
 	if (a->trust != NULL)
 		trust_free(a->trust);
 	pthread_rwlock_destroy(&a->lock);

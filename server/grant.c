@@ -13,27 +13,32 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/param_build.h>
+#include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 
 #include "grant.h"
-#include "svid.h"
+#include "jose.h"
 #include "util.h"
 
 #define GRANT_PEM_MAX	(64 * 1024)
-#define GRANT_COORD	32		/* P-256 coordinate and r, s bytes */
 #define GRANT_KEYS_MAX	64		/* keys in a set */
+
+/* Grants are ES256 and nothing else (DESIGN section 7): alg exactly
+ * ES256, no crit, typ absent or JWT, a kid. */
+static const struct jose_header_rules grant_header_rules = {
+	.algs = JOSE_ALG_ES256,
+	.typ = { "JWT", NULL },
+	.kid_max = 0,
+	.kid_required = 1,
+	.closed = 0,
+};
 
 struct grant_key {
 	atomic_int	 refs;
 	uint64_t	 gen;		/* unique per loaded key */
 	EVP_PKEY	*pkey;
-	EVP_MD		*md;		/* SHA-256, fetched once */
 	char		 kid[GRANT_KID_MAX];
 	char		 x[48], y[48];	/* base64url coordinates */
 };
@@ -45,7 +50,6 @@ struct grant_pub {
 
 struct grant_keyset {
 	atomic_int	 refs;
-	EVP_MD		*md;
 	struct grant_pub v[GRANT_KEYS_MAX];
 	size_t		 n;
 };
@@ -107,7 +111,8 @@ grant_sign_ctx(const struct grant_key *k, int *own)
 	if (t == NULL) {
 		*own = 1;
 		if ((ctx = EVP_MD_CTX_new()) != NULL &&
-		    EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) != 1) {
+		    EVP_DigestSignInit(ctx, NULL, jose_md(256), NULL,
+		    k->pkey) != 1) {
 			EVP_MD_CTX_free(ctx);
 			ctx = NULL;
 		}
@@ -117,8 +122,8 @@ grant_sign_ctx(const struct grant_key *k, int *own)
 		EVP_MD_CTX_free(t->tmpl);
 		t->gen = 0;
 		if ((t->tmpl = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestSignInit(t->tmpl, NULL, k->md, NULL, k->pkey) !=
-		    1) {
+		    EVP_DigestSignInit(t->tmpl, NULL, jose_md(256), NULL,
+		    k->pkey) != 1) {
 			EVP_MD_CTX_free(t->tmpl);
 			t->tmpl = NULL;
 			return NULL;
@@ -130,115 +135,6 @@ grant_sign_ctx(const struct grant_key *k, int *own)
 	if (EVP_MD_CTX_copy_ex(t->work, t->tmpl) != 1)
 		return NULL;
 	return t->work;
-}
-
-static const char grant_b64url_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *
-grant_b64url_encode(const unsigned char *data, size_t len)
-{
-	char		*out, *o;
-	size_t		 i;
-	uint32_t	 v;
-
-	if ((out = malloc(len / 3 * 4 + 5)) == NULL)
-		return NULL;
-	o = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 |
-		    data[i + 2];
-		*o++ = grant_b64url_alphabet[v >> 18];
-		*o++ = grant_b64url_alphabet[(v >> 12) & 63];
-		*o++ = grant_b64url_alphabet[(v >> 6) & 63];
-		*o++ = grant_b64url_alphabet[v & 63];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)data[i] << 16;
-		*o++ = grant_b64url_alphabet[v >> 18];
-		*o++ = grant_b64url_alphabet[(v >> 12) & 63];
-	} else if (len - i == 2) {
-		v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8;
-		*o++ = grant_b64url_alphabet[v >> 18];
-		*o++ = grant_b64url_alphabet[(v >> 12) & 63];
-		*o++ = grant_b64url_alphabet[(v >> 6) & 63];
-	}
-	*o = '\0';
-	return out;
-}
-
-static int
-grant_b64url_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
-int
-grant_b64url_decode(const char *s, size_t len, unsigned char *out,
-    size_t *outlen)
-{
-	uint32_t	v = 0;
-	size_t		i, o = 0;
-	int		d, bits = 0;
-
-	*outlen = 0;
-	if (len % 4 == 1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if ((d = grant_b64url_value(s[i])) < 0)
-			return -1;
-		v = (v << 6) | (uint32_t)d;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (unsigned char)(v >> bits);
-			v &= (1U << bits) - 1;
-		}
-	}
-	/* What is left are padding bits: they must be zero (canonical). */
-	if (v != 0)
-		return -1;
-	*outlen = o;
-	return 0;
-}
-
-/* Coordinates of an EC key as base64url, each GRANT_COORD bytes. */
-static int
-grant_coords(EVP_PKEY *pk, char *x, char *y, size_t len)
-{
-	BIGNUM		*bx = NULL, *by = NULL;
-	unsigned char	 bx_raw[GRANT_COORD], by_raw[GRANT_COORD];
-	char		*ex = NULL, *ey = NULL;
-	int		 rc = -1;
-
-	if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) ||
-	    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) ||
-	    BN_bn2binpad(bx, bx_raw, GRANT_COORD) != GRANT_COORD ||
-	    BN_bn2binpad(by, by_raw, GRANT_COORD) != GRANT_COORD)
-		goto out;
-	if ((ex = grant_b64url_encode(bx_raw, GRANT_COORD)) == NULL ||
-	    (ey = grant_b64url_encode(by_raw, GRANT_COORD)) == NULL ||
-	    strlen(ex) >= len || strlen(ey) >= len)
-		goto out;
-	memcpy(x, ex, strlen(ex) + 1);
-	memcpy(y, ey, strlen(ey) + 1);
-	rc = 0;
-out:
-	BN_free(bx);
-	BN_free(by);
-	free(ex);
-	free(ey);
-	return rc;
 }
 
 /* 1 when pk is an EC key on P-256. */
@@ -253,6 +149,18 @@ grant_is_p256(EVP_PKEY *pk)
 	if (!EVP_PKEY_get_group_name(pk, name, sizeof(name), &n))
 		return 0;
 	return strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0;
+}
+
+/* A coordinate of a public JWK (borrowed) into buf[0..len). */
+static int
+grant_coord(const json_t *jwk, const char *name, char *buf, size_t len)
+{
+	const char	*v = json_string_value(json_object_get(jwk, name));
+
+	if (v == NULL || strlen(v) >= len)
+		return -1;
+	memcpy(buf, v, strlen(v) + 1);
+	return 0;
 }
 
 /* A new P-256 key written to path, mode 0600, as PKCS#8 PEM. */
@@ -349,11 +257,11 @@ grant_key_load(const char *path, int create, struct nsreg_error *err)
 		    path);
 		goto fail;
 	}
-	if ((k->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
-	    grant_coords(k->pkey, k->x, k->y, sizeof(k->x)) == -1 ||
-	    (jwk = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
-	    "P-256", "x", k->x, "y", k->y)) == NULL ||
-	    svid_jwk_thumbprint(jwk, k->kid, sizeof(k->kid)) == -1) {
+	if ((jwk = json_object()) == NULL ||
+	    jose_jwk_params(k->pkey, jwk) == -1 ||
+	    grant_coord(jwk, "x", k->x, sizeof(k->x)) == -1 ||
+	    grant_coord(jwk, "y", k->y, sizeof(k->y)) == -1 ||
+	    jose_jwk_thumbprint(jwk, k->kid, sizeof(k->kid)) == -1) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "grant-key %s: cannot read the public key", path);
 		goto fail;
@@ -385,7 +293,6 @@ grant_key_unref(struct grant_key *k)
 	if (k == NULL || atomic_fetch_sub(&k->refs, 1) != 1)
 		return;
 	EVP_PKEY_free(k->pkey);
-	EVP_MD_free(k->md);
 	free(k);
 }
 
@@ -403,129 +310,48 @@ grant_key_jwk(const struct grant_key *k)
 	    "alg", "ES256");
 }
 
-/* base64url of a JSON value's compact text (new string). */
-static char *
-grant_b64url_json(const json_t *v)
-{
-	char	*text, *out;
-
-	if ((text = json_dumps(v, JSON_COMPACT)) == NULL)
-		return NULL;
-	out = grant_b64url_encode((const unsigned char *)text, strlen(text));
-	free(text);
-	return out;
-}
-
 char *
 grant_sign(const struct grant_key *k, const json_t *claims,
     struct nsreg_error *err)
 {
-	EVP_MD_CTX		*ctx = NULL;
-	ECDSA_SIG		*es = NULL;
-	const BIGNUM		*r, *s;
-	const unsigned char	*p;
-	json_t			*hdr = NULL;
-	char			*h = NULL, *c = NULL, *sig64 = NULL;
-	char			*token = NULL;
-	unsigned char		 der[128], raw[2 * GRANT_COORD];
-	size_t			 derlen = sizeof(der), hl, cl, sl;
-	int			 own = 0;
+	EVP_MD_CTX	*ctx = NULL;
+	json_t		*hdr;
+	char		*token = NULL;
+	int		 own = 0;
 
 	if ((hdr = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
-	    k->kid, "typ", "JWT")) == NULL ||
-	    (h = grant_b64url_json(hdr)) == NULL ||
-	    (c = grant_b64url_json(claims)) == NULL)
-		goto oom;
-	hl = strlen(h);
-	cl = strlen(c);
-	/* The signing input "h.c" is built in place of the token. */
-	if ((token = malloc(hl + 1 + cl + 1 + 86 + 1)) == NULL)
-		goto oom;
-	memcpy(token, h, hl);
-	token[hl] = '.';
-	memcpy(token + hl + 1, c, cl);
-	token[hl + 1 + cl] = '\0';
-	if ((ctx = grant_sign_ctx(k, &own)) == NULL ||
-	    EVP_DigestSign(ctx, der, &derlen, (unsigned char *)token,
-	    hl + 1 + cl) != 1)
-		goto bad;
-	p = der;
-	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL)
-		goto bad;
-	ECDSA_SIG_get0(es, &r, &s);
-	if (BN_bn2binpad(r, raw, GRANT_COORD) != GRANT_COORD ||
-	    BN_bn2binpad(s, raw + GRANT_COORD, GRANT_COORD) != GRANT_COORD)
-		goto bad;
-	if ((sig64 = grant_b64url_encode(raw, sizeof(raw))) == NULL)
-		goto oom;
-	sl = strlen(sig64);
-	token[hl + 1 + cl] = '.';
-	memcpy(token + hl + 1 + cl + 1, sig64, sl + 1);
-	goto out;
-bad:
-	nsreg_error_set(err, NSREG_INTERNAL, NULL, "grant: signing failed");
-	goto fail;
-oom:
-	nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-fail:
-	free(token);
-	token = NULL;
+	    k->kid, "typ", "JWT")) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	if ((ctx = grant_sign_ctx(k, &own)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "grant: signing failed");
+		goto out;
+	}
+	token = jose_sign(ctx, jose_alg_lookup("ES256", JOSE_ALG_ES256), hdr,
+	    claims, err);
 out:
 	ERR_clear_error();
-	ECDSA_SIG_free(es);
 	if (own)
 		EVP_MD_CTX_free(ctx);
 	json_decref(hdr);
-	free(h);
-	free(c);
-	free(sig64);
 	return token;
 }
 
-/* An EC P-256 public key from base64url coordinates. */
+/* An EC P-256 public key from a JWK, or NULL. */
 static EVP_PKEY *
 grant_pub_from_jwk(const json_t *jwk)
 {
-	EVP_PKEY_CTX	*pctx = NULL;
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY	*pk = NULL;
-	const char	*x, *y;
-	unsigned char	 pt[1 + 2 * GRANT_COORD], buf[64];
-	size_t		 n;
+	struct nsreg_error	 err;
+	EVP_PKEY		*pk = NULL;
 
-	if (!json_is_object(jwk) ||
-	    strcmp(json_string_value(json_object_get(jwk, "kty")) != NULL ?
-	    json_string_value(json_object_get(jwk, "kty")) : "", "EC") != 0 ||
-	    strcmp(json_string_value(json_object_get(jwk, "crv")) != NULL ?
-	    json_string_value(json_object_get(jwk, "crv")) : "", "P-256") !=
-	    0)
+	if (jose_jwk_to_pkey(jwk, "keys", 0, &pk, &err) != 1)
 		return NULL;
-	x = json_string_value(json_object_get(jwk, "x"));
-	y = json_string_value(json_object_get(jwk, "y"));
-	if (x == NULL || y == NULL || strlen(x) != 43 || strlen(y) != 43)
-		return NULL;
-	pt[0] = 0x04;
-	if (grant_b64url_decode(x, 43, buf, &n) == -1 || n != GRANT_COORD)
-		return NULL;
-	memcpy(pt + 1, buf, GRANT_COORD);
-	if (grant_b64url_decode(y, 43, buf, &n) == -1 || n != GRANT_COORD)
-		return NULL;
-	memcpy(pt + 1 + GRANT_COORD, buf, GRANT_COORD);
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL ||
-	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-	    "prime256v1", 0) ||
-	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-	    pt, sizeof(pt)) ||
-	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL ||
-	    (pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL ||
-	    EVP_PKEY_fromdata_init(pctx) != 1 ||
-	    EVP_PKEY_fromdata(pctx, &pk, EVP_PKEY_PUBLIC_KEY, params) != 1)
+	if (jose_pkey_curve(pk) != NID_X9_62_prime256v1) {
+		EVP_PKEY_free(pk);
 		pk = NULL;
-	EVP_PKEY_CTX_free(pctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	ERR_clear_error();
+	}
 	return pk;
 }
 
@@ -547,10 +373,6 @@ grant_keyset_new(const json_t *jwks, struct nsreg_error *err)
 		return NULL;
 	}
 	atomic_init(&ks->refs, 1);
-	if ((ks->md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
-		nsreg_error_set(err, NSREG_INTERNAL, NULL, "no SHA-256");
-		goto fail;
-	}
 	json_array_foreach(jwks, i, jwk) {
 		kid = json_string_value(json_object_get(jwk, "kid"));
 		if (kid == NULL || kid[0] == '\0' ||
@@ -590,7 +412,6 @@ grant_keyset_unref(struct grant_keyset *ks)
 		return;
 	for (i = 0; i < ks->n; i++)
 		EVP_PKEY_free(ks->v[i].pkey);
-	EVP_MD_free(ks->md);
 	free(ks);
 }
 
@@ -600,55 +421,38 @@ grant_keyset_size(const struct grant_keyset *ks)
 	return ks != NULL ? ks->n : 0;
 }
 
-/* A base64url part decoded into a new NUL-terminated buffer. */
-static unsigned char *
-grant_part(const char *s, size_t len, size_t *outlen)
-{
-	unsigned char	*out;
-
-	if ((out = malloc(len * 3 / 4 + 2)) == NULL)
-		return NULL;
-	if (grant_b64url_decode(s, len, out, outlen) == -1) {
-		free(out);
-		return NULL;
-	}
-	out[*outlen] = '\0';
-	return out;
-}
-
 /* The header's verdict: the public key to use, or NULL with why. */
 static EVP_PKEY *
 grant_header_check(const struct grant_keyset *ks, const unsigned char *h,
     size_t hlen, char *kid, char *why, size_t whylen)
 {
-	json_t		*hdr;
-	const char	*alg, *k, *typ;
-	EVP_PKEY	*pk = NULL;
-	size_t		 i;
+	const struct jose_alg	*alg;
+	const char		*k, *member;
+	json_t			*hdr;
+	EVP_PKEY		*pk = NULL;
+	size_t			 i;
 
 	if ((hdr = json_loadb((const char *)h, hlen, JSON_REJECT_DUPLICATES,
 	    NULL)) == NULL || !json_is_object(hdr)) {
 		snprintf(why, whylen, "header is not a JSON object");
 		goto out;
 	}
-	/* The algorithm is checked before anything else (no confusion). */
-	alg = json_string_value(json_object_get(hdr, "alg"));
-	if (alg == NULL || strcmp(alg, "ES256") != 0) {
-		snprintf(why, whylen, "alg is not ES256");
-		goto out;
-	}
-	if (json_object_get(hdr, "crit") != NULL) {
+	switch (jose_header_check(hdr, &grant_header_rules, &alg, &k,
+	    &member)) {
+	case JOSE_HEADER_OK:
+		break;
+	case JOSE_HEADER_CRIT:
 		snprintf(why, whylen, "crit is not supported");
 		goto out;
-	}
-	typ = json_string_value(json_object_get(hdr, "typ"));
-	if (json_object_get(hdr, "typ") != NULL &&
-	    (typ == NULL || strcmp(typ, "JWT") != 0)) {
+	case JOSE_HEADER_TYP:
 		snprintf(why, whylen, "typ is not JWT");
 		goto out;
-	}
-	if ((k = json_string_value(json_object_get(hdr, "kid"))) == NULL) {
+	case JOSE_HEADER_KID:
+	case JOSE_HEADER_KID_MISSING:
 		snprintf(why, whylen, "no kid");
+		goto out;
+	default:
+		snprintf(why, whylen, "alg is not ES256");
 		goto out;
 	}
 	for (i = 0; ks != NULL && i < ks->n; i++)
@@ -669,15 +473,13 @@ json_t *
 grant_verify(const struct grant_keyset *ks, const char *token, char *kid,
     char *why, size_t whylen)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	ECDSA_SIG	*es = NULL;
-	BIGNUM		*r = NULL, *s = NULL;
-	EVP_PKEY	*pk;
-	json_t		*claims = NULL;
-	const char	*d1, *d2;
-	unsigned char	*h = NULL, *c = NULL, *sig = NULL, *der = NULL;
-	size_t		 len, hlen, clen, slen;
-	int		 derlen;
+	const struct jose_alg	*es256 = jose_alg_lookup("ES256",
+				    JOSE_ALG_ES256);
+	EVP_PKEY		*pk;
+	json_t			*claims = NULL;
+	unsigned char		*h = NULL, *c = NULL, *sig = NULL;
+	size_t			 len, d1, d2, hlen, clen, slen;
+	int			 r;
 
 	why[0] = '\0';
 	if (kid != NULL)
@@ -687,38 +489,32 @@ grant_verify(const struct grant_keyset *ks, const char *token, char *kid,
 		snprintf(why, whylen, "no token or too long");
 		goto out;
 	}
-	if ((d1 = strchr(token, '.')) == NULL ||
-	    (d2 = strchr(d1 + 1, '.')) == NULL || strchr(d2 + 1, '.') != NULL) {
+	switch (jose_compact_split(token, len, &d1, &d2)) {
+	case JOSE_SPLIT_OK:
+		break;
+	case JOSE_SPLIT_PARTS:
 		snprintf(why, whylen, "not a compact JWS (three parts)");
 		goto out;
+	default:
+		snprintf(why, whylen, "a part is not base64url");
+		goto out;
 	}
-	if ((h = grant_part(token, (size_t)(d1 - token), &hlen)) == NULL ||
-	    (c = grant_part(d1 + 1, (size_t)(d2 - d1 - 1), &clen)) == NULL ||
-	    (sig = grant_part(d2 + 1, strlen(d2 + 1), &slen)) == NULL) {
+	if (jose_b64_decode(token, d1, 1, &h, &hlen) == -1 ||
+	    jose_b64_decode(token + d1 + 1, d2 - d1 - 1, 1, &c, &clen) == -1 ||
+	    jose_b64_decode(token + d2 + 1, len - d2 - 1, 1, &sig,
+	    &slen) == -1) {
 		snprintf(why, whylen, "a part is not base64url");
 		goto out;
 	}
 	if ((pk = grant_header_check(ks, h, hlen, kid, why, whylen)) == NULL)
 		goto out;
-	if (slen != 2 * GRANT_COORD) {
+	if (slen != 2 * es256->half) {
 		snprintf(why, whylen, "signature is not 64 bytes");
 		goto out;
 	}
-	/* JWS r || s to the DER that OpenSSL verifies. */
-	if ((es = ECDSA_SIG_new()) == NULL ||
-	    (r = BN_bin2bn(sig, GRANT_COORD, NULL)) == NULL ||
-	    (s = BN_bin2bn(sig + GRANT_COORD, GRANT_COORD, NULL)) == NULL ||
-	    !ECDSA_SIG_set0(es, r, s)) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	r = s = NULL;
-	if ((derlen = i2d_ECDSA_SIG(es, &der)) <= 0 ||
-	    (ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(ctx, NULL, ks->md, NULL, pk) != 1 ||
-	    EVP_DigestVerify(ctx, der, (size_t)derlen,
-	    (const unsigned char *)token, (size_t)(d2 - token)) != 1) {
-		snprintf(why, whylen, "bad signature");
+	if ((r = jose_verify(pk, es256, token, d2, sig, slen)) != 1) {
+		snprintf(why, whylen, r == -1 ? "out of memory" :
+		    "bad signature");
 		goto out;
 	}
 	if ((claims = json_loadb((const char *)c, clen,
@@ -729,12 +525,6 @@ grant_verify(const struct grant_keyset *ks, const char *token, char *kid,
 		goto out;
 	}
 out:
-	ERR_clear_error();
-	EVP_MD_CTX_free(ctx);
-	OPENSSL_free(der);
-	ECDSA_SIG_free(es);
-	BN_free(r);
-	BN_free(s);
 	free(h);
 	free(c);
 	free(sig);

@@ -91,20 +91,4 @@ json_t			*grant_verify(const struct grant_keyset *ks,
 			    const char *token, char *kid, char *why,
 			    size_t whylen);
 
-/*
- * base64url without padding (RFC 4648 section 5) of data into a new
- * string, or NULL when out of memory.
- */
-char			*grant_b64url_encode(const unsigned char *data,
-			    size_t len);
-
-/*
- * Decode len characters of unpadded base64url into out (at least
- * len * 3 / 4 + 1 bytes); *outlen gets the byte count.  Returns 0, or
- * -1 for a character outside the alphabet, padding, an impossible length
- * or set bits after the last byte.
- */
-int			 grant_b64url_decode(const char *s, size_t len,
-			    unsigned char *out, size_t *outlen);
-
 #endif

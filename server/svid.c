@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "identity_int.h"
+#include "jose.h"
 #include "jwtsvid.h"
 #include "principal.h"
 #include "spiffe.h"
@@ -251,7 +252,7 @@ svid_key_jwk(const struct svid_key *k, const char *use, const char *kid)
 
 	if ((jwk = json_object()) == NULL)
 		return NULL;
-	if (bundle_jwk_params(k->pkey, jwk) == -1 ||
+	if (jose_jwk_params(k->pkey, jwk) == -1 ||
 	    (use != NULL &&
 	    json_object_set_new(jwk, "use", json_string(use)) == -1) ||
 	    (kid != NULL &&
@@ -260,69 +261,6 @@ svid_key_jwk(const struct svid_key *k, const char *use, const char *kid)
 		return NULL;
 	}
 	return jwk;
-}
-
-int
-svid_jwk_thumbprint(const json_t *jwk, char *buf, size_t len)
-{
-	static const struct {
-		const char	*kty;
-		const char	*members[4];
-	} required[] = {
-		{ "EC",  { "crv", "kty", "x", "y" } },
-		{ "RSA", { "e", "kty", "n", NULL } },
-		{ "OKP", { "crv", "kty", "x", NULL } },
-	};
-	const char	*kty = json_string_value(json_object_get(jwk, "kty"));
-	json_t		*canon_obj = NULL, *v;
-	char		*canon = NULL, *b64 = NULL;
-	unsigned char	 md[32];
-	unsigned int	 mdlen = 0;
-	size_t		 i, m;
-	int		 rc = -1;
-
-	for (i = 0; kty != NULL && i < sizeof(required) / sizeof(required[0]);
-	    i++)
-		if (strcmp(required[i].kty, kty) == 0)
-			break;
-	if (kty == NULL || i == sizeof(required) / sizeof(required[0]))
-		return -1;
-	/* RFC 7638 3.2: the required members only, sorted, no whitespace. */
-	if ((canon_obj = json_object()) == NULL)
-		goto out;
-	for (m = 0; m < 4 && required[i].members[m] != NULL; m++) {
-		v = json_object_get(jwk, required[i].members[m]);
-		if (!json_is_string(v) || json_object_set(canon_obj,
-		    required[i].members[m], v) == -1)
-			goto out;
-	}
-	canon = json_dumps(canon_obj, JSON_COMPACT | JSON_SORT_KEYS);
-	if (canon == NULL || !EVP_Digest(canon, strlen(canon), md, &mdlen,
-	    EVP_sha256(), NULL))
-		goto out;
-	if ((b64 = bundle_b64_encode(md, mdlen, 1)) == NULL ||
-	    strlen(b64) >= len)
-		goto out;
-	memcpy(buf, b64, strlen(b64) + 1);
-	rc = 0;
-out:
-	json_decref(canon_obj);
-	free(canon);
-	free(b64);
-	return rc;
-}
-
-int
-svid_key_thumbprint(const struct svid_key *k, char *buf, size_t len)
-{
-	json_t	*jwk;
-	int	 rc = -1;
-
-	if ((jwk = json_object()) != NULL &&
-	    bundle_jwk_params(k->pkey, jwk) == 0)
-		rc = svid_jwk_thumbprint(jwk, buf, len);
-	json_decref(jwk);
-	return rc;
 }
 
 char *
@@ -342,124 +280,33 @@ svid_key_public_pem(const struct svid_key *k, struct nsreg_error *err)
 
 /* ---- JWS --------------------------------------------------------------- */
 
-/* A DER ECDSA signature as JWS r||s, each half bytes. */
-static int
-svid_es_raw(const unsigned char *der, size_t derlen, size_t half,
-    unsigned char *out)
-{
-	ECDSA_SIG		*es;
-	const BIGNUM		*r, *s;
-	const unsigned char	*p = der;
-	int			 rc = -1;
-
-	if ((es = d2i_ECDSA_SIG(NULL, &p, (long)derlen)) == NULL)
-		return -1;
-	ECDSA_SIG_get0(es, &r, &s);
-	if (BN_bn2binpad(r, out, (int)half) >= 0 &&
-	    BN_bn2binpad(s, out + half, (int)half) >= 0)
-		rc = 0;
-	ECDSA_SIG_free(es);
-	return rc;
-}
-
 int
 svid_jws_sign(const struct svid_key *k, const char *alg,
     const json_t *header, const json_t *claims, char **token,
     struct nsreg_error *err)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	EVP_PKEY_CTX	*pctx = NULL;
-	const EVP_MD	*md;
-	struct bundle_key kd;
-	char		*h = NULL, *c = NULL, *hb = NULL, *cb = NULL;
-	char		*input = NULL, *sb = NULL;
-	unsigned char	*sig = NULL, raw[2 * 66];
-	size_t		 siglen = 0, inlen, half = 0;
-	int		 rc = -1, ps = 0, es = 0;
+	const struct jose_alg	*a;
+	struct bundle_key	 kd;
+	EVP_MD_CTX		*ctx;
 
 	*token = NULL;
-	if (alg == NULL || strlen(alg) != 5)
+	if (alg == NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "svid: unsupported alg");
-	md = strcmp(alg + 2, "256") == 0 ? EVP_sha256() :
-	    strcmp(alg + 2, "384") == 0 ? EVP_sha384() :
-	    strcmp(alg + 2, "512") == 0 ? EVP_sha512() : NULL;
-	if (strncmp(alg, "ES", 2) == 0) {
-		es = 1;
-		half = strcmp(alg, "ES256") == 0 ? 32 :
-		    strcmp(alg, "ES384") == 0 ? 48 : 66;
-	} else if (strncmp(alg, "PS", 2) == 0)
-		ps = 1;
-	else if (strncmp(alg, "RS", 2) != 0)
-		md = NULL;
-	if (md == NULL)
+	if ((a = jose_alg_lookup(alg, JOSE_ALGS_JWTSVID)) == NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "svid: unsupported alg %s", alg);
 	/* OpenSSL would sign with whatever the key is: check it fits. */
 	memset(&kd, 0, sizeof(kd));
 	kd.pkey = k->pkey;
-	if (bundle_key_describe(&kd) == -1 || (es ? kd.type != EVP_PKEY_EC ||
-	    kd.curve != (half == 32 ? NID_X9_62_prime256v1 : half == 48 ?
-	    NID_secp384r1 : NID_secp521r1) : kd.type != EVP_PKEY_RSA))
+	if (bundle_key_describe(&kd) == -1 ||
+	    !jose_alg_fits(a, kd.type, kd.curve) ||
+	    (ctx = jose_sign_init(k->pkey, a)) == NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "svid: cannot sign %s with this key", alg);
-
-	h = json_dumps(header, JSON_COMPACT);
-	c = json_dumps(claims, JSON_COMPACT);
-	if (h == NULL || c == NULL ||
-	    (hb = bundle_b64_encode((unsigned char *)h, strlen(h), 1)) ==
-	    NULL ||
-	    (cb = bundle_b64_encode((unsigned char *)c, strlen(c), 1)) ==
-	    NULL)
-		goto oom;
-	inlen = strlen(hb) + 1 + strlen(cb);
-	if ((input = malloc(inlen + 1)) == NULL)
-		goto oom;
-	snprintf(input, inlen + 1, "%s.%s", hb, cb);
-
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, &pctx, md, NULL, k->pkey) != 1)
-		goto bad;
-	if (ps && (EVP_PKEY_CTX_set_rsa_padding(pctx,
-	    RSA_PKCS1_PSS_PADDING) <= 0 ||
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <=
-	    0))
-		goto bad;
-	if (EVP_DigestSign(ctx, NULL, &siglen, (unsigned char *)input,
-	    inlen) != 1 || (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSign(ctx, sig, &siglen, (unsigned char *)input,
-	    inlen) != 1)
-		goto bad;
-	if (es) {
-		if (svid_es_raw(sig, siglen, half, raw) == -1)
-			goto bad;
-		sb = bundle_b64_encode(raw, 2 * half, 1);
-	} else
-		sb = bundle_b64_encode(sig, siglen, 1);
-	if (sb == NULL)
-		goto oom;
-	if ((*token = malloc(inlen + 1 + strlen(sb) + 1)) == NULL)
-		goto oom;
-	snprintf(*token, inlen + 1 + strlen(sb) + 1, "%s.%s", input, sb);
-	rc = 0;
-	goto out;
-bad:
-	nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-	    "svid: cannot sign %s with this key", alg);
-	goto out;
-oom:
-	svid_oom(err);
-out:
-	ERR_clear_error();
+	*token = jose_sign(ctx, a, header, claims, err);
 	EVP_MD_CTX_free(ctx);
-	free(h);
-	free(c);
-	free(hb);
-	free(cb);
-	free(input);
-	free(sig);
-	free(sb);
-	return rc;
+	return *token == NULL ? -1 : 0;
 }
 
 /* ---- certificates ------------------------------------------------------ */
@@ -611,7 +458,7 @@ fail:
 static int
 svid_ca_finish(struct svid_ca *ca, struct nsreg_error *err)
 {
-	if (svid_key_thumbprint(&ca->jwt, ca->kid, sizeof(ca->kid)) == -1)
+	if (jose_pkey_thumbprint(ca->jwt.pkey, ca->kid, sizeof(ca->kid)) == -1)
 		return svid_oom(err);
 	return 0;
 }
@@ -702,7 +549,7 @@ svid_ca_bundle_json(const struct svid_ca *ca, int64_t sequence,
 	int		 len;
 
 	if ((len = i2d_X509(ca->cert, &der)) <= 0 ||
-	    (b64 = bundle_b64_encode(der, (size_t)len, 0)) == NULL)
+	    (b64 = jose_b64_encode(der, (size_t)len, 0)) == NULL)
 		goto fail;
 	if ((doc = json_object()) == NULL ||
 	    (keys = json_array()) == NULL ||

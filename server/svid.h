@@ -62,17 +62,6 @@ void		 svid_key_free(struct svid_key *k);
 json_t		*svid_key_jwk(const struct svid_key *k, const char *use,
 		    const char *kid);
 
-/* RFC 7638 thumbprint (SHA-256, base64url) into buf (at least 44 bytes).
- * Returns 0 or -1. */
-int		 svid_key_thumbprint(const struct svid_key *k, char *buf,
-		    size_t len);
-
-/* The RFC 7638 thumbprint of a public JWK (borrowed): its required
- * members (EC crv kty x y; RSA e kty n; OKP crv kty x), sorted, compact,
- * SHA-256, base64url.  Returns 0, or -1 for another kty or a missing
- * member. */
-int		 svid_jwk_thumbprint(const json_t *jwk, char *buf, size_t len);
-
 /* The public key as PEM (SubjectPublicKeyInfo) in a new buffer. */
 char		*svid_key_public_pem(const struct svid_key *k,
 		    struct nsreg_error *err);

@@ -102,6 +102,12 @@ tests_unit_test_spiffe_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_spiffe_LDADD = $(TEST_LIBS)
 TESTS += tests/unit/test_spiffe
 
+check_PROGRAMS += tests/unit/test_jose
+tests_unit_test_jose_SOURCES = tests/unit/test_jose.c
+tests_unit_test_jose_CFLAGS = $(IDENTITY_TEST_CFLAGS)
+tests_unit_test_jose_LDADD = $(IDENTITY_TEST_LIBS)
+TESTS += tests/unit/test_jose
+
 EXTRA_DIST += tests/spiffe/ids.txt
 
 check_PROGRAMS += tests/unit/test_bundle

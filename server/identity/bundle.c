@@ -11,15 +11,12 @@
 #include <string.h>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/err.h>
-#include <openssl/obj_mac.h>
-#include <openssl/param_build.h>
 #include <openssl/pem.h>
 
 #include "bundle.h"
 #include "identity_int.h"
+#include "jose.h"
 #include "spiffe.h"
 #include "util.h"
 
@@ -27,241 +24,29 @@
 
 static uint64_t	bundle_serial_next;	/* atomic */
 
-/* The EC curves a JWK may name (RFC 7518 6.2.1.1). */
-static const struct {
-	const char	*crv;		/* JWK name */
-	const char	*group;		/* OpenSSL group name */
-	int		 nid;
-	size_t		 size;		/* bytes of a coordinate */
-} bundle_curves[] = {
-	{ "P-256", "prime256v1", NID_X9_62_prime256v1, 32 },
-	{ "P-384", "secp384r1", NID_secp384r1, 48 },
-	{ "P-521", "secp521r1", NID_secp521r1, 66 },
-};
-
-#define BUNDLE_NCURVES	(sizeof(bundle_curves) / sizeof(bundle_curves[0]))
-
-/* ---- base64 ------------------------------------------------------------ */
-
-static int
-bundle_b64_value(unsigned char c, int url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
-int
-bundle_b64_decode(const char *s, size_t len, int url, unsigned char **out,
-    size_t *outlen)
-{
-	unsigned char	*buf;
-	size_t		 i, n = 0, pad = 0;
-	uint32_t	 acc = 0;
-	int		 bits = 0, v;
-
-	*out = NULL;
-	*outlen = 0;
-	if (!url) {
-		while (pad < 2 && len > 0 && s[len - 1] == '=') {
-			len--;
-			pad++;
-		}
-		/* Padding, when present, must complete a 4-character group. */
-		if (pad > 0 && (len + pad) % 4 != 0)
-			return -1;
-	}
-	if (len % 4 == 1)
-		return -1;
-	if ((buf = malloc(len / 4 * 3 + 3)) == NULL)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if ((v = bundle_b64_value((unsigned char)s[i], url)) < 0)
-			goto fail;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[n++] = (unsigned char)(acc >> bits);
-			acc &= (1U << bits) - 1;
-		}
-	}
-	/* The unused low bits of the last character must be zero. */
-	if (acc != 0)
-		goto fail;
-	*out = buf;
-	*outlen = n;
-	return 0;
-fail:
-	free(buf);
-	return -1;
-}
-
-char *
-bundle_b64_encode(const unsigned char *data, size_t len, int url)
-{
-	static const char	 std[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	static const char	 safe[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	const char		*alpha = url ? safe : std;
-	char			*out, *p;
-	size_t			 i;
-
-	if ((out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
-		return NULL;
-	p = out;
-	for (i = 0; i + 2 < len; i += 3) {
-		*p++ = alpha[data[i] >> 2];
-		*p++ = alpha[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
-		*p++ = alpha[((data[i + 1] & 15) << 2) | (data[i + 2] >> 6)];
-		*p++ = alpha[data[i + 2] & 63];
-	}
-	if (len - i == 1) {
-		*p++ = alpha[data[i] >> 2];
-		*p++ = alpha[(data[i] & 3) << 4];
-		if (!url) {
-			*p++ = '=';
-			*p++ = '=';
-		}
-	} else if (len - i == 2) {
-		*p++ = alpha[data[i] >> 2];
-		*p++ = alpha[((data[i] & 3) << 4) | (data[i + 1] >> 4)];
-		*p++ = alpha[(data[i + 1] & 15) << 2];
-		if (!url)
-			*p++ = '=';
-	}
-	*p = '\0';
-	return out;
-}
-
 /* ---- keys -------------------------------------------------------------- */
 
 int
 bundle_key_describe(struct bundle_key *k)
 {
-	char	group[64];
-	size_t	glen;
-
 	k->type = EVP_PKEY_get_base_id(k->pkey);
 	k->bits = EVP_PKEY_get_bits(k->pkey);
 	k->curve = 0;
 	switch (k->type) {
 	case EVP_PKEY_RSA:
 	case EVP_PKEY_RSA_PSS:
-		return 0;
 	case EVP_PKEY_ED25519:
 	case EVP_PKEY_ED448:
 		return 0;
 	case EVP_PKEY_EC:
-		if (!EVP_PKEY_get_utf8_string_param(k->pkey,
-		    OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &glen))
-			return -1;
-		k->curve = OBJ_sn2nid(group);
-		return k->curve == NID_undef ? -1 : 0;
+		k->curve = jose_pkey_curve(k->pkey);
+		return k->curve == 0 ? -1 : 0;
 	default:
 		return -1;
 	}
 }
 
-/* Big-endian bytes of a BIGNUM parameter, left-padded to size (0: its own
- * length), as base64url into obj[name]. */
-static int
-bundle_jwk_bn(EVP_PKEY *pk, const char *param, size_t size, json_t *obj,
-    const char *name)
-{
-	BIGNUM		*bn = NULL;
-	unsigned char	*buf = NULL;
-	char		*enc = NULL;
-	int		 rc = -1, n;
-
-	if (!EVP_PKEY_get_bn_param(pk, param, &bn))
-		goto out;
-	n = BN_num_bytes(bn);
-	if (size == 0)
-		size = n > 0 ? (size_t)n : 1;
-	if ((size_t)n > size || (buf = malloc(size)) == NULL)
-		goto out;
-	if (BN_bn2binpad(bn, buf, (int)size) < 0)
-		goto out;
-	if ((enc = bundle_b64_encode(buf, size, 1)) == NULL)
-		goto out;
-	if (json_object_set_new(obj, name, json_string(enc)) == -1)
-		goto out;
-	rc = 0;
-out:
-	BN_free(bn);
-	free(buf);
-	free(enc);
-	return rc;
-}
-
-int
-bundle_jwk_params(EVP_PKEY *pk, json_t *obj)
-{
-	struct bundle_key	 k;
-	unsigned char		 raw[64];
-	size_t			 rawlen = sizeof(raw), i;
-	char			*enc;
-	int			 rc;
-
-	memset(&k, 0, sizeof(k));
-	k.pkey = pk;
-	if (bundle_key_describe(&k) == -1)
-		return -1;
-	switch (k.type) {
-	case EVP_PKEY_RSA:
-	case EVP_PKEY_RSA_PSS:
-		if (json_object_set_new(obj, "kty", json_string("RSA")) == -1)
-			return -1;
-		if (bundle_jwk_bn(pk, OSSL_PKEY_PARAM_RSA_N, 0, obj, "n") ==
-		    -1)
-			return -1;
-		return bundle_jwk_bn(pk, OSSL_PKEY_PARAM_RSA_E, 0, obj, "e");
-	case EVP_PKEY_EC:
-		for (i = 0; i < BUNDLE_NCURVES; i++)
-			if (bundle_curves[i].nid == k.curve)
-				break;
-		if (i == BUNDLE_NCURVES)
-			return -1;
-		if (json_object_set_new(obj, "kty", json_string("EC")) == -1 ||
-		    json_object_set_new(obj, "crv",
-		    json_string(bundle_curves[i].crv)) == -1)
-			return -1;
-		if (bundle_jwk_bn(pk, OSSL_PKEY_PARAM_EC_PUB_X,
-		    bundle_curves[i].size, obj, "x") == -1)
-			return -1;
-		return bundle_jwk_bn(pk, OSSL_PKEY_PARAM_EC_PUB_Y,
-		    bundle_curves[i].size, obj, "y");
-	case EVP_PKEY_ED25519:
-	case EVP_PKEY_ED448:
-		/* RFC 8037: an OKP key is its raw public key. */
-		if (!EVP_PKEY_get_raw_public_key(pk, raw, &rawlen))
-			return -1;
-		if ((enc = bundle_b64_encode(raw, rawlen, 1)) == NULL)
-			return -1;
-		rc = json_object_set_new(obj, "kty", json_string("OKP"));
-		if (rc == 0)
-			rc = json_object_set_new(obj, "crv", json_string(
-			    k.type == EVP_PKEY_ED25519 ? "Ed25519" : "Ed448"));
-		if (rc == 0)
-			rc = json_object_set_new(obj, "x", json_string(enc));
-		free(enc);
-		return rc;
-	default:
-		return -1;
-	}
-}
-
-/* 1 when bundle_jwk_params can render k's key (so the bundle can be
+/* 1 when jose_jwk_params can render k's key (so the bundle can be
  * served as a SPIFFE bundle), else 0. */
 static int
 bundle_key_expressible(const struct bundle_key *k)
@@ -269,7 +54,7 @@ bundle_key_expressible(const struct bundle_key *k)
 	json_t	*tmp = json_object();
 	int	 ok;
 
-	ok = tmp != NULL && bundle_jwk_params(k->pkey, tmp) == 0;
+	ok = tmp != NULL && jose_jwk_params(k->pkey, tmp) == 0;
 	json_decref(tmp);
 	return ok;
 }
@@ -365,146 +150,6 @@ bundle_build_store(struct bundle *b)
 
 /* ---- JWK parsing ------------------------------------------------------- */
 
-/*
- * Key parameters of a JWK: 1 with *pkp set, 0 when the key type (or
- * curve) is one this server does not know (the key is to be ignored),
- * -1 with err for malformed material.  With params_optional, a JWK
- * without any parameter gives 1 and *pkp NULL.
- */
-static int
-bundle_jwk_pkey(const json_t *jwk, const char *where, int params_optional,
-    EVP_PKEY **pkp, struct nsreg_error *err)
-{
-	const char	*kty, *crv, *names[2];
-	const json_t	*v[2];
-	unsigned char	*raw[2] = { NULL, NULL }, *pt = NULL;
-	size_t		 rawlen[2] = { 0, 0 }, i, c = 0;
-	OSSL_PARAM_BLD	*bld = NULL;
-	OSSL_PARAM	*params = NULL;
-	EVP_PKEY_CTX	*ctx = NULL, *chk = NULL;
-	BIGNUM		*bn[2] = { NULL, NULL };
-	int		 rc = -1, is_ec;
-
-	*pkp = NULL;
-	kty = json_string_value(json_object_get(jwk, "kty"));
-	if (kty == NULL)
-		return 0;
-	if (strcmp(kty, "EC") == 0) {
-		is_ec = 1;
-		crv = json_string_value(json_object_get(jwk, "crv"));
-		if (crv == NULL && params_optional &&
-		    json_object_get(jwk, "crv") == NULL &&
-		    json_object_get(jwk, "x") == NULL &&
-		    json_object_get(jwk, "y") == NULL)
-			return 1;
-		if (crv == NULL)
-			return 0;
-		for (c = 0; c < BUNDLE_NCURVES; c++)
-			if (strcmp(bundle_curves[c].crv, crv) == 0)
-				break;
-		if (c == BUNDLE_NCURVES)
-			return 0;
-		names[0] = "x";
-		names[1] = "y";
-	} else if (strcmp(kty, "RSA") == 0) {
-		is_ec = 0;
-		names[0] = "n";
-		names[1] = "e";
-	} else
-		return 0;
-
-	for (i = 0; i < 2; i++)
-		v[i] = json_object_get(jwk, names[i]);
-	if (params_optional && v[0] == NULL && v[1] == NULL)
-		return 1;
-	for (i = 0; i < 2; i++) {
-		const char	*s = json_string_value(v[i]);
-
-		if (s == NULL) {
-			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-			    "bundle: %s: %s missing or not a string", where,
-			    names[i]);
-			goto out;
-		}
-		if (bundle_b64_decode(s, strlen(s), 1, &raw[i],
-		    &rawlen[i]) == -1 || rawlen[i] == 0) {
-			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-			    "bundle: %s: %s: not base64url", where, names[i]);
-			goto out;
-		}
-	}
-
-	if ((bld = OSSL_PARAM_BLD_new()) == NULL)
-		goto oom;
-	if (is_ec) {
-		size_t	sz = bundle_curves[c].size;
-
-		/* RFC 7518 6.2.1.2-3: full-size coordinates. */
-		if (rawlen[0] != sz || rawlen[1] != sz) {
-			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-			    "bundle: %s: coordinates are not %zu bytes for %s",
-			    where, sz, bundle_curves[c].crv);
-			goto out;
-		}
-		if ((pt = malloc(1 + 2 * sz)) == NULL)
-			goto oom;
-		pt[0] = 0x04;
-		memcpy(pt + 1, raw[0], sz);
-		memcpy(pt + 1 + sz, raw[1], sz);
-		if (!OSSL_PARAM_BLD_push_utf8_string(bld,
-		    OSSL_PKEY_PARAM_GROUP_NAME, bundle_curves[c].group, 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(bld,
-		    OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * sz))
-			goto oom;
-	} else {
-		for (i = 0; i < 2; i++)
-			if ((bn[i] = BN_bin2bn(raw[i], (int)rawlen[i],
-			    NULL)) == NULL)
-				goto oom;
-		if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N,
-		    bn[0]) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn[1]))
-			goto oom;
-	}
-	if ((params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
-		goto oom;
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, is_ec ? "EC" : "RSA", NULL);
-	if (ctx == NULL)
-		goto oom;
-	if (EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, pkp, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		goto bad;
-	/* A point off its curve, an even modulus... are refused here. */
-	if ((chk = EVP_PKEY_CTX_new_from_pkey(NULL, *pkp, NULL)) == NULL)
-		goto oom;
-	if (EVP_PKEY_public_check(chk) <= 0)
-		goto bad;
-	rc = 1;
-	goto out;
-bad:
-	nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-	    "bundle: %s: not a valid %s public key", where, kty);
-	goto out;
-oom:
-	nsreg_error_set(err, NSREG_INTERNAL, NULL, "bundle: out of memory");
-out:
-	if (rc != 1) {
-		EVP_PKEY_free(*pkp);
-		*pkp = NULL;
-	}
-	ERR_clear_error();
-	EVP_PKEY_CTX_free(chk);
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	OSSL_PARAM_BLD_free(bld);
-	BN_free(bn[0]);
-	BN_free(bn[1]);
-	free(pt);
-	free(raw[0]);
-	free(raw[1]);
-	return rc;
-}
-
 /* An x509-svid JWK: 1 added, 0 ignored, -1 rejected. */
 static int
 bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
@@ -521,7 +166,7 @@ bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
 
 	memset(&k, 0, sizeof(k));
 	/* Unknown kty or curve: the whole entry is ignored. */
-	r = bundle_jwk_pkey(jwk, where, 1, &params, err);
+	r = jose_jwk_to_pkey(jwk, where, 1, &params, err);
 	if (r <= 0) {
 		rc = r;
 		goto out;
@@ -534,7 +179,7 @@ bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
 	}
 	if (!json_is_array(x5c)) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: x5c is not an array", where);
+		    "%s: x5c is not an array", where);
 		goto out;
 	}
 	if (json_array_size(x5c) == 0) {
@@ -543,23 +188,23 @@ bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
 	}
 	/* Only the first value counts (6.2); RFC 7517 4.7: base64 DER. */
 	if ((s = json_string_value(json_array_get(x5c, 0))) == NULL ||
-	    bundle_b64_decode(s, strlen(s), 0, &der, &derlen) == -1 ||
+	    jose_b64_decode(s, strlen(s), 0, &der, &derlen) == -1 ||
 	    derlen == 0 || derlen > LONG_MAX) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: x5c[0]: not base64", where);
+		    "%s: x5c[0]: not base64", where);
 		goto out;
 	}
 	p = der;
 	k.cert = d2i_X509(NULL, &p, (long)derlen);
 	if (k.cert == NULL || p != der + derlen) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: x5c[0]: not a DER certificate", where);
+		    "%s: x5c[0]: not a DER certificate", where);
 		goto out;
 	}
 	if ((k.pkey = X509_get_pubkey(k.cert)) == NULL ||
 	    bundle_key_describe(&k) == -1) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: x5c[0]: unusable public key", where);
+		    "%s: x5c[0]: unusable public key", where);
 		goto out;
 	}
 	/* A curve JWK has no name for is an unknown key type: ignored. */
@@ -573,12 +218,12 @@ bundle_parse_x509_key(struct bundle *b, const json_t *jwk, const char *where,
 	    (strcmp(json_string_value(json_object_get(jwk, "kty")),
 	    "EC") == 0)) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: kty does not match x5c[0]", where);
+		    "%s: kty does not match x5c[0]", where);
 		goto out;
 	}
 	if (params != NULL && EVP_PKEY_eq(params, k.pkey) != 1) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: key parameters do not match x5c[0]", where);
+		    "%s: key parameters do not match x5c[0]", where);
 		goto out;
 	}
 	if (bundle_add_key(b, 0, &k) == -1) {
@@ -606,7 +251,7 @@ bundle_parse_jwt_key(struct bundle *b, const json_t *jwk, const char *where,
 	int			 rc = -1, r;
 
 	memset(&k, 0, sizeof(k));
-	r = bundle_jwk_pkey(jwk, where, 0, &k.pkey, err);
+	r = jose_jwk_to_pkey(jwk, where, 0, &k.pkey, err);
 	if (r <= 0) {
 		rc = r;
 		goto out;
@@ -619,13 +264,13 @@ bundle_parse_jwt_key(struct bundle *b, const json_t *jwk, const char *where,
 	if ((kid = json_string_value(kidv)) == NULL || kid[0] == '\0' ||
 	    strlen(kid) > BUNDLE_KID_MAX) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: kid is not a string of 1 to %d bytes", where,
+		    "%s: kid is not a string of 1 to %d bytes", where,
 		    BUNDLE_KID_MAX);
 		goto out;
 	}
 	if (bundle_jwt_key(b, kid) != NULL) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "bundle: %s: duplicate kid", where);
+		    "%s: duplicate kid", where);
 		goto out;
 	}
 	snprintf(k.kid, sizeof(k.kid), "%s", kid);
@@ -673,7 +318,7 @@ bundle_from_json(const char *td, const json_t *doc, struct nsreg_error *err)
 	struct bundle	*b;
 	const json_t	*keys, *jwk;
 	const char	*use;
-	char		 where[32];
+	char		 where[48];
 	size_t		 i;
 	int		 r;
 
@@ -706,10 +351,10 @@ bundle_from_json(const char *td, const json_t *doc, struct nsreg_error *err)
 		goto fail;
 
 	json_array_foreach(keys, i, jwk) {
-		snprintf(where, sizeof(where), "keys[%zu]", i);
+		snprintf(where, sizeof(where), "bundle: keys[%zu]", i);
 		if (!json_is_object(jwk)) {
 			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-			    "bundle: %s: not an object", where);
+			    "%s: not an object", where);
 			goto fail;
 		}
 		/* 4.2.2: a missing or unknown use: the key is ignored. */
@@ -969,11 +614,11 @@ bundle_x509_jwk(const struct bundle_key *k)
 
 	if ((len = i2d_X509(k->cert, &der)) <= 0)
 		goto fail;
-	if ((b64 = bundle_b64_encode(der, (size_t)len, 0)) == NULL)
+	if ((b64 = jose_b64_encode(der, (size_t)len, 0)) == NULL)
 		goto fail;
 	if ((jwk = json_object()) == NULL ||
 	    json_object_set_new(jwk, "use", json_string("x509-svid")) == -1 ||
-	    bundle_jwk_params(k->pkey, jwk) == -1)
+	    jose_jwk_params(k->pkey, jwk) == -1)
 		goto fail;
 	if ((x5c = json_array()) == NULL ||
 	    json_object_set_new(jwk, "x5c", x5c) == -1 ||
@@ -997,7 +642,7 @@ bundle_jwt_jwk(const struct bundle_key *k)
 	if ((jwk = json_object()) == NULL ||
 	    json_object_set_new(jwk, "use", json_string("jwt-svid")) == -1 ||
 	    json_object_set_new(jwk, "kid", json_string(k->kid)) == -1 ||
-	    bundle_jwk_params(k->pkey, jwk) == -1) {
+	    jose_jwk_params(k->pkey, jwk) == -1) {
 		json_decref(jwk);
 		return NULL;
 	}

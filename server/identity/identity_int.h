@@ -48,60 +48,9 @@ struct bundle {
 const struct bundle_key *bundle_jwt_key(const struct bundle *b,
 		    const char *kid);
 
-/*
- * Decode base64 (RFC 4648 section 4, padding optional but correct when
- * present) or, with url set, base64url (section 5, no padding) from
- * s[0..len) into a new buffer (*out, free(3) it; *outlen its length).
- * Anything outside the alphabet, and non-zero unused bits, fail.
- * Returns 0 or -1.
- */
-int		 bundle_b64_decode(const char *s, size_t len, int url,
-		    unsigned char **out, size_t *outlen);
-
-/* Encode into a new NUL-terminated string (base64 padded, or base64url
- * unpadded); NULL when memory runs out. */
-char		*bundle_b64_encode(const unsigned char *data, size_t len,
-		    int url);
-
-/*
- * The public parameters of pk as JWK members into obj (borrowed, added
- * to): "kty" and "crv"/"x"/"y" (EC, OKP) or "n"/"e" (RSA).  Returns 0,
- * or -1 for a key type JWK cannot say or when memory runs out.
- */
-int		 bundle_jwk_params(EVP_PKEY *pk, json_t *obj);
-
 /* Fill type, curve and bits of k from k->pkey; 0, or -1 for a type this
  * server does not use. */
 int		 bundle_key_describe(struct bundle_key *k);
-
-/* ---- the verified-credential cache (jwtsvid.c) ------------------------- */
-
-#define IDENTITY_DIGEST_LEN	32	/* SHA-256 */
-
-struct jwtsvid_cache;
-struct principal;
-
-/* SHA-256, fetched once. */
-const EVP_MD	*jwtsvid_sha256(void);
-
-/*
- * Fill p (anonymous before) from the entry for digest when there is one
- * usable at now_ms, and *serial with the serial of the bundle that
- * verified it (the caller checks it is still current).  1 hit, 0 miss
- * (c may be NULL).
- */
-int		 jwtsvid_cache_lookup(struct jwtsvid_cache *c,
-		    const unsigned char *digest, int64_t now_ms,
-		    struct principal *p, uint64_t *serial);
-
-/* Remember p for digest until until_ms (a copy: claims counted). */
-void		 jwtsvid_cache_insert(struct jwtsvid_cache *c,
-		    const unsigned char *digest, int64_t now_ms,
-		    int64_t until_ms, const struct principal *p,
-		    uint64_t serial);
-
-/* Count a hit (hit set) or a miss in the statistics. */
-void		 jwtsvid_cache_count(struct jwtsvid_cache *c, int hit);
 
 /* ---- X509-SVID rules (x509svid.c), one function per MUST --------------- */
 

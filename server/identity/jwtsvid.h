@@ -43,41 +43,22 @@
 
 #define JWTSVID_TOKEN_MAX	(16 * 1024)	/* bytes */
 #define JWTSVID_LEEWAY_MS	60000		/* clock skew allowed */
-#define JWTSVID_CACHE_DEFAULT	4096		/* verified tokens kept */
 
-struct jwtsvid_cache;
-
-/*
- * A new cache with room for max verified credentials (0 disables
- * caching): 2 * max slots rounded up to a power of two times 16, in sets
- * of 16, so max credentials in use almost never evict each other; about
- * 100 bytes a slot plus the claims.  NULL when memory runs out.
- * Thread-safe.  x509svid_verify_cached (x509svid.h) uses the same cache.
- */
-struct jwtsvid_cache *jwtsvid_cache_new(size_t max);
-
-/* Free the cache.  No other thread may be using it.  NULL is ignored. */
-void		 jwtsvid_cache_free(struct jwtsvid_cache *c);
-
-/* Forget every cached token (e.g. when jwt-audience changed). */
-void		 jwtsvid_cache_flush(struct jwtsvid_cache *c);
-
-/* Statistics since creation: lookups that hit, lookups that missed. */
-void		 jwtsvid_cache_stats(struct jwtsvid_cache *c, uint64_t *hits,
-		    uint64_t *misses);
+struct tokcache;
 
 /*
  * Verify token[0..len) (the credential after "Bearer ") for audience at
- * now_ms (ms since the epoch), looking keys up in trust.  cache may be
- * NULL (no caching).  On success returns 0 and fills p (first cleared
- * with principal_clear): auth PRINCIPAL_JWT, id (normalised sub),
+ * now_ms (ms since the epoch), looking keys up in trust.  cache
+ * (tokcache.h) may be NULL (no caching).  On success returns 0 and fills
+ * p (first cleared with principal_clear): auth PRINCIPAL_JWT, id
+ * (normalised sub),
  * trust_domain, path_off, expires_at = exp in ms, claims = the token's
  * claims (a reference owned by p; it may be shared with the cache and
  * other principals: never modify it), admin 0.  On failure returns -1
  * with err (NSREG_UNAUTHENTICATED, NSREG_INTERNAL when memory runs out)
  * and p is left anonymous.  Thread-safe.
  */
-int		 jwtsvid_verify(struct jwtsvid_cache *cache,
+int		 jwtsvid_verify(struct tokcache *cache,
 		    struct trust *trust, const char *audience,
 		    const char *token, size_t len, int64_t now_ms,
 		    struct principal *p, struct nsreg_error *err);

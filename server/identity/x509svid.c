@@ -13,7 +13,8 @@
 #include <openssl/x509v3.h>
 
 #include "identity_int.h"
-#include "jwtsvid.h"
+#include "jose.h"
+#include "tokcache.h"
 #include "principal.h"
 #include "spiffe.h"
 #include "trust.h"
@@ -388,7 +389,7 @@ x509svid_digest(const struct x509svid_der *chain, size_t n,
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	ok = EVP_DigestInit_ex2(ctx, jwtsvid_sha256(), NULL) &&
+	ok = EVP_DigestInit_ex2(ctx, jose_md(256), NULL) &&
 	    EVP_DigestUpdate(ctx, "x509", 5) &&
 	    EVP_DigestUpdate(ctx, &pb, 1);
 	for (i = 0; ok && i < n; i++) {
@@ -404,12 +405,12 @@ x509svid_digest(const struct x509svid_der *chain, size_t n,
 }
 
 int
-x509svid_verify_cached(struct jwtsvid_cache *cache, struct trust *trust,
+x509svid_verify_cached(struct tokcache *cache, struct trust *trust,
     const struct x509svid_der *chain, size_t n, int64_t now_ms,
     enum x509svid_purpose purpose, struct principal *p,
     struct nsreg_error *err)
 {
-	unsigned char	digest[IDENTITY_DIGEST_LEN];
+	unsigned char	digest[TOKCACHE_DIGEST_LEN];
 	uint64_t	serial = 0;
 	size_t		i;
 	int		cacheable;
@@ -423,20 +424,13 @@ x509svid_verify_cached(struct jwtsvid_cache *cache, struct trust *trust,
 	}
 	cacheable = cacheable && x509svid_digest(chain, n, purpose,
 	    digest) == 0;
-	if (cacheable && jwtsvid_cache_lookup(cache, digest, now_ms, p,
-	    &serial)) {
-		if (trust_serial(trust, p->trust_domain) == serial) {
-			jwtsvid_cache_count(cache, 1);
-			return 0;
-		}
-		principal_clear(p);
-	}
-	jwtsvid_cache_count(cache, 0);
+	if (tokcache_get(cache, trust, cacheable ? digest : NULL, now_ms, p))
+		return 0;
 	if (x509svid_verify_serial(trust, chain, n, now_ms, purpose, p,
 	    &serial, err) == -1)
 		return -1;
 	if (cacheable)
-		jwtsvid_cache_insert(cache, digest, now_ms, p->expires_at, p,
+		tokcache_put(cache, digest, now_ms, p->expires_at, p,
 		    serial);
 	return 0;
 }

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "jwtsvid.h"
+#include "tokcache.h"
 #include "principal.h"
 #include "trust.h"
 
@@ -65,15 +65,15 @@ int		 x509svid_verify(struct trust *trust,
 		    struct nsreg_error *err);
 
 /*
- * As x509svid_verify, remembering verified chains in cache (the cache of
- * jwtsvid.h: one cache can serve both kinds of credential, their keys
- * never collide; NULL: no cache).  A chain verified before for the same
+ * As x509svid_verify, remembering verified chains in cache (tokcache.h:
+ * one cache serves JWT-SVIDs and chains, their keys never collide; NULL:
+ * no cache).  A chain verified before for the same
  * purpose costs one SHA-256 of its DER and a lookup, while the bundle
  * that verified it is still its trust domain's and until the chain's
  * earliest notAfter.  Parsing a certificate alone costs OpenSSL 3.0 some
  * 300 us, a chain verification about 0.9 ms: the server should use this.
  */
-int		 x509svid_verify_cached(struct jwtsvid_cache *cache,
+int		 x509svid_verify_cached(struct tokcache *cache,
 		    struct trust *trust, const struct x509svid_der *chain,
 		    size_t n, int64_t now_ms, enum x509svid_purpose purpose,
 		    struct principal *p, struct nsreg_error *err);

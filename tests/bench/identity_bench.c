@@ -25,6 +25,7 @@
 #include "jwtsvid.h"
 #include "principal.h"
 #include "svid.h"
+#include "tokcache.h"
 #include "trust.h"
 #include "util.h"
 #include "x509svid.h"
@@ -77,7 +78,7 @@ bench(int (*fn)(size_t, void *), void *arg, size_t *count)
 
 struct jwt_bench {
 	struct trust		*trust;
-	struct jwtsvid_cache	*cache;
+	struct tokcache	*cache;
 	char			**toks;
 	size_t			 *lens;
 	size_t			  n;
@@ -126,7 +127,7 @@ ecdsa_one(size_t i, void *arg)
 }
 
 struct x509_bench {
-	struct jwtsvid_cache	*cache;
+	struct tokcache	*cache;
 	struct trust		*trust;
 	struct svid_chain	 chain;
 	int64_t			 now;
@@ -229,7 +230,7 @@ main(int argc, char *argv[])
 	printf("token_bytes %zu\n", jb.lens[0]);
 
 	/* Hits: a 1000-entry cache, warm with the tokens in use. */
-	jb.cache = jwtsvid_cache_new(1000);
+	jb.cache = tokcache_new(1000);
 	jb.n = n < 1000 ? n : 1000;
 	for (i = 0; i < jb.n; i++)
 		jwt_one(i, &jb);
@@ -240,7 +241,7 @@ main(int argc, char *argv[])
 	{
 		uint64_t	h, m;
 
-		jwtsvid_cache_stats(jb.cache, &h, &m);
+		tokcache_stats(jb.cache, &h, &m);
 		printf("jwt_cache_hit_ratio %.4f\n", (double)h /
 		    (double)(h + m));
 	}
@@ -285,7 +286,7 @@ main(int argc, char *argv[])
 	free(key);
 	EVP_PKEY_free(eb.pkey);
 done:
-	jwtsvid_cache_free(jb.cache);
+	tokcache_free(jb.cache);
 	for (i = 0; i < n; i++)
 		free(jb.toks[i]);
 	free(jb.toks);

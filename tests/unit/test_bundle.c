@@ -538,63 +538,6 @@ Test(bundle, serials_are_unique_and_references_counted)
 	bundle_unref(NULL);
 }
 
-/* RFC 4648 section 10 test vectors, both alphabets. */
-Test(bundle, base64_rfc4648_vectors)
-{
-	static const struct {
-		const char	*plain;
-		const char	*b64;
-		const char	*b64url;
-	} v[] = {
-		{ "", "", "" },
-		{ "f", "Zg==", "Zg" },
-		{ "fo", "Zm8=", "Zm8" },
-		{ "foo", "Zm9v", "Zm9v" },
-		{ "foob", "Zm9vYg==", "Zm9vYg" },
-		{ "fooba", "Zm9vYmE=", "Zm9vYmE" },
-		{ "foobar", "Zm9vYmFy", "Zm9vYmFy" },
-	};
-	unsigned char	*out;
-	char		*enc;
-	size_t		 i, len;
-
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		enc = bundle_b64_encode((const unsigned char *)v[i].plain,
-		    strlen(v[i].plain), 0);
-		cr_assert_str_eq(enc, v[i].b64);
-		free(enc);
-		enc = bundle_b64_encode((const unsigned char *)v[i].plain,
-		    strlen(v[i].plain), 1);
-		cr_assert_str_eq(enc, v[i].b64url);
-		free(enc);
-		cr_assert_eq(bundle_b64_decode(v[i].b64, strlen(v[i].b64), 0,
-		    &out, &len), 0);
-		cr_assert_eq(len, strlen(v[i].plain));
-		cr_assert_eq(memcmp(out, v[i].plain, len), 0);
-		free(out);
-		cr_assert_eq(bundle_b64_decode(v[i].b64url,
-		    strlen(v[i].b64url), 1, &out, &len), 0);
-		cr_assert_eq(len, strlen(v[i].plain));
-		free(out);
-	}
-	/* The two alphabets differ in two characters. */
-	cr_assert_eq(bundle_b64_decode("-_8", 3, 1, &out, &len), 0);
-	cr_assert_eq(len, 2);
-	cr_assert(out[0] == 0xfb && out[1] == 0xff);
-	free(out);
-	cr_assert_eq(bundle_b64_decode("-_8", 3, 0, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("+/8", 3, 1, &out, &len), -1);
-	/* base64url has no padding; base64 padding must be right. */
-	cr_assert_eq(bundle_b64_decode("Zg==", 4, 1, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("Zg=", 3, 0, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("Zm9v=", 5, 0, &out, &len), -1);
-	/* Non-zero unused bits, impossible lengths, foreign characters. */
-	cr_assert_eq(bundle_b64_decode("Zh", 2, 1, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("Zm9vY", 5, 1, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("Zm 9", 4, 1, &out, &len), -1);
-	cr_assert_eq(bundle_b64_decode("Zm9v\n", 5, 0, &out, &len), -1);
-}
-
 /* ---- the trust set ----------------------------------------------------- */
 
 static struct bundle *

@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "identity_int.h"
+#include "jose.h"
 #include "jwtsvid.h"
 #include "principal.h"
 #include "svid.h"
+#include "tokcache.h"
 #include "trust.h"
 #include "util.h"
 
@@ -114,7 +116,7 @@ sign_a(json_t *header, json_t *claims)
 
 /* Verify (no cache) and expect the message, NULL for success. */
 static void
-expect_with(struct jwtsvid_cache *c, const char *tok, int64_t at,
+expect_with(struct tokcache *c, const char *tok, int64_t at,
     const char *message)
 {
 	struct nsreg_error	 err;
@@ -161,9 +163,9 @@ raw_token(const char *header, const char *claims, const char *sig)
 	char	*h, *c, *tok;
 	size_t	 n;
 
-	h = bundle_b64_encode((const unsigned char *)header, strlen(header),
+	h = jose_b64_encode((const unsigned char *)header, strlen(header),
 	    1);
-	c = bundle_b64_encode((const unsigned char *)claims, strlen(claims),
+	c = jose_b64_encode((const unsigned char *)claims, strlen(claims),
 	    1);
 	n = strlen(h) + strlen(c) + strlen(sig) + 3;
 	tok = malloc(n);
@@ -324,7 +326,7 @@ Test(jwtsvid, hs256_keyed_with_the_public_key_pem)
 	input = strndup(tok, (size_t)(dot - tok));
 	cr_assert_not_null(HMAC(EVP_sha256(), pem, (int)strlen(pem),
 	    (const unsigned char *)input, strlen(input), mac, &maclen));
-	sig = bundle_b64_encode(mac, maclen, 1);
+	sig = jose_b64_encode(mac, maclen, 1);
 	n = strlen(input) + strlen(sig) + 2;
 	free(tok);
 	tok = malloc(n);
@@ -514,7 +516,7 @@ Test(jwtsvid, tampered_payload)
 	/* Same header and signature, claims for another workload. */
 	dot1 = strchr(tok, '.');
 	dot2 = strrchr(tok, '.');
-	c = bundle_b64_encode((const unsigned char *)claims, strlen(claims),
+	c = jose_b64_encode((const unsigned char *)claims, strlen(claims),
 	    1);
 	n = strlen(tok) + strlen(c) + 2;
 	forged = malloc(n);
@@ -536,10 +538,10 @@ Test(jwtsvid, tampered_signature)
 	sig[10] = sig[10] == 'A' ? 'B' : 'A';
 	expect(tok, "jwt: bad signature");
 	/* A signature one byte short of ES256's 64. */
-	cr_assert_eq(bundle_b64_decode(sig, strlen(sig), 1, &raw, &rawlen),
+	cr_assert_eq(jose_b64_decode(sig, strlen(sig), 1, &raw, &rawlen),
 	    0);
 	cr_assert_eq(rawlen, 64);
-	shorter = bundle_b64_encode(raw, 63, 1);
+	shorter = jose_b64_encode(raw, 63, 1);
 	*sig = '\0';
 	n = strlen(tok) + strlen(shorter) + 1;
 	forged = malloc(n);
@@ -748,7 +750,7 @@ Test(jwtsvid, malformed_tokens)
 Test(jwtsvid, cache_hit_costs_no_verification)
 {
 	struct nsreg_error	 err;
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	struct principal	 p1, p2;
 	uint64_t		 hits, misses;
 	char			*tok = sign_a(good_header(), good_claims());
@@ -759,7 +761,7 @@ Test(jwtsvid, cache_hit_costs_no_verification)
 	    &p1, &err), 0, "%s", err.message);
 	cr_assert_eq(jwtsvid_verify(c, trust, AUD, tok, strlen(tok), now,
 	    &p2, &err), 0, "%s", err.message);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 1);
 	cr_assert_eq(misses, 1);
 	cr_assert_str_eq(p1.id, p2.id);
@@ -769,13 +771,13 @@ Test(jwtsvid, cache_hit_costs_no_verification)
 	cr_assert(json_equal(p1.claims, p2.claims));
 	principal_clear(&p1);
 	principal_clear(&p2);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 Test(jwtsvid, cache_forgets_expired_tokens)
 {
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	json_t			*claims = good_claims();
 	char			*tok;
 
@@ -784,14 +786,14 @@ Test(jwtsvid, cache_forgets_expired_tokens)
 	expect_with(c, tok, now, NULL);
 	expect_with(c, tok, now + 5000 + JWTSVID_LEEWAY_MS,
 	    "jwt: token expired");
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 Test(jwtsvid, cache_is_per_audience)
 {
 	struct nsreg_error	 err;
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	struct principal	 p;
 	char			*tok = sign_a(good_header(), good_claims());
 
@@ -800,14 +802,14 @@ Test(jwtsvid, cache_is_per_audience)
 	cr_assert_eq(jwtsvid_verify(c, trust, "spiffe://a.test/other", tok,
 	    strlen(tok), now, &p, &err), -1);
 	cr_assert_str_eq(err.message, "jwt: audience mismatch");
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 Test(jwtsvid, cache_follows_bundle_replacement)
 {
 	struct nsreg_error	 err;
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	struct svid_ca		*rotated;
 	struct bundle		*b;
 	uint64_t		 hits, misses;
@@ -815,7 +817,7 @@ Test(jwtsvid, cache_follows_bundle_replacement)
 
 	expect_with(c, tok, now, NULL);
 	expect_with(c, tok, now, NULL);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 1);
 	/* a.test's keys rotate: the cached token is checked again. */
 	rotated = svid_ca_generate("a.test", now, 0, &err);
@@ -828,18 +830,18 @@ Test(jwtsvid, cache_follows_bundle_replacement)
 	cr_assert_eq(trust_set(trust, b, &err), 0);
 	expect_with(c, tok, now, NULL);
 	expect_with(c, tok, now, NULL);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 2);
 	cr_assert_eq(misses, 3);
 	bundle_unref(b);
 	svid_ca_free(rotated);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 Test(jwtsvid, cache_is_bounded)
 {
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(8);
+	struct tokcache	*c = tokcache_new(8);
 	uint64_t		 hits, misses;
 	char			*toks[64];
 	size_t			 i;
@@ -857,35 +859,35 @@ Test(jwtsvid, cache_is_bounded)
 	 * 64 can still be there. */
 	for (i = 0; i < 64; i++)
 		expect_with(c, toks[i], now, NULL);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_leq(hits, 16);
 	cr_assert_eq(hits + misses, 128);
-	jwtsvid_cache_flush(c);
+	tokcache_flush(c);
 	for (i = 0; i < 64; i++) {
 		expect_with(c, toks[i], now, NULL);
 		free(toks[i]);
 	}
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 }
 
 Test(jwtsvid, cache_disabled_with_zero)
 {
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(0);
+	struct tokcache	*c = tokcache_new(0);
 	uint64_t		 hits, misses;
 	char			*tok = sign_a(good_header(), good_claims());
 
 	expect_with(c, tok, now, NULL);
 	expect_with(c, tok, now, NULL);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 0);
 	cr_assert_eq(misses, 2);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 Test(jwtsvid, failures_are_not_cached)
 {
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	uint64_t		 hits, misses;
 	json_t			*claims = good_claims();
 	char			*tok;
@@ -894,14 +896,14 @@ Test(jwtsvid, failures_are_not_cached)
 	tok = sign_a(good_header(), claims);
 	expect_with(c, tok, now, "jwt: audience mismatch");
 	expect_with(c, tok, now, "jwt: audience mismatch");
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 0);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 	free(tok);
 }
 
 struct worker {
-	struct jwtsvid_cache	*cache;
+	struct tokcache	*cache;
 	char			**toks;
 	size_t			  n;
 	int			  bad;
@@ -930,7 +932,7 @@ worker_run(void *arg)
 /* Threads share one small cache: hits, misses and evictions race. */
 Test(jwtsvid, cache_shared_by_threads)
 {
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(8);
+	struct tokcache	*c = tokcache_new(8);
 	struct worker		 w[4];
 	pthread_t		 th[4];
 	char			*toks[24];
@@ -957,5 +959,5 @@ Test(jwtsvid, cache_shared_by_threads)
 	}
 	for (i = 0; i < 24; i++)
 		free(toks[i]);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 }

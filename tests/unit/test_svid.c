@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "identity_int.h"
+#include "jose.h"
 #include "jwtsvid.h"
 #include "svid.h"
 #include "trust.h"
@@ -231,31 +232,6 @@ Test(svid, bundle_files_parse)
 /* ---- keys and JWS ------------------------------------------------------ */
 
 /* RFC 7638 section 3.1: the example RSA key and its thumbprint. */
-Test(svid, jwk_thumbprint_rfc7638_example)
-{
-	json_t	*jwk;
-	char	 tp[64];
-
-	jwk = json_pack("{s:s, s:s, s:s, s:s, s:s}", "kty", "RSA", "n",
-	    "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86z"
-	    "wu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5Js"
-	    "GY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMic"
-	    "AtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-"
-	    "bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csF"
-	    "Cur-kEgU8awapJzKnqDKgw", "e", "AQAB", "alg", "RS256", "kid",
-	    "2011-04-29");
-	cr_assert_eq(svid_jwk_thumbprint(jwk, tp, sizeof(tp)), 0);
-	cr_assert_str_eq(tp, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
-	/* Too small a buffer, an unknown kty, a missing member. */
-	cr_assert_eq(svid_jwk_thumbprint(jwk, tp, 43), -1);
-	json_object_set_new(jwk, "kty", json_string("oct"));
-	cr_assert_eq(svid_jwk_thumbprint(jwk, tp, sizeof(tp)), -1);
-	json_object_set_new(jwk, "kty", json_string("RSA"));
-	json_object_del(jwk, "e");
-	cr_assert_eq(svid_jwk_thumbprint(jwk, tp, sizeof(tp)), -1);
-	json_decref(jwk);
-}
-
 Test(svid, jws_sign_refuses_what_it_cannot_do)
 {
 	struct nsreg_error	 err;
@@ -367,7 +343,7 @@ token_part(const char *tok, int which)
 	while (which-- > 0)
 		start = strchr(start, '.') + 1;
 	end = strchr(start, '.');
-	cr_assert_eq(bundle_b64_decode(start, (size_t)(end - start), 1, &raw,
+	cr_assert_eq(jose_b64_decode(start, (size_t)(end - start), 1, &raw,
 	    &len), 0);
 	j = json_loadb((char *)raw, len, 0, NULL);
 	free(raw);

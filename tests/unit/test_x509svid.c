@@ -12,6 +12,7 @@
 #include "jwtsvid.h"
 #include "principal.h"
 #include "svid.h"
+#include "tokcache.h"
 #include "trust.h"
 #include "util.h"
 #include "x509svid.h"
@@ -651,7 +652,7 @@ Test(x509svid, check_validity)
 Test(x509svid, cached_verification)
 {
 	struct nsreg_error	 err;
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	struct svid_chain	 chain;
 	struct principal	 p;
 	struct svid_ca		*rotated;
@@ -672,14 +673,14 @@ Test(x509svid, cached_verification)
 		cr_assert_eq(p.expires_at, (now + SVID_X509_TTL_DEFAULT) /
 		    1000 * 1000);
 	}
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 2);
 	cr_assert_eq(misses, 1);
 
 	/* The purpose is part of the key. */
 	cr_assert_eq(x509svid_verify_cached(c, trust, chain.certs, chain.n,
 	    now, X509SVID_PURPOSE_SERVER, &p, &err), 0, "%s", err.message);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(misses, 2);
 
 	/* Not past the chain's notAfter. */
@@ -714,13 +715,13 @@ Test(x509svid, cached_verification)
 	bundle_unref(b);
 	svid_ca_free(rotated);
 	svid_chain_free(&chain);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 }
 
 Test(x509svid, one_cache_for_both_credentials)
 {
 	struct nsreg_error	 err;
-	struct jwtsvid_cache	*c = jwtsvid_cache_new(16);
+	struct tokcache	*c = tokcache_new(16);
 	struct svid_jwt_req	 req;
 	struct svid_chain	 chain;
 	struct principal	 p;
@@ -745,11 +746,11 @@ Test(x509svid, one_cache_for_both_credentials)
 	    &p, &err), 0, "%s", err.message);
 	cr_assert_eq(p.auth, PRINCIPAL_JWT);
 	cr_assert_not_null(p.claims);
-	jwtsvid_cache_stats(c, &hits, &misses);
+	tokcache_stats(c, &hits, &misses);
 	cr_assert_eq(hits, 1);
 	cr_assert_eq(misses, 2);
 	principal_clear(&p);
 	svid_chain_free(&chain);
 	free(tok);
-	jwtsvid_cache_free(c);
+	tokcache_free(c);
 }
