@@ -210,6 +210,52 @@ api_list_text(struct server *srv, struct http_request *req,
 	return 0;
 }
 
+/* A watch (watch.h) read through an HTTP stream. */
+static ssize_t
+api_watch_read(void *ctx, char *buf, size_t max)
+{
+	return watch_read(ctx, buf, max);
+}
+
+static void
+api_watch_free(void *ctx)
+{
+	watch_close(ctx);
+}
+
+static void
+api_watch_wake(void *stream)
+{
+	http_stream_wake(stream);
+}
+
+static const struct http_stream_ops api_watch_ops = {
+	.read = api_watch_read,
+	.free = api_watch_free,
+};
+
+/* Start a watch stream on req; arguments as watch_open's.  0 or -1. */
+static int
+api_watch_start(struct server *srv, struct http_request *req,
+    const struct store_query *q, void (*match_free)(void *), int64_t since,
+    struct nsreg_error *err)
+{
+	struct watcher		*wt;
+	struct http_stream	*stream;
+
+	if ((wt = watch_open(srv->watch, q, match_free, since, req->now,
+	    err)) == NULL)
+		return -1;
+	/* From here on the stream owns wt and frees it. */
+	stream = http_reply_stream(req, "application/x-ndjson",
+	    &api_watch_ops, wt);
+	if (stream == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the stream");
+	watch_attach(wt, api_watch_wake, stream);
+	return 0;
+}
+
 void
 api_list_or_watch(struct server *srv, struct http_request *req,
     struct store_query *q, void (*match_free)(void *))
@@ -240,11 +286,9 @@ api_list_or_watch(struct server *srv, struct http_request *req,
 			}
 			since = v;
 		}
-		if (watch_start(srv->watch, req, q, match_free, since,
-		    &err) == -1) {
+		if (api_watch_start(srv, req, q, match_free, since,
+		    &err) == -1)
 			http_reply_error(req, &err);
-			return;
-		}
 		return;
 	}
 	if (http_query(req, "since") != NULL) {

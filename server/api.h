@@ -10,7 +10,6 @@
 #include "admission.h"
 #include "error.h"
 #include "http.h"
-#include "server.h"
 #include "store.h"
 
 struct server;

@@ -10,7 +10,7 @@
 
 #include "admission.h"
 #include "api.h"
-#include "interdomain.h"
+#include "api_interdomain.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"
@@ -320,8 +320,8 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 	if (validate_name(name, 1, "name", &err) == -1)
 		goto fail;
 	if (api_name_is_remote(name)) {
-		/* Another registry's: it answers (interdomain.h). */
-		interdomain_endpoint_get(srv, req, name);
+		/* Another registry's: it answers (api_interdomain.h). */
+		api_interdomain_endpoint_get(srv, req, name);
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
@@ -513,8 +513,11 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 		if (api_name_is_remote(f->services[i]))
 			remote = f->services[i];
 	if (remote != NULL) {
-		/* Another registry's endpoints: it answers (interdomain.h). */
-		interdomain_endpoints_list(srv, req, remote);
+		/*
+		 * Another registry's endpoints: it answers
+		 * (api_interdomain.h).
+		 */
+		api_interdomain_endpoints_list(srv, req, remote);
 		endpoints_filter_free(f);
 		return;
 	}

@@ -10,7 +10,7 @@
 #include "admission.h"
 #include "api.h"
 #include "grants.h"
-#include "interdomain.h"
+#include "api_interdomain.h"
 #include "ipam.h"
 #include "server.h"
 #include "validate.h"
@@ -336,8 +336,8 @@ api_services_get(struct server *srv, struct http_request *req)
 	if (services_check_name(name, &err) == -1)
 		goto fail;
 	if (api_name_is_remote(name)) {
-		/* Another registry's: it answers (interdomain.h). */
-		interdomain_service_get(srv, req, name);
+		/* Another registry's: it answers (api_interdomain.h). */
+		api_interdomain_service_get(srv, req, name);
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_SERVICE, name,

@@ -17,13 +17,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "auth.h"
 #include "bundle.h"
 #include "federation.h"
 #include "log.h"
 #include "metrics.h"
 #include "principal.h"
-#include "server.h"
 #include "spiffe.h"
 #include "trust.h"
 #include "util.h"
@@ -508,7 +506,9 @@ struct federation_opts {
 };
 
 struct federation {
-	struct server		 *srv;
+	struct store		 *store;
+	struct trust		 *trust;	/* the trust set, borrowed */
+	struct metrics		 *metrics;
 	pthread_mutex_t		  lock;		/* everything below */
 	pthread_cond_t		  cond;
 	struct federation_opts	  opts;
@@ -624,7 +624,7 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
 	size_t			 at;
 	int64_t			 t;
 
-	if (name == NULL || trust_is_local(auth_trust(f->srv->auth), name))
+	if (name == NULL || trust_is_local(f->trust, name))
 		return;
 	e = federation_find(f, name, &at);
 	if (obj == NULL) {
@@ -632,7 +632,7 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
 			federation_entry_free(e);
 			f->entries[at] = f->entries[--f->n];
 		}
-		metrics_bundle_age(f->srv->metrics, name, 0);
+		metrics_bundle_age(f->metrics, name, 0);
 		return;
 	}
 	if (e == NULL && (e = federation_add(f, name)) == NULL) {
@@ -649,7 +649,7 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
 		json_decref(e->federation);
 		e->federation = NULL;
 		e->due = 0;
-		metrics_bundle_age(f->srv->metrics, name, 0);
+		metrics_bundle_age(f->metrics, name, 0);
 		return;
 	}
 	if (e->federation == NULL || !json_equal(e->federation, fed)) {
@@ -663,9 +663,9 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
 	ra = json_object_get(obj, "refreshed_at");
 	if (json_is_string(ra) && util_rfc3339_parse(json_string_value(ra),
 	    &t) == 0 && json_is_object(json_object_get(obj, "bundle")))
-		metrics_bundle_age(f->srv->metrics, name, t);
+		metrics_bundle_age(f->metrics, name, t);
 	else
-		metrics_bundle_age(f->srv->metrics, name, 0);
+		metrics_bundle_age(f->metrics, name, 0);
 }
 
 void
@@ -777,7 +777,7 @@ federation_put(struct federation *f, const char *td,
 		goto out;
 	}
 	/* if_match -1: the trust domain must still exist. */
-	if (store_put(f->srv->store, &obj, -1, federation_put_check, p,
+	if (store_put(f->store, &obj, -1, federation_put_check, p,
 	    p->now, &created, err) == -1)
 		goto out;
 	if (out != NULL) {
@@ -803,7 +803,7 @@ federation_interval(struct federation *f, const struct federation_opts *o,
 	int64_t		 hint, ms = o->refresh_default;
 
 	if (b == NULL)
-		b = held = trust_get(auth_trust(f->srv->auth), td);
+		b = held = trust_get(f->trust, td);
 	if (b != NULL && bundle_refresh_hint(b, &hint)) {
 		if (hint > FEDERATION_REFRESH_MAX / 1000)
 			hint = FEDERATION_REFRESH_MAX / 1000;
@@ -858,7 +858,7 @@ federation_run(struct federation *f, const char *td, const json_t *fed,
 	memset(&g, 0, sizeof(g));
 	g.url = url != NULL ? url : "";
 	g.what = "bundle endpoint";
-	g.trust = auth_trust(f->srv->auth);
+	g.trust = f->trust;
 	g.timeout_ms = o.timeout;
 	g.max_body = FEDERATION_BUNDLE_MAX;
 	g.max_redirects = FEDERATION_REDIRECTS;
@@ -909,7 +909,7 @@ federation_run(struct federation *f, const char *td, const json_t *fed,
 		    g.url, (long long)p.sequence, (long long)p.held);
 		goto done;
 	}
-	metrics_bundle_age(f->srv->metrics, td, p.now);
+	metrics_bundle_age(f->metrics, td, p.now);
 	log_info("msg=\"bundle refreshed\" trust_domain=%s url=%s "
 	    "sequence=%lld x509_authorities=%zu jwt_keys=%zu dur_ms=%.1f",
 	    td, log_quote(q, sizeof(q), g.url), has_seq ? (long long)seq :
@@ -939,7 +939,7 @@ done:
 		    "error=%s", td, log_quote(why, sizeof(why),
 		    err->message));
 	if (!stopping)
-		metrics_bundle_refresh(f->srv->metrics, td, rc == 0);
+		metrics_bundle_refresh(f->metrics, td, rc == 0);
 	*interval = federation_interval(f, &o, td, rc == 0 ? b : NULL);
 	json_decref(p.bundle);
 	bundle_unref(b);
@@ -1015,7 +1015,8 @@ federation_worker(void *arg)
 }
 
 struct federation *
-federation_new(struct server *srv, struct nsreg_error *err)
+federation_new(struct store *store, struct trust *trust,
+    struct metrics *metrics, const struct conf *conf, struct nsreg_error *err)
 {
 	struct federation	*f;
 
@@ -1025,9 +1026,11 @@ federation_new(struct server *srv, struct nsreg_error *err)
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		return NULL;
 	}
-	f->srv = srv;
+	f->store = store;
+	f->trust = trust;
+	f->metrics = metrics;
 	atomic_init(&f->cancel, 0);
-	if (federation_opts_from_conf(&f->opts, srv->conf) == -1) {
+	if (federation_opts_from_conf(&f->opts, conf) == -1) {
 		free(f);
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		return NULL;
@@ -1054,7 +1057,7 @@ federation_start(struct federation *f, int64_t now, struct nsreg_error *err)
 		q.kind = STORE_TRUST_DOMAIN;
 		q.after_name = after[0] != '\0' ? after : NULL;
 		q.limit = FEDERATION_PAGE;
-		if (store_list(f->srv->store, &q, now, &items, &rev, &more,
+		if (store_list(f->store, &q, now, &items, &rev, &more,
 		    err) == -1)
 			goto out;
 		if (json_array_size(items) == 0)
@@ -1159,7 +1162,7 @@ federation_refresh(struct federation *f, const char *td, int64_t now,
 
 	memset(out, 0, sizeof(*out));
 	memset(&cur, 0, sizeof(cur));
-	if (store_fetch(f->srv->store, STORE_TRUST_DOMAIN, td, now, &cur,
+	if (store_fetch(f->store, STORE_TRUST_DOMAIN, td, now, &cur,
 	    err) == -1)
 		goto out;
 	fed = json_object_get(cur.doc, "federation");
@@ -1218,8 +1221,7 @@ federation_claims(struct federation *f, const char *td, const json_t *claims)
 
 	if (claims == NULL)
 		return NULL;
-	if (f == NULL || td == NULL || trust_is_local(auth_trust(
-	    f->srv->auth), td))
+	if (f == NULL || td == NULL || trust_is_local(f->trust, td))
 		return json_deep_copy(claims);
 	if ((out = json_object()) == NULL)
 		return NULL;
@@ -1256,7 +1258,7 @@ federation_principal(struct federation *f, struct principal *p,
 	json_t	*c;
 
 	if (p->claims == NULL || p->trust_domain[0] == '\0' ||
-	    trust_is_local(auth_trust(f->srv->auth), p->trust_domain))
+	    trust_is_local(f->trust, p->trust_domain))
 		return 0;
 	if ((c = federation_claims(f, p->trust_domain, p->claims)) == NULL)
 		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
@@ -1287,7 +1289,7 @@ federation_evaluate_claims(struct federation *f, json_t *body,
 	 * A trust domain this server does not know could not authenticate:
 	 * nothing to apply, the hypothesis is taken as given.
 	 */
-	if (trust_is_local(auth_trust(f->srv->auth), td) ||
+	if (trust_is_local(f->trust, td) ||
 	    !federation_known(f, td))
 		return 0;
 	if ((c = federation_claims(f, td, claims)) == NULL ||

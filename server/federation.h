@@ -53,8 +53,8 @@
 #include "store.h"
 
 struct federation;
+struct metrics;
 struct principal;
-struct server;
 struct trust;
 
 #define FEDERATION_BUNDLE_MAX	(1024 * 1024)	/* bytes of a fetched bundle */
@@ -128,11 +128,13 @@ int		 federation_client(struct federation *f, char **cert,
 
 
 /*
- * A new federation module for srv (its store, trust set, metrics and
- * configuration are used; srv outlives it).  Nothing runs until
- * federation_start.  NULL with err.
+ * A new federation module over store, following and filling the trust
+ * set trust, counting in metrics (all borrowed: they outlive it), with
+ * conf's timeouts, intervals and client credential (copied).  Nothing
+ * runs until federation_start.  NULL with err.
  */
-struct federation *federation_new(struct server *srv,
+struct federation *federation_new(struct store *store, struct trust *trust,
+		    struct metrics *metrics, const struct conf *conf,
 		    struct nsreg_error *err);
 
 /*

@@ -37,7 +37,7 @@ server_libnsregd_a_SOURCES = \
 	server/ipam.c server/ipam.h \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \
-	server/interdomain.c server/interdomain.h
+	server/api_interdomain.c server/api_interdomain.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS) \
 	$(CURL_CFLAGS)

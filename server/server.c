@@ -262,7 +262,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 	}
 	if ((srv->auth = auth_new(conf, err)) == NULL)
 		goto out;
-	if ((srv->federation = federation_new(srv, err)) == NULL)
+	/* libcurl's global state, before any thread starts. */
+	if (federation_global_init(err) == -1)
 		goto out;
 	memset(&so, 0, sizeof(so));
 	so.url = conf->database;
@@ -274,6 +275,9 @@ server_start(struct server *srv, struct nsreg_error *err)
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
+	if ((srv->federation = federation_new(srv->store,
+	    auth_trust(srv->auth), srv->metrics, conf, err)) == NULL)
+		goto out;
 	if ((srv->decisions = decision_log_new(srv->store, NULL, err)) ==
 	    NULL || (srv->admission = admission_new(srv->store, srv->metrics,
 	    srv->decisions, err)) == NULL)

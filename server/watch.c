@@ -28,7 +28,8 @@ struct watch_event {
 
 struct watcher {
 	struct watch		*w;
-	struct http_stream	*stream;
+	void			(*wake)(void *);	/* NULL: not attached */
+	void			*wake_arg;
 	enum store_kind		 kind;
 	int			(*match)(const json_t *, void *);
 	void			*match_arg;
@@ -250,10 +251,9 @@ watcher_append_bookmark(struct watcher *wt)
 	return rc;
 }
 
-static ssize_t
-watcher_read(void *ctx, char *buf, size_t max)
+ssize_t
+watch_read(struct watcher *wt, char *buf, size_t max)
 {
-	struct watcher	*wt = ctx;
 	json_t		*o;
 	size_t		 n;
 
@@ -297,10 +297,9 @@ watcher_read(void *ctx, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
-static void
-watcher_free(void *ctx)
+void
+watch_close(struct watcher *wt)
 {
-	struct watcher	*wt = ctx;
 	struct watch	*w = wt->w;
 
 	pthread_mutex_lock(&w->lock);
@@ -326,18 +325,12 @@ watch_ignore_event(const struct store_event *ev, void *arg)
 	(void)arg;
 }
 
-static const struct http_stream_ops watch_stream_ops = {
-	.read = watcher_read,
-	.free = watcher_free,
-};
-
-int
-watch_start(struct watch *w, struct http_request *req,
-    const struct store_query *q, void (*match_free)(void *), int64_t since,
+struct watcher *
+watch_open(struct watch *w, const struct store_query *q,
+    void (*match_free)(void *), int64_t since, int64_t now,
     struct nsreg_error *err)
 {
 	struct watcher		*wt;
-	struct http_stream	*stream;
 	struct store_query	 all;
 	int64_t			 rev = 0;
 	int			 more;
@@ -362,7 +355,7 @@ watch_start(struct watch *w, struct http_request *req,
 		all = *q;
 		all.after_name = NULL;
 		all.limit = 0;
-		if (store_list(w->store, &all, req->now, &wt->snapshot, &rev,
+		if (store_list(w->store, &all, now, &wt->snapshot, &rev,
 		    &more, err) == -1)
 			goto fail;
 		wt->last = rev;
@@ -376,16 +369,7 @@ watch_start(struct watch *w, struct http_request *req,
 	w->watchers = wt;
 	w->nwatchers++;
 	pthread_mutex_unlock(&w->lock);
-	/* From here on the stream owns wt and frees it. */
-	stream = http_reply_stream(req, "application/x-ndjson",
-	    &watch_stream_ops, wt);
-	if (stream == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "cannot start the stream");
-	pthread_mutex_lock(&w->lock);
-	wt->stream = stream;
-	pthread_mutex_unlock(&w->lock);
-	return 0;
+	return wt;
 fail:
 	if (wt != NULL) {
 		json_decref(wt->snapshot);
@@ -393,7 +377,16 @@ fail:
 	}
 	if (match_free != NULL)
 		match_free(q->match_arg);
-	return -1;
+	return NULL;
+}
+
+void
+watch_attach(struct watcher *wt, void (*wake)(void *), void *arg)
+{
+	pthread_mutex_lock(&wt->w->lock);
+	wt->wake = wake;
+	wt->wake_arg = arg;
+	pthread_mutex_unlock(&wt->w->lock);
 }
 
 void
@@ -418,8 +411,8 @@ watch_publish(const struct store_event *ev, void *arg)
 	e->line = NULL;
 	w->ring_len++;
 	for (wt = w->watchers; wt != NULL; wt = wt->next)
-		if (wt->kind == ev->kind && wt->stream != NULL)
-			http_stream_wake(wt->stream);
+		if (wt->kind == ev->kind && wt->wake != NULL)
+			wt->wake(wt->wake_arg);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -438,10 +431,10 @@ watch_timer(void *arg)
 		pthread_cond_timedwait(&w->timer_cond, &w->lock, &ts);
 		now = util_now_ms();
 		for (wt = w->watchers; wt != NULL; wt = wt->next)
-			if (wt->stream != NULL &&
+			if (wt->wake != NULL &&
 			    now - wt->last_write >= w->bookmark_ms) {
 				wt->bookmark_due = 1;
-				http_stream_wake(wt->stream);
+				wt->wake(wt->wake_arg);
 			}
 	}
 	pthread_mutex_unlock(&w->lock);

@@ -86,6 +86,9 @@ tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh
 EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
+# Engines never include http.h or server.h (STYLE rule 7a).
+TESTS += tests/include-rule.sh
+EXTRA_DIST += tests/include-rule.sh
 # nsregd(8) lists every 401 reason of the authentication code.
 TESTS += tests/auth-reasons.sh
 EXTRA_DIST += tests/auth-reasons.sh

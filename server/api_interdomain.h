@@ -1,5 +1,5 @@
 /*
- * interdomain.h - registry reads about another trust domain's records
+ * api_interdomain.h - registry reads about another trust domain's records
  * (DESIGN section 4, "Interdomain").
  *
  * A name "x@domain" in GET /v1/services/x@domain, GET /v1/endpoints/
@@ -27,8 +27,8 @@
  * as the service (or endpoint) the rules see (403 with the decision when
  * denied), then make the reply.
  */
-#ifndef NSREG_INTERDOMAIN_H
-#define NSREG_INTERDOMAIN_H
+#ifndef NSREG_API_INTERDOMAIN_H
+#define NSREG_API_INTERDOMAIN_H
 
 #include "http.h"
 
@@ -38,19 +38,19 @@ struct server;
 #define INTERDOMAIN_QUERY_MAX	8192			/* bytes of a query */
 
 /* GET /v1/services/{name} for a name "x@domain". */
-void	interdomain_service_get(struct server *srv, struct http_request *req,
-	    const char *name);
+void	api_interdomain_service_get(struct server *srv,
+	    struct http_request *req, const char *name);
 
 /* GET /v1/endpoints/{name} for a name "x@domain". */
-void	interdomain_endpoint_get(struct server *srv, struct http_request *req,
-	    const char *name);
+void	api_interdomain_endpoint_get(struct server *srv,
+	    struct http_request *req, const char *name);
 
 /*
  * GET /v1/endpoints whose service filter (the first of them) is
  * "x@domain": every service filter must be of that domain; the query is
  * passed on with the suffixes taken off.  No watch.
  */
-void	interdomain_endpoints_list(struct server *srv,
+void	api_interdomain_endpoints_list(struct server *srv,
 	    struct http_request *req, const char *service);
 
 #endif

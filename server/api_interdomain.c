@@ -1,6 +1,6 @@
 /*
- * interdomain.c - answer reads of "x@domain" from that trust domain's
- * registry (interdomain.h).
+ * api_interdomain.c - answer reads of "x@domain" from that trust domain's
+ * registry (api_interdomain.h).
  */
 #include "config.h"
 
@@ -12,7 +12,7 @@
 #include "api.h"
 #include "auth.h"
 #include "federation.h"
-#include "interdomain.h"
+#include "api_interdomain.h"
 #include "log.h"
 #include "server.h"
 #include "spiffe.h"
@@ -346,7 +346,7 @@ interdomain_reply_object(struct http_request *req, json_t *o,
 }
 
 void
-interdomain_service_get(struct server *srv, struct http_request *req,
+api_interdomain_service_get(struct server *srv, struct http_request *req,
     const char *name)
 {
 	struct nsreg_error	 err;
@@ -370,7 +370,7 @@ fail:
 }
 
 void
-interdomain_endpoint_get(struct server *srv, struct http_request *req,
+api_interdomain_endpoint_get(struct server *srv, struct http_request *req,
     const char *name)
 {
 	struct nsreg_error	 err;
@@ -498,7 +498,7 @@ interdomain_query_arg(const char *key, const char *value, void *arg)
 }
 
 void
-interdomain_endpoints_list(struct server *srv, struct http_request *req,
+api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
     const char *service)
 {
 	struct interdomain_query	*q = NULL;

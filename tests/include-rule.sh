@@ -1,0 +1,74 @@
+#!/bin/sh
+# include-rule.sh - engines never see HTTP (STYLE rule 7a): an engine
+# (admission, grants, federation, watch, the decision log, the store,
+# identity) includes neither http.h nor server.h, and no file but
+# nsregd.c, server.c and the handlers (api*.c) includes server.h.  Each
+# offending include is named with its file and line.  Speaks TAP.
+src=${NSREG_SRCDIR:-.}
+i=0
+fails=0
+
+# Engines, as paths under server/ (shell patterns).
+engines='admission.c admission.h admission_*.c admission_*.h
+grants.c grants.h grant.c grant.h ipam.c ipam.h select.c select.h
+federation.c federation.h watch.c watch.h decision_log.c decision_log.h
+store/* identity/*'
+
+is_engine() {	# is_engine PATH (relative to server/)
+	for pat in $engines; do
+		case $1 in
+		$pat) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+may_include_server_h() {	# PATH (relative to server/)
+	case $1 in
+	nsregd.c|server.c|server.h|api*.c) return 0 ;;
+	esac
+	return 1
+}
+
+report() {	# report OK DESCRIPTION [DETAIL]: DETAIL's lines as comments
+	i=$((i + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $i - $2"
+	else
+		echo "not ok $i - $2"
+		[ -n "${3:-}" ] && printf '%s\n' "$3" | sed 's/^/# /'
+		fails=$((fails + 1))
+	fi
+}
+
+# includes FILE HEADER: "FILE:LINE: #include ..." for each include of
+# HEADER in FILE.
+includes() {
+	grep -n "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$2\"" "$1" |
+	    sed "s|^\([0-9]*\):|${1#"$src"/}:\1: |"
+}
+
+files=$(cd "$src/server" && find . -name '*.[ch]' | sed 's|^\./||' | sort)
+[ -n "$files" ] || { echo "1..0 # SKIP no sources under $src/server"; exit 0; }
+nengines=0
+for f in $files; do
+	hits=""
+	if is_engine "$f"; then
+		nengines=$((nengines + 1))
+		hits=$(includes "$src/server/$f" 'http\.h'; includes \
+		    "$src/server/$f" 'server\.h')
+		[ -z "$hits" ]
+		report $? "engine server/$f includes neither http.h nor server.h" \
+		    "$hits"
+	elif ! may_include_server_h "$f"; then
+		hits=$(includes "$src/server/$f" 'server\.h')
+		[ -z "$hits" ]
+		report $? "server/$f does not include server.h (only nsregd.c, \
+server.c and handlers may)" "$hits"
+	fi
+done
+# The lists above must keep finding the engines.
+[ "$nengines" -ge 20 ]
+report $? "the engine patterns match the engines ($nengines files)"
+echo "1..$i"
+[ "$fails" -eq 0 ]
