@@ -156,11 +156,18 @@ services_vl3(const json_t *vl3, struct nsreg_error *err)
 		    "from %d (the prefix length) to %d", plen, max);
 		return NULL;
 	}
-	if (plen == max || (len - plen) > 62) {
+	if (plen == max) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "vl3.prefix",
-		    "vl3.prefix: /%d with client_prefix_len %lld leaves %s",
-		    plen, (long long)len, plen == max ? "no room for clients" :
-		    "a pool larger than 2^62 addresses");
+		    "vl3.prefix: /%d with client_prefix_len %lld leaves no "
+		    "room for clients", plen, (long long)len);
+		return NULL;
+	}
+	if (len - plen > IPAM_BLOCK_BITS_MAX) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "vl3.prefix",
+		    "vl3.prefix: /%d with client_prefix_len %lld is a pool "
+		    "of more than 2^%d blocks (a /%lld at most)", plen,
+		    (long long)len, IPAM_BLOCK_BITS_MAX,
+		    (long long)len - IPAM_BLOCK_BITS_MAX);
 		return NULL;
 	}
 	/* Stored in canonical form: the pool is known by this text. */

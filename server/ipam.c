@@ -10,8 +10,11 @@
 #include "ipam.h"
 #include "validate.h"
 
-/* The longest block count a pool may have: store and JSON use int64. */
-#define IPAM_BLOCK_BITS_MAX	62
+/*
+ * Block numbers are int64 (the store's and JSON's integers): a pool of
+ * 2^63 blocks or more leases from its first 2^63 - 1 blocks only.
+ */
+#define IPAM_BLOCK_BITS_LEASED	63
 
 /* An address as two 64-bit halves (IPv4 in the low half). */
 struct ipam_u128 {
@@ -131,9 +134,15 @@ ipam_pool_init(struct ipam_pool *p, const char *prefix, int client_len,
 	p->family = family;
 	p->prefix_len = plen;
 	p->client_len = client_len;
-	nblocks = (int64_t)1 << (client_len - plen);
 	p->first = 0;
-	p->last = nblocks - 1;
+	if (client_len - plen >= IPAM_BLOCK_BITS_LEASED) {
+		/* Lowest free first never gets this far. */
+		p->last = INT64_MAX;
+		nblocks = 0;
+	} else {
+		nblocks = (int64_t)1 << (client_len - plen);
+		p->last = nblocks - 1;
+	}
 	if (family == 4 && plen < 31) {
 		p->first = 1;		/* the network address */
 		p->last = nblocks - 2;	/* the broadcast address */
@@ -164,7 +173,8 @@ ipam_block_address(const struct ipam_pool *p, int64_t block, char *buf,
 	int			n;
 
 	if (block < 0 || p->family == 0 ||
-	    (uint64_t)block >> (p->client_len - p->prefix_len) != 0)
+	    (p->client_len - p->prefix_len < IPAM_BLOCK_BITS_LEASED &&
+	    (uint64_t)block >> (p->client_len - p->prefix_len) != 0))
 		return -1;
 	base = ipam_load(p->base, p->family);
 	off.hi = 0;
@@ -224,6 +234,9 @@ ipam_address_block(const struct ipam_pool *p, const char *addr,
 	if (back.hi != d.hi || back.lo != d.lo)
 		return -1;
 	d = ipam_shr(d, max - p->client_len);
+	/* Beyond the blocks a lease can have (ipam_pool_init). */
+	if (d.hi != 0 || d.lo > (uint64_t)INT64_MAX)
+		return -1;
 	*block = (int64_t)d.lo;
 	return 0;
 }

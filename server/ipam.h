@@ -17,6 +17,13 @@
  *     no broadcast address.
  * A pool whose usable range is empty is refused where the service is
  * written.
+ *
+ * Pools have at most 2^IPAM_BLOCK_BITS_MAX blocks (a /48 of /128
+ * clients; the usual /64 of /128 clients is well inside).  Block numbers
+ * are int64: a pool of 2^63 blocks or more has last = INT64_MAX, and its
+ * blocks above are never leased.  No store holds the 2^63 - 1 live
+ * leases that lowest-free-first would need to get there, so this costs
+ * no address a grant could ever get.
  */
 #ifndef NSREG_IPAM_H
 #define NSREG_IPAM_H
@@ -28,6 +35,9 @@
 
 /* "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128" and a NUL. */
 #define IPAM_TEXT_MAX	52
+
+/* Client blocks a pool may have at most: 2^80 (a /48 of /128s). */
+#define IPAM_BLOCK_BITS_MAX	80
 
 struct ipam_pool {
 	int		family;		/* 4 or 6 */
@@ -42,13 +52,13 @@ struct ipam_pool {
 /*
  * Describe the pool of prefix ("10.60.0.0/16", "fd00::/64"; no host
  * bits) cut into /client_len blocks (from the prefix length to 32 or 128,
- * at most 2^62 blocks).  Returns 0, or -1 with NSREG_INVALID_ARGUMENT
- * naming field.
+ * at most 2^IPAM_BLOCK_BITS_MAX blocks).  Returns 0, or -1 with
+ * NSREG_INVALID_ARGUMENT naming field.
  */
 int	ipam_pool_init(struct ipam_pool *p, const char *prefix,
 	    int client_len, const char *field, struct nsreg_error *err);
 
-/* Usable blocks (0 when none). */
+/* Usable blocks, at most INT64_MAX (0 when none). */
 int64_t	ipam_pool_size(const struct ipam_pool *p);
 
 /*
@@ -62,7 +72,7 @@ int	ipam_block_address(const struct ipam_pool *p, int64_t block,
 /*
  * The block of an address text "10.60.0.7/32" (the length must be
  * client_len and the address the block's first).  Returns 0, or -1 when
- * it is not one of the pool's blocks.
+ * it is not one of the pool's blocks (or one above INT64_MAX).
  */
 int	ipam_address_block(const struct ipam_pool *p, const char *addr,
 	    int64_t *block);

@@ -807,6 +807,76 @@ Test(grants, vl3_cannot_change_under_live_grants)
 	hresp_free(&r);
 }
 
+/*
+ * The normal IPv6 subnet, a /64 of /128 clients, and a /48 of them:
+ * accepted (they were refused as "larger than 2^62"), leased lowest
+ * free first from ::1, the same address again for the same principal,
+ * a revoked one first to go again; beyond a /48 of /128s is refused.
+ */
+Test(grants, ipv6_slash_64_and_slash_48_pools_of_slash_128_clients)
+{
+	static const struct {
+		const char	*name, *body, *network, *addr[3];
+	} pools[] = {
+		{ "v6-64", "{\"vl3\":{\"prefix\":\"2001:db8:7:1::/64\","
+		    "\"client_prefix_len\":128}}", "2001:db8:7:1::/64",
+		    { "2001:db8:7:1::1/128", "2001:db8:7:1::2/128",
+		    "2001:db8:7:1::3/128" } },
+		{ "v6-48", "{\"vl3\":{\"prefix\":\"fd00:48:48::/48\"}}",
+		    "fd00:48:48::/48", { "fd00:48:48::1/128",
+		    "fd00:48:48::2/128", "fd00:48:48::3/128" } },
+	};
+	struct hcred	 owner, admin, c[3];
+	struct hresp	 r;
+	json_t		*g[3], *again;
+	char		 id[128], path[128], body[256];
+	size_t		 p;
+	int		 i;
+
+	hcred_x509(&srv, &owner);
+	hcred_admin(&srv, &admin);
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof(id), "spiffe://example.org/v6/%d", i);
+		hcred_issue_jwt(&srv, id, 0, &c[i]);
+	}
+	for (p = 0; p < sizeof(pools) / sizeof(pools[0]); p++) {
+		service(pools[p].name, pools[p].body);
+		snprintf(path, sizeof(path), "%s-ep", pools[p].name);
+		snprintf(body, sizeof(body), "{\"url\":\"tcp://[fd00::1]:1\","
+		    "\"network_service_names\":[\"%s\"]}", pools[p].name);
+		endpoint(&owner, path, body);
+		snprintf(body, sizeof(body), "{\"service\":\"%s\"}",
+		    pools[p].name);
+		for (i = 0; i < 3; i++) {
+			g[i] = grant(&c[i], body, 201);
+			cr_expect_str_eq(str(g[i], "address"),
+			    pools[p].addr[i]);
+			cr_expect_str_eq(str(g[i], "network"),
+			    pools[p].network);
+		}
+		again = grant(&c[1], body, 201);
+		cr_expect_str_eq(str(again, "address"), pools[p].addr[1]);
+		snprintf(path, sizeof(path), "/v1/grants/%s", str(g[1], "id"));
+		call(&c[1], "DELETE", path, NULL, 204);
+		snprintf(path, sizeof(path), "/v1/grants/%s",
+		    str(again, "id"));
+		call(&c[1], "DELETE", path, NULL, 204);
+		json_decref(again);
+		json_decref(g[1]);
+		g[1] = grant(&c[1], body, 201);
+		cr_expect_str_eq(str(g[1], "address"), pools[p].addr[1]);
+		for (i = 0; i < 3; i++)
+			json_decref(g[i]);
+	}
+	hreq(&srv, &admin, "PUT", "/v1/services/v6-huge",
+	    "{\"vl3\":{\"prefix\":\"fd00::/32\",\"client_prefix_len\":128}}",
+	    NULL, NULL, &r);
+	want(&r, 400);
+	cr_expect_str_eq(hresp_error(&r), "invalid_argument");
+	cr_expect(strstr(r.body, "2^80") != NULL, "%s", r.body);
+	hresp_free(&r);
+}
+
 Test(grants, the_pool_runs_out_and_refills)
 {
 	struct hcred	 owner, c[4];

@@ -108,6 +108,69 @@ Test(ipam, ipv6_skips_the_subnet_router_anycast)
 	cr_expect_eq(p.last, 1);
 }
 
+/*
+ * IPv6 pools from /48 to /120: their first and last leasable blocks
+ * (the first block holds the Subnet-Router anycast address; pools of
+ * 2^63 blocks or more lease up to block INT64_MAX, ipam.h), and
+ * addresses that are not leasable blocks.
+ */
+static const struct v6_case {
+	const char	*prefix;
+	int		 client_len;
+	const char	*canonical;
+	int64_t		 last;
+	const char	*first_addr;	/* block 1 */
+	const char	*last_addr;	/* block last */
+	const char	*not_blocks[4];	/* NULL-terminated */
+} v6_cases[] = {
+	{ "fd00:0:0::/48", 128, "fd00::/48", INT64_MAX, "fd00::1/128",
+	    "fd00::7fff:ffff:ffff:ffff/128",
+	    { "fd00::8000:0:0:0/128", "fd00:0:0:1::/128",
+	    "fd00:0:0:ffff:ffff:ffff:ffff:ffff/128", NULL } },
+	{ "fd00:1::/48", 64, "fd00:1::/48", 65535, "fd00:1:0:1::/64",
+	    "fd00:1:0:ffff::/64",
+	    { "fd00:1:0:1::1/64", "fd00:1:1::/64", "fd00:1::/128", NULL } },
+	{ "2001:db8:1:2::/64", 128, "2001:db8:1:2::/64", INT64_MAX,
+	    "2001:db8:1:2::1/128", "2001:db8:1:2:7fff:ffff:ffff:ffff/128",
+	    { "2001:db8:1:2:8000::/128",
+	    "2001:db8:1:2:ffff:ffff:ffff:ffff/128", "2001:db8:1:3::/128",
+	    NULL } },
+	{ "fd00::/64", 126, "fd00::/64", (1LL << 62) - 1, "fd00::4/126",
+	    "fd00::ffff:ffff:ffff:fffc/126",
+	    { "fd00::5/126", "fd00::4/128", NULL } },
+	{ "fd00:0:0:0:0:1::/96", 128, "fd00::1:0:0/96", 4294967295LL,
+	    "fd00::1:0:1/128", "fd00::1:ffff:ffff/128",
+	    { "fd00::2:0:0/128", "fd00::1:0:1/127", NULL } },
+	{ "fd00::aa00/120", 128, "fd00::aa00/120", 255, "fd00::aa01/128",
+	    "fd00::aaff/128", { "fd00::ab00/128", "fd00::a9ff/128", NULL } },
+};
+
+Test(ipam, ipv6_pools_from_48_to_120)
+{
+	const struct v6_case	*c;
+	struct ipam_pool	 p;
+	char			 buf[IPAM_TEXT_MAX];
+	int64_t			 b;
+	size_t			 i, j;
+
+	for (i = 0; i < sizeof(v6_cases) / sizeof(v6_cases[0]); i++) {
+		c = &v6_cases[i];
+		pool(&p, c->prefix, c->client_len);
+		cr_expect_str_eq(p.prefix, c->canonical);
+		cr_expect_eq(p.first, 1, "%s", c->prefix);
+		cr_expect_eq(p.last, c->last, "%s: %lld", c->prefix,
+		    (long long)p.last);
+		cr_expect_eq(ipam_pool_size(&p), c->last, "%s", c->prefix);
+		addr_is(&p, 1, c->first_addr);
+		addr_is(&p, c->last, c->last_addr);
+		cr_expect_eq(ipam_block_address(&p, -1, buf, sizeof(buf)), -1);
+		for (j = 0; c->not_blocks[j] != NULL; j++)
+			cr_expect_eq(ipam_address_block(&p, c->not_blocks[j],
+			    &b), -1, "%s in %s/%d", c->not_blocks[j],
+			    c->prefix, c->client_len);
+	}
+}
+
 Test(ipam, addresses_outside_or_unaligned_are_not_blocks)
 {
 	struct ipam_pool	p;
@@ -136,7 +199,9 @@ Test(ipam, bad_pools_are_refused)
 	cr_expect_eq(ipam_pool_init(&p, "10.60.0.0/16", 15, "vl3", &err), -1);
 	cr_expect_eq(ipam_pool_init(&p, "10.60.0.0/16", 33, "vl3", &err), -1);
 	cr_expect_eq(ipam_pool_init(&p, "fd00::/32", 128, "vl3", &err), -1);
-	cr_expect(strstr(err.message, "2^62") != NULL, "%s", err.message);
+	cr_expect(strstr(err.message, "2^80") != NULL, "%s", err.message);
+	cr_expect_eq(ipam_pool_init(&p, "fd00::/47", 128, "vl3", &err), -1);
+	cr_expect_eq(ipam_pool_init(&p, "::/0", 81, "vl3", &err), -1);
 	cr_expect_eq(ipam_pool_init(&p, "nonsense", 32, "vl3", &err), -1);
 	cr_expect_eq(ipam_pool_init(&p, NULL, 32, "vl3", &err), -1);
 }
@@ -557,6 +622,77 @@ Test(leases, expired_grants_return_their_blocks_when_swept)
 	cr_assert_eq(grant(&g, "n1", "spiffe://example.org/n", T0 + 2000,
 	    T0 + HOUR, addr, sizeof(addr), &err), 0, "%s", err.message);
 	cr_expect_str_eq(addr, "10.60.0.1/32");
+}
+
+/*
+ * IPv6 pools of every size lease as IPv4 ones do: lowest free first
+ * (block 0, the Subnet-Router anycast address, never), the same address
+ * again for the same principal, a released address first to go again,
+ * across a restart; a small pool runs out.
+ */
+static const struct v6_lease_case {
+	const char	*service;
+	const char	*prefix;
+	int		 client_len;
+	const char	*addr[4];	/* blocks 1, 2, 3, 4 */
+	int		 usable;	/* 3: the pool has blocks 1..3 only */
+} v6_lease_cases[] = {
+	{ "v48", "fd00:48::/48", 128, { "fd00:48::1/128", "fd00:48::2/128",
+	    "fd00:48::3/128", "fd00:48::4/128" }, 0 },
+	{ "v48n", "fd00:4a::/48", 64, { "fd00:4a:0:1::/64",
+	    "fd00:4a:0:2::/64", "fd00:4a:0:3::/64", "fd00:4a:0:4::/64" }, 0 },
+	{ "v64", "2001:db8:64:1::/64", 128, { "2001:db8:64:1::1/128",
+	    "2001:db8:64:1::2/128", "2001:db8:64:1::3/128",
+	    "2001:db8:64:1::4/128" }, 0 },
+	{ "v96", "fd00::96:0:0/96", 128, { "fd00::96:0:1/128",
+	    "fd00::96:0:2/128", "fd00::96:0:3/128", "fd00::96:0:4/128" }, 0 },
+	{ "v120", "fd00::1:200/120", 128, { "fd00::1:201/128",
+	    "fd00::1:202/128", "fd00::1:203/128", "fd00::1:204/128" }, 0 },
+	{ "v126", "fd00::1:300/126", 128, { "fd00::1:301/128",
+	    "fd00::1:302/128", "fd00::1:303/128", NULL }, 3 },
+};
+
+Test(leases, ipv6_pools_from_48_to_126_lease_lowest_free_first)
+{
+	const struct v6_lease_case	*c;
+	struct gctx			 g;
+	struct nsreg_error		 err;
+	char				 ep[32], addr[IPAM_TEXT_MAX];
+	size_t				 i;
+
+	use_key("k1", T0);
+	for (i = 0; i < sizeof(v6_lease_cases) / sizeof(v6_lease_cases[0]);
+	    i++) {
+		c = &v6_lease_cases[i];
+		snprintf(ep, sizeof(ep), "ep-%s", c->service);
+		gctx_init(&g, c->service, c->prefix, c->client_len, ep);
+		grant_ok(&g, "a1", "spiffe://example.org/a", c->addr[0]);
+		grant_ok(&g, "b1", "spiffe://example.org/b", c->addr[1]);
+		grant_ok(&g, "c1", "spiffe://example.org/c", c->addr[2]);
+		/* The same principal keeps its address. */
+		grant_ok(&g, "b2", "spiffe://example.org/b", c->addr[1]);
+		if (c->usable == 3) {
+			cr_expect_eq(grant(&g, "d1", "spiffe://example.org/d",
+			    T0, T0 + HOUR, NULL, 0, &err), -1, "%s",
+			    c->prefix);
+			cr_expect_eq(err.code, NSREG_RESOURCE_EXHAUSTED, "%s",
+			    c->prefix);
+		} else
+			grant_ok(&g, "d1", "spiffe://example.org/d",
+			    c->addr[3]);
+		/* Released (both of b's grants), lowest again, restarted. */
+		grant_revoke("b1", T0);
+		grant_revoke("b2", T0);
+		store_close(st);
+		store_up();
+		grant_ok(&g, "e1", "spiffe://example.org/e", c->addr[1]);
+		cr_expect_eq(grant(&g, "f1", "spiffe://example.org/f", T0,
+		    T0 + HOUR, addr, sizeof(addr), &err), c->usable == 3 ?
+		    -1 : 0, "%s: %s", c->prefix, err.message);
+		/* Clean for the next pool: ids are reused. */
+		cr_assert_eq(store_delete(st, STORE_SERVICE, c->service, 0, T0,
+		    NULL, &err), 0, "%s", err.message);
+	}
 }
 
 Test(leases, leases_survive_a_restart)
