@@ -7,6 +7,7 @@
  * usage: tests/bench/policy [-o DIR] [-t SECONDS]
  * With -o, writes DIR/rules-N.json and DIR/requests-N.json so that
  * tests/bench/policy-js.mjs can run the same work with @bufbuild/cel.
+ * Last, one rule of network functions against a rule that is "true".
  * Timings belong here, never in unit tests.
  */
 #include <stdio.h>
@@ -243,6 +244,84 @@ bench(int nrules, const char *dir, double seconds)
 	json_decref(reqs);
 }
 
+/*
+ * One rule of Kubernetes' network functions, the DESIGN's example:
+ * cidr('10.0.0.0/8').containsIP(endpoint.address), against the same
+ * decision with the condition "true", over endpoints inside and outside
+ * the network.  The difference is what the condition costs.
+ */
+static double
+net_decision_us(const char *cond, double seconds, int *allow_pct)
+{
+	static char urls[NREQ][64];
+	struct policy_endpoint ep[NREQ];
+	struct policy_service svc = { .name = "db" };
+	struct policy_input in[NREQ];
+	struct policy_decision d;
+	struct policy_error err;
+	struct policy_set *set;
+	json_t *rules;
+	unsigned long long n = 0, allow = 0;
+	double t0, t1;
+	size_t i;
+
+	rules = json_pack("[{s:s,s:s,s:[s],s:[s],s:s}]", "name", "net",
+	    "effect", "permit", "actions", "register", "services", "db",
+	    "condition", cond);
+	set = policy_set_build(rules, NULL, &err);
+	if (set == NULL) {
+		fprintf(stderr, "net rule: %s\n", err.message);
+		exit(1);
+	}
+	seed = 0x5EEDULL;
+	memset(ep, 0, sizeof(ep));
+	memset(in, 0, sizeof(in));
+	for (i = 0; i < NREQ; i++) {
+		if (rnd(4) == 0)
+			snprintf(urls[i], sizeof(urls[i]), "tcp://192.168.%u.%u"
+			    ":5432", rnd(256), rnd(256));
+		else
+			snprintf(urls[i], sizeof(urls[i]), "tcp://10.%u.%u.%u:"
+			    "%u", rnd(256), rnd(256), rnd(256),
+			    1024 + rnd(60000));
+		ep[i].name = "db-1";
+		ep[i].url = urls[i];
+		in[i].action = "register";
+		in[i].service = &svc;
+		in[i].endpoint = &ep[i];
+	}
+	for (i = 0; i < NREQ; i++)
+		policy_set_decide(set, &in[i], &d);
+	t0 = now();
+	do {
+		for (i = 0; i < NREQ; i++) {
+			policy_set_decide(set, &in[i], &d);
+			allow += (unsigned)d.allow;
+		}
+		n += NREQ;
+		t1 = now();
+	} while (t1 - t0 < seconds);
+	*allow_pct = (int)(100 * allow / n);
+	policy_set_free(set);
+	json_decref(rules);
+	return (t1 - t0) * 1e6 / (double)n;
+}
+
+static void
+bench_net(double seconds)
+{
+	static const char cond[] =
+	    "cidr('10.0.0.0/8').containsIP(endpoint.address)";
+	double base, net;
+	int pa, pb;
+
+	base = net_decision_us("true", seconds, &pb);
+	net = net_decision_us(cond, seconds, &pa);
+	printf("c net rule=\"%s\" us_per_decision=%.3f "
+	    "baseline_us_per_decision=%.3f us_per_condition=%.3f "
+	    "allow=%d%%\n", cond, net, base, net - base, pa);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -265,5 +344,6 @@ main(int argc, char *argv[])
 	}
 	bench(20, dir, seconds);
 	bench(1000, dir, seconds);
+	bench_net(seconds);
 	return 0;
 }

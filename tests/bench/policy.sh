@@ -29,3 +29,6 @@ for n in 20 1000; do
 	awk -v n="$n" -v c="$c" -v j="$j" 'BEGIN {
 	    printf "rules=%s nsreg %.3f us/decision, @bufbuild/cel %.3f us/decision: %.1fx faster\n", n, c, j, j / c }'
 done
+awk '/^c net / { for (i = 1; i <= NF; i++) if ($i ~ /^us_per_condition=/) {
+    split($i, a, "="); printf "network rule cidr().containsIP(endpoint.address): %.3f us per condition (target < 0.3: %s)\n",
+    a[2], a[2] < 0.3 ? "met" : "missed" } }' "$tmp/c.txt"
