@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 fails=0
 
-echo "1..17"
+echo "1..18"
 
 # expect NAME WANT_RC WANT_OUTPUT_SUBSTRING -- COMMAND...
 expect() {
@@ -80,6 +80,13 @@ expect "test passes the use-case table" 0 "13 passed, 0 failed" -- \
     "$np" test "$data/usecases.json" "$data/usecases.json"
 expect "test passes the network functions' table" 0 "6 passed, 0 failed" -- \
     "$np" test "$data/net-rules.json" "$data/net-rules.json"
+cat >"$tmp/net-bad.json" <<'JSON'
+[{"name": "private", "effect": "forbid", "actions": ["register"],
+  "condition": "!cidr('10.0.0.0/33').containsIP(endpoint.address)"}]
+JSON
+expect "check refuses a CIDR literal that cannot parse" 1 \
+    "[0].condition: 1:2: invalid argument to cidr: network address parse error during conversion from string: prefix length out of range" -- \
+    "$np" check "$tmp/net-bad.json"
 expect "test reports a mismatch with a diff and exits 1" 1 \
     "#   decision  want \"allow\"" -- \
     "$np" test "$tmp/rules.json" "$tmp/cases-fail.json"
