@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "store.h"
 #include "util.h"
 
 #define NSREGD_CONF_DEFAULT	"/etc/nsreg/nsregd.conf"
@@ -28,10 +29,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: nsregd [-dn] [-f file]\n"
+	    "       nsregd [-f file] --backup FILE\n"
 	    "       nsregd --dev [DIR] [--port N]\n"
 	    "  -f file     configuration (default %s)\n"
 	    "  -d          stay in the foreground, log to stderr\n"
 	    "  -n          check the configuration and exit\n"
+	    "  --backup FILE  copy the database, while it is served, to FILE\n"
 	    "  --dev [DIR] development server with generated identities in\n"
 	    "              DIR (default %s), https://127.0.0.1:8443\n"
 	    "  --port N    listen on port N instead (with --dev)\n"
@@ -74,12 +77,33 @@ nsregd_check_files(const struct conf *conf, char *errbuf, size_t len)
 	return 0;
 }
 
+/* nsregd --backup FILE: a consistent copy of the served database. */
+static int
+nsregd_backup(struct conf *conf, const char *file)
+{
+	struct store_backup_info	 info;
+	struct nsreg_error		 err;
+	int				 ret = 1;
+
+	if (store_backup(conf->database, file, &info, &err) == -1) {
+		fprintf(stderr, "nsregd: --backup: %s\n", err.message);
+		goto done;
+	}
+	printf("nsregd: %s at revision %lld (schema %d) copied to %s\n",
+	    conf->database, (long long)info.revision, info.schema, file);
+	ret = 0;
+done:
+	conf_free(conf);
+	return ret;
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "dev", optional_argument, NULL, 'D' },
 		{ "port", required_argument, NULL, 'P' },
+		{ "backup", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -88,6 +112,7 @@ main(int argc, char *argv[])
 	struct conf		*conf, *newconf;
 	struct nsreg_error	 err;
 	const char		*conffile = NSREGD_CONF_DEFAULT, *devdir = NULL;
+	const char		*backup = NULL;
 	char			 errbuf[CONF_ERROR_MAX], devconf[PATH_MAX];
 	sigset_t		 set;
 	long long		 port = 0;
@@ -104,6 +129,9 @@ main(int argc, char *argv[])
 			break;
 		case 'n':
 			check = 1;
+			break;
+		case 'B':
+			backup = optarg;
 			break;
 		case 'D':
 			dev = 1;
@@ -156,6 +184,8 @@ main(int argc, char *argv[])
 	}
 	if (port != 0)
 		conf->listen[0].port = (unsigned short)port;
+	if (backup != NULL)
+		return nsregd_backup(conf, backup);
 	if (check) {
 		if (nsregd_check_files(conf, errbuf, sizeof(errbuf)) == -1) {
 			fprintf(stderr, "%s\n", errbuf);

@@ -330,3 +330,10 @@ EXTRA_DIST += tests/pkg/unit.sh
 TESTS += tests/openapi/check.sh
 EXTRA_DIST += tests/openapi/check.sh tests/openapi/package.json \
 	tests/openapi/package-lock.json tests/openapi/validate.mjs
+
+# nsregd --backup under write load, restored by copy (nsregd(8)).
+check_PROGRAMS += tests/integration/test_backup
+TESTS += tests/integration/test_backup
+tests_integration_test_backup_SOURCES = tests/integration/test_backup.c
+tests_integration_test_backup_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_backup_LDADD = $(HARNESS_LIBS)

@@ -8,7 +8,8 @@ server_store_libnsregstore_a_SOURCES = \
 	server/store/store_backend.h server/store/store_migration.h \
 	server/store/store_sqlite.c server/store/store_sqlite_int.h \
 	server/store/store_sqlite_writer.c server/store/store_sqlite_objects.c \
-	server/store/store_sqlite_grants.c server/store/store_sqlite_reads.c
+	server/store/store_sqlite_grants.c server/store/store_sqlite_reads.c \
+	server/store/store_backup.c
 nodist_server_store_libnsregstore_a_SOURCES = server/store/schema_sqlite.c
 server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
 	$(JANSSON_CFLAGS)

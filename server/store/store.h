@@ -112,6 +112,23 @@ struct store	*store_open(const struct store_options *opt,
 		    struct nsreg_error *err);
 void		 store_close(struct store *s);
 
+/* What a backup holds. */
+struct store_backup_info {
+	int64_t		 revision;	/* the last revision in the copy */
+	int		 schema;	/* its schema version */
+};
+
+/*
+ * Copy the database at url, which another process may be serving, to the
+ * file dest as one consistent snapshot (store_backup.c): dest appears,
+ * replaced whole, only once the copy is complete, checked and synced, mode
+ * 0600.  A database whose schema is newer than this code's is refused.
+ * 0 with *info filled, or -1 with err set (INVALID_ARGUMENT for a backend
+ * without backups: PostgreSQL has pg_dump).
+ */
+int		 store_backup(const char *url, const char *dest,
+		    struct store_backup_info *info, struct nsreg_error *err);
+
 void		 store_set_listener(struct store *s, store_listener_fn fn,
 		    void *arg);
 

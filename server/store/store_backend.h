@@ -129,9 +129,24 @@ struct store_backend {
 			    struct nsreg_error *err);
 	int		 (*grant_keys)(void *b, int64_t now, json_t **keys,
 			    struct nsreg_error *err);
+
+	/*
+	 * Optional (NULL: store_backup refuses): the contract of
+	 * store_backup in store.h, without an open handle (another process
+	 * serves the database); migrations tell which schema is known.
+	 */
+	int		 (*backup)(const char *url, const char *dest,
+			    const struct store_migration *migrations,
+			    struct store_backup_info *info,
+			    struct nsreg_error *err);
 };
 
 extern const struct store_backend store_backend_sqlite;
+
+/* The SQLite backend's backup (store_backup.c). */
+int		 store_sqlite_backup(const char *url, const char *dest,
+		    const struct store_migration *migrations,
+		    struct store_backup_info *info, struct nsreg_error *err);
 
 /* Events kept for watch resume when store_options.history is 0. */
 #define STORE_HISTORY_DEFAULT	10000

@@ -771,4 +771,5 @@ const struct store_backend store_backend_sqlite = {
 	.ipam_usage = store_sqlite_ipam_usage,
 	.grant_key_use = store_sqlite_grant_key_use,
 	.grant_keys = store_sqlite_grant_keys,
+	.backup = store_sqlite_backup,
 };
