@@ -590,7 +590,10 @@ const struct cel_func cel_funcs[] = {
 	{ .name = "getMilliseconds", .receiver = 1, .min_args = 1,
 	    .max_args = 2, .result = CEL_INT, .cost = 4, .fn = fn_millis },
 
-	/* The strings extension (cel_strings.c). */
+	/*
+	 * The strings extension (cel_strings.c).  From here on, every function
+	 * is documented in nsreg-policy(7) (tests/docs-sync.sh checks).
+	 */
 	{ .name = "charAt", .receiver = 1, .min_args = 2, .max_args = 2,
 	    .result = CEL_STRING, .cost = 4, .fn = cel_fn_char_at,
 	    .first = CEL_STRING },

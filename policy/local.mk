@@ -64,8 +64,10 @@ EXTRA_DIST += tests/policy/net.json tests/policy/net-rules.json
 
 # The CLI as operators use it, and the CEL conformance suite (one TAP line
 # per case; tests/cel-known-failures lists the accepted failures).
-TESTS += tests/policy/cli.sh tests/cel-conformance/conformance.sh
-EXTRA_DIST += tests/policy/cli.sh tests/cel-known-failures \
+TESTS += tests/policy/cli.sh tests/policy/man-examples.sh \
+	tests/cel-conformance/conformance.sh
+EXTRA_DIST += tests/policy/cli.sh tests/policy/man-examples.sh \
+	tests/cel-known-failures \
 	tests/cel-conformance/README.md tests/cel-conformance/package.json \
 	tests/cel-conformance/run.mjs tests/cel-conformance/count.mjs \
 	tests/cel-conformance/tap.mjs tests/cel-conformance/conformance.sh \

@@ -53,5 +53,13 @@ for fn in $(sed -n 's/.*\(PRED\|CONV\)("\([A-Za-z.]*\)".*/\2/p
 	    grep -q "^\.It Fn \([a-z]\.\)\{0,1\}$fn\( \|$\)" \
 	    "$src/man/nsreg-policy.7"
 done
+# The extension libraries: the entries of cel_func.c's table from the
+# strings extension on.
+ext='/The strings extension/,/^};/s/.*\.name = "\([A-Za-z.]*\)".*/\1/p'
+for fn in $(sed -n "$ext" "$src/policy/cel_func.c"); do
+	check "nsreg-policy(7) documents $fn()" \
+	    grep -q "^\.It Fn \([a-z]\.\)\{0,1\}$fn\( \|$\)" \
+	    "$src/man/nsreg-policy.7"
+done
 echo "1..$i"
 echo "$out" | sed '/^$/d'
