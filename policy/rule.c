@@ -376,7 +376,7 @@ policy_rule_check(const json_t *rule, const struct policy_options *opts,
 static uint64_t
 hash_name(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
 
 	while (*s != '\0') {
 		h ^= (unsigned char)*s++;

@@ -23,6 +23,7 @@
 #include "admission.h"
 #include "admission_int.h"
 #include "decision_log.h"
+#include "hashmap.h"
 #include "log.h"
 #include "metrics.h"
 #include "policy_tz.h"
@@ -36,71 +37,20 @@ static const char *const adm_action_names[] = {
 	[ADMISSION_ACTION_CONNECT] = "connect",
 };
 
-/* The map. */
-
-static uint64_t
-adm_hash(const char *s)
-{
-	uint64_t	h = 14695981039346656037ULL;
-
-	while (*s != '\0') {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
+/* The records, by name (hashmap.h; each key is its record's name). */
 
 static struct adm_obj *
-adm_map_get(const struct adm_map *m, const char *name)
+adm_map_get(const struct hashmap *m, const char *name)
 {
-	struct adm_obj	*e;
-
-	if (m->nb == 0)
-		return NULL;
-	for (e = m->b[adm_hash(name) & (m->nb - 1)]; e != NULL; e = e->next)
-		if (strcmp(e->name, name) == 0)
-			return e;
-	return NULL;
-}
-
-static int
-adm_map_grow(struct adm_map *m)
-{
-	struct adm_obj	**nb, *e, *next;
-	size_t		  n = m->nb != 0 ? m->nb * 2 : 64, i, h;
-
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return -1;
-	for (i = 0; i < m->nb; i++)
-		for (e = m->b[i]; e != NULL; e = next) {
-			next = e->next;
-			h = adm_hash(e->name) & (n - 1);
-			e->next = nb[h];
-			nb[h] = e;
-		}
-	free(m->b);
-	m->b = nb;
-	m->nb = n;
-	return 0;
+	return hashmap_get(m, name);
 }
 
 static void
-adm_map_remove(struct adm_map *m, const char *name)
+adm_obj_free(struct adm_obj *e)
 {
-	struct adm_obj	**pp, *e;
-
-	if (m->nb == 0)
-		return;
-	for (pp = &m->b[adm_hash(name) & (m->nb - 1)]; (e = *pp) != NULL;
-	    pp = &e->next)
-		if (strcmp(e->name, name) == 0) {
-			*pp = e->next;
-			json_decref(e->obj);
-			free(e->name);
-			free(e);
-			m->n--;
-			return;
-		}
+	json_decref(e->obj);
+	free(e->name);
+	free(e);
 }
 
 /*
@@ -110,17 +60,16 @@ adm_map_remove(struct adm_map *m, const char *name)
  * are kept as tombstones while loading.  Returns 0 or -1 (out of memory).
  */
 static int
-adm_map_put(struct adm_map *m, const char *name, int64_t rev, json_t *obj,
+adm_map_put(struct hashmap *m, const char *name, int64_t rev, json_t *obj,
     int tombstones)
 {
 	struct adm_obj	*e;
-	size_t		 h;
 
-	if ((e = adm_map_get(m, name)) != NULL) {
+	if ((e = hashmap_get(m, name)) != NULL) {
 		if (e->rev >= rev)
 			return 0;
 		if (obj == NULL && !tombstones) {
-			adm_map_remove(m, name);
+			adm_obj_free(hashmap_remove(m, name));
 			return 0;
 		}
 		json_decref(e->obj);
@@ -130,46 +79,37 @@ adm_map_put(struct adm_map *m, const char *name, int64_t rev, json_t *obj,
 	}
 	if (obj == NULL && !tombstones)
 		return 0;
-	if ((m->n + 1) * 2 > m->nb && adm_map_grow(m) == -1)
-		return -1;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return -1;
-	if ((e->name = strdup(name)) == NULL) {
+	if ((e->name = strdup(name)) == NULL ||
+	    hashmap_put(m, e->name, e, NULL) == -1) {
+		free(e->name);
 		free(e);
 		return -1;
 	}
 	e->rev = rev;
 	e->obj = json_incref(obj);
-	h = adm_hash(name) & (m->nb - 1);
-	e->next = m->b[h];
-	m->b[h] = e;
-	m->n++;
+	return 0;
+}
+
+/* hashmap_filter: drop tombstones (arg NULL) or everything. */
+static int
+adm_map_keep(const char *name, void *v, void *all)
+{
+	struct adm_obj	*e = v;
+
+	(void)name;
+	if (all == NULL && e->obj != NULL)
+		return 1;
+	adm_obj_free(e);
 	return 0;
 }
 
 static void
-adm_map_purge(struct adm_map *m, int all)
+adm_map_purge(struct hashmap *m, int all)
 {
-	struct adm_obj	**pp, *e;
-	size_t		  i;
-
-	for (i = 0; i < m->nb; i++)
-		for (pp = &m->b[i]; (e = *pp) != NULL;) {
-			if (!all && e->obj != NULL) {
-				pp = &e->next;
-				continue;
-			}
-			*pp = e->next;
-			json_decref(e->obj);
-			free(e->name);
-			free(e);
-			m->n--;
-		}
-	if (all) {
-		free(m->b);
-		m->b = NULL;
-		m->nb = 0;
-	}
+	if (m != NULL)
+		hashmap_filter(m, adm_map_keep, all ? m : NULL);
 }
 
 /* The rule set. */
@@ -262,8 +202,10 @@ adm_rebuild(struct admission *a)
 	struct policy_set	 *set, *old;
 	struct adm_shape	  shape;
 	json_t			 *rules = NULL;
+	const char		 *name;
+	void			 *ev;
 	uint_fast64_t		  gen;
-	size_t			  i, n = 0;
+	size_t			  i, n = 0, pos;
 
 	pthread_mutex_lock(&a->build_lock);
 	gen = atomic_load(&a->rules_gen);
@@ -272,14 +214,15 @@ adm_rebuild(struct admission *a)
 	if ((rules = json_array()) == NULL)
 		goto oom;
 	pthread_mutex_lock(&a->rules_lock);
-	if (a->rules.n > 0 && (v = calloc(a->rules.n, sizeof(*v))) == NULL) {
+	if (hashmap_count(a->rules) > 0 && (v = calloc(hashmap_count(
+	    a->rules), sizeof(*v))) == NULL) {
 		pthread_mutex_unlock(&a->rules_lock);
 		goto oom;
 	}
-	for (i = 0; i < a->rules.nb; i++)
-		for (e = a->rules.b[i]; e != NULL; e = e->next)
-			if (e->obj != NULL)
-				v[n++] = e;
+	pos = 0;
+	while (hashmap_next(a->rules, &pos, &name, &ev))
+		if ((e = ev)->obj != NULL)
+			v[n++] = e;
 	if (n > 1)
 		qsort(v, n, sizeof(*v), adm_name_cmp);
 	for (i = 0; i < n; i++)
@@ -352,13 +295,13 @@ admission_store_event(const struct store_event *ev, void *arg)
 	switch (ev->kind) {
 	case STORE_SERVICE:
 		pthread_rwlock_wrlock(&a->lock);
-		rc = adm_map_put(&a->services, ev->name, ev->revision, obj,
+		rc = adm_map_put(a->services, ev->name, ev->revision, obj,
 		    tomb);
 		pthread_rwlock_unlock(&a->lock);
 		break;
 	case STORE_POLICY:
 		pthread_mutex_lock(&a->rules_lock);
-		rc = adm_map_put(&a->rules, ev->name, ev->revision, obj, tomb);
+		rc = adm_map_put(a->rules, ev->name, ev->revision, obj, tomb);
 		pthread_mutex_unlock(&a->rules_lock);
 		atomic_fetch_add(&a->rules_gen, 1);
 		break;
@@ -393,11 +336,11 @@ adm_load_kind(struct admission *a, enum store_kind kind, int64_t now,
 			continue;
 		if (kind == STORE_SERVICE) {
 			pthread_rwlock_wrlock(&a->lock);
-			rc = adm_map_put(&a->services, name, rev, o, 1);
+			rc = adm_map_put(a->services, name, rev, o, 1);
 			pthread_rwlock_unlock(&a->lock);
 		} else {
 			pthread_mutex_lock(&a->rules_lock);
-			rc = adm_map_put(&a->rules, name, rev, o, 1);
+			rc = adm_map_put(a->rules, name, rev, o, 1);
 			pthread_mutex_unlock(&a->rules_lock);
 		}
 		if (rc == -1)
@@ -422,8 +365,8 @@ admission_load(struct admission *a, int64_t now, struct nsreg_error *err)
 	pthread_rwlock_wrlock(&a->lock);
 	pthread_mutex_lock(&a->rules_lock);
 	atomic_store(&a->loading, 0);
-	adm_map_purge(&a->services, 0);
-	adm_map_purge(&a->rules, 0);
+	adm_map_purge(a->services, 0);
+	adm_map_purge(a->rules, 0);
 	pthread_mutex_unlock(&a->rules_lock);
 	pthread_rwlock_unlock(&a->lock);
 	atomic_fetch_add(&a->rules_gen, 1);
@@ -452,7 +395,12 @@ admission_new(struct store *store, struct metrics *metrics,
 	none = json_array();
 	a->set = none != NULL ? policy_set_build(none, &a->popt, NULL) : NULL;
 	json_decref(none);
-	if (a->set == NULL) {
+	a->services = hashmap_new();
+	a->rules = hashmap_new();
+	if (a->set == NULL || a->services == NULL || a->rules == NULL) {
+		policy_set_free(a->set);
+		hashmap_free(a->services);
+		hashmap_free(a->rules);
 		policy_tzdb_free(a->tzdb);
 		free(a);
 		goto oom;
@@ -476,8 +424,10 @@ admission_free(struct admission *a)
 	if (a == NULL)
 		return;
 	policy_set_free(a->set);
-	adm_map_purge(&a->services, 1);
-	adm_map_purge(&a->rules, 1);
+	adm_map_purge(a->services, 1);
+	adm_map_purge(a->rules, 1);
+	hashmap_free(a->services);
+	hashmap_free(a->rules);
 	policy_tzdb_free(a->tzdb);
 	pthread_rwlock_destroy(&a->lock);
 	pthread_mutex_destroy(&a->rules_lock);
@@ -519,7 +469,7 @@ adm_service(struct admission *a, const char *name, const json_t *obj,
 {
 	const struct adm_obj	*e;
 
-	if (obj == NULL && (e = adm_map_get(&a->services, name)) != NULL)
+	if (obj == NULL && (e = adm_map_get(a->services, name)) != NULL)
 		obj = e->obj;
 	out->name = name;
 	out->payload = json_string_value(json_object_get(obj, "payload"));
@@ -753,7 +703,7 @@ admission_service(struct admission *a, const char *name, json_t **rendered,
 
 	*rendered = NULL;
 	pthread_rwlock_rdlock(&a->lock);
-	if ((e = adm_map_get(&a->services, name)) != NULL && e->obj != NULL) {
+	if ((e = adm_map_get(a->services, name)) != NULL && e->obj != NULL) {
 		*rendered = json_incref(e->obj);
 		*revision = e->rev;
 		rc = 0;
@@ -789,7 +739,7 @@ admission_evaluate(struct admission *a, const struct admission_query *q,
 	if (svc_name != NULL) {
 		/* A stored service by name: absent, it is null. */
 		if (svc_obj == NULL &&
-		    (e = adm_map_get(&a->services, svc_name)) != NULL &&
+		    (e = adm_map_get(a->services, svc_name)) != NULL &&
 		    e->obj != NULL)
 			svc_obj = e->obj;
 		if (svc_obj != NULL) {

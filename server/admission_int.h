@@ -18,6 +18,7 @@
 #include "principal.h"
 
 struct decision_log;
+struct hashmap;
 struct metrics;
 struct policy_tzdb;
 
@@ -26,13 +27,6 @@ struct adm_obj {
 	char		*name;
 	int64_t		 rev;
 	json_t		*obj;		/* rendered; NULL: deleted (loading) */
-	struct adm_obj	*next;
-};
-
-struct adm_map {
-	struct adm_obj	**b;
-	size_t		  nb;		/* power of two */
-	size_t		  n;
 };
 
 /*
@@ -56,10 +50,10 @@ struct admission {
 	pthread_rwlock_t	 lock;		/* set, shape, services */
 	struct policy_set	*set;
 	struct adm_shape	 shape;
-	struct adm_map		 services;
+	struct hashmap		*services;	/* struct adm_obj */
 
 	pthread_mutex_t		 rules_lock;	/* rules */
-	struct adm_map		 rules;
+	struct hashmap		*rules;		/* struct adm_obj */
 	pthread_mutex_t		 build_lock;
 	atomic_uint_fast64_t	 rules_gen;	/* bumped by every change */
 	atomic_uint_fast64_t	 built_gen;	/* what set was built from */

@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "grant.h"
 #include "grants.h"
+#include "hashmap.h"
 #include "ipam.h"
 #include "log.h"
 #include "select.h"
@@ -31,13 +32,11 @@
 
 /* Write attempts when a record moves under a grant being made. */
 #define GRANTS_ATTEMPTS		8
-#define GRANTS_LOAD_BUCKETS	1024
 
 /* Active grants of one endpoint. */
 struct grants_load {
 	char			*name;
 	int64_t			 n;
-	struct grants_load	*next;
 };
 
 struct grants {
@@ -53,44 +52,30 @@ struct grants {
 	int64_t			 jwks_until;	/* rebuild then (0: never) */
 	int64_t			 ttl;		/* grant-ttl, ms */
 	pthread_mutex_t		 load_lock;
-	struct grants_load	*loads[GRANTS_LOAD_BUCKETS];
+	struct hashmap		*loads;		/* struct grants_load */
 };
 
 /* ---- active grants per endpoint ------------------------------------------ */
-
-static size_t
-grants_hash(const char *s)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h % GRANTS_LOAD_BUCKETS);
-}
 
 /* Add d to name's count (load_lock held). */
 static void
 grants_load_add_locked(struct grants *g, const char *name, int64_t d)
 {
-	struct grants_load	**lp, *l;
+	struct grants_load	*l;
 
-	lp = &g->loads[grants_hash(name)];
-	while (*lp != NULL && strcmp((*lp)->name, name) != 0)
-		lp = &(*lp)->next;
-	if ((l = *lp) == NULL) {
+	if ((l = hashmap_get(g->loads, name)) == NULL) {
 		if (d <= 0 || (l = calloc(1, sizeof(*l))) == NULL)
 			return;
-		if ((l->name = strdup(name)) == NULL) {
+		if ((l->name = strdup(name)) == NULL ||
+		    hashmap_put(g->loads, l->name, l, NULL) == -1) {
+			free(l->name);
 			free(l);
 			return;
 		}
-		*lp = l;
 	}
 	l->n += d;
 	if (l->n <= 0) {
-		*lp = l->next;
+		hashmap_remove(g->loads, l->name);
 		free(l->name);
 		free(l);
 	}
@@ -114,11 +99,8 @@ grants_load_get(const char *name, void *arg)
 	int64_t			 n = 0;
 
 	pthread_mutex_lock(&g->load_lock);
-	for (l = g->loads[grants_hash(name)]; l != NULL; l = l->next)
-		if (strcmp(l->name, name) == 0) {
-			n = l->n;
-			break;
-		}
+	if ((l = hashmap_get(g->loads, name)) != NULL)
+		n = l->n;
 	pthread_mutex_unlock(&g->load_lock);
 	return n;
 }
@@ -312,7 +294,8 @@ grants_new(struct store *store, struct admission *admission,
 	g->ttl = conf->grant_ttl;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_mutex_init(&g->load_lock, NULL);
-	if ((g->server_id = strdup(conf->server_id)) == NULL) {
+	if ((g->loads = hashmap_new()) == NULL ||
+	    (g->server_id = strdup(conf->server_id)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
 	}
@@ -359,20 +342,25 @@ grants_reload(struct grants *g, const struct conf *conf,
 	return grants_key_install(g, k, util_now_ms(), err);
 }
 
+/* hashmap_filter: free every count. */
+static int
+grants_load_drop(const char *name, void *l, void *arg)
+{
+	(void)name;
+	(void)arg;
+	free(((struct grants_load *)l)->name);
+	free(l);
+	return 0;
+}
+
 void
 grants_free(struct grants *g)
 {
-	struct grants_load	*l, *next;
-	size_t			 i;
-
 	if (g == NULL)
 		return;
-	for (i = 0; i < GRANTS_LOAD_BUCKETS; i++)
-		for (l = g->loads[i]; l != NULL; l = next) {
-			next = l->next;
-			free(l->name);
-			free(l);
-		}
+	if (g->loads != NULL)
+		hashmap_filter(g->loads, grants_load_drop, NULL);
+	hashmap_free(g->loads);
 	grant_key_unref(g->key);
 	grant_keyset_unref(g->keyset);
 	free(g->jwks);

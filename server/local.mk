@@ -4,6 +4,7 @@
 noinst_LIBRARIES += server/libnsregcore.a
 server_libnsregcore_a_SOURCES = \
 	server/error.c server/error.h \
+	server/hashmap.c server/hashmap.h \
 	server/log.c server/log.h \
 	server/util.c server/util.h
 server_libnsregcore_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)

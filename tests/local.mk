@@ -10,7 +10,8 @@ unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_validate \
 	tests/unit/test_decision_log \
-	tests/unit/test_admission
+	tests/unit/test_admission \
+	tests/unit/test_hashmap
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -29,6 +30,9 @@ tests_unit_test_decision_log_LDADD = $(TEST_LIBS)
 tests_unit_test_admission_SOURCES = tests/unit/test_admission.c
 tests_unit_test_admission_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_admission_LDADD = $(TEST_LIBS)
+tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c
+tests_unit_test_hashmap_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_hashmap_LDADD = $(TEST_LIBS)
 
 # Integration tests: a real nsregd on loopback (tests/integration/harness.c).
 check_LIBRARIES += tests/integration/libharness.a

@@ -8,14 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hashmap.h"
 #include "store_svcidx.h"
 
 /*
  * The service index.  Each endpoint listed under some service has one
- * record (found by name through a hash table) holding where it is stored
- * and at which revision; each service has a hash-table entry with its
+ * record (found by name through a hash map) holding where it is stored
+ * and at which revision; each service has a hash-map entry with its
  * endpoints' records sorted by name (byte order, as SQL's BINARY
- * collation).
+ * collation).  The maps' keys are the records' own names.
  */
 struct store_svcidx_ep {
 	char			*name;
@@ -23,34 +24,18 @@ struct store_svcidx_ep {
 	int64_t			 revision;
 	int64_t			 expires_at;
 	unsigned int		 refs;		/* services listing it */
-	struct store_svcidx_ep	*next;		/* hash chain */
 };
 
 struct store_svcidx_svc {
 	char			 *service;
 	struct store_svcidx_ep	**eps;
 	size_t			  n, cap;
-	struct store_svcidx_svc	 *next;		/* hash chain */
 };
 
 struct store_svcidx {
-	struct store_svcidx_svc	**svcs;
-	size_t			  nsvcs, svc_buckets;
-	struct store_svcidx_ep	**eps;
-	size_t			  neps, ep_buckets;
+	struct hashmap	*svcs;		/* struct store_svcidx_svc */
+	struct hashmap	*eps;		/* struct store_svcidx_ep */
 };
-
-static size_t
-store_hash(const char *s, size_t buckets)
-{
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h % buckets);
-}
 
 struct store_svcidx *
 store_svcidx_new(void)
@@ -59,10 +44,8 @@ store_svcidx_new(void)
 
 	if ((idx = calloc(1, sizeof(*idx))) == NULL)
 		return NULL;
-	idx->svc_buckets = 256;
-	idx->ep_buckets = 1024;
-	idx->svcs = calloc(idx->svc_buckets, sizeof(*idx->svcs));
-	idx->eps = calloc(idx->ep_buckets, sizeof(*idx->eps));
+	idx->svcs = hashmap_new();
+	idx->eps = hashmap_new();
 	if (idx->svcs == NULL || idx->eps == NULL) {
 		store_svcidx_free(idx);
 		return NULL;
@@ -70,99 +53,45 @@ store_svcidx_new(void)
 	return idx;
 }
 
+/* hashmap_filter: free a service's entry. */
+static int
+store_svcidx_svc_drop(const char *key, void *v, void *arg)
+{
+	struct store_svcidx_svc	*sv = v;
+
+	(void)key;
+	(void)arg;
+	free(sv->eps);
+	free(sv->service);
+	free(sv);
+	return 0;
+}
+
+/* hashmap_filter: free an endpoint's record. */
+static int
+store_svcidx_ep_drop(const char *key, void *v, void *arg)
+{
+	struct store_svcidx_ep	*ep = v;
+
+	(void)key;
+	(void)arg;
+	free(ep->name);
+	free(ep);
+	return 0;
+}
+
 void
 store_svcidx_free(struct store_svcidx *idx)
 {
-	struct store_svcidx_svc	*sv, *snext;
-	struct store_svcidx_ep	*ep, *enext;
-	size_t			 i;
-
 	if (idx == NULL)
 		return;
-	for (i = 0; idx->svcs != NULL && i < idx->svc_buckets; i++) {
-		for (sv = idx->svcs[i]; sv != NULL; sv = snext) {
-			snext = sv->next;
-			free(sv->eps);
-			free(sv->service);
-			free(sv);
-		}
-	}
-	for (i = 0; idx->eps != NULL && i < idx->ep_buckets; i++) {
-		for (ep = idx->eps[i]; ep != NULL; ep = enext) {
-			enext = ep->next;
-			free(ep->name);
-			free(ep);
-		}
-	}
-	free(idx->svcs);
-	free(idx->eps);
+	if (idx->svcs != NULL)
+		hashmap_filter(idx->svcs, store_svcidx_svc_drop, NULL);
+	if (idx->eps != NULL)
+		hashmap_filter(idx->eps, store_svcidx_ep_drop, NULL);
+	hashmap_free(idx->svcs);
+	hashmap_free(idx->eps);
 	free(idx);
-}
-
-static struct store_svcidx_svc **
-store_svcidx_svc_slot(struct store_svcidx *idx, const char *service)
-{
-	struct store_svcidx_svc	**sp;
-
-	sp = &idx->svcs[store_hash(service, idx->svc_buckets)];
-	while (*sp != NULL && strcmp((*sp)->service, service) != 0)
-		sp = &(*sp)->next;
-	return sp;
-}
-
-static struct store_svcidx_ep **
-store_svcidx_ep_slot(struct store_svcidx *idx, const char *name)
-{
-	struct store_svcidx_ep	**ep;
-
-	ep = &idx->eps[store_hash(name, idx->ep_buckets)];
-	while (*ep != NULL && strcmp((*ep)->name, name) != 0)
-		ep = &(*ep)->next;
-	return ep;
-}
-
-/* Double the services' buckets; failure keeps the old ones. */
-static void
-store_svcidx_svc_grow(struct store_svcidx *idx)
-{
-	struct store_svcidx_svc	**nb, *sv, *next;
-	size_t			  n = idx->svc_buckets * 2, i, h;
-
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return;
-	for (i = 0; i < idx->svc_buckets; i++) {
-		for (sv = idx->svcs[i]; sv != NULL; sv = next) {
-			next = sv->next;
-			h = store_hash(sv->service, n);
-			sv->next = nb[h];
-			nb[h] = sv;
-		}
-	}
-	free(idx->svcs);
-	idx->svcs = nb;
-	idx->svc_buckets = n;
-}
-
-/* Double the endpoints' buckets; failure keeps the old ones. */
-static void
-store_svcidx_ep_grow(struct store_svcidx *idx)
-{
-	struct store_svcidx_ep	**nb, *ep, *next;
-	size_t			  n = idx->ep_buckets * 2, i, h;
-
-	if ((nb = calloc(n, sizeof(*nb))) == NULL)
-		return;
-	for (i = 0; i < idx->ep_buckets; i++) {
-		for (ep = idx->eps[i]; ep != NULL; ep = next) {
-			next = ep->next;
-			h = store_hash(ep->name, n);
-			ep->next = nb[h];
-			nb[h] = ep;
-		}
-	}
-	free(idx->eps);
-	idx->eps = nb;
-	idx->ep_buckets = n;
 }
 
 /* The first position in sv whose name sorts at or after name. */
@@ -193,21 +122,20 @@ int
 store_svcidx_add(struct store_svcidx *idx, const char *service,
     const char *name)
 {
-	struct store_svcidx_svc	**sp, *sv;
-	struct store_svcidx_ep	**epp, *ep, **nv;
+	struct store_svcidx_svc	 *sv;
+	struct store_svcidx_ep	 *ep, **nv;
 	size_t			  pos, cap;
 	int			  found;
 
-	sp = store_svcidx_svc_slot(idx, service);
-	if ((sv = *sp) == NULL) {
+	if ((sv = hashmap_get(idx->svcs, service)) == NULL) {
 		if ((sv = calloc(1, sizeof(*sv))) == NULL ||
-		    (sv->service = strdup(service)) == NULL) {
+		    (sv->service = strdup(service)) == NULL ||
+		    hashmap_put(idx->svcs, sv->service, sv, NULL) == -1) {
+			if (sv != NULL)
+				free(sv->service);
 			free(sv);
 			return -1;
 		}
-		*sp = sv;
-		if (++idx->nsvcs > idx->svc_buckets * 2)
-			store_svcidx_svc_grow(idx);
 	}
 	pos = store_svcidx_search(sv, name, &found);
 	if (found)
@@ -219,16 +147,15 @@ store_svcidx_add(struct store_svcidx *idx, const char *service,
 		sv->eps = nv;
 		sv->cap = cap;
 	}
-	epp = store_svcidx_ep_slot(idx, name);
-	if ((ep = *epp) == NULL) {
+	if ((ep = hashmap_get(idx->eps, name)) == NULL) {
 		if ((ep = calloc(1, sizeof(*ep))) == NULL ||
-		    (ep->name = strdup(name)) == NULL) {
+		    (ep->name = strdup(name)) == NULL ||
+		    hashmap_put(idx->eps, ep->name, ep, NULL) == -1) {
+			if (ep != NULL)
+				free(ep->name);
 			free(ep);
 			return -1;
 		}
-		*epp = ep;
-		if (++idx->neps > idx->ep_buckets * 2)
-			store_svcidx_ep_grow(idx);
 	}
 	memmove(&sv->eps[pos + 1], &sv->eps[pos],
 	    (sv->n - pos) * sizeof(*sv->eps));
@@ -242,13 +169,12 @@ void
 store_svcidx_remove(struct store_svcidx *idx, const char *service,
     const char *name)
 {
-	struct store_svcidx_svc	**sp, *sv;
-	struct store_svcidx_ep	**epp, *ep;
-	size_t			  pos;
-	int			  found;
+	struct store_svcidx_svc	*sv;
+	struct store_svcidx_ep	*ep;
+	size_t			 pos;
+	int			 found;
 
-	sp = store_svcidx_svc_slot(idx, service);
-	if ((sv = *sp) == NULL)
+	if ((sv = hashmap_get(idx->svcs, service)) == NULL)
 		return;
 	pos = store_svcidx_search(sv, name, &found);
 	if (!found)
@@ -257,18 +183,12 @@ store_svcidx_remove(struct store_svcidx *idx, const char *service,
 	memmove(&sv->eps[pos], &sv->eps[pos + 1],
 	    (sv->n - pos - 1) * sizeof(*sv->eps));
 	if (--sv->n == 0) {
-		*sp = sv->next;
-		free(sv->eps);
-		free(sv->service);
-		free(sv);
-		idx->nsvcs--;
+		hashmap_remove(idx->svcs, sv->service);
+		store_svcidx_svc_drop(NULL, sv, NULL);
 	}
 	if (--ep->refs == 0) {
-		epp = store_svcidx_ep_slot(idx, name);
-		*epp = ep->next;
-		free(ep->name);
-		free(ep);
-		idx->neps--;
+		hashmap_remove(idx->eps, ep->name);
+		store_svcidx_ep_drop(NULL, ep, NULL);
 	}
 }
 
@@ -278,7 +198,7 @@ store_svcidx_set(struct store_svcidx *idx, const char *name, int64_t row,
 {
 	struct store_svcidx_ep	*ep;
 
-	if ((ep = *store_svcidx_ep_slot(idx, name)) == NULL)
+	if ((ep = hashmap_get(idx->eps, name)) == NULL)
 		return;
 	ep->row = row;
 	ep->revision = revision;
@@ -303,7 +223,7 @@ store_svcidx_find(struct store_svcidx *idx, const char **services,
 	if ((others = calloc(nservices, sizeof(*others))) == NULL)
 		return NULL;
 	for (i = 0; i < nservices; i++) {
-		sv = *store_svcidx_svc_slot(idx, services[i]);
+		sv = hashmap_get(idx->svcs, services[i]);
 		if (sv == NULL) {
 			drive = NULL;
 			break;
