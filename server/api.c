@@ -71,13 +71,69 @@ api_reply_object(struct http_request *req, unsigned int status,
 		http_reply_json(req, status, store_object_render(obj));
 }
 
+/*
+ * Walk the If-Match list (RFC 9110 section 13.1.1): calls fn for each
+ * strong tag's revision; weak tags (W/"...") are skipped, as the strong
+ * comparison If-Match uses never matches them.  Returns the number of
+ * strong tags, or -1 when the field is not a list of entity tags.
+ */
+static int
+api_if_match_walk(const char *h, int (*fn)(int64_t, void *), void *arg)
+{
+	char		 num[24];
+	long long	 v;
+	size_t		 n;
+	int		 strong = 0, weak;
+
+	for (;;) {
+		while (*h == ' ' || *h == '\t')
+			h++;
+		weak = strncmp(h, "W/", 2) == 0;
+		if (weak)
+			h += 2;
+		if (*h != '"')
+			return -1;
+		for (n = 1; h[n] != '\0' && h[n] != '"'; n++)
+			;
+		if (h[n] != '"')
+			return -1;
+		if (!weak) {
+			if (n - 1 == 0 || n - 1 >= sizeof(num))
+				return -1;
+			memcpy(num, h + 1, n - 1);
+			num[n - 1] = '\0';
+			if (util_number_parse(num, 1, INT64_MAX, &v) == -1)
+				return -1;
+			strong++;
+			if (fn != NULL && fn(v, arg) == 1)
+				return strong;
+		}
+		h += n + 1;
+		while (*h == ' ' || *h == '\t')
+			h++;
+		if (*h == '\0')
+			return strong;
+		if (*h++ != ',')
+			return -1;
+		while (*h == ' ' || *h == '\t' || *h == ',')
+			h++;
+		if (*h == '\0')
+			return strong;
+	}
+}
+
+static int
+api_if_match_first(int64_t rev, void *arg)
+{
+	*(int64_t *)arg = rev;
+	return 1;
+}
+
 int
 api_if_match(struct http_request *req, int64_t *rev, struct nsreg_error *err)
 {
 	const char	*h;
-	char		 num[24];
-	long long	 v;
-	size_t		 n;
+	int		 n;
 
 	*rev = 0;
 	if ((h = http_header(req, "If-Match")) == NULL)
@@ -88,20 +144,81 @@ api_if_match(struct http_request *req, int64_t *rev, struct nsreg_error *err)
 		*rev = -1;
 		return 0;
 	}
-	if (strncmp(h, "W/", 2) == 0)
-		h += 2;
-	n = strlen(h);
-	if (n < 3 || n - 2 >= sizeof(num) || h[0] != '"' || h[n - 1] != '"')
-		goto bad;
-	memcpy(num, h + 1, n - 2);
-	num[n - 2] = '\0';
-	if (util_number_parse(num, 1, INT64_MAX, &v) == -1)
-		goto bad;
-	*rev = v;
+	if ((n = api_if_match_walk(h, NULL, NULL)) == -1)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "If-Match",
+		    "If-Match: expected a list of revision ETags such as "
+		    "\"42\", or *");
+	if (n == 0)
+		return nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+		    "If-Match", "If-Match: weak entity tags never match "
+		    "(RFC 9110 section 13.1.1)");
+	if (n == 1)
+		(void)api_if_match_walk(h, api_if_match_first, rev);
+	else
+		*rev = API_IF_MATCH_LIST;
 	return 0;
-bad:
-	return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "If-Match",
-	    "If-Match: expected a revision ETag such as \"42\" or *");
+}
+
+struct api_if_match_want {
+	int64_t	rev;
+	int	hit;
+};
+
+static int
+api_if_match_equal(int64_t rev, void *arg)
+{
+	struct api_if_match_want	*w = arg;
+
+	if (rev != w->rev)
+		return 0;
+	w->hit = 1;
+	return 1;
+}
+
+int
+api_if_match_holds(struct http_request *req, int64_t current)
+{
+	struct api_if_match_want	 w;
+	const char			*h;
+
+	if ((h = http_header(req, "If-Match")) == NULL)
+		return 1;
+	while (*h == ' ')
+		h++;
+	if (strcmp(h, "*") == 0)
+		return current > 0;
+	w.rev = current;
+	w.hit = 0;
+	if (current > 0)
+		(void)api_if_match_walk(h, api_if_match_equal, &w);
+	return w.hit;
+}
+
+/* A list of tags: CAS against the current revision when it is listed. */
+static int
+api_if_match_resolve(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name, int64_t *if_match,
+    struct nsreg_error *err)
+{
+	struct store_object	cur;
+	int			rc = 0;
+
+	if (*if_match != API_IF_MATCH_LIST)
+		return 0;
+	memset(&cur, 0, sizeof(cur));
+	if (store_fetch(srv->store, kind, name, req->now, &cur, err) == -1) {
+		if (err->code != NSREG_NOT_FOUND)
+			return -1;
+		cur.revision = 0;
+	}
+	if (!api_if_match_holds(req, cur.revision))
+		rc = nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+		    "If-Match", "%s is at revision %lld, not one of If-Match",
+		    name, (long long)cur.revision);
+	else
+		*if_match = cur.revision;
+	store_object_clear(&cur);
+	return rc;
 }
 
 int
@@ -355,8 +472,9 @@ api_put_object(struct server *srv, struct http_request *req,
 	int			 created;
 
 	nsreg_error_clear(&err);
-	if (store_put(srv->store, obj, if_match, check, arg, req->now,
-	    &created, &err) == -1) {
+	if (api_if_match_resolve(srv, req, obj->kind, obj->name, &if_match,
+	    &err) == -1 || store_put(srv->store, obj, if_match, check, arg,
+	    req->now, &created, &err) == -1) {
 		http_reply_error(req, &err);
 		goto done;
 	}
@@ -423,6 +541,13 @@ api_put_object_async(struct server *srv, struct http_request *req,
 	struct api_put		*p;
 	struct nsreg_error	 err;
 
+	nsreg_error_clear(&err);
+	if (api_if_match_resolve(srv, req, obj->kind, obj->name, &if_match,
+	    &err) == -1) {
+		http_reply_error(req, &err);
+		store_object_clear(obj);
+		return;
+	}
 	if (arg_len > API_PUT_ARG_MAX || (p = calloc(1, sizeof(*p))) ==
 	    NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
@@ -466,11 +591,12 @@ api_delete_object(struct server *srv, struct http_request *req,
 		if (store_fetch(srv->store, kind, name, req->now, &cur,
 		    &err) == -1)
 			goto fail;
-		if (if_match > 0 && cur.revision != if_match) {
+		if ((if_match > 0 && cur.revision != if_match) ||
+		    (if_match == API_IF_MATCH_LIST &&
+		    !api_if_match_holds(req, cur.revision))) {
 			nsreg_error_set(&err, NSREG_FAILED_PRECONDITION,
-			    "If-Match", "%s is at revision %lld, not %lld",
-			    name, (long long)cur.revision,
-			    (long long)if_match);
+			    "If-Match", "%s is at revision %lld, not the one "
+			    "If-Match names", name, (long long)cur.revision);
 			goto fail;
 		}
 		if (check != NULL && check(&cur, NULL, arg, &err) == -1)

@@ -86,11 +86,18 @@ void	api_reply_object(struct http_request *req, unsigned int status,
 	    const struct store_object *obj);
 
 /*
- * Parse If-Match: sets *rev to the revision asked for, 0 when absent and
- * -1 for "*" (any existing revision).  Returns 0 or -1 (malformed).
+ * Parse If-Match (RFC 9110 section 13.1.1): sets *rev to the revision
+ * asked for, 0 when absent, -1 for "*" (any existing revision) and
+ * API_IF_MATCH_LIST for a list of several (api_put_object* and
+ * api_delete_object evaluate it; others call api_if_match_holds).
+ * Returns 0, or -1 when malformed (400) or when it holds only weak tags,
+ * which never match (412).
  */
+#define API_IF_MATCH_LIST	(-2)
 int	api_if_match(struct http_request *req, int64_t *rev,
 	    struct nsreg_error *err);
+/* 1 when If-Match (absent, "*" or a list) admits revision current. */
+int	api_if_match_holds(struct http_request *req, int64_t current);
 
 /*
  * Pagination: ?limit= (default 100, max 1000) and ?page_token= (the last

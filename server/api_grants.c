@@ -160,6 +160,32 @@ api_grants_get(struct server *srv, struct http_request *req)
 	store_object_clear(&obj);
 }
 
+/* If-Match with several tags: the grant's revision when it is listed. */
+static int
+api_grants_if_match_list(struct server *srv, struct http_request *req,
+    int64_t *if_match, struct nsreg_error *err)
+{
+	struct store_object	 obj;
+	json_t			*r = NULL;
+	int			 rc = 0;
+
+	if (*if_match != API_IF_MATCH_LIST)
+		return 0;
+	memset(&obj, 0, sizeof(obj));
+	if (grants_fetch(srv->grants, &req->principal, req->params[0],
+	    req->now, &obj, &r, err) == -1)
+		rc = -1;
+	else if (!api_if_match_holds(req, obj.revision))
+		rc = nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+		    "If-Match", "grant %s is at revision %lld", obj.name,
+		    (long long)obj.revision);
+	else
+		*if_match = obj.revision;
+	json_decref(r);
+	store_object_clear(&obj);
+	return rc;
+}
+
 void
 api_grants_delete(struct server *srv, struct http_request *req)
 {
@@ -167,6 +193,7 @@ api_grants_delete(struct server *srv, struct http_request *req)
 	int64_t			 if_match;
 
 	if (api_if_match(req, &if_match, &err) == -1 ||
+	    api_grants_if_match_list(srv, req, &if_match, &err) == -1 ||
 	    grants_revoke(srv->grants, &req->principal, req->params[0],
 	    if_match, req->now, &err) == -1)
 		http_reply_error(req, &err);

@@ -291,6 +291,8 @@ CONF_DURATION_KW(conf_kw_decision_log_retention, decision_log_retention,
     "decision-log-retention", 60000)
 CONF_DURATION_KW(conf_kw_connection_timeout, connection_timeout,
     "connection-timeout", 1000)
+CONF_DURATION_KW(conf_kw_header_timeout, header_timeout, "header-timeout",
+    1000)
 CONF_DURATION_KW(conf_kw_watch_bookmark, watch_bookmark, "watch-bookmark",
     100)
 CONF_DURATION_KW(conf_kw_federation_timeout, federation_timeout,
@@ -372,10 +374,28 @@ conf_kw_max_connections(struct conf_parser *p, struct conf *c, char **av,
 	long long	n;
 
 	(void)ac;
+	if (strcmp(av[0], "auto") == 0) {
+		c->max_connections = 0;
+		return 0;
+	}
 	if (util_number_parse(av[0], 4, 1000000, &n) == -1)
-		return conf_error(p, "max-connections: \"%s\" is not a number "
-		    "from 4 to 1000000", av[0]);
+		return conf_error(p, "max-connections: \"%s\" is neither auto "
+		    "nor a number from 4 to 1000000", av[0]);
 	c->max_connections = (unsigned int)n;
+	return 0;
+}
+
+static int
+conf_kw_max_connections_per_address(struct conf_parser *p, struct conf *c,
+    char **av, int ac)
+{
+	long long	n;
+
+	(void)ac;
+	if (util_number_parse(av[0], 1, 1000000, &n) == -1)
+		return conf_error(p, "max-connections-per-address: \"%s\" is "
+		    "not a number from 1 to 1000000", av[0]);
+	c->max_connections_per_address = (unsigned int)n;
 	return 0;
 }
 
@@ -441,6 +461,10 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_connection_timeout },
 	{ .name = "max-connections", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_max_connections },
+	{ .name = "max-connections-per-address", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_max_connections_per_address },
+	{ .name = "header-timeout", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_header_timeout },
 	{ .name = "log-level", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_log_level },
 	{ .name = "federation-ca-file", .minargs = 1, .maxargs = 1,
@@ -470,7 +494,9 @@ conf_defaults(struct conf *c)
 	c->watch_history = 10000;
 	c->watch_bookmark = 10 * 1000;
 	c->connection_timeout = 60 * 1000;
-	c->max_connections = 10000;
+	c->header_timeout = 10 * 1000;
+	c->max_connections = 0;
+	c->max_connections_per_address = 256;
 	c->log_level = LOG_LEVEL_INFO;
 	c->federation_timeout = 10 * 1000;
 	c->federation_refresh_min = 30 * 1000;
@@ -766,7 +792,14 @@ conf_dump(const struct conf *c, FILE *f)
 	    util_duration_format(c->watch_bookmark, b, sizeof(b)));
 	fprintf(f, "connection-timeout %s\n",
 	    util_duration_format(c->connection_timeout, b, sizeof(b)));
-	fprintf(f, "max-connections %u\n", c->max_connections);
+	fprintf(f, "header-timeout %s\n",
+	    util_duration_format(c->header_timeout, b, sizeof(b)));
+	if (c->max_connections == 0)
+		fprintf(f, "max-connections auto\n");
+	else
+		fprintf(f, "max-connections %u\n", c->max_connections);
+	fprintf(f, "max-connections-per-address %u\n",
+	    c->max_connections_per_address);
 	if (c->federation_ca_file != NULL)
 		fprintf(f, "federation-ca-file \"%s\"\n",
 		    c->federation_ca_file);

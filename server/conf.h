@@ -51,7 +51,9 @@ struct conf {
 	size_t			 watch_history;		/* events */
 	int64_t			 watch_bookmark;	/* ms */
 	int64_t			 connection_timeout;	/* ms */
-	unsigned int		 max_connections;
+	int64_t			 header_timeout;	/* ms */
+	unsigned int		 max_connections;	/* 0: from the fd limit */
+	unsigned int		 max_connections_per_address;
 	int			 log_level;	/* enum log_level */
 	char			*federation_ca_file;	/* NULL: system */
 	int64_t			 federation_timeout;	/* ms */

@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/abstract.h>
@@ -60,7 +62,19 @@ struct http_stream {
 struct http_conn {
 	struct MHD_Connection	*mhd;
 	void			*slot;
+	int			 fd;
+	int64_t			 deadline;	/* ms monotonic; 0: none */
+	struct http_conn	*prev, *next;	/* server's list */
 };
+
+/* At most one line per period for a limit that keeps biting. */
+struct http_ratelog {
+	atomic_llong	last_ms;
+	atomic_uint	suppressed;
+};
+
+#define HTTP_RATELOG_MS		10000
+#define HTTP_WATCHDOG_MS	250
 
 struct http_header {
 	char	*name;
@@ -77,6 +91,11 @@ struct http_ctx {
 	size_t			 body_cap;
 	int			 too_large;
 	int			 replied;
+	int			 begun;		/* access handler called */
+	int			 target_long;	/* over HTTP_TARGET_MAX */
+	int			 expect_continue;
+	char			*target;	/* as received, bounded */
+	char			*path;		/* decoded once */
 	struct MHD_Response	*resp;
 	struct http_header	 headers[HTTP_HEADERS_MAX];
 	size_t			 nheaders;
@@ -102,7 +121,22 @@ struct http_server {
 	char			 id_prefix[17];	/* request ids */
 	atomic_ullong		 id_next;
 	atomic_int		 deferred;	/* replies still to come */
+	/* Connections and their head deadlines (http_watchdog). */
+	pthread_mutex_t		 conns_lock;
+	pthread_cond_t		 conns_cond;
+	struct http_conn	*conns;
+	unsigned int		 nconns;
+	unsigned int		 max_connections;
+	int64_t			 header_timeout_ms;
+	int64_t			 idle_timeout_ms;
+	pthread_t		 watchdog;
+	int			 watchdog_running;
+	int			 watchdog_stop;
+	struct http_ratelog	 log_full, log_refused, log_slow;
 };
+
+static void	http_conn_deadline(struct http_server *, struct http_conn *,
+		    int64_t);
 
 static const struct {
 	const char		*name;
@@ -270,12 +304,10 @@ http_remote_addr(struct http_ctx *c)
 }
 
 static struct http_ctx *
-http_ctx_new(struct http_server *h, struct MHD_Connection *mhd,
-    const char *url, const char *method)
+http_ctx_alloc(struct http_server *h, struct MHD_Connection *mhd)
 {
 	const union MHD_ConnectionInfo	*ci;
 	struct http_ctx			*c;
-	size_t				 i;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
@@ -284,19 +316,30 @@ http_ctx_new(struct http_server *h, struct MHD_Connection *mhd,
 	c->req.now = util_now_ms();
 	c->req.start_us = util_mono_us();
 	c->req.method = HTTP_OTHER;
-	c->req.method_name = method;
-	for (i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
-		if (strcmp(method, http_methods[i].name) == 0)
-			c->req.method = http_methods[i].method;
-	c->req.path = url;
+	c->req.method_name = "-";
+	c->req.path = "-";
+	c->req.target = "-";
 	ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL)
 		c->req.conn = ci->socket_context;
 	ci = MHD_get_connection_info(mhd, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	c->req.tls = ci != NULL && ci->tls_session != NULL;
-	http_request_id(c);
 	http_remote_addr(c);
 	return c;
+}
+
+/* The first access-handler call: the request line and headers are in. */
+static void
+http_ctx_begin(struct http_ctx *c, const char *method)
+{
+	size_t	i;
+
+	c->begun = 1;
+	c->req.method_name = method;
+	for (i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
+		if (strcmp(method, http_methods[i].name) == 0)
+			c->req.method = http_methods[i].method;
+	http_request_id(c);
 }
 
 static void
@@ -313,6 +356,9 @@ http_ctx_free(struct http_ctx *c)
 	json_decref(c->req.json);
 	principal_clear(&c->req.principal);
 	free(c->body);
+	free(c->target);
+	free(c->path);
+	free(c->req.params_buf);
 	if (c->deferred)
 		pthread_mutex_destroy(&c->dlock);
 	free(c);
@@ -735,6 +781,397 @@ http_reject(struct http_ctx *c, enum nsreg_code code, size_t max)
 	return http_queue(c);
 }
 
+/*
+ * The request-target as received, kept for the checks and the log.
+ * MHD calls this before it splits the query into arguments: when the
+ * query is over the bounds the request is refused anyway, so the query
+ * is cut here and MHD never spends memory on it (440 arguments used to
+ * exhaust its pool and leave the connection hanging until the timeout).
+ */
+static void *
+http_uri_log(void *cls, const char *uri, struct MHD_Connection *mhd)
+{
+	struct http_server	*h = cls;
+	struct http_ctx		*c;
+	const char		*q;
+	size_t			 len, n = 0;
+
+	if ((c = http_ctx_alloc(h, mhd)) == NULL)
+		return NULL;
+	if (uri == NULL)
+		uri = "";
+	len = strlen(uri);
+	if (len > HTTP_TARGET_MAX) {
+		c->target_long = 1;
+		len = HTTP_TARGET_MAX;
+	}
+	if ((c->target = strndup(uri, len)) != NULL)
+		c->req.target = c->target;
+	if ((q = strchr(uri, '?')) != NULL) {
+		for (n = 1; *q != '\0'; q++)
+			if (*q == '&')
+				n++;
+		if (c->target_long || n > HTTP_QUERY_MAX) {
+			/* The buffer is MHD's own and writable: see above. */
+			((char *)(uintptr_t)strchr(uri, '?'))[1] = '\0';
+		}
+	}
+	return c;
+}
+
+static int
+http_hex(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode s[0..len) once into out (len + 1 bytes), '+' as a space
+ * when plus is set.  Returns the decoded length, or -1 for a '%' not
+ * followed by two hex digits.
+ */
+static ssize_t
+http_decode(const char *s, size_t len, int plus, char *out)
+{
+	size_t	i, o = 0;
+	int	hi, lo;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			if (len - i < 3 || (hi = http_hex(s[i + 1])) < 0 ||
+			    (lo = http_hex(s[i + 2])) < 0)
+				return -1;
+			out[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+' && plus)
+			out[o++] = ' ';
+		else
+			out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return (ssize_t)o;
+}
+
+/* Decoded text: UTF-8 (no overlong forms), no NUL, no control. */
+static int
+http_text_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 0;
+	return util_utf8_valid(s, len);
+}
+
+/*
+ * Decode the path s[0..len) segment by segment into c->path.  Every
+ * segment is decoded once and must be text without '/', and neither "."
+ * nor "..": the decoded path then has the segments the client sent, and
+ * a {name} is exactly one of them.  An empty segment ("//", a trailing
+ * '/') names no route: the route table answers 404.
+ */
+static int
+http_check_path(struct http_ctx *c, const char *s, size_t len,
+    struct nsreg_error *err)
+{
+	size_t	 i = 1, j, o = 1, nseg = 0;
+	ssize_t	 n;
+	char	*out;
+
+	if ((out = c->path = malloc(len + 1)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	out[0] = '/';
+	out[1] = '\0';
+	if (len == 1)
+		return 0;
+	while (i <= len) {
+		for (j = i; j < len && s[j] != '/'; j++)
+			;
+		if (++nseg > HTTP_SEGMENTS_MAX)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "path: more than %d segments",
+			    HTTP_SEGMENTS_MAX);
+		if ((n = http_decode(s + i, j - i, 0, out + o)) < 0)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "path: '%%' not followed by two hex digits");
+		if (memchr(out + o, '/', (size_t)n) != NULL)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "path: an encoded '/' (%%2F) inside a "
+			    "segment");
+		if (!http_text_ok(out + o, (size_t)n))
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "path: NUL, a control character or "
+			    "invalid UTF-8 after decoding");
+		if ((n == 1 && out[o] == '.') ||
+		    (n == 2 && out[o] == '.' && out[o + 1] == '.'))
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "path: \".\" and \"..\" segments are not "
+			    "allowed");
+		o += (size_t)n;
+		if (j < len)
+			out[o++] = '/';
+		out[o] = '\0';
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* Each query parameter decodes once to text (MHD keeps the values). */
+static int
+http_check_query(const char *q, struct nsreg_error *err)
+{
+	const char	*p, *amp;
+	char		 buf[HTTP_TARGET_MAX + 1];
+	size_t		 len, n = 0;
+	ssize_t		 dn;
+
+	for (p = q; *p != '\0'; p = *amp != '\0' ? amp + 1 : amp) {
+		if ((amp = strchr(p, '&')) == NULL)
+			amp = p + strlen(p);
+		len = (size_t)(amp - p);
+		if (len == 0)
+			continue;
+		if (++n > HTTP_QUERY_MAX)
+			break;
+		if ((dn = http_decode(p, len, 1, buf)) < 0)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "query parameter %zu: '%%' not followed by "
+			    "two hex digits", n);
+		if (!http_text_ok(buf, (size_t)dn))
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "query parameter %zu: NUL, a control "
+			    "character or invalid UTF-8 after decoding", n);
+	}
+	if (n > HTTP_QUERY_MAX)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "more than %d query parameters", HTTP_QUERY_MAX);
+	return 0;
+}
+
+/* The request-target: origin-form within the bounds, decoded once. */
+static int
+http_check_target(struct http_ctx *c, struct nsreg_error *err)
+{
+	const char	*t = c->target, *q;
+	size_t		 i;
+
+	if (t == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (c->target_long)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "the request target is longer than %d bytes",
+		    HTTP_TARGET_MAX);
+	for (i = 0; t[i] != '\0'; i++)
+		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f ||
+		    t[i] == '#')
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    NULL, "the request target has a space, a control "
+			    "character, '#' or a byte that is not ASCII at "
+			    "offset %zu", i);
+	if (strcmp(t, "*") == 0 && c->req.method == HTTP_OPTIONS) {
+		c->req.path = "*";
+		return 0;
+	}
+	if (t[0] != '/')
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "%s request targets are not accepted: send the path "
+		    "(origin-form, RFC 9112 section 3.2.1)",
+		    strstr(t, "://") != NULL ? "absolute-form" :
+		    "authority-form and other");
+	q = strchr(t, '?');
+	if (http_check_path(c, t, q != NULL ? (size_t)(q - t) : strlen(t),
+	    err) == -1)
+		return -1;
+	c->req.path = c->path;
+	if (q != NULL && http_check_query(q + 1, err) == -1)
+		return -1;
+	return 0;
+}
+
+struct http_fields {
+	size_t		 n;
+	size_t		 bytes;
+	size_t		 host, clen, te, auth;
+	const char	*host_v, *te_v, *ce_v, *expect_v;
+};
+
+static enum MHD_Result
+http_field_count(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct http_fields	*f = cls;
+
+	(void)kind;
+	if (value == NULL)
+		value = "";
+	f->n++;
+	f->bytes += strlen(key) + strlen(value);
+	if (strcasecmp(key, "Host") == 0) {
+		f->host++;
+		f->host_v = value;
+	} else if (strcasecmp(key, "Content-Length") == 0)
+		f->clen++;
+	else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->te++;
+		f->te_v = value;
+	} else if (strcasecmp(key, "Authorization") == 0)
+		f->auth++;
+	else if (strcasecmp(key, "Content-Encoding") == 0) {
+		if (f->ce_v == NULL || strcasecmp(value, "identity") != 0)
+			f->ce_v = value;
+	} else if (strcasecmp(key, "Expect") == 0)
+		f->expect_v = value;
+	return MHD_YES;
+}
+
+/* A Host value: a host name or address literal and an optional port. */
+static int
+http_host_ok(const char *v)
+{
+	size_t	i;
+
+	if (v[0] == '\0')
+		return 0;
+	for (i = 0; v[i] != '\0'; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
+		    strchr("/?#@\\\"<>{}|^`", v[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+/*
+ * The header fields (RFC 9112 section 6, RFC 9110): one framing, one
+ * Host, one credential, a body we can read.  *framing is set when the
+ * connection cannot be trusted for another request.
+ */
+static int
+http_check_fields(struct http_ctx *c, const char *version, int *framing,
+    struct nsreg_error *err)
+{
+	struct http_fields	f;
+
+	memset(&f, 0, sizeof(f));
+	*framing = 0;
+	MHD_get_connection_values(c->mhd, MHD_HEADER_KIND, http_field_count,
+	    &f);
+	if (f.clen > 1) {
+		*framing = 1;
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "more than one Content-Length header");
+	}
+	if (f.te > 0 && f.clen > 0) {
+		*framing = 1;
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "Transfer-Encoding and Content-Length together");
+	}
+	if (f.te > 1 || (f.te == 1 && strcasecmp(f.te_v, "chunked") != 0)) {
+		*framing = 1;
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "Transfer-Encoding: only a single \"chunked\" is "
+		    "supported");
+	}
+	if (f.n > HTTP_FIELDS_MAX)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "more than %d header fields", HTTP_FIELDS_MAX);
+	if (f.bytes > HTTP_FIELD_BYTES_MAX)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "header fields larger than %d bytes",
+		    HTTP_FIELD_BYTES_MAX);
+	if (f.host > 1)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "Host",
+		    "more than one Host header");
+	if (f.host == 0 && strcmp(version, "HTTP/1.0") != 0)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "Host",
+		    "an HTTP/1.1 request needs a Host header");
+	if (f.host == 1 && !http_host_ok(f.host_v))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "Host",
+		    "Host: not a host name or address");
+	if (f.auth > 1)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+		    "Authorization", "more than one Authorization header");
+	if (f.expect_v != NULL) {
+		if (strcasecmp(f.expect_v, "100-continue") != 0)
+			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    "Expect", "Expect: only 100-continue is "
+			    "supported");
+		c->expect_continue = 1;
+	}
+	if (f.ce_v != NULL && strcasecmp(f.ce_v, "identity") != 0)
+		return nsreg_error_set(err, NSREG_UNSUPPORTED_MEDIA_TYPE,
+		    "Content-Encoding", "Content-Encoding %.64s is not "
+		    "supported: send the body uncompressed", f.ce_v);
+	return 0;
+}
+
+/* Answer err now and close the connection. */
+static enum MHD_Result
+http_refuse(struct http_ctx *c, const struct nsreg_error *err)
+{
+	http_add_header(&c->req, "Connection", "close");
+	http_reply_error(&c->req, err);
+	return http_queue(c);
+}
+
+/*
+ * The first call: check the request line and fields, then (for a
+ * request with a body) let the server refuse it before the body is read.
+ */
+static enum MHD_Result
+http_begin(struct http_server *h, struct http_ctx *c, const char *method,
+    const char *version)
+{
+	struct nsreg_error	 err;
+	const char		*cl, *te;
+	long long		 clen = 0;
+	int			 framing;
+
+	nsreg_error_clear(&err);
+	http_ctx_begin(c, method);
+	http_conn_deadline(h, c->req.conn, 0);
+	if (http_check_fields(c, version, &framing, &err) == -1 ||
+	    http_check_target(c, &err) == -1)
+		return http_refuse(c, &err);
+	c->req.params_len = strlen(c->req.path) + HTTP_PARAMS_MAX + 1;
+	if ((c->req.params_buf = malloc(c->req.params_len)) == NULL)
+		return MHD_NO;
+	cl = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (cl != NULL && util_number_parse(cl, 0, INT64_MAX, &clen) == 0 &&
+	    (unsigned long long)clen > h->max_body) {
+		c->too_large = 1;
+		/*
+		 * A body up to HTTP_DISCARD_MAX is read and dropped so that
+		 * the client sees the 413 (closing with unread data makes
+		 * the kernel reset the connection).  Past that, or when the
+		 * client waits for 100 Continue, answer now.
+		 */
+		if ((unsigned long long)clen > HTTP_DISCARD_MAX ||
+		    c->expect_continue)
+			return http_reject(c, NSREG_PAYLOAD_TOO_LARGE,
+			    h->max_body);
+		return MHD_YES;
+	}
+	if ((clen > 0 || te != NULL) && h->hooks.admit != NULL &&
+	    h->hooks.admit(&c->req, h->hooks.arg) == -1) {
+		/* Refused: answer now if the client waits, else after the
+		 * body has been read and dropped. */
+		if (c->expect_continue)
+			return http_queue(c);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result
 http_access(void *cls, struct MHD_Connection *mhd, const char *url,
     const char *method, const char *version, const char *upload_data,
@@ -742,30 +1179,16 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 {
 	struct http_server	*h = cls;
 	struct http_ctx		*c = *con_cls;
-	const char		*cl;
-	long long		 clen;
 
-	(void)version;
+	(void)url;
 	if (c == NULL) {
-		if ((c = http_ctx_new(h, mhd, url, method)) == NULL)
+		/* No request-target reached the log callback. */
+		if ((c = http_uri_log(h, NULL, mhd)) == NULL)
 			return MHD_NO;
 		*con_cls = c;
-		cl = MHD_lookup_connection_value(mhd, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL && util_number_parse(cl, 0, INT64_MAX,
-		    &clen) == 0 && (unsigned long long)clen > h->max_body) {
-			c->too_large = 1;
-			/*
-			 * A body up to HTTP_DISCARD_MAX is read and dropped so
-			 * that the client sees the 413 (closing with unread
-			 * data makes the kernel reset the connection).  Past
-			 * that, answer now and let MHD close.
-			 */
-			if ((unsigned long long)clen > HTTP_DISCARD_MAX)
-				return http_reject(c, NSREG_PAYLOAD_TOO_LARGE, h->max_body);
-		}
-		return MHD_YES;
 	}
+	if (!c->begun)
+		return http_begin(h, c, method, version);
 	if (*upload_data_size > 0) {
 		size_t	n = *upload_data_size;
 
@@ -800,6 +1223,8 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		return http_reject(c, NSREG_PAYLOAD_TOO_LARGE, h->max_body);
 	if (c->queued)
 		return MHD_YES;
+	if (c->replied && !c->deferred)	/* refused before the body */
+		return http_queue(c);
 	if (c->deferred)	/* resumed: the reply is ready */
 		return http_queue(c);
 	c->req.body = c->body != NULL ? c->body : "";
@@ -820,30 +1245,149 @@ http_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
 	(void)mhd;
 	if (c == NULL)
 		return;
+	if (!c->begun) {
+		char	q[300];
+
+		/* MHD answered by itself (a head over its buffer). */
+		log_info("msg=\"request refused by libmicrohttpd\" id=%s "
+		    "remote=%s target=%s", c->req.id[0] ? c->req.id : "-",
+		    c->req.remote_addr[0] ? c->req.remote_addr : "-",
+		    log_quote(q, sizeof(q), c->req.target));
+		http_ctx_free(c);
+		*con_cls = NULL;
+		return;
+	}
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && c->req.status == 0)
 		c->req.status = 499;	/* client went away before a reply */
 	if (h->hooks.completed != NULL)
 		h->hooks.completed(&c->req, h->hooks.arg);
+	/* Kept alive: the next head must come within the idle timeout. */
+	http_conn_deadline(h, c->req.conn, h->idle_timeout_ms);
 	http_ctx_free(c);
 	*con_cls = NULL;
+}
+
+/*
+ * 1 when a limit's log line may go out now; *suppressed gets how many
+ * were held back since the last one.
+ */
+static int
+http_ratelog_ok(struct http_ratelog *r, unsigned int *suppressed)
+{
+	long long	now = (long long)(util_mono_us() / 1000), last;
+
+	last = atomic_load(&r->last_ms);
+	if ((last != 0 && now - last < HTTP_RATELOG_MS) ||
+	    !atomic_compare_exchange_strong(&r->last_ms, &last, now)) {
+		atomic_fetch_add(&r->suppressed, 1);
+		return 0;
+	}
+	*suppressed = atomic_exchange(&r->suppressed, 0);
+	return 1;
+}
+
+/* A connection's head deadline: now + ms, or none (0). */
+static void
+http_conn_deadline(struct http_server *h, struct http_conn *conn,
+    int64_t ms)
+{
+	if (conn == NULL)
+		return;
+	pthread_mutex_lock(&h->conns_lock);
+	conn->deadline = ms > 0 ? util_mono_us() / 1000 + ms : 0;
+	pthread_mutex_unlock(&h->conns_lock);
+}
+
+/*
+ * Close connections that did not send a complete request head in time:
+ * MHD's timeout counts idleness, so a client dribbling a byte now and
+ * then (or stalling in the TLS handshake) would keep its descriptor for
+ * ever.  shutdown() makes MHD see the end and close the connection
+ * itself; the descriptor stays MHD's until then.
+ */
+static void *
+http_watchdog(void *arg)
+{
+	struct http_server	*h = arg;
+	struct http_conn	*conn;
+	struct timespec		 ts;
+	int64_t			 now;
+	unsigned int		 n, held;
+
+	pthread_mutex_lock(&h->conns_lock);
+	while (!h->watchdog_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += HTTP_WATCHDOG_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->conns_cond, &h->conns_lock, &ts);
+		now = util_mono_us() / 1000;
+		n = 0;
+		for (conn = h->conns; conn != NULL; conn = conn->next)
+			if (conn->deadline != 0 && now >= conn->deadline &&
+			    conn->fd >= 0) {
+				conn->deadline = 0;
+				shutdown(conn->fd, SHUT_RDWR);
+				n++;
+			}
+		if (n > 0 && http_ratelog_ok(&h->log_slow, &held))
+			log_warn("msg=\"closed connections without a complete "
+			    "request head in time\" closed=%u "
+			    "header_timeout_ms=%lld suppressed=%u", n,
+			    (long long)h->header_timeout_ms, held);
+	}
+	pthread_mutex_unlock(&h->conns_lock);
+	return NULL;
 }
 
 static void
 http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
 {
-	struct http_server	*h = cls;
-	struct http_conn	*conn;
+	struct http_server		*h = cls;
+	struct http_conn		*conn;
+	const union MHD_ConnectionInfo	*ci;
+	unsigned int			 n, held;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		if ((conn = calloc(1, sizeof(*conn))) == NULL)
 			return;
 		conn->mhd = mhd;
+		ci = MHD_get_connection_info(mhd,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
+		pthread_mutex_lock(&h->conns_lock);
+		if (h->header_timeout_ms > 0)
+			conn->deadline = util_mono_us() / 1000 +
+			    h->header_timeout_ms;
+		conn->next = h->conns;
+		if (h->conns != NULL)
+			h->conns->prev = conn;
+		h->conns = conn;
+		n = ++h->nconns;
+		pthread_mutex_unlock(&h->conns_lock);
+		if (n >= h->max_connections &&
+		    http_ratelog_ok(&h->log_full, &held))
+			log_warn("msg=\"all connections in use: new ones wait "
+			    "in the listen queue\" connections=%u "
+			    "max_connections=%u suppressed=%u", n,
+			    h->max_connections, held);
 		return;
 	}
 	if ((conn = *socket_ctx) == NULL)
 		return;
+	pthread_mutex_lock(&h->conns_lock);
+	if (conn->prev != NULL)
+		conn->prev->next = conn->next;
+	else
+		h->conns = conn->next;
+	if (conn->next != NULL)
+		conn->next->prev = conn->prev;
+	h->nconns--;
+	pthread_mutex_unlock(&h->conns_lock);
 	if (conn->slot != NULL && h->hooks.conn_free != NULL)
 		h->hooks.conn_free(conn->slot, h->hooks.arg);
 	free(conn);
@@ -853,14 +1397,23 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 static void
 http_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char	buf[512], q[600];
-	size_t	n;
+	struct http_server	*h = cls;
+	char			 buf[512], q[600];
+	size_t			 n;
+	unsigned int		 held;
 
-	(void)cls;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	n = strlen(buf);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
+	/* MHD refused a connection: per address or in all (0.9.75 text). */
+	if (strstr(buf, "reached connection limit") != NULL) {
+		if (http_ratelog_ok(&h->log_refused, &held))
+			log_warn("msg=\"connection refused: limit reached\" "
+			    "max_connections=%u suppressed=%u",
+			    h->max_connections, held);
+		return;
+	}
 	log_debug("msg=mhd detail=%s", log_quote(q, sizeof(q), buf));
 }
 
@@ -896,7 +1449,18 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->conns_lock, NULL);
+	pthread_cond_init(&h->conns_cond, NULL);
 	h->hooks = *hooks;
+	h->max_connections = opt->max_connections;
+	h->header_timeout_ms = opt->header_timeout_ms;
+	h->idle_timeout_ms = opt->idle_timeout_ms;
+	if (pthread_create(&h->watchdog, NULL, http_watchdog, h) != 0) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the connection watchdog");
+		goto fail;
+	}
+	h->watchdog_running = 1;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "no randomness");
 		goto fail;
@@ -947,10 +1511,12 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)opt->threads,
 		    MHD_OPTION_CONNECTION_LIMIT, opt->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, opt->max_per_address,
 		    MHD_OPTION_CONNECTION_TIMEOUT, opt->timeout_s,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 		    MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
 		    MHD_OPTION_NOTIFY_CONNECTION, http_connection, h,
+		    MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, h,
 		    MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
 		    MHD_OPTION_ARRAY, listen[i].tls ? tls_opts : plain_opts,
 		    MHD_OPTION_END);
@@ -1018,6 +1584,13 @@ http_stop(struct http_server *h)
 	pthread_mutex_unlock(&h->lock);
 	for (i = 0; i < h->ndaemons; i++)
 		MHD_stop_daemon(h->daemons[i]);
+	if (h->watchdog_running) {
+		pthread_mutex_lock(&h->conns_lock);
+		h->watchdog_stop = 1;
+		pthread_cond_signal(&h->conns_cond);
+		pthread_mutex_unlock(&h->conns_lock);
+		pthread_join(h->watchdog, NULL);
+	}
 	for (id = h->tls; id != NULL; id = older) {
 		older = id->older;
 		http_tls_id_free(id);
@@ -1026,5 +1599,7 @@ http_stop(struct http_server *h)
 		http_current = NULL;
 	free(h->trust_pem);
 	pthread_mutex_destroy(&h->lock);
+	pthread_mutex_destroy(&h->conns_lock);
+	pthread_cond_destroy(&h->conns_cond);
 	free(h);
 }

@@ -24,6 +24,16 @@
 #define HTTP_ADDR_MAX		64
 #define HTTP_PEER_CHAIN_MAX	8
 
+/*
+ * Bounds on what a request may make the server parse.  Past them the
+ * answer is 400 at once, before any handler (see nsreg-api(7)).
+ */
+#define HTTP_TARGET_MAX		8192	/* request-target bytes */
+#define HTTP_QUERY_MAX		64	/* query parameters */
+#define HTTP_SEGMENTS_MAX	32	/* path segments */
+#define HTTP_FIELDS_MAX		64	/* header fields */
+#define HTTP_FIELD_BYTES_MAX	12288	/* header names and values */
+
 /* Success statuses; errors go through struct nsreg_error. */
 #define HTTP_OK			200
 #define HTTP_CREATED		201
@@ -49,8 +59,11 @@ struct http_request {
 	enum http_method	 method;
 	const char		*method_name;
 	const char		*path;		/* decoded, no query */
+	const char		*target;	/* request-target as received */
 	const char		*params[HTTP_PARAMS_MAX];  /* route captures */
 	size_t			 nparams;
+	char			*params_buf;	/* room for the captures */
+	size_t			 params_len;
 	const char		*body;		/* raw body, NUL-terminated */
 	size_t			 body_len;
 	json_t			*json;		/* parsed body (owned) or NULL */
@@ -79,6 +92,12 @@ struct http_stream_ops {
 };
 
 struct http_hooks {
+	/*
+	 * A request with a body, once its headers are in (may be NULL):
+	 * return 0 to read the body, or reply with http_reply_error and
+	 * return -1 to answer at once (no 100 Continue, no body read).
+	 */
+	int	(*admit)(struct http_request *req, void *arg);
 	/* Handle a complete request: reply with one of http_reply_*. */
 	void	(*dispatch)(struct http_request *req, void *arg);
 	/* The request finished (sent or failed): log and count it. */
@@ -98,7 +117,10 @@ struct http_options {
 	int		 threads;
 	size_t		 max_body;
 	unsigned int	 max_connections;
+	unsigned int	 max_per_address;	/* connections per client */
 	unsigned int	 timeout_s;	/* idle connection timeout */
+	int64_t		 header_timeout_ms;	/* handshake and first head */
+	int64_t		 idle_timeout_ms;	/* answer to the next head */
 	const char	*tls_cert_pem;	/* chain, leaf first */
 	const char	*tls_key_pem;
 	const char	*trust_pem;	/* CAs named in CertificateRequest */

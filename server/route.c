@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "route.h"
+#include "validate.h"
 
 static const struct route route_table_v[] = {
 	{ HTTP_GET, "/healthz", api_healthz, ROUTE_ANONYMOUS },
@@ -117,14 +118,71 @@ route_match(const char *pattern, const char *path, const char **caps,
 	return *s == '\0' ? n : -1;
 }
 
+/* Methods in the order Allow lists them. */
+static const enum http_method route_allow_order[] = {
+	HTTP_GET, HTTP_HEAD, HTTP_PUT, HTTP_POST, HTTP_DELETE, HTTP_PATCH,
+	HTTP_OPTIONS,
+};
+
+/* Render the methods of mask as "GET, HEAD, ..." into allow. */
+static void
+route_allow(unsigned int mask, char *allow, size_t allowlen)
+{
+	size_t	i, o = 0;
+	int	n;
+
+	allow[0] = '\0';
+	for (i = 0; i < sizeof(route_allow_order) /
+	    sizeof(route_allow_order[0]); i++) {
+		if (!(mask & (1U << route_allow_order[i])))
+			continue;
+		n = snprintf(allow + o, allowlen - o, "%s%s", o ? ", " : "",
+		    route_method_names[route_allow_order[i]]);
+		if (n < 0 || (size_t)n >= allowlen - o)
+			break;
+		o += (size_t)n;
+	}
+}
+
+void
+route_allow_all(char *allow, size_t allowlen)
+{
+	unsigned int	mask = 1U << HTTP_OPTIONS;
+	size_t		i;
+
+	for (i = 0; i < ROUTE_COUNT; i++)
+		mask |= 1U << route_table_v[i].method;
+	if (mask & (1U << HTTP_GET))
+		mask |= 1U << HTTP_HEAD;
+	route_allow(mask, allow, allowlen);
+}
+
+/*
+ * A captured {name} must be a record name: the path was decoded once, so
+ * whatever else it holds ('%', a space, upper case) is refused here and
+ * never reaches a handler as another name.  Trust domain names and grant
+ * ids are checked by their handlers (a malformed grant id is simply not
+ * found); NUL, controls and '/' never get this far (http.c).
+ */
+static int
+route_param_check(const struct route *r, const char *v,
+    struct nsreg_error *err)
+{
+	if (strncmp(r->pattern, "/v1/trust-domains/", 18) == 0 ||
+	    strstr(r->pattern, "{name}") == NULL)
+		return 0;
+	return validate_name(v, 1, "name", err);
+}
+
 const struct route *
 route_find(struct http_request *req, char *buf, size_t buflen, char *allow,
     size_t allowlen, struct nsreg_error *err)
 {
 	const struct route	*found = NULL;
 	const char		*caps[HTTP_PARAMS_MAX];
-	size_t			 caplen[HTTP_PARAMS_MAX], i, o = 0, off = 0;
-	int			 n, k, fn = 0, any = 0;
+	size_t			 caplen[HTTP_PARAMS_MAX], i, off = 0;
+	unsigned int		 mask = 0;
+	int			 n, k, fn = 0;
 	enum http_method	 m;
 
 	allow[0] = '\0';
@@ -136,34 +194,37 @@ route_find(struct http_request *req, char *buf, size_t buflen, char *allow,
 		if ((n = route_match(r->pattern, req->path, caps,
 		    caplen)) < 0)
 			continue;
-		if (!any || strstr(allow, route_method_names[r->method]) ==
-		    NULL)
-			o += snprintf(allow + o, allowlen - o, "%s%s",
-			    any ? ", " : "", route_method_names[r->method]);
-		any = 1;
-		if (o >= allowlen)
-			o = allowlen - 1;
+		mask |= 1U << r->method;
 		if (r->method == m && found == NULL) {
 			found = r;
 			fn = n;
 			for (k = 0; k < n; k++) {
 				if (off + caplen[k] + 1 > buflen) {
-					nsreg_error_set(err, NSREG_NOT_FOUND,
-					    NULL, "path too long");
+					nsreg_error_set(err,
+					    NSREG_INVALID_ARGUMENT, NULL,
+					    "path too long");
 					return NULL;
 				}
 				memcpy(buf + off, caps[k], caplen[k]);
 				buf[off + caplen[k]] = '\0';
 				req->params[k] = buf + off;
 				off += caplen[k] + 1;
+				if (route_param_check(r, req->params[k],
+				    err) == -1)
+					return NULL;
 			}
 		}
 	}
+	if (mask & (1U << HTTP_GET))
+		mask |= 1U << HTTP_HEAD;
+	if (mask != 0)
+		mask |= 1U << HTTP_OPTIONS;
+	route_allow(mask, allow, allowlen);
 	if (found != NULL) {
 		req->nparams = (size_t)fn;
 		return found;
 	}
-	if (any)
+	if (mask != 0)
 		nsreg_error_set(err, NSREG_METHOD_NOT_ALLOWED, NULL,
 		    "%s is not allowed on %s (allowed: %s)", req->method_name,
 		    req->path, allow);
@@ -171,4 +232,49 @@ route_find(struct http_request *req, char *buf, size_t buflen, char *allow,
 		nsreg_error_set(err, NSREG_NOT_FOUND, NULL, "no such path: %s",
 		    req->path);
 	return NULL;
+}
+
+/* Query keys that may repeat; every other one names one value. */
+static int
+route_query_repeatable(const char *key)
+{
+	return strcmp(key, "service") == 0 || strcmp(key, "label") == 0 ||
+	    strncmp(key, "label.", 6) == 0;
+}
+
+struct route_query_seen {
+	const char		*keys[HTTP_QUERY_MAX];
+	size_t			 n;
+	struct nsreg_error	*err;
+};
+
+static int
+route_query_one(const char *key, const char *value, void *arg)
+{
+	struct route_query_seen	*s = arg;
+	char			 field[NSREG_ERROR_FIELD_MAX];
+	size_t			 i;
+
+	(void)value;
+	if (route_query_repeatable(key))
+		return 0;
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->keys[i], key) == 0) {
+			snprintf(field, sizeof(field), "%s", key);
+			return nsreg_error_set(s->err, NSREG_INVALID_ARGUMENT,
+			    field, "%s: given more than once", field);
+		}
+	if (s->n < HTTP_QUERY_MAX)
+		s->keys[s->n++] = key;
+	return 0;
+}
+
+int
+route_query_check(const struct http_request *req, struct nsreg_error *err)
+{
+	struct route_query_seen	s;
+
+	s.n = 0;
+	s.err = err;
+	return http_query_each(req, route_query_one, &s);
 }

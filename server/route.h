@@ -28,12 +28,24 @@ struct route {
 
 /*
  * Find the route for method and path.  Captured {param} segments are
- * stored in req->params (pointing into buf).  Returns the route, or NULL
- * with err set to NSREG_NOT_FOUND or NSREG_METHOD_NOT_ALLOWED (allow then
- * holds "GET, PUT").
+ * stored in req->params (pointing into buf) and must be names of their
+ * kind (400 otherwise).  allow gets the methods the path takes ("GET,
+ * HEAD, PUT, OPTIONS"; HEAD wherever GET works).  Returns the route, or
+ * NULL with err set to NSREG_INVALID_ARGUMENT, NSREG_NOT_FOUND or
+ * NSREG_METHOD_NOT_ALLOWED.
  */
 const struct route	*route_find(struct http_request *req, char *buf,
 			    size_t buflen, char *allow, size_t allowlen,
+			    struct nsreg_error *err);
+
+/* Every method some route takes, as an Allow value (OPTIONS *). */
+void			 route_allow_all(char *allow, size_t allowlen);
+
+/*
+ * Query parameters: only service, label and label.* may repeat; any
+ * other key given twice is 400 (limit=1&limit=x).  0 or -1.
+ */
+int			 route_query_check(const struct http_request *req,
 			    struct nsreg_error *err);
 
 /* The table (for metrics labels); *n gets its size. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "admission.h"
@@ -69,22 +70,35 @@ server_parse_body(struct http_request *req, struct nsreg_error *err)
 	return 0;
 }
 
-static void
-server_dispatch(struct http_request *req, void *arg)
+/*
+ * Everything before the body: the route, the query, the credential and
+ * the role.  Returns the route, or NULL after replying (an OPTIONS
+ * request is answered here too).
+ */
+static const struct route *
+server_admit_route(struct server *srv, struct http_request *req)
 {
-	struct server		*srv = arg;
 	const struct route	*r;
 	struct nsreg_error	 err;
-	char			 params[1024], allow[128];
+	char			 allow[128];
 
 	nsreg_error_clear(&err);
-	if ((r = route_find(req, params, sizeof(params), allow,
+	if (req->method == HTTP_OPTIONS && strcmp(req->path, "*") == 0) {
+		route_allow_all(allow, sizeof(allow));
+		goto options;
+	}
+	if ((r = route_find(req, req->params_buf, req->params_len, allow,
 	    sizeof(allow), &err)) == NULL) {
+		if (err.code == NSREG_METHOD_NOT_ALLOWED &&
+		    req->method == HTTP_OPTIONS)
+			goto options;
 		if (err.code == NSREG_METHOD_NOT_ALLOWED)
 			http_add_header(req, "Allow", allow);
 		goto fail;
 	}
 	req->route = r;
+	if (route_query_check(req, &err) == -1)
+		goto fail;
 	if (auth_request(srv->auth, req, &err) == -1)
 		goto fail;
 	/* Another trust domain's JWT claims: those it lets rules see. */
@@ -104,14 +118,43 @@ server_dispatch(struct http_request *req, void *arg)
 		    r->pattern);
 		goto fail;
 	}
-	if ((r->flags & ROUTE_BODY) && server_parse_body(req, &err) == -1)
-		goto fail;
-	r->handler(srv, req);
-	return;
+	return r;
+options:
+	/* OPTIONS: what the path takes, for anyone (no state revealed). */
+	http_add_header(req, "Allow", allow);
+	http_reply_json(req, HTTP_NO_CONTENT, NULL);
+	return NULL;
 fail:
+	req->route = NULL;
 	if (err.code == NSREG_UNAUTHENTICATED)
 		http_add_header(req, "WWW-Authenticate", "Bearer");
 	http_reply_error(req, &err);
+	return NULL;
+}
+
+/* A request with a body, before the body is read (http.h). */
+static int
+server_admit(struct http_request *req, void *arg)
+{
+	return server_admit_route(arg, req) != NULL ? 0 : -1;
+}
+
+static void
+server_dispatch(struct http_request *req, void *arg)
+{
+	struct server		*srv = arg;
+	const struct route	*r = req->route;
+	struct nsreg_error	 err;
+
+	nsreg_error_clear(&err);
+	/* Admitted already when the request had a body. */
+	if (r == NULL && (r = server_admit_route(srv, req)) == NULL)
+		return;
+	if ((r->flags & ROUTE_BODY) && server_parse_body(req, &err) == -1) {
+		http_reply_error(req, &err);
+		return;
+	}
+	r->handler(srv, req);
 }
 
 static void
@@ -126,10 +169,11 @@ server_completed(struct http_request *req, void *arg)
 	    dur_us);
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
+	/* The target as received: what a decoded path hid shows here. */
 	log_info("msg=request id=%s remote=%s method=%s path=%s status=%u "
 	    "bytes=%zu dur_ms=%.3f auth=%s principal=%s%s%s",
 	    req->id, req->remote_addr[0] ? req->remote_addr : "-",
-	    req->method_name, log_quote(path, sizeof(path), req->path),
+	    req->method_name, log_quote(path, sizeof(path), req->target),
 	    req->status, req->bytes_out, (double)dur_us / 1000.0,
 	    principal_auth_name(req->principal.auth),
 	    log_quote(principal, sizeof(principal),
@@ -146,6 +190,7 @@ server_conn_free(void *slot, void *arg)
 }
 
 static const struct http_hooks server_http_hooks = {
+	.admit = server_admit,
 	.dispatch = server_dispatch,
 	.completed = server_completed,
 	.conn_free = server_conn_free,
@@ -241,6 +286,65 @@ server_free_tls(char *cert, char *key)
 	}
 }
 
+#define SERVER_CONN_AUTO_MAX	10000
+#define SERVER_FD_HEADROOM(n)	(64 + (n) / 10)
+
+/*
+ * Raise the soft open-file limit to the hard one (idle clients must not
+ * be what runs the process out of descriptors) and return the soft limit.
+ */
+static rlim_t
+server_fd_limit(void)
+{
+	struct rlimit	rl, want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 1024;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < rl.rlim_max) {
+		want.rlim_max = rl.rlim_max;
+		want.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 1048576 :
+		    rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = want.rlim_cur;
+		else
+			log_warn("msg=\"cannot raise the open-file limit\" "
+			    "soft=%llu hard=%llu",
+			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)rl.rlim_max);
+	}
+	return rl.rlim_cur == RLIM_INFINITY ? 1048576 : rl.rlim_cur;
+}
+
+/*
+ * Connections to serve: max-connections, or what the fd limit leaves
+ * after the database, federation, logs and listeners (auto).
+ */
+static unsigned int
+server_max_connections(const struct conf *conf)
+{
+	rlim_t		nofile = server_fd_limit();
+	unsigned long long	room;
+	unsigned int	n;
+
+	room = nofile > SERVER_FD_HEADROOM(nofile) + 16 ?
+	    (unsigned long long)(nofile - SERVER_FD_HEADROOM(nofile)) : 16;
+	if (conf->max_connections == 0)
+		n = room > SERVER_CONN_AUTO_MAX ? SERVER_CONN_AUTO_MAX :
+		    (unsigned int)room;
+	else if (conf->max_connections > room) {
+		log_warn("msg=\"max-connections lowered to what the open-file "
+		    "limit leaves\" max_connections=%u nofile=%llu used=%llu",
+		    conf->max_connections, (unsigned long long)nofile, room);
+		n = (unsigned int)room;
+	} else
+		n = conf->max_connections;
+	log_info("msg=\"connection limits\" nofile=%llu max_connections=%u "
+	    "per_address=%u", (unsigned long long)nofile, n,
+	    conf->max_connections_per_address < n ?
+	    conf->max_connections_per_address : n);
+	return n;
+}
+
 int
 server_start(struct server *srv, struct nsreg_error *err)
 {
@@ -307,9 +411,14 @@ server_start(struct server *srv, struct nsreg_error *err)
 	memset(&opt, 0, sizeof(opt));
 	opt.threads = conf->threads;
 	opt.max_body = conf->max_body;
-	opt.max_connections = conf->max_connections;
+	opt.max_connections = server_max_connections(conf);
+	opt.max_per_address = conf->max_connections_per_address <
+	    opt.max_connections ? conf->max_connections_per_address :
+	    opt.max_connections;
 	opt.timeout_s = (unsigned int)((conf->connection_timeout + 999) /
 	    1000);
+	opt.header_timeout_ms = conf->header_timeout;
+	opt.idle_timeout_ms = conf->connection_timeout;
 	opt.tls_cert_pem = cert;
 	opt.tls_key_pem = key;
 	opt.trust_pem = auth_trust_pem(srv->auth);

@@ -1,0 +1,37 @@
+/*
+ * rawtls.h - send bytes exactly as written over TLS and read what comes
+ * back, for tests of HTTP framing that libcurl would normalise away.
+ */
+#ifndef NSREG_RAWTLS_H
+#define NSREG_RAWTLS_H
+
+#include <stddef.h>
+
+struct rawresp {
+	int	 status;	/* 0: no status line came */
+	char	*head;		/* status line and headers (new) */
+	char	*body;		/* body bytes (new), NUL-terminated */
+	size_t	 body_len;
+	int	 closed;	/* the server closed after this response */
+	long	 elapsed_ms;	/* from the first byte sent */
+	int	 interim;	/* a 1xx response came first */
+};
+
+/*
+ * Connect to 127.0.0.1:port over TLS (no verification), write len bytes
+ * of req, read one final response (skipping 1xx ones), then wait up to
+ * 300 ms to see whether the server closes.  Gives up after timeout_ms.
+ * Returns 0 when a status line came, -1 otherwise; r is filled either way.
+ */
+int	 rawtls_exchange(unsigned short port, const char *req, size_t len,
+	    long timeout_ms, struct rawresp *r);
+/* Like rawtls_exchange, with req sent in two parts: head, then after
+ * the first response or pause_ms, the rest. */
+int	 rawtls_exchange_split(unsigned short port, const char *head,
+	    size_t headlen, const char *rest, size_t restlen, long pause_ms,
+	    long timeout_ms, struct rawresp *r);
+/* A response header's value (case-insensitive) in a static buffer. */
+const char *rawresp_header(const struct rawresp *r, const char *name);
+void	 rawresp_free(struct rawresp *r);
+
+#endif
