@@ -551,12 +551,6 @@ store_sqlite_column_dup(sqlite3_stmt *st, int col)
 	return d;
 }
 
-int
-store_sqlite_live(int64_t expires_at, int64_t now)
-{
-	return expires_at == 0 || expires_at > now;
-}
-
 static int
 store_sqlite_ping(void *b)
 {

@@ -314,7 +314,12 @@ void	store_sqlite_reader_put(struct store_sqlite *s,
 	    struct store_sqlite_conn *c);
 json_t *store_sqlite_parse(const char *text, size_t len);
 char *store_sqlite_column_dup(sqlite3_stmt *st, int col);
-int	store_sqlite_live(int64_t expires_at, int64_t now);
+/* 1 when an object expiring at expires_at (0: never) is live at now. */
+static inline int
+store_sqlite_live(int64_t expires_at, int64_t now)
+{
+	return expires_at == 0 || expires_at > now;
+}
 
 /* store_sqlite_writer.c: queue a write and wait for its commit. */
 int	store_sqlite_write(struct store_sqlite *s, struct store_sqlite_op *op);
