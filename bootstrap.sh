@@ -4,7 +4,8 @@
 # Installs, when missing (as root, or through sudo): the C toolchain and
 # autotools, the libraries nsreg links (libmicrohttpd, GnuTLS, SQLite,
 # jansson, OpenSSL, libjwt, libcurl, libpq, nghttp2) with their -dev
-# packages, Criterion for the tests, mandoc for the man page checks, curl
+# packages, Criterion for the tests, clang with libFuzzer's runtime for
+# "make fuzz" (.ci/run), mandoc for the man page checks, curl
 # and openssl for the quick start, tzdata for named time zones in rules,
 # git (.ci/run copies the tracked tree), jq and xxd (the grant
 # verification script), and Node.js with npm for the CEL
@@ -17,7 +18,8 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
-mandoc curl openssl ca-certificates tzdata git jq xxd"
+clang libclang-rt-14-dev mandoc curl openssl ca-certificates tzdata git
+jq xxd"
 
 missing=""
 for p in $pkgs; do

@@ -227,9 +227,6 @@ api_page_parse(struct http_request *req, struct api_page *pg,
 {
 	const char	*s;
 	long long	 v;
-	unsigned char	 dec[sizeof(pg->after) + 4];
-	int		 n;
-	size_t		 len;
 
 	pg->limit = API_LIMIT_DEFAULT;
 	pg->after[0] = '\0';
@@ -240,29 +237,10 @@ api_page_parse(struct http_request *req, struct api_page *pg,
 			    API_LIMIT_MAX);
 		pg->limit = (size_t)v;
 	}
-	if ((s = http_query(req, "page_token")) != NULL && s[0] != '\0') {
-		/* The token is the last name of the previous page, base64. */
-		len = strlen(s);
-		if (len > (sizeof(pg->after) / 3) * 4 || len % 4 != 0 ||
-		    (n = EVP_DecodeBlock(dec, (const unsigned char *)s,
-		    (int)len)) < 0)
-			goto bad;
-		while (len > 0 && s[len - 1] == '=') {
-			len--;
-			n--;
-		}
-		if (n <= 0 || (size_t)n >= sizeof(pg->after))
-			goto bad;
-		memcpy(pg->after, dec, (size_t)n);
-		pg->after[n] = '\0';
-		if (validate_name(pg->after, 0, "page_token", err) == -1 &&
-		    spiffe_td_check(pg->after, (size_t)n, NULL) != SPIFFE_OK)
-			goto bad;
-	}
+	if ((s = http_query(req, "page_token")) != NULL && s[0] != '\0' &&
+	    validate_page_token(s, pg->after, sizeof(pg->after), err) == -1)
+		return -1;
 	return 0;
-bad:
-	return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "page_token",
-	    "page_token: not a token this server issued");
 }
 
 static void	api_page_token(const char *, int, char *, size_t);

@@ -5,8 +5,12 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "spiffe.h"
 #include "validate.h"
 
 static int
@@ -219,4 +223,43 @@ validate_prefix(const char *s, int *family, int *len, const char *field,
 bad:
 	return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, field,
 	    "%s: \"%s\" is not an IPv4 or IPv6 prefix (ADDR/LEN)", field, s);
+}
+
+int
+validate_page_token(const char *s, char *out, size_t len,
+    struct nsreg_error *err)
+{
+	unsigned char	*dec = NULL;
+	size_t		 slen = strlen(s);
+	int		 n, rc = -1;
+
+	out[0] = '\0';
+	if (len == 0 || slen > (len / 3) * 4 || slen % 4 != 0 ||
+	    (dec = malloc(len + 4)) == NULL ||
+	    (n = EVP_DecodeBlock(dec, (const unsigned char *)s,
+	    (int)slen)) < 0)
+		goto out;
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	while (slen > 0 && s[slen - 1] == '=') {
+		slen--;
+		n--;
+	}
+	if (n <= 0 || (size_t)n >= len)
+		goto out;
+	memcpy(out, dec, (size_t)n);
+	out[n] = '\0';
+	/* A record name or a trust domain name; err only for neither. */
+	if (validate_name(out, 0, "page_token", err) == 0 ||
+	    spiffe_td_check(out, (size_t)n, NULL) == SPIFFE_OK) {
+		nsreg_error_clear(err);
+		rc = 0;
+	}
+out:
+	free(dec);
+	if (rc == -1) {
+		out[0] = '\0';
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "page_token",
+		    "page_token: not a token this server issued");
+	}
+	return rc;
 }

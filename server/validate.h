@@ -52,4 +52,13 @@ int	validate_selector_matches(const json_t *selector,
 int	validate_prefix(const char *s, int *family, int *len,
 	    const char *field, struct nsreg_error *err);
 
+/*
+ * A page token (?page_token=, api.h): standard base64 of the last name
+ * of the previous page, a record name or a trust domain name, decoded
+ * into out (a NUL-terminated string of less than len bytes).  Returns 0,
+ * or -1 with err "page_token: not a token this server issued".
+ */
+int	validate_page_token(const char *s, char *out, size_t len,
+	    struct nsreg_error *err);
+
 #endif

@@ -127,3 +127,50 @@ Test(validate, selectors)
 	json_decref(sel);
 	json_decref(labels);
 }
+
+/* Page tokens: base64 of the last name (a record or a trust domain) of
+ * the previous page, or refused with one message. */
+Test(validate, page_tokens)
+{
+	static const struct {
+		const char	*token;
+		const char	*name;		/* NULL: refused */
+	} v[] = {
+		{ .token = "d2ViLTE=", .name = "web-1" },
+		{ .token = "ZXhhbXBsZS5vcmc=", .name = "example.org" },
+		{ .token = "YQ==", .name = "a" },
+		{ .token = "d2ViLTE", .name = NULL },	/* not 4n */
+		{ .token = "d2ViLTE=x", .name = NULL },
+		{ .token = "d2V!LTE=", .name = NULL },
+		{ .token = "V0VC", .name = "WEB" },	/* a trust domain */
+		{ .token = "IQ==", .name = NULL },	/* "!": neither */
+		{ .token = "AA==", .name = NULL },	/* a NUL byte */
+		{ .token = "====", .name = NULL },
+	};
+	struct nsreg_error	 err;
+	char			 after[512], big[1024];
+	size_t			 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		if (v[i].name != NULL) {
+			cr_expect_eq(validate_page_token(v[i].token, after,
+			    sizeof(after), &err), 0, "%s", v[i].token);
+			cr_expect_str_eq(after, v[i].name);
+		} else {
+			cr_expect_eq(validate_page_token(v[i].token, after,
+			    sizeof(after), &err), -1, "%s", v[i].token);
+			cr_expect_str_eq(after, "");
+			cr_expect_str_eq(err.message,
+			    "page_token: not a token this server issued");
+			cr_expect_str_eq(err.field, "page_token");
+		}
+	}
+	/* Longer than the room for the decoded name. */
+	memset(big, 'Q', 12);
+	big[12] = '\0';
+	cr_expect_eq(validate_page_token(big, after, 8, &err), -1);
+	memset(big, 'Y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_expect_eq(validate_page_token(big, after, sizeof(after), &err), -1);
+}
