@@ -540,18 +540,25 @@ struct map_out {
 	size_t		 cap;
 };
 
-/* Add k: v to the output map; an error value, or kind CEL_NULL. */
+/*
+ * Add k: v to the output map; an error value, or kind CEL_NULL.  Keys
+ * that come from the range (transformMap) are unique already; those of
+ * transformMapEntry are checked, at a cost.
+ */
 static struct cel_value
 map_out_put(struct cel_ctx *c, const struct cel_node *n, struct map_out *o,
-    const struct cel_value *k, const struct cel_value *v)
+    const struct cel_value *k, const struct cel_value *v, int check)
 {
 	size_t j;
 
 	if (!valid_key(k))
 		return cel_err_at(n, "unsupported key type");
-	for (j = 0; j < o->m->n; j++)
-		if (cel_equal(&o->m->keys[j], k) == 1)
-			return cel_err_at(n, "duplicate key in map");
+	if (check) {
+		c->cost += o->m->n / 8;
+		for (j = 0; j < o->m->n; j++)
+			if (cel_equal(&o->m->keys[j], k) == 1)
+				return cel_err_at(n, "duplicate key in map");
+	}
 	if (o->m->n == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 8;
 		struct cel_value *nk, *nv;
@@ -588,7 +595,7 @@ map_out_merge(struct cel_ctx *c, const struct cel_node *n, struct map_out *o,
 	while (cel_map_iter_next(&it, &k, c->arena)) {
 		if (cel_map_get(e, &k, &v, c->arena) != 1)
 			continue;
-		r = map_out_put(c, n, o, &k, &v);
+		r = map_out_put(c, n, o, &k, &v, 1);
 		if (r.kind == CEL_ERROR)
 			return r;
 	}
@@ -708,7 +715,7 @@ comprehension(struct cel_ctx *c, const struct cel_node *n)
 				out->v[out->n++] = r;
 			else if (n->op == CEL_OP_TMAP)
 				r = map_out_put(c, n, &mo, &c->slots[n->id],
-				    &r);
+				    &r, 0);
 			else
 				r = map_out_merge(c, n->b, &mo, &r);
 			if (r.kind == CEL_ERROR)

@@ -246,6 +246,50 @@ Test(policy_parse, extension_syntax_errors)
 	}
 }
 
+static uint64_t
+cost_of(const char *src)
+{
+	struct policy_error err;
+	struct cel_program *p = compile(src, 1, &err);
+	uint64_t c;
+
+	cr_assert_not_null(p, "%s: %s", src, err.message);
+	c = cel_program_cost(p);
+	cel_program_free(p);
+	return c;
+}
+
+Test(policy_parse, extension_costs_are_estimated)
+{
+	struct policy_error err;
+	struct cel_program *p;
+	struct cel_env env;
+	const char *nested = "request.labels.transformList(k, v, "
+	    "request.labels.transformList(k2, v2, "
+	    "'%s%s'.format([v, v2]))).size() > 0";
+
+	cr_expect_gt(cost_of("principal.path.split('/').size() > 2"),
+	    cost_of("principal.path.size() > 2"));
+	cr_expect_gt(cost_of("'%s'.format([principal.id]) == ''"),
+	    cost_of("string(principal.id) == ''"));
+	/* A comprehension costs its body once per (assumed) element. */
+	cr_expect_geq(cost_of("request.labels.transformList(k, v, "
+	    "v.lowerAscii()).size() > 0"), 64 * 16);
+	cr_expect_geq(cost_of("request.labels.exists(k, v, "
+	    "v.upperAscii() == k)"), 64 * 16);
+	cr_expect_geq(cost_of("cel.bind(x, principal.path.reverse(), "
+	    "x == '')"), 16);
+	memset(&env, 0, sizeof(env));
+	env.strict = 1;
+	env.admission = 1;
+	env.max_cost = 100000;
+	p = cel_compile(nested, strlen(nested), &env, &err);
+	cr_expect_null(p, "nested transformList under the limit");
+	cr_expect(strstr(err.message, "estimated cost") != NULL, "%s",
+	    err.message);
+	cel_program_free(p);
+}
+
 Test(policy_parse, lenient_mode_defers_unknown_names_to_run_time)
 {
 	struct tl_result r;
