@@ -368,6 +368,21 @@ conf_kw_watch_history(struct conf_parser *p, struct conf *c, char **av,
 }
 
 static int
+conf_kw_watch_history_bytes(struct conf_parser *p, struct conf *c,
+    char **av, int ac)
+{
+	size_t	n;
+
+	(void)ac;
+	if (util_size_parse(av[0], &n) == -1 || n < 64 * 1024 ||
+	    n > (size_t)4 * 1024 * 1024 * 1024)
+		return conf_error(p, "watch-history-bytes: \"%s\" is not a "
+		    "size between 64k and 4G", av[0]);
+	c->watch_history_bytes = n;
+	return 0;
+}
+
+static int
 conf_kw_max_connections(struct conf_parser *p, struct conf *c, char **av,
     int ac)
 {
@@ -455,6 +470,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_threads },
 	{ .name = "watch-history", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_watch_history },
+	{ .name = "watch-history-bytes", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_watch_history_bytes },
 	{ .name = "watch-bookmark", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_watch_bookmark },
 	{ .name = "connection-timeout", .minargs = 1, .maxargs = 1,
@@ -492,6 +509,7 @@ conf_defaults(struct conf *c)
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	c->threads = ncpu < 1 ? 2 : ncpu > 16 ? 16 : (int)ncpu;
 	c->watch_history = 10000;
+	c->watch_history_bytes = 16 * 1024 * 1024;
 	c->watch_bookmark = 10 * 1000;
 	c->connection_timeout = 60 * 1000;
 	c->header_timeout = 10 * 1000;
@@ -788,6 +806,7 @@ conf_dump(const struct conf *c, FILE *f)
 	    util_duration_format(c->decision_log_retention, b, sizeof(b)));
 	fprintf(f, "threads %d\n", c->threads);
 	fprintf(f, "watch-history %zu\n", c->watch_history);
+	fprintf(f, "watch-history-bytes %zu\n", c->watch_history_bytes);
 	fprintf(f, "watch-bookmark %s\n",
 	    util_duration_format(c->watch_bookmark, b, sizeof(b)));
 	fprintf(f, "connection-timeout %s\n",

@@ -44,14 +44,58 @@ server_is_json(const char *ct)
 	return *ct == '\0' || *ct == ';';
 }
 
+/*
+ * The largest document each kind of record may be, below max-body: a
+ * registration with a megabyte of labels is not a registration, and the
+ * watch history and the database keep every version of it.  Every list
+ * and map inside is bounded as well (validate.h, each handler).
+ */
+static const struct server_doc_limit {
+	enum http_method	 method;
+	const char		*pattern;
+	size_t			 max;
+} server_doc_limits[] = {
+	{ .method = HTTP_PUT, .pattern = "/v1/endpoints/{name}",
+	    .max = 64 * 1024 },
+	{ .method = HTTP_PUT, .pattern = "/v1/services/{name}",
+	    .max = 256 * 1024 },
+	{ .method = HTTP_PUT, .pattern = "/v1/policies/{name}",
+	    .max = 64 * 1024 },
+	{ .method = HTTP_POST, .pattern = "/v1/grants", .max = 16 * 1024 },
+	{ .method = HTTP_POST, .pattern = "/v1/grants/introspect",
+	    .max = 16 * 1024 },
+	{ .method = HTTP_POST, .pattern = "/v1/decisions/evaluate",
+	    .max = 64 * 1024 },
+};
+
+size_t
+server_doc_max(enum http_method method, const char *pattern)
+{
+	size_t	i;
+
+	for (i = 0; i < sizeof(server_doc_limits) /
+	    sizeof(server_doc_limits[0]); i++)
+		if (server_doc_limits[i].method == method &&
+		    strcmp(server_doc_limits[i].pattern, pattern) == 0)
+			return server_doc_limits[i].max;
+	return 0;
+}
+
 static int
 server_parse_body(struct http_request *req, struct nsreg_error *err)
 {
 	json_error_t	jerr;
+	size_t		max;
 
 	if (!server_is_json(http_header(req, "Content-Type")))
 		return nsreg_error_set(err, NSREG_UNSUPPORTED_MEDIA_TYPE,
 		    NULL, "the request body must be application/json");
+	max = server_doc_max(req->method, req->route->pattern);
+	if (max > 0 && req->body_len > max)
+		return nsreg_error_set(err, NSREG_PAYLOAD_TOO_LARGE, NULL,
+		    "%s %s takes a document of at most %zu bytes, not %zu",
+		    req->method_name, req->route->pattern, max,
+		    req->body_len);
 	if (req->body_len == 0)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "a JSON object body is required");
@@ -375,7 +419,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 	if ((srv->store = store_open(&so, err)) == NULL)
 		goto out;
 	if ((srv->watch = watch_new(srv->store, conf->watch_history < 8192 ?
-	    conf->watch_history : 8192, conf->watch_bookmark)) == NULL) {
+	    conf->watch_history : 8192, conf->watch_history_bytes,
+	    conf->watch_bookmark)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
 	}

@@ -53,6 +53,12 @@ int	server_start(struct server *srv, struct nsreg_error *err);
 int	server_reload(struct server *srv, struct conf *newconf,
 	    struct nsreg_error *err);
 
+/*
+ * The largest JSON document the route (method, pattern) takes, below
+ * max-body; 0 when only max-body bounds it.
+ */
+size_t	server_doc_max(enum http_method method, const char *pattern);
+
 /* Drain and stop (SIGTERM). */
 void	server_stop(struct server *srv);
 

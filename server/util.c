@@ -229,7 +229,12 @@ util_number_parse(const char *s, long long min, long long max,
 	long long	 v;
 	char		*end;
 
-	if (s == NULL || *s == '\0' || *s == ' ' || *s == '+')
+	/*
+	 * Digits, with a '-' only: strtoll would also take leading white
+	 * space and a '+', which say something else than a plain number.
+	 */
+	if (s == NULL || !((*s >= '0' && *s <= '9') ||
+	    (*s == '-' && min < 0 && s[1] >= '0' && s[1] <= '9')))
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);

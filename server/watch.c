@@ -15,6 +15,7 @@
 
 #define WATCH_FILL_BYTES	(64 * 1024)	/* per refill */
 #define WATCH_HISTORY_BATCH	256		/* events read from the store */
+#define WATCH_LINE_KEEP		4096		/* lines kept rendered */
 
 struct watch_event {
 	int64_t			 rev;
@@ -22,8 +23,9 @@ struct watch_event {
 	enum store_event_type	 type;
 	const char		*reason;	/* static string or NULL */
 	json_t			*object;
-	char			*line;		/* rendered on first use */
+	char			*line;		/* rendered, when small */
 	size_t			 len;
+	size_t			 cost;		/* bytes it holds, estimated */
 };
 
 struct watcher {
@@ -38,6 +40,7 @@ struct watcher {
 	json_t			*snapshot;	/* ADDED still to send */
 	size_t			 snap_i;
 	atomic_int		 bookmark_due;	/* set by the timer */
+	int64_t			 replay_to;	/* since=: BOOKMARK once here */
 	int			 gone;		/* history lost: end */
 	_Atomic int64_t		 last_write;	/* ms */
 	char			*out;
@@ -54,6 +57,8 @@ struct watch {
 	size_t			 ring_cap;
 	size_t			 ring_start;	/* index of the oldest */
 	size_t			 ring_len;
+	size_t			 ring_bytes;	/* sum of the events' cost */
+	size_t			 ring_bytes_max;
 	struct watcher		*watchers;
 	int64_t			 nwatchers;
 	int64_t			 bookmark_ms;
@@ -63,8 +68,9 @@ struct watch {
 };
 
 static void
-watch_event_clear(struct watch_event *e)
+watch_event_clear(struct watch *w, struct watch_event *e)
 {
+	w->ring_bytes -= e->cost;
 	json_decref(e->object);
 	free(e->line);
 	memset(e, 0, sizeof(*e));
@@ -187,13 +193,20 @@ watcher_fill(struct watcher *wt)
 	struct watch_event	*e;
 	struct watch_history	 h;
 	struct nsreg_error	 err;
-	size_t			 i;
+	char			*line;
+	size_t			 i, len;
 	int64_t			 oldest, n;
-	int			 behind;
+	int			 behind, rc;
 
+	/*
+	 * An empty ring (just started, or every event dropped) holds
+	 * nothing the store has not: what lies before the store's
+	 * revision comes from its history.
+	 */
 	pthread_mutex_lock(&w->lock);
-	oldest = w->ring_len > 0 ? w->ring[w->ring_start].rev : INT64_MAX;
-	behind = w->ring_len > 0 && wt->last < oldest - 1;
+	oldest = w->ring_len > 0 ? w->ring[w->ring_start].rev :
+	    store_revision(w->store) + 1;
+	behind = wt->last < oldest - 1;
 	pthread_mutex_unlock(&w->lock);
 
 	if (behind) {
@@ -225,10 +238,19 @@ watcher_fill(struct watcher *wt)
 		wt->last = e->rev;
 		if (e->kind != wt->kind || !watcher_matches(wt, e->object))
 			continue;
-		if (e->line == NULL && (e->line = watch_line(e->type, e->rev,
-		    e->object, e->reason, &e->len)) == NULL)
-			continue;
-		if (watcher_append(wt, e->line, e->len) == -1) {
+		if (e->line != NULL)
+			rc = watcher_append(wt, e->line, e->len);
+		else {
+			/* A big event is rendered for each stream, not kept
+			 * twice (object and text) in the ring. */
+			if ((line = watch_line(e->type, e->rev, e->object,
+			    e->reason, &len)) == NULL)
+				rc = -1;
+			else
+				rc = watcher_append(wt, line, len);
+			free(line);
+		}
+		if (rc == -1) {
 			pthread_mutex_unlock(&w->lock);
 			return -1;
 		}
@@ -280,6 +302,15 @@ watch_read(struct watcher *wt, char *buf, size_t max)
 		}
 		if (wt->out_len == 0 && watcher_fill(wt) == -1)
 			return -1;
+		/*
+		 * A since= replay ends with a BOOKMARK at once, as the
+		 * snapshot does: the client knows it has caught up.
+		 */
+		if (wt->replay_to >= 0 && wt->last >= wt->replay_to) {
+			wt->replay_to = -1;
+			if (watcher_append_bookmark(wt) == -1)
+				return -1;
+		}
 		if (wt->out_len == 0 && wt->bookmark_due &&
 		    watcher_append_bookmark(wt) == -1)
 			return -1;
@@ -345,12 +376,28 @@ watch_open(struct watch *w, const struct store_query *q,
 	wt->match_arg = q->match_arg;
 	wt->match_free = match_free;
 	wt->last_write = util_now_ms();
+	wt->replay_to = -1;
 	if (since >= 0) {
+		/*
+		 * A revision this store has not reached (a database restored
+		 * from a backup, a client of another registry) has no events
+		 * to resume from: 410, so the client lists again, as for a
+		 * revision older than the history.
+		 */
+		rev = store_revision(w->store);
+		if (since > rev) {
+			nsreg_error_set(err, NSREG_GONE, "since",
+			    "since: revision %lld is newer than the current "
+			    "revision %lld: list again", (long long)since,
+			    (long long)rev);
+			goto fail;
+		}
 		/* NSREG_GONE when the history no longer reaches since. */
 		if (store_watch(w->store, q->kind, since, 1,
 		    watch_ignore_event, NULL, err) < 0)
 			goto fail;
 		wt->last = since;
+		wt->replay_to = rev;
 	} else {
 		all = *q;
 		all.after_name = NULL;
@@ -360,8 +407,6 @@ watch_open(struct watch *w, const struct store_query *q,
 			goto fail;
 		wt->last = rev;
 	}
-	if (since >= 0)
-		wt->bookmark_due = 1;
 	pthread_mutex_lock(&w->lock);
 	wt->next = w->watchers;
 	if (w->watchers != NULL)
@@ -389,16 +434,55 @@ watch_attach(struct watcher *wt, void (*wake)(void *), void *arg)
 	pthread_mutex_unlock(&wt->w->lock);
 }
 
+/* Drop every event of the ring (with the lock held). */
+static void
+watch_ring_clear(struct watch *w)
+{
+	while (w->ring_len > 0) {
+		watch_event_clear(w, &w->ring[w->ring_start]);
+		w->ring_start = (w->ring_start + 1) % w->ring_cap;
+		w->ring_len--;
+	}
+}
+
 void
 watch_publish(const struct store_event *ev, void *arg)
 {
 	struct watch		*w = arg;
 	struct watch_event	*e;
 	struct watcher		*wt;
+	char			*line;
+	size_t			 len = 0, cost;
+
+	/*
+	 * The rendered text tells the event's size; it is kept only when
+	 * small.  The object (filters read it) costs about twice its text
+	 * in jansson's nodes.
+	 */
+	line = watch_line(ev->type, ev->revision, ev->object,
+	    store_reason(ev->reason), &len);
+	cost = sizeof(*e) + 2 * len;
+	if (line != NULL && len > WATCH_LINE_KEEP) {
+		free(line);
+		line = NULL;
+	}
+	if (line != NULL)
+		cost += len;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->ring_len == w->ring_cap) {
-		watch_event_clear(&w->ring[w->ring_start]);
+	if (cost > w->ring_bytes_max) {
+		/*
+		 * Too big for the ring: keep none, so the ring stays one run
+		 * of consecutive events; streams read this one from the
+		 * store's history.
+		 */
+		watch_ring_clear(w);
+		free(line);
+		goto wake;
+	}
+	while (w->ring_len > 0 && (w->ring_len == w->ring_cap ||
+	    w->ring_bytes + cost > w->ring_bytes_max)) {
+		watch_event_clear(w, &w->ring[w->ring_start]);
 		w->ring_start = (w->ring_start + 1) % w->ring_cap;
 		w->ring_len--;
 	}
@@ -408,11 +492,24 @@ watch_publish(const struct store_event *ev, void *arg)
 	e->type = ev->type;
 	e->reason = store_reason(ev->reason);
 	e->object = json_incref(ev->object);
-	e->line = NULL;
+	e->line = line;
+	e->len = line != NULL ? len : 0;
+	e->cost = cost;
+	w->ring_bytes += cost;
 	w->ring_len++;
+wake:
 	for (wt = w->watchers; wt != NULL; wt = wt->next)
 		if (wt->kind == ev->kind && wt->wake != NULL)
 			wt->wake(wt->wake_arg);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
+watch_ring_usage(struct watch *w, size_t *events, size_t *bytes)
+{
+	pthread_mutex_lock(&w->lock);
+	*events = w->ring_len;
+	*bytes = w->ring_bytes;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -442,7 +539,8 @@ watch_timer(void *arg)
 }
 
 struct watch *
-watch_new(struct store *store, size_t ring, int64_t bookmark_ms)
+watch_new(struct store *store, size_t ring, size_t ring_bytes,
+    int64_t bookmark_ms)
 {
 	struct watch	*w;
 
@@ -454,6 +552,7 @@ watch_new(struct store *store, size_t ring, int64_t bookmark_ms)
 	}
 	w->store = store;
 	w->ring_cap = ring;
+	w->ring_bytes_max = ring_bytes;
 	w->bookmark_ms = bookmark_ms;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->timer_cond, NULL);
@@ -480,7 +579,8 @@ watch_free(struct watch *w)
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->timer, NULL);
 	for (i = 0; i < w->ring_len; i++)
-		watch_event_clear(&w->ring[(w->ring_start + i) % w->ring_cap]);
+		watch_event_clear(w,
+		    &w->ring[(w->ring_start + i) % w->ring_cap]);
 	pthread_cond_destroy(&w->timer_cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w->ring);

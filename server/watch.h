@@ -26,9 +26,18 @@
 struct watch;
 struct watcher;
 
-/* ring: events kept in memory; bookmark_ms: the quiet-stream interval. */
+/*
+ * ring: events kept in memory, at most; ring_bytes: what they may cost
+ * in memory, at most (the oldest go first; an event bigger than that is
+ * not kept at all: streams read it from the store's history);
+ * bookmark_ms: the quiet-stream interval.
+ */
 struct watch	*watch_new(struct store *store, size_t ring,
-		    int64_t bookmark_ms);
+		    size_t ring_bytes, int64_t bookmark_ms);
+
+/* Events and bytes the ring holds now (tests, metrics). */
+void		 watch_ring_usage(struct watch *w, size_t *events,
+		    size_t *bytes);
 /* End all streams' delivery and free (after their transport stopped). */
 void		 watch_free(struct watch *w);
 

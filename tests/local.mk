@@ -34,6 +34,13 @@ tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c
 tests_unit_test_hashmap_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_hashmap_LDADD = $(TEST_LIBS)
 
+# The watch ring's memory bound (issue 18 item 1).
+check_PROGRAMS += tests/unit/test_watch_ring
+TESTS += tests/unit/test_watch_ring
+tests_unit_test_watch_ring_SOURCES = tests/unit/test_watch_ring.c
+tests_unit_test_watch_ring_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_watch_ring_LDADD = $(TEST_LIBS)
+
 # Integration tests: a real nsregd on loopback (tests/integration/harness.c).
 check_LIBRARIES += tests/integration/libharness.a
 tests_integration_libharness_a_SOURCES = tests/integration/harness.c \
@@ -48,7 +55,8 @@ integration_tests = \
 	tests/integration/test_watch \
 	tests/integration/test_policy \
 	tests/integration/test_policy_net \
-	tests/integration/test_dev_policy
+	tests/integration/test_dev_policy \
+	tests/integration/test_limits
 check_PROGRAMS += $(integration_tests)
 TESTS += $(integration_tests)
 tests_integration_test_http_SOURCES = tests/integration/test_http.c
@@ -72,6 +80,9 @@ tests_integration_test_policy_net_SOURCES = \
 	tests/integration/test_policy_net.c
 tests_integration_test_policy_net_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_policy_net_LDADD = $(HARNESS_LIBS)
+tests_integration_test_limits_SOURCES = tests/integration/test_limits.c
+tests_integration_test_limits_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_limits_LDADD = $(HARNESS_LIBS)
 tests_integration_test_dev_policy_SOURCES = \
 	tests/integration/test_dev_policy.c $(IDFIX_SOURCES)
 tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)

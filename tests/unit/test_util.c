@@ -114,3 +114,35 @@ Test(util, secret_equal)
 	cr_expect_eq(util_secret_equal("abc", 3, "abd", 3), 0);
 	cr_expect_eq(util_secret_equal("abc", 3, "abcd", 4), 0);
 }
+
+/* Numbers are digits with an optional '-' where negatives are allowed:
+ * nothing strtoll would skip or take besides. */
+Test(util, number_parse_takes_plain_digits_only)
+{
+	static const struct {
+		const char	*s;
+		long long	 min;
+		int		 ok;
+		long long	 v;
+	} v[] = {
+		{ "0", 0, 1, 0 }, { "7", 0, 1, 7 }, { "007", 0, 1, 7 },
+		{ "-3", -10, 1, -3 }, { "-0", -10, 1, 0 },
+		{ "-0", 0, 0, 0 }, { "-1", 0, 0, 0 }, { "+1", 0, 0, 0 },
+		{ " 1", 0, 0, 0 }, { "\t1", 0, 0, 0 }, { "\n1", 0, 0, 0 },
+		{ "1 ", 0, 0, 0 }, { "1\n", 0, 0, 0 }, { "", 0, 0, 0 },
+		{ "-", -10, 0, 0 }, { "--1", -10, 0, 0 }, { "- 1", -10, 0, 0 },
+		{ "0x10", 0, 0, 0 }, { "1e3", 0, 0, 0 }, { "1.0", 0, 0, 0 },
+		{ "9223372036854775808", 0, 0, 0 },
+	};
+	long long	out;
+	size_t		i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		out = 12345;
+		cr_expect_eq(util_number_parse(v[i].s, v[i].min, INT64_MAX,
+		    &out), v[i].ok ? 0 : -1, "\"%s\" (min %lld)", v[i].s,
+		    v[i].min);
+		if (v[i].ok)
+			cr_expect_eq(out, v[i].v, "\"%s\"", v[i].s);
+	}
+}
