@@ -10,8 +10,8 @@
 
 #include "admission.h"
 #include "api.h"
+#include "auth.h"
 #include "decision_log.h"
-#include "federation.h"
 #include "policy.h"
 #include "server.h"
 #include "spiffe.h"
@@ -311,8 +311,7 @@ api_decisions_evaluate(struct server *srv, struct http_request *req)
 
 	nsreg_error_clear(&err);
 	/* Another trust domain's claims: those it lets rules see. */
-	if (federation_evaluate_claims(srv->federation, req->json,
-	    &err) == -1 || decisions_evaluate(srv, req->json, req->now,
+	if (auth_evaluate_claims(srv->auth, req->json, &err) == -1 || decisions_evaluate(srv, req->json, req->now,
 	    &decision, &err) == -1) {
 		http_reply_error(req, &err);
 		return;

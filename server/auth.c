@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "bundle.h"
+#include "hashmap.h"
 #include "jwtsvid.h"
 #include "log.h"
 #include "spiffe.h"
@@ -36,6 +37,23 @@ struct auth {
 	char			*trust_pem;
 	int64_t			 local_loaded_at;	/* ms */
 	uint64_t		 generation;	/* (re)loads; atomic */
+	/*
+	 * The stored trust domains (not the local one) and the claims of
+	 * their JWT-SVIDs that rules may see (struct auth_claims).
+	 */
+	pthread_mutex_t		 claims_lock;
+	struct hashmap		*claims;
+};
+
+/* A stored trust domain's "allowed_claims". */
+struct auth_claims {
+	char	*td;
+	json_t	*allowed;	/* own copy of the array, NULL: none */
+};
+
+/* Claims of a foreign JWT-SVID every rule may see. */
+static const char *const auth_base_claims[] = {
+	"sub", "aud", "exp", "iat", "nbf", NULL
 };
 
 /*
@@ -180,6 +198,11 @@ auth_new(const struct conf *conf, struct nsreg_error *err)
 		return NULL;
 	}
 	pthread_rwlock_init(&a->lock, NULL);
+	pthread_mutex_init(&a->claims_lock, NULL);
+	if ((a->claims = hashmap_new()) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
 	if ((a->trust = trust_new(conf->trust_domain, err)) == NULL)
 		goto fail;
 	if ((a->jwt_cache = tokcache_new(TOKCACHE_DEFAULT)) == NULL) {
@@ -210,11 +233,35 @@ auth_reload(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	return 0;
 }
 
+static void
+auth_claims_free(struct auth_claims *c)
+{
+	if (c == NULL)
+		return;
+	json_decref(c->allowed);
+	free(c->td);
+	free(c);
+}
+
+/* hashmap_filter: free every entry. */
+static int
+auth_claims_drop(const char *td, void *c, void *arg)
+{
+	(void)td;
+	(void)arg;
+	auth_claims_free(c);
+	return 0;
+}
+
 void
 auth_free(struct auth *a)
 {
 	if (a == NULL)
 		return;
+	if (a->claims != NULL)
+		hashmap_filter(a->claims, auth_claims_drop, NULL);
+	hashmap_free(a->claims);
+	pthread_mutex_destroy(&a->claims_lock);
 	auth_clear_locked(a);
 	if (a->jwt_cache != NULL)
 		tokcache_free(a->jwt_cache);
@@ -399,6 +446,131 @@ auth_local_loaded_at(struct auth *a)
 	return t;
 }
 
+/* ---- claims shown to rules ---------------------------------------------- */
+
+/* Follow stored trust domain td's "allowed_claims" (obj NULL: deleted). */
+static void
+auth_claims_follow(struct auth *a, const char *td, const json_t *obj)
+{
+	struct auth_claims	*c = NULL, *old;
+	const json_t		*allowed;
+
+	if (obj != NULL) {
+		allowed = json_object_get(obj, "allowed_claims");
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->td = strdup(td)) == NULL || (json_is_array(allowed) &&
+		    (c->allowed = json_deep_copy(allowed)) == NULL)) {
+			auth_claims_free(c);
+			log_warnx("msg=\"out of memory: allowed_claims not "
+			    "followed\" trust_domain=%s", td);
+			return;
+		}
+	}
+	pthread_mutex_lock(&a->claims_lock);
+	old = hashmap_remove(a->claims, td);
+	if (c != NULL && hashmap_put(a->claims, c->td, c, NULL) == -1) {
+		log_warnx("msg=\"out of memory: allowed_claims not "
+		    "followed\" trust_domain=%s", td);
+		auth_claims_free(c);
+	}
+	pthread_mutex_unlock(&a->claims_lock);
+	auth_claims_free(old);
+}
+
+json_t *
+auth_claims(struct auth *a, const char *td, const json_t *claims)
+{
+	struct auth_claims	*e;
+	const json_t		*v, *name;
+	json_t			*out = NULL, *c;
+	const char		*k;
+	size_t			 i;
+	int			 keep;
+
+	if (claims == NULL)
+		return NULL;
+	if (td == NULL || trust_is_local(a->trust, td))
+		return json_deep_copy(claims);
+	if ((out = json_object()) == NULL)
+		return NULL;
+	pthread_mutex_lock(&a->claims_lock);
+	e = hashmap_get(a->claims, td);
+	json_object_foreach((json_t *)claims, k, v) {
+		keep = 0;
+		for (i = 0; auth_base_claims[i] != NULL; i++)
+			if (strcmp(k, auth_base_claims[i]) == 0)
+				keep = 1;
+		if (!keep && e != NULL)
+			json_array_foreach(e->allowed, i, name)
+				if (strcmp(json_string_value(name), k) == 0) {
+					keep = 1;
+					break;
+				}
+		if (!keep)
+			continue;
+		if ((c = json_deep_copy(v)) == NULL ||
+		    json_object_set_new(out, k, c) == -1) {
+			json_decref(out);
+			out = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&a->claims_lock);
+	return out;
+}
+
+int
+auth_principal_claims(struct auth *a, struct principal *p,
+    struct nsreg_error *err)
+{
+	json_t	*c;
+
+	if (p->claims == NULL || p->trust_domain[0] == '\0' ||
+	    trust_is_local(a->trust, p->trust_domain))
+		return 0;
+	if ((c = auth_claims(a, p->trust_domain, p->claims)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	/* p's reference may be shared with the token cache: only dropped. */
+	json_decref(p->claims);
+	p->claims = c;
+	return 0;
+}
+
+int
+auth_evaluate_claims(struct auth *a, json_t *body, struct nsreg_error *err)
+{
+	struct spiffe_id	 id;
+	const json_t		*claims;
+	const char		*s;
+	char			 td[SPIFFE_TD_MAX + 1];
+	json_t			*c;
+	int			 known;
+
+	s = json_string_value(json_object_get(body, "principal"));
+	claims = json_object_get(body, "claims");
+	if (s == NULL || !json_is_object(claims) ||
+	    spiffe_id_parse(s, &id, NULL) == -1)
+		return 0;
+	spiffe_id_trust_domain(&id, td);
+	/*
+	 * A trust domain this server does not know could not authenticate:
+	 * nothing to apply, the hypothesis is taken as given.
+	 */
+	if (trust_is_local(a->trust, td))
+		return 0;
+	pthread_mutex_lock(&a->claims_lock);
+	known = hashmap_get(a->claims, td) != NULL;
+	pthread_mutex_unlock(&a->claims_lock);
+	if (!known)
+		return 0;
+	if ((c = auth_claims(a, td, claims)) == NULL ||
+	    json_object_set_new(body, "claims", c) == -1)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	return 0;
+}
+
 /*
  * Make the trust set follow one stored trust domain: obj is its rendered
  * object, or NULL when it was deleted.  A stored object carries a SPIFFE
@@ -427,6 +599,7 @@ auth_trust_domain_apply(struct auth *a, const char *name, const json_t *obj)
 			    "trust_domain=%s", td);
 		return;
 	}
+	auth_claims_follow(a, td, obj);
 	doc = obj != NULL ? json_object_get(obj, "bundle") : NULL;
 	if (doc != NULL && json_is_object(doc)) {
 		if ((b = bundle_from_json(td, doc, &err)) == NULL ||

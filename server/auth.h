@@ -13,12 +13,15 @@
  * The trust set holds the local trust domain's bundle (trust-bundle) and
  * the bundles of the trust domains stored through /v1/trust-domains
  * (auth_load_trust_domains at start-up, then auth_store_event on every
- * change).
+ * change), and with them which claims of another trust domain's
+ * JWT-SVIDs rules may see ("allowed_claims").
  */
 #ifndef NSREG_AUTH_H
 #define NSREG_AUTH_H
 
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "conf.h"
 #include "error.h"
@@ -70,10 +73,40 @@ int		 auth_load_trust_domains(struct auth *a, struct store *s,
 		    int64_t now, struct nsreg_error *err);
 
 /*
- * A store listener (arg: the struct auth): keeps the trust set in step
- * with stored trust domains - ADDED/MODIFIED load the object's "bundle"
- * (none: the trust domain is dropped), DELETED drops it.  Other kinds are
- * ignored.  Runs in the writer's thread, so a PUT or DELETE has taken
+ * The claims a rule may see of a principal of trust domain td (DESIGN
+ * section 5 over section 4): claims itself (a new reference) for the
+ * local trust domain; for another one a new object with only sub, aud,
+ * exp, iat, nbf and the names td's stored "allowed_claims" lists.  NULL
+ * when claims is NULL or memory runs out.
+ */
+json_t		*auth_claims(struct auth *a, const char *td,
+		    const json_t *claims);
+
+/*
+ * Make p's claims what rules may see (auth_claims), once per request,
+ * right after authentication: a principal of another trust domain with
+ * JWT claims gets the filtered copy in place of its own.  Returns 0, or
+ * -1 with err (NSREG_INTERNAL) when memory runs out.
+ */
+int		 auth_principal_claims(struct auth *a, struct principal *p,
+		    struct nsreg_error *err);
+
+/*
+ * The same for the hypothetical request of POST /v1/decisions/evaluate
+ * (body borrowed, changed in place): when "principal" is a SPIFFE ID of
+ * another, stored trust domain, its "claims" object is replaced by what
+ * rules would see.  A trust domain this server does not store could not
+ * authenticate at all: its claims are left as given, like anything else
+ * the evaluation judges.  Returns 0, or -1 with err when memory runs out.
+ */
+int		 auth_evaluate_claims(struct auth *a, json_t *body,
+		    struct nsreg_error *err);
+
+/*
+ * A store listener (arg: the struct auth): keeps the trust set and the
+ * claims rules may see in step with stored trust domains - ADDED/MODIFIED
+ * load the object's "bundle" (none: the trust domain is dropped) and
+ * "allowed_claims", DELETED drops them.  Other kinds are ignored.  Runs in the writer's thread, so a PUT or DELETE has taken
  * effect by the time it is answered.
  */
 void		 auth_store_event(const struct store_event *ev, void *arg);

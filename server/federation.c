@@ -488,7 +488,6 @@ federation_get(const struct federation_get *g, struct federation_reply *r,
 struct federation_entry {
 	char	 name[SPIFFE_TD_MAX + 1];
 	json_t	*federation;	/* the stored block (own copy), NULL: none */
-	json_t	*allowed_claims; /* own copy, NULL: none */
 	int64_t	 due;		/* next fetch, ms since the epoch */
 	int	 busy;		/* a worker fetches it */
 	int	 dirty;		/* settings changed during the fetch */
@@ -586,7 +585,6 @@ federation_entry_free(struct federation_entry *e)
 	if (e == NULL)
 		return;
 	json_decref(e->federation);
-	json_decref(e->allowed_claims);
 	free(e);
 }
 
@@ -620,7 +618,7 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
     int64_t now)
 {
 	struct federation_entry	*e;
-	const json_t		*fed, *claims, *ra;
+	const json_t		*fed, *ra;
 	size_t			 at;
 	int64_t			 t;
 
@@ -640,10 +638,6 @@ federation_follow(struct federation *f, const char *name, const json_t *obj,
 		    "trust_domain=%s", name);
 		return;
 	}
-	claims = json_object_get(obj, "allowed_claims");
-	json_decref(e->allowed_claims);
-	e->allowed_claims = json_is_array(claims) ? json_deep_copy(claims) :
-	    NULL;
 	fed = json_object_get(obj, "federation");
 	if (!json_is_object(fed)) {
 		json_decref(e->federation);
@@ -1188,115 +1182,6 @@ out:
 	json_decref(copy);
 	store_object_clear(&cur);
 	return rc;
-}
-
-/* ---- claims shown to rules ---------------------------------------------- */
-
-/* Claims of a foreign JWT-SVID every rule may see. */
-static const char *const federation_base_claims[] = {
-	"sub", "aud", "exp", "iat", "nbf", NULL
-};
-
-/* 1 when td is a stored trust domain this module follows. */
-static int
-federation_known(struct federation *f, const char *td)
-{
-	int	known;
-
-	pthread_mutex_lock(&f->lock);
-	known = federation_find(f, td, NULL) != NULL;
-	pthread_mutex_unlock(&f->lock);
-	return known;
-}
-
-json_t *
-federation_claims(struct federation *f, const char *td, const json_t *claims)
-{
-	struct federation_entry	*e;
-	const json_t		*v, *name;
-	json_t			*out = NULL, *c;
-	const char		*k;
-	size_t			 i;
-	int			 keep;
-
-	if (claims == NULL)
-		return NULL;
-	if (f == NULL || td == NULL || trust_is_local(f->trust, td))
-		return json_deep_copy(claims);
-	if ((out = json_object()) == NULL)
-		return NULL;
-	pthread_mutex_lock(&f->lock);
-	e = federation_find(f, td, NULL);
-	json_object_foreach((json_t *)claims, k, v) {
-		keep = 0;
-		for (i = 0; federation_base_claims[i] != NULL; i++)
-			if (strcmp(k, federation_base_claims[i]) == 0)
-				keep = 1;
-		if (!keep && e != NULL)
-			json_array_foreach(e->allowed_claims, i, name)
-				if (strcmp(json_string_value(name), k) == 0) {
-					keep = 1;
-					break;
-				}
-		if (!keep)
-			continue;
-		if ((c = json_deep_copy(v)) == NULL ||
-		    json_object_set_new(out, k, c) == -1) {
-			json_decref(out);
-			out = NULL;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&f->lock);
-	return out;
-}
-
-int
-federation_principal(struct federation *f, struct principal *p,
-    struct nsreg_error *err)
-{
-	json_t	*c;
-
-	if (p->claims == NULL || p->trust_domain[0] == '\0' ||
-	    trust_is_local(f->trust, p->trust_domain))
-		return 0;
-	if ((c = federation_claims(f, p->trust_domain, p->claims)) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	/* p's reference may be shared with the token cache: only dropped. */
-	json_decref(p->claims);
-	p->claims = c;
-	return 0;
-}
-
-int
-federation_evaluate_claims(struct federation *f, json_t *body,
-    struct nsreg_error *err)
-{
-	struct spiffe_id	 id;
-	const json_t		*claims;
-	const char		*s;
-	char			 td[SPIFFE_TD_MAX + 1];
-	json_t			*c;
-
-	s = json_string_value(json_object_get(body, "principal"));
-	claims = json_object_get(body, "claims");
-	if (s == NULL || !json_is_object(claims) ||
-	    spiffe_id_parse(s, &id, NULL) == -1)
-		return 0;
-	spiffe_id_trust_domain(&id, td);
-	/*
-	 * A trust domain this server does not know could not authenticate:
-	 * nothing to apply, the hypothesis is taken as given.
-	 */
-	if (trust_is_local(f->trust, td) ||
-	    !federation_known(f, td))
-		return 0;
-	if ((c = federation_claims(f, td, claims)) == NULL ||
-	    json_object_set_new(body, "claims", c) == -1)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	return 0;
 }
 
 json_t *

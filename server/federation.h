@@ -173,37 +173,6 @@ int		 federation_refresh(struct federation *f, const char *td,
 		    struct nsreg_error *err);
 
 /*
- * The claims a rule may see of a principal of trust domain td (DESIGN
- * section 5 over section 4): claims itself (a new reference) for the
- * local trust domain; for another one a new object with only sub, aud,
- * exp, iat, nbf and the names td's stored "allowed_claims" lists.  NULL
- * when claims is NULL or memory runs out.
- */
-json_t		*federation_claims(struct federation *f, const char *td,
-		    const json_t *claims);
-
-/*
- * Make p's claims what rules may see (federation_claims), once per
- * request, right after authentication: a principal of another trust
- * domain with JWT claims gets the filtered copy in place of its own.
- * Returns 0, or -1 with err (NSREG_INTERNAL) when memory runs out.
- */
-int		 federation_principal(struct federation *f,
-		    struct principal *p, struct nsreg_error *err);
-
-/*
- * The same for the hypothetical request of POST /v1/decisions/evaluate
- * (body borrowed, changed in place): when "principal" is a SPIFFE ID of
- * another, stored trust domain, its "claims" object is replaced by what
- * rules would see.  A trust domain this server does not store could not
- * authenticate at all: its claims are left as given, like anything else
- * the evaluation judges.
- * Returns 0, or -1 with err when memory runs out.
- */
-int		 federation_evaluate_claims(struct federation *f,
-		    json_t *body, struct nsreg_error *err);
-
-/*
  * Check and copy an "allowed_claims" value for storing (a new array of
  * distinct claim names, at most FEDERATION_CLAIMS_MAX of 1 to
  * FEDERATION_CLAIM_MAX bytes, no control characters).  NULL with err

@@ -146,8 +146,7 @@ server_admit_route(struct server *srv, struct http_request *req)
 	if (auth_request(srv->auth, req, &err) == -1)
 		goto fail;
 	/* Another trust domain's JWT claims: those it lets rules see. */
-	if (federation_principal(srv->federation, &req->principal,
-	    &err) == -1)
+	if (auth_principal_claims(srv->auth, &req->principal, &err) == -1)
 		goto fail;
 	if (!(r->flags & ROUTE_ANONYMOUS) &&
 	    req->principal.auth == PRINCIPAL_ANONYMOUS) {
