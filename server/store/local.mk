@@ -17,7 +17,8 @@ server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
 # Migrations are compiled in: the daemon needs no data files.
 STORE_SQLITE_SCHEMA = \
 	$(top_srcdir)/schema/sqlite/0001_initial.sql \
-	$(top_srcdir)/schema/sqlite/0002_grants.sql
+	$(top_srcdir)/schema/sqlite/0002_grants.sql \
+	$(top_srcdir)/schema/sqlite/0003_ipam_free.sql
 EXTRA_DIST += $(STORE_SQLITE_SCHEMA) schema/postgres/README \
 	build-aux/embed-sql.sh
 BUILT_SOURCES += server/store/schema_sqlite.c

@@ -8,42 +8,27 @@
 
 #include "store_lease.h"
 
-void
-store_lease_scan_start(struct store_lease_scan *sc,
-    const struct store_grant *g, int64_t low)
-{
-	sc->next = low > g->first ? low : g->first;
-	sc->last = g->last;
-	sc->full = sc->next > sc->last;
-}
-
 int
-store_lease_scan_feed(struct store_lease_scan *sc, int64_t leased)
+store_lease_pick(const struct store_grant *g, int has_freed, int64_t freed,
+    int has_top, int64_t top, int64_t *block, struct nsreg_error *err)
 {
-	if (sc->full || leased > sc->next)
-		return 1;	/* a gap before leased */
-	if (leased == sc->next) {
-		/* Never past last: it may be INT64_MAX. */
-		if (sc->next == sc->last)
-			sc->full = 1;
-		else
-			sc->next++;
-	}
-	return sc->full;
-}
+	int64_t	next = -1;	/* after the highest leased; -1: none */
 
-int
-store_lease_scan_end(const struct store_lease_scan *sc,
-    const struct store_grant *g, int64_t *block, struct nsreg_error *err)
-{
 	*block = -1;
-	if (sc->full)
+	if (!has_top || top < g->first)
+		next = g->first;
+	else if (top < g->last)
+		next = top + 1;	/* never past INT64_MAX: top < last */
+	if (has_freed && freed >= g->first && freed <= g->last &&
+	    (next == -1 || freed < next))
+		next = freed;
+	if (next == -1 || next > g->last)
 		return nsreg_error_set(err, NSREG_RESOURCE_EXHAUSTED, "vl3",
 		    "the vL3 pool %s of service %s is exhausted: all %llu "
 		    "usable /%d blocks are leased", g->pool, g->service,
 		    (unsigned long long)(g->last - g->first) + 1,
 		    g->client_len);
-	*block = sc->next;
+	*block = next;
 	return 0;
 }
 

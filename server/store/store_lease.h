@@ -5,11 +5,13 @@
  * reads and writes the rows (pools, leases) and asks these functions
  * what to do with them.  Pure functions: no allocation, no I/O.
  *
- * Blocks are numbered as in ipam.h.  A pool remembers low, a block below
- * which every usable block is leased; a new lease takes the lowest free
- * usable block at or above it: the backend feeds the blocks leased at
- * or above low, in ascending order, to a scan until the scan says it
- * has found a gap.
+ * Blocks are numbered as in ipam.h.  A backend keeps, beside the leases,
+ * the blocks returned to each pool (when a lease is released; taken out
+ * when leased again).  Every free block below the highest leased one is
+ * a returned block and every returned block is free, so the lowest free
+ * block is the lower of the lowest returned block and the block after
+ * the highest leased: two index probes, however large the pool and
+ * however many its leases.
  */
 #ifndef NSREG_STORE_LEASE_H
 #define NSREG_STORE_LEASE_H
@@ -21,28 +23,16 @@
 #include "error.h"
 #include "store.h"
 
-struct store_lease_scan {
-	int64_t		next;		/* lowest block not known leased */
-	int64_t		last;		/* last usable block */
-	int		full;		/* every block up to last is */
-};
-
-/* Start a scan for g's pool whose stored low is low. */
-void	store_lease_scan_start(struct store_lease_scan *sc,
-	    const struct store_grant *g, int64_t low);
 /*
- * Feed the next leased block (ascending, at or above where the scan
- * started).  1 when the scan has found its block (feed no more), 0 to
- * go on.
+ * The block a new lease of g's pool takes into *block: the lower of
+ * freed, the lowest returned block (has_freed: there is one), and the
+ * block after top, the highest leased one (has_top: there is one; else
+ * the pool's first usable block).  0, or -1 with
+ * NSREG_RESOURCE_EXHAUSTED when every usable block of the pool is
+ * leased.
  */
-int	store_lease_scan_feed(struct store_lease_scan *sc, int64_t leased);
-/*
- * The lowest free usable block once every leased block was fed (or the
- * feed said stop) into *block.  0, or -1 with NSREG_RESOURCE_EXHAUSTED
- * when every usable block of g's pool is leased.
- */
-int	store_lease_scan_end(const struct store_lease_scan *sc,
-	    const struct store_grant *g, int64_t *block,
+int	store_lease_pick(const struct store_grant *g, int has_freed,
+	    int64_t freed, int has_top, int64_t top, int64_t *block,
 	    struct nsreg_error *err);
 
 /*

@@ -121,9 +121,6 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (service) DO UPDATE SET "
 	    "prefix = excluded.prefix, client_len = excluded.client_len, "
 	    "low = excluded.low",
-	[SQL_POOL_LOW] = "UPDATE ipam_pools SET low = ?2 WHERE service = ?1",
-	[SQL_POOL_LOWER] =
-	    "UPDATE ipam_pools SET low = min(low, ?2) WHERE service = ?1",
 	[SQL_POOL_DELETE] = "DELETE FROM ipam_pools WHERE service = ?1",
 	[SQL_LEASES_DELETE] = "DELETE FROM ipam_leases WHERE service = ?1",
 	[SQL_LEASE_HOLD] =
@@ -133,9 +130,16 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	[SQL_LEASE_EXTEND] =
 	    "UPDATE ipam_leases SET expires_at = max(expires_at, ?4) "
 	    "WHERE service = ?1 AND slot = ?2 AND lease = ?3",
-	[SQL_LEASE_SCAN] =
-	    "SELECT slot FROM ipam_leases WHERE service = ?1 AND slot >= ?2 "
-	    "ORDER BY slot",
+	[SQL_LEASE_TOP] =
+	    "SELECT slot FROM ipam_leases WHERE service = ?1 "
+	    "ORDER BY slot DESC LIMIT 1",
+	[SQL_FREE_FIRST] =
+	    "SELECT slot FROM ipam_free WHERE service = ?1 "
+	    "ORDER BY slot LIMIT 1",
+	[SQL_FREE_TAKE] = "DELETE FROM ipam_free WHERE service = ?1 AND slot = ?2",
+	[SQL_FREE_PUT] =
+	    "INSERT OR IGNORE INTO ipam_free (service, slot) VALUES (?1, ?2)",
+	[SQL_FREES_DELETE] = "DELETE FROM ipam_free WHERE service = ?1",
 	[SQL_LEASE_INSERT] =
 	    "INSERT INTO ipam_leases (service, slot, principal, lease, grants, "
 	    "expires_at) VALUES (?1, ?2, ?3, ?4, 1, ?5)",

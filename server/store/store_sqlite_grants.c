@@ -90,6 +90,11 @@ store_sqlite_pool_drop(struct store_sqlite *s, const char *service,
 	if ((st = store_sqlite_stmt(c, SQL_LEASES_DELETE, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	if (store_sqlite_step_done(c, st, "drop leases", err) == -1)
+		return -1;
+	if ((st = store_sqlite_stmt(c, SQL_FREES_DELETE, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
 	return store_sqlite_step_done(c, st, "drop leases", err);
 }
 
@@ -195,7 +200,7 @@ store_sqlite_grant_release(struct store_sqlite *s, const char *id,
 		if (store_sqlite_step_done(c, st, "release lease", err) == -1)
 			goto done;
 		st = store_sqlite_stmt(c, sqlite3_changes(c->db) == 1 ?
-		    SQL_POOL_LOWER : SQL_LEASE_DROP, err);
+		    SQL_FREE_PUT : SQL_LEASE_DROP, err);
 		if (st == NULL)
 			goto done;
 		sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
@@ -370,10 +375,9 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 {
 	struct store_sqlite_conn	*c = s->writer;
 	struct store_sqlite_pool	 p;
-	struct store_lease_scan		 sc;
 	sqlite3_stmt			*st;
-	int64_t				 live, cand;
-	int				 rc;
+	int64_t				 live, cand, freed, top;
+	int				 rc, has_freed, has_top;
 
 	*slot = -1;
 
@@ -423,22 +427,26 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 		sqlite3_bind_int64(st, 4, g->first);
 		if (store_sqlite_step_done(c, st, "write pool", err) == -1)
 			return -1;
-		p.low = g->first;
 	}
 
-	/* The lowest free block at or above low (store_lease.c). */
-	store_lease_scan_start(&sc, g, p.low);
-	if ((st = store_sqlite_stmt(c, SQL_LEASE_SCAN, err)) == NULL)
+	/*
+	 * The lowest free block: the lowest returned one or the one after
+	 * the highest leased, whichever is lower (store_lease.c).
+	 */
+	if ((st = store_sqlite_stmt(c, SQL_FREE_FIRST, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, sc.next);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
-	    !store_lease_scan_feed(&sc, sqlite3_column_int64(st, 0)))
-		;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_sqlite_error(c->db, rc, "scan leases", err);
-	if (store_lease_scan_end(&sc, g, &cand, err) == -1)
+	if (store_sqlite_one_int(c, st, &freed, &has_freed, "read pool",
+	    err) == -1)
+		return -1;
+	if ((st = store_sqlite_stmt(c, SQL_LEASE_TOP, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
+	if (store_sqlite_one_int(c, st, &top, &has_top, "read leases",
+	    err) == -1)
+		return -1;
+	if (store_lease_pick(g, has_freed, freed, has_top, top, &cand,
+	    err) == -1)
 		return -1;
 	if ((st = store_sqlite_stmt(c, SQL_LEASE_INSERT, err)) == NULL)
 		return -1;
@@ -449,12 +457,14 @@ store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
 	sqlite3_bind_int64(st, 5, expires);
 	if (store_sqlite_step_done(c, st, "write lease", err) == -1)
 		return -1;
-	if ((st = store_sqlite_stmt(c, SQL_POOL_LOW, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, cand + 1);
-	if (store_sqlite_step_done(c, st, "write pool", err) == -1)
-		return -1;
+	if (has_freed) {
+		if ((st = store_sqlite_stmt(c, SQL_FREE_TAKE, err)) == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, cand);
+		if (store_sqlite_step_done(c, st, "write pool", err) == -1)
+			return -1;
+	}
 	*slot = cand;
 	*lease = gen;
 	return 0;

@@ -16,6 +16,7 @@
 
 #include "ipam.h"
 #include "store.h"
+#include "store_backend.h"
 #include "store_lease.h"
 
 #define T0	1700000000000LL
@@ -206,57 +207,59 @@ Test(ipam, bad_pools_are_refused)
 	cr_expect_eq(ipam_pool_init(&p, NULL, 32, "vl3", &err), -1);
 }
 
-/* ---- the lease scan (store_lease.c), as any backend runs it ------------- */
+/* ---- the lease choice (store_lease.c), as any backend makes it --------- */
 
-static const struct lease_scan_case {
+static const struct lease_pick_case {
 	const char	*what;
-	int64_t		 first, last, low;
-	int64_t		 leased[8];	/* ascending, at or above the start */
-	size_t		 n;
+	int64_t		 first, last;
+	int		 has_freed;
+	int64_t		 freed;		/* the lowest returned block */
+	int		 has_top;
+	int64_t		 top;		/* the highest leased block */
 	int64_t		 want;		/* -1: exhausted */
-} lease_scan_cases[] = {
-	{ "empty pool starts at first", 1, 254, 0, { 0 }, 0, 1 },
-	{ "low below first counts from first", 1, 254, 0, { 1, 2 }, 2, 3 },
-	{ "a gap before the leased blocks", 1, 254, 1, { 2, 3 }, 2, 1 },
-	{ "the first gap, not the last", 1, 254, 1, { 1, 2, 4, 6 }, 4, 3 },
-	{ "low skips what is known leased", 1, 254, 10, { 10, 11 }, 2, 12 },
-	{ "the last block", 1, 4, 1, { 1, 2, 3 }, 3, 4 },
-	{ "exhausted", 1, 4, 1, { 1, 2, 3, 4 }, 4, -1 },
-	{ "low past the pool is exhausted", 1, 4, 5, { 0 }, 0, -1 },
-	{ "a /31 uses block 0", 0, 1, 0, { 0 }, 1, 1 },
-	{ "a huge pool (2^63 - 1 blocks)", 1, INT64_MAX, 1,
-	    { 1, 2, 3 }, 3, 4 },
-	{ "the top of a huge pool", 1, INT64_MAX, INT64_MAX - 1,
-	    { INT64_MAX - 1 }, 1, INT64_MAX },
-	{ "a huge pool exhausted", INT64_MAX - 1, INT64_MAX, INT64_MAX - 1,
-	    { INT64_MAX - 1, INT64_MAX }, 2, -1 },
+} lease_pick_cases[] = {
+	{ "an empty pool starts at first", 1, 254, 0, 0, 0, 0, 1 },
+	{ "a /31 starts at block 0", 0, 1, 0, 0, 0, 0, 0 },
+	{ "after the highest leased", 1, 254, 0, 0, 1, 7, 8 },
+	{ "a returned block below it first", 1, 254, 1, 3, 1, 7, 3 },
+	{ "a returned block above it (the top went) later", 1, 254, 1, 9,
+	    1, 7, 8 },
+	{ "the returned top block itself", 1, 254, 1, 8, 1, 7, 8 },
+	{ "the last block", 1, 4, 0, 0, 1, 3, 4 },
+	{ "exhausted", 1, 4, 0, 0, 1, 4, -1 },
+	{ "full but one returned", 1, 4, 1, 2, 1, 4, 2 },
+	{ "a returned block outside the pool is not taken", 1, 4, 1, 9, 1,
+	    4, -1 },
+	{ "a huge pool (2^63 - 1 blocks)", 1, INT64_MAX, 0, 0, 1, 3, 4 },
+	{ "the top of a huge pool", 1, INT64_MAX, 0, 0, 1, INT64_MAX - 1,
+	    INT64_MAX },
+	{ "a huge pool full up to INT64_MAX", 1, INT64_MAX, 0, 0, 1,
+	    INT64_MAX, -1 },
+	{ "a huge pool full but one returned", 1, INT64_MAX, 1, 5, 1,
+	    INT64_MAX, 5 },
 };
 
-Test(lease, scan_takes_the_lowest_free_usable_block)
+Test(lease, pick_takes_the_lowest_free_usable_block)
 {
-	const struct lease_scan_case	*c;
-	struct store_lease_scan		 sc;
+	const struct lease_pick_case	*c;
 	struct store_grant		 g;
 	struct nsreg_error		 err;
 	int64_t				 block;
-	size_t				 i, j;
+	size_t				 i;
 	int				 rc;
 
-	for (i = 0; i < sizeof(lease_scan_cases) /
-	    sizeof(lease_scan_cases[0]); i++) {
-		c = &lease_scan_cases[i];
+	for (i = 0; i < sizeof(lease_pick_cases) /
+	    sizeof(lease_pick_cases[0]); i++) {
+		c = &lease_pick_cases[i];
 		memset(&g, 0, sizeof(g));
 		g.service = "s";
 		g.pool = "fd00::/64";
 		g.client_len = 128;
 		g.first = c->first;
 		g.last = c->last;
-		store_lease_scan_start(&sc, &g, c->low);
-		for (j = 0; j < c->n; j++)
-			if (store_lease_scan_feed(&sc, c->leased[j]))
-				break;
 		nsreg_error_clear(&err);
-		rc = store_lease_scan_end(&sc, &g, &block, &err);
+		rc = store_lease_pick(&g, c->has_freed, c->freed, c->has_top,
+		    c->top, &block, &err);
 		if (c->want < 0) {
 			cr_expect_eq(rc, -1, "%s", c->what);
 			cr_expect_eq(err.code, NSREG_RESOURCE_EXHAUSTED, "%s",
@@ -693,6 +696,102 @@ Test(leases, ipv6_pools_from_48_to_126_lease_lowest_free_first)
 		cr_assert_eq(store_delete(st, STORE_SERVICE, c->service, 0, T0,
 		    NULL, &err), 0, "%s", err.message);
 	}
+}
+
+/*
+ * Leases and releases in random order, in a /64 of /128s: every new
+ * lease takes the lowest free block, as a model of the pool says.
+ */
+Test(leases, churn_always_takes_the_lowest_free_block)
+{
+	enum { PRINCIPALS = 40, STEPS = 600 };
+	struct gctx		g;
+	char			ids[PRINCIPALS][16], who[64], want[IPAM_TEXT_MAX];
+	int64_t			held[PRINCIPALS], b;
+	unsigned char		used[PRINCIPALS + 2];
+	unsigned int		seed = 12345;
+	int			i, step, p;
+
+	use_key("k1", T0);
+	gctx_init(&g, "churn", "fd00:c::/64", 128, "churn-1");
+	memset(used, 0, sizeof(used));
+	for (i = 0; i < PRINCIPALS; i++)
+		held[i] = -1;
+	for (step = 0; step < STEPS; step++) {
+		seed = seed * 1103515245u + 12345u;
+		p = (int)((seed >> 16) % PRINCIPALS);
+		if (held[p] >= 0) {
+			grant_revoke(ids[p], T0);
+			used[held[p]] = 0;
+			held[p] = -1;
+			continue;
+		}
+		for (b = 1; used[b]; b++)
+			;
+		cr_assert_eq(ipam_block_address(&g.pool, b, want,
+		    sizeof(want)), 0);
+		snprintf(ids[p], sizeof(ids[p]), "c%d", step);
+		snprintf(who, sizeof(who), "spiffe://example.org/c/%d", p);
+		grant_ok(&g, ids[p], who, want);
+		used[b] = 1;
+		held[p] = b;
+	}
+}
+
+/*
+ * A database written before 0003_ipam_free (leases found by a walk from
+ * the pool's low mark) goes on leasing the lowest free blocks after the
+ * upgrade: the migration returns the gaps below the highest lease.
+ */
+Test(leases, pools_written_before_0003_keep_their_gaps)
+{
+	struct store_migration	 mig[3];
+	struct store_options	 opt;
+	struct nsreg_error	 err;
+	struct gctx		 g;
+	sqlite3			*db;
+	sqlite3_stmt		*q;
+	char			 path[300], *msg = NULL;
+	int			 n;
+
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
+	unlink(path);
+	mig[0] = schema_sqlite[0];
+	mig[1] = schema_sqlite[1];
+	cr_assert_eq(mig[1].version, 2);
+	memset(&mig[2], 0, sizeof(mig[2]));
+	memset(&opt, 0, sizeof(opt));
+	opt.url = test_url;
+	st = store_open_migrations(&opt, mig, &err);
+	cr_assert_not_null(st, "%s", err.message);
+	store_close(st);
+	st = NULL;
+	/* As 0002 left them: 1, 2, 4, 5 and 7 leased, low at 3. */
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "INSERT INTO ipam_pools VALUES "
+	    "('db', '10.60.0.0/24', 32, 3);"
+	    "INSERT INTO ipam_leases VALUES ('db', 1, 'p1', 1, 1, 0),"
+	    "('db', 2, 'p2', 2, 1, 0), ('db', 4, 'p4', 4, 1, 0),"
+	    "('db', 5, 'p5', 5, 1, 0), ('db', 7, 'p7', 7, 1, 0);",
+	    NULL, NULL, &msg), SQLITE_OK, "%s", msg != NULL ? msg : "");
+	sqlite3_close(db);
+	store_up();
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT group_concat(slot) FROM "
+	    "(SELECT slot FROM ipam_free WHERE service = 'db' ORDER BY slot)",
+	    -1, &q, NULL), SQLITE_OK);
+	cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+	cr_expect_str_eq((const char *)sqlite3_column_text(q, 0), "3,6");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	use_key("k1", T0);
+	gctx_init(&g, "db", "10.60.0.0/24", 32, "db-1");
+	grant_ok(&g, "a", "spiffe://example.org/a", "10.60.0.3/32");
+	grant_ok(&g, "b", "spiffe://example.org/b", "10.60.0.6/32");
+	grant_ok(&g, "c", "spiffe://example.org/c", "10.60.0.8/32");
+	n = (int)live_leases("db", T0);
+	cr_expect_eq(n, 3, "live leases %d", n);
 }
 
 Test(leases, leases_survive_a_restart)
