@@ -9,10 +9,12 @@ POLICY_LIB_C = \
 	policy/cel_parse.c policy/cel_check.c policy/cel_eval.c \
 	policy/cel_func.c policy/cel_value.c policy/cel_host.c \
 	policy/cel_time.c policy/regex.c policy/rule.c policy/decision.c \
-	policy/cel_net.c policy/cel_strings.c policy/cel_math.c \
+	policy/cel_net.c policy/cel_net_ip.c policy/cel_net_url.c \
+	policy/cel_strings.c policy/cel_math.c \
 	policy/cel_optional.c
 policy_libnsregpolicy_a_SOURCES = \
-	policy/policy.h policy/cel.h policy/cel_ast.h $(POLICY_LIB_C)
+	policy/policy.h policy/cel.h policy/cel_ast.h policy/cel_net.h \
+	$(POLICY_LIB_C)
 policy_libnsregpolicy_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 noinst_LIBRARIES += policy/libnsregpolicytz.a
