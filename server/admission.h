@@ -153,6 +153,24 @@ int			 admission_filter_list(struct admission *a,
 			    struct nsreg_error *err);
 
 /*
+ * The policy time one list request may spend deciding its items (0: no
+ * bound).  Past it the list stops deciding: admission_filter_cut() then
+ * says where the page ends, so that a heavy rule set slows one caller's
+ * page, not the server.
+ */
+void			 admission_set_budget(struct admission *a,
+			    int64_t budget_us);
+
+/*
+ * After a list filtered by admission_filter_list (before its match_free):
+ * 1 when the budget ran out, *last then names the last record decided
+ * (borrowed from q->match_arg; later records were not decided, so the
+ * page ends there and the next one starts after it).  0 otherwise.
+ */
+int			 admission_filter_cut(const struct store_query *q,
+			    const char **last);
+
+/*
  * A hypothetical request (POST /v1/decisions/evaluate): the variables of
  * DESIGN section 5 as given, all borrowed.
  */

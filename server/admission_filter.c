@@ -52,6 +52,10 @@ struct adm_filter {
 	int64_t			 found;
 	int64_t			 hidden;
 	struct adm_summary	 sum;
+	int64_t			 budget_us;	/* 0: none */
+	int64_t			 spent_us;
+	int			 cut;		/* the budget ran out */
+	char			*last;		/* last name decided */
 };
 
 static void
@@ -120,12 +124,16 @@ adm_filter_match(const json_t *o, void *arg)
 	const json_t		*offered = NULL;
 	const char		*name, *svc = NULL, *first = NULL;
 	size_t			 i, n;
+	int64_t			 t0;
 	int			 allow = 0;
 
+	if (f->cut)
+		return 0;	/* past the budget: decide no more */
 	if (f->inner != NULL && f->inner(o, f->inner_arg) != 1)
 		return 0;
 	if ((name = json_string_value(json_object_get(o, "name"))) == NULL)
 		return 0;
+	t0 = f->budget_us > 0 ? util_mono_us() : 0;
 	adm_refresh(a);
 	adm_ctx_init(&c, &f->principal, f->remote_addr, util_now_ms(), NULL,
 	    "find");
@@ -169,6 +177,14 @@ adm_filter_match(const json_t *o, void *arg)
 			    NULL, NULL, &d, ADM_LOG_COALESCE);
 	}
 	pthread_rwlock_unlock(&a->lock);
+	if (f->budget_us > 0) {
+		f->spent_us += util_mono_us() - t0;
+		if (f->spent_us >= f->budget_us) {
+			free(f->last);
+			f->last = strdup(name);
+			f->cut = f->last != NULL;
+		}
+	}
 	return allow;
 }
 
@@ -217,7 +233,25 @@ adm_filter_free(void *arg)
 	for (i = 0; i < f->nservices; i++)
 		free(f->services[i]);
 	principal_clear(&f->principal);
+	free(f->last);
 	free(f);
+}
+
+void
+admission_set_budget(struct admission *a, int64_t budget_us)
+{
+	atomic_store(&a->budget_us, budget_us);
+}
+
+int
+admission_filter_cut(const struct store_query *q, const char **last)
+{
+	const struct adm_filter	*f = q->match_arg;
+
+	if (q->match != adm_filter_match || f == NULL || !f->cut)
+		return 0;
+	*last = f->last;
+	return 1;
 }
 
 /*
@@ -300,6 +334,8 @@ admission_filter_list(struct admission *a, const struct admission_caller *cl,
 	snprintf(f->remote_addr, sizeof(f->remote_addr), "%s",
 	    cl->remote_addr != NULL ? cl->remote_addr : "");
 	f->time = cl->now;
+	/* Watches decide event by event, for as long as they run. */
+	f->budget_us = watch ? 0 : atomic_load(&a->budget_us);
 	f->inner = q->match;
 	f->inner_arg = q->match_arg;
 	f->inner_free = *match_free;

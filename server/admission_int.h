@@ -58,6 +58,7 @@ struct admission {
 	atomic_uint_fast64_t	 rules_gen;	/* bumped by every change */
 	atomic_uint_fast64_t	 built_gen;	/* what set was built from */
 	atomic_int		 loading;	/* keep tombstones */
+	atomic_llong		 budget_us;	/* a list's policy time */
 };
 
 /* What stays the same for every decision of one request. */

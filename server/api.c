@@ -12,6 +12,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "log.h"
 #include "server.h"
 #include "spiffe.h"
 #include "util.h"
@@ -357,7 +358,8 @@ api_list_or_watch(struct server *srv, struct http_request *req,
 {
 	struct nsreg_error	 err;
 	struct api_page		 pg;
-	const char		*w, *s;
+	const char		*w, *s, *last;
+	char			 tok[1024];
 	json_t			*items = NULL;
 	int64_t			 rev, since = -1;
 	long long		 v;
@@ -406,9 +408,21 @@ api_list_or_watch(struct server *srv, struct http_request *req,
 	if (store_list(srv->store, q, req->now, &items, &rev, &more,
 	    &err) == -1)
 		goto fail;
+	if (admission_filter_cut(q, &last)) {
+		/*
+		 * The rules spent the request's policy budget: the page ends
+		 * at the last record decided, the token resumes after it.
+		 */
+		log_info("msg=\"list cut at the policy budget\" id=%s "
+		    "items=%zu", req->id, json_array_size(items));
+		api_page_token(last, 1, tok, sizeof(tok));
+		http_reply_json(req, HTTP_OK, json_pack("{s:o, s:I, s:s}",
+		    "items", items, "revision", (json_int_t)rev,
+		    "next_page_token", tok));
+	} else
+		api_reply_list(req, items, rev, more);
 	if (match_free != NULL)
 		match_free(q->match_arg);
-	api_reply_list(req, items, rev, more);
 	return;
 fail:
 	if (match_free != NULL)

@@ -293,6 +293,7 @@ CONF_DURATION_KW(conf_kw_connection_timeout, connection_timeout,
     "connection-timeout", 1000)
 CONF_DURATION_KW(conf_kw_header_timeout, header_timeout, "header-timeout",
     1000)
+CONF_DURATION_KW(conf_kw_policy_budget, policy_budget, "policy-budget", 1)
 CONF_DURATION_KW(conf_kw_watch_bookmark, watch_bookmark, "watch-bookmark",
     100)
 CONF_DURATION_KW(conf_kw_federation_timeout, federation_timeout,
@@ -482,6 +483,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_max_connections_per_address },
 	{ .name = "header-timeout", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_header_timeout },
+	{ .name = "policy-budget", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_policy_budget },
 	{ .name = "log-level", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_log_level },
 	{ .name = "federation-ca-file", .minargs = 1, .maxargs = 1,
@@ -513,6 +516,7 @@ conf_defaults(struct conf *c)
 	c->watch_bookmark = 10 * 1000;
 	c->connection_timeout = 60 * 1000;
 	c->header_timeout = 10 * 1000;
+	c->policy_budget = 100;
 	c->max_connections = 0;
 	c->max_connections_per_address = 256;
 	c->log_level = LOG_LEVEL_INFO;
@@ -813,6 +817,8 @@ conf_dump(const struct conf *c, FILE *f)
 	    util_duration_format(c->connection_timeout, b, sizeof(b)));
 	fprintf(f, "header-timeout %s\n",
 	    util_duration_format(c->header_timeout, b, sizeof(b)));
+	fprintf(f, "policy-budget %s\n",
+	    util_duration_format(c->policy_budget, b, sizeof(b)));
 	if (c->max_connections == 0)
 		fprintf(f, "max-connections auto\n");
 	else

@@ -53,6 +53,7 @@ struct conf {
 	int64_t			 watch_bookmark;	/* ms */
 	int64_t			 connection_timeout;	/* ms */
 	int64_t			 header_timeout;	/* ms */
+	int64_t			 policy_budget;		/* ms per list */
 	unsigned int		 max_connections;	/* 0: from the fd limit */
 	unsigned int		 max_connections_per_address;
 	int			 log_level;	/* enum log_level */

@@ -74,6 +74,7 @@ struct http_ratelog {
 };
 
 #define HTTP_RATELOG_MS		10000
+#define HTTP_POOL_MAX		16
 #define HTTP_WATCHDOG_MS	250
 
 struct http_header {
@@ -104,6 +105,7 @@ struct http_ctx {
 	/* A deferred reply (http_defer): dlock guards the two flags. */
 	int			 deferred;
 	pthread_mutex_t		 dlock;
+	int			 def_refs;	/* http_defer calls not done */
 	int			 def_done;
 	int			 def_suspended;
 };
@@ -133,6 +135,13 @@ struct http_server {
 	int			 watchdog_running;
 	int			 watchdog_stop;
 	struct http_ratelog	 log_full, log_refused, log_slow;
+	/* The work pool (http_offload). */
+	pthread_mutex_t		 pool_lock;
+	pthread_cond_t		 pool_cond;
+	struct http_job		*jobs, *jobs_tail;
+	pthread_t		 pool[HTTP_POOL_MAX];
+	size_t			 npool;
+	int			 pool_stop;
 };
 
 static void	http_conn_deadline(struct http_server *, struct http_conn *,
@@ -728,6 +737,9 @@ http_defer(struct http_request *req)
 		c->deferred = 1;
 		atomic_fetch_add(&c->server->deferred, 1);
 	}
+	pthread_mutex_lock(&c->dlock);
+	c->def_refs++;
+	pthread_mutex_unlock(&c->dlock);
 	return (struct http_deferred *)c;
 }
 
@@ -739,8 +751,13 @@ http_deferred_done(struct http_deferred *d)
 	struct MHD_Connection	*mhd = c->mhd;
 	int			 resume;
 
-	atomic_fetch_sub(&h->deferred, 1);
 	pthread_mutex_lock(&c->dlock);
+	if (--c->def_refs > 0) {
+		/* An offloaded handler deferred its reply again. */
+		pthread_mutex_unlock(&c->dlock);
+		return;
+	}
+	atomic_fetch_sub(&h->deferred, 1);
 	c->def_done = 1;
 	resume = c->def_suspended;
 	c->def_suspended = 0;
@@ -752,6 +769,65 @@ http_deferred_done(struct http_deferred *d)
 	 */
 	if (resume)
 		MHD_resume_connection(mhd);
+}
+
+struct http_job {
+	struct http_request	*req;
+	void			(*fn)(struct http_request *, void *);
+	void			*arg;
+	struct http_deferred	*def;
+	struct http_job		*next;
+};
+
+static void *
+http_pool_run(void *arg)
+{
+	struct http_server	*h = arg;
+	struct http_job		*j;
+
+	pthread_mutex_lock(&h->pool_lock);
+	for (;;) {
+		while (h->jobs == NULL && !h->pool_stop)
+			pthread_cond_wait(&h->pool_cond, &h->pool_lock);
+		if ((j = h->jobs) == NULL)
+			break;
+		h->jobs = j->next;
+		if (h->jobs == NULL)
+			h->jobs_tail = NULL;
+		pthread_mutex_unlock(&h->pool_lock);
+		j->fn(j->req, j->arg);
+		http_deferred_done(j->def);
+		free(j);
+		pthread_mutex_lock(&h->pool_lock);
+	}
+	pthread_mutex_unlock(&h->pool_lock);
+	return NULL;
+}
+
+void
+http_offload(struct http_request *req,
+    void (*fn)(struct http_request *, void *), void *arg)
+{
+	struct http_ctx		*c = http_ctx_of(req);
+	struct http_server	*h = c->server;
+	struct http_job		*j;
+
+	if (h->npool == 0 || (j = calloc(1, sizeof(*j))) == NULL) {
+		fn(req, arg);
+		return;
+	}
+	j->req = req;
+	j->fn = fn;
+	j->arg = arg;
+	j->def = http_defer(req);
+	pthread_mutex_lock(&h->pool_lock);
+	if (h->jobs_tail != NULL)
+		h->jobs_tail->next = j;
+	else
+		h->jobs = j;
+	h->jobs_tail = j;
+	pthread_cond_signal(&h->pool_cond);
+	pthread_mutex_unlock(&h->pool_lock);
 }
 
 /* After the handler: sleep until a deferred reply is ready. */
@@ -1451,6 +1527,8 @@ http_start(const struct http_listen *listen, size_t nlisten,
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->conns_lock, NULL);
 	pthread_cond_init(&h->conns_cond, NULL);
+	pthread_mutex_init(&h->pool_lock, NULL);
+	pthread_cond_init(&h->pool_cond, NULL);
 	h->hooks = *hooks;
 	h->max_connections = opt->max_connections;
 	h->header_timeout_ms = opt->header_timeout_ms;
@@ -1461,6 +1539,14 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		goto fail;
 	}
 	h->watchdog_running = 1;
+	for (i = 0; i < (size_t)opt->threads && i < HTTP_POOL_MAX; i++) {
+		if (pthread_create(&h->pool[i], NULL, http_pool_run, h) != 0) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "cannot start the work pool");
+			goto fail;
+		}
+		h->npool++;
+	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "no randomness");
 		goto fail;
@@ -1584,6 +1670,12 @@ http_stop(struct http_server *h)
 	pthread_mutex_unlock(&h->lock);
 	for (i = 0; i < h->ndaemons; i++)
 		MHD_stop_daemon(h->daemons[i]);
+	pthread_mutex_lock(&h->pool_lock);
+	h->pool_stop = 1;
+	pthread_cond_broadcast(&h->pool_cond);
+	pthread_mutex_unlock(&h->pool_lock);
+	for (i = 0; i < h->npool; i++)
+		pthread_join(h->pool[i], NULL);
 	if (h->watchdog_running) {
 		pthread_mutex_lock(&h->conns_lock);
 		h->watchdog_stop = 1;
@@ -1601,5 +1693,7 @@ http_stop(struct http_server *h)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->conns_lock);
 	pthread_cond_destroy(&h->conns_cond);
+	pthread_mutex_destroy(&h->pool_lock);
+	pthread_cond_destroy(&h->pool_cond);
 	free(h);
 }

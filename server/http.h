@@ -199,6 +199,16 @@ void		 http_stream_wake(struct http_stream *s);
 struct http_deferred *http_defer(struct http_request *req);
 void		 http_deferred_done(struct http_deferred *d);
 
+/*
+ * Run fn(req, arg) on the server's work pool (as many threads as the
+ * listeners' workers) instead of the connection's thread, so that slow
+ * handlers (lists decided rule by rule) never hold the threads that
+ * answer other connections, probes among them.  The reply goes out when
+ * fn returns, or later when fn deferred it itself (http_defer nests).
+ */
+void		 http_offload(struct http_request *req,
+		    void (*fn)(struct http_request *, void *), void *arg);
+
 /* Dump a JSON value compactly into a new buffer (never fails on bad UTF-8). */
 char		*http_json_dump(const json_t *v, size_t *len);
 

@@ -175,6 +175,12 @@ fail:
 	return NULL;
 }
 
+static void
+server_run(struct http_request *req, void *arg)
+{
+	req->route->handler(arg, req);
+}
+
 /* A request with a body, before the body is read (http.h). */
 static int
 server_admit(struct http_request *req, void *arg)
@@ -195,6 +201,15 @@ server_dispatch(struct http_request *req, void *arg)
 		return;
 	if ((r->flags & ROUTE_BODY) && server_parse_body(req, &err) == -1) {
 		http_reply_error(req, &err);
+		return;
+	}
+	/*
+	 * A list that rules decide item by item runs on the work pool, so
+	 * that probes and cheap requests never wait behind policy work.
+	 */
+	if ((r->flags & ROUTE_FILTERED) && !req->principal.admin &&
+	    !api_is_watch(req)) {
+		http_offload(req, server_run, srv);
 		return;
 	}
 	r->handler(srv, req);
@@ -430,6 +445,7 @@ server_start(struct server *srv, struct nsreg_error *err)
 	    NULL || (srv->admission = admission_new(srv->store, srv->metrics,
 	    srv->decisions, err)) == NULL)
 		goto out;
+	admission_set_budget(srv->admission, conf->policy_budget * 1000);
 	store_set_listener(srv->store, server_store_event, srv);
 	if (auth_load_trust_domains(srv->auth, srv->store, util_now_ms(),
 	    err) == -1)

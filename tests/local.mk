@@ -51,6 +51,7 @@ HARNESS_LIBS = tests/integration/libharness.a $(TEST_LIBS)
 integration_tests = \
 	tests/integration/test_http \
 	tests/integration/test_http_framing \
+	tests/integration/test_http_budget \
 	tests/integration/test_registry \
 	tests/integration/test_watch \
 	tests/integration/test_policy \
@@ -67,6 +68,10 @@ tests_integration_test_http_framing_SOURCES = \
 	tests/integration/rawtls.h
 tests_integration_test_http_framing_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_http_framing_LDADD = $(HARNESS_LIBS)
+tests_integration_test_http_budget_SOURCES = \
+	tests/integration/test_http_budget.c
+tests_integration_test_http_budget_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_http_budget_LDADD = $(HARNESS_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_registry_LDADD = $(HARNESS_LIBS)

@@ -91,6 +91,7 @@ Test(conf, full_config_sets_every_directive)
 	cr_expect_eq(c->max_connections, 20000);
 	cr_expect_eq(c->max_connections_per_address, 500);
 	cr_expect_eq(c->header_timeout, 5000);
+	cr_expect_eq(c->policy_budget, 250);
 	cr_expect_eq(c->log_level, 0);
 	conf_free(c);
 }
