@@ -8,8 +8,10 @@
 # "make fuzz" (.ci/run), mandoc for the man page checks, curl
 # and openssl for the quick start, tzdata for named time zones in rules,
 # git (.ci/run copies the tracked tree), jq and xxd (the grant
-# verification script), and Node.js with npm for the CEL
-# conformance suite.  Then: autoreconf -fi && ./configure && make -j2.
+# verification script), Node.js with npm for the CEL
+# conformance suite and the OpenAPI checks, and dpkg-dev, debhelper,
+# fakeroot and lintian for the Debian package test (tests/pkg/deb.sh,
+# run by .ci/run).  Then: autoreconf -fi && ./configure && make -j2.
 # Arguments are passed to ./configure (e.g. --enable-sanitizers).
 set -eu
 
@@ -19,7 +21,7 @@ pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
 clang libclang-rt-14-dev mandoc curl openssl ca-certificates tzdata git
-jq xxd"
+jq xxd dpkg-dev debhelper fakeroot lintian"
 
 missing=""
 for p in $pkgs; do

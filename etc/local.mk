@@ -42,3 +42,9 @@ uninstall-local:
 # make distcheck installs as a user, under its own prefix.
 AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-systemdsystemunitdir='$$dc_install_base/lib/systemd/system'
+
+# The Debian packaging (dpkg-buildpackage -us -uc -b) and its test, run
+# by .ci/run rather than make check.
+EXTRA_DIST += debian/changelog debian/control debian/copyright \
+	debian/nsreg.dirs debian/nsreg.docs debian/nsreg.postinst \
+	debian/nsreg.postrm debian/rules debian/source/format tests/pkg/deb.sh
