@@ -325,6 +325,12 @@ api_watch_wake(void *stream)
 	http_stream_wake(stream);
 }
 
+static int
+api_watch_peer_gone(void *stream)
+{
+	return http_stream_peer_gone(stream);
+}
+
 static const struct http_stream_ops api_watch_ops = {
 	.read = api_watch_read,
 	.free = api_watch_free,
@@ -349,6 +355,7 @@ api_watch_start(struct server *srv, struct http_request *req,
 		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "cannot start the stream");
 	watch_attach(wt, api_watch_wake, stream);
+	watch_attach_probe(wt, api_watch_peer_gone);
 	return 0;
 }
 

@@ -53,12 +53,24 @@ api_metrics(struct server *srv, struct http_request *req)
 	char			*text;
 	size_t			 len;
 
+	/*
+	 * The series name federation partners and rules: admins and the
+	 * principals listed with metrics-reader only (DESIGN section 3).
+	 */
+	if (!auth_may_read_metrics(srv->auth, &req->principal)) {
+		nsreg_error_set(&err, NSREG_PERMISSION_DENIED, NULL,
+		    "GET /metrics needs the admin role or a principal listed "
+		    "with metrics-reader");
+		http_reply_error(req, &err);
+		return;
+	}
 	memset(&g, 0, sizeof(g));
 	g.endpoints = store_count(srv->store, STORE_ENDPOINT, req->now);
 	g.grants = store_count(srv->store, STORE_GRANT, req->now);
 	g.watchers = watch_count(srv->watch);
 	g.revision = store_revision(srv->store);
 	g.uptime_s = (req->now - srv->started) / 1000;
+	g.started_ms = srv->started;
 	if ((text = metrics_render(srv->metrics, &g, &len)) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		http_reply_error(req, &err);

@@ -33,6 +33,8 @@ struct auth {
 	size_t			 admin_token_len;
 	char			*admins[CONF_ADMIN_MAX];
 	size_t			 nadmins;
+	char			*readers[CONF_ADMIN_MAX];	/* metrics */
+	size_t			 nreaders;
 	char			*audience;
 	char			*trust_pem;
 	int64_t			 local_loaded_at;	/* ms */
@@ -82,6 +84,9 @@ auth_clear_locked(struct auth *a)
 	for (i = 0; i < a->nadmins; i++)
 		free(a->admins[i]);
 	a->nadmins = 0;
+	for (i = 0; i < a->nreaders; i++)
+		free(a->readers[i]);
+	a->nreaders = 0;
 	free(a->audience);
 	a->audience = NULL;
 	free(a->trust_pem);
@@ -130,10 +135,12 @@ auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	struct bundle	*b = NULL;
 	char		*token = NULL, *pem = NULL, *aud = NULL;
 	char		*admins[CONF_ADMIN_MAX];
-	size_t		 tlen = 0, i, n = 0;
+	char		*readers[CONF_ADMIN_MAX];
+	size_t		 tlen = 0, i, n = 0, nr = 0;
 	int		 rc = -1;
 
 	memset(admins, 0, sizeof(admins));
+	memset(readers, 0, sizeof(readers));
 	if (conf->admin_token_file != NULL &&
 	    (token = auth_read_token(conf->admin_token_file, &tlen,
 	    err)) == NULL)
@@ -154,6 +161,9 @@ auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	for (n = 0; n < conf->nadmins; n++)
 		if ((admins[n] = strdup(conf->admins[n])) == NULL)
 			goto oom;
+	for (nr = 0; nr < conf->nmetrics_readers; nr++)
+		if ((readers[nr] = strdup(conf->metrics_readers[nr])) == NULL)
+			goto oom;
 	if (trust_set(a->trust, b, err) == -1)
 		goto out;
 	pthread_rwlock_wrlock(&a->lock);
@@ -168,6 +178,9 @@ auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 	memcpy(a->admins, admins, sizeof(admins));
 	a->nadmins = n;
 	n = 0;
+	memcpy(a->readers, readers, sizeof(readers));
+	a->nreaders = nr;
+	nr = 0;
 	a->local_loaded_at = util_now_ms();
 	__atomic_add_fetch(&a->generation, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&a->lock);
@@ -178,6 +191,8 @@ oom:
 out:
 	for (i = 0; i < n; i++)
 		free(admins[i]);
+	for (i = 0; i < nr; i++)
+		free(readers[i]);
 	if (token != NULL) {
 		explicit_bzero(token, tlen);
 		free(token);
@@ -305,6 +320,23 @@ auth_mark_admin(struct auth *a, struct principal *p)
 			p->admin = 1;
 			return;
 		}
+}
+
+int
+auth_may_read_metrics(struct auth *a, const struct principal *p)
+{
+	size_t	i;
+	int	yes = 0;
+
+	if (p->admin)
+		return 1;
+	if (p->id[0] == '\0')
+		return 0;
+	pthread_rwlock_rdlock(&a->lock);
+	for (i = 0; i < a->nreaders && !yes; i++)
+		yes = strcmp(a->readers[i], p->id) == 0;
+	pthread_rwlock_unlock(&a->lock);
+	return yes;
 }
 
 static int

@@ -51,6 +51,13 @@ void		 auth_free(struct auth *a);
 int		 auth_request(struct auth *a, struct http_request *req,
 		    struct nsreg_error *err);
 
+/*
+ * 1 when p may read /metrics: an admin, or a principal listed with
+ * metrics-reader (compared in the canonical form of both); else 0.
+ */
+int		 auth_may_read_metrics(struct auth *a,
+		    const struct principal *p);
+
 /* Free a connection's cached verification (http hooks conn_free). */
 void		 auth_conn_free(void *slot);
 

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ struct http_stream {
 	int				 suspended;
 	int				 woken;
 	int				 ended;
+	int				 fd;	/* the client's socket */
 	struct http_stream		*prev, *next;	/* server's list */
 };
 
@@ -666,14 +668,31 @@ http_stream_wake(struct http_stream *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+int
+http_stream_peer_gone(struct http_stream *s)
+{
+	struct pollfd	pfd;
+
+	if (s->fd < 0)
+		return 0;
+	pfd.fd = s->fd;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) != 1)
+		return 0;
+	return (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) !=
+	    0;
+}
+
 struct http_stream *
 http_reply_stream(struct http_request *req, const char *content_type,
     const struct http_stream_ops *ops, void *ctx)
 {
-	struct http_ctx		*c = http_ctx_of(req);
-	struct http_server	*h;
-	struct http_stream	*s;
-	struct MHD_Response	*resp;
+	struct http_ctx			*c = http_ctx_of(req);
+	struct http_server		*h;
+	struct http_stream		*s;
+	struct MHD_Response		*resp;
+	const union MHD_ConnectionInfo	*ci;
 
 	h = c->server;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -682,6 +701,9 @@ http_reply_stream(struct http_request *req, const char *content_type,
 	}
 	s->server = h;
 	s->mhd = c->mhd;
+	ci = MHD_get_connection_info(c->mhd,
+	    MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci != NULL ? ci->connect_fd : -1;
 	s->ops = ops;
 	s->ctx = ctx;
 	pthread_mutex_init(&s->lock, NULL);

@@ -189,6 +189,11 @@ struct http_stream *http_reply_stream(struct http_request *req,
 		    const char *content_type, const struct http_stream_ops *ops,
 		    void *ctx);
 void		 http_stream_wake(struct http_stream *s);
+/*
+ * 1 when the client of the stream has closed its side of the connection
+ * (checked without blocking: a watch timer asks quiet streams), else 0.
+ */
+int		 http_stream_peer_gone(struct http_stream *s);
 
 /*
  * Answer later: after the handler returns the connection sleeps (no

@@ -4,12 +4,15 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "metrics.h"
 #include "route.h"
@@ -54,6 +57,7 @@ struct metrics {
 	/* Slot 0 is "no route matched"; route i is slot i + 1. */
 	struct metrics_route	routes[METRICS_ROUTES_MAX + 1];
 	atomic_uint_fast64_t	decisions[METRICS_NACTIONS][2];
+	atomic_uint_fast64_t	decisions_dropped;
 	pthread_mutex_t		lock;		/* tds */
 	struct metrics_td	tds[METRICS_TD_MAX];
 	size_t			ntds;
@@ -102,6 +106,14 @@ metrics_request(struct metrics *m, const struct route *r,
 	atomic_fetch_add_explicit(&mr->bucket[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mr->sum_us, (uint64_t)(dur_us < 0 ? 0 :
 	    dur_us), memory_order_relaxed);
+}
+
+void
+metrics_decisions_dropped(struct metrics *m, uint64_t n)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->decisions_dropped, n,
+		    memory_order_relaxed);
 }
 
 void
@@ -208,6 +220,73 @@ metrics_printf(struct metrics_buf *b, const char *fmt, ...)
 	}
 }
 
+/* Open file descriptors of this process, -1 when unknown. */
+static long
+metrics_open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1;	/* the directory's own descriptor */
+}
+
+/* The standard process collector's series (Prometheus client_golang). */
+static void
+metrics_render_process(struct metrics_buf *b, int64_t started_ms)
+{
+	struct rusage	ru;
+	struct rlimit	rl;
+	FILE		*fp;
+	unsigned long	 vsz = 0, rss = 0;
+	long		 page = sysconf(_SC_PAGESIZE), fds;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		metrics_printf(b, "# HELP process_cpu_seconds_total Total user "
+		    "and system CPU time spent in seconds.\n"
+		    "# TYPE process_cpu_seconds_total counter\n"
+		    "process_cpu_seconds_total %.6f\n",
+		    (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+		    ((double)ru.ru_utime.tv_usec +
+		    (double)ru.ru_stime.tv_usec) / 1e6);
+	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(fp, "%lu %lu", &vsz, &rss) == 2 && page > 0)
+			metrics_printf(b, "# HELP process_resident_memory_bytes "
+			    "Resident memory size in bytes.\n"
+			    "# TYPE process_resident_memory_bytes gauge\n"
+			    "process_resident_memory_bytes %llu\n"
+			    "# HELP process_virtual_memory_bytes Virtual "
+			    "memory size in bytes.\n"
+			    "# TYPE process_virtual_memory_bytes gauge\n"
+			    "process_virtual_memory_bytes %llu\n",
+			    (unsigned long long)rss * (unsigned long long)page,
+			    (unsigned long long)vsz *
+			    (unsigned long long)page);
+		fclose(fp);
+	}
+	if ((fds = metrics_open_fds()) >= 0)
+		metrics_printf(b, "# HELP process_open_fds Number of open file "
+		    "descriptors.\n# TYPE process_open_fds gauge\n"
+		    "process_open_fds %ld\n", fds);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		metrics_printf(b, "# HELP process_max_fds Maximum number of "
+		    "open file descriptors.\n# TYPE process_max_fds gauge\n"
+		    "process_max_fds %llu\n",
+		    (unsigned long long)rl.rlim_cur);
+	if (started_ms > 0)
+		metrics_printf(b, "# HELP process_start_time_seconds Start time "
+		    "of the process since unix epoch in seconds.\n"
+		    "# TYPE process_start_time_seconds gauge\n"
+		    "process_start_time_seconds %.3f\n",
+		    (double)started_ms / 1000.0);
+}
+
 char *
 metrics_render(struct metrics *m, const struct metrics_gauges *g,
     size_t *len)
@@ -298,6 +377,11 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 			    "decision=\"%s\"} %llu\n", metrics_actions[i],
 			    k ? "allow" : "deny", (unsigned long long)
 			    atomic_load(&m->decisions[i][k]));
+	metrics_printf(&b, "# HELP nsreg_decisions_dropped_total Admission "
+	    "decisions that could not be written to the decision log.\n"
+	    "# TYPE nsreg_decisions_dropped_total counter\n"
+	    "nsreg_decisions_dropped_total %llu\n", (unsigned long long)
+	    atomic_load(&m->decisions_dropped));
 	pthread_mutex_lock(&m->lock);
 	for (i = k = 0; i < m->ntds; i++) {
 		if (atomic_load(&m->tds[i].ok) + atomic_load(&m->tds[i].error) ==
@@ -345,6 +429,7 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	metrics_printf(&b, "# HELP nsreg_uptime_seconds Seconds since start."
 	    "\n# TYPE nsreg_uptime_seconds gauge\nnsreg_uptime_seconds %lld\n",
 	    (long long)g->uptime_s);
+	metrics_render_process(&b, g->started_ms);
 	if (b.failed) {
 		free(b.s);
 		return NULL;

@@ -19,6 +19,7 @@ struct metrics_gauges {
 	int64_t		watchers;
 	int64_t		revision;
 	int64_t		uptime_s;
+	int64_t		started_ms;	/* process start, ms since epoch */
 };
 
 struct metrics	*metrics_new(void);
@@ -33,6 +34,12 @@ void		 metrics_request(struct metrics *m, const struct route *r,
 void		 metrics_decision(struct metrics *m, const char *action,
 		    int allow);
 
+/*
+ * Count decisions that could not be written to the decision log (n at a
+ * time), exposed as nsreg_decisions_dropped_total.
+ */
+void		 metrics_decisions_dropped(struct metrics *m, uint64_t n);
+
 /* Count a federation bundle refresh (result "ok" or "error"). */
 void		 metrics_bundle_refresh(struct metrics *m,
 		    const char *trust_domain, int ok);
@@ -45,7 +52,10 @@ void		 metrics_bundle_refresh(struct metrics *m,
 void		 metrics_bundle_age(struct metrics *m, const char *trust_domain,
 		    int64_t refreshed_ms);
 
-/* The exposition text (new buffer, caller frees). */
+/*
+ * The exposition text (new buffer, caller frees), with the standard
+ * process_* series of the calling process.
+ */
 char		*metrics_render(struct metrics *m,
 		    const struct metrics_gauges *g, size_t *len);
 

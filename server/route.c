@@ -13,7 +13,7 @@
 static const struct route route_table_v[] = {
 	{ HTTP_GET, "/healthz", api_healthz, ROUTE_ANONYMOUS },
 	{ HTTP_GET, "/readyz", api_readyz, ROUTE_ANONYMOUS },
-	{ HTTP_GET, "/metrics", api_metrics, ROUTE_ANONYMOUS },
+	{ HTTP_GET, "/metrics", api_metrics, 0 },
 	{ HTTP_GET, "/v1/whoami", api_whoami, 0 },
 	{ HTTP_GET, "/v1/bundle", api_bundle, ROUTE_ANONYMOUS },
 	{ HTTP_GET, "/v1/services", api_services_list,
@@ -279,4 +279,27 @@ route_query_check(const struct http_request *req, struct nsreg_error *err)
 	s.n = 0;
 	s.err = err;
 	return http_query_each(req, route_query_one, &s);
+}
+
+const struct route *
+route_for_path(enum http_method method, const char *path)
+{
+	const struct route	*any = NULL;
+	const char		*caps[HTTP_PARAMS_MAX];
+	size_t			 caplen[HTTP_PARAMS_MAX], i;
+
+	if (path == NULL)
+		return NULL;
+	if (method == HTTP_HEAD)
+		method = HTTP_GET;
+	for (i = 0; i < ROUTE_COUNT; i++) {
+		if (route_match(route_table_v[i].pattern, path, caps,
+		    caplen) < 0)
+			continue;
+		if (route_table_v[i].method == method)
+			return &route_table_v[i];
+		if (any == NULL)
+			any = &route_table_v[i];
+	}
+	return any;
 }

@@ -49,6 +49,14 @@ void			 route_allow_all(char *allow, size_t allowlen);
 int			 route_query_check(const struct http_request *req,
 			    struct nsreg_error *err);
 
+/*
+ * The route a request for (method, path) belongs to, for metrics and
+ * logs: the one of that method, else the first with the same pattern
+ * (a 405, or a request refused before routing, e.g. 413), else NULL.
+ */
+const struct route	*route_for_path(enum http_method method,
+			    const char *path);
+
 /* The table (for metrics labels); *n gets its size. */
 const struct route	*route_table(size_t *n);
 size_t			 route_index(const struct route *r);

@@ -223,7 +223,10 @@ server_completed(struct http_request *req, void *arg)
 	int64_t		 dur_us;
 
 	dur_us = util_mono_us() - req->start_us;
-	metrics_request(srv->metrics, req->route, req->method, req->status,
+	/* 405s and requests refused before routing (413) count under the
+	 * route their path names. */
+	metrics_request(srv->metrics, req->route != NULL ? req->route :
+	    route_for_path(req->method, req->path), req->method, req->status,
 	    dur_us);
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;

@@ -32,6 +32,8 @@ struct watcher {
 	struct watch		*w;
 	void			(*wake)(void *);	/* NULL: not attached */
 	void			*wake_arg;
+	int			(*peer_gone)(void *);	/* wake_arg's */
+	atomic_int		 hung_up;	/* the client went away */
 	enum store_kind		 kind;
 	int			(*match)(const json_t *, void *);
 	void			*match_arg;
@@ -279,6 +281,8 @@ watch_read(struct watcher *wt, char *buf, size_t max)
 	json_t		*o;
 	size_t		 n;
 
+	if (wt->hung_up)
+		return -1;
 	if (wt->out_off == wt->out_len) {
 		wt->out_off = wt->out_len = 0;
 		if (wt->gone)
@@ -434,6 +438,14 @@ watch_attach(struct watcher *wt, void (*wake)(void *), void *arg)
 	pthread_mutex_unlock(&wt->w->lock);
 }
 
+void
+watch_attach_probe(struct watcher *wt, int (*peer_gone)(void *))
+{
+	pthread_mutex_lock(&wt->w->lock);
+	wt->peer_gone = peer_gone;
+	pthread_mutex_unlock(&wt->w->lock);
+}
+
 /* Drop every event of the ring (with the lock held). */
 static void
 watch_ring_clear(struct watch *w)
@@ -527,12 +539,23 @@ watch_timer(void *arg)
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&w->timer_cond, &w->lock, &ts);
 		now = util_now_ms();
-		for (wt = w->watchers; wt != NULL; wt = wt->next)
-			if (wt->wake != NULL &&
-			    now - wt->last_write >= w->bookmark_ms) {
+		for (wt = w->watchers; wt != NULL; wt = wt->next) {
+			if (wt->wake == NULL)
+				continue;
+			/*
+			 * A client that left is noticed within a second, not
+			 * at the next write that fails: the stream ends and
+			 * nsreg_watchers is current.
+			 */
+			if (!wt->hung_up && wt->peer_gone != NULL &&
+			    wt->peer_gone(wt->wake_arg)) {
+				wt->hung_up = 1;
+				wt->wake(wt->wake_arg);
+			} else if (now - wt->last_write >= w->bookmark_ms) {
 				wt->bookmark_due = 1;
 				wt->wake(wt->wake_arg);
 			}
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -590,10 +613,14 @@ watch_free(struct watch *w)
 int64_t
 watch_count(struct watch *w)
 {
-	int64_t	n;
+	struct watcher	*wt;
+	int64_t		 n = 0;
 
+	/* Streams whose client left are ending: not counted. */
 	pthread_mutex_lock(&w->lock);
-	n = w->nwatchers;
+	for (wt = w->watchers; wt != NULL; wt = wt->next)
+		if (!wt->hung_up)
+			n++;
 	pthread_mutex_unlock(&w->lock);
 	return n;
 }

@@ -65,6 +65,15 @@ void		 watch_attach(struct watcher *wt, void (*wake)(void *),
 		    void *arg);
 
 /*
+ * How the timer learns, about once a second, that the client of a quiet
+ * stream went away: peer_gone(arg of watch_attach) returns 1 then, and
+ * the stream ends at its next read instead of at the next write that
+ * fails.  Optional.
+ */
+void		 watch_attach_probe(struct watcher *wt,
+		    int (*peer_gone)(void *));
+
+/*
  * Copy at most max bytes of the stream into buf.  Returns the count, 0
  * when nothing is ready (wait for the wake) or -1 to end the stream.
  */

@@ -93,6 +93,13 @@ tests_integration_test_dev_policy_SOURCES = \
 tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_dev_policy_LDADD = $(HARNESS_LIBS)
 
+# /metrics: readers, exposition, process series (issue 18 item 13).
+check_PROGRAMS += tests/integration/test_metrics
+TESTS += tests/integration/test_metrics
+tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
+tests_integration_test_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_metrics_LDADD = $(HARNESS_LIBS)
+
 # Identity: credentials and trust domains (tests/integration/idfix.c mints).
 integration_id_tests = \
 	tests/integration/test_identity \

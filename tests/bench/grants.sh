@@ -174,7 +174,7 @@ wait "$lgpid"
 acked=$(field 201 "$(cat "$tmp/kill.json")")
 want=$((total + ${acked:-0}))
 start
-have=$(curl -s $ca "$url/metrics" | awk '$1 == "nsreg_grants" { print $2 }')
+have=$(curl -s $ca -H "$admin" "$url/metrics" | awk '$1 == "nsreg_grants" { print $2 }')
 echo "kill9 acknowledged_total $want present_after_restart $have (in flight at the kill: at most $conns more)"
 echo "load_after $(load)"
 status=0

@@ -104,7 +104,8 @@ acked=$(field 201 "$reg")
 kill -9 "$srv"
 wait "$srv" 2>/dev/null
 start
-have=$(curl -s --cacert "$tmp/bundle.pem" "$url/metrics" |
+have=$(curl -s --cacert "$tmp/bundle.pem" \
+    -H "Authorization: Bearer $(cat "$tmp/admin.token")" "$url/metrics" |
     awk '$1 == "nsreg_endpoints" { print $2 }')
 want=$((10000 + ${acked:-0}))
 # Up to 100,000 endpoints, then the RSS.
@@ -116,7 +117,8 @@ if [ "$left" -gt 0 ]; then
 	    --mod 1000 $cred >/dev/null
 fi
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$srv/status")
-total=$(curl -s --cacert "$tmp/bundle.pem" "$url/metrics" |
+total=$(curl -s --cacert "$tmp/bundle.pem" \
+    -H "Authorization: Bearer $(cat "$tmp/admin.token")" "$url/metrics" |
     awk '$1 == "nsreg_endpoints" { print $2 }')
 
 crps=$(field rps "$ceil")

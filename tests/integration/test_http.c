@@ -203,6 +203,7 @@ Test(http, metrics_are_prometheus_text)
 	hcred_none(&none);
 	hreq(&srv, &none, "GET", "/healthz", NULL, NULL, NULL, &r);
 	hresp_free(&r);
+	hcred_admin(&srv, &none);	/* /metrics needs a reader */
 	hreq(&srv, &none, "GET", "/metrics", NULL, NULL, NULL, &r);
 	cr_expect_eq(r.status, 200);
 	cr_expect(strstr(r.body, "nsreg_http_requests_total{route=\"/healthz\""
