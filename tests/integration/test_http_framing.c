@@ -624,7 +624,7 @@ limits_setup(void)
 		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	}
 	nsregd_start(&lim, "max-connections-per-address 8\n"
-	    "header-timeout 1s\n");
+	    "header-timeout 3s\n");
 }
 
 static void
@@ -694,6 +694,27 @@ Test(limits, soft_fd_limit_is_raised_to_the_hard_one)
 	cr_expect_eq(soft, hard, "soft %lu, hard %lu", soft, hard);
 }
 
+Test(limits, max_connections_leaves_descriptors_for_the_rest)
+{
+	char		 log[PATH_MAX], *text, *p;
+	unsigned long	 nofile = 0, max = 0, per = 0;
+	size_t		 len;
+
+	nsregd_path(&lim, "nsregd.log", log, sizeof(log));
+	cr_assert((text = util_file_read(log, 1 << 20, &len)) != NULL);
+	p = strstr(text, "msg=\"connection limits\"");
+	cr_assert(p != NULL, "no connection limits line");
+	cr_assert_eq(sscanf(p, "msg=\"connection limits\" nofile=%lu "
+	    "max_connections=%lu per_address=%lu", &nofile, &max, &per), 3);
+	free(text);
+	/* auto: below the limit by the headroom, at most 10000. */
+	cr_expect_gt(max, 0);
+	cr_expect_leq(max + 64 + nofile / 10, nofile, "%lu of %lu", max,
+	    nofile);
+	cr_expect_leq(max, 10000);
+	cr_expect_eq(per, 8);
+}
+
 Test(limits, a_dribbled_handshake_is_closed_at_the_head_deadline)
 {
 	struct timespec	t0, t1;
@@ -704,7 +725,7 @@ Test(limits, a_dribbled_handshake_is_closed_at_the_head_deadline)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* A TLS record header, then one byte every 200 ms: never idle. */
 	cr_assert_eq(write(fd, "\x16\x03\x01\x02\x00", 5), 5);
-	for (i = 0; i < 30 && !ended; i++) {
+	for (i = 0; i < 50 && !ended; i++) {
 		if (write(fd, "\x01", 1) != 1)
 			ended = 1;
 		else
@@ -714,7 +735,7 @@ Test(limits, a_dribbled_handshake_is_closed_at_the_head_deadline)
 	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000000;
 	cr_expect(ended, "the dribbling connection is still open");
-	cr_expect_lt(ms, 3500, "closed after %ld ms", ms);
+	cr_expect_lt(ms, 6000, "closed after %ld ms", ms);
 	close(fd);
 }
 
@@ -723,7 +744,7 @@ Test(limits, a_silent_connection_is_closed_at_the_head_deadline)
 	int	fd;
 
 	cr_assert((fd = tcp_connect(lim.port, NULL)) >= 0);
-	cr_expect(ends_within(fd, 3000), "the silent connection is open");
+	cr_expect(ends_within(fd, 5500), "the silent connection is open");
 	close(fd);
 }
 
@@ -738,7 +759,7 @@ Test(limits, one_address_cannot_take_every_connection)
 	usleep(100 * 1000);
 	/* The ninth from the same address is closed as it arrives. */
 	cr_assert((fd = tcp_connect(lim.port, NULL)) >= 0);
-	cr_expect(ends_within(fd, 500), "a ninth connection was kept");
+	cr_expect(ends_within(fd, 2000), "a ninth connection was kept");
 	close(fd);
 	/* Another address still gets in. */
 	other = tcp_connect(lim.port, "127.0.0.2");
