@@ -269,6 +269,14 @@ tests_unit_test_grant_LDADD = $(TEST_LIBS)
 EXTRA_DIST += tests/select/cases.json tests/integration/verify-grant.sh \
 	tests/bench/grants.sh
 
+# JWT-SVIDs and grant tokens checked by an independent implementation,
+# libjwt (a test dependency only: the server does not link it).
+check_PROGRAMS += tests/unit/test_jwt_cross
+TESTS += tests/unit/test_jwt_cross
+tests_unit_test_jwt_cross_SOURCES = tests/unit/test_jwt_cross.c
+tests_unit_test_jwt_cross_CFLAGS = $(TEST_CFLAGS) $(JWT_CFLAGS)
+tests_unit_test_jwt_cross_LDADD = $(TEST_LIBS) $(JWT_LIBS)
+
 # Integration tests: a real nsregd (tests/integration/harness.c).
 check_PROGRAMS += tests/integration/test_grants
 TESTS += tests/integration/test_grants
