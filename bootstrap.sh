@@ -1,17 +1,16 @@
 #!/bin/sh
 # bootstrap.sh - install what nsreg needs on Debian 12, then build it.
 #
-# Installs, when missing (as root, or through sudo): the C toolchain and
-# autotools, the libraries nsreg links (libmicrohttpd, GnuTLS, SQLite,
-# jansson, OpenSSL, libjwt, libcurl, libpq, nghttp2) with their -dev
-# packages, Criterion for the tests, clang with libFuzzer's runtime for
-# "make fuzz" (.ci/run), mandoc for the man page checks, curl
-# and openssl for the quick start, tzdata for named time zones in rules,
-# git (.ci/run copies the tracked tree), jq and xxd (the grant
-# verification script), Node.js with npm for the CEL
-# conformance suite and the OpenAPI checks, and dpkg-dev, debhelper,
-# fakeroot and lintian for the Debian package test (tests/pkg/deb.sh,
-# run by .ci/run).  Then: autoreconf -fi && ./configure && make -j2.
+# Installs, when missing (as root, or through sudo), the packages README
+# lists with the reason for each: the toolchain and autotools; the
+# libraries nsregd links (libmicrohttpd, GnuTLS, SQLite, jansson, OpenSSL,
+# libcurl); libpq and nghttp2 for the next steps; what only "make check"
+# needs (Criterion, libjwt as a second verifier, mandoc, jq, xxd, git,
+# Node.js with npm for the CEL conformance suite and the OpenAPI checks);
+# clang with libFuzzer's runtime for "make fuzz"; dpkg-dev, debhelper,
+# fakeroot and lintian for the Debian package test (tests/pkg/deb.sh, run
+# by .ci/run); curl, openssl and tzdata for the quick start and rules.
+# Then: autoreconf -fi && ./configure && make -j2.
 # Arguments are passed to ./configure (e.g. --enable-sanitizers).
 set -eu
 
@@ -19,9 +18,11 @@ cd "$(dirname "$0")"
 
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
-libjwt-dev libcriterion-dev libcurl4-openssl-dev libpq-dev libnghttp2-dev
-clang libclang-rt-14-dev mandoc curl openssl ca-certificates tzdata git
-jq xxd dpkg-dev debhelper fakeroot lintian"
+libcurl4-openssl-dev libpq-dev libnghttp2-dev
+libcriterion-dev libjwt-dev mandoc jq xxd git
+clang libclang-rt-14-dev
+dpkg-dev debhelper fakeroot lintian
+curl openssl ca-certificates tzdata"
 
 missing=""
 for p in $pkgs; do

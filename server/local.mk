@@ -40,8 +40,7 @@ server_libnsregd_a_SOURCES = \
 	server/federation.c server/federation.h \
 	server/api_interdomain.c server/api_interdomain.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
-	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(JWT_CFLAGS) \
-	$(CURL_CFLAGS)
+	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 
 # The development CA and SVID minting (--dev, nsreg-svid, tests): apart
 # from verification (server/identity/).
@@ -57,7 +56,7 @@ NSREGD_LIBS = server/libnsregd.a server/store/libnsregstore.a \
 	server/libnsregsvid.a server/identity/libidentity.a \
 	policy/libnsregpolicytz.a policy/libnsregpolicy.a -lm \
 	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) \
-	$(JANSSON_LIBS) $(JWT_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
 
 sbin_PROGRAMS += server/nsregd
 server_nsregd_SOURCES = server/nsregd.c
