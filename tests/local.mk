@@ -378,3 +378,12 @@ TESTS += tests/integration/test_backup
 tests_integration_test_backup_SOURCES = tests/integration/test_backup.c
 tests_integration_test_backup_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_backup_LDADD = $(HARNESS_LIBS)
+
+# Upgrades: nsregd on a database of an earlier schema (the fixture
+# tests/store/fixtures/v2.db), and a downgrade refused.
+check_PROGRAMS += tests/integration/test_upgrade
+TESTS += tests/integration/test_upgrade
+tests_integration_test_upgrade_SOURCES = tests/integration/test_upgrade.c
+tests_integration_test_upgrade_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_upgrade_LDADD = $(HARNESS_LIBS)
+EXTRA_DIST += tests/store/fixtures/v2.db tests/store/fixtures/make-v2.sh
