@@ -115,8 +115,9 @@ static const char *const store_sqlite_sql[SQL_MAX] = {
 	    "SELECT endpoint, count(*) FROM grants WHERE expires_at > ?1 "
 	    "GROUP BY endpoint",
 	[SQL_POOL_GET] =
-	    "SELECT prefix, client_len, low FROM ipam_pools WHERE service = ?1",
+	    "SELECT prefix, client_len FROM ipam_pools WHERE service = ?1",
 	[SQL_POOL_PUT] =
+	    /* low: no longer read (0003_ipam_free), NOT NULL. */
 	    "INSERT INTO ipam_pools (service, prefix, client_len, low) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (service) DO UPDATE SET "
 	    "prefix = excluded.prefix, client_len = excluded.client_len, "

@@ -103,7 +103,6 @@ struct store_sqlite_pool {
 	int		 found;
 	char		 prefix[128];
 	int		 client_len;
-	int64_t		 low;
 };
 
 static int
@@ -125,7 +124,6 @@ store_sqlite_pool_get(struct store_sqlite_conn *c, const char *service,
 		snprintf(p->prefix, sizeof(p->prefix), "%s", t != NULL ? t :
 		    "");
 		p->client_len = sqlite3_column_int(st, 1);
-		p->low = sqlite3_column_int64(st, 2);
 	} else if (rc != SQLITE_DONE)
 		ret = store_sqlite_error(c->db, rc, "read pool", err);
 	sqlite3_reset(st);
