@@ -370,7 +370,8 @@ EXTRA_DIST += tests/pkg/unit.sh
 # real answers valid against it (tests/openapi/check.sh, Node).
 TESTS += tests/openapi/check.sh
 EXTRA_DIST += tests/openapi/check.sh tests/openapi/package.json \
-	tests/openapi/package-lock.json tests/openapi/validate.mjs
+	tests/openapi/package-lock.json tests/openapi/validate.mjs \
+	tests/openapi/responses.mjs
 
 # nsregd --backup under write load, restored by copy (nsregd(8)).
 check_PROGRAMS += tests/integration/test_backup

@@ -21,7 +21,7 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	exit 0
 fi
 mkdir -p "$work" || { echo "Bail out! cannot create $work"; exit 1; }
-for f in package.json package-lock.json validate.mjs; do
+for f in package.json package-lock.json validate.mjs responses.mjs; do
 	cp "$here/$f" "$work/$f" || { echo "Bail out! cannot copy $f"; exit 1; }
 done
 chmod u+w "$work"/*

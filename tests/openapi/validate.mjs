@@ -1,11 +1,13 @@
-// validate.mjs FILE - check an OpenAPI document with two standard
-// validators, @seriousme/openapi-schema-validator (the OpenAPI
+// validate.mjs FILE [NSREGD] - check an OpenAPI document with two
+// standard validators, @seriousme/openapi-schema-validator (the OpenAPI
 // specification's JSON Schemas) and @apidevtools/swagger-parser
-// (schema and $refs), and report each as a TAP line.
+// (schema and $refs), then, given the nsregd program, the answers of a
+// running nsregd against it (responses.mjs); each check a TAP line.
 import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import YAML from "yaml";
+import { checkResponses } from "./responses.mjs";
 
 const file = process.argv[2];
 const text = readFileSync(file, "utf8");
@@ -55,6 +57,14 @@ const odd = [];
   }
 })(doc, "");
 report(odd.length === 0, "no key is a stray piece of prose", odd.join("\n"));
+
+if (process.argv[3]) {
+  try {
+    await checkResponses(doc, process.argv[3], report);
+  } catch (e) {
+    report(false, "nsregd --dev answers", e.stack);
+  }
+}
 
 console.log(`1..${n}`);
 for (const l of results)
