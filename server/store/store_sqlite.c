@@ -1,6 +1,9 @@
 /*
- * store_sqlite.c - the SQLite storage backend ("sqlite:PATH"), the only
- * file that calls sqlite3_*.
+ * store_sqlite.c - the SQLite storage backend ("sqlite:PATH"): its
+ * connections, statements, migrations, readers, open and close, and the
+ * backend table.  It and the other store_sqlite_*.c files (listed in
+ * store_sqlite_int.h) are the only ones that call sqlite3_*, with
+ * store_backup.c (nsregd --backup).
  *
  * One database file in WAL mode with synchronous=NORMAL: a committed
  * transaction is in the WAL, written to the kernel, before the writer
