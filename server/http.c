@@ -1346,11 +1346,16 @@ http_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
 	if (!c->begun) {
 		char	q[300];
 
-		/* MHD answered by itself (a head over its buffer). */
-		log_info("msg=\"request refused by libmicrohttpd\" id=%s "
-		    "remote=%s target=%s", c->req.id[0] ? c->req.id : "-",
+		/*
+		 * MHD answered by itself (a head over its buffer, a bad
+		 * version or framing: nsreg-api(7)) or the client left
+		 * before its head was complete.
+		 */
+		log_info("msg=\"request ended before its head was handled\" "
+		    "id=%s remote=%s target=%s mhd_code=%d",
+		    c->req.id[0] ? c->req.id : "-",
 		    c->req.remote_addr[0] ? c->req.remote_addr : "-",
-		    log_quote(q, sizeof(q), c->req.target));
+		    log_quote(q, sizeof(q), c->req.target), (int)toe);
 		http_ctx_free(c);
 		*con_cls = NULL;
 		return;
