@@ -98,11 +98,12 @@ static char *
 auth_read_token(const char *path, size_t *lenp, struct nsreg_error *err)
 {
 	char	*s, *start, *end;
-	size_t	 len;
+	size_t	 len, i;
 
 	if ((s = util_file_read(path, AUTH_TOKEN_MAX, &len)) == NULL) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "admin-token-file %s: %s", path, strerror(errno));
+		    "admin-token-file %s: %s", path,
+		    util_file_strerror(errno));
 		return NULL;
 	}
 	for (start = s; *start != '\0' && isspace((unsigned char)*start);
@@ -114,6 +115,18 @@ auth_read_token(const char *path, size_t *lenp, struct nsreg_error *err)
 	while (end > start && isspace((unsigned char)end[-1]))
 		end--;
 	len = (size_t)(end - start);
+	/* A bearer token is printable ASCII: anything else is no token. */
+	for (i = 0; i < len; i++)
+		if (start[i] < '!' || start[i] > '~')
+			break;
+	if (i < len) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "admin-token-file %s: the token has a character outside "
+		    "printable ASCII", path);
+		return NULL;
+	}
 	if (len < 16) {
 		explicit_bzero(s, strlen(s));
 		free(s);
@@ -129,78 +142,133 @@ auth_read_token(const char *path, size_t *lenp, struct nsreg_error *err)
 	return s;
 }
 
-static int
-auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
-{
-	struct bundle	*b = NULL;
-	char		*token = NULL, *pem = NULL, *aud = NULL;
+/* Everything a (re)load installs, read and checked, not yet in use. */
+struct auth_staged {
+	struct bundle	*bundle;
+	char		*token;
+	size_t		 token_len;
+	char		*pem;
+	char		*aud;
 	char		*admins[CONF_ADMIN_MAX];
+	size_t		 nadmins;
 	char		*readers[CONF_ADMIN_MAX];
-	size_t		 tlen = 0, i, n = 0, nr = 0;
-	int		 rc = -1;
+	size_t		 nreaders;
+};
 
-	memset(admins, 0, sizeof(admins));
-	memset(readers, 0, sizeof(readers));
-	if (conf->admin_token_file != NULL &&
-	    (token = auth_read_token(conf->admin_token_file, &tlen,
-	    err)) == NULL)
-		goto out;
-	if ((b = bundle_load_file(conf->trust_domain, conf->trust_bundle,
-	    BUNDLE_FORMAT_AUTO, err)) == NULL) {
-		nsreg_error_prefix(err, "trust-bundle");
-		goto out;
+void
+auth_staged_free(struct auth_staged *st)
+{
+	size_t	i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->nadmins; i++)
+		free(st->admins[i]);
+	for (i = 0; i < st->nreaders; i++)
+		free(st->readers[i]);
+	if (st->token != NULL) {
+		explicit_bzero(st->token, st->token_len);
+		free(st->token);
 	}
-	if ((pem = bundle_to_pem(b, NULL)) == NULL) {
+	free(st->pem);
+	free(st->aud);
+	bundle_unref(st->bundle);
+	free(st);
+}
+
+struct auth_staged *
+auth_stage(const struct conf *conf, struct nsreg_error *err)
+{
+	struct auth_staged	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		goto oom;
+	if (conf->admin_token_file != NULL &&
+	    (st->token = auth_read_token(conf->admin_token_file,
+	    &st->token_len, err)) == NULL)
+		goto fail;
+	if ((st->bundle = bundle_load_file(conf->trust_domain,
+	    conf->trust_bundle, BUNDLE_FORMAT_AUTO, err)) == NULL) {
+		nsreg_error_prefix(err, "trust-bundle");
+		goto fail;
+	}
+	if ((st->pem = bundle_to_pem(st->bundle, NULL)) == NULL) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "trust-bundle %s has no X.509 authority",
 		    conf->trust_bundle);
-		goto out;
+		goto fail;
 	}
-	if ((aud = strdup(conf->jwt_audience)) == NULL)
+	if ((st->aud = strdup(conf->jwt_audience)) == NULL)
 		goto oom;
-	for (n = 0; n < conf->nadmins; n++)
-		if ((admins[n] = strdup(conf->admins[n])) == NULL)
+	for (; st->nadmins < conf->nadmins; st->nadmins++)
+		if ((st->admins[st->nadmins] =
+		    strdup(conf->admins[st->nadmins])) == NULL)
 			goto oom;
-	for (nr = 0; nr < conf->nmetrics_readers; nr++)
-		if ((readers[nr] = strdup(conf->metrics_readers[nr])) == NULL)
+	for (; st->nreaders < conf->nmetrics_readers; st->nreaders++)
+		if ((st->readers[st->nreaders] =
+		    strdup(conf->metrics_readers[st->nreaders])) == NULL)
 			goto oom;
-	if (trust_set(a->trust, b, err) == -1)
-		goto out;
+	return st;
+oom:
+	nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+fail:
+	auth_staged_free(st);
+	return NULL;
+}
+
+int
+auth_commit(struct auth *a, struct auth_staged *st, struct nsreg_error *err)
+{
+	if (trust_set(a->trust, st->bundle, err) == -1) {
+		auth_staged_free(st);
+		return -1;
+	}
 	pthread_rwlock_wrlock(&a->lock);
 	auth_clear_locked(a);
-	a->admin_token = token;
-	a->admin_token_len = tlen;
-	token = NULL;
-	a->trust_pem = pem;
-	pem = NULL;
-	a->audience = aud;
-	aud = NULL;
-	memcpy(a->admins, admins, sizeof(admins));
-	a->nadmins = n;
-	n = 0;
-	memcpy(a->readers, readers, sizeof(readers));
-	a->nreaders = nr;
-	nr = 0;
+	a->admin_token = st->token;
+	a->admin_token_len = st->token_len;
+	st->token = NULL;
+	a->trust_pem = st->pem;
+	st->pem = NULL;
+	a->audience = st->aud;
+	st->aud = NULL;
+	memcpy(a->admins, st->admins, sizeof(st->admins));
+	a->nadmins = st->nadmins;
+	st->nadmins = 0;
+	memcpy(a->readers, st->readers, sizeof(st->readers));
+	a->nreaders = st->nreaders;
+	st->nreaders = 0;
 	a->local_loaded_at = util_now_ms();
 	__atomic_add_fetch(&a->generation, 1, __ATOMIC_RELEASE);
 	pthread_rwlock_unlock(&a->lock);
-	rc = 0;
-	goto out;
-oom:
-	nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
-out:
-	for (i = 0; i < n; i++)
-		free(admins[i]);
-	for (i = 0; i < nr; i++)
-		free(readers[i]);
-	if (token != NULL) {
-		explicit_bzero(token, tlen);
-		free(token);
-	}
-	free(pem);
-	free(aud);
-	bundle_unref(b);
-	return rc;
+	auth_staged_free(st);
+	/* Tokens verified with a removed key must be checked again. */
+	if (a->jwt_cache != NULL)
+		tokcache_flush(a->jwt_cache);
+	return 0;
+}
+
+int
+auth_check_reload(struct auth *a, const struct conf *conf,
+    struct nsreg_error *err)
+{
+	/* The trust set is keyed by the local trust domain for its life. */
+	if (!trust_is_local(a->trust, conf->trust_domain))
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "trust-domain cannot change from %s to %s on reload: "
+		    "restart nsregd", trust_local_domain(a->trust),
+		    conf->trust_domain);
+	return 0;
+}
+
+static int
+auth_load(struct auth *a, const struct conf *conf, struct nsreg_error *err)
+{
+	struct auth_staged	*st;
+
+	if ((st = auth_stage(conf, err)) == NULL)
+		return -1;
+	return auth_commit(a, st, err);
 }
 
 struct auth *
@@ -235,17 +303,9 @@ fail:
 int
 auth_reload(struct auth *a, const struct conf *conf, struct nsreg_error *err)
 {
-	/* The trust set is keyed by the local trust domain for its life. */
-	if (!trust_is_local(a->trust, conf->trust_domain))
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "trust-domain cannot change from %s to %s on reload: "
-		    "restart nsregd", trust_local_domain(a->trust),
-		    conf->trust_domain);
-	if (auth_load(a, conf, err) == -1)
+	if (auth_check_reload(a, conf, err) == -1)
 		return -1;
-	/* Tokens verified with a removed key must be checked again. */
-	tokcache_flush(a->jwt_cache);
-	return 0;
+	return auth_load(a, conf, err);
 }
 
 static void

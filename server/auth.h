@@ -45,6 +45,24 @@ int		 auth_reload(struct auth *a, const struct conf *conf,
 void		 auth_free(struct auth *a);
 
 /*
+ * A reload in two steps, so that a reload changes everything or nothing:
+ * auth_stage reads and checks what conf names (admin token file, trust
+ * bundle, audience, admins, metrics readers) without touching a running
+ * auth (new, or NULL with err naming the file and the reason; also what
+ * nsregd -n runs); auth_check_reload says whether conf may replace a's
+ * (the trust domain cannot change); auth_commit installs st (stolen,
+ * always) and fails only when memory runs out.
+ */
+struct auth_staged;
+struct auth_staged *auth_stage(const struct conf *conf,
+		    struct nsreg_error *err);
+void		 auth_staged_free(struct auth_staged *st);
+int		 auth_check_reload(struct auth *a, const struct conf *conf,
+		    struct nsreg_error *err);
+int		 auth_commit(struct auth *a, struct auth_staged *st,
+		    struct nsreg_error *err);
+
+/*
  * Fill req->principal.  Returns 0 (authenticated, or anonymous when no
  * credential was presented) or -1 with err NSREG_UNAUTHENTICATED.
  */

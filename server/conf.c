@@ -714,7 +714,8 @@ conf_load(const char *path, char *errbuf, size_t errlen)
 	size_t		 len;
 
 	if ((text = util_file_read(path, 1024 * 1024, &len)) == NULL) {
-		snprintf(errbuf, errlen, "%s:0: %s", path, strerror(errno));
+		snprintf(errbuf, errlen, "%s:0: %s", path,
+		    util_file_strerror(errno));
 		return NULL;
 	}
 	if (strlen(text) != len) {

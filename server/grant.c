@@ -235,7 +235,7 @@ grant_key_load(const char *path, int create, struct nsreg_error *err)
 	}
 	if ((pem = util_file_read(path, GRANT_PEM_MAX, &len)) == NULL) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "grant-key",
-		    "grant-key %s: %s", path, strerror(errno));
+		    "grant-key %s: %s", path, util_file_strerror(errno));
 		return NULL;
 	}
 	if ((k = calloc(1, sizeof(*k))) == NULL) {

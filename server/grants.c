@@ -320,26 +320,38 @@ int
 grants_reload(struct grants *g, const struct conf *conf,
     struct nsreg_error *err)
 {
-	struct grant_key	*k = NULL, *cur;
-	int			 same;
+	struct grant_key	*k = NULL;
 
 	if (conf->grant_key != NULL && (k = grant_key_load(conf->grant_key,
 	    g->dev, err)) == NULL)
 		return -1;
+	return grants_reload_key(g, conf, k, err);
+}
+
+int
+grants_reload_key(struct grants *g, const struct conf *conf,
+    struct grant_key *k, struct nsreg_error *err)
+{
+	struct grant_key	*cur;
+	int			 same;
+
 	cur = grants_key_get(g);
 	same = (k == NULL && cur == NULL) || (k != NULL && cur != NULL &&
 	    strcmp(grant_key_kid(k), grant_key_kid(cur)) == 0);
 	grant_key_unref(cur);
+	if (same)
+		grant_key_unref(k);
+	else {
+		log_info("msg=\"grant key rotated\" kid=%s",
+		    k != NULL ? grant_key_kid(k) : "-");
+		if (grants_key_install(g, k, util_now_ms(), err) == -1)
+			return -1;
+	}
+	/* The TTL only once the key is in: all or nothing. */
 	pthread_mutex_lock(&g->lock);
 	g->ttl = conf->grant_ttl;
 	pthread_mutex_unlock(&g->lock);
-	if (same) {
-		grant_key_unref(k);
-		return 0;
-	}
-	log_info("msg=\"grant key rotated\" kid=%s",
-	    k != NULL ? grant_key_kid(k) : "-");
-	return grants_key_install(g, k, util_now_ms(), err);
+	return 0;
 }
 
 /* hashmap_filter: free every count. */

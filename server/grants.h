@@ -45,6 +45,15 @@ struct grants	*grants_new(struct store *store, struct admission *admission,
 /* SIGHUP: grant-ttl, and grant-key when the file holds another key. */
 int		 grants_reload(struct grants *g, const struct conf *conf,
 		    struct nsreg_error *err);
+
+/*
+ * The same with the key already loaded (grant_key_load; k NULL when conf
+ * has no grant-key), reference stolen: the step of a reload that cannot
+ * fail for a bad file.  0, or -1 with err when the store refuses the key.
+ */
+struct grant_key;
+int		 grants_reload_key(struct grants *g, const struct conf *conf,
+		    struct grant_key *k, struct nsreg_error *err);
 void		 grants_free(struct grants *g);
 
 /* The store listener's part for grants (pass the grants as arg). */

@@ -170,6 +170,41 @@ http_tls_id_free(struct http_tls_id *id)
 	free(id);
 }
 
+/*
+ * The key must be the leaf certificate's: a mismatched pair would make
+ * every handshake fail.  Compares the public key derived from the
+ * private key with the leaf's.
+ */
+static int
+http_tls_id_check_pair(struct http_tls_id *id, struct nsreg_error *err)
+{
+	gnutls_pubkey_t	pub = NULL;
+	gnutls_datum_t	a = { NULL, 0 }, b = { NULL, 0 };
+	int		rc = -1;
+
+	if (gnutls_pubkey_init(&pub) < 0 ||
+	    gnutls_pubkey_import_privkey(pub, id->key, 0, 0) < 0 ||
+	    gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &a) < 0 ||
+	    gnutls_pubkey_export2(id->pcert[0].pubkey, GNUTLS_X509_FMT_DER,
+	    &b) < 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "tls-key: cannot compare with the certificate's key");
+		goto out;
+	}
+	if (a.size != b.size || memcmp(a.data, b.data, a.size) != 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "tls-key does not match the tls-cert certificate");
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
 static struct http_tls_id *
 http_tls_id_new(const char *cert_pem, const char *key_pem,
     struct nsreg_error *err)
@@ -199,6 +234,8 @@ http_tls_id_new(const char *cert_pem, const char *key_pem,
 	if ((rc = gnutls_privkey_import_x509_raw(id->key, &d,
 	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0)
 		goto tls_fail;
+	if (http_tls_id_check_pair(id, err) == -1)
+		goto fail;
 	return id;
 tls_fail:
 	nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL, "tls-key: %s",
@@ -243,6 +280,30 @@ http_cert_retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca,
 	}
 	pthread_mutex_unlock(&h->lock);
 	return rc;
+}
+
+struct http_tls_id *
+http_tls_id_load(const char *cert_pem, const char *key_pem,
+    struct nsreg_error *err)
+{
+	return http_tls_id_new(cert_pem, key_pem, err);
+}
+
+void
+http_tls_id_discard(struct http_tls_id *id)
+{
+	if (id != NULL)
+		http_tls_id_free(id);
+}
+
+void
+http_set_tls_id(struct http_server *h, struct http_tls_id *id)
+{
+	pthread_mutex_lock(&h->lock);
+	/* Handshakes in flight may still use the old one: keep it. */
+	id->older = h->tls;
+	h->tls = id;
+	pthread_mutex_unlock(&h->lock);
 }
 
 int

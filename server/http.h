@@ -136,6 +136,23 @@ struct http_server	*http_start(const struct http_listen *listen,
 unsigned short		 http_port(struct http_server *h, size_t i);
 
 /*
+ * A server identity from a certificate chain and its key (PEM), checked
+ * as a handshake would need them: the chain parses (1 to 8
+ * certificates), the key parses and is the leaf's.  New, or NULL with
+ * err naming tls-cert or tls-key.  http_tls_id_discard frees one that
+ * was not installed (NULL is fine).
+ */
+struct http_tls_id;
+struct http_tls_id	*http_tls_id_load(const char *cert_pem,
+			    const char *key_pem, struct nsreg_error *err);
+void			 http_tls_id_discard(struct http_tls_id *id);
+
+/* Use id (stolen) for new handshakes; connections keep theirs.  Cannot
+ * fail: the step that makes a checked reload take effect. */
+void			 http_set_tls_id(struct http_server *h,
+			    struct http_tls_id *id);
+
+/*
  * Swap the server certificate and key for new handshakes (SIGHUP).
  * Connections keep theirs.  0 or -1.
  */

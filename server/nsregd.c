@@ -42,37 +42,19 @@ usage(FILE *f)
 	    NSREGD_CONF_DEFAULT, DEV_DIR_DEFAULT);
 }
 
-/* Check the files the configuration names (for -n). */
+/*
+ * Check the files the configuration names (for -n): the same code the
+ * start runs (server_check), so that -n passes only what would start.
+ */
 static int
-nsregd_check_files(const struct conf *conf, char *errbuf, size_t len)
+nsregd_check_files(const struct conf *conf, int dev, char *errbuf,
+    size_t len)
 {
-	struct nsreg_error	 err;
-	struct auth		*a;
+	struct nsreg_error	err;
 
-	if ((a = auth_new(conf, &err)) == NULL) {
+	if (server_check(conf, dev, &err) == -1) {
 		snprintf(errbuf, len, "%s:0: %s", conf->path, err.message);
 		return -1;
-	}
-	auth_free(a);
-	if (conf->tls_cert != NULL && access(conf->tls_cert, R_OK) == -1) {
-		snprintf(errbuf, len, "%s:0: tls-cert %s: %s", conf->path,
-		    conf->tls_cert, strerror(errno));
-		return -1;
-	}
-	if (conf->tls_key != NULL && access(conf->tls_key, R_OK) == -1) {
-		snprintf(errbuf, len, "%s:0: tls-key %s: %s", conf->path,
-		    conf->tls_key, strerror(errno));
-		return -1;
-	}
-	if (conf->grant_key != NULL) {
-		struct grant_key	*k;
-
-		if ((k = grant_key_load(conf->grant_key, 0, &err)) == NULL) {
-			snprintf(errbuf, len, "%s:0: %s", conf->path,
-			    err.message);
-			return -1;
-		}
-		grant_key_unref(k);
 	}
 	return 0;
 }
@@ -187,7 +169,8 @@ main(int argc, char *argv[])
 	if (backup != NULL)
 		return nsregd_backup(conf, backup);
 	if (check) {
-		if (nsregd_check_files(conf, errbuf, sizeof(errbuf)) == -1) {
+		if (nsregd_check_files(conf, dev, errbuf, sizeof(errbuf)) ==
+		    -1) {
 			fprintf(stderr, "%s\n", errbuf);
 			conf_free(conf);
 			return 1;

@@ -17,6 +17,7 @@
 #include "decision_log.h"
 #include "dev.h"
 #include "federation.h"
+#include "grant.h"
 #include "grants.h"
 #include "log.h"
 #include "metrics.h"
@@ -326,13 +327,15 @@ server_read_tls(const struct conf *conf, char **cert, char **key,
 	if ((*cert = util_file_read(conf->tls_cert, 1024 * 1024, &len)) ==
 	    NULL)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "tls-cert %s: %s", conf->tls_cert, strerror(errno));
+		    "tls-cert %s: %s", conf->tls_cert,
+		    util_file_strerror(errno));
 	if ((*key = util_file_read(conf->tls_key, 1024 * 1024, &len)) ==
 	    NULL) {
 		free(*cert);
 		*cert = NULL;
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "tls-key %s: %s", conf->tls_key, strerror(errno));
+		    "tls-key %s: %s", conf->tls_key,
+		    util_file_strerror(errno));
 	}
 	return 0;
 }
@@ -345,6 +348,72 @@ server_free_tls(char *cert, char *key)
 		explicit_bzero(key, strlen(key));
 		free(key);
 	}
+}
+
+/*
+ * Everything the configuration names, read and checked as the running
+ * server will need it, but not in use yet: the start, nsregd -n and a
+ * reload all go through server_stage, so -n checks what the start would
+ * and a reload changes everything or nothing.
+ */
+struct server_staged {
+	struct auth_staged	*auth;
+	struct grant_key	*grant_key;	/* NULL: no grant-key */
+	struct http_tls_id	*tls;		/* NULL: no tls-cert */
+};
+
+static void
+server_staged_clear(struct server_staged *st)
+{
+	auth_staged_free(st->auth);
+	grant_key_unref(st->grant_key);
+	http_tls_id_discard(st->tls);
+	memset(st, 0, sizeof(*st));
+}
+
+static int
+server_stage(const struct conf *conf, int dev, struct server_staged *st,
+    struct nsreg_error *err)
+{
+	struct nsreg_error	 e;
+	char			*cert = NULL, *key = NULL;
+	int			 rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	if ((st->auth = auth_stage(conf, err)) == NULL)
+		goto out;
+	if (conf->grant_key != NULL && (st->grant_key =
+	    grant_key_load(conf->grant_key, dev, err)) == NULL)
+		goto out;
+	if (conf->tls_cert != NULL && conf->tls_key != NULL) {
+		if (server_read_tls(conf, &cert, &key, err) == -1)
+			goto out;
+		if ((st->tls = http_tls_id_load(cert, key, &e)) == NULL) {
+			/* Name both files: which one is at fault may be
+			 * either (a mismatched pair). */
+			nsreg_error_set(err, e.code, NULL, "%s (tls-cert %s, "
+			    "tls-key %s)", e.message, conf->tls_cert,
+			    conf->tls_key);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	server_free_tls(cert, key);
+	if (rc == -1)
+		server_staged_clear(st);
+	return rc;
+}
+
+int
+server_check(const struct conf *conf, int dev, struct nsreg_error *err)
+{
+	struct server_staged	st;
+
+	if (server_stage(conf, dev, &st, err) == -1)
+		return -1;
+	server_staged_clear(&st);
+	return 0;
 }
 
 #define SERVER_CONN_AUTO_MAX	10000
@@ -421,6 +490,9 @@ server_start(struct server *srv, struct nsreg_error *err)
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	srv->started = util_now_ms();
+	/* What nsregd -n checks, before anything starts. */
+	if (server_check(conf, srv->dev, err) == -1)
+		goto out;
 	if ((srv->metrics = metrics_new()) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
@@ -505,23 +577,36 @@ int
 server_reload(struct server *srv, struct conf *newconf,
     struct nsreg_error *err)
 {
-	char	*cert = NULL, *key = NULL;
-	int	 rc = -1;
+	struct server_staged	 st;
+	struct auth_staged	*a;
+	struct grant_key	*k;
+	int			 rc = -1;
 
-	if (auth_reload(srv->auth, newconf, err) == -1)
+	if (auth_check_reload(srv->auth, newconf, err) == -1)
+		return -1;
+	if (server_stage(newconf, srv->dev, &st, err) == -1)
+		return -1;
+	/*
+	 * Everything is read and checked: install it.  The grant key
+	 * first, as the store may refuse it, and then nothing else has
+	 * changed; the steps after it fail only when memory runs out.
+	 */
+	k = st.grant_key;
+	st.grant_key = NULL;
+	if (grants_reload_key(srv->grants, newconf, k, err) == -1)
 		goto out;
-	if (grants_reload(srv->grants, newconf, err) == -1)
-		goto out;
-	if (federation_reload(srv->federation, newconf, err) == -1)
-		goto out;
-	if (newconf->tls_cert != NULL && newconf->tls_key != NULL) {
-		if (server_read_tls(newconf, &cert, &key, err) == -1 ||
-		    http_set_certificate(srv->http, cert, key, err) == -1)
-			goto out;
+	if (st.tls != NULL && srv->http != NULL) {
+		http_set_tls_id(srv->http, st.tls);
+		st.tls = NULL;
 	}
+	a = st.auth;
+	st.auth = NULL;
+	if (auth_commit(srv->auth, a, err) == -1 ||
+	    federation_reload(srv->federation, newconf, err) == -1)
+		goto out;
 	rc = 0;
 out:
-	server_free_tls(cert, key);
+	server_staged_clear(&st);
 	return rc;
 }
 

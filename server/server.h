@@ -49,7 +49,20 @@ struct server {
  */
 int	server_start(struct server *srv, struct nsreg_error *err);
 
-/* Reload certificates, bundles and keys (SIGHUP). */
+/*
+ * Read and check every file conf names (tls-cert and tls-key as a
+ * matching pair, trust-bundle, admin-token-file, grant-key; none may be
+ * a special file) as the start would, without starting: nsregd -n.
+ * 0, or -1 with err naming the file and the reason.
+ */
+int	server_check(const struct conf *conf, int dev,
+	    struct nsreg_error *err);
+
+/*
+ * Reload certificates, bundles and keys (SIGHUP): everything newconf
+ * names is read and checked first, then installed, so that a failed
+ * reload (-1, err naming the file and the reason) changes nothing.
+ */
 int	server_reload(struct server *srv, struct conf *newconf,
 	    struct nsreg_error *err);
 

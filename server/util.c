@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -330,41 +331,93 @@ util_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
 char *
 util_file_read(const char *path, size_t max, size_t *lenp)
 {
-	FILE	*f;
-	char	*buf = NULL;
-	size_t	 len = 0, cap = 0, n;
+	struct stat	 st;
+	char		*buf = NULL;
+	size_t		 len = 0, cap;
+	ssize_t		 n;
+	int		 fd, saved;
 
-	if ((f = fopen(path, "rb")) == NULL)
+	/*
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer.  Then only
+	 * a regular file is read: a FIFO, a device (/dev/zero) or a socket
+	 * could block or never end.
+	 */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY)) == -1)
 		return NULL;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errno = ENODEV;
+		goto fail;
+	}
+	if ((uintmax_t)st.st_size > (uintmax_t)max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	cap = (size_t)st.st_size + 4096;
+	if ((buf = malloc(cap)) == NULL)
+		goto fail;
 	for (;;) {
-		if (len + 4096 + 1 > cap) {
+		if (len + 1 == cap) {
 			char	*nb;
 
-			cap = cap == 0 ? 8192 : cap * 2;
-			if ((nb = realloc(buf, cap)) == NULL)
+			if (cap > max + 1) {
+				errno = EFBIG;
+				goto fail;
+			}
+			if ((nb = realloc(buf, cap * 2)) == NULL)
 				goto fail;
 			buf = nb;
+			cap *= 2;
 		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
+		n = read(fd, buf + len, cap - len - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;
+		len += (size_t)n;
 		if (len > max) {
 			errno = EFBIG;
 			goto fail;
 		}
-		if (n == 0)
-			break;
 	}
-	if (ferror(f))
-		goto fail;
-	fclose(f);
+	close(fd);
 	buf[len] = '\0';
 	if (lenp != NULL)
 		*lenp = len;
 	return buf;
 fail:
-	fclose(f);
-	free(buf);
+	saved = errno;
+	close(fd);
+	if (buf != NULL) {
+		/* Key files pass through here. */
+		explicit_bzero(buf, len);
+		free(buf);
+	}
+	errno = saved;
 	return NULL;
+}
+
+const char *
+util_file_strerror(int e)
+{
+	switch (e) {
+	case ENODEV:
+		return "not a regular file (a FIFO, device or socket)";
+	case EISDIR:
+		return "is a directory";
+	case EFBIG:
+		return "larger than the limit for this file";
+	default:
+		return strerror(e);
+	}
 }
 
 int

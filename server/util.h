@@ -56,8 +56,16 @@ int	 util_utf8_valid(const char *s, size_t len);
 int	 util_secret_equal(const void *a, size_t alen, const void *b,
 	    size_t blen);
 
-/* Read a whole file (at most max bytes) into a new NUL-terminated buffer. */
+/*
+ * Read a whole regular file (at most max bytes) into a new NUL-terminated
+ * buffer.  Never blocks on a special file: a FIFO, device or socket is
+ * refused with errno ENODEV, a directory with EISDIR, a file over max
+ * with EFBIG.  NULL with errno on failure.
+ */
 char	*util_file_read(const char *path, size_t max, size_t *lenp);
+
+/* What util_file_read's errno means, as a message (static string). */
+const char *util_file_strerror(int e);
 
 /* Write data to path atomically (temp file + rename) with the given mode. */
 int	 util_file_write(const char *path, const void *data, size_t len,

@@ -41,6 +41,13 @@ tests_unit_test_watch_ring_SOURCES = tests/unit/test_watch_ring.c
 tests_unit_test_watch_ring_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_watch_ring_LDADD = $(TEST_LIBS)
 
+# nsregd -n and the start check every file alike (issue 18 item 6).
+check_PROGRAMS += tests/unit/test_check
+TESTS += tests/unit/test_check
+tests_unit_test_check_SOURCES = tests/unit/test_check.c
+tests_unit_test_check_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_check_LDADD = $(TEST_LIBS)
+
 # Integration tests: a real nsregd on loopback (tests/integration/harness.c).
 check_LIBRARIES += tests/integration/libharness.a
 tests_integration_libharness_a_SOURCES = tests/integration/harness.c \
@@ -99,6 +106,14 @@ TESTS += tests/integration/test_metrics
 tests_integration_test_metrics_SOURCES = tests/integration/test_metrics.c
 tests_integration_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_metrics_LDADD = $(HARNESS_LIBS)
+
+# SIGHUP is all or nothing (issue 18 item 5).
+check_PROGRAMS += tests/integration/test_reload
+TESTS += tests/integration/test_reload
+tests_integration_test_reload_SOURCES = \
+	tests/integration/test_reload.c $(IDFIX_SOURCES)
+tests_integration_test_reload_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_reload_LDADD = $(HARNESS_LIBS)
 
 # Identity: credentials and trust domains (tests/integration/idfix.c mints).
 integration_id_tests = \

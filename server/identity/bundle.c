@@ -500,7 +500,7 @@ bundle_load_file(const char *td, const char *path, enum bundle_format format,
 	if ((data = util_file_read(path, BUNDLE_DOC_MAX, &len)) == NULL) {
 		nsreg_error_set(err, errno == ENOENT ? NSREG_NOT_FOUND :
 		    NSREG_INVALID_ARGUMENT, NULL, "%s: %s", path,
-		    strerror(errno));
+		    util_file_strerror(errno));
 		return NULL;
 	}
 	b = bundle_parse(td, data, len, format, err);
