@@ -17,7 +17,7 @@ struct server;
 #define ROUTE_ADMIN	0x02	/* admin role required */
 #define ROUTE_BODY	0x04	/* takes a JSON object body */
 #define ROUTE_STREAM	0x08	/* may answer with a watch stream */
-#define ROUTE_FILTERED	0x10	/* a list decided item by item by rules */
+#define ROUTE_POLICY	0x10	/* rules decide it: runs on the work pool */
 
 struct route {
 	enum http_method	 method;

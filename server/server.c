@@ -205,10 +205,11 @@ server_dispatch(struct http_request *req, void *arg)
 		return;
 	}
 	/*
-	 * A list that rules decide item by item runs on the work pool, so
-	 * that probes and cheap requests never wait behind policy work.
+	 * What rules decide (lists item by item, grants candidate by
+	 * candidate) runs on the work pool, so that probes and cheap
+	 * requests never wait behind policy work.  Admins bypass the rules.
 	 */
-	if ((r->flags & ROUTE_FILTERED) && !req->principal.admin &&
+	if ((r->flags & ROUTE_POLICY) && !req->principal.admin &&
 	    !api_is_watch(req)) {
 		http_offload(req, server_run, srv);
 		return;
