@@ -1321,6 +1321,12 @@ http_begin(struct http_server *h, struct http_ctx *c, const char *method,
 			    h->max_body);
 		return MHD_YES;
 	}
+	/*
+	 * A body must be in within the idle timeout of its head, however
+	 * slowly it trickles (MHD's timeout counts idleness only).
+	 */
+	if (clen > 0 || te != NULL)
+		http_conn_deadline(h, c->req.conn, h->idle_timeout_ms);
 	if ((clen > 0 || te != NULL) && h->hooks.admit != NULL &&
 	    h->hooks.admit(&c->req, h->hooks.arg) == -1) {
 		/* Refused: answer now if the client waits, else after the
@@ -1388,6 +1394,7 @@ http_access(void *cls, struct MHD_Connection *mhd, const char *url,
 		return http_queue(c);
 	c->req.body = c->body != NULL ? c->body : "";
 	c->req.body_len = c->body_len;
+	http_conn_deadline(h, c->req.conn, 0);
 	h->hooks.dispatch(&c->req, h->hooks.arg);
 	if (c->deferred)
 		return http_wait_deferred(c);

@@ -313,3 +313,49 @@ rawresp_free(struct rawresp *r)
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
+
+struct rawconn *
+rawtls_open(unsigned short port)
+{
+	struct rawconn	*c;
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	if (rawtls_connect(c, port) == -1) {
+		rawtls_close(c);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+rawtls_send(struct rawconn *c, const char *p, size_t len)
+{
+	return rawtls_write(c, p, len);
+}
+
+int
+rawtls_ended(struct rawconn *c, long ms)
+{
+	long	t0 = rawtls_ms_since(&c->t0);
+	int	rc;
+
+	for (;;) {
+		c->len = 0;
+		rc = rawtls_fill(c, ms - (rawtls_ms_since(&c->t0) - t0));
+		if (rc == 0)
+			return 1;
+		if (rc == -1)
+			return 0;
+	}
+}
+
+void
+rawtls_free(struct rawconn *c)
+{
+	if (c == NULL)
+		return;
+	rawtls_close(c);
+	free(c);
+}

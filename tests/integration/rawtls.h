@@ -30,6 +30,14 @@ int	 rawtls_exchange(unsigned short port, const char *req, size_t len,
 int	 rawtls_exchange_split(unsigned short port, const char *head,
 	    size_t headlen, const char *rest, size_t restlen, long pause_ms,
 	    long timeout_ms, struct rawresp *r);
+/* A TLS connection driven step by step (NULL when it cannot connect). */
+struct rawconn;
+struct rawconn	*rawtls_open(unsigned short port);
+int		 rawtls_send(struct rawconn *c, const char *p, size_t len);
+/* 1 when the server ended the connection within ms, 0 otherwise. */
+int		 rawtls_ended(struct rawconn *c, long ms);
+void		 rawtls_free(struct rawconn *c);
+
 /* A response header's value (case-insensitive) in a static buffer. */
 const char *rawresp_header(const struct rawresp *r, const char *name);
 void	 rawresp_free(struct rawresp *r);

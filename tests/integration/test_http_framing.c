@@ -624,7 +624,7 @@ limits_setup(void)
 		cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	}
 	nsregd_start(&lim, "max-connections-per-address 8\n"
-	    "header-timeout 3s\n");
+	    "header-timeout 3s\nconnection-timeout 3s\n");
 }
 
 static void
@@ -737,6 +737,28 @@ Test(limits, a_dribbled_handshake_is_closed_at_the_head_deadline)
 	cr_expect(ended, "the dribbling connection is still open");
 	cr_expect_lt(ms, 6000, "closed after %ld ms", ms);
 	close(fd);
+}
+
+Test(limits, a_dribbled_body_is_closed_at_the_idle_deadline)
+{
+	struct rawconn	*c;
+	const char	*head = "PUT /v1/services/db HTTP/1.1\r\nHost: x\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n";
+	int		 i, ended = 0;
+
+	cr_assert((c = rawtls_open(lim.port)) != NULL);
+	cr_assert_eq(rawtls_send(c, head, strlen(head)), 0);
+	/* One body byte every 200 ms: never idle, never done. */
+	for (i = 0; i < 40 && !ended; i++) {
+		if (rawtls_send(c, " ", 1) == -1)
+			ended = 1;
+		else
+			ended = rawtls_ended(c, 200);
+	}
+	cr_expect(ended, "the dribbling body is still being read after "
+	    "%d ms", i * 200);
+	cr_expect_lt(i, 30, "closed after %d ms", i * 200);
+	rawtls_free(c);
 }
 
 Test(limits, a_silent_connection_is_closed_at_the_head_deadline)
