@@ -800,3 +800,39 @@ Test(limits, one_address_cannot_take_every_connection)
 	    "the refusal was not logged");
 	free(text);
 }
+
+/*
+ * Item 11: what libmicrohttpd refuses before nsregd sees the request
+ * (nsreg-api(7) lists it): the status is right and the connection ends.
+ * Everything it leaves to nsregd is JSON (the tables above).
+ */
+static const struct frame_case mhd_cases[] = {
+	{ "HTTP/2.0 on HTTP/1.1", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n",
+	    505, NULL, CLOSES, NULL },
+	{ "HTTP/0.9 version", "GET /healthz HTTP/0.9\r\nHost: x\r\n\r\n",
+	    505, NULL, CLOSES, NULL },
+	{ "Content-Length not a number", "PUT /v1/services/db HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Length: 1x\r\n\r\n", 400, NULL, CLOSES, NULL },
+	{ "a header line without a colon", "GET /healthz HTTP/1.1\r\n"
+	    "Host: x\r\nnocolon\r\n\r\n", 400, NULL, CLOSES, NULL },
+};
+
+Test(framing, what_libmicrohttpd_refuses_itself)
+{
+	struct rawresp	 r;
+	char		*req, *big;
+
+	run_table(mhd_cases, sizeof(mhd_cases) / sizeof(mhd_cases[0]));
+	/* A request line past MHD's buffer (32 KiB per connection). */
+	cr_assert((big = malloc(40001)) != NULL);
+	memset(big, 'a', 40000);
+	big[40000] = '\0';
+	cr_assert(asprintf(&req, "GET /%s HTTP/1.1\r\nHost: x\r\n\r\n",
+	    big) > 0);
+	rawtls_exchange(srv.port, req, strlen(req), 10000, &r);
+	cr_expect_eq(r.status, 414, "%d", r.status);
+	cr_expect(r.closed);
+	rawresp_free(&r);
+	free(req);
+	free(big);
+}
