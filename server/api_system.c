@@ -9,6 +9,7 @@
 #include "api.h"
 #include "auth.h"
 #include "bundle.h"
+#include "decision_log.h"
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
@@ -28,6 +29,7 @@ api_readyz(struct server *srv, struct http_request *req)
 {
 	struct nsreg_error	 err;
 	struct bundle		*b;
+	char			 why[160];
 
 	if (!store_ping(srv->store)) {
 		nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
@@ -42,14 +44,25 @@ api_readyz(struct server *srv, struct http_request *req)
 		return;
 	}
 	bundle_unref(b);
+	/*
+	 * Decisions that cannot be written are decisions nobody can audit:
+	 * not ready until the store takes them again (it recovers alone).
+	 */
+	if (!decision_log_healthy(srv->decisions, why, sizeof(why))) {
+		nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
+		    "the decision log cannot be written: %s", why);
+		http_reply_error(req, &err);
+		return;
+	}
 	http_reply_json(req, HTTP_OK, json_pack("{s:s}", "status", "ready"));
 }
 
 void
 api_metrics(struct server *srv, struct http_request *req)
 {
-	struct metrics_gauges	 g;
-	struct nsreg_error	 err;
+	struct metrics_gauges		 g;
+	struct decision_log_stats	 ds;
+	struct nsreg_error		 err;
 	char			*text;
 	size_t			 len;
 
@@ -71,6 +84,9 @@ api_metrics(struct server *srv, struct http_request *req)
 	g.revision = store_revision(srv->store);
 	g.uptime_s = (req->now - srv->started) / 1000;
 	g.started_ms = srv->started;
+	decision_log_stats(srv->decisions, &ds);
+	/* Lost in the queue (full) or to the store (a full disk). */
+	g.decisions_dropped = ds.dropped + ds.failed;
 	if ((text = metrics_render(srv->metrics, &g, &len)) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		http_reply_error(req, &err);

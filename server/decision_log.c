@@ -82,6 +82,12 @@ struct decision_log {
 	int			 writer_done;	/* no more writes */
 	struct decision_log_stats st;
 	int64_t			 last_drop_log;	/* ms */
+	/* The writer's state, read by /readyz (lock held). */
+	int			 failing;	/* the last batch was lost */
+	char			 fail_reason[160];
+	int64_t			 last_fail_log;	/* ms */
+	uint64_t		 failed_unlogged;
+	uint64_t		 failed_outage;	/* since failing began */
 
 	pthread_t		 thread;
 	int			 running;
@@ -467,6 +473,69 @@ out:
 	return rc;
 }
 
+/*
+ * A batch lost to the store (a full disk): remembered for /readyz, and
+ * logged at most once every ten seconds with what was lost since.
+ */
+static void
+dl_note_failure(struct decision_log *l, size_t n, const struct nsreg_error
+    *err)
+{
+	int64_t		now = util_now_ms();
+	uint64_t	lost;
+
+	pthread_mutex_lock(&l->lock);
+	l->failing = 1;
+	snprintf(l->fail_reason, sizeof(l->fail_reason), "%s",
+	    err->message);
+	l->failed_unlogged += n;
+	l->failed_outage += n;
+	lost = 0;
+	if (now - l->last_fail_log >= 10000) {
+		l->last_fail_log = now;
+		lost = l->failed_unlogged;
+		l->failed_unlogged = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (lost > 0)
+		log_warnx("msg=\"decision log write failed, decisions "
+		    "dropped\" dropped=%llu error=%s detail=\"%s\"",
+		    (unsigned long long)lost, nsreg_code_name(err->code),
+		    err->message);
+}
+
+/* The store took a batch again: ready, and say so once. */
+static void
+dl_note_success(struct decision_log *l)
+{
+	uint64_t	lost;
+	int		was;
+
+	pthread_mutex_lock(&l->lock);
+	was = l->failing;
+	lost = l->failed_outage;
+	l->failing = 0;
+	l->failed_outage = l->failed_unlogged = 0;
+	pthread_mutex_unlock(&l->lock);
+	/* Said again now: the log itself may have been unwritable. */
+	if (was)
+		log_warnx("msg=\"decision log writes again\" "
+		    "dropped_while_failing=%llu", (unsigned long long)lost);
+}
+
+int
+decision_log_healthy(struct decision_log *l, char *why, size_t len)
+{
+	int	ok;
+
+	pthread_mutex_lock(&l->lock);
+	ok = !l->failing;
+	if (!ok && why != NULL)
+		snprintf(why, len, "%s", l->fail_reason);
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
 /* Append entries [0, n) of v, retrying a busy database a few times. */
 static int
 dl_append(struct decision_log *l, const struct store_decision *v, size_t n)
@@ -476,14 +545,15 @@ dl_append(struct decision_log *l, const struct store_decision *v, size_t n)
 
 	for (attempt = 0; attempt < DL_RETRIES; attempt++) {
 		nsreg_error_clear(&err);
-		if (store_decision_append(l->store, v, n, &err) == 0)
+		if (store_decision_append(l->store, v, n, &err) == 0) {
+			dl_note_success(l);
 			return 0;
+		}
 		if (err.code != NSREG_UNAVAILABLE)
 			break;
 		usleep(50 * 1000);
 	}
-	log_warnx("msg=\"decision log write failed\" entries=%zu error=%s "
-	    "detail=\"%s\"", n, nsreg_code_name(err.code), err.message);
+	dl_note_failure(l, n, &err);
 	return -1;
 }
 

@@ -111,6 +111,14 @@ void			 decision_log_stats(struct decision_log *log,
 			    struct decision_log_stats *st);
 
 /*
+ * 1 while the store takes the log's batches; 0 from a batch lost to a
+ * store error (a full disk) until one is written again, with the store's
+ * reason copied into why (len bytes, may be NULL).  /readyz asks.
+ */
+int			 decision_log_healthy(struct decision_log *log,
+			    char *why, size_t len);
+
+/*
  * Format e as its JSON text into buf (cap bytes, NUL-terminated).
  * Returns the length, or the length needed (>= cap) when buf is too
  * small, like snprintf.  Exposed for tests.

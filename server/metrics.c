@@ -57,7 +57,6 @@ struct metrics {
 	/* Slot 0 is "no route matched"; route i is slot i + 1. */
 	struct metrics_route	routes[METRICS_ROUTES_MAX + 1];
 	atomic_uint_fast64_t	decisions[METRICS_NACTIONS][2];
-	atomic_uint_fast64_t	decisions_dropped;
 	pthread_mutex_t		lock;		/* tds */
 	struct metrics_td	tds[METRICS_TD_MAX];
 	size_t			ntds;
@@ -106,14 +105,6 @@ metrics_request(struct metrics *m, const struct route *r,
 	atomic_fetch_add_explicit(&mr->bucket[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mr->sum_us, (uint64_t)(dur_us < 0 ? 0 :
 	    dur_us), memory_order_relaxed);
-}
-
-void
-metrics_decisions_dropped(struct metrics *m, uint64_t n)
-{
-	if (m != NULL)
-		atomic_fetch_add_explicit(&m->decisions_dropped, n,
-		    memory_order_relaxed);
 }
 
 void
@@ -381,7 +372,7 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	    "decisions that could not be written to the decision log.\n"
 	    "# TYPE nsreg_decisions_dropped_total counter\n"
 	    "nsreg_decisions_dropped_total %llu\n", (unsigned long long)
-	    atomic_load(&m->decisions_dropped));
+	    g->decisions_dropped);
 	pthread_mutex_lock(&m->lock);
 	for (i = k = 0; i < m->ntds; i++) {
 		if (atomic_load(&m->tds[i].ok) + atomic_load(&m->tds[i].error) ==

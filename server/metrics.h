@@ -20,6 +20,7 @@ struct metrics_gauges {
 	int64_t		revision;
 	int64_t		uptime_s;
 	int64_t		started_ms;	/* process start, ms since epoch */
+	uint64_t	decisions_dropped;	/* never written to the log */
 };
 
 struct metrics	*metrics_new(void);
@@ -33,12 +34,6 @@ void		 metrics_request(struct metrics *m, const struct route *r,
 /* Count an admission decision. */
 void		 metrics_decision(struct metrics *m, const char *action,
 		    int allow);
-
-/*
- * Count decisions that could not be written to the decision log (n at a
- * time), exposed as nsreg_decisions_dropped_total.
- */
-void		 metrics_decisions_dropped(struct metrics *m, uint64_t n);
 
 /* Count a federation bundle refresh (result "ok" or "error"). */
 void		 metrics_bundle_refresh(struct metrics *m,

@@ -181,6 +181,9 @@ main(int argc, char *argv[])
 	}
 	log_set_level((enum log_level)conf->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit fails the write (EFBIG), as a full disk does:
+	 * it must not kill the server. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Every thread inherits the mask; main takes signals with sigwait. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);

@@ -115,6 +115,14 @@ tests_integration_test_reload_SOURCES = \
 tests_integration_test_reload_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_reload_LDADD = $(HARNESS_LIBS)
 
+# A full disk under the decision log (issue 18 item 14).
+check_PROGRAMS += tests/integration/test_diskfull
+TESTS += tests/integration/test_diskfull
+tests_integration_test_diskfull_SOURCES = \
+	tests/integration/test_diskfull.c
+tests_integration_test_diskfull_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_diskfull_LDADD = $(HARNESS_LIBS)
+
 # Identity: credentials and trust domains (tests/integration/idfix.c mints).
 integration_id_tests = \
 	tests/integration/test_identity \
