@@ -411,3 +411,8 @@ tests_integration_test_upgrade_SOURCES = tests/integration/test_upgrade.c
 tests_integration_test_upgrade_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_upgrade_LDADD = $(HARNESS_LIBS)
 EXTRA_DIST += tests/store/fixtures/v2.db tests/store/fixtures/make-v2.sh
+
+# Every sh block of README.md runs against live servers (tests/readme.sh).
+TESTS += tests/readme.sh
+EXTRA_DIST += tests/readme.sh tests/readme-blocks.awk tests/readme-expect.awk \
+	tests/federation/companies.sh

@@ -51,57 +51,7 @@ bail() {
 	exit 1
 }
 
-# One company: its CA, its server's SVID, an admin token, a grant key,
-# a configuration.
-company() {	# company TD
-	d=$work/$1
-	mkdir -p "$d"
-	"$bin/nsreg-svid" -d "$d" ca "$1" >/dev/null &&
-	"$bin/nsreg-svid" -d "$d" x509 "spiffe://$1/nsregd" --dns localhost \
-	    --ip 127.0.0.1 --ttl 24h -o "$d/server.pem" -k "$d/server.key" &&
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-	    -out "$d/grant.key" 2>/dev/null &&
-	chmod 600 "$d/grant.key" &&
-	(umask 077 && echo "admin-$1-$$-0123456789abcdef" > "$d/admin.token") ||
-	    bail "cannot set up $1"
-}
-
-# Start nsregd for TD on a free port; sets $url.
-start() {	# start TD
-	d=$work/$1
-	for try in 1 2 3 4 5 6 7 8; do
-		port=$(( 20000 + ($$ * 13 + try * 977 + $(date +%N | \
-		    sed 's/^0*//;s/^$/0/') ) % 40000 ))
-		cat > "$d/nsregd.conf" <<EOF
-listen https 127.0.0.1:$port
-trust-domain $1
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
-database sqlite:nsreg.db
-admin-token-file admin.token
-grant-key grant.key
-federation-refresh-min 1s
-EOF
-		"$bin/nsregd" -d -f "$d/nsregd.conf" >> "$d/nsregd.log" 2>&1 &
-		pid=$!
-		url=https://127.0.0.1:$port
-		for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-			if ! kill -0 "$pid" 2>/dev/null; then
-				break
-			fi
-			if curl -s --cacert "$d/bundle.pem" "$url/healthz" \
-			    >/dev/null 2>&1; then
-				pids="$pids $pid"
-				return 0
-			fi
-			sleep 0.1
-		done
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	bail "nsregd for $1 did not start; see $d/nsregd.log"
-}
+. "${NSREG_SRCDIR:-.}/tests/federation/companies.sh"
 
 # call CRED METHOD URL [BODY]: CRED is admin:TD (that company's admin
 # token) or TD/NAME (the workload certificate $work/TD/NAME.pem).  Every
@@ -145,8 +95,8 @@ command -v curl >/dev/null 2>&1 || bail "curl is not installed"
 command -v openssl >/dev/null 2>&1 || bail "openssl is not installed"
 echo "1..16"
 
-company a.test
-company b.test
+company "$work/a.test" a.test || bail "cannot set up a.test"
+company "$work/b.test" b.test || bail "cannot set up b.test"
 # a.test's database workload, b.test's web frontend.
 "$bin/nsreg-svid" -d "$work/a.test" x509 spiffe://a.test/ns/db/sa/pg \
     -o "$work/a.test/pg.pem" -k "$work/a.test/pg.key" || bail "pg SVID"
@@ -154,9 +104,13 @@ company b.test
     -o "$work/b.test/frontend.pem" -k "$work/b.test/frontend.key" ||
     bail "frontend SVID"
 cat "$work/a.test/bundle.pem" "$work/b.test/bundle.pem" > "$work/ca-both.pem"
-start a.test
+start "$work/a.test" a.test ||
+    bail "nsregd for a.test did not start: $startlog"
+pids="$pids $startpid"
 A=$url
-start b.test
+start "$work/b.test" b.test ||
+    bail "nsregd for b.test did not start: $startlog"
+pids="$pids $startpid"
 B=$url
 echo "# a.test: $A, b.test: $B, files in $work"
 
