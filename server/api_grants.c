@@ -17,7 +17,6 @@
 
 #include "api.h"
 #include "grants.h"
-#include "log.h"
 #include "server.h"
 #include "util.h"
 #include "validate.h"
