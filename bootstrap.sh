@@ -3,10 +3,11 @@
 #
 # Installs, when missing (as root, or through sudo), the packages README
 # lists with the reason for each: the toolchain and autotools; the
-# libraries nsregd links (libmicrohttpd, GnuTLS, SQLite, jansson, OpenSSL,
-# libcurl); libpq and nghttp2 for the next steps; what only "make check"
+# libraries nsregd links (libmicrohttpd, GnuTLS, SQLite, libpq, jansson,
+# OpenSSL, libcurl); nghttp2 for the next steps; what only "make check"
 # needs (Criterion, libjwt as a second verifier, mandoc, jq, xxd, git,
-# Node.js with npm for the CEL conformance suite and the OpenAPI checks);
+# Node.js with npm for the CEL conformance suite and the OpenAPI checks,
+# the PostgreSQL server for the storage suite's PostgreSQL run);
 # clang with libFuzzer's runtime for "make fuzz"; dpkg-dev, debhelper,
 # fakeroot and lintian for the Debian package test (tests/pkg/deb.sh, run
 # by .ci/run); curl, openssl and tzdata for the quick start and rules.
@@ -22,7 +23,8 @@ libcurl4-openssl-dev libpq-dev libnghttp2-dev
 libcriterion-dev libjwt-dev mandoc jq xxd git
 clang libclang-rt-14-dev
 dpkg-dev debhelper fakeroot lintian
-curl openssl ca-certificates tzdata"
+curl openssl ca-certificates tzdata
+postgresql"
 
 missing=""
 for p in $pkgs; do

@@ -256,15 +256,18 @@ EXTRA_DIST += tests/bench/identity.sh
 
 # Storage (server/store/).
 STORE_TEST_LIBS = server/store/libnsregstore.a server/libnsregcore.a \
-	$(SQLITE_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+	$(SQLITE_LIBS) $(LIBPQ_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
 
-# The storage suite: SQLite always, PostgreSQL when NSREG_TEST_PG is set.
+# The storage suite: SQLite always; PostgreSQL (tests/pg/store.sh) on the
+# database at NSREG_TEST_PG when set, else on a private one when the
+# PostgreSQL server is installed (skipped when not).
 check_PROGRAMS += tests/unit/test_store
 tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_store_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
-TESTS += tests/unit/test_store
+TESTS += tests/unit/test_store tests/pg/store.sh
+EXTRA_DIST += tests/pg/store.sh tests/pg/pg-start.sh tests/pg/pg-stop.sh
 
 # Storage benchmark (tests/bench/store runs it; not part of make check).
 EXTRA_PROGRAMS += tests/bench/store_bench

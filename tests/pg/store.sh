@@ -1,0 +1,30 @@
+#!/bin/sh
+# tests/pg/store.sh - the storage suite (tests/unit/test_store) against
+# PostgreSQL: the database at NSREG_TEST_PG when set (CI starts one), else
+# a private one started here with pg-start.sh and stopped whatever
+# happens; skipped when no PostgreSQL server is installed.
+set -u
+top=${NSREG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${NSREG_BUILDDIR:-$top}
+dir=""
+
+if [ -z "${NSREG_TEST_PG:-}" ]; then
+	url=$(sh "$top/tests/pg/pg-start.sh")
+	rc=$?
+	if [ "$rc" -eq 77 ]; then
+		echo "1..0 # SKIP no PostgreSQL server installed"
+		exit 0
+	fi
+	if [ "$rc" -ne 0 ] || [ -z "$url" ]; then
+		echo "Bail out! could not start PostgreSQL"
+		exit 1
+	fi
+	dir=${url#*host=}
+	dir=${dir%%&*}
+	trap 'sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
+	trap 'exit 1' HUP INT TERM
+	NSREG_TEST_PG=$url
+fi
+NSREG_TEST_STORE=postgresql
+export NSREG_TEST_PG NSREG_TEST_STORE
+sh "$top/tests/criterion-tap" "$build/tests/unit/test_store"
