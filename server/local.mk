@@ -56,7 +56,7 @@ NSREGD_LIBS = server/libnsregd.a server/store/libnsregstore.a \
 	server/libnsregsvid.a server/identity/libidentity.a \
 	policy/libnsregpolicytz.a policy/libnsregpolicy.a -lm \
 	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) \
-	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
+	$(LIBPQ_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
 
 sbin_PROGRAMS += server/nsregd
 server_nsregd_SOURCES = server/nsregd.c

@@ -41,12 +41,7 @@ static const char *const store_event_types[] = {
 
 static const struct store_backend *const store_backends[] = {
 	&store_backend_sqlite,
-};
-
-/* Schemes we know of but whose backend this build does not have. */
-static const char *const store_unbuilt[] = {
-	"postgresql:",
-	"postgres:",
+	&store_backend_postgres,
 };
 
 static int
@@ -100,18 +95,11 @@ store_backend_find(const char *url, struct nsreg_error *err)
 	for (i = 0; i < sizeof(store_backends) / sizeof(store_backends[0]);
 	    i++) {
 		if (strncmp(url, store_backends[i]->scheme,
-		    strlen(store_backends[i]->scheme)) == 0)
+		    strlen(store_backends[i]->scheme)) == 0 ||
+		    (store_backends[i]->alias != NULL && strncmp(url,
+		    store_backends[i]->alias,
+		    strlen(store_backends[i]->alias)) == 0))
 			return store_backends[i];
-	}
-	for (i = 0; i < sizeof(store_unbuilt) / sizeof(store_unbuilt[0]);
-	    i++) {
-		if (strncmp(url, store_unbuilt[i],
-		    strlen(store_unbuilt[i])) == 0) {
-			nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    "database", "database %s: this nsregd has no "
-			    "PostgreSQL backend yet", url);
-			return NULL;
-		}
 	}
 	nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "database",
 	    "database %s: unknown scheme (want sqlite:PATH or "

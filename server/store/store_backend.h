@@ -45,6 +45,7 @@ void		 store_list_sink_reset(struct store_list_sink *k);
 struct store_backend {
 	const char	*name;		/* "sqlite" */
 	const char	*scheme;	/* URL prefix: "sqlite:" */
+	const char	*alias;		/* another prefix, or NULL */
 	const struct store_migration *migrations;	/* built in */
 
 	/*
@@ -142,6 +143,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_postgres;
 
 /* The SQLite backend's backup (store_backup.c). */
 int		 store_sqlite_backup(const char *url, const char *dest,

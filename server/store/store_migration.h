@@ -17,5 +17,7 @@ struct store_migration {
 
 /* Generated from schema/sqlite/ (server/schema_sqlite.c). */
 extern const struct store_migration schema_sqlite[];
+/* Generated from schema/postgres/ (server/schema_postgres.c). */
+extern const struct store_migration schema_postgres[];
 
 #endif

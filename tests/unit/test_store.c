@@ -1,8 +1,10 @@
 /*
  * test_store.c - the storage suite, written against store.h only, so it
- * runs against every backend: a fresh SQLite file per test always, and
- * PostgreSQL when NSREG_TEST_PG holds a postgresql:// URL (each test then
- * gets its own schema through the libpq "options" parameter).
+ * runs against every backend: a fresh SQLite file per test, or, when
+ * NSREG_TEST_STORE is "postgresql", the PostgreSQL database at the URL
+ * NSREG_TEST_PG (each test then gets its own schema through the libpq
+ * "options" parameter, which the backend creates).  make check runs it
+ * both ways: tests/pg/store.sh is the PostgreSQL run.
  *
  * The one exception is the newer-schema test, which needs
  * store_backend.h to write a database with a migration the code lacks.
@@ -67,9 +69,12 @@ static void
 suite_url(void)
 {
 	static int	 n;
+	const char	*be = getenv("NSREG_TEST_STORE");
 	const char	*pg = getenv("NSREG_TEST_PG");
 
-	if (pg != NULL && pg[0] != '\0') {
+	if (be != NULL && strcmp(be, "postgresql") == 0) {
+		cr_assert(pg != NULL && pg[0] != '\0',
+		    "NSREG_TEST_STORE=postgresql without NSREG_TEST_PG");
 		snprintf(test_url, sizeof(test_url),
 		    "%s%soptions=-csearch_path%%3Dnsreg_test_%d_%d", pg,
 		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(), n++);

@@ -1,0 +1,1396 @@
+/*
+ * store_pg.c - the PostgreSQL backend: a pool of libpq connections with
+ * their prepared statements, migrations, the write transaction (the
+ * revision counter, retries on serialisation failures, events handed to
+ * the listener after commit) and the object writes.  Reads are in
+ * store_pg_reads.c; store_pg_int.h says how revisions stay in commit
+ * order.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg_int.h"
+
+static const char *const store_pg_sql[PG_SQL_MAX] = {
+	[PG_REVISION_LOCK] =
+	    "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE",
+	[PG_REVISION_SET] =
+	    "UPDATE meta SET value = $1 WHERE key = 'revision'",
+	[PG_REVISION] = "SELECT value FROM meta WHERE key = 'revision'",
+	[PG_META_GET] = "SELECT value FROM meta WHERE key = $1",
+	[PG_META_SET] =
+	    "INSERT INTO meta (key, value) VALUES ($1, $2) "
+	    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[PG_OBJECT_GET] =
+	    "SELECT revision, created_at, updated_at, expires_at, owner, "
+	    "object, services FROM objects WHERE kind = $1 AND name = $2",
+	[PG_OBJECT_INSERT] =
+	    "INSERT INTO objects (kind, name, revision, created_at, "
+	    "updated_at, expires_at, owner, object, services) "
+	    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+	[PG_OBJECT_UPDATE] =
+	    "UPDATE objects SET revision = $3, updated_at = $5, "
+	    "expires_at = $6, owner = $7, object = $8, services = $9 "
+	    "WHERE kind = $1 AND name = $2 AND created_at = $4",
+	[PG_OBJECT_DELETE] =
+	    "DELETE FROM objects WHERE kind = $1 AND name = $2",
+	[PG_EVENT_INSERT] =
+	    "INSERT INTO events (revision, kind, type, name, reason, object) "
+	    "VALUES ($1, $2, $3, $4, $5, $6)",
+	[PG_LIST] =
+	    "SELECT name, object FROM objects WHERE kind = $1 AND name > $2 "
+	    "AND (expires_at = 0 OR expires_at > $3) "
+	    "ORDER BY name LIMIT $4",
+	[PG_LIST_SERVICES] =
+	    "SELECT name, object FROM objects WHERE kind = $1 AND name > $2 "
+	    "AND (expires_at = 0 OR expires_at > $3) "
+	    "AND services @> $5::jsonb ORDER BY name LIMIT $4",
+	[PG_COUNT] =
+	    "SELECT count(*) FROM objects WHERE kind = $1 "
+	    "AND (expires_at = 0 OR expires_at > $2)",
+	[PG_EXPIRED] =
+	    "SELECT name, object FROM objects "
+	    "WHERE kind = $1 AND expires_at BETWEEN 1 AND $2 "
+	    "ORDER BY expires_at LIMIT $3",
+	[PG_WATCH] =
+	    "SELECT revision, type, name, reason, object FROM events "
+	    "WHERE kind = $1 AND revision > $2 ORDER BY revision LIMIT $3",
+	[PG_TRIM_MARKS] =
+	    "SELECT kind, max(revision) FROM events WHERE revision <= $1 "
+	    "GROUP BY kind",
+	[PG_TRIM_DELETE] = "DELETE FROM events WHERE revision <= $1",
+	[PG_DECISION_INSERT] =
+	    "INSERT INTO decisions (time, principal, action, decision, entry) "
+	    "VALUES ($1, $2, $3, $4, $5)",
+	[PG_DECISION_PRUNE] =
+	    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions "
+	    "WHERE time < $1 ORDER BY time LIMIT $2)",
+};
+
+/* Decision lists by filter mask: principal 1, action 2, decision 4. */
+static int
+store_pg_decisions_sql(unsigned int mask, char *buf, size_t len)
+{
+	int	n;
+
+	n = snprintf(buf, len, "SELECT id, entry FROM decisions "
+	    "WHERE id < $1%s%s%s ORDER BY id DESC LIMIT $5",
+	    mask & 1 ? " AND principal = $2" : " AND $2::text IS NULL",
+	    mask & 2 ? " AND action = $3" : " AND $3::text IS NULL",
+	    mask & 4 ? " AND decision = $4" : " AND $4::text IS NULL");
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* A connection's failure as an nsreg error; sets c's retry flag. */
+static int
+store_pg_fail(struct store_pg_conn *c, const PGresult *r, const char *what,
+    struct nsreg_error *err)
+{
+	const char	*state, *msg;
+
+	state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	msg = r != NULL ? PQresultErrorMessage(r) : NULL;
+	if (msg == NULL || msg[0] == '\0')
+		msg = PQerrorMessage(c->db);
+	if (state != NULL && (strcmp(state, "40001") == 0 ||
+	    strcmp(state, "40P01") == 0)) {
+		c->retry = 1;
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
+		    "%s: serialisation failure, try again", what);
+	}
+	if (PQstatus(c->db) != CONNECTION_OK || state == NULL ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "%s: database unavailable: %.200s", what, msg);
+	return nsreg_error_set(err, NSREG_INTERNAL, NULL, "%s: %.300s", what,
+	    msg);
+}
+
+int
+store_pg_exec(struct store_pg_conn *c, const char *sql, const char *what,
+    struct nsreg_error *err)
+{
+	PGresult	*r;
+	int		 ret = 0;
+
+	r = PQexec(c->db, sql);
+	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK))
+		ret = store_pg_fail(c, r, what, err);
+	PQclear(r);
+	return ret;
+}
+
+PGresult *
+store_pg_run(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
+    const char *const *params, const char *what, struct nsreg_error *err)
+{
+	PGresult	*r;
+	char		 name[16];
+
+	snprintf(name, sizeof(name), "s%d", (int)id);
+	r = PQexecPrepared(c->db, name, nparams, params, NULL, NULL, 0);
+	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)) {
+		store_pg_fail(c, r, what, err);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+int64_t
+store_pg_int(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return 0;
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+json_t *
+store_pg_parse(const char *text, size_t len)
+{
+	return json_loadb(text, len, JSON_DECODE_ANY, NULL);
+}
+
+/* Prepare every statement on c. */
+static int
+store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
+{
+	PGresult	*r;
+	char		 name[16], sql[256];
+	const char	*text;
+	int		 i;
+
+	for (i = 0; i < PG_SQL_MAX; i++) {
+		text = store_pg_sql[i];
+		if (i >= PG_DECISIONS) {
+			if (store_pg_decisions_sql((unsigned int)(i -
+			    PG_DECISIONS), sql, sizeof(sql)) == -1)
+				return nsreg_error_set(err, NSREG_INTERNAL,
+				    NULL, "decision statement too long");
+			text = sql;
+		}
+		snprintf(name, sizeof(name), "s%d", i);
+		r = PQprepare(c->db, name, text, 0, NULL);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			store_pg_fail(c, r, "prepare", err);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	c->prepared = 1;
+	return 0;
+}
+
+/* Server notices ("already exists, skipping") are not errors. */
+static void
+store_pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* (Re)connect c when it has no working connection. */
+static int
+store_pg_connect(struct store_pg *s, struct store_pg_conn *c,
+    struct nsreg_error *err)
+{
+	if (c->db != NULL && PQstatus(c->db) == CONNECTION_OK)
+		return 0;
+	if (c->db != NULL)
+		PQfinish(c->db);
+	c->prepared = 0;
+	c->db = PQconnectdb(s->url);
+	if (c->db == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	if (PQstatus(c->db) != CONNECTION_OK)
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database unavailable: %.200s", PQerrorMessage(c->db));
+	PQsetNoticeProcessor(c->db, store_pg_notice, NULL);
+	return 0;
+}
+
+struct store_pg_conn *
+store_pg_conn_get(struct store_pg *s, struct nsreg_error *err)
+{
+	struct store_pg_conn	*c;
+
+	pthread_mutex_lock(&s->plock);
+	while ((c = s->free) == NULL)
+		pthread_cond_wait(&s->pcond, &s->plock);
+	s->free = c->next;
+	pthread_mutex_unlock(&s->plock);
+	c->retry = 0;
+	if (store_pg_connect(s, c, err) == -1 ||
+	    (!c->prepared && store_pg_prepare(c, err) == -1)) {
+		store_pg_conn_put(s, c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+store_pg_conn_put(struct store_pg *s, struct store_pg_conn *c)
+{
+	/* A connection left inside a transaction is of no use to others. */
+	if (c->db != NULL && PQstatus(c->db) == CONNECTION_OK &&
+	    PQtransactionStatus(c->db) != PQTRANS_IDLE)
+		store_pg_exec(c, "ROLLBACK", "rollback", NULL);
+	pthread_mutex_lock(&s->plock);
+	c->next = s->free;
+	s->free = c;
+	pthread_cond_signal(&s->pcond);
+	pthread_mutex_unlock(&s->plock);
+}
+
+/* Numbers as text parameters. */
+struct store_pg_params {
+	const char	*v[10];
+	char		 num[10][24];
+};
+
+static void
+store_pg_param_int(struct store_pg_params *p, int i, int64_t v)
+{
+	snprintf(p->num[i], sizeof(p->num[i]), "%lld", (long long)v);
+	p->v[i] = p->num[i];
+}
+
+/*
+ * The schema named first in the URL's search_path: created when missing,
+ * so that one database can hold several registries (and each test its
+ * own).
+ */
+static int
+store_pg_schema(struct store_pg_conn *c, struct nsreg_error *err)
+{
+	PGresult	*r;
+	char		*id = NULL, *sql = NULL, *first, *end;
+	size_t		 len;
+	int		 ret = -1;
+
+	r = PQexec(c->db, "SELECT current_schema() IS NULL, "
+	    "current_setting('search_path')");
+	if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+		store_pg_fail(c, r, "search_path", err);
+		goto done;
+	}
+	if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		ret = 0;
+		goto done;
+	}
+	first = PQgetvalue(r, 0, 1);
+	first += strspn(first, " ");
+	end = first + strcspn(first, ",");
+	while (end > first && end[-1] == ' ')
+		end--;
+	if (end - first >= 2 && first[0] == '"' && end[-1] == '"') {
+		first++;
+		end--;
+	}
+	if (end == first || memchr(first, '"', (size_t)(end - first)) !=
+	    NULL || strncmp(first, "$user", 5) == 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "database",
+		    "the database has no schema to use (set search_path)");
+		goto done;
+	}
+	if ((id = PQescapeIdentifier(c->db, first, (size_t)(end - first))) ==
+	    NULL) {
+		store_pg_fail(c, NULL, "search_path", err);
+		goto done;
+	}
+	len = strlen(id) + 64;
+	if ((sql = malloc(len)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	snprintf(sql, len, "CREATE SCHEMA IF NOT EXISTS %s", id);
+	ret = store_pg_exec(c, sql, "create schema", err);
+done:
+	PQclear(r);
+	PQfreemem(id);
+	free(sql);
+	return ret;
+}
+
+/*
+ * Bring the schema to the last of mig, one transaction per migration,
+ * under a lock on schema_migrations so that instances starting together
+ * migrate once.  A database newer than mig is refused.
+ */
+static int
+store_pg_migrate(struct store_pg_conn *c, const char *url,
+    const struct store_migration *mig, struct nsreg_error *err)
+{
+	const struct store_migration	*m, *last = NULL;
+	PGresult			*r = NULL;
+	const char			*params[2];
+	char				 num[24];
+	int64_t				 current;
+	int				 ret = -1;
+
+	for (m = mig; m->name != NULL; m++) {
+		if (m->version <= 0 || (last != NULL &&
+		    m->version <= last->version)) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "migration %s: versions out of order", m->name);
+			goto done;
+		}
+		last = m;
+	}
+	if (store_pg_schema(c, err) == -1 ||
+	    store_pg_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations "
+	    "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+	    "applied_at BIGINT NOT NULL)", "schema_migrations", err) == -1)
+		goto done;
+	for (;;) {
+		if (store_pg_exec(c, "BEGIN", "migrate", err) == -1 ||
+		    store_pg_exec(c, "LOCK TABLE schema_migrations IN "
+		    "EXCLUSIVE MODE", "migrate", err) == -1)
+			goto done;
+		r = PQexec(c->db, "SELECT version, name FROM "
+		    "schema_migrations ORDER BY version DESC LIMIT 1");
+		if (r == NULL || PQresultStatus(r) != PGRES_TUPLES_OK) {
+			store_pg_fail(c, r, "schema_migrations", err);
+			goto done;
+		}
+		current = PQntuples(r) > 0 ? store_pg_int(r, 0, 0) : 0;
+		if (current > (last != NULL ? last->version : 0)) {
+			nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+			    "database", "database %s has schema version "
+			    "%lld (%s), newer than the %d this nsregd knows: "
+			    "run a newer nsregd", url, (long long)current,
+			    PQgetvalue(r, 0, 1),
+			    last != NULL ? last->version : 0);
+			goto done;
+		}
+		PQclear(r);
+		r = NULL;
+		for (m = mig; m->name != NULL && m->version <= current; m++)
+			;
+		if (m->name == NULL)
+			break;
+		r = PQexec(c->db, m->sql);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			nsreg_error_set(err, NSREG_INTERNAL, "database",
+			    "database %s: migration %s: %.300s", url, m->name,
+			    r != NULL ? PQresultErrorMessage(r) :
+			    PQerrorMessage(c->db));
+			goto done;
+		}
+		PQclear(r);
+		snprintf(num, sizeof(num), "%d", m->version);
+		params[0] = num;
+		params[1] = m->name;
+		r = PQexecParams(c->db, "INSERT INTO schema_migrations "
+		    "(version, name, applied_at) VALUES ($1, $2, "
+		    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+		    2, NULL, params, NULL, NULL, 0);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			store_pg_fail(c, r, "schema_migrations", err);
+			goto done;
+		}
+		PQclear(r);
+		r = NULL;
+		if (store_pg_exec(c, "COMMIT", "migrate", err) == -1)
+			goto done;
+	}
+	if (store_pg_exec(c, "COMMIT", "migrate", err) == -1)
+		goto done;
+	ret = 0;
+done:
+	PQclear(r);
+	if (PQtransactionStatus(c->db) != PQTRANS_IDLE)
+		store_pg_exec(c, "ROLLBACK", "rollback", NULL);
+	return ret;
+}
+
+/* The write transaction. */
+
+static void
+store_pg_events_drop(struct store_pg *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nevents; i++) {
+		free(s->events[i].name);
+		json_decref(s->events[i].object);
+	}
+	s->nevents = 0;
+}
+
+/*
+ * Run fn(s, arg) in one write transaction on s->wc, which holds the
+ * revision row when it starts; again from the start on a serialisation
+ * failure.  Once committed, the events go to the listener in order.
+ */
+static int
+store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
+    void *arg, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	PGresult		*r;
+	int64_t			 first;
+	size_t			 i;
+	int			 tries, ret = -1;
+	struct store_event	 ev;
+
+	pthread_mutex_lock(&s->wlock);
+	if ((s->wc = store_pg_conn_get(s, err)) == NULL)
+		goto unlock;
+	for (tries = 0; tries < STORE_PG_TRIES; tries++) {
+		s->wc->retry = 0;
+		store_pg_events_drop(s);
+		if (store_pg_exec(s->wc, "BEGIN", "begin", err) == -1)
+			break;
+		if ((r = store_pg_run(s->wc, PG_REVISION_LOCK, 0, NULL,
+		    "revision", err)) == NULL)
+			goto again;
+		if (PQntuples(r) != 1) {
+			PQclear(r);
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "the revision counter is missing");
+			goto again;
+		}
+		first = s->next_rev = store_pg_int(r, 0, 0);
+		PQclear(r);
+		if (fn(s, arg) == -1)
+			goto again;
+		if (s->next_rev != first) {
+			store_pg_param_int(&p, 0, s->next_rev);
+			if ((r = store_pg_run(s->wc, PG_REVISION_SET, 1, p.v,
+			    "revision", err)) == NULL)
+				goto again;
+			PQclear(r);
+		}
+		if (store_pg_exec(s->wc, "COMMIT", "commit", err) == -1)
+			goto again;
+		ret = 0;
+		break;
+again:
+		if (PQtransactionStatus(s->wc->db) != PQTRANS_IDLE)
+			store_pg_exec(s->wc, "ROLLBACK", "rollback", NULL);
+		if (!s->wc->retry)
+			break;
+	}
+	store_pg_conn_put(s, s->wc);
+	s->wc = NULL;
+	if (ret == 0 && s->listener != NULL) {
+		for (i = 0; i < s->nevents; i++) {
+			ev.revision = s->events[i].revision;
+			ev.kind = s->events[i].kind;
+			ev.type = s->events[i].type;
+			ev.name = s->events[i].name;
+			ev.reason = s->events[i].reason;
+			ev.object = s->events[i].object;
+			s->listener(&ev, s->listener_arg);
+		}
+	}
+	store_pg_events_drop(s);
+unlock:
+	pthread_mutex_unlock(&s->wlock);
+	return ret;
+}
+
+/*
+ * Write one event row and keep it for the listener.  object (stolen) is
+ * the rendered object of text, or NULL to parse text.
+ */
+static int
+store_pg_event_put(struct store_pg *s, int64_t rev, enum store_kind kind,
+    enum store_event_type type, const char *name, const char *reason,
+    const char *text, json_t *object, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	struct store_pg_event	*ev, *nv;
+	PGresult		*r;
+	size_t			 cap;
+	int			 ret = -1;
+
+	store_pg_param_int(&p, 0, rev);
+	store_pg_param_int(&p, 1, (int64_t)kind);
+	store_pg_param_int(&p, 2, (int64_t)type);
+	p.v[3] = name;
+	p.v[4] = reason;
+	p.v[5] = text;
+	if ((r = store_pg_run(s->wc, PG_EVENT_INSERT, 6, p.v, "write event",
+	    err)) == NULL)
+		goto done;
+	PQclear(r);
+	if (s->listener == NULL) {
+		ret = 0;
+		goto done;
+	}
+	if (object == NULL && (object = store_pg_parse(text,
+	    strlen(text))) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s %s: unreadable stored object", store_kind_name(kind),
+		    name);
+		goto done;
+	}
+	if (s->nevents == s->events_cap) {
+		cap = s->events_cap != 0 ? s->events_cap * 2 : 16;
+		if ((nv = realloc(s->events, cap * sizeof(*nv))) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		s->events = nv;
+		s->events_cap = cap;
+	}
+	ev = &s->events[s->nevents];
+	if ((ev->name = strdup(name)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	ev->revision = rev;
+	ev->kind = kind;
+	ev->type = type;
+	ev->reason = reason;
+	ev->object = object;
+	object = NULL;
+	s->nevents++;
+	ret = 0;
+done:
+	json_decref(object);
+	return ret;
+}
+
+static void
+store_pg_row_clear(struct store_pg_row *row)
+{
+	free(row->owner);
+	free(row->object);
+	free(row->services);
+	memset(row, 0, sizeof(*row));
+}
+
+static char *
+store_pg_dup(const PGresult *r, int row, int col)
+{
+	if (PQgetisnull(r, row, col))
+		return NULL;
+	return strdup(PQgetvalue(r, row, col));
+}
+
+static int
+store_pg_row_get(struct store_pg *s, enum store_kind kind, const char *name,
+    struct store_pg_row *row, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	PGresult		*r;
+	int			 ret = -1;
+
+	memset(row, 0, sizeof(*row));
+	store_pg_param_int(&p, 0, (int64_t)kind);
+	p.v[1] = name;
+	if ((r = store_pg_run(s->wc, PG_OBJECT_GET, 2, p.v, "read",
+	    err)) == NULL)
+		return -1;
+	if (PQntuples(r) == 0) {
+		ret = 0;
+		goto done;
+	}
+	row->found = 1;
+	row->revision = store_pg_int(r, 0, 0);
+	row->created_at = store_pg_int(r, 0, 1);
+	row->updated_at = store_pg_int(r, 0, 2);
+	row->expires_at = store_pg_int(r, 0, 3);
+	row->owner = store_pg_dup(r, 0, 4);
+	row->object = store_pg_dup(r, 0, 5);
+	row->services = store_pg_dup(r, 0, 6);
+	if ((!PQgetisnull(r, 0, 4) && row->owner == NULL) ||
+	    row->object == NULL ||
+	    (!PQgetisnull(r, 0, 6) && row->services == NULL)) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		store_pg_row_clear(row);
+		goto done;
+	}
+	row->object_len = strlen(row->object);
+	ret = 0;
+done:
+	PQclear(r);
+	return ret;
+}
+
+/*
+ * Delete the stored object kind/name whose rendered text is given, with
+ * a DELETED event.  The deleted object (new reference) goes to *oldp
+ * when oldp is not NULL.
+ */
+static int
+store_pg_remove(struct store_pg *s, enum store_kind kind, const char *name,
+    const char *text, const char *reason, json_t **oldp,
+    struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	PGresult		*r;
+	json_t			*old = NULL;
+	int			 ret = -1;
+
+	if (oldp != NULL && (old = store_pg_parse(text, strlen(text))) ==
+	    NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s %s: unreadable stored object", store_kind_name(kind),
+		    name);
+		goto done;
+	}
+	store_pg_param_int(&p, 0, (int64_t)kind);
+	p.v[1] = name;
+	if ((r = store_pg_run(s->wc, PG_OBJECT_DELETE, 2, p.v, "delete",
+	    err)) == NULL)
+		goto done;
+	PQclear(r);
+	if (store_pg_event_put(s, ++s->next_rev, kind, STORE_DELETED, name,
+	    reason, text, json_incref(old), err) == -1)
+		goto done;
+	if (oldp != NULL) {
+		*oldp = old;
+		old = NULL;
+	}
+	ret = 0;
+done:
+	json_decref(old);
+	return ret;
+}
+
+/* Insert (or update) the row of obj, whose revision and times are set. */
+static int
+store_pg_object_put(struct store_pg *s, const struct store_object *obj,
+    enum store_pg_sql id, enum store_event_type type, char **textp,
+    size_t *lenp, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	const json_t		*services;
+	PGresult		*r;
+	json_t			*rendered = NULL;
+	char			*text = NULL, *stext = NULL;
+	size_t			 len;
+	int			 ret = -1;
+
+	if ((text = store_object_text(obj, s->listener != NULL ? &rendered :
+	    NULL, &len, err)) == NULL)
+		goto done;
+	if ((services = store_object_services(obj)) != NULL &&
+	    (stext = json_dumps(services, JSON_COMPACT)) == NULL) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+		    "network_service_names", "network_service_names "
+		    "cannot be stored");
+		goto done;
+	}
+	store_pg_param_int(&p, 0, (int64_t)obj->kind);
+	p.v[1] = obj->name;
+	store_pg_param_int(&p, 2, obj->revision);
+	store_pg_param_int(&p, 3, obj->created_at);
+	store_pg_param_int(&p, 4, obj->updated_at);
+	store_pg_param_int(&p, 5, obj->expires_at);
+	p.v[6] = obj->owner;
+	p.v[7] = text;
+	p.v[8] = stext;
+	if ((r = store_pg_run(s->wc, id, 9, p.v, "write", err)) == NULL)
+		goto done;
+	if (id == PG_OBJECT_UPDATE && strcmp(PQcmdTuples(r), "1") != 0) {
+		PQclear(r);
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "%s %s: row vanished", store_kind_name(obj->kind),
+		    obj->name);
+		goto done;
+	}
+	PQclear(r);
+	ret = store_pg_event_put(s, obj->revision, obj->kind, type, obj->name,
+	    NULL, text, rendered, err);
+	rendered = NULL;
+	if (ret == 0 && textp != NULL) {
+		free(*textp);
+		*textp = text;
+		*lenp = len;
+		text = NULL;
+	}
+done:
+	json_decref(rendered);
+	free(text);
+	free(stext);
+	return ret;
+}
+
+/* One object write: what store_backend's verbs ask and get back. */
+struct store_pg_op {
+	struct nsreg_error	*err;
+	int64_t			 now;
+	struct store_object	*obj;
+	int64_t			 expect_rev;
+	store_check_fn		 check;
+	void			*check_arg;
+	enum store_kind		 kind;
+	const char		*name;
+	int			 want_old;
+	const char		*reason;	/* delete: event reason */
+
+	int64_t			 revision;
+	int64_t			 created_at;
+	char			*owner;
+	char			*text;
+	size_t			 text_len;
+	int			 created;
+	struct store_object	 old;
+	int64_t			 count;
+};
+
+static int
+store_pg_insert_at(struct store_pg *s, struct store_pg_op *op,
+    struct store_pg_row *row)
+{
+	struct store_object	tmp = *op->obj;
+
+	/* An expired object still stored goes first, as the sweep would. */
+	if (row->found && store_pg_remove(s, tmp.kind, tmp.name, row->object,
+	    STORE_REASON_EXPIRED, NULL, op->err) == -1)
+		return -1;
+	tmp.revision = ++s->next_rev;
+	tmp.created_at = op->now;
+	tmp.updated_at = op->now;
+	if (store_pg_object_put(s, &tmp, PG_OBJECT_INSERT, STORE_ADDED,
+	    &op->text, &op->text_len, op->err) == -1)
+		return -1;
+	op->revision = tmp.revision;
+	op->created_at = tmp.created_at;
+	return 0;
+}
+
+static int
+store_pg_replace_at(struct store_pg *s, struct store_pg_op *op,
+    struct store_pg_row *row)
+{
+	struct store_object	tmp = *op->obj;
+
+	tmp.revision = ++s->next_rev;
+	tmp.created_at = row->created_at;
+	tmp.updated_at = op->now;
+	/* The owner is recorded once: an update without one keeps it. */
+	if (tmp.owner == NULL)
+		tmp.owner = row->owner;
+	if (store_pg_object_put(s, &tmp, PG_OBJECT_UPDATE, STORE_MODIFIED,
+	    &op->text, &op->text_len, op->err) == -1)
+		return -1;
+	op->revision = tmp.revision;
+	op->created_at = tmp.created_at;
+	free(op->owner);
+	op->owner = NULL;
+	if (op->obj->owner == NULL) {
+		op->owner = row->owner;
+		row->owner = NULL;
+	}
+	return 0;
+}
+
+/* The check of store_put on the current object held by row. */
+static int
+store_pg_put_check(struct store_pg_op *op, struct store_pg_row *row,
+    int live)
+{
+	struct store_object	cur;
+	int			rc;
+
+	if (op->check == NULL)
+		return 0;
+	if (!live)
+		return op->check(NULL, op->obj, op->check_arg, op->err);
+	memset(&cur, 0, sizeof(cur));
+	cur.kind = op->obj->kind;
+	cur.name = op->obj->name;
+	cur.revision = row->revision;
+	cur.created_at = row->created_at;
+	cur.updated_at = row->updated_at;
+	cur.expires_at = row->expires_at;
+	cur.owner = row->owner;
+	if ((cur.doc = store_pg_parse(row->object, row->object_len)) == NULL)
+		return nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+		    "%s %s: unreadable stored object",
+		    store_kind_name(cur.kind), cur.name);
+	store_object_strip(cur.doc, cur.kind);
+	rc = op->check(&cur, op->obj, op->check_arg, op->err);
+	json_decref(cur.doc);
+	return rc;
+}
+
+static int
+store_pg_run_create(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_row	 row;
+	int			 ret = -1;
+
+	if (store_pg_row_get(s, op->obj->kind, op->obj->name, &row,
+	    op->err) == -1)
+		return -1;
+	if (row.found && store_pg_live(row.expires_at, op->now))
+		nsreg_error_set(op->err, NSREG_ALREADY_EXISTS, "name",
+		    "%s %s already exists", store_kind_name(op->obj->kind),
+		    op->obj->name);
+	else
+		ret = store_pg_insert_at(s, op, &row);
+	store_pg_row_clear(&row);
+	return ret;
+}
+
+static int
+store_pg_run_update(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_row	 row;
+	int			 ret = -1;
+
+	if (store_pg_row_get(s, op->obj->kind, op->obj->name, &row,
+	    op->err) == -1)
+		return -1;
+	if (!row.found || !store_pg_live(row.expires_at, op->now))
+		nsreg_error_set(op->err, NSREG_NOT_FOUND, "name",
+		    "%s %s not found", store_kind_name(op->obj->kind),
+		    op->obj->name);
+	else if (op->expect_rev != 0 && row.revision != op->expect_rev)
+		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+		    "revision", "%s %s is at revision %lld, not %lld",
+		    store_kind_name(op->obj->kind), op->obj->name,
+		    (long long)row.revision, (long long)op->expect_rev);
+	else
+		ret = store_pg_replace_at(s, op, &row);
+	store_pg_row_clear(&row);
+	return ret;
+}
+
+static int
+store_pg_run_put(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_row	 row;
+	int			 ret = -1, live;
+
+	if (store_pg_row_get(s, op->obj->kind, op->obj->name, &row,
+	    op->err) == -1)
+		return -1;
+	live = row.found && store_pg_live(row.expires_at, op->now);
+	if (op->expect_rev != 0 && (!live ||
+	    (op->expect_rev > 0 && row.revision != op->expect_rev))) {
+		if (live)
+			nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s is at revision %lld, not %lld",
+			    op->obj->name, (long long)row.revision,
+			    (long long)op->expect_rev);
+		else
+			nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s does not exist", op->obj->name);
+		goto done;
+	}
+	if (store_pg_put_check(op, &row, live) == -1)
+		goto done;
+	op->created = !live;
+	ret = live ? store_pg_replace_at(s, op, &row) :
+	    store_pg_insert_at(s, op, &row);
+done:
+	store_pg_row_clear(&row);
+	return ret;
+}
+
+static int
+store_pg_run_delete(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_row	 row;
+	json_t			*old = NULL;
+	int			 ret = -1;
+
+	if (store_pg_row_get(s, op->kind, op->name, &row, op->err) == -1)
+		return -1;
+	if (!row.found || !store_pg_live(row.expires_at, op->now)) {
+		nsreg_error_set(op->err, NSREG_NOT_FOUND, "name",
+		    "%s %s not found", store_kind_name(op->kind), op->name);
+		goto done;
+	}
+	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
+		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
+		    "revision", "%s %s is at revision %lld, not %lld",
+		    store_kind_name(op->kind), op->name,
+		    (long long)row.revision, (long long)op->expect_rev);
+		goto done;
+	}
+	if (store_pg_remove(s, op->kind, op->name, row.object, op->reason,
+	    op->want_old ? &old : NULL, op->err) == -1)
+		goto done;
+	if (op->want_old) {
+		store_object_clear(&op->old);
+		op->old.kind = op->kind;
+		op->old.name = strdup(op->name);
+		op->old.doc = json_deep_copy(old);
+		if (op->old.name == NULL || op->old.doc == NULL) {
+			nsreg_error_set(op->err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		store_object_strip(op->old.doc, op->kind);
+		op->old.revision = row.revision;
+		op->old.created_at = row.created_at;
+		op->old.updated_at = row.updated_at;
+		op->old.expires_at = row.expires_at;
+		op->old.owner = row.owner;
+		row.owner = NULL;
+	}
+	ret = 0;
+done:
+	json_decref(old);
+	store_pg_row_clear(&row);
+	return ret;
+}
+
+/* Delete up to STORE_PG_PRUNE_BATCH expired objects of op->kind. */
+static int
+store_pg_run_expire(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_params	 p;
+	PGresult		*r;
+	int			 i, n, ret = -1;
+
+	op->count = 0;
+	store_pg_param_int(&p, 0, (int64_t)op->kind);
+	store_pg_param_int(&p, 1, op->now);
+	store_pg_param_int(&p, 2, STORE_PG_PRUNE_BATCH);
+	if ((r = store_pg_run(s->wc, PG_EXPIRED, 3, p.v, "read expired",
+	    op->err)) == NULL)
+		return -1;
+	n = PQntuples(r);
+	for (i = 0; i < n; i++) {
+		if (store_pg_remove(s, op->kind, PQgetvalue(r, i, 0),
+		    PQgetvalue(r, i, 1), STORE_REASON_EXPIRED, NULL,
+		    op->err) == -1)
+			goto done;
+	}
+	op->count = n;
+	ret = 0;
+done:
+	PQclear(r);
+	return ret;
+}
+
+/*
+ * Trim the event history to s->history events, recording per kind the
+ * newest event that went.  Revisions have no gaps (each is one event),
+ * so the cut is the last revision minus the history.
+ */
+static int
+store_pg_run_trim(struct store_pg *s, void *arg)
+{
+	struct store_pg_op	*op = arg;
+	struct store_pg_params	 p, q;
+	PGresult		*r, *m;
+	char			 key[32];
+	int64_t			 cutoff;
+	int			 i, kind, ret = -1;
+
+	op->count = 0;
+	if ((cutoff = s->next_rev - (int64_t)s->history) <= 0)
+		return 0;
+	store_pg_param_int(&p, 0, cutoff);
+	if ((r = store_pg_run(s->wc, PG_TRIM_MARKS, 1, p.v, "trim events",
+	    op->err)) == NULL)
+		return -1;
+	for (i = 0; i < PQntuples(r); i++) {
+		kind = (int)store_pg_int(r, i, 0);
+		if (kind < 0 || kind >= STORE_KIND_MAX)
+			continue;
+		snprintf(key, sizeof(key), "trimmed.%d", kind);
+		q.v[0] = key;
+		store_pg_param_int(&q, 1, store_pg_int(r, i, 1));
+		if ((m = store_pg_run(s->wc, PG_META_SET, 2, q.v,
+		    "trim events", op->err)) == NULL)
+			goto done;
+		PQclear(m);
+	}
+	PQclear(r);
+	store_pg_param_int(&p, 0, cutoff);
+	if ((r = store_pg_run(s->wc, PG_TRIM_DELETE, 1, p.v, "trim events",
+	    op->err)) == NULL)
+		return -1;
+	op->count = strtoll(PQcmdTuples(r), NULL, 10);
+	ret = 0;
+done:
+	PQclear(r);
+	return ret;
+}
+
+/* The verbs. */
+
+static int
+store_pg_write_object(struct store_pg *s, int (*fn)(struct store_pg *,
+    void *), struct store_pg_op *op)
+{
+	struct store_object	*obj = op->obj;
+	int			 ret = -1;
+
+	if (store_pg_write(s, fn, op, op->err) == -1)
+		goto done;
+	obj->revision = op->revision;
+	obj->created_at = op->created_at;
+	obj->updated_at = op->now;
+	if (op->owner != NULL) {
+		free(obj->owner);
+		obj->owner = op->owner;
+		op->owner = NULL;
+	}
+	free(obj->text);
+	obj->text = op->text;
+	obj->text_len = op->text_len;
+	op->text = NULL;
+	ret = 0;
+done:
+	free(op->owner);
+	free(op->text);
+	return ret;
+}
+
+static int
+store_pg_create(void *b, struct store_object *obj, int64_t now,
+    struct nsreg_error *err)
+{
+	struct store_pg_op	op = {
+		.err = err,
+		.now = now,
+		.obj = obj,
+	};
+
+	return store_pg_write_object(b, store_pg_run_create, &op);
+}
+
+static int
+store_pg_update(void *b, struct store_object *obj, int64_t expect_rev,
+    int64_t now, struct nsreg_error *err)
+{
+	struct store_pg_op	op = {
+		.err = err,
+		.now = now,
+		.obj = obj,
+		.expect_rev = expect_rev,
+	};
+
+	return store_pg_write_object(b, store_pg_run_update, &op);
+}
+
+static int
+store_pg_put(void *b, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, int *created,
+    struct nsreg_error *err)
+{
+	struct store_pg_op	op = {
+		.err = err,
+		.now = now,
+		.obj = obj,
+		.expect_rev = if_match,
+		.check = check,
+		.check_arg = arg,
+	};
+
+	if (store_pg_write_object(b, store_pg_run_put, &op) == -1)
+		return -1;
+	*created = op.created;
+	return 0;
+}
+
+static int
+store_pg_delete(void *b, enum store_kind kind, const char *name,
+    int64_t expect_rev, int64_t now, struct store_object *old,
+    struct nsreg_error *err)
+{
+	struct store_pg_op	op = {
+		.err = err,
+		.now = now,
+		.kind = kind,
+		.name = name,
+		.expect_rev = expect_rev,
+		.want_old = old != NULL,
+	};
+
+	if (store_pg_write(b, store_pg_run_delete, &op, err) == -1) {
+		store_object_clear(&op.old);
+		return -1;
+	}
+	if (old != NULL)
+		*old = op.old;
+	return 0;
+}
+
+static int64_t
+store_pg_prune(void *b, int64_t now, struct nsreg_error *err)
+{
+	struct store_pg_op	op;
+	int64_t			total = 0;
+	int			kind;
+
+	/* Bounded transactions, so writers interleave with a big sweep. */
+	for (kind = 0; kind < STORE_KIND_MAX; kind++) {
+		do {
+			memset(&op, 0, sizeof(op));
+			op.err = err;
+			op.now = now;
+			op.kind = (enum store_kind)kind;
+			if (store_pg_write(b, store_pg_run_expire, &op,
+			    err) == -1)
+				return -1;
+			total += op.count;
+		} while (op.count == STORE_PG_PRUNE_BATCH);
+	}
+	memset(&op, 0, sizeof(op));
+	op.err = err;
+	op.now = now;
+	if (store_pg_write(b, store_pg_run_trim, &op, err) == -1)
+		return -1;
+	return total;
+}
+
+static void
+store_pg_set_listener(void *b, store_listener_fn fn, void *arg)
+{
+	struct store_pg	*s = b;
+
+	pthread_mutex_lock(&s->wlock);
+	s->listener = fn;
+	s->listener_arg = arg;
+	pthread_mutex_unlock(&s->wlock);
+}
+
+static int
+store_pg_ping(void *b)
+{
+	struct store_pg		*s = b;
+	struct store_pg_conn	*c;
+	struct nsreg_error	 err;
+	int			 up;
+
+	if ((c = store_pg_conn_get(s, &err)) == NULL)
+		return 0;
+	up = store_pg_exec(c, "SELECT 1", "ping", &err) == 0;
+	store_pg_conn_put(s, c);
+	return up;
+}
+
+static int64_t
+store_pg_revision(void *b)
+{
+	struct store_pg		*s = b;
+	struct store_pg_conn	*c;
+	struct nsreg_error	 err;
+	PGresult		*r;
+	int64_t			 rev = -1;
+
+	if ((c = store_pg_conn_get(s, &err)) == NULL)
+		return -1;
+	if ((r = store_pg_run(c, PG_REVISION, 0, NULL, "revision",
+	    &err)) != NULL && PQntuples(r) == 1)
+		rev = store_pg_int(r, 0, 0);
+	PQclear(r);
+	store_pg_conn_put(s, c);
+	return rev;
+}
+
+/* Grants are not kept by this backend yet: refused, never half done. */
+static int
+store_pg_no_grants(struct nsreg_error *err)
+{
+	return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+	    "grants are not yet supported with a PostgreSQL database");
+}
+
+static int
+store_pg_grant_create(void *b, struct store_object *obj,
+    struct store_grant *g, int64_t now, struct nsreg_error *err)
+{
+	(void)b;
+	(void)obj;
+	(void)g;
+	(void)now;
+	return store_pg_no_grants(err);
+}
+
+static int
+store_pg_grant_update(void *b, struct store_object *obj, const char *kid,
+    int64_t expect_rev, int64_t now, struct nsreg_error *err)
+{
+	(void)b;
+	(void)obj;
+	(void)kid;
+	(void)expect_rev;
+	(void)now;
+	return store_pg_no_grants(err);
+}
+
+/*
+ * Revoke a grant: its object goes with a DELETED event carrying reason.
+ * No grant rows or leases exist yet (grant_create is refused), so there
+ * is nothing to release beside it.
+ */
+static int
+store_pg_grant_delete(void *b, const char *id, int64_t expect_rev,
+    const char *reason, int64_t now, struct store_object *old,
+    struct nsreg_error *err)
+{
+	struct store_pg_op	op = {
+		.err = err,
+		.now = now,
+		.kind = STORE_GRANT,
+		.name = id,
+		.expect_rev = expect_rev,
+		.want_old = old != NULL,
+		.reason = store_reason(reason),
+	};
+
+	if (store_pg_write(b, store_pg_run_delete, &op, err) == -1) {
+		store_object_clear(&op.old);
+		return -1;
+	}
+	if (old != NULL)
+		*old = op.old;
+	return 0;
+}
+
+static int
+store_pg_grant_loads(void *b, int64_t now,
+    void (*fn)(const char *, int64_t, void *), void *arg,
+    struct nsreg_error *err)
+{
+	(void)b;
+	(void)now;
+	(void)fn;
+	(void)arg;
+	return store_pg_no_grants(err);
+}
+
+static int
+store_pg_ipam_usage(void *b, const char *service, int64_t now, char *pool,
+    size_t len, int *client_len, int64_t *live, struct nsreg_error *err)
+{
+	(void)b;
+	(void)service;
+	(void)now;
+	(void)pool;
+	(void)len;
+	(void)client_len;
+	(void)live;
+	return store_pg_no_grants(err);
+}
+
+static int
+store_pg_grant_key_use(void *b, const char *kid, const char *jwk,
+    int64_t now, struct nsreg_error *err)
+{
+	(void)b;
+	(void)kid;
+	(void)jwk;
+	(void)now;
+	return store_pg_no_grants(err);
+}
+
+static int
+store_pg_grant_keys(void *b, int64_t now, json_t **keys,
+    struct nsreg_error *err)
+{
+	(void)b;
+	(void)now;
+	(void)keys;
+	return store_pg_no_grants(err);
+}
+
+static void
+store_pg_close(void *b)
+{
+	struct store_pg	*s = b;
+	size_t		 i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < STORE_PG_CONNS; i++) {
+		if (s->conns[i].db != NULL)
+			PQfinish(s->conns[i].db);
+	}
+	store_pg_events_drop(s);
+	free(s->events);
+	pthread_mutex_destroy(&s->plock);
+	pthread_cond_destroy(&s->pcond);
+	pthread_mutex_destroy(&s->wlock);
+	free(s->url);
+	free(s);
+}
+
+static void *
+store_pg_open(const char *url, const struct store_options *opt,
+    const struct store_migration *migrations, struct nsreg_error *err)
+{
+	struct store_pg		*s;
+	struct store_pg_conn	*c;
+	size_t			 i;
+	int			 ok = 0;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&s->plock, NULL);
+	pthread_cond_init(&s->pcond, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
+	for (i = 0; i < STORE_PG_CONNS; i++) {
+		s->conns[i].next = s->free;
+		s->free = &s->conns[i];
+	}
+	if ((s->url = strdup(url)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	/* Migrate before preparing: statements need the tables. */
+	c = &s->conns[0];
+	if (store_pg_connect(s, c, err) == -1 ||
+	    store_pg_migrate(c, url, migrations, err) == -1 ||
+	    store_pg_prepare(c, err) == -1)
+		goto done;
+	ok = 1;
+done:
+	if (!ok) {
+		store_pg_close(s);
+		s = NULL;
+	}
+	return s;
+}
+
+const struct store_backend store_backend_postgres = {
+	.name = "postgresql",
+	.scheme = "postgresql://",
+	.alias = "postgres://",
+	.migrations = schema_postgres,
+	.open = store_pg_open,
+	.close = store_pg_close,
+	.set_listener = store_pg_set_listener,
+	.ping = store_pg_ping,
+	.revision = store_pg_revision,
+	.create = store_pg_create,
+	.update = store_pg_update,
+	.put = store_pg_put,
+	.fetch = store_pg_fetch,
+	.delete = store_pg_delete,
+	.list = store_pg_list,
+	.count = store_pg_count,
+	.prune = store_pg_prune,
+	.watch = store_pg_watch,
+	.decision_append = store_pg_decision_append,
+	.decision_list = store_pg_decision_list,
+	.decision_prune = store_pg_decision_prune,
+	.grant_create = store_pg_grant_create,
+	.grant_update = store_pg_grant_update,
+	.grant_delete = store_pg_grant_delete,
+	.grant_loads = store_pg_grant_loads,
+	.ipam_usage = store_pg_ipam_usage,
+	.grant_key_use = store_pg_grant_key_use,
+	.grant_keys = store_pg_grant_keys,
+};

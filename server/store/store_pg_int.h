@@ -1,0 +1,163 @@
+/*
+ * store_pg_int.h - what the files of the PostgreSQL backend share, and
+ * nobody else sees (with them, the only files that include libpq-fe.h).
+ *
+ *	store_pg.c		connections and their pool, statements,
+ *				migrations, the write transaction, object
+ *				writes and their events, the backend table
+ *	store_pg_reads.c	fetch, lists, counts, watch, the decision log
+ *
+ * Revisions: the row meta('revision') is the global counter.  A write
+ * transaction locks it first (SELECT ... FOR UPDATE), numbers its events
+ * from it and stores the last one before COMMIT, so writers of every
+ * instance are serialised by that row lock, commit order is revision
+ * order, revisions have no gaps (a rolled-back transaction never wrote
+ * the counter) and a snapshot that holds revision N holds every revision
+ * below it.  A transaction failing with SQLSTATE 40001 or 40P01 is run
+ * again from the start.
+ */
+#ifndef NSREG_STORE_PG_INT_H
+#define NSREG_STORE_PG_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+/* Connections in the pool. */
+#define STORE_PG_CONNS		8
+/* Runs of a transaction that keeps failing to serialise. */
+#define STORE_PG_TRIES		10
+/* Expired objects one prune transaction deletes at most. */
+#define STORE_PG_PRUNE_BATCH	1000
+/* Decision log rows one prune transaction deletes at most. */
+#define STORE_PG_DECISION_BATCH	10000
+/* Rows a filtered list reads at a time. */
+#define STORE_PG_LIST_CHUNK	256
+
+enum store_pg_sql {
+	PG_REVISION_LOCK = 0,
+	PG_REVISION_SET,
+	PG_REVISION,
+	PG_META_GET,
+	PG_META_SET,
+	PG_OBJECT_GET,
+	PG_OBJECT_INSERT,
+	PG_OBJECT_UPDATE,
+	PG_OBJECT_DELETE,
+	PG_EVENT_INSERT,
+	PG_LIST,
+	PG_LIST_SERVICES,
+	PG_COUNT,
+	PG_EXPIRED,
+	PG_WATCH,
+	PG_TRIM_MARKS,
+	PG_TRIM_DELETE,
+	PG_DECISION_INSERT,
+	PG_DECISION_PRUNE,
+	PG_DECISIONS,		/* 8 of them, by filter mask */
+	PG_SQL_MAX = PG_DECISIONS + 8
+};
+
+/* A pooled connection. */
+struct store_pg_conn {
+	PGconn			*db;
+	int			 prepared;	/* statements are ready */
+	int			 retry;		/* failed to serialise */
+	struct store_pg_conn	*next;		/* free list */
+};
+
+/* An event written by the running transaction, for the listener. */
+struct store_pg_event {
+	int64_t			 revision;
+	enum store_kind		 kind;
+	enum store_event_type	 type;
+	char			*name;
+	const char		*reason;	/* static */
+	json_t			*object;	/* owned */
+};
+
+struct store_pg {
+	char			*url;
+	size_t			 history;
+
+	pthread_mutex_t		 plock;		/* the pool */
+	pthread_cond_t		 pcond;
+	struct store_pg_conn	*free;
+	struct store_pg_conn	 conns[STORE_PG_CONNS];
+
+	/*
+	 * Local writers one at a time: the database serialises them
+	 * anyway (the revision row), and holding this across commit and
+	 * listener calls hands this instance's events to the listener in
+	 * revision order.
+	 */
+	pthread_mutex_t		 wlock;
+	store_listener_fn	 listener;
+	void			*listener_arg;
+
+	/* The running write transaction (under wlock). */
+	struct store_pg_conn	*wc;
+	int64_t			 next_rev;	/* last taken */
+	struct store_pg_event	*events;
+	size_t			 nevents, events_cap;
+};
+
+/* A stored row of kind/name. */
+struct store_pg_row {
+	int		 found;
+	int64_t		 revision;
+	int64_t		 created_at;
+	int64_t		 updated_at;
+	int64_t		 expires_at;
+	char		*owner;
+	char		*object;
+	size_t		 object_len;
+	char		*services;
+};
+
+/* store_pg.c */
+/*
+ * Run a prepared statement with nparams text parameters (NULL: SQL
+ * NULL).  The result (PQclear it) or NULL with err set.
+ */
+PGresult *store_pg_run(struct store_pg_conn *c, enum store_pg_sql id,
+	    int nparams, const char *const *params, const char *what,
+	    struct nsreg_error *err);
+/* Run SQL text without parameters; 0 or -1. */
+int	store_pg_exec(struct store_pg_conn *c, const char *sql,
+	    const char *what, struct nsreg_error *err);
+struct store_pg_conn *store_pg_conn_get(struct store_pg *s,
+	    struct nsreg_error *err);
+void	store_pg_conn_put(struct store_pg *s, struct store_pg_conn *c);
+json_t	*store_pg_parse(const char *text, size_t len);
+int64_t	store_pg_int(const PGresult *r, int row, int col);
+static inline int
+store_pg_live(int64_t expires_at, int64_t now)
+{
+	return expires_at == 0 || expires_at > now;
+}
+
+/* store_pg_reads.c */
+int	store_pg_fetch(void *b, enum store_kind kind, const char *name,
+	    int64_t now, struct store_object *out, struct nsreg_error *err);
+int	store_pg_list(void *b, const struct store_query *q, int64_t now,
+	    struct store_list_sink *sink, int64_t *revision, int *more,
+	    struct nsreg_error *err);
+int64_t	store_pg_count(void *b, enum store_kind kind, int64_t now);
+int64_t	store_pg_watch(void *b, enum store_kind kind, int64_t after,
+	    size_t limit, store_listener_fn fn, void *arg,
+	    struct nsreg_error *err);
+int	store_pg_decision_append(void *b, const struct store_decision *v,
+	    size_t n, struct nsreg_error *err);
+int	store_pg_decision_list(void *b, const struct store_decision_query *q,
+	    json_t **items, int64_t *next_id, struct nsreg_error *err);
+int64_t	store_pg_decision_prune(void *b, int64_t before,
+	    struct nsreg_error *err);
+
+#endif
