@@ -7,7 +7,9 @@
 # KIND is "skip" (an HTML comment "<!-- readme-test: skip: REASON -->"
 # right before the block), "file" (the block between "<!-- verify-grant.sh
 # -->" markers: a copy of that script), "output" (comments only: output
-# shown, no command) or "run".
+# shown, no command) or "run".  For "run", REASON is the NAME of an HTML
+# comment "<!-- readme-test: before: NAME -->" right before the block:
+# tests/readme.sh does NAME first (to show what the block shows).
 # Usage: awk -v dir=DIR -f readme-blocks.awk README.md
 BEGIN {
 	n = 0
@@ -25,6 +27,8 @@ inblock && $0 ~ "^" indent "```[ \t]*$" {
 		kind = "file"
 	else if (!hascmd)
 		kind = "output"
+	if (pending != "hook" && kind == "run")
+		reason = ""
 	printf "%d\t%d\t%s\t%s\t%s\n", n, start, group, kind, reason
 	inblock = 0
 	pending = ""
@@ -47,6 +51,13 @@ inblock {
 	pending = "skip"
 	reason = $0
 	sub(/^[ \t]*<!-- readme-test: skip: */, "", reason)
+	sub(/ *-->[ \t]*$/, "", reason)
+	next
+}
+/^[ \t]*<!-- readme-test: before: [a-z-]* -->[ \t]*$/ {
+	pending = "hook"
+	reason = $0
+	sub(/^[ \t]*<!-- readme-test: before: */, "", reason)
 	sub(/ *-->[ \t]*$/, "", reason)
 	next
 }

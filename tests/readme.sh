@@ -58,7 +58,8 @@ command -v curl >/dev/null 2>&1 || bail "curl is not installed"
 command -v jq >/dev/null 2>&1 || bail "jq is not installed"
 [ -x "$build/server/nsregd" ] || bail "no $build/server/nsregd"
 
-# The blocks, and what each command says it answers.
+# The blocks (what each command says it answers: below, once the ports
+# are known).
 mkdir -p "$work/blocks"
 awk -v dir="$work/blocks" -f "$src/tests/readme-blocks.awk" \
     "$src/README.md" > "$work/manifest" || bail "cannot read README.md"
@@ -66,16 +67,11 @@ total=$(wc -l < "$work/manifest")
 [ "$total" -gt 0 ] || bail "no sh blocks in README.md"
 grep -q '	fed	run	' "$work/manifest" ||
     bail "no federation blocks (## Two companies: federation) in README.md"
-while IFS='	' read -r n line group kind reason; do
-	[ "$kind" = run ] || continue
-	awk -f "$src/tests/readme-expect.awk" "$work/blocks/block.$n" \
-	    > "$work/blocks/expect.$n" || bail "cannot parse block $n"
-done < "$work/manifest"
 
 # The shell a group of blocks runs in: README's relative paths (server/,
 # tests/integration/) lead to the build and source trees, and curl is
 # the recording wrapper.
-prelude() {	# prelude DIR: the group's scratch directory
+prelude() {	# prelude DIR GROUP: the group's scratch directory
 	cat <<EOF
 __dir='$1'
 __block=0
@@ -117,7 +113,31 @@ curl() {
 	cat "\$__c.err" >&2
 	return \$__rc
 }
-set -e
+EOF
+	[ "$2" = fed ] || return 0
+	# Hooks (<!-- readme-test: before: NAME -->), run before a block.
+	# b-changes-its-ca: b.test's server restarts with a certificate of a
+	# new CA that a.test does not hold (a rotation not announced).
+	cat <<EOF
+__hook_b_changes_its_ca() (
+	set -e
+	kill $bpid
+	while kill -0 $bpid 2>/dev/null; do sleep 0.1; done
+	"$build/server/nsreg-svid" -d "$1/b2" ca b.test >/dev/null
+	"$build/server/nsreg-svid" -d "$1/b2" x509 spiffe://b.test/nsregd \\
+	    --dns localhost --ip 127.0.0.1 -o "$1/b/server.pem" \\
+	    -k "$1/b/server.key" >/dev/null
+	"$build/server/nsregd" -d -f "$1/b/nsregd.conf" \\
+	    >> "$1/b/nsregd.log" 2>&1 < /dev/null &
+	echo \$! >> "$1/watchers"
+	i=0
+	until command curl -s --max-time 2 --cacert "$1/b2/bundle.pem" \\
+	    "$B/healthz" >/dev/null; do
+		i=\$((i + 1))
+		[ \$i -lt 50 ]
+		sleep 0.1
+	done
+)
 EOF
 }
 
@@ -126,10 +146,13 @@ run_group() {
 	g=$1
 	dir=$2
 	{
-		prelude "$dir"
+		prelude "$dir" "$g"
+		echo "set -e"
 		while IFS='	' read -r n line group kind reason; do
 			[ "$group" = "$g" ] && [ "$kind" = run ] || continue
 			echo "__begin $n"
+			[ -z "$reason" ] ||
+			    echo "__hook_$(echo "$reason" | tr - _)"
 			cat "$work/blocks/block.$n"
 			echo
 			echo ": > \"\$__dir/ended.$n\""
@@ -154,6 +177,10 @@ status_of() {	# status_of CALL: the last status line's code
 check_block() {
 	n=$1
 	dir=$2
+	if [ ! -e "$dir/err.$n" ]; then
+		echo "not reached: an earlier block stopped the shell"
+		return
+	fi
 	if [ ! -e "$dir/ended.$n" ]; then
 		echo "stopped with exit $(cat "$dir/script.rc"):" \
 		    "$(tail -c 1500 "$dir/err.$n" 2>/dev/null)"
@@ -251,10 +278,6 @@ for try in 1 2 3 4 5 6 7 8; do
 done
 [ $ready -eq 1 ] || bail "nsregd --dev did not start: $(tail -5 \
     "$devdir/nsregd.log")"
-# Only the port differs from the README's.
-for f in "$work"/blocks/block.*; do
-	sed -i "s/127\.0\.0\.1:8443/127.0.0.1:$port/g" "$f"
-done
 
 # The two companies, as the README lays them out.
 feddir=$work/fed
@@ -271,7 +294,19 @@ A=$url
 start "$feddir/b" b.test || bail "b.test did not start: $startlog"
 pids="$pids $startpid"
 B=$url
+bpid=$startpid
 export A B
+# Only the ports differ from the README's: 8443 is nsregd --dev's, 8444
+# b.test's.
+for f in "$work"/blocks/block.*; do
+	sed -i -e "s/127\.0\.0\.1:8443/127.0.0.1:$port/g" \
+	    -e "s|https://127\.0\.0\.1:8444|$B|g" "$f"
+done
+while IFS='	' read -r n line group kind reason; do
+	[ "$kind" = run ] || continue
+	awk -f "$src/tests/readme-expect.awk" "$work/blocks/block.$n" \
+	    > "$work/blocks/expect.$n" || bail "cannot parse block $n"
+done < "$work/manifest"
 
 echo "1..$total"
 echo "# nsregd --dev on port $port; a.test $A, b.test $B; files in $work"
