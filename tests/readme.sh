@@ -256,8 +256,9 @@ for try in 1 2 3 4 5 6 7 8; do
 	    --port "$port" >> "$devdir/nsregd.log" 2>&1) &
 	pid=$!
 	ready=0
-	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 \
-	    21 22 23 24 25 26 27 28 29 30; do
+	i=0
+	while [ $i -lt 75 ]; do
+		i=$((i + 1))
 		kill -0 "$pid" 2>/dev/null || break
 		if [ -f "$devdir/var/dev/bundle.pem" ] &&
 		    command curl -s --max-time 2 \

@@ -40,7 +40,9 @@ EOC
 		"$bin/nsregd" -d -f "$_d/nsregd.conf" >> "$_d/nsregd.log" 2>&1 &
 		startpid=$!
 		url=https://127.0.0.1:$_port
-		for _i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		_i=0
+		while [ $_i -lt 50 ]; do
+			_i=$((_i + 1))
 			if ! kill -0 "$startpid" 2>/dev/null; then
 				break
 			fi
