@@ -158,8 +158,11 @@ run_group() {
 			echo ": > \"\$__dir/ended.$n\""
 		done < "$work/manifest"
 	} > "$dir/script.sh"
-	(cd "$dir" && timeout 300 sh "$dir/script.sh" \
-	    > "$dir/script.out" 2> "$dir/script.err")
+	(cd "$dir" && exec timeout 300 sh "$dir/script.sh" \
+	    > "$dir/script.out" 2> "$dir/script.err") &
+	gpid=$!
+	pids="$pids $gpid"
+	wait "$gpid"
 	echo $? > "$dir/script.rc"
 	# Let the watches see the last events, then end them.
 	sleep 1
