@@ -43,8 +43,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 0 && n < 700 && validate_name(s, 0, "name", &err) == 0) {
 		EVP_EncodeBlock((unsigned char *)tok, (unsigned char *)s,
 		    (int)n);
-		if (validate_page_token(tok, after, sizeof(after), &err) == -1 ||
-		    strcmp(after, s) != 0)
+		if (validate_page_token(tok, after, sizeof(after),
+		    &err) == -1 || strcmp(after, s) != 0)
 			abort();
 	}
 	free(s);
