@@ -7,7 +7,8 @@
 # OpenSSL, libcurl); nghttp2 for the next steps; what only "make check"
 # needs (Criterion, libjwt as a second verifier, mandoc, jq, xxd, git,
 # Node.js with npm for the CEL conformance suite and the OpenAPI checks,
-# the PostgreSQL server for the storage suite's PostgreSQL run);
+# the PostgreSQL server for the storage suite's PostgreSQL run,
+# Chromium for the console's browser test);
 # clang with libFuzzer's runtime for "make fuzz"; dpkg-dev, debhelper,
 # fakeroot and lintian for the Debian package test (tests/pkg/deb.sh, run
 # by .ci/run); curl, openssl and tzdata for the quick start and rules.
@@ -20,7 +21,7 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libcurl4-openssl-dev libpq-dev libnghttp2-dev
-libcriterion-dev libjwt-dev mandoc jq xxd git
+libcriterion-dev libjwt-dev mandoc jq xxd git chromium
 clang libclang-rt-14-dev
 dpkg-dev debhelper fakeroot lintian
 curl openssl ca-certificates tzdata

@@ -45,6 +45,7 @@ void	api_policies_list(struct server *, struct http_request *);
 void	api_policies_get(struct server *, struct http_request *);
 void	api_policies_put(struct server *, struct http_request *);
 void	api_policies_delete(struct server *, struct http_request *);
+void	api_policies_check(struct server *, struct http_request *);
 
 /* api_decisions.c */
 void	api_decisions_list(struct server *, struct http_request *);
@@ -58,6 +59,11 @@ void	api_grants_delete(struct server *, struct http_request *);
 void	api_grants_refresh(struct server *, struct http_request *);
 void	api_grants_introspect(struct server *, struct http_request *);
 void	api_jwks(struct server *, struct http_request *);
+
+/* api_ui.c: the console's static files (ui_files.h). */
+void	api_ui_redirect(struct server *, struct http_request *);
+void	api_ui_index(struct server *, struct http_request *);
+void	api_ui_file(struct server *, struct http_request *);
 
 /* api.c: shared pieces of the resource handlers. */
 

@@ -118,6 +118,29 @@ api_policies_delete(struct server *srv, struct http_request *req)
 	admission_sync(srv->admission);
 }
 
+/*
+ * POST /v1/policies/check: the checks of PUT (parse, type check, fields)
+ * on a rule that is not stored; 200 {"ok":true} or the same 400.
+ */
+void
+api_policies_check(struct server *srv, struct http_request *req)
+{
+	struct nsreg_error	 err;
+	const json_t		*v;
+	const char		*name = "check";
+	json_t			*doc;
+
+	v = json_object_get(req->json, "name");
+	if (json_is_string(v))
+		name = json_string_value(v);
+	if ((doc = policies_doc(srv, name, req->json, &err)) == NULL) {
+		http_reply_error(req, &err);
+		return;
+	}
+	json_decref(doc);
+	http_reply_json(req, HTTP_OK, json_pack("{s:b}", "ok", 1));
+}
+
 static int
 policies_query_check(const char *key, const char *value, void *arg)
 {

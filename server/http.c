@@ -590,6 +590,7 @@ http_finish_response(struct http_ctx *c, struct MHD_Response *resp,
     unsigned int status, const char *content_type)
 {
 	size_t	i;
+	int	cached = 0;
 
 	if (resp == NULL) {
 		log_warnx("msg=\"cannot create response\" id=%s", c->req.id);
@@ -600,10 +601,15 @@ http_finish_response(struct http_ctx *c, struct MHD_Response *resp,
 		    content_type);
 	MHD_add_response_header(resp, "X-Request-Id", c->req.id);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	for (i = 0; i < c->nheaders; i++)
+	for (i = 0; i < c->nheaders; i++) {
 		MHD_add_response_header(resp, c->headers[i].name,
 		    c->headers[i].value);
+		if (strcasecmp(c->headers[i].name, "Cache-Control") == 0)
+			cached = 1;
+	}
+	/* API answers are never cached; a handler may say otherwise. */
+	if (!cached)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	if (c->resp != NULL)
 		MHD_destroy_response(c->resp);
 	c->resp = resp;

@@ -19,6 +19,7 @@ server_libnsregd_a_SOURCES = \
 	server/api_endpoints.c \
 	server/api_policies.c \
 	server/api_services.c \
+	server/api_ui.c server/ui_files.h \
 	server/api_system.c \
 	server/api_trust_domains.c \
 	server/auth.c server/auth.h \
@@ -69,3 +70,16 @@ server_nsreg_svid_SOURCES = server/svid_tool.c
 server_nsreg_svid_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 server_nsreg_svid_LDADD = $(IDENTITY_LIBS)
 dist_man_MANS += man/nsreg-svid.1
+
+# The console (DESIGN section 4 "Console"): ui/ compiled in as a table,
+# served by api_ui.c.
+UI_FILES = $(top_srcdir)/ui/index.html $(top_srcdir)/ui/app.js \
+	$(top_srcdir)/ui/app.css
+EXTRA_DIST += $(UI_FILES) build-aux/embed-files.sh
+nodist_server_libnsregd_a_SOURCES = server/ui_files.c
+BUILT_SOURCES += server/ui_files.c
+CLEANFILES += server/ui_files.c
+server/ui_files.c: $(UI_FILES) $(top_srcdir)/build-aux/embed-files.sh
+	$(AM_V_GEN)$(MKDIR_P) server && \
+	$(SHELL) $(top_srcdir)/build-aux/embed-files.sh ui_files \
+	    $(UI_FILES) > $@.tmp && mv $@.tmp $@

@@ -41,6 +41,8 @@ static const struct route route_table_v[] = {
 	    ROUTE_ADMIN | ROUTE_BODY },
 	{ HTTP_DELETE, "/v1/policies/{name}", api_policies_delete,
 	    ROUTE_ADMIN },
+	{ HTTP_POST, "/v1/policies/check", api_policies_check,
+	    ROUTE_ADMIN | ROUTE_BODY },
 	{ HTTP_GET, "/v1/decisions", api_decisions_list, ROUTE_ADMIN },
 	{ HTTP_POST, "/v1/decisions/evaluate", api_decisions_evaluate,
 	    ROUTE_ADMIN | ROUTE_BODY },
@@ -56,6 +58,9 @@ static const struct route route_table_v[] = {
 	{ HTTP_GET, "/v1/jwks", api_jwks, ROUTE_ANONYMOUS },
 	{ HTTP_POST, "/v1/trust-domains/{name}/refresh",
 	    api_trust_domains_refresh, ROUTE_ADMIN },
+	{ HTTP_GET, "/ui", api_ui_redirect, ROUTE_ANONYMOUS },
+	{ HTTP_GET, "/ui/", api_ui_index, ROUTE_ANONYMOUS },
+	{ HTTP_GET, "/ui/{file}", api_ui_file, ROUTE_ANONYMOUS },
 };
 
 #define ROUTE_COUNT	(sizeof(route_table_v) / sizeof(route_table_v[0]))

@@ -62,6 +62,7 @@ integration_tests = \
 	tests/integration/test_registry \
 	tests/integration/test_watch \
 	tests/integration/test_policy \
+	tests/integration/test_console \
 	tests/integration/test_policy_net \
 	tests/integration/test_dev_policy \
 	tests/integration/test_limits
@@ -85,6 +86,9 @@ tests_integration_test_registry_LDADD = $(HARNESS_LIBS)
 tests_integration_test_watch_SOURCES = tests/integration/test_watch.c
 tests_integration_test_watch_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_watch_LDADD = $(HARNESS_LIBS)
+tests_integration_test_console_SOURCES = tests/integration/test_console.c
+tests_integration_test_console_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_console_LDADD = $(HARNESS_LIBS)
 tests_integration_test_policy_SOURCES = tests/integration/test_policy.c
 tests_integration_test_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_policy_LDADD = $(HARNESS_LIBS)
@@ -148,6 +152,15 @@ EXTRA_DIST += tests/include-rule.sh
 # nsregd(8) lists every 401 reason of the authentication code.
 TESTS += tests/auth-reasons.sh
 EXTRA_DIST += tests/auth-reasons.sh
+# The console (/ui/) in headless Chromium with puppeteer-core, against a
+# live nsregd --dev; screenshots in tests/ui.run/shots/.
+TESTS += tests/ui/console.sh
+EXTRA_DIST += tests/ui/console.sh tests/ui/console.mjs \
+	tests/ui/package.json tests/ui/package-lock.json
+clean-local: clean-local-ui
+clean-local-ui:
+	rm -rf tests/ui.run
+.PHONY: clean-local-ui
 
 # Identity (server/identity/, server/svid.c).
 # Unit tests (Criterion), one binary per module.

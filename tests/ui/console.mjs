@@ -1,0 +1,388 @@
+// console.mjs - the console in a real browser (run by console.sh).
+//
+// Environment: NSREG_URL (https://127.0.0.1:PORT of a fresh nsregd --dev),
+// NSREG_DEV (its directory), CHROMIUM, SHOTS (screenshot directory).
+// Records are made with curl, as an operator's workloads would, and the
+// page must show them without a reload.  Prints TAP.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import puppeteer from 'puppeteer-core';
+
+const base = process.env.NSREG_URL;
+const dev = process.env.NSREG_DEV;
+const shots = process.env.SHOTS;
+const origin = new URL(base).origin;
+const adminToken = readFileSync(`${dev}/admin.token`, 'utf8').trim();
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; " +
+    "base-uri 'none'; form-action 'self'";
+
+let n = 0;
+let failed = 0;
+
+function tap(ok, desc, why) {
+	n++;
+	if (!ok)
+		failed++;
+	console.log(`${ok ? 'ok' : 'not ok'} ${n} - ${desc}`);
+	if (!ok && why)
+		console.log(`# ${String(why).split('\n').join('\n# ')}`);
+}
+
+async function check(desc, fn) {
+	try {
+		const r = await fn();
+		tap(r !== false, desc, r === false ? 'condition false' : null);
+	} catch (e) {
+		tap(false, desc, e && e.stack ? e.stack : e);
+	}
+}
+
+// curl as a workload (client certificate) or as the admin.
+function curl(method, path, body, who = 'client') {
+	const args = ['-sS', '--cacert', `${dev}/bundle.pem`, '-X', method,
+	    '-o', '-', '-w', '\n%{http_code}'];
+	if (who === 'client')
+		args.push('--cert', `${dev}/client.pem`, '--key',
+		    `${dev}/client.key`);
+	else if (who === 'admin')
+		args.push('-H', `Authorization: Bearer ${adminToken}`);
+	if (body !== undefined)
+		args.push('-H', 'Content-Type: application/json', '-d',
+		    JSON.stringify(body));
+	args.push(`${base}${path}`);
+	const out = execFileSync('curl', args, { encoding: 'utf8' });
+	const nl = out.lastIndexOf('\n');
+	const text = out.slice(0, nl);
+	let json = null;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		// not JSON
+	}
+	return { status: Number(out.slice(nl + 1)), body: json, text };
+}
+
+function iso(msFromNow) {
+	return new Date(Date.now() + msFromNow).toISOString().replace(/\.\d+Z$/,
+	    'Z');
+}
+
+const browser = await puppeteer.launch({
+	executablePath: process.env.CHROMIUM,
+	headless: true,
+	acceptInsecureCerts: true,
+	args: ['--no-sandbox', '--disable-gpu', '--no-first-run',
+	    '--disable-extensions', '--disable-background-networking',
+	    '--disable-component-update', '--disable-sync'],
+});
+const watchdog = setTimeout(() => {
+	console.log('Bail out! the browser test took more than 5 minutes');
+	process.exit(1);
+}, 300000);
+
+const page = await browser.newPage();
+await page.setViewport({ width: 1280, height: 900 });
+page.setDefaultTimeout(20000);
+const foreign = [];
+const problems = [];
+await page.setRequestInterception(true);
+page.on('request', (req) => {
+	const u = req.url();
+	if (u.startsWith('data:') || new URL(u).origin === origin) {
+		req.continue();
+		return;
+	}
+	foreign.push(u);
+	req.abort();
+});
+page.on('console', (m) => {
+	if (/Content Security Policy|Refused to/i.test(m.text()))
+		problems.push(m.text());
+});
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+
+async function shot(name) {
+	await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function go(view) {
+	await page.evaluate((v) => { location.hash = `#/${v}`; }, view);
+	await page.waitForSelector(`[data-view="${view}"]`);
+}
+
+const text = (sel) => page.$eval(sel, (e) => e.textContent);
+
+// ---- served by nsregd, with its headers
+let resp = await page.goto(`${base}/ui/`, { waitUntil: 'networkidle0' });
+const hd = resp.headers();
+await check('GET /ui/ is 200 text/html', () =>
+    resp.status() === 200 && hd['content-type'].startsWith('text/html'));
+await check('the page has the strict Content-Security-Policy', () =>
+    hd['content-security-policy'] === CSP);
+await check('nosniff, no-referrer, ETag and Cache-Control are sent', () =>
+    hd['x-content-type-options'] === 'nosniff' &&
+    hd['referrer-policy'] === 'no-referrer' && /^"/.test(hd.etag) &&
+    hd['cache-control'] === 'no-cache');
+await check('app.js is served as JavaScript with the same CSP', async () => {
+	const r = curl('GET', '/ui/app.js', undefined, 'none');
+	const h = execFileSync('curl', ['-sS', '-D', '-', '-o', '/dev/null',
+	    '--cacert', `${dev}/bundle.pem`, `${base}/ui/app.js`],
+	    { encoding: 'utf8' });
+	return r.status === 200 && /content-type: text\/javascript/i.test(h) &&
+	    h.includes(CSP);
+});
+await check('/ui redirects to /ui/', () => {
+	const h = execFileSync('curl', ['-sS', '-D', '-', '-o', '/dev/null',
+	    '--cacert', `${dev}/bundle.pem`, `${base}/ui`], { encoding: 'utf8' });
+	return /^HTTP\/1\.1 301/.test(h) && /location: \/ui\/\r?$/im.test(h);
+});
+await check('a file the console does not have is 404 JSON', () => {
+	const r = curl('GET', '/ui/secret.txt', undefined, 'none');
+	return r.status === 404 && r.body.error.code === 'not_found';
+});
+
+// ---- sign-in
+await check('the sign-in form has input name=token and a submit button',
+    async () => (await page.$('form input[name="token"]')) !== null &&
+    (await page.$('form button[type="submit"]')) !== null);
+await page.type('input[name="token"]', 'not-the-token');
+await page.click('form button[type="submit"]');
+await check('a wrong token is refused with a message', async () => {
+	await page.waitForFunction(() => document.getElementById(
+	    'signin-error').textContent.length > 0);
+	return (await page.evaluate(() => sessionStorage.length)) === 0;
+});
+await shot('signin');
+await page.$eval('input[name="token"]', (e) => { e.value = ''; });
+await page.type('input[name="token"]', adminToken);
+await page.click('form button[type="submit"]');
+await check('signing in with the admin token opens the services view',
+    async () => {
+	await page.waitForSelector('[data-view="services"]');
+	return true;
+});
+await check('the token is kept in sessionStorage, not in the URL or a cookie',
+    async () => {
+	const s = await page.evaluate(() => ({ href: location.href,
+	    cookie: document.cookie,
+	    stored: Object.values(sessionStorage) }));
+	return s.stored.includes(adminToken) && !s.href.includes(adminToken) &&
+	    s.cookie === '';
+});
+await page.evaluate(() => { window.nsregNoReload = 1; });
+
+// ---- services and endpoints, live
+let r = curl('PUT', '/v1/services/db', { vl3: { prefix: '10.60.0.0/29' } },
+    'admin');
+await check('a service published by curl appears without a reload',
+    async () => {
+	await page.waitForSelector('[data-view="services"] [data-name="db"]');
+	return r.status === 200 || r.status === 201;
+});
+r = curl('PUT', '/v1/endpoints/db-1', { url: 'tcp://10.0.0.1:5002',
+    network_service_names: ['db'],
+    network_service_labels: { db: { app: 'pg' } },
+    expiration_time: iso(12000) });
+await check('an endpoint registered by curl appears in its service',
+    async () => {
+	await page.waitForSelector(
+	    '[data-view="services"] [data-name="db"] [data-name="db-1"]');
+	return r.status === 200 || r.status === 201;
+});
+await check('its labels, owner and a countdown are shown', async () => {
+	const t = await text('[data-name="db"] [data-name="db-1"]');
+	return t.includes('app=pg') && t.includes(
+	    'spiffe://example.org/ns/default/sa/client') &&
+	    /expires in \d+s/.test(t);
+});
+await shot('services');
+await go('endpoints');
+await check('the endpoints view lists it', async () => {
+	await page.waitForSelector('[data-view="endpoints"] [data-name="db-1"]');
+	return true;
+});
+await shot('endpoints');
+await check('it fades out with reason "expired" when it expires',
+    async () => {
+	await page.waitForSelector(
+	    '[data-view="endpoints"] [data-name="db-1"][data-removed="expired"]',
+	    { timeout: 30000 });
+	return (await text('[data-name="db-1"]')).includes('expired');
+});
+await shot('endpoints-expired');
+await check('and then leaves the list', async () => {
+	await page.waitForFunction(() => !document.querySelector(
+	    '[data-view="endpoints"] [data-name="db-1"]'), { timeout: 20000 });
+	return true;
+});
+await check('the page was never reloaded', () =>
+    page.evaluate(() => window.nsregNoReload === 1));
+
+// ---- grants and the vL3 pool
+curl('PUT', '/v1/endpoints/db-2', { url: 'tcp://10.0.0.2:5002',
+    network_service_names: ['db'] });
+const g = curl('POST', '/v1/grants', { service: 'db' });
+await go('grants');
+await check('a grant made by curl shows its principal, endpoint and address',
+    async () => {
+	if (g.status !== 201)
+		throw new Error(`grant: ${g.status} ${g.text}`);
+	const sel = `[data-view="grants"] [data-name="${g.body.id}"]`;
+	await page.waitForSelector(sel);
+	const t = await text(sel);
+	return t.includes(g.body.address) && t.includes('db-2') &&
+	    t.includes(g.body.principal);
+});
+await check('the vL3 pool bar counts 1 of 6 usable addresses', async () => {
+	await page.waitForSelector('[data-view="grants"] .pool-count' +
+	    '[data-leased="1"][data-usable="6"]');
+	const p = await page.$eval('[data-view="grants"] progress',
+	    (e) => [e.value, e.max]);
+	return p[0] === 1 && p[1] === 6;
+});
+await shot('grants');
+
+// ---- a denial and the rule that decided it
+curl('PUT', '/v1/services/vault', {}, 'admin');
+curl('PUT', '/v1/endpoints/vault-1', { url: 'tcp://10.0.0.3:5002',
+    network_service_names: ['vault'] });
+curl('PUT', '/v1/policies/no-vault', { effect: 'forbid',
+    actions: ['connect'], services: ['vault'], condition: 'true',
+    description: 'nobody connects to vault' }, 'admin');
+const denied = curl('POST', '/v1/grants', { service: 'vault' });
+await go('decisions');
+await page.select('#d-decision', 'deny');
+await check('the denial is listed with the rule that decided', async () => {
+	if (denied.status !== 403)
+		throw new Error(`expected 403, got ${denied.status}`);
+	await page.waitForSelector('[data-view="decisions"] [data-decision="deny"]' +
+	    ' a[data-rule="no-vault"]');
+	const all = await page.$$eval('[data-view="decisions"] [data-decision]',
+	    (els) => els.map((e) => e.dataset.decision));
+	return all.length > 0 && all.every((d) => d === 'deny');
+});
+await shot('decisions');
+await page.click('[data-decision="deny"] a[data-rule="no-vault"]');
+await check('its link opens the rule in the rules view', async () => {
+	await page.waitForSelector(
+	    '[data-view="rules"] [data-name="no-vault"].target');
+	return (await text('[data-name="no-vault"]')).includes('forbid');
+});
+await check('the rules view shows each rule with its mode', async () => {
+	const t = await text('[data-view="rules"] [data-name="same-trust-domain"]');
+	return t.includes('enforce') && t.includes('permit');
+});
+
+// ---- the editor checks a condition as one types
+await page.$eval('#r-condition', (e) => { e.value = ''; });
+await page.type('#r-condition', 'principal.trust_domain == ');
+await check('a broken condition shows the error and its position',
+    async () => {
+	await page.waitForSelector('#r-check[data-state="error"] .caret');
+	const msg = await text('#r-check .check-error');
+	return /1:\d+/.test(msg);
+});
+await shot('rules-error');
+await page.type('#r-condition', '"example.org"');
+await check('fixing it clears the error', async () => {
+	await page.waitForSelector('#r-check[data-state="ok"]');
+	return true;
+});
+
+// ---- what would happen
+await page.$eval('#e-service', (e) => { e.value = ''; });
+await page.type('#e-service', 'vault');
+await page.click('form.evaluate button[type="submit"]');
+await check('evaluating a request to vault answers deny by no-vault',
+    async () => {
+	await page.waitForSelector(
+	    '.eval-result [data-decision="deny"] a[data-rule="no-vault"]');
+	return true;
+});
+await page.$eval('#e-service', (e) => { e.value = 'db'; });
+await page.click('form.evaluate button[type="submit"]');
+await check('and a request to db answers allow', async () => {
+	await page.waitForSelector('.eval-result [data-decision="allow"]');
+	return true;
+});
+await shot('rules');
+
+// ---- a failing federation partner stands out
+curl('PUT', '/v1/trust-domains/partner.test', { federation: {
+    bundle_endpoint_url: 'https://127.0.0.1:1/bundle', profile: 'https_web' } },
+    'admin');
+await go('trust-domains');
+await page.waitForSelector('[data-view="trust-domains"] ' +
+    '[data-name="partner.test"]');
+await page.click('[data-name="partner.test"] button');
+await check('refreshing an unreachable bundle endpoint shows the error',
+    async () => {
+	await page.waitForSelector('[data-name="partner.test"]' +
+	    '[data-health="failing"] .last-error');
+	return (await text('[data-name="partner.test"] .last-error')).includes(
+	    '127.0.0.1:1');
+});
+await shot('trust-domains');
+
+// ---- status strip
+await check('the status strip shows readiness and watchers', async () => {
+	await page.waitForSelector('#status [data-ready="ready"]');
+	await page.waitForFunction(() => /\d+ watchers/.test(
+	    document.getElementById('status').textContent));
+	return true;
+});
+
+// ---- accessibility and small screens
+await check('every form control has a label', () => page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')].filter((e) =>
+    !e.closest('[hidden]')).every((e) => e.labels && e.labels.length > 0)));
+await check('from the skip link, Tab and Enter open a view', async () => {
+	await page.focus('a.skip');
+	await page.keyboard.press('Tab');
+	const a = await page.evaluate(() =>
+	    document.activeElement.getAttribute('href'));
+	await page.keyboard.press('Tab');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('[data-view="endpoints"]');
+	return a === '#/services';
+});
+await page.setViewport({ width: 360, height: 780 });
+await go('services');
+await page.waitForSelector('[data-view="services"] [data-name="db-2"]');
+await check('at 360 px nothing is wider than the screen', () =>
+    page.evaluate(() => document.documentElement.scrollWidth <= 360));
+await shot('services-360');
+await page.emulateMediaFeatures([{ name: 'prefers-color-scheme',
+    value: 'dark' }]);
+await check('dark mode uses a dark background', () => page.evaluate(() => {
+	const c = getComputedStyle(document.body).backgroundColor;
+	const m = c.match(/\d+/g).map(Number);
+	return m[0] + m[1] + m[2] < 150;
+}));
+await shot('services-360-dark');
+await page.setViewport({ width: 1280, height: 900 });
+await go('trust-domains');
+await shot('trust-domains-dark');
+
+// ---- sign-out, origin and CSP
+await page.click('#signout');
+await check('signing out forgets the token', async () => {
+	await page.waitForSelector('#signin:not([hidden]) input[name="token"]');
+	return (await page.evaluate(() => sessionStorage.length)) === 0;
+});
+await check('no request went to another origin', () => {
+	if (foreign.length)
+		throw new Error(foreign.join('\n'));
+	return true;
+});
+await check('no CSP violation or script error', () => {
+	if (problems.length)
+		throw new Error(problems.join('\n'));
+	return true;
+});
+
+clearTimeout(watchdog);
+await browser.close();
+console.log(`1..${n}`);
+process.exit(failed ? 1 : 0);
