@@ -33,7 +33,7 @@ struct auth {
 	size_t			 admin_token_len;
 	char			*admins[CONF_ADMIN_MAX];
 	size_t			 nadmins;
-	char			*readers[CONF_ADMIN_MAX];	/* metrics */
+	char			*readers[CONF_ADMIN_MAX];
 	size_t			 nreaders;
 	char			*audience;
 	char			*trust_pem;

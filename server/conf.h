@@ -49,7 +49,7 @@ struct conf {
 	int64_t			 decision_log_retention;	/* ms */
 	int			 threads;
 	size_t			 watch_history;		/* events */
-	size_t			 watch_history_bytes;	/* in memory */
+	size_t			 watch_history_bytes;
 	int64_t			 watch_bookmark;	/* ms */
 	int64_t			 connection_timeout;	/* ms */
 	int64_t			 header_timeout;	/* ms */

@@ -83,7 +83,7 @@ struct decision_log {
 	struct decision_log_stats st;
 	int64_t			 last_drop_log;	/* ms */
 	/* The writer's state, read by /readyz (lock held). */
-	int			 failing;	/* the last batch was lost */
+	int			 failing;	/* last batch lost */
 	char			 fail_reason[160];
 	int64_t			 last_fail_log;	/* ms */
 	uint64_t		 failed_unlogged;

@@ -248,7 +248,8 @@ metrics_render_process(struct metrics_buf *b, int64_t started_ms)
 		    (double)ru.ru_stime.tv_usec) / 1e6);
 	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
 		if (fscanf(fp, "%lu %lu", &vsz, &rss) == 2 && page > 0)
-			metrics_printf(b, "# HELP process_resident_memory_bytes "
+			metrics_printf(b, "# HELP "
+			    "process_resident_memory_bytes "
 			    "Resident memory size in bytes.\n"
 			    "# TYPE process_resident_memory_bytes gauge\n"
 			    "process_resident_memory_bytes %llu\n"
@@ -271,8 +272,8 @@ metrics_render_process(struct metrics_buf *b, int64_t started_ms)
 		    "process_max_fds %llu\n",
 		    (unsigned long long)rl.rlim_cur);
 	if (started_ms > 0)
-		metrics_printf(b, "# HELP process_start_time_seconds Start time "
-		    "of the process since unix epoch in seconds.\n"
+		metrics_printf(b, "# HELP process_start_time_seconds "
+		    "Start time of the process since unix epoch in seconds.\n"
 		    "# TYPE process_start_time_seconds gauge\n"
 		    "process_start_time_seconds %.3f\n",
 		    (double)started_ms / 1000.0);

@@ -19,7 +19,7 @@ struct metrics_gauges {
 	int64_t		watchers;
 	int64_t		revision;
 	int64_t		uptime_s;
-	int64_t		started_ms;	/* process start, ms since epoch */
+	int64_t		started_ms;	/* process start, ms */
 	uint64_t	decisions_dropped;	/* never written to the log */
 };
 

@@ -15,7 +15,7 @@
 
 #define WATCH_FILL_BYTES	(64 * 1024)	/* per refill */
 #define WATCH_HISTORY_BATCH	256		/* events read from the store */
-#define WATCH_LINE_KEEP		4096		/* lines kept rendered */
+#define WATCH_LINE_KEEP		4096		/* kept rendered */
 
 struct watch_event {
 	int64_t			 rev;
@@ -23,9 +23,9 @@ struct watch_event {
 	enum store_event_type	 type;
 	const char		*reason;	/* static string or NULL */
 	json_t			*object;
-	char			*line;		/* rendered, when small */
+	char			*line;		/* when small */
 	size_t			 len;
-	size_t			 cost;		/* bytes it holds, estimated */
+	size_t			 cost;		/* bytes, estimated */
 };
 
 struct watcher {
@@ -42,7 +42,7 @@ struct watcher {
 	json_t			*snapshot;	/* ADDED still to send */
 	size_t			 snap_i;
 	atomic_int		 bookmark_due;	/* set by the timer */
-	int64_t			 replay_to;	/* since=: BOOKMARK once here */
+	int64_t			 replay_to;	/* since=: BOOKMARK */
 	int			 gone;		/* history lost: end */
 	_Atomic int64_t		 last_write;	/* ms */
 	char			*out;
@@ -59,7 +59,7 @@ struct watch {
 	size_t			 ring_cap;
 	size_t			 ring_start;	/* index of the oldest */
 	size_t			 ring_len;
-	size_t			 ring_bytes;	/* sum of the events' cost */
+	size_t			 ring_bytes;	/* events' cost */
 	size_t			 ring_bytes_max;
 	struct watcher		*watchers;
 	int64_t			 nwatchers;

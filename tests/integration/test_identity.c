@@ -734,3 +734,77 @@ Test(identity, spiffe_ids_are_used_in_their_canonical_form_only)
 	hresp_free(&r);
 	svid_ca_free(ca);
 }
+
+/*
+ * A principal whose SVID spells its scheme and trust domain in upper
+ * case is the canonical ID everywhere downstream: the rule variables
+ * (principal.id, principal.trust_domain, principal.claims.sub), the
+ * stored owner, the decision log and the grant's sub.
+ */
+Test(identity, canonical_form_reaches_rules_decisions_and_grants)
+{
+	struct svid_ca		*ca;
+	struct nsreg_error	 err;
+	struct hcred		 user, admin;
+	struct hresp		 r;
+	json_t			*h, *cl, *it;
+	char			*tok = NULL;
+	const char		*want = "spiffe://example.org/ns/Upper";
+	size_t			 i;
+
+	nsregd_put_policy(&srv, "upper", "{\"effect\":\"permit\","
+	    "\"actions\":[\"register\",\"connect\",\"find\"],\"condition\":"
+	    "\"principal.id == 'spiffe://example.org/ns/Upper' && "
+	    "principal.trust_domain == 'example.org' && "
+	    "principal.claims.sub == principal.id\"}");
+	ca = idfix_server_ca(&srv);
+	h = json_pack("{s:s, s:s, s:s}", "alg", "ES256", "kid",
+	    svid_ca_jwt_kid(ca), "typ", "JWT");
+	cl = json_pack("{s:s, s:s, s:I}", "sub",
+	    "SPIFFE://EXAMPLE.ORG/ns/Upper", "aud", IDFIX_AUDIENCE, "exp",
+	    (json_int_t)(util_now_ms() / 1000 + 600));
+	cr_assert_eq(svid_jws_sign(svid_ca_jwt_key(ca), "ES256", h, cl, &tok,
+	    &err), 0, "%s", err.message);
+	json_decref(h);
+	json_decref(cl);
+	hcred_none(&user);
+	snprintf(user.bearer, sizeof(user.bearer), "%s", tok);
+	free(tok);
+	hcred_admin(&srv, &admin);
+
+	cr_assert_eq(hreq_json(&srv, &admin, "PUT", "/v1/services/db",
+	    json_pack("{s:s}", "payload", "IP"), &r), 0);
+	cr_assert(r.status == 201 || r.status == 200, "%ld %s", r.status,
+	    r.body);
+	hresp_free(&r);
+	/* The rule matched the canonical form: the request is allowed. */
+	cr_assert_eq(hreq_json(&srv, &user, "PUT", "/v1/endpoints/up-1",
+	    json_pack("{s:s, s:[s]}", "url", "tcp://10.0.0.9:5000",
+	    "network_service_names", "db"), &r), 0);
+	cr_expect_eq(r.status, 201, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "owner"), want);
+	hresp_free(&r);
+	cr_assert_eq(hreq_json(&srv, &user, "POST", "/v1/grants",
+	    json_pack("{s:s}", "service", "db"), &r), 0);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "principal"), want);
+	tok = strdup(str(r.json, "token"));
+	hresp_free(&r);
+	cr_assert_eq(hreq_json(&srv, &user, "POST", "/v1/grants/introspect",
+	    json_pack("{s:s}", "token", tok), &r), 0);
+	cr_expect(json_is_true(json_object_get(r.json, "active")), "%s",
+	    r.body);
+	cr_expect_str_eq(str(r.json, "sub"), want);
+	hresp_free(&r);
+	free(tok);
+	/* The decision log holds the canonical principal only. */
+	cr_assert_eq(hreq(&srv, &admin, "GET", "/v1/decisions?principal="
+	    "spiffe://example.org/ns/Upper", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_gt(json_array_size(json_object_get(r.json, "items")), 0,
+	    "%s", r.body);
+	json_array_foreach(json_object_get(r.json, "items"), i, it)
+		cr_expect_str_eq(str(it, "principal"), want);
+	hresp_free(&r);
+	svid_ca_free(ca);
+}
