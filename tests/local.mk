@@ -432,3 +432,7 @@ EXTRA_DIST += tests/store/fixtures/v2.db tests/store/fixtures/make-v2.sh
 TESTS += tests/readme.sh
 EXTRA_DIST += tests/readme.sh tests/readme-blocks.awk tests/readme-expect.awk \
 	tests/federation/companies.sh
+clean-local: clean-local-openapi
+clean-local-openapi:
+	rm -rf tests/openapi.run
+.PHONY: clean-local-openapi
