@@ -68,6 +68,82 @@ static const char *const store_pg_sql[PG_SQL_MAX] = {
 	[PG_DECISION_PRUNE] =
 	    "DELETE FROM decisions WHERE id IN (SELECT id FROM decisions "
 	    "WHERE time < $1 ORDER BY time LIMIT $2)",
+	[PG_OBJECT_REV] =
+	    "SELECT revision, expires_at FROM objects "
+	    "WHERE kind = $1 AND name = $2",
+	[PG_GRANT_INSERT] =
+	    "INSERT INTO grants (id, service, endpoint, kid, slot, lease, "
+	    "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+	[PG_GRANT_GET] =
+	    "SELECT service, slot, lease FROM grants WHERE id = $1",
+	[PG_GRANT_DELETE] = "DELETE FROM grants WHERE id = $1",
+	[PG_GRANT_REFRESH] =
+	    "UPDATE grants SET kid = $2, expires_at = $3 WHERE id = $1",
+	[PG_GRANTS_OF_ENDPOINT] = "SELECT id FROM grants WHERE endpoint = $1",
+	[PG_GRANTS_OF_ENDPOINT_SERVICE] =
+	    "SELECT id FROM grants WHERE endpoint = $1 AND service = $2",
+	[PG_GRANTS_OF_SERVICE] = "SELECT id FROM grants WHERE service = $1",
+	[PG_GRANT_LOADS] =
+	    "SELECT endpoint, count(*) FROM grants WHERE expires_at > $1 "
+	    "GROUP BY endpoint",
+	[PG_POOL_GET] =
+	    "SELECT prefix, client_len, low FROM ipam_pools WHERE service = $1",
+	[PG_POOL_PUT] =
+	    "INSERT INTO ipam_pools (service, prefix, client_len, low) "
+	    "VALUES ($1, $2, $3, $4) ON CONFLICT (service) DO UPDATE SET "
+	    "prefix = excluded.prefix, client_len = excluded.client_len, "
+	    "low = excluded.low",
+	[PG_POOL_DELETE] = "DELETE FROM ipam_pools WHERE service = $1",
+	[PG_LEASES_DELETE] = "DELETE FROM ipam_leases WHERE service = $1",
+	[PG_LEASE_HOLD] =
+	    "UPDATE ipam_leases SET grants = grants + 1, "
+	    "expires_at = GREATEST(expires_at, $3) "
+	    "WHERE service = $1 AND principal = $2 RETURNING slot, lease",
+	[PG_LEASE_EXTEND] =
+	    "UPDATE ipam_leases SET expires_at = GREATEST(expires_at, $4) "
+	    "WHERE service = $1 AND slot = $2 AND lease = $3",
+	[PG_LEASE_TOP] =
+	    "SELECT slot FROM ipam_leases WHERE service = $1 "
+	    "ORDER BY slot DESC LIMIT 1",
+	[PG_FREE_FIRST] =
+	    "SELECT slot FROM ipam_free WHERE service = $1 "
+	    "ORDER BY slot LIMIT 1",
+	[PG_FREE_TAKE] =
+	    "DELETE FROM ipam_free WHERE service = $1 AND slot = $2",
+	[PG_FREE_PUT] =
+	    "INSERT INTO ipam_free (service, slot) VALUES ($1, $2) "
+	    "ON CONFLICT DO NOTHING",
+	[PG_FREES_DELETE] = "DELETE FROM ipam_free WHERE service = $1",
+	[PG_LEASE_INSERT] =
+	    "INSERT INTO ipam_leases (service, slot, principal, lease, grants, "
+	    "expires_at) VALUES ($1, $2, $3, $4, 1, $5)",
+	[PG_LEASE_FREE] =
+	    "DELETE FROM ipam_leases WHERE service = $1 AND slot = $2 "
+	    "AND lease = $3 AND grants <= 1",
+	[PG_LEASE_DROP] =
+	    "UPDATE ipam_leases SET grants = grants - 1 "
+	    "WHERE service = $1 AND slot = $2 AND lease = $3",
+	[PG_LEASES_LIVE] =
+	    "SELECT count(*) FROM ipam_leases "
+	    "WHERE service = $1 AND expires_at > $2",
+	[PG_KEY_GET] = "SELECT retired_at FROM grant_keys WHERE kid = $1",
+	[PG_KEY_CURRENT] =
+	    "SELECT kid FROM grant_keys WHERE retired_at IS NULL",
+	[PG_KEY_RETIRE] =
+	    "UPDATE grant_keys SET retired_at = $2, expires_at = "
+	    "GREATEST($2, coalesce((SELECT max(expires_at) FROM grants "
+	    "WHERE kid = $1), 0)) WHERE kid = $1",
+	[PG_KEY_INSERT] =
+	    "INSERT INTO grant_keys (kid, jwk, created_at) VALUES ($1, $2, $3) "
+	    "ON CONFLICT (kid) DO UPDATE SET jwk = excluded.jwk, "
+	    "retired_at = NULL, expires_at = NULL",
+	[PG_KEYS_LIST] =
+	    "SELECT kid, jwk, created_at, retired_at, expires_at "
+	    "FROM grant_keys WHERE retired_at IS NULL OR expires_at > $1 "
+	    "ORDER BY retired_at IS NOT NULL, created_at DESC, kid",
+	[PG_KEYS_PRUNE] =
+	    "DELETE FROM grant_keys "
+	    "WHERE retired_at IS NOT NULL AND expires_at <= $1",
 };
 
 /* Decision lists by filter mask: principal 1, action 2, decision 4. */
@@ -249,13 +325,7 @@ store_pg_conn_put(struct store_pg *s, struct store_pg_conn *c)
 	pthread_mutex_unlock(&s->plock);
 }
 
-/* Numbers as text parameters. */
-struct store_pg_params {
-	const char	*v[10];
-	char		 num[10][24];
-};
-
-static void
+void
 store_pg_param_int(struct store_pg_params *p, int i, int64_t v)
 {
 	snprintf(p->num[i], sizeof(p->num[i]), "%lld", (long long)v);
@@ -430,7 +500,7 @@ store_pg_events_drop(struct store_pg *s)
  * revision row when it starts; again from the start on a serialisation
  * failure.  Once committed, the events go to the listener in order.
  */
-static int
+int
 store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
     void *arg, struct nsreg_error *err)
 {
@@ -562,7 +632,7 @@ done:
 	return ret;
 }
 
-static void
+void
 store_pg_row_clear(struct store_pg_row *row)
 {
 	free(row->owner);
@@ -571,7 +641,7 @@ store_pg_row_clear(struct store_pg_row *row)
 	memset(row, 0, sizeof(*row));
 }
 
-static char *
+char *
 store_pg_dup(const PGresult *r, int row, int col)
 {
 	if (PQgetisnull(r, row, col))
@@ -579,7 +649,7 @@ store_pg_dup(const PGresult *r, int row, int col)
 	return strdup(PQgetvalue(r, row, col));
 }
 
-static int
+int
 store_pg_row_get(struct store_pg *s, enum store_kind kind, const char *name,
     struct store_pg_row *row, struct nsreg_error *err)
 {
@@ -624,7 +694,7 @@ done:
  * a DELETED event.  The deleted object (new reference) goes to *oldp
  * when oldp is not NULL.
  */
-static int
+int
 store_pg_remove(struct store_pg *s, enum store_kind kind, const char *name,
     const char *text, const char *reason, json_t **oldp,
     struct nsreg_error *err)
@@ -647,8 +717,14 @@ store_pg_remove(struct store_pg *s, enum store_kind kind, const char *name,
 	    err)) == NULL)
 		goto done;
 	PQclear(r);
+	if (kind == STORE_GRANT && store_pg_grant_release(s, name, err) == -1)
+		goto done;
 	if (store_pg_event_put(s, ++s->next_rev, kind, STORE_DELETED, name,
 	    reason, text, json_incref(old), err) == -1)
+		goto done;
+	/* After its own event: what went with it. */
+	if ((kind == STORE_ENDPOINT || kind == STORE_SERVICE) &&
+	    store_pg_cascade(s, kind, name, err) == -1)
 		goto done;
 	if (oldp != NULL) {
 		*oldp = old;
@@ -661,7 +737,7 @@ done:
 }
 
 /* Insert (or update) the row of obj, whose revision and times are set. */
-static int
+int
 store_pg_object_put(struct store_pg *s, const struct store_object *obj,
     enum store_pg_sql id, enum store_event_type type, char **textp,
     size_t *lenp, struct nsreg_error *err)
@@ -719,29 +795,6 @@ done:
 	return ret;
 }
 
-/* One object write: what store_backend's verbs ask and get back. */
-struct store_pg_op {
-	struct nsreg_error	*err;
-	int64_t			 now;
-	struct store_object	*obj;
-	int64_t			 expect_rev;
-	store_check_fn		 check;
-	void			*check_arg;
-	enum store_kind		 kind;
-	const char		*name;
-	int			 want_old;
-	const char		*reason;	/* delete: event reason */
-
-	int64_t			 revision;
-	int64_t			 created_at;
-	char			*owner;
-	char			*text;
-	size_t			 text_len;
-	int			 created;
-	struct store_object	 old;
-	int64_t			 count;
-};
-
 static int
 store_pg_insert_at(struct store_pg *s, struct store_pg_op *op,
     struct store_pg_row *row)
@@ -751,6 +804,9 @@ store_pg_insert_at(struct store_pg *s, struct store_pg_op *op,
 	/* An expired object still stored goes first, as the sweep would. */
 	if (row->found && store_pg_remove(s, tmp.kind, tmp.name, row->object,
 	    STORE_REASON_EXPIRED, NULL, op->err) == -1)
+		return -1;
+	if (tmp.kind == STORE_SERVICE && store_pg_pool_check(s, &tmp,
+	    op->now, op->err) == -1)
 		return -1;
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = op->now;
@@ -769,6 +825,9 @@ store_pg_replace_at(struct store_pg *s, struct store_pg_op *op,
 {
 	struct store_object	tmp = *op->obj;
 
+	if (tmp.kind == STORE_SERVICE && store_pg_pool_check(s, &tmp,
+	    op->now, op->err) == -1)
+		return -1;
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = row->created_at;
 	tmp.updated_at = op->now;
@@ -777,6 +836,11 @@ store_pg_replace_at(struct store_pg *s, struct store_pg_op *op,
 		tmp.owner = row->owner;
 	if (store_pg_object_put(s, &tmp, PG_OBJECT_UPDATE, STORE_MODIFIED,
 	    &op->text, &op->text_len, op->err) == -1)
+		return -1;
+	/* After its event: the grants of services it no longer offers. */
+	if (tmp.kind == STORE_ENDPOINT && store_pg_endpoint_dropped(s,
+	    tmp.name, row->services, store_object_services(&tmp),
+	    op->err) == -1)
 		return -1;
 	op->revision = tmp.revision;
 	op->created_at = tmp.created_at;
@@ -897,7 +961,7 @@ done:
 	return ret;
 }
 
-static int
+int
 store_pg_run_delete(struct store_pg *s, void *arg)
 {
 	struct store_pg_op	*op = arg;
@@ -1025,7 +1089,7 @@ done:
 
 /* The verbs. */
 
-static int
+int
 store_pg_write_object(struct store_pg *s, int (*fn)(struct store_pg *,
     void *), struct store_pg_op *op)
 {
@@ -1148,6 +1212,11 @@ store_pg_prune(void *b, int64_t now, struct nsreg_error *err)
 	op.now = now;
 	if (store_pg_write(b, store_pg_run_trim, &op, err) == -1)
 		return -1;
+	memset(&op, 0, sizeof(op));
+	op.err = err;
+	op.now = now;
+	if (store_pg_write(b, store_pg_run_keys_prune, &op, err) == -1)
+		return -1;
 	return total;
 }
 
@@ -1194,113 +1263,6 @@ store_pg_revision(void *b)
 	PQclear(r);
 	store_pg_conn_put(s, c);
 	return rev;
-}
-
-/* Grants are not kept by this backend yet: refused, never half done. */
-static int
-store_pg_no_grants(struct nsreg_error *err)
-{
-	return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
-	    "grants are not yet supported with a PostgreSQL database");
-}
-
-static int
-store_pg_grant_create(void *b, struct store_object *obj,
-    struct store_grant *g, int64_t now, struct nsreg_error *err)
-{
-	(void)b;
-	(void)obj;
-	(void)g;
-	(void)now;
-	return store_pg_no_grants(err);
-}
-
-static int
-store_pg_grant_update(void *b, struct store_object *obj, const char *kid,
-    int64_t expect_rev, int64_t now, struct nsreg_error *err)
-{
-	(void)b;
-	(void)obj;
-	(void)kid;
-	(void)expect_rev;
-	(void)now;
-	return store_pg_no_grants(err);
-}
-
-/*
- * Revoke a grant: its object goes with a DELETED event carrying reason.
- * No grant rows or leases exist yet (grant_create is refused), so there
- * is nothing to release beside it.
- */
-static int
-store_pg_grant_delete(void *b, const char *id, int64_t expect_rev,
-    const char *reason, int64_t now, struct store_object *old,
-    struct nsreg_error *err)
-{
-	struct store_pg_op	op = {
-		.err = err,
-		.now = now,
-		.kind = STORE_GRANT,
-		.name = id,
-		.expect_rev = expect_rev,
-		.want_old = old != NULL,
-		.reason = store_reason(reason),
-	};
-
-	if (store_pg_write(b, store_pg_run_delete, &op, err) == -1) {
-		store_object_clear(&op.old);
-		return -1;
-	}
-	if (old != NULL)
-		*old = op.old;
-	return 0;
-}
-
-static int
-store_pg_grant_loads(void *b, int64_t now,
-    void (*fn)(const char *, int64_t, void *), void *arg,
-    struct nsreg_error *err)
-{
-	(void)b;
-	(void)now;
-	(void)fn;
-	(void)arg;
-	return store_pg_no_grants(err);
-}
-
-static int
-store_pg_ipam_usage(void *b, const char *service, int64_t now, char *pool,
-    size_t len, int *client_len, int64_t *live, struct nsreg_error *err)
-{
-	(void)b;
-	(void)service;
-	(void)now;
-	(void)pool;
-	(void)len;
-	(void)client_len;
-	(void)live;
-	return store_pg_no_grants(err);
-}
-
-static int
-store_pg_grant_key_use(void *b, const char *kid, const char *jwk,
-    int64_t now, struct nsreg_error *err)
-{
-	(void)b;
-	(void)kid;
-	(void)jwk;
-	(void)now;
-	return store_pg_no_grants(err);
-}
-
-static int
-store_pg_grant_keys(void *b, int64_t now, json_t **keys,
-    struct nsreg_error *err)
-{
-	(void)b;
-	(void)now;
-	(void)keys;
-	return store_pg_no_grants(err);
 }
 
 static void

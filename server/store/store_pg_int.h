@@ -5,6 +5,8 @@
  *	store_pg.c		connections and their pool, statements,
  *				migrations, the write transaction, object
  *				writes and their events, the backend table
+ *	store_pg_grants.c	grant rows, vL3 pools and leases, cascades,
+ *				grant keys (the choices of store_lease.c)
  *	store_pg_reads.c	fetch, lists, counts, watch, the decision log
  *
  * Revisions: the row meta('revision') is the global counter.  A write
@@ -60,6 +62,36 @@ enum store_pg_sql {
 	PG_TRIM_DELETE,
 	PG_DECISION_INSERT,
 	PG_DECISION_PRUNE,
+	PG_OBJECT_REV,
+	PG_GRANT_INSERT,
+	PG_GRANT_GET,
+	PG_GRANT_DELETE,
+	PG_GRANT_REFRESH,
+	PG_GRANTS_OF_ENDPOINT,
+	PG_GRANTS_OF_ENDPOINT_SERVICE,
+	PG_GRANTS_OF_SERVICE,
+	PG_GRANT_LOADS,
+	PG_POOL_GET,
+	PG_POOL_PUT,
+	PG_POOL_DELETE,
+	PG_LEASES_DELETE,
+	PG_LEASE_HOLD,
+	PG_LEASE_EXTEND,
+	PG_LEASE_TOP,
+	PG_FREE_FIRST,
+	PG_FREE_TAKE,
+	PG_FREE_PUT,
+	PG_FREES_DELETE,
+	PG_LEASE_INSERT,
+	PG_LEASE_FREE,
+	PG_LEASE_DROP,
+	PG_LEASES_LIVE,
+	PG_KEY_GET,
+	PG_KEY_CURRENT,
+	PG_KEY_RETIRE,
+	PG_KEY_INSERT,
+	PG_KEYS_LIST,
+	PG_KEYS_PRUNE,
 	PG_DECISIONS,		/* 8 of them, by filter mask */
 	PG_SQL_MAX = PG_DECISIONS + 8
 };
@@ -121,6 +153,38 @@ struct store_pg_row {
 	char		*services;
 };
 
+/* Numbers as text parameters. */
+struct store_pg_params {
+	const char	*v[10];
+	char		 num[10][24];
+};
+
+/* One object write: what store_backend's verbs ask and get back. */
+struct store_pg_op {
+	struct nsreg_error	*err;
+	int64_t			 now;
+	struct store_object	*obj;
+	int64_t			 expect_rev;
+	store_check_fn		 check;
+	void			*check_arg;
+	enum store_kind		 kind;
+	const char		*name;
+	int			 want_old;
+	const char		*reason;	/* delete: event reason */
+	struct store_grant	*grant;		/* grant create */
+	const char		*kid;		/* grant update, key use */
+	const char		*jwk;		/* key use */
+
+	int64_t			 revision;
+	int64_t			 created_at;
+	char			*owner;
+	char			*text;
+	size_t			 text_len;
+	int			 created;
+	struct store_object	 old;
+	int64_t			 count;
+};
+
 /* store_pg.c */
 /*
  * Run a prepared statement with nparams text parameters (NULL: SQL
@@ -137,6 +201,29 @@ struct store_pg_conn *store_pg_conn_get(struct store_pg *s,
 void	store_pg_conn_put(struct store_pg *s, struct store_pg_conn *c);
 json_t	*store_pg_parse(const char *text, size_t len);
 int64_t	store_pg_int(const PGresult *r, int row, int col);
+void	store_pg_param_int(struct store_pg_params *p, int i, int64_t v);
+char	*store_pg_dup(const PGresult *r, int row, int col);
+/*
+ * Run fn(s, arg) in one write transaction on s->wc holding the revision
+ * row (s->next_rev: the last revision taken); the listener gets its
+ * events once committed.  0 or -1.
+ */
+int	store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *,
+	    void *), void *arg, struct nsreg_error *err);
+/* store_pg_write, then hand op's results to op->obj. */
+int	store_pg_write_object(struct store_pg *s,
+	    int (*fn)(struct store_pg *, void *), struct store_pg_op *op);
+void	store_pg_row_clear(struct store_pg_row *row);
+int	store_pg_row_get(struct store_pg *s, enum store_kind kind,
+	    const char *name, struct store_pg_row *row,
+	    struct nsreg_error *err);
+int	store_pg_remove(struct store_pg *s, enum store_kind kind,
+	    const char *name, const char *text, const char *reason,
+	    json_t **oldp, struct nsreg_error *err);
+int	store_pg_object_put(struct store_pg *s, const struct store_object *obj,
+	    enum store_pg_sql id, enum store_event_type type, char **textp,
+	    size_t *lenp, struct nsreg_error *err);
+int	store_pg_run_delete(struct store_pg *s, void *arg);
 static inline int
 store_pg_live(int64_t expires_at, int64_t now)
 {
@@ -158,6 +245,36 @@ int	store_pg_decision_append(void *b, const struct store_decision *v,
 int	store_pg_decision_list(void *b, const struct store_decision_query *q,
 	    json_t **items, int64_t *next_id, struct nsreg_error *err);
 int64_t	store_pg_decision_prune(void *b, int64_t before,
+	    struct nsreg_error *err);
+
+/* store_pg_grants.c: grant rows, pools, leases, cascades, keys. */
+int	store_pg_pool_check(struct store_pg *s, const struct store_object *obj,
+	    int64_t now, struct nsreg_error *err);
+int	store_pg_grant_release(struct store_pg *s, const char *id,
+	    struct nsreg_error *err);
+int	store_pg_cascade(struct store_pg *s, enum store_kind kind,
+	    const char *name, struct nsreg_error *err);
+int	store_pg_endpoint_dropped(struct store_pg *s, const char *name,
+	    const char *old, const json_t *now_offered,
+	    struct nsreg_error *err);
+int	store_pg_run_keys_prune(struct store_pg *s, void *arg);
+int	store_pg_grant_create(void *b, struct store_object *obj,
+	    struct store_grant *g, int64_t now, struct nsreg_error *err);
+int	store_pg_grant_update(void *b, struct store_object *obj,
+	    const char *kid, int64_t expect_rev, int64_t now,
+	    struct nsreg_error *err);
+int	store_pg_grant_delete(void *b, const char *id, int64_t expect_rev,
+	    const char *reason, int64_t now, struct store_object *old,
+	    struct nsreg_error *err);
+int	store_pg_grant_key_use(void *b, const char *kid, const char *jwk,
+	    int64_t now, struct nsreg_error *err);
+int	store_pg_grant_loads(void *b, int64_t now,
+	    void (*fn)(const char *, int64_t, void *), void *arg,
+	    struct nsreg_error *err);
+int	store_pg_ipam_usage(void *b, const char *service, int64_t now,
+	    char *pool, size_t len, int *client_len, int64_t *live,
+	    struct nsreg_error *err);
+int	store_pg_grant_keys(void *b, int64_t now, json_t **keys,
 	    struct nsreg_error *err);
 
 #endif

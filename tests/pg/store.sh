@@ -1,6 +1,7 @@
 #!/bin/sh
-# tests/pg/store.sh - the storage suite (tests/unit/test_store) against
-# PostgreSQL: the database at NSREG_TEST_PG when set (CI starts one), else
+# tests/pg/store.sh - the storage suite (tests/unit/test_store, and the
+# leases suite with the address unit tests of tests/unit/test_ipam)
+# against PostgreSQL: the database at NSREG_TEST_PG when set (CI starts one), else
 # a private one started here with pg-start.sh and stopped whatever
 # happens; skipped when no PostgreSQL server is installed.
 set -u
@@ -27,4 +28,17 @@ if [ -z "${NSREG_TEST_PG:-}" ]; then
 fi
 NSREG_TEST_STORE=postgresql
 export NSREG_TEST_PG NSREG_TEST_STORE
-sh "$top/tests/criterion-tap" "$build/tests/unit/test_store"
+# One TAP stream: the two programs' plans summed, then their cases.
+# (Criterion reopens /dev/stdout: through a pipe, not onto a file.)
+out=$(mktemp)
+trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
+status=0
+for t in test_store test_ipam; do
+	{ sh "$top/tests/criterion-tap" "$build/tests/unit/$t"; \
+	    echo $? >"$out.rc"; } | cat >>"$out"
+	[ "$(cat "$out.rc")" = 0 ] || status=1
+done
+n=$(grep -c '^\(not \)\{0,1\}ok ' "$out")
+echo "1..$n"
+grep '^\(not \)\{0,1\}ok \|^  \|^#' "$out"
+exit $status

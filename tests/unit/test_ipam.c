@@ -336,12 +336,42 @@ store_up(void)
 	store_set_listener(st, record, NULL);
 }
 
+/*
+ * The leases suite is part of the storage suite: SQLite, or PostgreSQL
+ * (a schema per test) when NSREG_TEST_STORE is "postgresql"
+ * (tests/pg/store.sh).
+ */
+static int
+test_pg(void)
+{
+	const char	*be = getenv("NSREG_TEST_STORE");
+
+	return be != NULL && strcmp(be, "postgresql") == 0;
+}
+
+static void
+test_url_set(void)
+{
+	static int	 n;
+	const char	*pg = getenv("NSREG_TEST_PG");
+
+	if (test_pg()) {
+		cr_assert(pg != NULL && pg[0] != '\0',
+		    "NSREG_TEST_STORE=postgresql without NSREG_TEST_PG");
+		snprintf(test_url, sizeof(test_url),
+		    "%s%soptions=-csearch_path%%3Dnsreg_leases_%d_%d", pg,
+		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(), n++);
+		return;
+	}
+	snprintf(test_url, sizeof(test_url), "sqlite:%s/nsreg.db", test_dir);
+}
+
 static void
 setup(void)
 {
 	snprintf(test_dir, sizeof(test_dir), "/tmp/nsreg-ipam-XXXXXX");
 	cr_assert_not_null(mkdtemp(test_dir));
-	snprintf(test_url, sizeof(test_url), "sqlite:%s/nsreg.db", test_dir);
+	test_url_set();
 	seen.n = 0;
 	store_up();
 }
@@ -754,6 +784,8 @@ Test(leases, pools_written_before_0003_keep_their_gaps)
 	char			 path[300], *msg = NULL;
 	int			 n;
 
+	if (test_pg())
+		cr_skip_test("SQLite files only");
 	store_close(st);
 	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
 	unlink(path);
@@ -818,6 +850,8 @@ Test(leases, the_database_refuses_a_block_leased_twice)
 	char		 path[300], *msg = NULL;
 	int		 rc;
 
+	if (test_pg())
+		cr_skip_test("SQLite files only");
 	use_key("k1", T0);
 	gctx_init(&g, "db", "10.60.0.0/16", 32, "db-1");
 	grant_ok(&g, "a1", "spiffe://example.org/a", "10.60.0.1/32");
@@ -865,6 +899,40 @@ race_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Through the store alone (any backend): the 1000 grants name 1000
+ * distinct addresses, the lowest blocks of 10.60.0.0/22: .0.1 to .3.232.
+ */
+static void
+race_addresses_distinct(void)
+{
+	struct store_query	 q = { .kind = STORE_GRANT };
+	struct nsreg_error	 err;
+	json_t			*items, *seen_addr;
+	const json_t		*o;
+	const char		*a;
+	int64_t			 rev;
+	size_t			 i;
+	int			 more;
+
+	cr_assert_eq(store_list(st, &q, T0, &items, &rev, &more, &err), 0,
+	    "%s", err.message);
+	cr_assert_eq(json_array_size(items), 1000);
+	seen_addr = json_object();
+	json_array_foreach(items, i, o) {
+		a = json_string_value(json_object_get(o, "address"));
+		cr_assert_not_null(a);
+		cr_expect_null(json_object_get(seen_addr, a), "%s twice", a);
+		json_object_set_new(seen_addr, a, json_true());
+	}
+	cr_expect_eq(json_object_size(seen_addr), 1000);
+	cr_expect_not_null(json_object_get(seen_addr, "10.60.0.1/32"));
+	cr_expect_not_null(json_object_get(seen_addr, "10.60.3.232/32"));
+	cr_expect_null(json_object_get(seen_addr, "10.60.3.233/32"));
+	json_decref(seen_addr);
+	json_decref(items);
+}
+
 Test(leases, two_times_five_hundred_racing_grants_never_share_a_block)
 {
 	struct gctx	 g;
@@ -889,6 +957,10 @@ Test(leases, two_times_five_hundred_racing_grants_never_share_a_block)
 		cr_expect_eq(r[i].failed, 0);
 	}
 	cr_expect_eq(live_leases("db", T0), 1000);
+	if (test_pg()) {
+		race_addresses_distinct();
+		return;
+	}
 	/* 1000 distinct blocks, and the lowest ones: 1 to 1000. */
 	snprintf(path, sizeof(path), "%s/nsreg.db", test_dir);
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
