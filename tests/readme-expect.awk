@@ -2,9 +2,11 @@
 # for tests/readme.sh.  Reads a block; prints one line per command that
 # runs curl (one per curl in it, in order) or shows output:
 #	KIND <TAB> LINE <TAB> STATUS <TAB> FIELDS
-# KIND is "curl" (the Nth such line is the block's Nth curl call) or
-# "out" (a command without curl, followed by output: checked against the
-# block's standard output).  LINE is the command's line in the block.
+# KIND is "curl" (the Nth curl or curlp line is the block's Nth curl
+# call), "curlp" (a curl in a pipeline: the output shown is the
+# pipeline's, checked against the block's standard output) or "out" (a
+# command without curl, followed by output: checked against the block's
+# standard output).  LINE is the command's line in the block.
 # STATUS is what the answer must be: "2xx", a status code (an output
 # comment that starts with one, "HTTP/1.1 201 Created", or a trailing
 # "# 204"), or "err" (an output comment with "error").  FIELDS, separated
@@ -32,7 +34,7 @@ function flush_output(	  s, st, f, re, m, v, k, i) {
 	f = ""
 	re = "\"(name|code|decision|type|reason|principal|endpoint|service|" \
 	    "address|network|sub|url|owner|message|trust_domain|profile|" \
-	    "active)\":(\"[^\"]*\"|true|false)"
+	    "active)\":(\"[^\"]*\"|true|false)|\"reasons\":\\[[^]]*\\]"
 	while (match(s, re)) {
 		m = substr(s, RSTART, RLENGTH)
 		s = substr(s, RSTART + RLENGTH)
@@ -43,13 +45,6 @@ function flush_output(	  s, st, f, re, m, v, k, i) {
 		    v ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-/)
 			continue
 		f = f (f == "" ? "" : "\037") m
-	}
-	s = outtext
-	while (match(s, /"reasons":\[[^]]*\]/)) {
-		m = substr(s, RSTART, RLENGTH)
-		s = substr(s, RSTART + RLENGTH)
-		if (m !~ /\.\.\./)
-			f = f (f == "" ? "" : "\037") m
 	}
 	k = cmdkind[ncmd]
 	if (k == "curl") {
@@ -165,6 +160,7 @@ BEGIN {
 		cstatus[ncurl] = "2xx"
 		cfields[ncurl] = ""
 		coutafter[ncurl] = nout
+		cpipe[ncurl] = (text ~ /\|/)
 		cmdkind[ncmd] = "curl"
 		lastcurl = ncurl
 		s = substr(s, RSTART + RLENGTH)
@@ -181,7 +177,8 @@ END {
 		flush_output()
 	j = 1
 	for (i = 1; i <= ncurl; i++) {
-		printf "curl\t%d\t%s\t%s\n", cline[i], cstatus[i], cfields[i]
+		printf "%s\t%d\t%s\t%s\n", cpipe[i] ? "curlp" : "curl",
+		    cline[i], cstatus[i], cfields[i]
 		while (j <= nout && oafter[j] <= i) {
 			printf "out\t%d\t-\t%s\n", oline[j], ofields[j]
 			j++

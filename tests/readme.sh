@@ -17,7 +17,7 @@
 # after the command shows an answer ("# 403 {...}", "# {"error":...}",
 # "# HTTP/1.1 201 Created", a trailing "# 204"), and the key fields of
 # an answer shown (names, codes, decisions, reasons, messages) must be in
-# the real one (tests/readme-expect.awk).  Any other command that fails
+# the real one, in the order shown (tests/readme-expect.awk).  Any other command that fails
 # fails its block.  "curl -N" (a watch) runs in the background until the
 # group's last block has run, then its events are compared.
 #
@@ -206,6 +206,7 @@ check_block() {
 			i=$((i + 1))
 			c=$dir/call.$(sed -n "${i}p" "$dir/calls.$n")
 			body=$c.body
+			[ "$kind" = curl ] || body=$dir/out.$n
 			what="curl on line $l"
 			s=$(status_of "$c")
 			case $st in
@@ -229,20 +230,26 @@ check_block() {
 			esac
 		fi
 		[ -n "$fields" ] || continue
-		rest=$fields
-		while [ -n "$rest" ]; do
-			f=${rest%%"$us"*}
-			case $rest in
-			*"$us"*) rest=${rest#*"$us"} ;;
-			*) rest="" ;;
-			esac
-			if ! tr '\n' ' ' < "$body" | sed 's/  */ /g' |
-			    grep -qF -- "$f"; then
-				echo "$what: no $f in:" \
-				    "$(head -c 1000 "$body")"
-				return
-			fi
-		done
+		# In the order shown, each after the one before.
+		f=$(FIELDS=$fields US=$us awk '
+		    { s = s " " $0 }
+		    END {
+			gsub(/[ \t]+/, " ", s)
+			n = split(ENVIRON["FIELDS"], f, ENVIRON["US"])
+			for (i = 1; i <= n; i++) {
+				p = index(s, f[i])
+				if (p == 0) {
+					print f[i]
+					exit
+				}
+				s = substr(s, p + length(f[i]))
+			}
+		    }' "$body")
+		if [ -n "$f" ]; then
+			echo "$what: no $f (in the order shown) in:" \
+			    "$(head -c 1000 "$body")"
+			return
+		fi
 	done < "$work/blocks/expect.$n"
 	echo ""
 }
