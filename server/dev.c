@@ -214,5 +214,8 @@ dev_banner(const char *dir, const struct conf *conf)
 	    conf->trust_domain, DEV_STARTER_POLICY,
 	    dir, dir, url,
 	    dir, dir, url);
+	printf("The console: open %s/ui/ in a browser (the CA is %s/ca.pem)"
+	    "\nand sign in with the admin token in %s/admin.token.\n\n",
+	    url, dir, dir);
 	fflush(stdout);
 }

@@ -296,6 +296,8 @@ class LiveList {
 				el.classList.add('gone');
 				el.dataset.removed = why;
 				el.setAttribute('aria-disabled', 'true');
+				for (const x of el.querySelectorAll('.expiry'))
+					x.textContent = why;
 				el.prepend(h('p', { class: 'gone-reason',
 				    text: `removed: ${why}` }));
 				announce(`${k} removed (${why})`);

@@ -4,8 +4,8 @@
 // NSREG_DEV (its directory), CHROMIUM, SHOTS (screenshot directory).
 // Records are made with curl, as an operator's workloads would, and the
 // page must show them without a reload.  Prints TAP.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
 const base = process.env.NSREG_URL;
@@ -51,7 +51,8 @@ function curl(method, path, body, who = 'client') {
 		args.push('-H', 'Content-Type: application/json', '-d',
 		    JSON.stringify(body));
 	args.push(`${base}${path}`);
-	const out = execFileSync('curl', args, { encoding: 'utf8' });
+	const out = execFileSync('curl', args, { encoding: 'utf8',
+	    stdio: ['ignore', 'pipe', 'pipe'] });
 	const nl = out.lastIndexOf('\n');
 	const text = out.slice(0, nl);
 	let json = null;
@@ -61,6 +62,42 @@ function curl(method, path, body, who = 'client') {
 		// not JSON
 	}
 	return { status: Number(out.slice(nl + 1)), body: json, text };
+}
+
+function ready() {
+	try {
+		return curl('GET', '/readyz', undefined, 'none').status === 200;
+	} catch {
+		return false;
+	}
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let child = null;
+
+// Stop the server console.sh started and start it again on the same
+// port and directory (the old one may take a moment to let go of both).
+async function restart() {
+	process.kill(Number(process.env.NSREGD_PID), 'SIGTERM');
+	for (let i = 0; i < 100 && ready(); i++)
+		await sleep(100);
+	const port = new URL(base).port;
+	const log = openSync(process.env.NSREGD_LOG, 'a');
+	for (let tries = 0; tries < 20; tries++) {
+		let exited = false;
+		child = spawn(process.env.NSREGD, ['--dev', dev, '--port', port],
+		    { stdio: ['ignore', log, log] });
+		child.on('exit', () => { exited = true; });
+		for (let i = 0; i < 100 && !exited; i++) {
+			if (ready())
+				return;
+			await sleep(100);
+		}
+		if (!exited)
+			child.kill('SIGKILL');
+		await sleep(500);
+	}
+	throw new Error('nsregd did not start again');
 }
 
 function iso(msFromNow) {
@@ -78,6 +115,8 @@ const browser = await puppeteer.launch({
 });
 const watchdog = setTimeout(() => {
 	console.log('Bail out! the browser test took more than 5 minutes');
+	if (child)
+		child.kill('SIGKILL');
 	process.exit(1);
 }, 300000);
 
@@ -210,6 +249,7 @@ await check('it fades out with reason "expired" when it expires',
 	    { timeout: 30000 });
 	return (await text('[data-name="db-1"]')).includes('expired');
 });
+await sleep(1200);	// the fade's transition
 await shot('endpoints-expired');
 await check('and then leaves the list', async () => {
 	await page.waitForFunction(() => !document.querySelector(
@@ -325,6 +365,22 @@ await check('refreshing an unreachable bundle endpoint shows the error',
 });
 await shot('trust-domains');
 
+// ---- a watch stream that drops resumes
+await go('services');
+await page.waitForSelector('[data-view="services"] [data-name="db-2"]');
+await check('after a server restart the views reconnect and stay live',
+    async () => {
+	await page.evaluate(() => { window.nsregNoReload = 2; });
+	await restart();
+	curl('PUT', '/v1/endpoints/db-3', { url: 'tcp://10.0.0.4:5002',
+	    network_service_names: ['db'] });
+	await page.waitForSelector(
+	    '[data-view="services"] [data-name="db"] [data-name="db-3"]',
+	    { timeout: 30000 });
+	await page.waitForSelector('.watch-state[data-state="live"]');
+	return page.evaluate(() => window.nsregNoReload === 2);
+});
+
 // ---- status strip
 await check('the status strip shows readiness and watchers', async () => {
 	await page.waitForSelector('#status [data-ready="ready"]');
@@ -384,5 +440,7 @@ await check('no CSP violation or script error', () => {
 
 clearTimeout(watchdog);
 await browser.close();
+if (child)
+	child.kill('SIGTERM');
 console.log(`1..${n}`);
 process.exit(failed ? 1 : 0);

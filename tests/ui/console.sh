@@ -74,5 +74,8 @@ until curl -sf --cacert "$dev/bundle.pem" "https://127.0.0.1:$port/readyz" \
 	sleep 0.1
 done
 
+# The script restarts the server once (a watch stream drops and resumes):
+# it stops $pid and runs its own, which it stops at the end.
 NSREG_URL="https://127.0.0.1:$port" NSREG_DEV="$dev" CHROMIUM="$chromium" \
-    SHOTS="$work/shots" node "$work/console.mjs"
+    SHOTS="$work/shots" NSREGD="$nsregd" NSREGD_PID="$pid" \
+    NSREGD_LOG="$work/nsregd.log" node "$work/console.mjs"
