@@ -17,8 +17,8 @@
 # after the command shows an answer ("# 403 {...}", "# {"error":...}",
 # "# HTTP/1.1 201 Created", a trailing "# 204"), and the key fields of
 # an answer shown (names, codes, decisions, reasons, messages) must be in
-# the real one, in the order shown (tests/readme-expect.awk).  Any other command that fails
-# fails its block.  "curl -N" (a watch) runs in the background until the
+# the real one, in the order shown (tests/readme-expect.awk).  Any other
+# command that fails fails its block.  "curl -N" (a watch) runs in the background until the
 # group's last block has run, then its events are compared.
 #
 # Usage: readme.sh [DIR]	(default: a temporary directory, removed; a
