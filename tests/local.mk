@@ -80,6 +80,10 @@ tests_integration_test_http_budget_SOURCES = \
 	tests/integration/test_http_budget.c
 tests_integration_test_http_budget_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_http_budget_LDADD = $(HARNESS_LIBS)
+check_PROGRAMS += tests/integration/test_cluster
+tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c
+tests_integration_test_cluster_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_cluster_LDADD = $(HARNESS_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_registry_LDADD = $(HARNESS_LIBS)

@@ -134,12 +134,39 @@ nsregd_spawn(struct nsregd *s)
 	cr_assert_fail("nsregd did not become healthy; see %s", log);
 }
 
+/*
+ * The database of a new nsregd: its own SQLite file, or, when
+ * NSREG_TEST_STORE is "postgresql", its own schema of the database at
+ * NSREG_TEST_PG (the integration suites on PostgreSQL).
+ */
+static void
+harness_database(char *buf, size_t len)
+{
+	static int	 n;
+	const char	*be = getenv("NSREG_TEST_STORE");
+	const char	*pg = getenv("NSREG_TEST_PG");
+
+	if (be != NULL && strcmp(be, "postgresql") == 0 && pg != NULL &&
+	    pg[0] != '\0')
+		snprintf(buf, len, "%s%soptions=-csearch_path%%3Dnsregd_%d_%d",
+		    pg, strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
+		    n++);
+	else
+		snprintf(buf, len, "sqlite:nsreg.db");
+}
+
 void
 nsregd_start(struct nsregd *s, const char *extra)
 {
+	nsregd_start_on(s, extra, NULL);
+}
+
+void
+nsregd_start_on(struct nsregd *s, const char *extra, const char *database)
+{
 	struct svid_dev		 dev;
 	struct nsreg_error	 err;
-	char			 path[PATH_MAX], text[8192];
+	char			 path[PATH_MAX], text[8192], db[1024];
 	size_t			 n;
 
 	memset(s, 0, sizeof(s[0]));
@@ -163,6 +190,10 @@ nsregd_start(struct nsregd *s, const char *extra)
 	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
 	if (extra != NULL)
 		snprintf(s->extra, sizeof(s->extra), "%s", extra);
+	if (database != NULL)
+		snprintf(db, sizeof(db), "%s", database);
+	else
+		harness_database(db, sizeof(db));
 	n = (size_t)snprintf(text, sizeof(text),
 	    "listen https 127.0.0.1:%u\n"
 	    "trust-domain " HARNESS_TD "\n"
@@ -171,11 +202,11 @@ nsregd_start(struct nsregd *s, const char *extra)
 	    "tls-key server.key\n"
 	    "trust-bundle bundle.json\n"
 	    "grant-key grant.key\n"
-	    "database sqlite:nsreg.db\n"
+	    "database %s\n"
 	    "admin-token-file admin.token\n"
 	    "threads 2\n"
 	    "log-level debug\n"
-	    "%s\n", s->port, s->extra);
+	    "%s\n", s->port, db, s->extra);
 	cr_assert_lt(n, sizeof(text));
 	harness_write(nsregd_path(s, "nsregd.conf", path, sizeof(path)), text,
 	    0644);

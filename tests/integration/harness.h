@@ -42,6 +42,12 @@ struct hresp {
  * Aborts the test on failure.
  */
 void	nsregd_start(struct nsregd *s, const char *extra);
+/*
+ * nsregd_start on the database URL database (NULL: its own), so that
+ * several instances share one (tests of a PostgreSQL cluster).
+ */
+void	nsregd_start_on(struct nsregd *s, const char *extra,
+	    const char *database);
 /* SIGTERM and wait; the directory stays. */
 void	nsregd_stop(struct nsregd *s);
 /* kill -9 and wait. */

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/pg/store.sh - the storage suite (tests/unit/test_store, and the
 # leases suite with the address unit tests of tests/unit/test_ipam)
-# against PostgreSQL: the database at NSREG_TEST_PG when set (CI starts one), else
+# against PostgreSQL, then two nsregd on one database
+# (tests/integration/test_cluster): the database at NSREG_TEST_PG when set (CI starts one), else
 # a private one started here with pg-start.sh and stopped whatever
 # happens; skipped when no PostgreSQL server is installed.
 set -u
@@ -33,8 +34,8 @@ export NSREG_TEST_PG NSREG_TEST_STORE
 out=$(mktemp)
 trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
 status=0
-for t in test_store test_ipam; do
-	{ sh "$top/tests/criterion-tap" "$build/tests/unit/$t"; \
+for t in unit/test_store unit/test_ipam integration/test_cluster; do
+	{ sh "$top/tests/criterion-tap" "$build/tests/$t"; \
 	    echo $? >"$out.rc"; } | cat >>"$out"
 	[ "$(cat "$out.rc")" = 0 ] || status=1
 done
