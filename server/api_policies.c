@@ -133,12 +133,11 @@ api_policies_check(struct server *srv, struct http_request *req)
 	v = json_object_get(req->json, "name");
 	if (json_is_string(v))
 		name = json_string_value(v);
-	if ((doc = policies_doc(srv, name, req->json, &err)) == NULL) {
+	if ((doc = policies_doc(srv, name, req->json, &err)) == NULL)
 		http_reply_error(req, &err);
-		return;
-	}
+	else
+		http_reply_json(req, HTTP_OK, json_pack("{s:b}", "ok", 1));
 	json_decref(doc);
-	http_reply_json(req, HTTP_OK, json_pack("{s:b}", "ok", 1));
 }
 
 static int

@@ -56,23 +56,40 @@ ui_security_headers(struct http_request *req)
 	http_add_header(req, "X-Frame-Options", "DENY");
 }
 
-/* 1 when If-None-Match lists etag (or is "*"). */
+/* 1 when If-None-Match lists etag (or is "*"), else 0. */
 static int
 ui_etag_matches(const struct http_request *req, const char *etag)
 {
 	const char	*inm, *p;
 	size_t		 el = strlen(etag);
+	int		 match = 0;
 
 	if ((inm = http_header(req, "If-None-Match")) == NULL)
-		return 0;
-	if (strcmp(inm, "*") == 0)
-		return 1;
-	for (p = inm; (p = strstr(p, etag)) != NULL; p += el) {
-		/* A weak validator W/"x" compares equal too (RFC 9110). */
-		if (p[el] == '\0' || p[el] == ',' || p[el] == ' ')
-			return 1;
+		goto out;
+	if (strcmp(inm, "*") == 0) {
+		match = 1;
+		goto out;
 	}
-	return 0;
+	/* A weak validator W/"x" compares equal too (RFC 9110). */
+	for (p = inm; !match && (p = strstr(p, etag)) != NULL; p += el)
+		match = p[el] == '\0' || p[el] == ',' || p[el] == ' ';
+out:
+	return match;
+}
+
+/* Answer f with its headers, or 304 when the client holds it. */
+static void
+ui_serve_file(struct http_request *req, const struct ui_file *f)
+{
+	ui_security_headers(req);
+	/* Revalidate every time: an upgraded binary serves new files. */
+	http_add_header(req, "Cache-Control", "no-cache");
+	http_add_header(req, "ETag", f->etag);
+	if (ui_etag_matches(req, f->etag))
+		http_reply_text(req, HTTP_NOT_MODIFIED, NULL, "", 0);
+	else
+		http_reply_text(req, HTTP_OK, ui_type_of(f->name),
+		    (const char *)f->data, f->len);
 }
 
 static void
@@ -84,22 +101,13 @@ ui_serve(struct http_request *req, const char *name)
 	for (f = ui_files; f->name != NULL; f++)
 		if (strcmp(f->name, name) == 0)
 			break;
-	if (f->name == NULL) {
+	if (f->name != NULL) {
+		ui_serve_file(req, f);
+	} else {
 		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
 		    "no such file: /ui/%s", name);
 		http_reply_error(req, &err);
-		return;
 	}
-	ui_security_headers(req);
-	/* Revalidate every time: an upgraded binary serves new files. */
-	http_add_header(req, "Cache-Control", "no-cache");
-	http_add_header(req, "ETag", f->etag);
-	if (ui_etag_matches(req, f->etag)) {
-		http_reply_text(req, HTTP_NOT_MODIFIED, NULL, "", 0);
-		return;
-	}
-	http_reply_text(req, HTTP_OK, ui_type_of(f->name),
-	    (const char *)f->data, f->len);
 }
 
 void
