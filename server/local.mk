@@ -27,7 +27,7 @@ server_libnsregd_a_SOURCES = \
 	server/decision_log.c server/decision_log.h \
 	server/dev.c server/dev.h \
 	server/http.c server/http.h \
-	server/metrics.c server/metrics.h \
+	server/metrics.c server/metrics.h server/metrics_http.h \
 	server/notify.c server/notify.h \
 	server/route.c server/route.h \
 	server/server.c server/server.h \

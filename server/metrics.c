@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metrics_http.h"
 #include "route.h"
 #include "util.h"
 

@@ -7,10 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http.h"
-
 struct metrics;
-struct route;
 
 /* Values read at scrape time. */
 struct metrics_gauges {
@@ -25,11 +22,6 @@ struct metrics_gauges {
 
 struct metrics	*metrics_new(void);
 void		 metrics_free(struct metrics *m);
-
-/* Count a finished request (r NULL when no route matched). */
-void		 metrics_request(struct metrics *m, const struct route *r,
-		    enum http_method method, unsigned int status,
-		    int64_t dur_us);
 
 /* Count an admission decision. */
 void		 metrics_decision(struct metrics *m, const char *action,

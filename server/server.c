@@ -21,6 +21,7 @@
 #include "grants.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "route.h"
 #include "server.h"
 #include "store.h"

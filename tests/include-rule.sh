@@ -1,7 +1,8 @@
 #!/bin/sh
 # include-rule.sh - engines never see HTTP (STYLE rule 7a): an engine
 # (admission, grants, federation, watch, the decision log, the store,
-# identity) includes neither http.h nor server.h, and no file but
+# identity) includes neither http.h nor server.h, not even through
+# another header, and no file but
 # nsregd.c, server.c and the handlers (api*.c) includes server.h.  Each
 # offending include is named with its file and line.  Speaks TAP.
 src=${NSREG_SRCDIR:-.}
@@ -48,6 +49,50 @@ includes() {
 	    sed "s|^\([0-9]*\):|${1#"$src"/}:\1: |"
 }
 
+# headers FILE: the project headers FILE includes, as paths under
+# server/ (a header of another folder is found where it lives).
+headers() {
+	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' \
+	    "$src/server/$1" | while read -r h; do
+		for d in "" identity/ store/; do
+			if [ -f "$src/server/$d$h" ]; then
+				echo "$d$h"
+				break
+			fi
+		done
+	done
+}
+
+# through FILE: "FILE -> a.h -> http.h" for each way a header FILE
+# includes, directly or not, reaches http.h or server.h.
+through() {
+	seen=" $1 "
+	todo="$1"
+	chains="$1"
+	while [ -n "$todo" ]; do
+		set -- $todo
+		f=$1
+		shift
+		todo="$*"
+		chain=$(printf '%s\n' $chains | grep "^$f=" | head -n 1 |
+		    sed 's/^[^=]*=//')
+		[ -n "$chain" ] || chain=$f
+		for h in $(headers "$f"); do
+			case $h in
+			http.h|server.h)
+				[ "$f" = "$first" ] ||
+				    echo "server/$chain->$h" ;;
+			esac
+			case $seen in
+			*" $h "*) continue ;;
+			esac
+			seen="$seen$h "
+			todo="$todo $h"
+			chains="$chains $h=$chain->$h"
+		done
+	done
+}
+
 files=$(cd "$src/server" && find . -name '*.[ch]' | sed 's|^\./||' | sort)
 [ -n "$files" ] || { echo "1..0 # SKIP no sources under $src/server"; exit 0; }
 nengines=0
@@ -55,8 +100,9 @@ for f in $files; do
 	hits=""
 	if is_engine "$f"; then
 		nengines=$((nengines + 1))
+		first=$f
 		hits=$(includes "$src/server/$f" 'http\.h'; includes \
-		    "$src/server/$f" 'server\.h')
+		    "$src/server/$f" 'server\.h'; through "$f")
 		[ -z "$hits" ]
 		report $? "engine server/$f includes neither http.h nor server.h" \
 		    "$hits"

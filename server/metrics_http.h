@@ -1,0 +1,21 @@
+/*
+ * metrics_http.h - what the HTTP front end counts: requests by route,
+ * method and status.  Apart from metrics.h so that engines, which count
+ * decisions and refreshes, never see HTTP (STYLE rule 7a).
+ */
+#ifndef NSREG_METRICS_HTTP_H
+#define NSREG_METRICS_HTTP_H
+
+#include <stdint.h>
+
+#include "http.h"
+#include "metrics.h"
+
+struct route;
+
+/* Count a finished request (r NULL when no route matched). */
+void		 metrics_request(struct metrics *m, const struct route *r,
+		    enum http_method method, unsigned int status,
+		    int64_t dur_us);
+
+#endif /* NSREG_METRICS_HTTP_H */
