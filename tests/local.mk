@@ -166,6 +166,60 @@ clean-local-ui:
 	rm -rf tests/ui.run
 .PHONY: clean-local-ui
 
+# The admission-rule language (policy/): its library, CLI and the CEL
+# conformance suite.
+# Unit tests (Criterion), one binary per part of the library.
+POLICY_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JANSSON_CFLAGS) \
+	-I$(top_srcdir)/tests/unit
+POLICY_TEST_LIBS = $(CRITERION_LIBS) $(POLICY_LIBS) $(LIBS)
+EXTRA_DIST += tests/unit/policy_testlib.h
+
+check_PROGRAMS += tests/unit/test_policy_parse
+tests_unit_test_policy_parse_SOURCES = tests/unit/test_policy_parse.c
+tests_unit_test_policy_parse_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_parse_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_parse
+
+check_PROGRAMS += tests/unit/test_policy_eval
+tests_unit_test_policy_eval_SOURCES = tests/unit/test_policy_eval.c
+tests_unit_test_policy_eval_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_eval_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_eval
+
+check_PROGRAMS += tests/unit/test_policy_rules
+tests_unit_test_policy_rules_SOURCES = tests/unit/test_policy_rules.c
+tests_unit_test_policy_rules_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_rules
+EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
+	tests/policy/extensions.json \
+	tests/policy/invalid-rules.json
+
+check_PROGRAMS += tests/unit/test_policy_net
+tests_unit_test_policy_net_SOURCES = tests/unit/test_policy_net.c
+tests_unit_test_policy_net_CFLAGS = $(POLICY_TEST_CFLAGS)
+tests_unit_test_policy_net_LDADD = $(POLICY_TEST_LIBS)
+TESTS += tests/unit/test_policy_net
+EXTRA_DIST += tests/policy/net.json tests/policy/net-rules.json
+
+# The CLI as operators use it, and the CEL conformance suite (one TAP line
+# per case; tests/cel-known-failures lists the accepted failures).
+TESTS += tests/policy/cli.sh tests/policy/man-examples.sh \
+	tests/cel-conformance/conformance.sh
+EXTRA_DIST += tests/policy/cli.sh tests/policy/man-examples.sh \
+	tests/cel-known-failures \
+	tests/cel-conformance/README.md tests/cel-conformance/package.json \
+	tests/cel-conformance/run.mjs tests/cel-conformance/count.mjs \
+	tests/cel-conformance/tap.mjs tests/cel-conformance/conformance.sh \
+	tests/cel-conformance/lib/suite.mjs \
+	tests/cel-conformance/lib/values.mjs \
+	tests/cel-conformance/adapters/bufbuild-cel.mjs \
+	tests/cel-conformance/adapters/c-skeleton/cel_stub.c
+clean-local: clean-local-policy
+clean-local-policy:
+	rm -rf tests/cel-conformance.run
+.PHONY: clean-local-policy
+
 # Identity (server/identity/, server/svid.c).
 # Unit tests (Criterion), one binary per module.
 IDENTITY_TEST_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JANSSON_CFLAGS) \
@@ -440,3 +494,10 @@ clean-local: clean-local-openapi
 clean-local-openapi:
 	rm -rf tests/openapi.run
 .PHONY: clean-local-openapi
+
+# policy/'s benchmark
+EXTRA_PROGRAMS += tests/bench/policy
+tests_bench_policy_SOURCES = tests/bench/policy.c
+tests_bench_policy_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_bench_policy_LDADD = $(POLICY_LIBS) $(LIBS)
+EXTRA_DIST += tests/bench/policy.sh tests/bench/policy-js.mjs
