@@ -148,9 +148,10 @@ harness_database(char *buf, size_t len)
 
 	if (be != NULL && strcmp(be, "postgresql") == 0 && pg != NULL &&
 	    pg[0] != '\0')
-		snprintf(buf, len, "%s%soptions=-csearch_path%%3Dnsregd_%d_%d",
-		    pg, strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
-		    n++);
+		snprintf(buf, len,
+		    "%s%soptions=-csearch_path%%3Dnsregd_%d_%ld_%d", pg,
+		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
+		    (long)time(NULL), n++);
 	else
 		snprintf(buf, len, "sqlite:nsreg.db");
 }

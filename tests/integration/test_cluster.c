@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -26,8 +27,9 @@ setup(void)
 
 	if (pg == NULL || pg[0] == '\0')
 		return;
-	snprintf(db, sizeof(db), "%s%soptions=-csearch_path%%3Dcluster_%d",
-	    pg, strchr(pg, '?') != NULL ? "&" : "?", (int)getpid());
+	snprintf(db, sizeof(db), "%s%soptions=-csearch_path%%3Dcluster_%d_%ld",
+	    pg, strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
+	    (long)time(NULL));
 	nsregd_start_on(&a, NULL, db);
 	nsregd_start_on(&b, NULL, db);
 	up = 1;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipam.h"
@@ -359,8 +360,9 @@ test_url_set(void)
 		cr_assert(pg != NULL && pg[0] != '\0',
 		    "NSREG_TEST_STORE=postgresql without NSREG_TEST_PG");
 		snprintf(test_url, sizeof(test_url),
-		    "%s%soptions=-csearch_path%%3Dnsreg_leases_%d_%d", pg,
-		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(), n++);
+		    "%s%soptions=-csearch_path%%3Dnsreg_leases_%d_%ld_%d", pg,
+		    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
+		    (long)time(NULL), n++);
 		return;
 	}
 	snprintf(test_url, sizeof(test_url), "sqlite:%s/nsreg.db", test_dir);
