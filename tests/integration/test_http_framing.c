@@ -607,6 +607,42 @@ Test(framing, delete_if_match_lists)
 }
 
 /*
+ * Item 11: what libmicrohttpd refuses before nsregd sees the request
+ * (nsreg-api(7) lists it): the status is right and the connection ends.
+ * Everything it leaves to nsregd is JSON (the tables above).
+ */
+static const struct frame_case mhd_cases[] = {
+	{ "HTTP/2.0 on HTTP/1.1", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n",
+	    505, NULL, CLOSES, NULL },
+	{ "HTTP/0.9 version", "GET /healthz HTTP/0.9\r\nHost: x\r\n\r\n",
+	    505, NULL, CLOSES, NULL },
+	{ "Content-Length not a number", "PUT /v1/services/db HTTP/1.1\r\n"
+	    "Host: x\r\nContent-Length: 1x\r\n\r\n", 400, NULL, CLOSES, NULL },
+	{ "a header line without a colon", "GET /healthz HTTP/1.1\r\n"
+	    "Host: x\r\nnocolon\r\n\r\n", 400, NULL, CLOSES, NULL },
+};
+
+Test(framing, what_libmicrohttpd_refuses_itself)
+{
+	struct rawresp	 r;
+	char		*req, *big;
+
+	run_table(mhd_cases, sizeof(mhd_cases) / sizeof(mhd_cases[0]));
+	/* A request line past MHD's buffer (32 KiB per connection). */
+	cr_assert((big = malloc(40001)) != NULL);
+	memset(big, 'a', 40000);
+	big[40000] = '\0';
+	cr_assert(asprintf(&req, "GET /%s HTTP/1.1\r\nHost: x\r\n\r\n",
+	    big) > 0);
+	rawtls_exchange(srv.port, req, strlen(req), 10000, &r);
+	cr_expect_eq(r.status, 414, "%d", r.status);
+	cr_expect(r.closed);
+	rawresp_free(&r);
+	free(req);
+	free(big);
+}
+
+/*
  * Item 2: descriptors.  A short head deadline and a small per-address
  * limit, so that the rules show within a test's time.
  */
@@ -802,37 +838,21 @@ Test(limits, one_address_cannot_take_every_connection)
 }
 
 /*
- * Item 11: what libmicrohttpd refuses before nsregd sees the request
- * (nsreg-api(7) lists it): the status is right and the connection ends.
- * Everything it leaves to nsregd is JSON (the tables above).
+ * One test at a time: with several workers, Criterion 2.4.1's runner
+ * leaks a 48-byte block of its own under LeakSanitizer, which fails the
+ * sanitizer build though nothing of ours leaks.
  */
-static const struct frame_case mhd_cases[] = {
-	{ "HTTP/2.0 on HTTP/1.1", "GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n",
-	    505, NULL, CLOSES, NULL },
-	{ "HTTP/0.9 version", "GET /healthz HTTP/0.9\r\nHost: x\r\n\r\n",
-	    505, NULL, CLOSES, NULL },
-	{ "Content-Length not a number", "PUT /v1/services/db HTTP/1.1\r\n"
-	    "Host: x\r\nContent-Length: 1x\r\n\r\n", 400, NULL, CLOSES, NULL },
-	{ "a header line without a colon", "GET /healthz HTTP/1.1\r\n"
-	    "Host: x\r\nnocolon\r\n\r\n", 400, NULL, CLOSES, NULL },
-};
-
-Test(framing, what_libmicrohttpd_refuses_itself)
+int
+main(int argc, char *argv[])
 {
-	struct rawresp	 r;
-	char		*req, *big;
+	struct criterion_test_set	*tests;
+	int				 status = 0;
 
-	run_table(mhd_cases, sizeof(mhd_cases) / sizeof(mhd_cases[0]));
-	/* A request line past MHD's buffer (32 KiB per connection). */
-	cr_assert((big = malloc(40001)) != NULL);
-	memset(big, 'a', 40000);
-	big[40000] = '\0';
-	cr_assert(asprintf(&req, "GET /%s HTTP/1.1\r\nHost: x\r\n\r\n",
-	    big) > 0);
-	rawtls_exchange(srv.port, req, strlen(req), 10000, &r);
-	cr_expect_eq(r.status, 414, "%d", r.status);
-	cr_expect(r.closed);
-	rawresp_free(&r);
-	free(req);
-	free(big);
+	tests = criterion_initialize();
+	if (criterion_handle_args(argc, argv, true)) {
+		criterion_options.jobs = 1;
+		status = !criterion_run_all_tests(tests);
+	}
+	criterion_finalize(tests);
+	return status;
 }

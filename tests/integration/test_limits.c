@@ -180,8 +180,15 @@ Test(limits, watch_history_is_bounded_in_bytes_and_loses_nothing)
 	after = rss_kb();
 	/* 300 x ~60 KB of text, several times that as objects: far more
 	 * than the 1 MB budget plus the allocator's slack. */
+#ifndef __SANITIZE_ADDRESS__
 	cr_expect_lt(after - before, 24 * 1024, "RSS grew by %ld kB",
 	    after - before);
+#else
+	/* AddressSanitizer keeps freed memory in quarantine (256 MB by
+	 * default): the bound is checked by the plain build. */
+	(void)before;
+	(void)after;
+#endif
 
 	/* watch-history (default 10000 events) still holds all 300. */
 	snprintf(path, sizeof(path), "/v1/endpoints?watch=true&since=%ld",
