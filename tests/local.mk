@@ -338,6 +338,12 @@ tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_store_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
 TESTS += tests/unit/test_store tests/pg/store.sh
+# Several stores on one PostgreSQL database (run by tests/pg/store.sh).
+check_PROGRAMS += tests/unit/test_store_follow
+tests_unit_test_store_follow_SOURCES = tests/unit/test_store_follow.c
+tests_unit_test_store_follow_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/server/store
+tests_unit_test_store_follow_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
 EXTRA_DIST += tests/pg/store.sh tests/pg/pg-start.sh tests/pg/pg-stop.sh
 
 # Storage benchmark (tests/bench/store runs it; not part of make check).

@@ -11,7 +11,8 @@ server_store_libnsregstore_a_SOURCES = \
 	server/store/store_sqlite_grants.c server/store/store_sqlite_reads.c \
 	server/store/store_backup.c \
 	server/store/store_pg.c server/store/store_pg_int.h \
-	server/store/store_pg_reads.c server/store/store_pg_grants.c
+	server/store/store_pg_reads.c server/store/store_pg_grants.c \
+	server/store/store_pg_follow.c
 nodist_server_store_libnsregstore_a_SOURCES = server/store/schema_sqlite.c \
 	server/store/schema_postgres.c
 server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \

@@ -144,6 +144,14 @@ static const char *const store_pg_sql[PG_SQL_MAX] = {
 	[PG_KEYS_PRUNE] =
 	    "DELETE FROM grant_keys "
 	    "WHERE retired_at IS NOT NULL AND expires_at <= $1",
+	/* The wake-up sent with the commit, in the same round trip. */
+	[PG_REVISION_SET_NOTIFY] =
+	    "UPDATE meta SET value = $1 WHERE key = 'revision' "
+	    "AND pg_notify($2, $1::text) IS NOT NULL",
+	[PG_EVENTS_AFTER] =
+	    "SELECT revision, kind, type, name, reason, object FROM events "
+	    "WHERE revision > $1 AND revision <= $2 ORDER BY revision "
+	    "LIMIT $3",
 };
 
 /* Decision lists by filter mask: principal 1, action 2, decision 4. */
@@ -252,6 +260,14 @@ store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
 		}
 		snprintf(name, sizeof(name), "s%d", i);
 		r = PQprepare(c->db, name, text, 0, NULL);
+		/* An engine without pg_notify() (LISTEN/NOTIFY is only a
+		 * hint): writers then commit without a wake-up. */
+		c->notify = i == PG_REVISION_SET_NOTIFY ? r != NULL &&
+		    PQresultStatus(r) == PGRES_COMMAND_OK : c->notify;
+		if (i == PG_REVISION_SET_NOTIFY && !c->notify) {
+			PQclear(r);
+			continue;
+		}
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			store_pg_fail(c, r, "prepare", err);
 			PQclear(r);
@@ -303,12 +319,21 @@ store_pg_conn_get(struct store_pg *s, struct nsreg_error *err)
 	s->free = c->next;
 	pthread_mutex_unlock(&s->plock);
 	c->retry = 0;
-	if (store_pg_connect(s, c, err) == -1 ||
-	    (!c->prepared && store_pg_prepare(c, err) == -1)) {
+	if (store_pg_conn_ready(s, c, err) == -1) {
 		store_pg_conn_put(s, c);
 		return NULL;
 	}
 	return c;
+}
+
+int
+store_pg_conn_ready(struct store_pg *s, struct store_pg_conn *c,
+    struct nsreg_error *err)
+{
+	if (store_pg_connect(s, c, err) == -1 ||
+	    (!c->prepared && store_pg_prepare(c, err) == -1))
+		return -1;
+	return 0;
 }
 
 void
@@ -506,10 +531,8 @@ store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 {
 	struct store_pg_params	 p;
 	PGresult		*r;
-	int64_t			 first;
-	size_t			 i;
+	int64_t			 first = 0;
 	int			 tries, ret = -1;
-	struct store_event	 ev;
 
 	pthread_mutex_lock(&s->wlock);
 	if ((s->wc = store_pg_conn_get(s, err)) == NULL)
@@ -534,8 +557,11 @@ store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 			goto again;
 		if (s->next_rev != first) {
 			store_pg_param_int(&p, 0, s->next_rev);
-			if ((r = store_pg_run(s->wc, PG_REVISION_SET, 1, p.v,
-			    "revision", err)) == NULL)
+			p.v[1] = s->channel;
+			if ((r = store_pg_run(s->wc, s->wc->notify ?
+			    PG_REVISION_SET_NOTIFY : PG_REVISION_SET,
+			    s->wc->notify ? 2 : 1, p.v, "revision",
+			    err)) == NULL)
 				goto again;
 			PQclear(r);
 		}
@@ -549,19 +575,10 @@ again:
 		if (!s->wc->retry)
 			break;
 	}
+	if (ret == 0 && s->listener != NULL && s->nevents > 0)
+		store_pg_follow_local(s, first);
 	store_pg_conn_put(s, s->wc);
 	s->wc = NULL;
-	if (ret == 0 && s->listener != NULL) {
-		for (i = 0; i < s->nevents; i++) {
-			ev.revision = s->events[i].revision;
-			ev.kind = s->events[i].kind;
-			ev.type = s->events[i].type;
-			ev.name = s->events[i].name;
-			ev.reason = s->events[i].reason;
-			ev.object = s->events[i].object;
-			s->listener(&ev, s->listener_arg);
-		}
-	}
 	store_pg_events_drop(s);
 unlock:
 	pthread_mutex_unlock(&s->wlock);
@@ -1226,8 +1243,7 @@ store_pg_set_listener(void *b, store_listener_fn fn, void *arg)
 	struct store_pg	*s = b;
 
 	pthread_mutex_lock(&s->wlock);
-	s->listener = fn;
-	s->listener_arg = arg;
+	store_pg_follow_listen(s, fn, arg);
 	pthread_mutex_unlock(&s->wlock);
 }
 
@@ -1273,6 +1289,7 @@ store_pg_close(void *b)
 
 	if (s == NULL)
 		return;
+	store_pg_follow_stop(s);
 	for (i = 0; i < STORE_PG_CONNS; i++) {
 		if (s->conns[i].db != NULL)
 			PQfinish(s->conns[i].db);
@@ -1282,6 +1299,7 @@ store_pg_close(void *b)
 	pthread_mutex_destroy(&s->plock);
 	pthread_cond_destroy(&s->pcond);
 	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->dlock);
 	free(s->url);
 	free(s);
 }
@@ -1302,6 +1320,8 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_cond_init(&s->pcond, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->dlock, NULL);
+	s->stop[0] = s->stop[1] = -1;
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
 	for (i = 0; i < STORE_PG_CONNS; i++) {
 		s->conns[i].next = s->free;
@@ -1315,7 +1335,8 @@ store_pg_open(const char *url, const struct store_options *opt,
 	c = &s->conns[0];
 	if (store_pg_connect(s, c, err) == -1 ||
 	    store_pg_migrate(c, url, migrations, err) == -1 ||
-	    store_pg_prepare(c, err) == -1)
+	    store_pg_prepare(c, err) == -1 ||
+	    store_pg_follow_start(s, err) == -1)
 		goto done;
 	ok = 1;
 done:

@@ -8,6 +8,7 @@
  *	store_pg_grants.c	grant rows, vL3 pools and leases, cascades,
  *				grant keys (the choices of store_lease.c)
  *	store_pg_reads.c	fetch, lists, counts, watch, the decision log
+ *	store_pg_follow.c	the events of every instance to the listener
  *
  * Revisions: the row meta('revision') is the global counter.  A write
  * transaction locks it first (SELECT ... FOR UPDATE), numbers its events
@@ -92,6 +93,8 @@ enum store_pg_sql {
 	PG_KEY_INSERT,
 	PG_KEYS_LIST,
 	PG_KEYS_PRUNE,
+	PG_REVISION_SET_NOTIFY,
+	PG_EVENTS_AFTER,
 	PG_DECISIONS,		/* 8 of them, by filter mask */
 	PG_SQL_MAX = PG_DECISIONS + 8
 };
@@ -101,6 +104,7 @@ struct store_pg_conn {
 	PGconn			*db;
 	int			 prepared;	/* statements are ready */
 	int			 retry;		/* failed to serialise */
+	int			 notify;	/* has pg_notify() */
 	struct store_pg_conn	*next;		/* free list */
 };
 
@@ -132,6 +136,19 @@ struct store_pg {
 	pthread_mutex_t		 wlock;
 	store_listener_fn	 listener;
 	void			*listener_arg;
+
+	/*
+	 * What the listener was given (store_pg_follow.c): every event up
+	 * to delivered, in revision order, each once, whichever instance
+	 * wrote it.  dlock is taken after wlock, never before.
+	 */
+	pthread_mutex_t		 dlock;
+	int64_t			 delivered;
+	char			 channel[32];	/* LISTEN/NOTIFY wake-up */
+	pthread_t		 follower;
+	int			 following;	/* the thread runs */
+	int			 stop[2];	/* pipe: the thread ends */
+	struct store_pg_conn	 fconn;		/* the thread's own */
 
 	/* The running write transaction (under wlock). */
 	struct store_pg_conn	*wc;
@@ -198,6 +215,9 @@ int	store_pg_exec(struct store_pg_conn *c, const char *sql,
 	    const char *what, struct nsreg_error *err);
 struct store_pg_conn *store_pg_conn_get(struct store_pg *s,
 	    struct nsreg_error *err);
+/* Connect c (not a pooled one) and prepare its statements when needed. */
+int	store_pg_conn_ready(struct store_pg *s, struct store_pg_conn *c,
+	    struct nsreg_error *err);
 void	store_pg_conn_put(struct store_pg *s, struct store_pg_conn *c);
 json_t	*store_pg_parse(const char *text, size_t len);
 int64_t	store_pg_int(const PGresult *r, int row, int col);
@@ -246,6 +266,26 @@ int	store_pg_decision_list(void *b, const struct store_decision_query *q,
 	    json_t **items, int64_t *next_id, struct nsreg_error *err);
 int64_t	store_pg_decision_prune(void *b, int64_t before,
 	    struct nsreg_error *err);
+
+/* store_pg_follow.c */
+/*
+ * Derive the wake-up channel of the database's schema and start the
+ * thread that hands other instances' events to the listener.  0 or -1.
+ */
+int	store_pg_follow_start(struct store_pg *s, struct nsreg_error *err);
+void	store_pg_follow_stop(struct store_pg *s);
+/*
+ * Set the listener (wlock held): from now on it gets every event after
+ * the current revision.
+ */
+void	store_pg_follow_listen(struct store_pg *s, store_listener_fn fn,
+	    void *arg);
+/*
+ * After the commit of a write transaction whose events follow revision
+ * first (s->events, wlock held, s->wc still held): hand the listener
+ * what other instances committed before it, then its own events.
+ */
+void	store_pg_follow_local(struct store_pg *s, int64_t first);
 
 /* store_pg_grants.c: grant rows, pools, leases, cascades, keys. */
 int	store_pg_pool_check(struct store_pg *s, const struct store_object *obj,

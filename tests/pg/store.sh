@@ -34,7 +34,8 @@ export NSREG_TEST_PG NSREG_TEST_STORE
 out=$(mktemp)
 trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
 status=0
-for t in unit/test_store unit/test_ipam integration/test_cluster; do
+for t in unit/test_store unit/test_ipam unit/test_store_follow \
+    integration/test_cluster; do
 	{ sh "$top/tests/criterion-tap" "$build/tests/$t"; \
 	    echo $? >"$out.rc"; } | cat >>"$out"
 	[ "$(cat "$out.rc")" = 0 ] || status=1
