@@ -54,7 +54,8 @@ api_readyz(struct server *srv, struct http_request *req)
 		http_reply_error(req, &err);
 		return;
 	}
-	http_reply_json(req, HTTP_OK, json_pack("{s:s}", "status", "ready"));
+	http_reply_json(req, HTTP_OK, json_pack("{s:s, s:s}", "status",
+	    "ready", "instance", srv->conf->instance_name));
 }
 
 void
@@ -87,6 +88,7 @@ api_metrics(struct server *srv, struct http_request *req)
 	decision_log_stats(srv->decisions, &ds);
 	/* Lost in the queue (full) or to the store (a full disk). */
 	g.decisions_dropped = ds.dropped + ds.failed;
+	g.instance = srv->conf->instance_name;
 	if ((text = metrics_render(srv->metrics, &g, &len)) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		http_reply_error(req, &err);

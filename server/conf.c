@@ -432,6 +432,50 @@ conf_kw_log_level(struct conf_parser *p, struct conf *c, char **av, int ac)
 	    "error", av[0]);
 }
 
+/*
+ * The instance name goes bare into log lines, label values and JSON:
+ * the characters of a host name, so that nothing needs quoting.
+ */
+static int
+conf_instance_name_valid(const char *s)
+{
+	size_t	n = 0;
+
+	for (; s[n] != '\0'; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '.' &&
+		    s[n] != '-' && s[n] != '_')
+			return 0;
+	return n > 0 && n <= CONF_INSTANCE_NAME_MAX;
+}
+
+static int
+conf_kw_instance_name(struct conf_parser *p, struct conf *c, char **av,
+    int ac)
+{
+	(void)ac;
+	if (!conf_instance_name_valid(av[0]))
+		return conf_error(p, "instance-name: \"%.256s\" is not 1 to %d "
+		    "characters of [A-Za-z0-9._-]", av[0],
+		    CONF_INSTANCE_NAME_MAX);
+	return conf_set_string(p, &c->instance_name, av[0]);
+}
+
+/*
+ * The default instance name: the host name, or "nsregd" when the host
+ * name cannot be had or holds characters an instance name may not.
+ */
+static char *
+conf_default_instance_name(void)
+{
+	char	host[CONF_INSTANCE_NAME_MAX + 2];
+
+	memset(host, 0, sizeof(host));
+	if (gethostname(host, sizeof(host) - 1) == -1 ||
+	    !conf_instance_name_valid(host))
+		snprintf(host, sizeof(host), "nsregd");
+	return strdup(host);
+}
+
 static const struct conf_keyword conf_keywords[] = {
 	{ .name = "listen", .minargs = 2, .maxargs = 2, .repeatable = 1,
 	    .fn = conf_kw_listen },
@@ -497,6 +541,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_federation_refresh_default },
 	{ .name = "interdomain-timeout", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_interdomain_timeout },
+	{ .name = "instance-name", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_instance_name },
 };
 
 static void
@@ -654,6 +700,9 @@ conf_check(struct conf_parser *p, struct conf *c)
 	if (c->database == NULL &&
 	    (c->database = strdup("sqlite:/var/lib/nsreg/nsreg.db")) == NULL)
 		return conf_error(p, "out of memory");
+	if (c->instance_name == NULL &&
+	    (c->instance_name = conf_default_instance_name()) == NULL)
+		return conf_error(p, "out of memory");
 	if (c->watch_bookmark > 15 * 1000)
 		return conf_error(p, "watch-bookmark must be at most 15s");
 	if (c->endpoint_default_ttl > c->endpoint_max_ttl)
@@ -767,6 +816,7 @@ conf_free(struct conf *c)
 		free(c->metrics_readers[i]);
 	free(c->admin_token_file);
 	free(c->federation_ca_file);
+	free(c->instance_name);
 	free(c);
 }
 
@@ -785,6 +835,7 @@ conf_dump(const struct conf *c, FILE *f)
 		    c->listen[i].port);
 	fprintf(f, "trust-domain %s\n", c->trust_domain);
 	fprintf(f, "server-id %s\n", c->server_id);
+	fprintf(f, "instance-name %s\n", c->instance_name);
 	if (c->tls_cert != NULL)
 		fprintf(f, "tls-cert \"%s\"\n", c->tls_cert);
 	if (c->tls_key != NULL)

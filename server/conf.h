@@ -13,6 +13,7 @@
 #define CONF_LISTEN_MAX		8
 #define CONF_ADMIN_MAX		64
 #define CONF_ERROR_MAX		1024
+#define CONF_INSTANCE_NAME_MAX	253	/* bytes, as a DNS name */
 
 enum conf_scheme {
 	CONF_HTTPS = 0,
@@ -62,6 +63,7 @@ struct conf {
 	int64_t			 federation_refresh_min;	/* ms */
 	int64_t			 federation_refresh_default;	/* ms */
 	int64_t			 interdomain_timeout;	/* ms */
+	char			*instance_name;	/* default: the host name */
 };
 
 /*

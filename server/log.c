@@ -15,6 +15,7 @@
 
 static int		log_foreground = 1;
 static enum log_level	log_min = LOG_LEVEL_INFO;
+static char		log_instance[256];
 
 static const char *const log_names[] = {
 	[LOG_LEVEL_DEBUG] = "debug",
@@ -45,6 +46,13 @@ log_set_level(enum log_level level)
 	log_min = level;
 }
 
+void
+log_set_instance(const char *name)
+{
+	snprintf(log_instance, sizeof(log_instance), "%s",
+	    name != NULL ? name : "");
+}
+
 int
 log_enabled(enum log_level level)
 {
@@ -65,9 +73,11 @@ log_vwrite(enum log_level level, const char *suffix, const char *fmt,
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
-	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ",
+	    "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s %s%s%s",
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_names[level]);
+	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_names[level],
+	    log_instance[0] != '\0' ? "instance=" : "", log_instance,
+	    log_instance[0] != '\0' ? " " : "");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);

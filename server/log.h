@@ -21,6 +21,12 @@ enum log_level {
 void	log_init(int foreground, enum log_level level);
 void	log_set_level(enum log_level level);
 int	log_enabled(enum log_level level);
+/*
+ * Every later line carries instance=name after its level (names are
+ * checked by conf.c: no character needs quoting).  Call before threads
+ * start; NULL or "" drops the field.  The name is copied.
+ */
+void	log_set_instance(const char *name);
 
 void	log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

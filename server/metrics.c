@@ -422,6 +422,17 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	metrics_printf(&b, "# HELP nsreg_uptime_seconds Seconds since start."
 	    "\n# TYPE nsreg_uptime_seconds gauge\nnsreg_uptime_seconds %lld\n",
 	    (long long)g->uptime_s);
+	/*
+	 * The label is instance_name, not instance: Prometheus gives every
+	 * target an instance label of its own (host:port) and would rename
+	 * ours to exported_instance.  The name needs no escaping (conf.c).
+	 */
+	if (g->instance != NULL)
+		metrics_printf(&b, "# HELP nsreg_instance_info The "
+		    "instance-name of this nsregd, telling the instances of a "
+		    "cluster apart.\n# TYPE nsreg_instance_info gauge\n"
+		    "nsreg_instance_info{instance_name=\"%s\"} 1\n",
+		    g->instance);
 	metrics_render_process(&b, g->started_ms);
 	if (b.failed) {
 		free(b.s);

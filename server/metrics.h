@@ -18,6 +18,7 @@ struct metrics_gauges {
 	int64_t		uptime_s;
 	int64_t		started_ms;	/* process start, ms */
 	uint64_t	decisions_dropped;	/* never written to the log */
+	const char	*instance;	/* instance-name, borrowed; NULL none */
 };
 
 struct metrics	*metrics_new(void);

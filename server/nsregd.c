@@ -164,6 +164,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", errbuf);
 		return 1;
 	}
+	log_set_instance(conf->instance_name);
 	if (port != 0)
 		conf->listen[0].port = (unsigned short)port;
 	if (backup != NULL)

@@ -108,6 +108,13 @@ tests_integration_test_dev_policy_SOURCES = \
 tests_integration_test_dev_policy_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_dev_policy_LDADD = $(HARNESS_LIBS)
 
+# instance-name in /readyz, /metrics and the log (DESIGN section 2).
+check_PROGRAMS += tests/integration/test_instance
+TESTS += tests/integration/test_instance
+tests_integration_test_instance_SOURCES = tests/integration/test_instance.c
+tests_integration_test_instance_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_instance_LDADD = $(HARNESS_LIBS)
+
 # /metrics: readers, exposition, process series (issue 18 item 13).
 check_PROGRAMS += tests/integration/test_metrics
 TESTS += tests/integration/test_metrics

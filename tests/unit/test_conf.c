@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "util.h"
@@ -71,6 +72,7 @@ Test(conf, full_config_sets_every_directive)
 	cr_expect_eq(c->listen[1].scheme, CONF_HTTP);
 	cr_expect_str_eq(c->trust_domain, "example.org");
 	cr_expect_str_eq(c->jwt_audience, "nsreg");
+	cr_expect_str_eq(c->instance_name, "nsreg-1.eu");
 	/* Relative paths are relative to the file's folder. */
 	cr_expect(strstr(c->tls_cert, "/tests/config/certs/server.pem") !=
 	    NULL, "%s", c->tls_cert);
@@ -115,6 +117,65 @@ Test(conf, defaults_when_unset)
 	cr_expect_eq(c->grant_ttl, 600 * 1000);
 	cr_expect_str_eq(c->database, "sqlite:/var/lib/nsreg/nsreg.db");
 	conf_free(c);
+}
+
+Test(conf, instance_name_is_the_host_name_by_default)
+{
+	char		 err[CONF_ERROR_MAX], host[256];
+	struct conf	*c;
+
+	memset(host, 0, sizeof(host));
+	cr_assert_eq(gethostname(host, sizeof(host) - 1), 0);
+	c = conf_parse("mem", "trust-domain example.org\n"
+	    "tls-cert /c.pem\ntls-key /c.key\ntrust-bundle /b.json\n", NULL,
+	    err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->instance_name, host);
+	conf_free(c);
+}
+
+Test(conf, instance_name_bounds)
+{
+	static const struct {
+		const char	*name;
+		int		 ok;
+	} cases[] = {
+		{ "a", 1 },
+		{ "Node-1.eu_west", 1 },
+		{ "", 0 },
+		{ "a b", 0 },
+		{ "a=b", 0 },
+		{ "a\"b", 0 },
+		{ "caf\xc3\xa9", 0 },
+		{ "x/y", 0 },
+	};
+	char		 text[1024], err[CONF_ERROR_MAX], longname[300];
+	struct conf	*c;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "trust-domain example.org\n"
+		    "tls-cert /c\ntls-key /k\ntrust-bundle /b\n"
+		    "instance-name \"%s\"\n",
+		    strcmp(cases[i].name, "a\"b") == 0 ? "a\\\"b" :
+		    cases[i].name);
+		c = conf_parse("mem", text, NULL, err, sizeof(err));
+		cr_expect_eq(c != NULL, cases[i].ok, "%s: %s", cases[i].name,
+		    err);
+		if (c != NULL)
+			cr_expect_str_eq(c->instance_name, cases[i].name);
+		conf_free(c);
+	}
+	/* 253 bytes, as a DNS name; 254 is too long. */
+	memset(longname, 'n', sizeof(longname));
+	for (i = 253; i <= 254; i++) {
+		snprintf(text, sizeof(text), "trust-domain example.org\n"
+		    "tls-cert /c\ntls-key /k\ntrust-bundle /b\n"
+		    "instance-name %.*s\n", (int)i, longname);
+		c = conf_parse("mem", text, NULL, err, sizeof(err));
+		cr_expect_eq(c != NULL, i == 253, "%zu: %s", i, err);
+		conf_free(c);
+	}
 }
 
 Test(conf, quoted_arguments_and_comments)
