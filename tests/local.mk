@@ -153,6 +153,12 @@ tests_integration_test_trust_domains_SOURCES = \
 	tests/integration/test_trust_domains.c $(IDFIX_SOURCES)
 tests_integration_test_trust_domains_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
+# Three nsregd on one PostgreSQL database (run by tests/pg/store.sh).
+check_PROGRAMS += tests/integration/test_cluster_pg
+tests_integration_test_cluster_pg_SOURCES = \
+	tests/integration/test_cluster_pg.c $(IDFIX_SOURCES)
+tests_integration_test_cluster_pg_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_cluster_pg_LDADD = $(HARNESS_LIBS)
 
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh

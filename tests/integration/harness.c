@@ -162,31 +162,13 @@ nsregd_start(struct nsregd *s, const char *extra)
 	nsregd_start_on(s, extra, NULL);
 }
 
-void
-nsregd_start_on(struct nsregd *s, const char *extra, const char *database)
+/* Write DIR/nsregd.conf for s (extra, database: as nsregd_start_on). */
+static void
+harness_configure(struct nsregd *s, const char *extra, const char *database)
 {
-	struct svid_dev		 dev;
-	struct nsreg_error	 err;
-	char			 path[PATH_MAX], text[8192], db[1024];
-	size_t			 n;
+	char	path[PATH_MAX], text[8192], db[1024];
+	size_t	n;
 
-	memset(s, 0, sizeof(s[0]));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/nsreg-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(s->dir));
-	memset(&dev, 0, sizeof(dev));
-	dev.dir = s->dir;
-	dev.trust_domain = HARNESS_TD;
-	dev.server_id = HARNESS_SERVER;
-	dev.client_id = HARNESS_CLIENT;
-	dev.audience = HARNESS_SERVER;
-	cr_assert_eq(svid_dev_ensure(&dev, util_now_ms(), &err), 0, "%s",
-	    err.message);
-	snprintf(s->admin_token, sizeof(s->admin_token),
-	    "test-admin-token-%ld-0123456789", (long)getpid());
-	snprintf(text, sizeof(text), "%s\n", s->admin_token);
-	harness_write(nsregd_path(s, "admin.token", path, sizeof(path)), text,
-	    0600);
-	harness_grant_key(nsregd_path(s, "grant.key", path, sizeof(path)));
 	s->port = harness_free_port();
 	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
 	if (extra != NULL)
@@ -211,6 +193,65 @@ nsregd_start_on(struct nsregd *s, const char *extra, const char *database)
 	cr_assert_lt(n, sizeof(text));
 	harness_write(nsregd_path(s, "nsregd.conf", path, sizeof(path)), text,
 	    0644);
+}
+
+void
+nsregd_start_on(struct nsregd *s, const char *extra, const char *database)
+{
+	struct svid_dev		 dev;
+	struct nsreg_error	 err;
+	char			 path[PATH_MAX], text[256];
+
+	memset(s, 0, sizeof(s[0]));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/nsreg-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(s->dir));
+	memset(&dev, 0, sizeof(dev));
+	dev.dir = s->dir;
+	dev.trust_domain = HARNESS_TD;
+	dev.server_id = HARNESS_SERVER;
+	dev.client_id = HARNESS_CLIENT;
+	dev.audience = HARNESS_SERVER;
+	cr_assert_eq(svid_dev_ensure(&dev, util_now_ms(), &err), 0, "%s",
+	    err.message);
+	snprintf(s->admin_token, sizeof(s->admin_token),
+	    "test-admin-token-%ld-0123456789", (long)getpid());
+	snprintf(text, sizeof(text), "%s\n", s->admin_token);
+	harness_write(nsregd_path(s, "admin.token", path, sizeof(path)), text,
+	    0600);
+	harness_grant_key(nsregd_path(s, "grant.key", path, sizeof(path)));
+	harness_configure(s, extra, database);
+	nsregd_spawn(s);
+}
+
+/* The files another instance of like's cluster shares with it. */
+static const char *const harness_shared[] = {
+	"ca.pem", "ca.key", "bundle.pem", "bundle.json", "server.pem",
+	"server.key", "client.pem", "client.key", "client.jwt",
+	"admin.token", "grant.key",
+};
+
+void
+nsregd_start_like(struct nsregd *s, const struct nsregd *like,
+    const char *extra, const char *database)
+{
+	char	from[PATH_MAX], to[PATH_MAX], *text;
+	size_t	i, len;
+
+	memset(s, 0, sizeof(s[0]));
+	snprintf(s->dir, sizeof(s->dir), "/tmp/nsreg-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(s->dir));
+	for (i = 0; i < sizeof(harness_shared) / sizeof(harness_shared[0]);
+	    i++) {
+		nsregd_path(like, harness_shared[i], from, sizeof(from));
+		if ((text = util_file_read(from, 1 << 20, &len)) == NULL)
+			continue;
+		harness_write(nsregd_path(s, harness_shared[i], to,
+		    sizeof(to)), text, 0600);
+		free(text);
+	}
+	snprintf(s->admin_token, sizeof(s->admin_token), "%s",
+	    like->admin_token);
+	harness_configure(s, extra, database);
 	nsregd_spawn(s);
 }
 

@@ -48,6 +48,13 @@ void	nsregd_start(struct nsregd *s, const char *extra);
  */
 void	nsregd_start_on(struct nsregd *s, const char *extra,
 	    const char *database);
+/*
+ * nsregd_start_on in a directory of its own holding like's CA, server
+ * and client identities, admin token and grant key: another instance of
+ * like's cluster.
+ */
+void	nsregd_start_like(struct nsregd *s, const struct nsregd *like,
+	    const char *extra, const char *database);
 /* SIGTERM and wait; the directory stays. */
 void	nsregd_stop(struct nsregd *s);
 /* kill -9 and wait. */

@@ -35,7 +35,7 @@ out=$(mktemp)
 trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
 status=0
 for t in unit/test_store unit/test_ipam unit/test_store_follow \
-    integration/test_cluster; do
+    integration/test_cluster integration/test_cluster_pg; do
 	{ sh "$top/tests/criterion-tap" "$build/tests/$t"; \
 	    echo $? >"$out.rc"; } | cat >>"$out"
 	[ "$(cat "$out.rc")" = 0 ] || status=1

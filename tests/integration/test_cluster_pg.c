@@ -1,0 +1,598 @@
+/*
+ * test_cluster_pg.c - two and three nsregd instances on one PostgreSQL
+ * database behave as one registry (DESIGN section 6): a watcher on one
+ * sees every instance's writes once, in revision order, within a
+ * second, and resumes (since=) on another; rules and trust domains
+ * written on one take effect on the others within a second; grants
+ * spread over the instances get distinct addresses, are balanced by
+ * loads that count every instance's grants and are signed with one key;
+ * an expired endpoint is deleted once.  Runs when NSREG_TEST_PG names a
+ * database (tests/pg/store.sh runs it), skipped otherwise.
+ */
+#include "config.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "idfix.h"
+#include "svid.h"
+#include "util.h"
+
+#define NODES		3
+#define ALL_ACTIONS	"[\"find\",\"register\",\"unregister\",\"publish\"," \
+			"\"connect\"]"
+/* What DESIGN section 6 promises: other instances within a second. */
+#define WITHIN_MS	1000
+
+static struct nsregd	node[NODES];
+static int		nnodes;
+static char		db[1200];
+
+static void
+setup(void)
+{
+	const char	*pg = getenv("NSREG_TEST_PG");
+
+	nnodes = 0;
+	if (pg == NULL || pg[0] == '\0')
+		return;
+	snprintf(db, sizeof(db),
+	    "%s%soptions=-csearch_path%%3Dclusterpg_%d_%ld", pg,
+	    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
+	    (long)time(NULL));
+}
+
+static void
+teardown(void)
+{
+	int	i;
+
+	for (i = 0; i < nnodes; i++)
+		nsregd_cleanup(&node[i]);
+	nnodes = 0;
+}
+
+TestSuite(cluster_pg, .init = setup, .fini = teardown, .timeout = 180);
+
+/* Start n instances of one cluster (skip without PostgreSQL). */
+static void
+start(int n, const char *extra)
+{
+	int	i;
+
+	if (db[0] == '\0')
+		cr_skip_test("NSREG_TEST_PG is not set");
+	nsregd_start_on(&node[0], extra, db);
+	nnodes = 1;
+	for (i = 1; i < n; i++) {
+		nsregd_start_like(&node[i], &node[0], extra, db);
+		nnodes++;
+	}
+}
+
+static void
+want_status(const struct nsregd *s, const struct hcred *c,
+    const char *method, const char *path, const char *body, long status,
+    struct hresp *r)
+{
+	hreq(s, c, method, path, body, NULL, NULL, r);
+	cr_assert_eq(r->status, status, "%s %s on %s: %ld, want %ld: %s",
+	    method, path, s->url, r->status, status,
+	    r->body != NULL ? r->body : "");
+}
+
+static void
+admin_put(const struct nsregd *s, const char *path, const char *body)
+{
+	struct hcred	adm;
+	struct hresp	r;
+
+	hcred_admin(s, &adm);
+	hreq(s, &adm, "PUT", path, body, NULL, NULL, &r);
+	cr_assert(r.status == 200 || r.status == 201, "PUT %s: %ld %s", path,
+	    r.status, r.body);
+	hresp_free(&r);
+}
+
+static void
+allow_all(const struct nsregd *s)
+{
+	admin_put(s, "/v1/policies/local", "{\"effect\":\"permit\","
+	    "\"actions\":" ALL_ACTIONS ",\"condition\":"
+	    "\"principal.trust_domain == 'example.org'\"}");
+}
+
+static const char *
+ev_type(const json_t *e)
+{
+	return json_string_value(json_object_get(e, "type"));
+}
+
+static int64_t
+ev_rev(const json_t *e)
+{
+	return json_integer_value(json_object_get(e, "revision"));
+}
+
+static const char *
+ev_name(const json_t *e)
+{
+	return json_string_value(json_object_get(json_object_get(e, "object"),
+	    "name"));
+}
+
+/* Wait for the stream's first BOOKMARK (the end of its snapshot). */
+static void
+wait_bookmark(struct hwatch *w, size_t n)
+{
+	cr_assert_eq(hwatch_wait(w, n, 10000), n, "no snapshot");
+	cr_assert_str_eq(ev_type(hwatch_event(w, n - 1)), "BOOKMARK");
+}
+
+/* Events of w that are not BOOKMARKs, from index from (new array). */
+static json_t *
+changes(struct hwatch *w, size_t from)
+{
+	json_t	*out = json_array(), *e;
+	size_t	 i;
+
+	for (i = from; (e = hwatch_event(w, i)) != NULL; i++)
+		if (strcmp(ev_type(e), "BOOKMARK") != 0)
+			json_array_append(out, e);
+	return out;
+}
+
+/* Wait until w holds n changes after from, or ms passed. */
+static size_t
+wait_changes(struct hwatch *w, size_t from, size_t n, int64_t ms)
+{
+	int64_t	 end = util_now_ms() + ms;
+	json_t	*c;
+	size_t	 got;
+
+	for (;;) {
+		c = changes(w, from);
+		got = json_array_size(c);
+		json_decref(c);
+		if (got >= n || util_now_ms() >= end)
+			return got;
+		hwatch_wait(w, hwatch_wait(w, 0, 0) + 1, 20);
+	}
+}
+
+Test(cluster_pg, a_watcher_sees_every_instance_s_writes_once_in_order)
+{
+	struct hcred	 adm[NODES];
+	struct hresp	 r;
+	struct hwatch	 w;
+	json_t		*ch, *e;
+	char		 path[64];
+	int64_t		 rev[30];
+	size_t		 i, base;
+
+	start(3, NULL);
+	for (i = 0; i < NODES; i++)
+		hcred_admin(&node[i], &adm[i]);
+	hwatch_start(&w, &node[1], &adm[1], "/v1/services?watch=true");
+	wait_bookmark(&w, 1);
+	base = 1;
+	/* Round robin over the three, the watcher's own instance too. */
+	for (i = 0; i < 30; i++) {
+		snprintf(path, sizeof(path), "/v1/services/s%02zu", i);
+		want_status(&node[i % NODES], &adm[i % NODES], "PUT", path,
+		    "{}", 201, &r);
+		rev[i] = json_integer_value(json_object_get(r.json,
+		    "revision"));
+		hresp_free(&r);
+		cr_assert_eq(wait_changes(&w, base, i + 1, WITHIN_MS), i + 1,
+		    "s%02zu (written on instance %zu) not seen on the "
+		    "watcher within a second", i, i % NODES);
+	}
+	/* Nothing twice, nothing late. */
+	usleep(700 * 1000);
+	ch = changes(&w, base);
+	cr_assert_eq(json_array_size(ch), 30, "%zu changes",
+	    json_array_size(ch));
+	json_array_foreach(ch, i, e) {
+		snprintf(path, sizeof(path), "s%02zu", i);
+		cr_expect_str_eq(ev_type(e), "ADDED");
+		cr_expect_str_eq(ev_name(e), path);
+		cr_expect_eq(ev_rev(e), rev[i]);
+		if (i > 0)
+			cr_expect_gt(rev[i], rev[i - 1]);
+	}
+	json_decref(ch);
+	hwatch_stop(&w);
+}
+
+Test(cluster_pg, since_resumes_on_another_instance)
+{
+	struct hcred	 adm[NODES];
+	struct hresp	 r;
+	struct hwatch	 w;
+	json_t		*ch, *e;
+	char		 path[96];
+	int64_t		 rev[5], last;
+	size_t		 i;
+
+	start(3, "watch-history 16\n");
+	for (i = 0; i < NODES; i++)
+		hcred_admin(&node[i], &adm[i]);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/v1/services/r%zu", i);
+		want_status(&node[0], &adm[0], "PUT", path, "{}", 201, &r);
+		rev[i] = json_integer_value(json_object_get(r.json,
+		    "revision"));
+		hresp_free(&r);
+	}
+	/* Written on node 0, resumed on node 1 after the second write. */
+	snprintf(path, sizeof(path), "/v1/services?watch=true&since=%lld",
+	    (long long)rev[1]);
+	hwatch_start(&w, &node[1], &adm[1], path);
+	cr_assert_eq(hwatch_wait(&w, 4, 5000), 4, "status %ld", w.status);
+	for (i = 0; i < 3; i++) {
+		e = hwatch_event(&w, i);
+		cr_expect_str_eq(ev_type(e), "ADDED");
+		cr_expect_eq(ev_rev(e), rev[i + 2]);
+	}
+	cr_expect_str_eq(ev_type(hwatch_event(&w, 3)), "BOOKMARK");
+	/* Live writes of a third instance follow. */
+	want_status(&node[2], &adm[2], "PUT", "/v1/services/live", "{}", 201,
+	    &r);
+	last = json_integer_value(json_object_get(r.json, "revision"));
+	hresp_free(&r);
+	cr_assert_eq(wait_changes(&w, 0, 4, WITHIN_MS), 4);
+	ch = changes(&w, 0);
+	cr_expect_eq(ev_rev(json_array_get(ch, 3)), last);
+	json_decref(ch);
+	hwatch_stop(&w);
+
+	/* A revision no instance has reached: 410 on every one. */
+	snprintf(path, sizeof(path), "/v1/services?watch=true&since=%lld",
+	    (long long)last + 1000);
+	want_status(&node[2], &adm[2], "GET", path, NULL, 410, &r);
+	hresp_free(&r);
+	/* Past the history (16 events), trimmed by a sweeper: 410. */
+	for (i = 0; i < 40; i++) {
+		snprintf(path, sizeof(path), "/v1/services/t%02zu", i);
+		want_status(&node[i % NODES], &adm[i % NODES], "PUT", path,
+		    "{}", 201, &r);
+		hresp_free(&r);
+	}
+	snprintf(path, sizeof(path), "/v1/services?watch=true&since=%lld",
+	    (long long)rev[0]);
+	for (i = 0; i < 100; i++) {
+		hreq(&node[2], &adm[2], "GET", path, NULL, NULL, NULL, &r);
+		if (r.status == 410)
+			break;
+		hresp_free(&r);
+		usleep(100 * 1000);
+	}
+	cr_assert_eq(r.status, 410, "the history was never trimmed");
+	cr_expect_str_eq(hresp_error(&r), "gone");
+	hresp_free(&r);
+}
+
+/* Poll until path answers status on s; the ms it took, or -1. */
+static int64_t
+until_status(const struct nsregd *s, const struct hcred *c,
+    const char *path, long status, int64_t from, int64_t ms)
+{
+	struct hresp	r;
+	long		got;
+
+	for (;;) {
+		hreq(s, c, "GET", path, NULL, NULL, NULL, &r);
+		got = r.status;
+		hresp_free(&r);
+		if (got == status)
+			return util_now_ms() - from;
+		if (util_now_ms() - from > ms)
+			return -1;
+		usleep(20 * 1000);
+	}
+}
+
+Test(cluster_pg, rules_written_on_one_instance_are_enforced_on_another)
+{
+	struct hcred	 adm, client;
+	struct hresp	 r;
+	int64_t		 t0, took;
+
+	start(2, NULL);
+	hcred_admin(&node[0], &adm);
+	hcred_x509(&node[1], &client);
+	admin_put(&node[0], "/v1/services/db", "{}");
+	/* No rule: the client may not find db, on either instance. */
+	want_status(&node[1], &client, "GET", "/v1/services/db", NULL, 403,
+	    &r);
+	hresp_free(&r);
+	admin_put(&node[0], "/v1/policies/find-db", "{\"effect\":\"permit\","
+	    "\"actions\":[\"find\"],\"services\":[\"db\"],"
+	    "\"condition\":\"principal.trust_domain == 'example.org'\"}");
+	t0 = util_now_ms();
+	took = until_status(&node[1], &client, "/v1/services/db", 200, t0,
+	    5000);
+	cr_assert(took >= 0 && took <= WITHIN_MS, "the rule took effect on "
+	    "the other instance after %lld ms", (long long)took);
+	/* Deleted on the first: denied on the second again. */
+	want_status(&node[0], &adm, "DELETE", "/v1/policies/find-db", NULL,
+	    204, &r);
+	hresp_free(&r);
+	t0 = util_now_ms();
+	took = until_status(&node[1], &client, "/v1/services/db", 403, t0,
+	    5000);
+	cr_assert(took >= 0 && took <= WITHIN_MS, "the deleted rule still "
+	    "held on the other instance after %lld ms", (long long)took);
+}
+
+Test(cluster_pg, a_trust_domain_added_on_one_instance_is_used_by_another)
+{
+	struct svid_ca	*b;
+	struct hcred	 x;
+	int64_t		 t0, took;
+
+	start(2, NULL);
+	b = idfix_ca("b.test");
+	idfix_x509_id(&node[1], b, "spiffe://b.test/w", &x);
+	idfix_whoami(&node[1], &x, 401,
+	    "x509: no bundle for trust domain b.test");
+	idfix_td_put(&node[0], "b.test", idfix_td_body(b), 201);
+	t0 = util_now_ms();
+	took = until_status(&node[1], &x, "/v1/whoami", 200, t0, 5000);
+	cr_assert(took >= 0 && took <= WITHIN_MS, "b.test known on the other "
+	    "instance after %lld ms", (long long)took);
+	idfix_td_delete(&node[0], "b.test", 204);
+	t0 = util_now_ms();
+	took = until_status(&node[1], &x, "/v1/whoami", 401, t0, 5000);
+	cr_assert(took >= 0 && took <= WITHIN_MS, "b.test still trusted on "
+	    "the other instance after %lld ms", (long long)took);
+	svid_ca_free(b);
+}
+
+struct racer {
+	const struct nsregd	*s;
+	struct hcred		*creds;
+	int			 n;
+	json_t			*addrs;
+	int			 failed;
+	char			 detail[256];
+};
+
+static void *
+racer_main(void *arg)
+{
+	struct racer	*r = arg;
+	struct hresp	 resp;
+	int		 i;
+
+	for (i = 0; i < r->n; i++) {
+		if (hreq(r->s, &r->creds[i], "POST", "/v1/grants",
+		    "{\"service\":\"db\"}", NULL, NULL, &resp) == -1 ||
+		    resp.status != 201) {
+			if (r->failed++ == 0)
+				snprintf(r->detail, sizeof(r->detail),
+				    "%ld %s", resp.status, resp.body != NULL ?
+				    resp.body : "");
+		} else
+			json_array_append(r->addrs, json_object_get(resp.json,
+			    "address"));
+		hresp_free(&resp);
+	}
+	return NULL;
+}
+
+/* Service db (vL3 when vl3) with endpoints db-1 and db-2 on node 0. */
+static void
+db_setup(int vl3)
+{
+	struct hcred	owner;
+	struct hresp	r;
+	int		i;
+	char		path[64];
+
+	allow_all(&node[0]);
+	admin_put(&node[0], "/v1/services/db", vl3 ?
+	    "{\"vl3\":{\"prefix\":\"10.60.0.0/16\"}}" : "{}");
+	hcred_x509(&node[0], &owner);
+	for (i = 1; i <= 2; i++) {
+		snprintf(path, sizeof(path), "/v1/endpoints/db-%d", i);
+		want_status(&node[0], &owner, "PUT", path,
+		    "{\"url\":\"tcp://10.1.0.5:5432\","
+		    "\"network_service_names\":[\"db\"]}", 201, &r);
+		hresp_free(&r);
+	}
+}
+
+Test(cluster_pg, grants_spread_over_instances_get_distinct_addresses)
+{
+	struct hcred	*creds;
+	struct racer	 r[NODES];
+	pthread_t	 t[NODES];
+	json_t		*seen;
+	const json_t	*a;
+	char		 id[128];
+	size_t		 i, j, total = 500;
+
+	start(3, "grant-ttl 10m\n");
+	db_setup(1);
+	/* Everything written on node 0 is known to the others. */
+	usleep(WITHIN_MS * 1000);
+	creds = calloc(total, sizeof(*creds));
+	cr_assert_not_null(creds);
+	for (i = 0; i < total; i++) {
+		snprintf(id, sizeof(id), "spiffe://example.org/race/%zu", i);
+		hcred_issue_jwt(&node[0], id, 0, &creds[i]);
+	}
+	for (i = 0; i < NODES; i++) {
+		r[i].s = &node[i];
+		r[i].creds = creds + i * (total / NODES);
+		r[i].n = (int)(i + 1 < NODES ? total / NODES :
+		    total - i * (total / NODES));
+		r[i].addrs = json_array();
+		r[i].failed = 0;
+		r[i].detail[0] = '\0';
+		cr_assert_eq(pthread_create(&t[i], NULL, racer_main, &r[i]),
+		    0);
+	}
+	seen = json_object();
+	for (i = 0; i < NODES; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(r[i].failed, 0, "instance %zu: %d failed: %s", i,
+		    r[i].failed, r[i].detail);
+		json_array_foreach(r[i].addrs, j, a) {
+			cr_expect_null(json_object_get(seen,
+			    json_string_value(a)), "%s given twice",
+			    json_string_value(a));
+			json_object_set_new(seen, json_string_value(a),
+			    json_true());
+		}
+		json_decref(r[i].addrs);
+	}
+	cr_expect_eq(json_object_size(seen), total);
+	/* Lowest first across instances: 10.60.0.1 to 10.60.1.244. */
+	cr_expect_not_null(json_object_get(seen, "10.60.0.1/32"));
+	cr_expect_not_null(json_object_get(seen, "10.60.1.244/32"));
+	cr_expect_null(json_object_get(seen, "10.60.1.245/32"));
+	json_decref(seen);
+	free(creds);
+}
+
+/* POST /v1/grants on s for a new principal id; the grant (new ref). */
+static json_t *
+grant(const struct nsregd *s, const char *id, const char *body)
+{
+	struct hcred	 c;
+	struct hresp	 r;
+	json_t		*g;
+
+	hcred_issue_jwt(&node[0], id, 0, &c);
+	want_status(s, &c, "POST", "/v1/grants", body, 201, &r);
+	g = json_incref(r.json);
+	hresp_free(&r);
+	return g;
+}
+
+static const char *
+grant_endpoint(const json_t *g)
+{
+	return json_string_value(json_object_get(json_object_get(g,
+	    "endpoint"), "name"));
+}
+
+Test(cluster_pg, least_loaded_counts_every_instance_s_grants)
+{
+	json_t		*g[4];
+	int		 i;
+
+	start(2, "grant-ttl 10m\n");
+	db_setup(0);
+	usleep(WITHIN_MS * 1000);
+	/* Two grants on node 0, pinned to db-1. */
+	g[0] = grant(&node[0], "spiffe://example.org/p0",
+	    "{\"service\":\"db\",\"endpoint\":\"db-1\"}");
+	g[1] = grant(&node[0], "spiffe://example.org/p1",
+	    "{\"service\":\"db\",\"endpoint\":\"db-1\"}");
+	cr_assert_str_eq(grant_endpoint(g[0]), "db-1");
+	usleep(WITHIN_MS * 1000);
+	/* Node 1 knows db-1 carries two: its choices go to db-2. */
+	g[2] = grant(&node[1], "spiffe://example.org/p2",
+	    "{\"service\":\"db\"}");
+	cr_expect_str_eq(grant_endpoint(g[2]), "db-2");
+	g[3] = grant(&node[1], "spiffe://example.org/p3",
+	    "{\"service\":\"db\"}");
+	cr_expect_str_eq(grant_endpoint(g[3]), "db-2");
+	for (i = 0; i < 4; i++)
+		json_decref(g[i]);
+}
+
+Test(cluster_pg, every_instance_signs_with_one_key_and_publishes_it)
+{
+	struct hcred	 c;
+	struct hresp	 ja, jb, r;
+	json_t		*g;
+	int		 i;
+
+	start(2, "grant-ttl 10m\n");
+	db_setup(0);
+	usleep(WITHIN_MS * 1000);
+	hcred_none(&c);
+	want_status(&node[0], &c, "GET", "/v1/jwks", NULL, 200, &ja);
+	want_status(&node[1], &c, "GET", "/v1/jwks", NULL, 200, &jb);
+	cr_expect_str_eq(ja.body, jb.body, "the instances publish different "
+	    "keys");
+	cr_expect_eq(json_array_size(json_object_get(ja.json, "keys")), 1);
+	hresp_free(&ja);
+	hresp_free(&jb);
+	/* A token of either instance is active on the other. */
+	for (i = 0; i < 2; i++) {
+		g = grant(&node[i], i == 0 ? "spiffe://example.org/k0" :
+		    "spiffe://example.org/k1", "{\"service\":\"db\"}");
+		hcred_x509(&node[1 - i], &c);
+		hreq_json(&node[1 - i], &c, "POST", "/v1/grants/introspect",
+		    json_pack("{s:s}", "token", json_string_value(
+		    json_object_get(g, "token"))), &r);
+		cr_expect_eq(r.status, 200, "%s", r.body);
+		cr_expect(json_is_true(json_object_get(r.json, "active")),
+		    "token of instance %d not active on the other: %s", i,
+		    r.body);
+		hresp_free(&r);
+		json_decref(g);
+	}
+}
+
+Test(cluster_pg, an_expired_endpoint_is_deleted_once)
+{
+	struct hcred	 owner, adm[NODES];
+	struct hresp	 r;
+	struct hwatch	 w[NODES];
+	json_t		*ch, *e;
+	char		 body[256], ts[UTIL_RFC3339_MAX];
+	int64_t		 del_rev[NODES];
+	size_t		 i, j, n;
+
+	start(3, NULL);
+	allow_all(&node[0]);
+	admin_put(&node[0], "/v1/services/db", "{}");
+	usleep(WITHIN_MS * 1000);
+	for (i = 0; i < NODES; i++) {
+		hcred_admin(&node[i], &adm[i]);
+		hwatch_start(&w[i], &node[i], &adm[i],
+		    "/v1/endpoints?watch=true");
+		wait_bookmark(&w[i], 1);
+	}
+	hcred_x509(&node[0], &owner);
+	snprintf(body, sizeof(body), "{\"url\":\"tcp://10.1.0.9:1\","
+	    "\"network_service_names\":[\"db\"],\"expiration_time\":\"%s\"}",
+	    util_rfc3339_format(util_now_ms() + 2000, ts, sizeof(ts)));
+	want_status(&node[0], &owner, "PUT", "/v1/endpoints/brief", body, 201,
+	    &r);
+	hresp_free(&r);
+	/* Every instance runs a sweeper; one DELETED reaches each. */
+	for (i = 0; i < NODES; i++)
+		cr_assert_eq(wait_changes(&w[i], 1, 2, 10000), 2,
+		    "instance %zu saw no DELETED", i);
+	usleep(1500 * 1000);
+	for (i = 0; i < NODES; i++) {
+		ch = changes(&w[i], 1);
+		n = 0;
+		json_array_foreach(ch, j, e) {
+			if (strcmp(ev_type(e), "DELETED") == 0) {
+				n++;
+				del_rev[i] = ev_rev(e);
+			}
+		}
+		cr_expect_eq(n, 1, "instance %zu saw %zu DELETED", i, n);
+		cr_expect_eq(json_array_size(ch), 2);
+		json_decref(ch);
+		if (i > 0)
+			cr_expect_eq(del_rev[i], del_rev[0]);
+		hwatch_stop(&w[i]);
+	}
+}
