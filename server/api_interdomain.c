@@ -14,6 +14,7 @@
 #include "federation.h"
 #include "api_interdomain.h"
 #include "log.h"
+#include "peer.h"
 #include "server.h"
 #include "spiffe.h"
 #include "store.h"
@@ -46,13 +47,13 @@ interdomain_split(const char *name, char *local, char *td,
 
 /* The "message" of a peer's error body, bounded, or a stand-in. */
 static void
-interdomain_peer_message(const struct federation_reply *r, char *buf,
+interdomain_peer_message(const char *body, size_t blen, char *buf,
     size_t len)
 {
 	const char	*m = NULL;
 	json_t		*j;
 
-	j = json_loadb(r->body, r->len, 0, NULL);
+	j = json_loadb(body, blen, 0, NULL);
 	m = json_string_value(json_object_get(json_object_get(j, "error"),
 	    "message"));
 	snprintf(buf, len, "%.*s", INTERDOMAIN_PEER_MSG,
@@ -60,89 +61,143 @@ interdomain_peer_message(const struct federation_reply *r, char *buf,
 	json_decref(j);
 }
 
+/* What an interdomain read is (how its answer becomes the reply). */
+enum interdomain_kind {
+	INTERDOMAIN_SERVICE = 0,
+	INTERDOMAIN_ENDPOINT,
+	INTERDOMAIN_LIST
+};
+
+/* A read in flight: the request sleeps (http_defer) until the answer. */
+struct interdomain_call {
+	struct http_request	*req;
+	struct http_deferred	*def;
+	enum interdomain_kind	 kind;
+	char			 name[VALIDATE_NAME_MAX + SPIFFE_TD_MAX + 2];
+	char			 td[SPIFFE_TD_MAX + 1];
+	int64_t			 t0;	/* monotonic us */
+};
+
+static void	interdomain_done(void *arg, const struct peer_answer *a);
+
 /*
- * GET path_query (starting with "/v1/") from td's registry; *out becomes
- * the answer's JSON object (new reference).  name is the name asked
- * about, for messages.
+ * Ask td's registry for path_query (starting with "/v1/") without holding
+ * this thread: the reply is made by interdomain_done when the answer
+ * comes (peer.h), or here at once on an error.  name is the name asked
+ * about, for messages and the check of the answer.
  */
-static int
-interdomain_call(struct server *srv, const char *name, const char *td,
-    const char *path_query, json_t **out, struct nsreg_error *err)
+static void
+interdomain_call(struct server *srv, struct http_request *req,
+    enum interdomain_kind kind, const char *name, const char *td,
+    const char *path_query)
 {
+	struct interdomain_call	*c = NULL;
 	struct store_object	 tdo;
-	struct federation_get	 g;
-	struct federation_reply	 r;
-	json_error_t		 jerr;
+	struct peer_request	 pr;
+	struct nsreg_error	 err;
 	const char		*base;
 	char			*cert = NULL, *key = NULL;
 	char			 url[INTERDOMAIN_URL_MAX];
 	char			 what[SPIFFE_TD_MAX + 16];
-	char			 msg[INTERDOMAIN_PEER_MSG + 1];
 	size_t			 n;
-	int64_t			 timeout, t0 = util_mono_us();
-	int			 rc = -1;
+	int64_t			 timeout;
 
-	*out = NULL;
+	nsreg_error_clear(&err);
 	memset(&tdo, 0, sizeof(tdo));
-	memset(&r, 0, sizeof(r));
 	if (trust_is_local(auth_trust(srv->auth), td)) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
+		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "name",
 		    "%s: %s is this registry's own trust domain: name the "
 		    "record without @%s", name, td, td);
-		goto out;
+		goto fail;
 	}
 	if (store_fetch(srv->store, STORE_TRUST_DOMAIN, td, util_now_ms(),
-	    &tdo, err) == -1) {
-		if (err->code == NSREG_NOT_FOUND)
-			nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+	    &tdo, &err) == -1) {
+		if (err.code == NSREG_NOT_FOUND)
+			nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
 			    "%s: no registry is configured for its trust "
 			    "domain", name);
-		goto out;
+		goto fail;
 	}
 	base = json_string_value(json_object_get(tdo.doc, "registry_url"));
 	if (base == NULL) {
-		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
 		    "%s: no registry is configured for its trust domain",
 		    name);
-		goto out;
+		goto fail;
 	}
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
 	if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)n, base,
 	    path_query) >= sizeof(url)) {
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, NULL,
 		    "%s: the query is too long", name);
-		goto out;
+		goto fail;
 	}
 	if (federation_client(srv->federation, &cert, &key, &timeout,
-	    err) == -1)
-		goto out;
+	    &err) == -1)
+		goto fail;
 	if (cert == NULL) {
-		nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
+		nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
 		    "%s: asking the registry of %s needs tls-cert and tls-key "
 		    "(this server's SVID)", name, td);
+		goto fail;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	c->req = req;
+	c->kind = kind;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->td, sizeof(c->td), "%s", td);
+	c->t0 = util_mono_us();
+	snprintf(what, sizeof(what), "registry of %s", td);
+	memset(&pr, 0, sizeof(pr));
+	pr.trust_domain = td;
+	pr.base = base;
+	pr.url = url;
+	pr.client_cert = cert;
+	pr.client_key = key;
+	pr.timeout_ms = timeout;
+	pr.backoff_ms = srv->conf->interdomain_backoff;
+	pr.max_body = INTERDOMAIN_BODY_MAX;
+	pr.what = what;
+	c->def = http_defer(req);
+	if (peer_call(srv->peer, &pr, interdomain_done, c, &err) == -1) {
+		http_reply_error(req, &err);
+		http_deferred_done(c->def);
+		free(c);
+	}
+	goto out;
+fail:
+	http_reply_error(req, &err);
+out:
+	free(cert);
+	free(key);
+	store_object_clear(&tdo);
+}
+
+/*
+ * The peer's answer a as a JSON object (*out, new reference), or -1 with
+ * err as the caller should see it.
+ */
+static int
+interdomain_answer(const char *td, const struct peer_answer *a,
+    json_t **out, struct nsreg_error *err)
+{
+	json_error_t		 jerr;
+	char			 msg[INTERDOMAIN_PEER_MSG + 1];
+	int			 rc = -1;
+
+	*out = NULL;
+	if (a->err != NULL) {
+		*err = *a->err;
 		goto out;
 	}
-	snprintf(what, sizeof(what), "registry of %s", td);
-	memset(&g, 0, sizeof(g));
-	g.url = url;
-	g.verify = FEDERATION_VERIFY_SPIFFE_TD;
-	g.expect = td;
-	g.trust = auth_trust(srv->auth);
-	g.client_cert = cert;
-	g.client_key = key;
-	g.timeout_ms = timeout;
-	g.max_body = INTERDOMAIN_BODY_MAX;
-	g.what = what;
-	if (federation_get(&g, &r, err) == -1)
-		goto out;
-	log_debug("msg=interdomain trust_domain=%s status=%ld bytes=%zu "
-	    "dur_ms=%.1f", td, r.status, r.len,
-	    (double)(util_mono_us() - t0) / 1000.0);
-	if (r.status != 200)
-		interdomain_peer_message(&r, msg, sizeof(msg));
-	switch (r.status) {
+	if (a->status != 200)
+		interdomain_peer_message(a->body, a->len, msg, sizeof(msg));
+	switch (a->status) {
 	case 200:
 		break;
 	case 400:
@@ -164,11 +219,11 @@ interdomain_call(struct server *srv, const char *name, const char *td,
 		goto out;
 	default:
 		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "registry of %s answered HTTP %ld: %s", td, r.status,
+		    "registry of %s answered HTTP %ld: %s", td, a->status,
 		    msg);
 		goto out;
 	}
-	if ((*out = json_loadb(r.body, r.len, JSON_REJECT_DUPLICATES,
+	if ((*out = json_loadb(a->body, a->len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
@@ -179,10 +234,6 @@ interdomain_call(struct server *srv, const char *name, const char *td,
 	}
 	rc = 0;
 out:
-	free(cert);
-	free(key);
-	federation_reply_clear(&r);
-	store_object_clear(&tdo);
 	return rc;
 }
 
@@ -345,6 +396,62 @@ interdomain_reply_object(struct http_request *req, json_t *o,
 	http_reply_json(req, HTTP_OK, o);
 }
 
+/* The list answer o: every endpoint qualified. */
+static int
+interdomain_list(json_t *o, const char *td, struct nsreg_error *err)
+{
+	json_t	*items, *e;
+	size_t	 i;
+
+	items = json_object_get(o, "items");
+	if (!json_is_array(items))
+		return interdomain_bad_answer(td, "a list without items", err);
+	json_array_foreach(items, i, e)
+		if (interdomain_endpoint(e, td, err) == -1)
+			return -1;
+	return 0;
+}
+
+/* The peer thread: the answer of c's call becomes its reply. */
+static void
+interdomain_done(void *arg, const struct peer_answer *a)
+{
+	struct interdomain_call	*c = arg;
+	struct nsreg_error	 err;
+	json_t			*o = NULL;
+
+	nsreg_error_clear(&err);
+	if (interdomain_answer(c->td, a, &o, &err) == -1)
+		goto fail;
+	log_debug("msg=interdomain trust_domain=%s status=%ld bytes=%zu "
+	    "dur_ms=%.1f", c->td, a->status, a->len,
+	    (double)(util_mono_us() - c->t0) / 1000.0);
+	switch (c->kind) {
+	case INTERDOMAIN_SERVICE:
+		if (interdomain_service(o, c->td, &err) == -1)
+			goto fail;
+		interdomain_reply_object(c->req, o, c->name, c->td);
+		break;
+	case INTERDOMAIN_ENDPOINT:
+		if (interdomain_endpoint(o, c->td, &err) == -1)
+			goto fail;
+		interdomain_reply_object(c->req, o, c->name, c->td);
+		break;
+	case INTERDOMAIN_LIST:
+		if (interdomain_list(o, c->td, &err) == -1)
+			goto fail;
+		http_reply_json(c->req, HTTP_OK, o);
+		break;
+	}
+	goto out;
+fail:
+	json_decref(o);
+	http_reply_error(c->req, &err);
+out:
+	http_deferred_done(c->def);
+	free(c);
+}
+
 void
 api_interdomain_service_get(struct server *srv, struct http_request *req,
     const char *name)
@@ -352,21 +459,15 @@ api_interdomain_service_get(struct server *srv, struct http_request *req,
 	struct nsreg_error	 err;
 	char			 local[VALIDATE_NAME_MAX + 1];
 	char			 td[SPIFFE_TD_MAX + 1], path[512];
-	json_t			*o = NULL;
 
-	if (interdomain_split(name, local, td, &err) == -1)
-		goto fail;
+	if (interdomain_split(name, local, td, &err) == -1) {
+		http_reply_error(req, &err);
+		return;
+	}
 	if (interdomain_authorize(srv, req, name, NULL) == -1)
 		return;
 	snprintf(path, sizeof(path), "/v1/services/%s", local);
-	if (interdomain_call(srv, name, td, path, &o, &err) == -1 ||
-	    interdomain_service(o, td, &err) == -1)
-		goto fail;
-	interdomain_reply_object(req, o, name, td);
-	return;
-fail:
-	json_decref(o);
-	http_reply_error(req, &err);
+	interdomain_call(srv, req, INTERDOMAIN_SERVICE, name, td, path);
 }
 
 void
@@ -376,21 +477,15 @@ api_interdomain_endpoint_get(struct server *srv, struct http_request *req,
 	struct nsreg_error	 err;
 	char			 local[VALIDATE_NAME_MAX + 1];
 	char			 td[SPIFFE_TD_MAX + 1], path[512];
-	json_t			*o = NULL;
 
-	if (interdomain_split(name, local, td, &err) == -1)
-		goto fail;
+	if (interdomain_split(name, local, td, &err) == -1) {
+		http_reply_error(req, &err);
+		return;
+	}
 	if (interdomain_authorize(srv, req, NULL, name) == -1)
 		return;
 	snprintf(path, sizeof(path), "/v1/endpoints/%s", local);
-	if (interdomain_call(srv, name, td, path, &o, &err) == -1 ||
-	    interdomain_endpoint(o, td, &err) == -1)
-		goto fail;
-	interdomain_reply_object(req, o, name, td);
-	return;
-fail:
-	json_decref(o);
-	http_reply_error(req, &err);
+	interdomain_call(srv, req, INTERDOMAIN_ENDPOINT, name, td, path);
 }
 
 /* The query passed on to the peer. */
@@ -506,8 +601,6 @@ api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
 	char				 local[VALIDATE_NAME_MAX + 1];
 	char				 td[SPIFFE_TD_MAX + 1];
 	char				 path[INTERDOMAIN_QUERY_MAX + 32];
-	json_t				*o = NULL, *items, *e;
-	size_t				 i;
 
 	nsreg_error_clear(&err);
 	if (interdomain_split(service, local, td, &err) == -1)
@@ -529,21 +622,10 @@ api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
 	if (http_query_each(req, interdomain_query_arg, q) == -1)
 		goto fail;
 	snprintf(path, sizeof(path), "/v1/endpoints?%s", q->buf);
-	if (interdomain_call(srv, service, td, path, &o, &err) == -1)
-		goto fail;
-	items = json_object_get(o, "items");
-	if (!json_is_array(items)) {
-		interdomain_bad_answer(td, "a list without items", &err);
-		goto fail;
-	}
-	json_array_foreach(items, i, e)
-		if (interdomain_endpoint(e, td, &err) == -1)
-			goto fail;
 	free(q);
-	http_reply_json(req, HTTP_OK, o);
+	interdomain_call(srv, req, INTERDOMAIN_LIST, service, td, path);
 	return;
 fail:
 	free(q);
-	json_decref(o);
 	http_reply_error(req, &err);
 }

@@ -304,6 +304,8 @@ CONF_DURATION_KW(conf_kw_federation_refresh_default,
     federation_refresh_default, "federation-refresh-default", 1000)
 CONF_DURATION_KW(conf_kw_interdomain_timeout, interdomain_timeout,
     "interdomain-timeout", 100)
+CONF_DURATION_KW(conf_kw_interdomain_backoff, interdomain_backoff,
+    "interdomain-backoff", 0)
 
 static int
 conf_kw_database(struct conf_parser *p, struct conf *c, char **av, int ac)
@@ -543,6 +545,8 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_interdomain_timeout },
 	{ .name = "instance-name", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_instance_name },
+	{ .name = "interdomain-backoff", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_interdomain_backoff },
 };
 
 static void
@@ -570,6 +574,7 @@ conf_defaults(struct conf *c)
 	c->federation_refresh_min = 30 * 1000;
 	c->federation_refresh_default = 5 * 60 * 1000;
 	c->interdomain_timeout = 5 * 1000;
+	c->interdomain_backoff = 2 * 1000;
 }
 
 /*
@@ -888,4 +893,6 @@ conf_dump(const struct conf *c, FILE *f)
 	    util_duration_format(c->federation_refresh_default, b, sizeof(b)));
 	fprintf(f, "interdomain-timeout %s\n",
 	    util_duration_format(c->interdomain_timeout, b, sizeof(b)));
+	fprintf(f, "interdomain-backoff %s\n",
+	    util_duration_format(c->interdomain_backoff, b, sizeof(b)));
 }

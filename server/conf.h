@@ -64,6 +64,7 @@ struct conf {
 	int64_t			 federation_refresh_default;	/* ms */
 	int64_t			 interdomain_timeout;	/* ms */
 	char			*instance_name;	/* default: the host name */
+	int64_t			 interdomain_backoff;	/* ms, 0: none */
 };
 
 /*

@@ -79,7 +79,7 @@ struct federation_xfer {
 	size_t				 len;
 	size_t				 cap;
 	int				 too_large;
-	char				 tls_error[NSREG_ERROR_MESSAGE_MAX];
+	struct federation_tls		 tls;
 };
 
 static size_t
@@ -146,8 +146,7 @@ federation_der(X509 *c, unsigned char **der, struct x509svid_der *d)
 static int
 federation_verify_chain(X509_STORE_CTX *sctx, void *arg)
 {
-	struct federation_xfer		*x = arg;
-	const struct federation_get	*g = x->g;
+	struct federation_tls		*g = arg;
 	struct x509svid_der		 chain[X509SVID_CHAIN_MAX];
 	unsigned char			*der[X509SVID_CHAIN_MAX];
 	struct principal		 p;
@@ -161,7 +160,7 @@ federation_verify_chain(X509_STORE_CTX *sctx, void *arg)
 	leaf = X509_STORE_CTX_get0_cert(sctx);
 	sk = X509_STORE_CTX_get0_untrusted(sctx);
 	if (leaf == NULL) {
-		snprintf(x->tls_error, sizeof(x->tls_error),
+		snprintf(g->error, sizeof(g->error),
 		    "the server sent no certificate");
 		goto out;
 	}
@@ -173,7 +172,7 @@ federation_verify_chain(X509_STORE_CTX *sctx, void *arg)
 		if (X509_cmp(c, leaf) == 0)
 			continue;
 		if (n == X509SVID_CHAIN_MAX) {
-			snprintf(x->tls_error, sizeof(x->tls_error),
+			snprintf(g->error, sizeof(g->error),
 			    "the server's chain has more than %d certificates",
 			    X509SVID_CHAIN_MAX);
 			goto out;
@@ -184,19 +183,19 @@ federation_verify_chain(X509_STORE_CTX *sctx, void *arg)
 	}
 	if (x509svid_verify(g->trust, chain, n, util_now_ms(),
 	    X509SVID_PURPOSE_SERVER, &p, &err) == -1) {
-		snprintf(x->tls_error, sizeof(x->tls_error), "%s",
+		snprintf(g->error, sizeof(g->error), "%s",
 		    err.message);
 		goto out;
 	}
 	if (g->verify == FEDERATION_VERIFY_SPIFFE_ID &&
 	    strcmp(p.id, g->expect) != 0) {
-		snprintf(x->tls_error, sizeof(x->tls_error),
+		snprintf(g->error, sizeof(g->error),
 		    "the server is %s, not %s", p.id, g->expect);
 		goto out;
 	}
 	if (g->verify == FEDERATION_VERIFY_SPIFFE_TD &&
 	    strcmp(p.trust_domain, g->expect) != 0) {
-		snprintf(x->tls_error, sizeof(x->tls_error),
+		snprintf(g->error, sizeof(g->error),
 		    "the server is %s, not of trust domain %s", p.id,
 		    g->expect);
 		goto out;
@@ -204,7 +203,7 @@ federation_verify_chain(X509_STORE_CTX *sctx, void *arg)
 	ok = 1;
 	goto out;
 oom:
-	snprintf(x->tls_error, sizeof(x->tls_error), "out of memory");
+	snprintf(g->error, sizeof(g->error), "out of memory");
 out:
 	if (!ok)
 		X509_STORE_CTX_set_error(sctx,
@@ -215,15 +214,23 @@ out:
 	return ok;
 }
 
-static CURLcode
-federation_ssl_ctx(CURL *h, void *sslctx, void *arg)
+void
+federation_tls_install(void *sslctx, struct federation_tls *t)
 {
 	SSL_CTX	*ctx = sslctx;
 
-	(void)h;
 	/* Fail the handshake when federation_verify_chain says no. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	SSL_CTX_set_cert_verify_callback(ctx, federation_verify_chain, arg);
+	SSL_CTX_set_cert_verify_callback(ctx, federation_verify_chain, t);
+}
+
+static CURLcode
+federation_ssl_ctx(CURL *h, void *sslctx, void *arg)
+{
+	struct federation_xfer	*x = arg;
+
+	(void)h;
+	federation_tls_install(sslctx, &x->tls);
 	return CURLE_OK;
 }
 
@@ -351,9 +358,9 @@ federation_curl_error(const struct federation_get *g, const char *url,
 	default:
 		break;
 	}
-	if (x->tls_error[0] != '\0')
+	if (x->tls.error[0] != '\0')
 		return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "%s %s: TLS: %s", g->what, url, x->tls_error);
+		    "%s %s: TLS: %s", g->what, url, x->tls.error);
 	switch (rc) {
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CONNECT_ERROR:
@@ -421,6 +428,9 @@ federation_get_cancellable(const struct federation_get *g,
 		free(x.buf);
 		memset(&x, 0, sizeof(x));
 		x.g = g;
+		x.tls.verify = g->verify;
+		x.tls.expect = g->expect;
+		x.tls.trust = g->trust;
 		x.cancel = cancel;
 		cerr[0] = '\0';
 		if ((h = curl_easy_init()) == NULL ||

@@ -3,12 +3,13 @@
  * SPIFFE_Federation.md): the bundle endpoint client, the refresh
  * scheduler, and the HTTPS client the interdomain queries use.
  *
- * federation.c is the only file that calls libcurl.  Every request it
- * makes is an HTTPS GET on a fresh connection (no connection or TLS
- * session is ever reused, so no request is carried by a connection that
- * was authenticated for another peer or under an older bundle), with a
- * bounded response body and a deadline that covers connection, TLS,
- * transfer and any redirects.
+ * federation.c and peer.c (the pooled client of interdomain calls,
+ * peer.h) are the only files that call libcurl.  Every request
+ * federation_get makes is an HTTPS GET on a fresh connection (no
+ * connection or TLS session is ever reused, so no request is carried by
+ * a connection that was authenticated for another peer or under an older
+ * bundle), with a bounded response body and a deadline that covers
+ * connection, TLS, transfer and any redirects.
  *
  * Server authentication (enum federation_verify):
  *   - FEDERATION_VERIFY_WEB (profile https_web): Web PKI as RFC 6125 says,
@@ -91,6 +92,22 @@ struct federation_reply {
 	size_t	 len;
 	char	*etag;		/* owned ETag header value, or NULL */
 };
+
+/* The SPIFFE check of a server's certificate in a TLS handshake. */
+struct federation_tls {
+	enum federation_verify	 verify;	/* SPIFFE_ID or SPIFFE_TD */
+	const char		*expect;	/* SPIFFE ID or trust domain */
+	struct trust		*trust;		/* bundles (borrowed) */
+	char			 error[NSREG_ERROR_MESSAGE_MAX]; /* last no */
+};
+
+/*
+ * Make every handshake of sslctx (an OpenSSL SSL_CTX, as libcurl's
+ * CURLOPT_SSL_CTX_FUNCTION gets it) verify the server with t instead of
+ * OpenSSL's checks: a failed check fails the handshake and says why in
+ * t->error.  t (borrowed) must outlive every handshake made with sslctx.
+ */
+void		 federation_tls_install(void *sslctx, struct federation_tls *t);
 
 /*
  * Initialise libcurl (curl_global_init) and check that it uses OpenSSL,

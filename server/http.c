@@ -1536,6 +1536,8 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
+		if (h->hooks.conn_opened != NULL)
+			h->hooks.conn_opened(h->hooks.arg);
 		pthread_mutex_lock(&h->conns_lock);
 		if (h->header_timeout_ms > 0)
 			conn->deadline = util_mono_us() / 1000 +

@@ -104,6 +104,8 @@ struct http_hooks {
 	void	(*completed)(struct http_request *req, void *arg);
 	/* Free a connection's slot value (see http_conn_slot). */
 	void	(*conn_free)(void *slot, void *arg);
+	/* A connection was accepted (may be NULL): count it. */
+	void	(*conn_opened)(void *arg);
 	void	 *arg;
 };
 

@@ -39,6 +39,7 @@ server_libnsregd_a_SOURCES = \
 	server/ipam.c server/ipam.h \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \
+	server/peer.c server/peer.h \
 	server/api_interdomain.c server/api_interdomain.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)

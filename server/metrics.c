@@ -52,6 +52,13 @@ struct metrics_td {
 	atomic_uint_fast64_t	ok;
 	atomic_uint_fast64_t	error;
 	int64_t			refreshed_ms;	/* 0: no age shown */
+	/* Interdomain calls to this trust domain's registry (peer.h). */
+	atomic_uint_fast64_t	peer_conns;
+	atomic_uint_fast64_t	peer_result[3];	/* ok, error, backoff */
+};
+
+static const char *const metrics_peer_results[] = {
+	"ok", "error", "backoff"
 };
 
 struct metrics {
@@ -61,6 +68,7 @@ struct metrics {
 	pthread_mutex_t		lock;		/* tds */
 	struct metrics_td	tds[METRICS_TD_MAX];
 	size_t			ntds;
+	atomic_uint_fast64_t	connections;	/* accepted */
 };
 
 struct metrics *
@@ -168,6 +176,63 @@ metrics_bundle_age(struct metrics *m, const char *trust_domain,
 	if (i < m->ntds)
 		m->tds[i].refreshed_ms = refreshed_ms;
 	pthread_mutex_unlock(&m->lock);
+}
+
+/* The slot of trust_domain, added when missing; m->lock held. */
+static struct metrics_td *
+metrics_td_slot(struct metrics *m, const char *trust_domain)
+{
+	struct metrics_td	*t = NULL;
+	size_t			 i;
+
+	for (i = 0; i < m->ntds; i++)
+		if (strcmp(m->tds[i].name, trust_domain) == 0) {
+			t = &m->tds[i];
+			goto out;
+		}
+	if (m->ntds < METRICS_TD_MAX) {
+		t = &m->tds[m->ntds++];
+		snprintf(t->name, sizeof(t->name), "%s", trust_domain);
+	}
+out:
+	return t;
+}
+
+void
+metrics_peer_connections(struct metrics *m, const char *trust_domain,
+    uint64_t n)
+{
+	struct metrics_td	*t;
+
+	if (m == NULL || n == 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if ((t = metrics_td_slot(m, trust_domain)) != NULL)
+		atomic_fetch_add(&t->peer_conns, n);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_peer_request(struct metrics *m, const char *trust_domain,
+    enum metrics_peer_result result)
+{
+	struct metrics_td	*t;
+
+	if (m == NULL || (size_t)result >= sizeof(metrics_peer_results) /
+	    sizeof(metrics_peer_results[0]))
+		return;
+	pthread_mutex_lock(&m->lock);
+	if ((t = metrics_td_slot(m, trust_domain)) != NULL)
+		atomic_fetch_add(&t->peer_result[result], 1);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void
+metrics_connection(struct metrics *m)
+{
+	if (m != NULL)
+		atomic_fetch_add_explicit(&m->connections, 1,
+		    memory_order_relaxed);
 }
 
 struct metrics_buf {
@@ -404,7 +469,43 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		    "\"%s\"} %.3f\n", m->tds[i].name, (double)(now -
 		    m->tds[i].refreshed_ms) / 1000.0);
 	}
+	for (i = k = 0; i < m->ntds; i++) {
+		if (atomic_load(&m->tds[i].peer_result[0]) +
+		    atomic_load(&m->tds[i].peer_result[1]) +
+		    atomic_load(&m->tds[i].peer_result[2]) == 0 &&
+		    atomic_load(&m->tds[i].peer_conns) == 0)
+			continue;
+		if (k++ == 0)
+			metrics_printf(&b, "# HELP nsreg_peer_requests_total "
+			    "Interdomain calls by trust domain and result.\n"
+			    "# TYPE nsreg_peer_requests_total counter\n");
+		for (c = 0; c < 3; c++)
+			metrics_printf(&b, "nsreg_peer_requests_total{"
+			    "trust_domain=\"%s\",result=\"%s\"} %llu\n",
+			    m->tds[i].name, metrics_peer_results[c],
+			    (unsigned long long)atomic_load(
+			    &m->tds[i].peer_result[c]));
+	}
+	for (i = k = 0; i < m->ntds; i++) {
+		if (atomic_load(&m->tds[i].peer_result[0]) +
+		    atomic_load(&m->tds[i].peer_result[1]) +
+		    atomic_load(&m->tds[i].peer_result[2]) == 0 &&
+		    atomic_load(&m->tds[i].peer_conns) == 0)
+			continue;
+		if (k++ == 0)
+			metrics_printf(&b, "# HELP nsreg_peer_connections_total "
+			    "Connections opened to a trust domain's registry."
+			    "\n# TYPE nsreg_peer_connections_total counter\n");
+		metrics_printf(&b, "nsreg_peer_connections_total{trust_domain="
+		    "\"%s\"} %llu\n", m->tds[i].name, (unsigned long long)
+		    atomic_load(&m->tds[i].peer_conns));
+	}
 	pthread_mutex_unlock(&m->lock);
+	metrics_printf(&b, "# HELP nsreg_http_connections_total Connections "
+	    "accepted (on a TLS listener, each is a handshake).\n"
+	    "# TYPE nsreg_http_connections_total counter\n"
+	    "nsreg_http_connections_total %llu\n", (unsigned long long)
+	    atomic_load(&m->connections));
 	if (g->endpoints >= 0)
 		metrics_printf(&b, "# HELP nsreg_endpoints Live network "
 		    "service endpoints.\n# TYPE nsreg_endpoints gauge\n"

@@ -40,6 +40,24 @@ void		 metrics_bundle_refresh(struct metrics *m,
 void		 metrics_bundle_age(struct metrics *m, const char *trust_domain,
 		    int64_t refreshed_ms);
 
+/* What became of an interdomain call (peer.h). */
+enum metrics_peer_result {
+	METRICS_PEER_OK = 0,		/* the peer answered */
+	METRICS_PEER_ERROR,		/* it could not be reached in time */
+	METRICS_PEER_BACKOFF		/* refused at once: it was down */
+};
+
+/* Count n connections opened to trust_domain's registry. */
+void		 metrics_peer_connections(struct metrics *m,
+		    const char *trust_domain, uint64_t n);
+
+/* Count an interdomain call to trust_domain's registry. */
+void		 metrics_peer_request(struct metrics *m,
+		    const char *trust_domain, enum metrics_peer_result result);
+
+/* Count a connection accepted by a listener. */
+void		 metrics_connection(struct metrics *m);
+
 /*
  * The exposition text (new buffer, caller frees), with the standard
  * process_* series of the calling process.

@@ -17,6 +17,7 @@
 #include "decision_log.h"
 #include "dev.h"
 #include "federation.h"
+#include "peer.h"
 #include "grant.h"
 #include "grants.h"
 #include "log.h"
@@ -253,11 +254,20 @@ server_conn_free(void *slot, void *arg)
 	auth_conn_free(slot);
 }
 
+static void
+server_conn_opened(void *arg)
+{
+	struct server	*srv = arg;
+
+	metrics_connection(srv->metrics);
+}
+
 static const struct http_hooks server_http_hooks = {
 	.admit = server_admit,
 	.dispatch = server_dispatch,
 	.completed = server_completed,
 	.conn_free = server_conn_free,
+	.conn_opened = server_conn_opened,
 };
 
 /*
@@ -518,6 +528,9 @@ server_start(struct server *srv, struct nsreg_error *err)
 	if ((srv->federation = federation_new(srv->store,
 	    auth_trust(srv->auth), srv->metrics, conf, err)) == NULL)
 		goto out;
+	if ((srv->peer = peer_new(auth_trust(srv->auth), srv->metrics,
+	    err)) == NULL)
+		goto out;
 	if ((srv->decisions = decision_log_new(srv->store, NULL, err)) ==
 	    NULL || (srv->admission = admission_new(srv->store, srv->metrics,
 	    srv->decisions, err)) == NULL)
@@ -623,8 +636,12 @@ server_stop(struct server *srv)
 		pthread_join(srv->sweeper, NULL);
 		srv->sweeper_running = 0;
 	}
+	/* Interdomain calls in flight end (503) so the drain is quick. */
+	peer_stop(srv->peer);
 	http_stop(srv->http);
 	srv->http = NULL;
+	peer_free(srv->peer);
+	srv->peer = NULL;
 	/* Its workers write to the store and read the trust set. */
 	federation_free(srv->federation);
 	srv->federation = NULL;

@@ -22,6 +22,7 @@ struct admission;
 struct decision_log;
 struct grants;
 struct federation;
+struct peer;
 
 struct server {
 	struct conf		*conf;
@@ -34,6 +35,7 @@ struct server {
 	struct decision_log	*decisions;	/* decision_log.h */
 	struct grants		*grants;	/* grants.h */
 	struct federation	*federation;	/* federation.c */
+	struct peer		*peer;		/* peer.h */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
 	pthread_t		 sweeper;
