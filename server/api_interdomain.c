@@ -61,6 +61,26 @@ interdomain_peer_message(const char *body, size_t blen, char *buf,
 	json_decref(j);
 }
 
+/*
+ * A digest (FNV-1a) of the authorities of a stored trust domain's bundle:
+ * the peer client opens new connections when it changes (peer.h), and
+ * only then, not at every refresh that fetched the same keys.
+ */
+static uint64_t
+interdomain_bundle_id(const json_t *tdo)
+{
+	const unsigned char	*c;
+	uint64_t		 h = 14695981039346656037ULL;
+	char			*s;
+
+	s = json_dumps(json_object_get(json_object_get(tdo, "bundle"), "keys"),
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	for (c = (const unsigned char *)(s != NULL ? s : ""); *c != '\0'; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	free(s);
+	return h;
+}
+
 /* What an interdomain read is (how its answer becomes the reply). */
 enum interdomain_kind {
 	INTERDOMAIN_SERVICE = 0,
@@ -156,6 +176,7 @@ interdomain_call(struct server *srv, struct http_request *req,
 	memset(&pr, 0, sizeof(pr));
 	pr.trust_domain = td;
 	pr.base = base;
+	pr.bundle_id = interdomain_bundle_id(tdo.doc);
 	pr.url = url;
 	pr.client_cert = cert;
 	pr.client_key = key;

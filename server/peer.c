@@ -27,7 +27,7 @@ struct peer_pool {
 	struct peer_pool	*next;		/* p->retired */
 	struct peer_domain	*dom;
 	CURLSH			*sh;		/* its connection cache */
-	uint64_t		 serial;	/* trust_serial at creation */
+	uint64_t		 bundle_id;	/* of the bundle it was made for */
 	char			*base;		/* registry_url at creation */
 	size_t			 users;		/* transfers on it */
 	struct federation_tls	 tls;		/* the handshakes' check */
@@ -41,7 +41,7 @@ struct peer_domain {
 	/* Under p->lock: */
 	int64_t			 down_until;	/* monotonic ms, 0: up */
 	int64_t			 down_since;
-	uint64_t		 down_serial;	/* the bundle it failed with */
+	uint64_t		 down_bundle;	/* the bundle it failed with */
 	char			*down_base;	/* the URL it failed at */
 	char			 down_msg[NSREG_ERROR_MESSAGE_MAX];
 };
@@ -57,6 +57,7 @@ struct peer_xfer {
 	struct curl_slist	*hdrs;
 	char			*url;
 	char			*base;
+	uint64_t		 bundle_id;
 	char			*method;
 	char			*body;
 	size_t			 body_len;
@@ -126,9 +127,9 @@ peer_pool_free(struct peer_pool *pl)
 	free(pl);
 }
 
-/* A new pool of dom for the bundle serial and URL base.  NULL: no memory. */
+/* A new pool of dom for bundle_id and the URL base.  NULL: no memory. */
 static struct peer_pool *
-peer_pool_new(struct peer *p, struct peer_domain *dom, uint64_t serial,
+peer_pool_new(struct peer *p, struct peer_domain *dom, uint64_t bundle_id,
     const char *base)
 {
 	struct peer_pool	*pl;
@@ -136,7 +137,7 @@ peer_pool_new(struct peer *p, struct peer_domain *dom, uint64_t serial,
 	if ((pl = calloc(1, sizeof(*pl))) == NULL)
 		goto fail;
 	pl->dom = dom;
-	pl->serial = serial;
+	pl->bundle_id = bundle_id;
 	pl->tls.verify = FEDERATION_VERIFY_SPIFFE_TD;
 	pl->tls.expect = dom->td;
 	pl->tls.trust = p->trust;
@@ -374,7 +375,7 @@ peer_xfer_end(struct peer *p, struct peer_xfer *x, CURLcode rc,
 		if (d->down_until == 0)
 			d->down_since = now;
 		d->down_until = now + x->backoff_ms;
-		d->down_serial = x->pool->serial;
+		d->down_bundle = x->pool->bundle_id;
 		free(d->down_base);
 		d->down_base = strdup(x->base);
 		snprintf(d->down_msg, sizeof(d->down_msg), "%s", e.message);
@@ -405,9 +406,8 @@ static struct peer_pool *
 peer_pool_for(struct peer *p, struct peer_xfer *x)
 {
 	struct peer_domain	*d = x->dom;
-	uint64_t		 serial = trust_serial(p->trust, d->td);
 
-	if (d->pool != NULL && (d->pool->serial != serial ||
+	if (d->pool != NULL && (d->pool->bundle_id != x->bundle_id ||
 	    strcmp(d->pool->base, x->base) != 0)) {
 		/* Rotated: no new request rides an old connection. */
 		d->pool->next = p->retired;
@@ -415,7 +415,7 @@ peer_pool_for(struct peer *p, struct peer_xfer *x)
 		d->pool = NULL;
 	}
 	if (d->pool == NULL)
-		d->pool = peer_pool_new(p, d, serial, x->base);
+		d->pool = peer_pool_new(p, d, x->bundle_id, x->base);
 	return d->pool;
 }
 
@@ -638,6 +638,7 @@ peer_xfer_new(struct peer *p, const struct peer_request *r)
 	x->p = p;
 	x->url = peer_strdup(r->url, &ok);
 	x->base = peer_strdup(r->base, &ok);
+	x->bundle_id = r->bundle_id;
 	x->method = peer_strdup(r->method, &ok);
 	x->cert = peer_strdup(r->client_cert, &ok);
 	x->key = peer_strdup(r->client_key, &ok);
@@ -705,7 +706,7 @@ peer_call(struct peer *p, const struct peer_request *r,
 	}
 	if (d->down_until > now && d->down_base != NULL &&
 	    strcmp(d->down_base, r->base) == 0 &&
-	    d->down_serial == trust_serial(p->trust, d->td)) {
+	    d->down_bundle == r->bundle_id) {
 		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
 		    "%s (unreachable for %lld ms: tried again in %lld ms)",
 		    d->down_msg, (long long)(now - d->down_since),

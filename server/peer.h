@@ -11,8 +11,8 @@
  * connection's server certificate must be an X.509-SVID of that trust
  * domain verified with its bundle during the handshake
  * (federation_tls_install); TLS sessions are never resumed, so every new
- * connection is verified in full.  When the trust set's bundle of a
- * trust domain changes (trust_serial), or its registry_url does, its pool
+ * connection is verified in full.  When the authorities of a trust
+ * domain's bundle change (bundle_id), or its registry_url does, its pool
  * is retired: new calls go to a new pool, so new connections, verified
  * with the new bundle, and the old pool's connections are closed once the
  * calls they carry are done.  HTTP/2 is offered by ALPN, so a peer's
@@ -49,6 +49,7 @@ struct trust;
 struct peer_request {
 	const char		*trust_domain;	/* the peer's */
 	const char		*base;		/* its registry_url, stored */
+	uint64_t		 bundle_id;	/* digest of its authorities */
 	const char		*url;		/* https://, the whole URL */
 	const char		*method;	/* NULL: GET */
 	const char		*body;		/* NULL: none */

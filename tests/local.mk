@@ -432,6 +432,16 @@ tests_federation_test_two_registries_CFLAGS = $(TEST_CFLAGS) \
 	-I$(top_srcdir)/tests/integration
 tests_federation_test_two_registries_LDADD = $(HARNESS_LIBS)
 
+# Interdomain reads on pooled connections between two registries.
+check_PROGRAMS += tests/federation/test_peer_pool
+TESTS += tests/federation/test_peer_pool
+tests_federation_test_peer_pool_SOURCES = \
+	tests/federation/test_peer_pool.c \
+	tests/federation/regfix.c tests/federation/regfix.h
+tests_federation_test_peer_pool_CFLAGS = $(TEST_CFLAGS) \
+	-I$(top_srcdir)/tests/integration
+tests_federation_test_peer_pool_LDADD = $(HARNESS_LIBS)
+
 check_PROGRAMS += tests/unit/test_federation
 TESTS += tests/unit/test_federation
 tests_unit_test_federation_SOURCES = tests/unit/test_federation.c

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,4 +374,63 @@ Test(interdomain, this_servers_rules_see_the_full_name)
 	get("/v1/services/db", &r);
 	cr_expect_eq(r.status, 404, "%s", r.body);
 	hresp_free(&r);
+}
+
+struct slow_read {
+	pthread_t	thread;
+	long		status;
+	int64_t		ms;
+};
+
+static void *
+slow_read(void *arg)
+{
+	struct slow_read	*s = arg;
+	struct hresp		 r;
+	int64_t			 t0 = util_mono_us();
+
+	get("/v1/services/db@peer.test", &r);
+	s->status = r.status;
+	s->ms = (util_mono_us() - t0) / 1000;
+	hresp_free(&r);
+	return NULL;
+}
+
+Test(interdomain, a_slow_peer_holds_no_thread)
+{
+	struct slow_read	 reads[12];
+	struct hresp		 r;
+	int64_t			 t0, dt, worst = 0;
+	size_t			 i;
+
+	/* Two worker threads (the harness), twelve reads on a peer that
+	 * hangs. */
+	nsregd_cleanup(&srv);
+	nsregd_start(&srv, "interdomain-timeout 3s\n");
+	nsregd_allow_local(&srv);
+	peer_up(peer_ca, PEER_ID);
+	fedfix_set_json(&fix, "/v1/services/db", 200, peer_service("db", 1));
+	fedfix_set_delay(&fix, "/v1/services/db", 0, 1);
+	for (i = 0; i < 12; i++)
+		cr_assert_eq(pthread_create(&reads[i].thread, NULL, slow_read,
+		    &reads[i]), 0);
+	usleep(500 * 1000);
+	/* Meanwhile this server's own records are served at once. */
+	for (i = 0; i < 10; i++) {
+		t0 = util_mono_us();
+		get("/v1/services?limit=1", &r);
+		dt = (util_mono_us() - t0) / 1000;
+		cr_expect_eq(r.status, 200, "%s", r.body);
+		hresp_free(&r);
+		if (dt > worst)
+			worst = dt;
+	}
+	cr_expect_lt(worst, 1000, "a local read took %lld ms while the peer "
+	    "hung", (long long)worst);
+	for (i = 0; i < 12; i++) {
+		pthread_join(reads[i].thread, NULL);
+		cr_expect_eq(reads[i].status, 504);
+		cr_expect(reads[i].ms >= 2500 && reads[i].ms < 6000,
+		    "a read took %lld ms", (long long)reads[i].ms);
+	}
 }
