@@ -30,6 +30,12 @@
 #include "util.h"
 #include "validate.h"
 
+/*
+ * Published keys are read again from the store at least this often (ms):
+ * another instance of a cluster may have rotated the grant key.
+ */
+#define GRANTS_KEYS_FRESH_MS	1000
+
 /* Write attempts when a record moves under a grant being made. */
 #define GRANTS_ATTEMPTS		8
 
@@ -50,6 +56,9 @@ struct grants {
 	char			*jwks;		/* {"keys":[...]} text */
 	size_t			 jwks_len;
 	int64_t			 jwks_until;	/* rebuild then (0: never) */
+	int64_t			 keys_read;	/* when (ms) */
+	int			 keys_reading;	/* a refresh runs */
+	int			 key_warned;	/* another key is current */
 	int64_t			 ttl;		/* grant-ttl, ms */
 	pthread_mutex_t		 load_lock;
 	struct hashmap		*loads;		/* struct grants_load */
@@ -158,6 +167,35 @@ grants_store_event(const struct store_event *ev, void *arg)
 /* ---- keys ---------------------------------------------------------------- */
 
 /*
+ * Say so when the store's current signing key is not this instance's
+ * (g->lock held): another instance of the cluster has another grant-key,
+ * and the store refuses this one's grants.  Said once per key.
+ */
+static void
+grants_keys_compare(struct grants *g, const json_t *keys)
+{
+	const json_t	*k;
+	const char	*cur = NULL, *mine;
+	size_t		 i;
+
+	if (g->key == NULL)
+		return;
+	json_array_foreach(keys, i, k)
+		if (!json_is_integer(json_object_get(k, "retired_at")))
+			cur = json_string_value(json_object_get(k, "kid"));
+	mine = grant_key_kid(g->key);
+	if (cur == NULL || strcmp(cur, mine) == 0) {
+		g->key_warned = 0;
+		return;
+	}
+	if (!g->key_warned)
+		log_warnx("msg=\"the store signs with another grant key: "
+		    "give every instance the same grant-key\" kid=%s "
+		    "current=%s", mine, cur);
+	g->key_warned = 1;
+}
+
+/*
  * Read the keys to publish from the store: the key set for
  * introspection and the /v1/jwks text, good until the first retired key
  * is no longer needed.
@@ -199,6 +237,8 @@ grants_keys_refresh(struct grants *g, int64_t now, struct nsreg_error *err)
 	g->jwks_len = strlen(text);
 	text = NULL;
 	g->jwks_until = until;
+	g->keys_read = now;
+	grants_keys_compare(g, keys);
 	pthread_mutex_unlock(&g->lock);
 	rc = 0;
 	goto out;
@@ -213,20 +253,32 @@ out:
 	return rc;
 }
 
-/* Bring the published keys up to date when a retired one ran out. */
+/*
+ * Bring the published keys up to date when a retired one ran out, and
+ * every GRANTS_KEYS_FRESH_MS: another instance may have changed them.
+ */
 static void
 grants_keys_check(struct grants *g, int64_t now)
 {
 	struct nsreg_error	err;
-	int64_t			until;
+	int			due;
 
+	/* One caller reads; the others go on with the keys held. */
 	pthread_mutex_lock(&g->lock);
-	until = g->jwks_until;
+	due = !g->keys_reading && ((g->jwks_until != 0 &&
+	    now >= g->jwks_until) || now - g->keys_read >=
+	    GRANTS_KEYS_FRESH_MS);
+	if (due)
+		g->keys_reading = 1;
 	pthread_mutex_unlock(&g->lock);
-	if (until != 0 && now >= until &&
-	    grants_keys_refresh(g, now, &err) == -1)
+	if (!due)
+		return;
+	if (grants_keys_refresh(g, now, &err) == -1)
 		log_warnx("msg=\"grant keys refresh failed\" error=%s "
 		    "detail=\"%s\"", nsreg_code_name(err.code), err.message);
+	pthread_mutex_lock(&g->lock);
+	g->keys_reading = 0;
+	pthread_mutex_unlock(&g->lock);
 }
 
 /*

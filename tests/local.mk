@@ -459,6 +459,13 @@ tests_bench_bare_mhd_SOURCES = tests/bench/bare_mhd.c
 tests_bench_bare_mhd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
 tests_bench_bare_mhd_LDADD = $(MHD_LIBS)
 EXTRA_DIST += tests/bench/run tests/bench/registry.sh tests/bench/lib.sh
+# tests/bench/cluster.sh: event propagation between two instances.
+EXTRA_PROGRAMS += tests/bench/watch_lat
+tests_bench_watch_lat_SOURCES = tests/bench/watch_lat.c
+tests_bench_watch_lat_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
+tests_bench_watch_lat_LDADD = server/libnsregcore.a $(CURL_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
+EXTRA_DIST += tests/bench/cluster.sh
 
 # tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
 EXTRA_PROGRAMS += tests/bench/whoami_tokens

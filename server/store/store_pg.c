@@ -146,8 +146,8 @@ static const char *const store_pg_sql[PG_SQL_MAX] = {
 	    "WHERE retired_at IS NOT NULL AND expires_at <= $1",
 	/* The wake-up sent with the commit, in the same round trip. */
 	[PG_REVISION_SET_NOTIFY] =
-	    "UPDATE meta SET value = $1 WHERE key = 'revision' "
-	    "AND pg_notify($2, $1::text) IS NOT NULL",
+	    "UPDATE meta SET value = $1::bigint WHERE key = 'revision' "
+	    "AND pg_notify($2::text, $1::bigint::text) IS NOT NULL",
 	[PG_EVENTS_AFTER] =
 	    "SELECT revision, kind, type, name, reason, object FROM events "
 	    "WHERE revision > $1 AND revision <= $2 ORDER BY revision "
@@ -246,7 +246,7 @@ store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
 {
 	PGresult	*r;
 	char		 name[16], sql[256];
-	const char	*text;
+	const char	*text, *state;
 	int		 i;
 
 	for (i = 0; i < PG_SQL_MAX; i++) {
@@ -262,11 +262,16 @@ store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
 		r = PQprepare(c->db, name, text, 0, NULL);
 		/* An engine without pg_notify() (LISTEN/NOTIFY is only a
 		 * hint): writers then commit without a wake-up. */
-		c->notify = i == PG_REVISION_SET_NOTIFY ? r != NULL &&
-		    PQresultStatus(r) == PGRES_COMMAND_OK : c->notify;
-		if (i == PG_REVISION_SET_NOTIFY && !c->notify) {
-			PQclear(r);
-			continue;
+		if (i == PG_REVISION_SET_NOTIFY) {
+			c->notify = r != NULL &&
+			    PQresultStatus(r) == PGRES_COMMAND_OK;
+			state = r != NULL ? PQresultErrorField(r,
+			    PG_DIAG_SQLSTATE) : NULL;
+			if (!c->notify && state != NULL &&
+			    strcmp(state, "42883") == 0) {
+				PQclear(r);
+				continue;
+			}
 		}
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
 			store_pg_fail(c, r, "prepare", err);

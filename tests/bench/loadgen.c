@@ -5,12 +5,14 @@
  *
  * loadgen -u https://127.0.0.1:8443 -c CONNS -d SECONDS [-n REQUESTS]
  *     [-m METHOD] -p PATH [-b BODY] [--cacert F] [--cert F --key F]
- *     [-H "Header: value"] [--mod N] [--lines FILE]
+ *     [-H "Header: value"] [--mod N] [--lines FILE] [--rate R]
  *
  * PATH, BODY and headers may hold {i} (a unique sequence number), {s}
  * ({i} modulo --mod), {r} (a random number below --mod) and {t} (line
  * {i} modulo the number of lines of --lines FILE, e.g. one bearer token
- * of many per request).  Prints one JSON line:
+ * of many per request).  --rate R paces the requests: request {i} leaves
+ * no earlier than i/R seconds after the start (R per second in all).
+ * Prints one JSON line:
  * {"requests","seconds","rps","p50_ms","p99_ms","max_ms","status":{...},
  *  "errors"}.
  */
@@ -48,6 +50,8 @@ static char		**lg_lines;		/* --lines */
 static size_t		 lg_nlines;
 static long long	 lg_limit;		/* total requests, 0: none */
 static double		 lg_seconds = 5;
+static double		 lg_rate;		/* --rate, 0: none */
+static double		 lg_start;
 static SSL_CTX		*lg_ctx;
 static atomic_llong	 lg_seq;
 static atomic_llong	 lg_done;
@@ -206,6 +210,9 @@ lg_run(void *arg)
 		i = atomic_fetch_add(&lg_seq, 1);
 		if (lg_limit > 0 && i >= lg_limit)
 			break;
+		if (lg_rate > 0 && (t0 = lg_start + (double)i / lg_rate -
+		    lg_now()) > 0)
+			usleep((useconds_t)(t0 * 1e6));
 		if (ssl == NULL && (ssl = lg_connect()) == NULL) {
 			atomic_fetch_add(&lg_errors, 1);
 			usleep(10000);
@@ -296,6 +303,7 @@ main(int argc, char *argv[])
 		{ "key", required_argument, NULL, 'K' },
 		{ "mod", required_argument, NULL, 'M' },
 		{ "lines", required_argument, NULL, 'L' },
+		{ "rate", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct lg_thread	*th;
@@ -345,6 +353,9 @@ main(int argc, char *argv[])
 		case 'M':
 			lg_mod = strtol(optarg, NULL, 10);
 			break;
+		case 'R':
+			lg_rate = strtod(optarg, NULL);
+			break;
 		case 'L':
 			if (lg_read_lines(optarg) == -1) {
 				fprintf(stderr, "loadgen: %s: no lines\n",
@@ -371,7 +382,7 @@ main(int argc, char *argv[])
 		return 2;
 	}
 	th = calloc((size_t)conns, sizeof(*th));
-	t0 = lg_now();
+	t0 = lg_start = lg_now();
 	for (i = 0; i < conns; i++) {
 		th[i].seed = (unsigned int)i * 7919u + 1;
 		th[i].cap = LG_LAT_MAX / (size_t)conns;

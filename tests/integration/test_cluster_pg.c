@@ -12,7 +12,9 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -595,4 +597,48 @@ Test(cluster_pg, an_expired_endpoint_is_deleted_once)
 			cr_expect_eq(del_rev[i], del_rev[0]);
 		hwatch_stop(&w[i]);
 	}
+}
+
+/* The number of keys s publishes. */
+static size_t
+jwks_size(const struct nsregd *s)
+{
+	struct hcred	c;
+	struct hresp	r;
+	size_t		n;
+
+	hcred_none(&c);
+	want_status(s, &c, "GET", "/v1/jwks", NULL, 200, &r);
+	n = json_array_size(json_object_get(r.json, "keys"));
+	hresp_free(&r);
+	return n;
+}
+
+Test(cluster_pg, a_grant_key_rotated_on_one_instance_is_published_by_all)
+{
+	char	path[PATH_MAX];
+	int64_t	t0, end;
+	int	i;
+
+	start(2, "grant-ttl 10m\n");
+	db_setup(0);
+	usleep(WITHIN_MS * 1000);
+	json_decref(grant(&node[0], "spiffe://example.org/old",
+	    "{\"service\":\"db\"}"));
+	cr_assert_eq(jwks_size(&node[1]), 1);
+	/* Node 0 reloads with a new key: the old one stays published
+	 * while its grant lives. */
+	harness_grant_key(nsregd_path(&node[0], "grant.key", path,
+	    sizeof(path)));
+	nsregd_signal(&node[0], SIGHUP);
+	end = util_now_ms() + 10000;
+	while (jwks_size(&node[0]) != 2 && util_now_ms() < end)
+		usleep(20 * 1000);
+	cr_assert_eq(jwks_size(&node[0]), 2, "node 0 did not reload");
+	t0 = util_now_ms();
+	for (i = 0; jwks_size(&node[1]) != 2 &&
+	    util_now_ms() - t0 <= WITHIN_MS; i++)
+		usleep(20 * 1000);
+	cr_assert_eq(jwks_size(&node[1]), 2, "the new key not published by "
+	    "the other instance within a second");
 }
