@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "h2_guard.h"
 #include "log.h"
 #include "spiffe.h"
 #include "util.h"
@@ -417,6 +418,35 @@ conf_kw_max_connections_per_address(struct conf_parser *p, struct conf *c,
 	return 0;
 }
 
+/* HTTP/2 abuse limits (server/h2_guard.h), per connection per second. */
+static int
+conf_kw_h2_max_resets(struct conf_parser *p, struct conf *c, char **av,
+    int ac)
+{
+	long long	n;
+
+	(void)ac;
+	if (util_number_parse(av[0], 1, 1000000, &n) == -1)
+		return conf_error(p, "h2-max-resets: \"%s\" is not a number "
+		    "from 1 to 1000000", av[0]);
+	c->h2_max_resets = (unsigned int)n;
+	return 0;
+}
+
+static int
+conf_kw_h2_max_control_frames(struct conf_parser *p, struct conf *c,
+    char **av, int ac)
+{
+	long long	n;
+
+	(void)ac;
+	if (util_number_parse(av[0], 10, 1000000, &n) == -1)
+		return conf_error(p, "h2-max-control-frames: \"%s\" is not a "
+		    "number from 10 to 1000000", av[0]);
+	c->h2_max_control_frames = (unsigned int)n;
+	return 0;
+}
+
 static int
 conf_kw_log_level(struct conf_parser *p, struct conf *c, char **av, int ac)
 {
@@ -527,6 +557,10 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_max_connections },
 	{ .name = "max-connections-per-address", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_max_connections_per_address },
+	{ .name = "h2-max-resets", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_h2_max_resets },
+	{ .name = "h2-max-control-frames", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_h2_max_control_frames },
 	{ .name = "header-timeout", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_header_timeout },
 	{ .name = "policy-budget", .minargs = 1, .maxargs = 1,
@@ -569,6 +603,8 @@ conf_defaults(struct conf *c)
 	c->policy_budget = 100;
 	c->max_connections = 0;
 	c->max_connections_per_address = 256;
+	c->h2_max_resets = H2_GUARD_MAX_RESETS;
+	c->h2_max_control_frames = H2_GUARD_MAX_CONTROL;
 	c->log_level = LOG_LEVEL_INFO;
 	c->federation_timeout = 10 * 1000;
 	c->federation_refresh_min = 30 * 1000;
@@ -882,6 +918,8 @@ conf_dump(const struct conf *c, FILE *f)
 		fprintf(f, "max-connections %u\n", c->max_connections);
 	fprintf(f, "max-connections-per-address %u\n",
 	    c->max_connections_per_address);
+	fprintf(f, "h2-max-resets %u\n", c->h2_max_resets);
+	fprintf(f, "h2-max-control-frames %u\n", c->h2_max_control_frames);
 	if (c->federation_ca_file != NULL)
 		fprintf(f, "federation-ca-file \"%s\"\n",
 		    c->federation_ca_file);

@@ -57,6 +57,8 @@ struct conf {
 	int64_t			 policy_budget;		/* ms per list */
 	unsigned int		 max_connections;	/* 0: from the fd limit */
 	unsigned int		 max_connections_per_address;
+	unsigned int		 h2_max_resets;		/* per second */
+	unsigned int		 h2_max_control_frames;	/* per second */
 	int			 log_level;	/* enum log_level */
 	char			*federation_ca_file;	/* NULL: system */
 	int64_t			 federation_timeout;	/* ms */

@@ -40,7 +40,8 @@ server_libnsregd_a_SOURCES = \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \
 	server/peer.c server/peer.h \
-	server/api_interdomain.c server/api_interdomain.h
+	server/api_interdomain.c server/api_interdomain.h \
+	server/h2_guard.c server/h2_guard.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 

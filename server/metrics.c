@@ -65,6 +65,7 @@ struct metrics {
 	/* Slot 0 is "no route matched"; route i is slot i + 1. */
 	struct metrics_route	routes[METRICS_ROUTES_MAX + 1];
 	atomic_uint_fast64_t	decisions[METRICS_NACTIONS][2];
+	atomic_uint_fast64_t	h2_goaway[H2_GUARD_NREASONS];
 	pthread_mutex_t		lock;		/* tds */
 	struct metrics_td	tds[METRICS_TD_MAX];
 	size_t			ntds;
@@ -129,6 +130,14 @@ metrics_decision(struct metrics *m, const char *action, int allow)
 			    1, memory_order_relaxed);
 			return;
 		}
+}
+
+void
+metrics_h2_goaway(struct metrics *m, enum h2_guard_reason r)
+{
+	if (m == NULL || (unsigned int)r >= H2_GUARD_NREASONS)
+		return;
+	atomic_fetch_add_explicit(&m->h2_goaway[r], 1, memory_order_relaxed);
 }
 
 void
@@ -440,6 +449,13 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	    "# TYPE nsreg_decisions_dropped_total counter\n"
 	    "nsreg_decisions_dropped_total %llu\n", (unsigned long long)
 	    g->decisions_dropped);
+	metrics_printf(&b, "# HELP nsreg_h2_goaway_total HTTP/2 connections "
+	    "closed with GOAWAY by the abuse limits, by reason.\n"
+	    "# TYPE nsreg_h2_goaway_total counter\n");
+	for (i = H2_GUARD_NONE + 1; i < H2_GUARD_NREASONS; i++)
+		metrics_printf(&b, "nsreg_h2_goaway_total{reason=\"%s\"} %llu\n",
+		    h2_guard_reason_name(i), (unsigned long long)atomic_load(
+		    &m->h2_goaway[i]));
 	pthread_mutex_lock(&m->lock);
 	for (i = k = 0; i < m->ntds; i++) {
 		if (atomic_load(&m->tds[i].ok) + atomic_load(&m->tds[i].error) ==

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "h2_guard.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -17,5 +18,11 @@ struct route;
 void		 metrics_request(struct metrics *m, const struct route *r,
 		    enum http_method method, unsigned int status,
 		    int64_t dur_us);
+
+/*
+ * Count an HTTP/2 connection closed with GOAWAY by the abuse limits
+ * (h2_guard.h), exposed as nsreg_h2_goaway_total{reason}.
+ */
+void		 metrics_h2_goaway(struct metrics *m, enum h2_guard_reason r);
 
 #endif /* NSREG_METRICS_HTTP_H */

@@ -41,6 +41,13 @@ tests_unit_test_watch_ring_SOURCES = tests/unit/test_watch_ring.c
 tests_unit_test_watch_ring_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_watch_ring_LDADD = $(TEST_LIBS)
 
+# HTTP/2 abuse accounting, as scripts on a fake clock (issue 12 item 3).
+check_PROGRAMS += tests/unit/test_h2_guard
+TESTS += tests/unit/test_h2_guard
+tests_unit_test_h2_guard_SOURCES = tests/unit/test_h2_guard.c
+tests_unit_test_h2_guard_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_h2_guard_LDADD = $(TEST_LIBS)
+
 # nsregd -n and the start check every file alike (issue 18 item 6).
 check_PROGRAMS += tests/unit/test_check
 TESTS += tests/unit/test_check

@@ -254,6 +254,27 @@ Test(metrics, process_series_are_there_and_sane)
 	free(t);
 }
 
+/*
+ * Every reason the HTTP/2 abuse limits close a connection for is a
+ * series from the start, so alerts see it go from 0 to 1.
+ */
+Test(metrics, h2_goaway_reasons_are_all_there_at_zero)
+{
+	static const char *const reasons[] = { "rapid_reset",
+	    "control_flood", "continuation_flood", "header_list",
+	    "slow_read", "header_timeout" };
+	char	*t = scrape(), series[128];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		snprintf(series, sizeof(series),
+		    "nsreg_h2_goaway_total{reason=\"%s\"}", reasons[i]);
+		cr_expect_eq(sample(t, series), 0, "%s", series);
+	}
+	cr_expect(strstr(t, "# TYPE nsreg_h2_goaway_total counter\n") != NULL);
+	free(t);
+}
+
 Test(metrics, refused_requests_count_under_their_route)
 {
 	static const struct {

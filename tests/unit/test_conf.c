@@ -92,6 +92,8 @@ Test(conf, full_config_sets_every_directive)
 	cr_expect_eq(c->connection_timeout, 30000);
 	cr_expect_eq(c->max_connections, 20000);
 	cr_expect_eq(c->max_connections_per_address, 500);
+	cr_expect_eq(c->h2_max_resets, 50);
+	cr_expect_eq(c->h2_max_control_frames, 1000);
 	cr_expect_eq(c->header_timeout, 5000);
 	cr_expect_eq(c->policy_budget, 250);
 	cr_expect_eq(c->log_level, 0);
@@ -115,6 +117,8 @@ Test(conf, defaults_when_unset)
 	cr_expect_eq(c->endpoint_default_ttl, 60 * 1000);
 	cr_expect_eq(c->endpoint_max_ttl, 3600 * 1000);
 	cr_expect_eq(c->grant_ttl, 600 * 1000);
+	cr_expect_eq(c->h2_max_resets, 100);
+	cr_expect_eq(c->h2_max_control_frames, 200);
 	cr_expect_str_eq(c->database, "sqlite:/var/lib/nsreg/nsreg.db");
 	conf_free(c);
 }
