@@ -50,6 +50,18 @@ decisions_query_arg(const char *key, const char *value, void *arg)
 			return nsreg_error_set(dq->err, NSREG_INVALID_ARGUMENT,
 			    "decision", "decision: must be allow or deny");
 		dq->q.decision = value;
+	} else if (strcmp(key, "since") == 0 || strcmp(key, "until") == 0) {
+		/* A '+' of an offset arrives as a space unless sent as %2B. */
+		if (util_rfc3339_parse(value, key[0] == 's' ? &dq->q.since :
+		    &dq->q.until) == -1)
+			return nsreg_error_set(dq->err, NSREG_INVALID_ARGUMENT,
+			    key, "%s: not an RFC 3339 date-time (e.g. "
+			    "2026-11-27T16:31:14Z; a + offset written %%2B)",
+			    key);
+		if (key[0] == 's')
+			dq->q.has_since = 1;
+		else
+			dq->q.has_until = 1;
 	} else if (strcmp(key, "limit") == 0) {
 		if (util_number_parse(value, 1, DECISIONS_LIMIT_MAX, &v) == -1)
 			return nsreg_error_set(dq->err, NSREG_INVALID_ARGUMENT,

@@ -617,6 +617,9 @@ store_decision_list(struct store *s, const struct store_decision_query *q,
 	if (q->before_id < 0)
 		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
 		    "page_token", "negative decision id");
+	if (q->has_since && q->has_until && q->since > q->until)
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "until",
+		    "until is before since");
 	return s->backend->decision_list(s->b, q, items, next_id, err);
 }
 

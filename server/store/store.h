@@ -409,6 +409,12 @@ struct store_decision_query {
 	const char	*decision;	/* "allow", "deny" or NULL */
 	int64_t		 before_id;	/* 0: newest first from the top */
 	size_t		 limit;		/* 0: 100 */
+	/* Entries with time >= since (has_since) and time < until
+	 * (has_until), ms since the epoch. */
+	int64_t		 since;
+	int64_t		 until;
+	int		 has_since;
+	int		 has_until;
 };
 
 struct store_decision {

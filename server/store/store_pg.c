@@ -154,17 +154,22 @@ static const char *const store_pg_sql[PG_SQL_MAX] = {
 	    "LIMIT $3",
 };
 
-/* Decision lists by filter mask: principal 1, action 2, decision 4. */
+/*
+ * Decision lists by filter mask: principal 1, action 2, decision 4,
+ * since 8, until 16.
+ */
 static int
 store_pg_decisions_sql(unsigned int mask, char *buf, size_t len)
 {
 	int	n;
 
 	n = snprintf(buf, len, "SELECT id, entry FROM decisions "
-	    "WHERE id < $1%s%s%s ORDER BY id DESC LIMIT $5",
+	    "WHERE id < $1%s%s%s%s%s ORDER BY id DESC LIMIT $5",
 	    mask & 1 ? " AND principal = $2" : " AND $2::text IS NULL",
 	    mask & 2 ? " AND action = $3" : " AND $3::text IS NULL",
-	    mask & 4 ? " AND decision = $4" : " AND $4::text IS NULL");
+	    mask & 4 ? " AND decision = $4" : " AND $4::text IS NULL",
+	    mask & 8 ? " AND time >= $6" : " AND $6::bigint IS NULL",
+	    mask & 16 ? " AND time < $7" : " AND $7::bigint IS NULL");
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 

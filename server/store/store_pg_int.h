@@ -95,8 +95,8 @@ enum store_pg_sql {
 	PG_KEYS_PRUNE,
 	PG_REVISION_SET_NOTIFY,
 	PG_EVENTS_AFTER,
-	PG_DECISIONS,		/* 8 of them, by filter mask */
-	PG_SQL_MAX = PG_DECISIONS + 8
+	PG_DECISIONS,		/* 32 of them, by filter mask */
+	PG_SQL_MAX = PG_DECISIONS + 32
 };
 
 /* A pooled connection. */

@@ -17,8 +17,8 @@
 
 /* Numbers as text parameters. */
 struct store_pg_rparams {
-	const char	*v[6];
-	char		 num[6][24];
+	const char	*v[8];
+	char		 num[8][24];
 };
 
 static void
@@ -383,7 +383,8 @@ store_pg_decision_list(void *b, const struct store_decision_query *q,
 	if ((c = store_pg_conn_get(s, err)) == NULL)
 		return -1;
 	mask = (q->principal != NULL ? 1 : 0) | (q->action != NULL ? 2 : 0) |
-	    (q->decision != NULL ? 4 : 0);
+	    (q->decision != NULL ? 4 : 0) | (q->has_since ? 8 : 0) |
+	    (q->has_until ? 16 : 0);
 	if ((list = json_array()) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
@@ -394,7 +395,13 @@ store_pg_decision_list(void *b, const struct store_decision_query *q,
 	p.v[3] = q->decision;
 	/* One more than asked tells whether a next page exists. */
 	store_pg_rint(&p, 4, (int64_t)limit + 1);
-	if ((r = store_pg_run(c, (enum store_pg_sql)(PG_DECISIONS + mask), 5,
+	p.v[5] = NULL;
+	p.v[6] = NULL;
+	if (mask & 8)
+		store_pg_rint(&p, 5, q->since);
+	if (mask & 16)
+		store_pg_rint(&p, 6, q->until);
+	if ((r = store_pg_run(c, (enum store_pg_sql)(PG_DECISIONS + mask), 7,
 	    p.v, "decisions", err)) == NULL)
 		goto done;
 	n = PQntuples(r);

@@ -68,8 +68,8 @@
  * many frames are left, then holds them off to copy the rest.
  */
 #define STORE_SQLITE_CHECKPOINT_TAIL	256
-/* Decision log filters: principal, action, decision. */
-#define STORE_SQLITE_DECISION_FILTERS	8
+/* Decision log filters: principal, action, decision, since, until. */
+#define STORE_SQLITE_DECISION_FILTERS	32
 
 enum store_sqlite_sql {
 	SQL_BEGIN = 0,

@@ -640,15 +640,17 @@ static sqlite3_stmt *
 store_sqlite_decisions_stmt(struct store_sqlite_conn *c, unsigned int mask,
     struct nsreg_error *err)
 {
-	char	sql[256];
+	char	sql[320];
 
 	if (c->decisions[mask] != NULL)
 		return c->decisions[mask];
 	snprintf(sql, sizeof(sql), "SELECT id, entry FROM decisions "
-	    "WHERE id < ?1%s%s%s ORDER BY id DESC LIMIT ?5",
+	    "WHERE id < ?1%s%s%s%s%s ORDER BY id DESC LIMIT ?5",
 	    mask & 1 ? " AND principal = ?2" : "",
 	    mask & 2 ? " AND action = ?3" : "",
-	    mask & 4 ? " AND decision = ?4" : "");
+	    mask & 4 ? " AND decision = ?4" : "",
+	    mask & 8 ? " AND time >= ?6" : "",
+	    mask & 16 ? " AND time < ?7" : "");
 	return store_sqlite_prepare(c, &c->decisions[mask], sql, err);
 }
 
@@ -668,13 +670,18 @@ store_sqlite_decision_list(void *b, const struct store_decision_query *q,
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
 	mask = (q->principal != NULL ? 1 : 0) | (q->action != NULL ? 2 : 0) |
-	    (q->decision != NULL ? 4 : 0);
+	    (q->decision != NULL ? 4 : 0) | (q->has_since ? 8 : 0) |
+	    (q->has_until ? 16 : 0);
 	if ((list = json_array()) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
 	}
 	if ((st = store_sqlite_decisions_stmt(c, mask, err)) == NULL)
 		goto done;
+	if (mask & 8)
+		sqlite3_bind_int64(st, 6, q->since);
+	if (mask & 16)
+		sqlite3_bind_int64(st, 7, q->until);
 	sqlite3_bind_int64(st, 1, q->before_id != 0 ? q->before_id :
 	    INT64_MAX);
 	sqlite3_bind_text(st, 2, q->principal, -1, SQLITE_STATIC);

@@ -2,16 +2,24 @@
  * test_console.c - the console's files through a real nsregd (/ui/,
  * DESIGN section 4 "Console"): types, the Content-Security-Policy and
  * the other security headers, ETag revalidation, the /ui redirect; and
- * POST /v1/policies/check, which validates a rule without storing it.
- * The browser drives the console itself in tests/ui/console.sh.
+ * POST /v1/policies/check, which validates a rule without storing it;
+ * the decision log's filters the decisions view asks the server for
+ * (since, until); the way in for a browser that presents an admin's
+ * X.509-SVID.  The browser drives the console itself in
+ * tests/ui/console.sh.
  */
 #include "config.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
+#include "util.h"
+
+#define OPS_ID		"spiffe://example.org/ops"
+#define CLIENT_ID	"spiffe://example.org/ns/default/sa/client"
 
 #define UI_CSP	"default-src 'self'; script-src 'self'; " \
 	"style-src 'self'; img-src 'self' data:; connect-src 'self'; " \
@@ -22,7 +30,7 @@ static struct nsregd	srv;
 static void
 setup(void)
 {
-	nsregd_start(&srv, NULL);
+	nsregd_start(&srv, "admin " OPS_ID "\n");
 }
 
 static void
@@ -184,5 +192,185 @@ Test(console, policies_check)
 	cr_assert_eq(hreq(&srv, &x509, "POST", "/v1/policies/check",
 	    check_cases[0].body, NULL, NULL, &r), 0);
 	cr_expect_eq(r.status, 403, "%ld: %s", r.status, r.body);
+	hresp_free(&r);
+}
+
+/* The ids of the decisions listed at path (admin), newest first. */
+static json_t *
+decisions(const char *path, long want)
+{
+	struct hcred	 admin;
+	struct hresp	 r;
+	json_t		*items;
+
+	hcred_admin(&srv, &admin);
+	cr_assert_eq(hreq(&srv, &admin, "GET", path, NULL, NULL, NULL, &r),
+	    0);
+	cr_assert_eq(r.status, want, "%s: %ld %s", path, r.status, r.body);
+	items = json_incref(want == 200 ? json_object_get(r.json, "items") :
+	    json_object_get(r.json, "error"));
+	hresp_free(&r);
+	return items;
+}
+
+/* Whether the items name service svc (each a denied find of its own). */
+static int
+has_service(const json_t *items, const char *svc)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_foreach(items, i, e)
+		if (strcmp(json_string_value(json_object_get(e, "service")),
+		    svc) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+stamp(int64_t ms, char *buf, size_t len)
+{
+	util_rfc3339_format(ms, buf, len);
+}
+
+static const struct time_case {
+	const char	*query;
+	const char	*field;
+} bad_time_cases[] = {
+	{ "?since=yesterday", "since" },
+	{ "?since=", "since" },
+	{ "?since=2026-11-27", "since" },
+	{ "?since=2026-11-27T16:31:14", "since" },
+	{ "?since=2026-02-30T00:00:00Z", "since" },
+	{ "?since=2026-11-27T16:31:14.Z", "since" },
+	{ "?since=1764259874", "since" },
+	/* An unencoded '+' is a space in a query. */
+	{ "?since=2026-11-27T16:31:14+01:00", "since" },
+	{ "?until=2026-11-27%2016:31:14Z", "until" },
+	{ "?until=2026-11-27T25:00:00Z", "until" },
+	{ "?since=2026-11-27T16:31:14Z&until=2026-11-27T16:31:13Z",
+	  "until" },
+};
+
+Test(console, decisions_filtered_by_time_on_the_server)
+{
+	struct hcred	 client;
+	struct hresp	 r;
+	json_t		*items;
+	char		 t0[UTIL_RFC3339_MAX], mid[UTIL_RFC3339_MAX];
+	char		 end[UTIL_RFC3339_MAX], path[512], off[64];
+	int64_t		 start, m;
+	size_t		 i;
+
+	hcred_x509(&srv, &client);
+	/* Without rules every find is denied: one entry per service. */
+	start = util_now_ms() - 1000;
+	cr_assert_eq(hreq(&srv, &client, "GET", "/v1/services/early", NULL,
+	    NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 403);
+	hresp_free(&r);
+	usleep(600 * 1000);
+	m = util_now_ms();
+	usleep(600 * 1000);
+	cr_assert_eq(hreq(&srv, &client, "GET", "/v1/services/late", NULL,
+	    NULL, NULL, &r), 0);
+	cr_expect_eq(r.status, 403);
+	hresp_free(&r);
+	stamp(start, t0, sizeof(t0));
+	stamp(m, mid, sizeof(mid));
+	stamp(util_now_ms() + 1000, end, sizeof(end));
+
+	snprintf(path, sizeof(path), "/v1/decisions?since=%s", mid);
+	items = decisions(path, 200);
+	cr_expect(has_service(items, "late") && !has_service(items, "early"),
+	    "%s", path);
+	json_decref(items);
+	snprintf(path, sizeof(path), "/v1/decisions?until=%s", mid);
+	items = decisions(path, 200);
+	cr_expect(!has_service(items, "late") && has_service(items, "early"),
+	    "%s", path);
+	json_decref(items);
+	snprintf(path, sizeof(path), "/v1/decisions?since=%s&until=%s", t0,
+	    end);
+	items = decisions(path, 200);
+	cr_expect(has_service(items, "late") && has_service(items, "early"),
+	    "%s", path);
+	json_decref(items);
+	/* With the other filters, all on the server. */
+	snprintf(path, sizeof(path), "/v1/decisions?since=%s&until=%s"
+	    "&decision=deny&action=find&principal=" CLIENT_ID "&limit=1", t0,
+	    end);
+	items = decisions(path, 200);
+	cr_expect_eq(json_array_size(items), 1);
+	cr_expect(has_service(items, "late"), "%s", path);
+	json_decref(items);
+	snprintf(path, sizeof(path), "/v1/decisions?since=%s&decision=allow",
+	    t0);
+	items = decisions(path, 200);
+	cr_expect(!has_service(items, "late") && !has_service(items, "early"),
+	    "%s", path);
+	json_decref(items);
+	/* The same instant one hour east, its '+' percent-encoded. */
+	stamp(m + 3600 * 1000, off, sizeof(off));
+	off[strlen(off) - 1] = '\0';
+	snprintf(path, sizeof(path), "/v1/decisions?since=%s%%2B01:00", off);
+	items = decisions(path, 200);
+	cr_expect(has_service(items, "late") && !has_service(items, "early"),
+	    "%s", path);
+	json_decref(items);
+
+	for (i = 0; i < sizeof(bad_time_cases) / sizeof(bad_time_cases[0]);
+	    i++) {
+		snprintf(path, sizeof(path), "/v1/decisions%s",
+		    bad_time_cases[i].query);
+		items = decisions(path, 400);
+		cr_expect_str_eq(json_string_value(json_object_get(items,
+		    "code")), "invalid_argument", "%s", path);
+		cr_expect_str_eq(json_string_value(json_object_get(items,
+		    "field")), bad_time_cases[i].field, "%s", path);
+		json_decref(items);
+	}
+}
+
+/*
+ * A browser that presents an X.509-SVID listed with admin needs no
+ * token: whoami says admin, and the calls of every view answer.  One
+ * that presents another SVID sees what the API lets it see.
+ */
+Test(console, an_admin_certificate_needs_no_token)
+{
+	struct hcred	 ops, client;
+	struct hresp	 r;
+	static const char *const paths[] = { "/v1/decisions?limit=1",
+	    "/v1/policies", "/v1/trust-domains", "/metrics" };
+	size_t		 i;
+
+	hcred_issue_x509(&srv, OPS_ID, 0, &ops);
+	hcred_x509(&srv, &client);
+	cr_assert_eq(hreq(&srv, &ops, "GET", "/v1/whoami", NULL, NULL, NULL,
+	    &r), 0);
+	cr_expect_eq(r.status, 200);
+	cr_expect(json_is_true(json_object_get(r.json, "admin")), "%s",
+	    r.body);
+	cr_expect_str_eq(json_string_value(json_object_get(r.json, "auth")),
+	    "x509");
+	cr_expect_str_eq(json_string_value(json_object_get(r.json, "id")),
+	    OPS_ID);
+	hresp_free(&r);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		cr_assert_eq(hreq(&srv, &ops, "GET", paths[i], NULL, NULL,
+		    NULL, &r), 0);
+		cr_expect_eq(r.status, 200, "%s: %ld", paths[i], r.status);
+		hresp_free(&r);
+		cr_assert_eq(hreq(&srv, &client, "GET", paths[i], NULL, NULL,
+		    NULL, &r), 0);
+		cr_expect_eq(r.status, 403, "%s as a workload: %ld", paths[i],
+		    r.status);
+		hresp_free(&r);
+	}
+	cr_assert_eq(hreq(&srv, &client, "GET", "/v1/whoami", NULL, NULL,
+	    NULL, &r), 0);
+	cr_expect(json_is_false(json_object_get(r.json, "admin")), "%s",
+	    r.body);
 	hresp_free(&r);
 }

@@ -978,6 +978,88 @@ Test(store, decision_log_appends_lists_and_prunes)
 		json_decref(e[i]);
 }
 
+/* since and until bound the entries' time, alone or with other filters. */
+Test(store, decision_log_time_bounds)
+{
+	static const struct {
+		int	has_since, has_until;
+		int64_t	since, until;
+		int	deny;		/* filter decision=deny too */
+		size_t	n;
+		int64_t	first_id;	/* newest id listed */
+	} cases[] = {
+		{ 0, 0, 0, 0, 0, 6, 6 },
+		{ 1, 0, T0 + 2000, 0, 0, 4, 6 },
+		{ 1, 0, T0 + 1999, 0, 0, 4, 6 },
+		{ 1, 0, T0 + 2001, 0, 0, 3, 6 },
+		{ 0, 1, 0, T0 + 2000, 0, 2, 2 },
+		{ 0, 1, 0, T0 + 2001, 0, 3, 3 },
+		{ 1, 1, T0 + 1000, T0 + 4000, 0, 3, 4 },
+		{ 1, 1, T0 + 1000, T0 + 4000, 1, 1, 4 },
+		{ 1, 1, T0 + 3000, T0 + 3000, 0, 0, 0 },
+		{ 1, 0, T0 + 9000, 0, 0, 0, 0 },
+		{ 0, 1, 0, T0, 0, 0, 0 },
+	};
+	struct store_decision		 v[6];
+	struct store_decision_query	 q;
+	struct nsreg_error		 err;
+	json_t				*e[6], *items;
+	int64_t				 next;
+	size_t				 i;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 6; i++) {
+		e[i] = json_pack("{s:s, s:s, s:{s:s}}", "time",
+		    "2026-11-27T16:31:14Z", "action", "connect", "decision",
+		    "decision", i == 3 ? "deny" : "allow");
+		v[i].time = T0 + (int64_t)i * 1000;
+		v[i].entry = e[i];
+	}
+	cr_assert_eq(store_decision_append(st, v, 6, &err), 0, "%s",
+	    err.message);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&q, 0, sizeof(q));
+		q.has_since = cases[i].has_since;
+		q.has_until = cases[i].has_until;
+		q.since = cases[i].since;
+		q.until = cases[i].until;
+		q.decision = cases[i].deny ? "deny" : NULL;
+		cr_assert_eq(store_decision_list(st, &q, &items, &next, &err),
+		    0, "case %zu: %s", i, err.message);
+		cr_expect_eq(json_array_size(items), cases[i].n, "case %zu",
+		    i);
+		if (cases[i].n > 0)
+			cr_expect_eq(json_integer_value(json_object_get(
+			    json_array_get(items, 0), "id")),
+			    cases[i].first_id, "case %zu", i);
+		json_decref(items);
+	}
+	/* Pages within bounds: two of the three, then the last. */
+	memset(&q, 0, sizeof(q));
+	q.has_since = q.has_until = 1;
+	q.since = T0 + 1000;
+	q.until = T0 + 4000;
+	q.limit = 2;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_expect_eq(json_array_size(items), 2);
+	cr_expect_eq(next, 3);
+	json_decref(items);
+	q.before_id = next;
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_expect_eq(json_array_size(items), 1);
+	cr_expect_eq(next, 0);
+	json_decref(items);
+	/* An empty range is a question; a reversed one an error. */
+	q.before_id = 0;
+	q.since = T0 + 4000;
+	q.until = T0 + 3999;
+	cr_expect_eq(store_decision_list(st, &q, &items, &next, &err), -1);
+	cr_expect_eq(err.code, NSREG_INVALID_ARGUMENT);
+	cr_expect_str_eq(err.field, "until");
+	for (i = 0; i < 6; i++)
+		json_decref(e[i]);
+}
+
 Test(store, newer_schema_is_refused)
 {
 	const struct store_backend	*be;
