@@ -577,7 +577,9 @@ peer_new(struct trust *trust, struct metrics *m, struct nsreg_error *err)
 	    curl_multi_setopt(p->multi, CURLMOPT_PIPELINING,
 	    (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||
 	    curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)PEER_HOST_CONNECTIONS) != CURLM_OK) {
+	    (long)PEER_HOST_CONNECTIONS) != CURLM_OK ||
+	    curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS,
+	    (long)PEER_IDLE_CONNECTIONS) != CURLM_OK) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL,
 		    "cannot set up libcurl's multi handle");
 		goto fail;

@@ -39,6 +39,7 @@
 #include "error.h"
 
 #define PEER_HOST_CONNECTIONS	16	/* HTTP/1.1 connections per peer */
+#define PEER_IDLE_CONNECTIONS	256	/* kept open while idle, in all */
 #define PEER_HEADERS_MAX	16	/* extra request header lines */
 
 struct metrics;

@@ -473,6 +473,8 @@ tests_bench_watch_lat_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_bench_watch_lat_LDADD = server/libnsregcore.a $(CURL_LIBS) \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
 EXTRA_DIST += tests/bench/cluster.sh
+# tests/bench/interdomain.sh: interdomain reads against local ones.
+EXTRA_DIST += tests/bench/interdomain.sh
 
 # tests/bench/whoami.sh: JWT-SVID against admin-token requests/s over HTTPS.
 EXTRA_PROGRAMS += tests/bench/whoami_tokens
