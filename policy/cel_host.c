@@ -1,6 +1,7 @@
 /*
  * cel_host.c - the admission variables (principal, service, endpoint,
- * request) seen as CEL maps, read in place from the structs of policy.h.
+ * request) seen as CEL maps, read in place from the structs of policy.h;
+ * request.origin is a principal map of its own.
  * A NULL string or a zero time is an absent key; NULL JSON labels are an
  * empty map.
  */
@@ -20,7 +21,7 @@ enum {
 enum { SV_NAME, SV_PAYLOAD, SV_LABELS, SV_VL3, SV_COUNT };
 enum { EP_NAME, EP_URL, EP_ADDRESS, EP_LABELS, EP_NSN, EP_OWNER, EP_EXPIRES,
     EP_COUNT };
-enum { RQ_LABELS, RQ_TIME, RQ_ADDR, RQ_COUNT };
+enum { RQ_LABELS, RQ_TIME, RQ_ADDR, RQ_ORIGIN, RQ_COUNT };
 
 static const struct host_field principal_fields[PR_COUNT] = {
 	[PR_ID] = { "id", CEL_STRING },
@@ -53,6 +54,7 @@ static const struct host_field request_fields[RQ_COUNT] = {
 	[RQ_LABELS] = { "labels", CEL_MAP },
 	[RQ_TIME] = { "time", CEL_TIMESTAMP },
 	[RQ_ADDR] = { "remote_addr", CEL_STRING },
+	[RQ_ORIGIN] = { "origin", CEL_MAP },
 };
 
 static const struct {
@@ -281,6 +283,12 @@ cel_host_field_by_id(const struct cel_value *h, int id,
 		case RQ_LABELS: return map_field(r->labels, out);
 		case RQ_TIME: return time_field(r->time, out);
 		case RQ_ADDR: return str_field(r->remote_addr, out);
+		case RQ_ORIGIN:
+			/* A principal of its own: origin.segments and all. */
+			if (r->origin == NULL)
+				return 0;
+			*out = cel_host_value(CEL_HOST_PRINCIPAL, r->origin);
+			return 1;
 		}
 		break;
 	}

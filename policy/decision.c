@@ -206,20 +206,42 @@ derive_spiffe(struct policy_principal *p, char *scratch, size_t cap)
 		p->path = slash != NULL ? slash : "";
 }
 
+/* A principal (or request.origin) at where from the object v. */
+static int
+principal_from_json(const json_t *v, const char *where,
+    struct policy_principal *p, char *scratch, size_t cap,
+    struct policy_error *err)
+{
+	static const char *const pr[] = { "id", "trust_domain", "path",
+	    "auth", "claims", "expires_at", NULL };
+
+	if (!json_is_object(v))
+		return in_error(err, where, "must be an object or null");
+	if (only(v, where, pr, err) == -1 ||
+	    get_string(v, where, "id", &p->id, err) == -1 ||
+	    get_string(v, where, "trust_domain", &p->trust_domain,
+	    err) == -1 ||
+	    get_string(v, where, "path", &p->path, err) == -1 ||
+	    get_string(v, where, "auth", &p->auth, err) == -1 ||
+	    get_json(v, where, "claims", 0, &p->claims, err) == -1 ||
+	    get_time(v, where, "expires_at", &p->expires_at, err) == -1)
+		return -1;
+	derive_spiffe(p, scratch, cap);
+	return 0;
+}
+
 int
 policy_input_from_json(const json_t *doc, struct policy_input *in,
     struct policy_input_storage *st, struct policy_error *err)
 {
 	static const char *const top[] = { "principal", "action", "service",
 	    "endpoint", "request", "now", NULL };
-	static const char *const pr[] = { "id", "trust_domain", "path",
-	    "auth", "claims", "expires_at", NULL };
 	static const char *const sv[] = { "name", "payload", "labels", "vl3",
 	    NULL };
 	static const char *const ep[] = { "name", "url", "labels",
 	    "network_service_names", "owner", "expiration_time", NULL };
 	static const char *const rq[] = { "labels", "time", "remote_addr",
-	    NULL };
+	    "origin", NULL };
 	const json_t *v;
 	int64_t now = 0;
 
@@ -243,25 +265,9 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 
 	v = json_object_get(doc, "principal");
 	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_object(v))
-			return in_error(err, "principal", "must be an object "
-			    "or null");
-		if (only(v, "principal", pr, err) == -1 ||
-		    get_string(v, "principal", "id", &st->principal.id,
-		    err) == -1 ||
-		    get_string(v, "principal", "trust_domain",
-		    &st->principal.trust_domain, err) == -1 ||
-		    get_string(v, "principal", "path", &st->principal.path,
-		    err) == -1 ||
-		    get_string(v, "principal", "auth", &st->principal.auth,
-		    err) == -1 ||
-		    get_json(v, "principal", "claims", 0,
-		    &st->principal.claims, err) == -1 ||
-		    get_time(v, "principal", "expires_at",
-		    &st->principal.expires_at, err) == -1)
+		if (principal_from_json(v, "principal", &st->principal,
+		    st->scratch, sizeof(st->scratch), err) == -1)
 			return -1;
-		derive_spiffe(&st->principal, st->scratch,
-		    sizeof(st->scratch));
 		in->principal = &st->principal;
 	}
 	v = json_object_get(doc, "service");
@@ -314,6 +320,14 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 		    get_string(v, "request", "remote_addr",
 		    &st->request.remote_addr, err) == -1)
 			return -1;
+		v = json_object_get(v, "origin");
+		if (v != NULL && !json_is_null(v)) {
+			if (principal_from_json(v, "request.origin",
+			    &st->origin, st->origin_scratch,
+			    sizeof(st->origin_scratch), err) == -1)
+				return -1;
+			st->request.origin = &st->origin;
+		}
 	}
 	if (st->request.time == 0)
 		st->request.time = now;

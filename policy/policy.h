@@ -112,6 +112,12 @@ struct policy_request {
 	const json_t	*labels;	/* object */
 	int64_t		 time;		/* ms; "now" for the condition */
 	const char	*remote_addr;
+	/*
+	 * request.origin: on whose behalf a peer registry calls, when this
+	 * server accepts that peer's statement (DESIGN section 5); NULL:
+	 * absent.  Seen by rules with the fields of principal.
+	 */
+	const struct policy_principal	*origin;
 };
 
 struct policy_input {
@@ -231,8 +237,9 @@ json_t			*policy_decision_json(const struct policy_decision *d);
  * Parse a request from JSON as nsreg-policy eval reads it (see
  * nsreg-policy(1)): {"principal":{...},"action","service":{...}|null,
  * "endpoint":{...}|null,"request":{...},"now"} with times as RFC 3339
- * strings.  A principal with an "id" but no "trust_domain" or "path" gets
- * them from the SPIFFE ID.  Unknown fields are errors.  The strings and
+ * strings.  A principal (and request.origin, which has the same fields)
+ * with an "id" but no "trust_domain" or "path" gets them from the SPIFFE
+ * ID.  Unknown fields are errors.  The strings and
  * json_t pointers of the filled input are borrowed from doc, which must
  * outlive them; storage holds the structs the input points to.  "now",
  * when present, sets request.time when the request gives none.  Returns 0
@@ -243,7 +250,9 @@ struct policy_input_storage {
 	struct policy_service	service;
 	struct policy_endpoint	endpoint;
 	struct policy_request	request;
+	struct policy_principal	origin;		/* request.origin */
 	char			scratch[2304];	/* derived strings */
+	char			origin_scratch[2304];
 };
 int			 policy_input_from_json(const json_t *doc,
 			    struct policy_input *in,

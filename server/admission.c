@@ -454,6 +454,16 @@ adm_ctx_init(struct adm_ctx *c, const struct principal *p,
 	c->request.time = now;
 	c->request.remote_addr = remote_addr != NULL && remote_addr[0] !=
 	    '\0' ? remote_addr : NULL;
+	if (p->origin != NULL && p->origin->id[0] != '\0') {
+		c->origin.id = p->origin->id;
+		c->origin.trust_domain = p->origin->trust_domain;
+		c->origin.path = principal_path(p->origin);
+		c->origin.auth = principal_auth_name(p->origin->auth);
+		c->origin.claims = p->origin->claims;
+		c->origin.expires_at = p->origin->expires_at;
+		c->request.origin = &c->origin;
+		c->origin_id = c->origin.id;
+	}
 	c->action = action;
 	c->principal_id = c->principal.id;
 	c->time = now;
@@ -544,6 +554,7 @@ adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
 	memset(&e, 0, sizeof(e));
 	e.time = c->time;
 	e.principal = c->principal_id;
+	e.origin = c->origin_id;
 	e.action = c->action;
 	e.service = svc;
 	e.endpoint = ep;

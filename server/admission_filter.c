@@ -217,6 +217,8 @@ adm_filter_free(void *arg)
 		}
 		memset(&e, 0, sizeof(e));
 		e.time = f->time;
+		e.origin = f->principal.origin != NULL ?
+		    f->principal.origin->id : NULL;
 		e.principal = f->principal.id[0] != '\0' ? f->principal.id :
 		    NULL;
 		e.action = "find";
@@ -330,7 +332,13 @@ admission_filter_list(struct admission *a, const struct admission_caller *cl,
 	f->nservices = nservices;
 	f->a = a;
 	f->kind = q->kind;
-	principal_copy(&f->principal, cl->principal);
+	if (principal_copy(&f->principal, cl->principal) == -1) {
+		for (i = 0; i < nservices; i++)
+			free(f->services[i]);
+		principal_clear(&f->principal);
+		free(f);
+		goto oom;
+	}
 	snprintf(f->remote_addr, sizeof(f->remote_addr), "%s",
 	    cl->remote_addr != NULL ? cl->remote_addr : "");
 	f->time = cl->now;

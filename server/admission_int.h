@@ -65,8 +65,10 @@ struct admission {
 struct adm_ctx {
 	struct policy_principal	 principal;
 	struct policy_request	 request;
+	struct policy_principal	 origin;	/* request.origin when set */
 	const char		*action;
 	const char		*principal_id;	/* for the log, NULL: none */
+	const char		*origin_id;	/* for the log, NULL: none */
 	int64_t			 time;
 };
 

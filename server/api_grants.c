@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "api_interdomain.h"
 #include "grants.h"
 #include "server.h"
 #include "util.h"
@@ -92,6 +93,7 @@ api_grants_create(struct server *srv, struct http_request *req)
 	struct grants_issued	 gi;
 	struct nsreg_error	 err;
 	const json_t		*svc, *ep, *labels;
+	int			 remote;
 
 	memset(&gi, 0, sizeof(gi));
 	nsreg_error_clear(&err);
@@ -110,16 +112,17 @@ api_grants_create(struct server *srv, struct http_request *req)
 		    "service: required");
 		goto fail;
 	}
+	remote = api_name_is_remote(json_string_value(svc));
 	if (validate_name(json_string_value(svc), 1, "service", &err) == -1 ||
-	    (ep != NULL && validate_name(json_string_value(ep), 0,
+	    (ep != NULL && validate_name(json_string_value(ep), remote,
 	    "endpoint", &err) == -1) ||
 	    (labels != NULL && validate_labels(labels, "labels", &err) == -1))
 		goto fail;
-	if (api_name_is_remote(json_string_value(svc))) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "service",
-		    "service %s belongs to another registry: ask it for the "
-		    "grant", json_string_value(svc));
-		goto fail;
+	if (remote) {
+		/* Asked of the registry of its trust domain, for the caller. */
+		api_interdomain_grant(srv, req, json_string_value(svc),
+		    ep != NULL ? json_string_value(ep) : NULL, labels);
+		goto done;
 	}
 	api_caller(req, &c);
 	if (grants_issue(srv->grants, &c, json_string_value(svc),

@@ -14,6 +14,7 @@
 #include "federation.h"
 #include "api_interdomain.h"
 #include "log.h"
+#include "origin.h"
 #include "peer.h"
 #include "server.h"
 #include "spiffe.h"
@@ -100,103 +101,183 @@ struct interdomain_call {
 
 static void	interdomain_done(void *arg, const struct peer_answer *a);
 
-/*
- * Ask td's registry for path_query (starting with "/v1/") without holding
- * this thread: the reply is made by interdomain_done when the answer
- * comes (peer.h), or here at once on an error.  name is the name asked
- * about, for messages and the check of the answer.
- */
-static void
-interdomain_call(struct server *srv, struct http_request *req,
-    enum interdomain_kind kind, const char *name, const char *td,
-    const char *path_query)
+int
+api_interdomain_peer(struct server *srv, const struct principal *caller,
+    const char *name, const char *td,
+    const struct interdomain_peer_call *call,
+    void (*done)(void *arg, const struct peer_answer *a), void *arg,
+    struct nsreg_error *err)
 {
-	struct interdomain_call	*c = NULL;
 	struct store_object	 tdo;
 	struct peer_request	 pr;
-	struct nsreg_error	 err;
 	const char		*base;
-	char			*cert = NULL, *key = NULL;
+	char			*cert = NULL, *key = NULL, *origin = NULL;
+	char			*hdr = NULL, *body = NULL;
 	char			 url[INTERDOMAIN_URL_MAX];
 	char			 what[SPIFFE_TD_MAX + 16];
 	size_t			 n;
 	int64_t			 timeout;
+	int			 rc = -1;
 
-	nsreg_error_clear(&err);
 	memset(&tdo, 0, sizeof(tdo));
+	memset(&pr, 0, sizeof(pr));
 	if (trust_is_local(auth_trust(srv->auth), td)) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "name",
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
 		    "%s: %s is this registry's own trust domain: name the "
 		    "record without @%s", name, td, td);
-		goto fail;
+		goto out;
 	}
 	if (store_fetch(srv->store, STORE_TRUST_DOMAIN, td, util_now_ms(),
-	    &tdo, &err) == -1) {
-		if (err.code == NSREG_NOT_FOUND)
-			nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
+	    &tdo, err) == -1) {
+		if (err->code == NSREG_NOT_FOUND)
+			nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
 			    "%s: no registry is configured for its trust "
 			    "domain", name);
-		goto fail;
+		goto out;
 	}
 	base = json_string_value(json_object_get(tdo.doc, "registry_url"));
 	if (base == NULL) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL,
+		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
 		    "%s: no registry is configured for its trust domain",
 		    name);
-		goto fail;
+		goto out;
 	}
 	n = strlen(base);
 	while (n > 0 && base[n - 1] == '/')
 		n--;
 	if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)n, base,
-	    path_query) >= sizeof(url)) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, NULL,
+	    call->path_query) >= sizeof(url)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
 		    "%s: the query is too long", name);
-		goto fail;
+		goto out;
 	}
 	if (federation_client(srv->federation, &cert, &key, &timeout,
-	    &err) == -1)
-		goto fail;
+	    err) == -1)
+		goto out;
 	if (cert == NULL) {
-		nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
+		nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
 		    "%s: asking the registry of %s needs tls-cert and tls-key "
 		    "(this server's SVID)", name, td);
-		goto fail;
+		goto out;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
+	/* On whose behalf: the peer decides whether it believes it. */
+	if (caller != NULL && (origin = origin_encode(caller)) != NULL) {
+		n = strlen(ORIGIN_HEADER) + strlen(origin) + 3;
+		if ((hdr = malloc(n)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		snprintf(hdr, n, "%s: %s", ORIGIN_HEADER, origin);
+		pr.headers[pr.nheaders++] = hdr;
 	}
-	c->req = req;
-	c->kind = kind;
-	snprintf(c->name, sizeof(c->name), "%s", name);
-	snprintf(c->td, sizeof(c->td), "%s", td);
-	c->t0 = util_mono_us();
+	if (call->body != NULL) {
+		if ((body = json_dumps(call->body, JSON_COMPACT)) == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		pr.headers[pr.nheaders++] = "Content-Type: application/json";
+		pr.body = body;
+		pr.body_len = strlen(body);
+	}
 	snprintf(what, sizeof(what), "registry of %s", td);
-	memset(&pr, 0, sizeof(pr));
 	pr.trust_domain = td;
 	pr.base = base;
 	pr.bundle_id = interdomain_bundle_id(tdo.doc);
 	pr.url = url;
+	pr.method = call->method;
 	pr.client_cert = cert;
 	pr.client_key = key;
 	pr.timeout_ms = timeout;
 	pr.backoff_ms = srv->conf->interdomain_backoff;
 	pr.max_body = INTERDOMAIN_BODY_MAX;
 	pr.what = what;
+	rc = peer_call(srv->peer, &pr, done, arg, err);
+out:
+	free(body);
+	free(hdr);
+	free(origin);
+	free(cert);
+	free(key);
+	store_object_clear(&tdo);
+	return rc;
+}
+
+/*
+ * Ask td's registry for path_query (starting with "/v1/") on the
+ * caller's behalf without holding this thread: the reply is made by
+ * interdomain_done when the answer comes (peer.h), or here at once on an
+ * error.  name is the name asked about, for messages and the check of
+ * the answer.
+ */
+static void
+interdomain_call(struct server *srv, struct http_request *req,
+    enum interdomain_kind kind, const char *name, const char *td,
+    const char *path_query)
+{
+	struct interdomain_peer_call	 call;
+	struct interdomain_call		*c;
+	struct nsreg_error		 err;
+
+	nsreg_error_clear(&err);
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		http_reply_error(req, &err);
+		return;
+	}
+	c->req = req;
+	c->kind = kind;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	snprintf(c->td, sizeof(c->td), "%s", td);
+	c->t0 = util_mono_us();
+	memset(&call, 0, sizeof(call));
+	call.path_query = path_query;
+	/* Deferred first: the answer may come before the call returns. */
 	c->def = http_defer(req);
-	if (peer_call(srv->peer, &pr, interdomain_done, c, &err) == -1) {
+	if (api_interdomain_peer(srv, &req->principal, name, td, &call,
+	    interdomain_done, c, &err) == -1) {
 		http_reply_error(req, &err);
 		http_deferred_done(c->def);
 		free(c);
 	}
-	goto out;
-fail:
-	http_reply_error(req, &err);
-out:
-	free(cert);
-	free(key);
-	store_object_clear(&tdo);
+}
+
+int
+api_interdomain_status(const struct peer_answer *a, const char *td,
+    struct nsreg_error *err)
+{
+	char	msg[INTERDOMAIN_PEER_MSG + 1];
+
+	if (a->err != NULL) {
+		*err = *a->err;
+		return -1;
+	}
+	if (a->status >= 200 && a->status < 300)
+		return 0;
+	interdomain_peer_message(a->body, a->len, msg, sizeof(msg));
+	switch (a->status) {
+	case 400:
+		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "registry of %s: %s", td, msg);
+	case 401:
+		return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		    "registry of %s did not accept this server's credential: "
+		    "%s", td, msg);
+	case 403:
+		return nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
+		    "registry of %s refused: %s", td, msg);
+	case 404:
+		return nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+		    "registry of %s: %s", td, msg);
+	case 409:
+		return nsreg_error_set(err, NSREG_RESOURCE_EXHAUSTED, NULL,
+		    "registry of %s: %s", td, msg);
+	default:
+		return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
+		    "registry of %s answered HTTP %ld: %s", td, a->status,
+		    msg);
+	}
 }
 
 /*
@@ -208,40 +289,14 @@ interdomain_answer(const char *td, const struct peer_answer *a,
     json_t **out, struct nsreg_error *err)
 {
 	json_error_t		 jerr;
-	char			 msg[INTERDOMAIN_PEER_MSG + 1];
 	int			 rc = -1;
 
 	*out = NULL;
-	if (a->err != NULL) {
-		*err = *a->err;
+	if (api_interdomain_status(a, td, err) == -1)
 		goto out;
-	}
-	if (a->status != 200)
-		interdomain_peer_message(a->body, a->len, msg, sizeof(msg));
-	switch (a->status) {
-	case 200:
-		break;
-	case 400:
-		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "registry of %s: %s", td, msg);
-		goto out;
-	case 401:
+	if (a->status != 200) {
 		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "registry of %s did not accept this server's credential: "
-		    "%s", td, msg);
-		goto out;
-	case 403:
-		nsreg_error_set(err, NSREG_PERMISSION_DENIED, NULL,
-		    "registry of %s refused: %s", td, msg);
-		goto out;
-	case 404:
-		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
-		    "registry of %s: %s", td, msg);
-		goto out;
-	default:
-		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "registry of %s answered HTTP %ld: %s", td, a->status,
-		    msg);
+		    "registry of %s answered HTTP %ld", td, a->status);
 		goto out;
 	}
 	if ((*out = json_loadb(a->body, a->len, JSON_REJECT_DUPLICATES,

@@ -4,9 +4,13 @@
  * sections 3 and 4).  Admin only (the routes say so).
  *
  * A stored trust domain is {"bundle","federation","registry_url",
- * "allowed_claims","sequence","refreshed_at","last_error"}: the bundle,
- * the federation settings, the peer registry and the JWT claims rules may
- * see come from the client, the last three are kept by the server (the
+ * "allowed_claims","accept_origin","registry_id","sequence",
+ * "refreshed_at","last_error"}: the bundle, the federation settings, the
+ * peer registry, the JWT claims rules may see, whether its registry may
+ * state on whose behalf it calls (auth.h, auth_origin; false unless
+ * given) and that registry's SPIFFE ID (default: the federation's
+ * endpoint_spiffe_id; accept_origin needs one of them) come from the
+ * client, the last three are kept by the server (the
  * federation module writes fetched bundles, federation.h; POST
  * .../refresh fetches one now).
  * The trust set follows the store (auth_store_event), so a PUT's bundle
@@ -33,6 +37,7 @@
 
 static const char *const trust_domains_fields[] = {
 	"name", "bundle", "federation", "registry_url", "allowed_claims",
+	"accept_origin", "registry_id",
 	/* Read-only: kept by the server, accepted back from a GET. */
 	"sequence", "refreshed_at", "last_error",
 	"revision", "created_at", "updated_at", NULL
@@ -207,9 +212,11 @@ static json_t *
 trust_domains_doc(const char *td, const json_t *body, int64_t now,
     struct nsreg_error *err)
 {
-	const json_t	*name, *bdoc, *fed, *rurl, *claims;
+	const json_t	*name, *bdoc, *fed, *rurl, *claims, *accept, *rid;
 	json_t		*doc = NULL, *f = NULL, *c = NULL;
 	struct bundle	*b = NULL;
+	struct spiffe_id sid;
+	const char	*from = NULL;
 	char		 ntd[SPIFFE_TD_MAX + 1], ts[UTIL_RFC3339_MAX];
 	int64_t		 seq;
 	int		 has_seq = 0;
@@ -224,6 +231,10 @@ trust_domains_doc(const char *td, const json_t *body, int64_t now,
 	    validate_member(body, "registry_url", JSON_STRING, "", &rurl,
 	    err) == -1 ||
 	    validate_member(body, "allowed_claims", JSON_ARRAY, "", &claims,
+	    err) == -1 ||
+	    validate_member(body, "accept_origin", JSON_TRUE, "", &accept,
+	    err) == -1 ||
+	    validate_member(body, "registry_id", JSON_STRING, "", &rid,
 	    err) == -1)
 		goto out;
 	if (name != NULL && (spiffe_td_check(json_string_value(name),
@@ -258,9 +269,31 @@ trust_domains_doc(const char *td, const json_t *body, int64_t now,
 	if (claims != NULL && (c = federation_claims_check(claims,
 	    err)) == NULL)
 		goto out;
-	doc = json_pack("{s:O?, s:o?, s:O?, s:o?, s:o, s:o, s:n}",
-	    "bundle", bdoc, "federation", f, "registry_url", rurl,
-	    "allowed_claims", c,
+	if (rid != NULL) {
+		if (spiffe_id_parse(json_string_value(rid), &sid, err) == -1 ||
+		    sid.td_len != strlen(td) || strncmp(sid.id +
+		    SPIFFE_SCHEME_LEN, td, sid.td_len) != 0) {
+			nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+			    "registry_id", "registry_id: the SPIFFE ID of %s's "
+			    "registry (spiffe://%s/...)", td, td);
+			goto out;
+		}
+		from = sid.id;
+	} else if (f != NULL)
+		from = json_string_value(json_object_get(f,
+		    "endpoint_spiffe_id"));
+	/* Whose word is taken: one registry's, never any workload's. */
+	if (json_is_true(accept) && from == NULL) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "accept_origin",
+		    "accept_origin: needs registry_id (the SPIFFE ID of %s's "
+		    "registry), or federation with profile https_spiffe "
+		    "whose endpoint_spiffe_id is that registry", td);
+		goto out;
+	}
+	doc = json_pack("{s:O?, s:o?, s:O?, s:o?, s:b, s:s?, s:o, s:o, "
+	    "s:n}", "bundle", bdoc, "federation", f, "registry_url", rurl,
+	    "allowed_claims", c, "accept_origin", json_is_true(accept),
+	    "registry_id", rid != NULL ? from : NULL,
 	    "sequence", has_seq ? json_integer(seq) : json_null(),
 	    "refreshed_at", bdoc != NULL ?
 	    json_string(util_rfc3339_format(now, ts, sizeof(ts))) :
@@ -377,9 +410,10 @@ trust_domains_local(struct server *srv, struct nsreg_error *err)
 	}
 	has_seq = bundle_sequence(b, &seq);
 	if ((doc = bundle_to_json(b)) != NULL)
-		o = json_pack("{s:s, s:o, s:n, s:n, s:n, s:o, s:s, s:n}",
-		    "name", bundle_trust_domain(b), "bundle", doc,
-		    "federation", "registry_url", "allowed_claims",
+		o = json_pack("{s:s, s:o, s:n, s:n, s:n, s:b, s:n, s:o, "
+		    "s:s, s:n}", "name", bundle_trust_domain(b), "bundle",
+		    doc, "federation", "registry_url", "allowed_claims",
+		    "accept_origin", 0, "registry_id",
 		    "sequence", has_seq ? json_integer(seq) : json_null(),
 		    "refreshed_at", util_rfc3339_format(
 		    auth_local_loaded_at(srv->auth), ts, sizeof(ts)),

@@ -16,6 +16,7 @@
 #include "hashmap.h"
 #include "jwtsvid.h"
 #include "log.h"
+#include "origin.h"
 #include "spiffe.h"
 #include "store.h"
 #include "tokcache.h"
@@ -51,6 +52,7 @@ struct auth {
 struct auth_claims {
 	char	*td;
 	json_t	*allowed;	/* own copy of the array, NULL: none */
+	char	*origin_from;	/* whose statements of origin are taken */
 };
 
 /* Claims of a foreign JWT-SVID every rule may see. */
@@ -314,6 +316,7 @@ auth_claims_free(struct auth_claims *c)
 	if (c == NULL)
 		return;
 	json_decref(c->allowed);
+	free(c->origin_from);
 	free(c->td);
 	free(c);
 }
@@ -514,8 +517,10 @@ auth_request(struct auth *a, struct http_request *req,
 	if (n > 0 && (cert = auth_x509(a, req, n, der, len, err)) == NULL)
 		return -1;
 	if (hdr == NULL) {
-		if (cert != NULL)
-			principal_copy(&req->principal, cert);
+		if (cert != NULL && principal_copy(&req->principal,
+		    cert) == -1)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
 		return 0;
 	}
 	if (auth_bearer(a, req, hdr, err) == -1)
@@ -540,6 +545,25 @@ auth_local_loaded_at(struct auth *a)
 
 /* ---- claims shown to rules ---------------------------------------------- */
 
+/*
+ * The one principal of a trust domain that accepts origins whose
+ * statements are taken: "registry_id", else the federation's
+ * endpoint_spiffe_id (nsregd serves its bundle endpoint itself).
+ */
+static void
+auth_origin_from(struct auth_claims *c, const json_t *obj)
+{
+	const char	*id;
+
+	id = json_string_value(json_object_get(obj, "registry_id"));
+	if (id == NULL)
+		id = json_string_value(json_object_get(json_object_get(obj,
+		    "federation"), "endpoint_spiffe_id"));
+	if (id != NULL && (c->origin_from = strdup(id)) == NULL)
+		log_warnx("msg=\"out of memory: accept_origin not "
+		    "followed\" trust_domain=%s", c->td);
+}
+
 /* Follow stored trust domain td's "allowed_claims" (obj NULL: deleted). */
 static void
 auth_claims_follow(struct auth *a, const char *td, const json_t *obj)
@@ -557,6 +581,8 @@ auth_claims_follow(struct auth *a, const char *td, const json_t *obj)
 			    "followed\" trust_domain=%s", td);
 			return;
 		}
+		if (json_is_true(json_object_get(obj, "accept_origin")))
+			auth_origin_from(c, obj);
 	}
 	pthread_mutex_lock(&a->claims_lock);
 	old = hashmap_remove(a->claims, td);
@@ -627,6 +653,77 @@ auth_principal_claims(struct auth *a, struct principal *p,
 	json_decref(p->claims);
 	p->claims = c;
 	return 0;
+}
+
+int
+auth_accepts_origin(struct auth *a, const struct principal *p)
+{
+	struct auth_claims	*e;
+	int			 yes;
+
+	pthread_mutex_lock(&a->claims_lock);
+	e = hashmap_get(a->claims, p->trust_domain);
+	yes = e != NULL && e->origin_from != NULL &&
+	    strcmp(e->origin_from, p->id) == 0;
+	pthread_mutex_unlock(&a->claims_lock);
+	return yes;
+}
+
+int
+auth_origin(struct auth *a, struct principal *p, const char *value,
+    struct nsreg_error *err)
+{
+	struct principal	*o = NULL;
+	json_t			*c;
+	int			 rc = -1;
+
+	if (value == NULL || p->auth != PRINCIPAL_X509 ||
+	    p->trust_domain[0] == '\0' ||
+	    trust_is_local(a->trust, p->trust_domain) ||
+	    !auth_accepts_origin(a, p)) {
+		if (value != NULL)
+			log_debug("msg=\"statement of origin ignored\" "
+			    "principal=%s", p->id[0] != '\0' ? p->id : "-");
+		return 0;
+	}
+	if ((o = calloc(1, sizeof(*o))) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	if (origin_decode(value, o, err) == -1)
+		goto out;
+	if (strcmp(o->trust_domain, p->trust_domain) != 0) {
+		log_warnx("msg=\"a registry stated an origin of another "
+		    "trust domain: refused\" principal=%s origin=%s",
+		    p->id, o->id);
+		nsreg_error_set(err, NSREG_PERMISSION_DENIED, ORIGIN_HEADER,
+		    "%s: %s may speak only for workloads of %s, not for %s",
+		    ORIGIN_HEADER, p->id, p->trust_domain, o->id);
+		goto out;
+	}
+	if (o->claims != NULL) {
+		if ((c = auth_claims(a, o->trust_domain, o->claims)) ==
+		    NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto out;
+		}
+		json_decref(o->claims);
+		o->claims = c;
+	}
+	if (p->origin != NULL) {
+		principal_clear(p->origin);
+		free(p->origin);
+	}
+	p->origin = o;
+	o = NULL;
+	rc = 0;
+out:
+	if (o != NULL) {
+		principal_clear(o);
+		free(o);
+	}
+	return rc;
 }
 
 int

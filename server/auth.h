@@ -117,6 +117,27 @@ int		 auth_principal_claims(struct auth *a, struct principal *p,
 		    struct nsreg_error *err);
 
 /*
+ * The statement of origin a peer registry sent with its request
+ * (value: the ORIGIN_HEADER's value, origin.h; NULL when none), right
+ * after auth_principal_claims.  It is taken, as p->origin, only when p
+ * authenticated with an X.509-SVID (the mutual TLS connection is what
+ * vouches for the sender) of another trust domain whose stored object
+ * says "accept_origin": true, and p is that trust domain's registry (its
+ * "registry_id", else its federation's endpoint_spiffe_id: no workload
+ * speaks for another); otherwise it is ignored (and p->origin
+ * stays NULL), so rules see request.origin absent.  An accepted
+ * statement must be about a workload of p's own trust domain: one about
+ * another trust domain is -1 with err NSREG_PERMISSION_DENIED, a
+ * malformed one -1 with NSREG_INVALID_ARGUMENT.  The origin's claims
+ * are filtered as p's would be (auth_claims).  Returns 0 or -1 with err.
+ */
+int		 auth_origin(struct auth *a, struct principal *p,
+		    const char *value, struct nsreg_error *err);
+
+/* 1 when p's statements of origin are taken (above), else 0. */
+int		 auth_accepts_origin(struct auth *a, const struct principal *p);
+
+/*
  * The same for the hypothetical request of POST /v1/decisions/evaluate
  * (body borrowed, changed in place): when "principal" is a SPIFFE ID of
  * another, stored trust domain, its "claims" object is replaced by what

@@ -287,6 +287,10 @@ decision_log_format(const struct decision_log_entry *e, char *buf,
 	dl_str(&o, util_rfc3339_format(e->time, ts, sizeof(ts)));
 	dl_lit(&o, ",\"principal\":");
 	dl_str(&o, e->principal);
+	if (e->origin != NULL) {
+		dl_lit(&o, ",\"origin\":");
+		dl_str(&o, e->origin);
+	}
 	dl_lit(&o, ",\"action\":");
 	dl_str(&o, e->action);
 	dl_lit(&o, ",\"service\":");

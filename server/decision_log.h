@@ -25,8 +25,10 @@
  *    "decision":{"decision","reasons","errors","audit"}}
  * with null for what the decision was not about; an admin's bypass has
  * "decision":{"decision":"allow","reasons":["admin"],...,"bypass":true};
- * the summary of a filtered list adds "list":{"found","hidden"}, and a
- * coalesced entry "count".
+ * the summary of a filtered list adds "list":{"found","hidden"}, a
+ * coalesced entry "count", and a request a peer registry made on a
+ * workload's behalf "origin" (that workload's SPIFFE ID, after
+ * "principal", the registry's).
  *
  * All functions are thread-safe.
  */
@@ -62,6 +64,7 @@ struct decision_log_options {
 struct decision_log_entry {
 	int64_t				 time;		/* ms since the epoch */
 	const char			*principal;
+	const char			*origin;	/* NULL: none */
 	const char			*action;
 	const char			*service;
 	const char			*endpoint;

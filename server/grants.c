@@ -502,6 +502,11 @@ grants_expiry(struct grants *g, const struct admission_caller *c,
 	if (c->principal->expires_at != 0 &&
 	    *exp > c->principal->expires_at / 1000)
 		*exp = c->principal->expires_at / 1000;
+	/* On a workload's behalf: no longer than its credential either. */
+	if (c->principal->origin != NULL &&
+	    c->principal->origin->expires_at != 0 &&
+	    *exp > c->principal->origin->expires_at / 1000)
+		*exp = c->principal->origin->expires_at / 1000;
 	if (*exp <= *iat)
 		return nsreg_error_set(err, NSREG_UNAUTHENTICATED, NULL,
 		    "the credential expires too soon for a grant: present a "
@@ -515,8 +520,10 @@ grants_claims(struct grants *g, const json_t *grant, int64_t iat,
     int64_t exp)
 {
 	const json_t	*ep = json_object_get(grant, "endpoint");
+	const json_t	*actor = json_object_get(grant, "actor");
+	json_t		*c;
 
-	return json_pack("{s:s, s:O, s:O, s:I, s:I, s:I, s:O, "
+	c = json_pack("{s:s, s:O, s:O, s:I, s:I, s:I, s:O, "
 	    "s:{s:O, s:O, s:O, s:O, s:O}}",
 	    "iss", g->server_id,
 	    "sub", json_object_get(grant, "principal"),
@@ -530,6 +537,13 @@ grants_claims(struct grants *g, const json_t *grant, int64_t iat,
 	    "url", json_object_get(ep, "url"),
 	    "address", json_object_get(grant, "address"),
 	    "network", json_object_get(grant, "network"));
+	/* Asked for by a peer registry: RFC 8693's actor claim names it. */
+	if (c != NULL && json_is_string(actor) && json_object_set_new(c,
+	    "act", json_pack("{s:O}", "sub", actor)) == -1) {
+		json_decref(c);
+		c = NULL;
+	}
+	return c;
 }
 
 
@@ -742,9 +756,9 @@ grants_choose(struct grants *g, const struct admission_caller *c,
 
 /* The grant document of a choice. */
 static json_t *
-grants_doc(const char *id, const struct principal *p, const char *service,
-    const json_t *endpoint, const json_t *labels, const json_t *decision,
-    int64_t iat)
+grants_doc(const char *id, const struct principal *p, const char *actor,
+    const char *service, const json_t *endpoint, const json_t *labels,
+    const json_t *decision, int64_t iat)
 {
 	const json_t	*owner = json_object_get(endpoint, "owner");
 	char		 ts[UTIL_RFC3339_MAX];
@@ -755,9 +769,9 @@ grants_doc(const char *id, const struct principal *p, const char *service,
 	 */
 	if (!json_is_string(owner))
 		owner = json_object_get(endpoint, "url");
-	return json_pack("{s:s, s:s, s:s, s:{s:O, s:O}, s:O, s:n, s:n, "
-	    "s:O, s:s, s:O?}",
-	    "id", id, "principal", p->id, "service", service,
+	return json_pack("{s:s, s:s, s:s*, s:s, s:{s:O, s:O}, s:O, s:n, "
+	    "s:n, s:O, s:s, s:O?}",
+	    "id", id, "principal", p->id, "actor", actor, "service", service,
 	    "endpoint", "name", json_object_get(endpoint, "name"),
 	    "url", json_object_get(endpoint, "url"),
 	    "audience", owner, "address", "network",
@@ -788,6 +802,7 @@ grants_issue(struct grants *g, const struct admission_caller *c,
 	struct ipam_pool	 pool;
 	struct grant_key	*k = NULL;
 	const struct principal	*p = c->principal;
+	const char		*actor = NULL;
 	json_t			*empty = NULL;
 	char			 id[GRANTS_ID_LEN + 1];
 	int64_t			 iat, exp;
@@ -795,6 +810,14 @@ grants_issue(struct grants *g, const struct admission_caller *c,
 
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
+	/*
+	 * A peer registry asking on a workload's behalf (accepted, auth.h):
+	 * the grant is the workload's, the registry its actor.
+	 */
+	if (p->origin != NULL) {
+		actor = p->id;
+		p = p->origin;
+	}
 	if (grants_issuable(p, err) == -1)
 		goto out;
 	if (labels == NULL && (labels = empty = json_object()) == NULL) {
@@ -826,8 +849,8 @@ grants_issue(struct grants *g, const struct admission_caller *c,
 		obj->expires_at = exp * 1000;
 		if ((obj->name = strdup(id)) == NULL ||
 		    (obj->owner = strdup(p->id)) == NULL ||
-		    (obj->doc = grants_doc(id, p, service, t.chosen, labels,
-		    t.decision, iat)) == NULL) {
+		    (obj->doc = grants_doc(id, p, actor, service, t.chosen,
+		    labels, t.decision, iat)) == NULL) {
 			nsreg_error_set(err, NSREG_INTERNAL, NULL,
 			    "out of memory");
 			goto out;

@@ -29,6 +29,7 @@ server_libnsregd_a_SOURCES = \
 	server/http.c server/http.h \
 	server/metrics.c server/metrics.h server/metrics_http.h \
 	server/notify.c server/notify.h \
+	server/origin.c server/origin.h \
 	server/route.c server/route.h \
 	server/server.c server/server.h \
 	server/validate.c server/validate.h \
@@ -41,6 +42,7 @@ server_libnsregd_a_SOURCES = \
 	server/federation.c server/federation.h \
 	server/peer.c server/peer.h \
 	server/api_interdomain.c server/api_interdomain.h \
+	server/api_interdomain_grant.c \
 	server/h2_guard.c server/h2_guard.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "origin.h"
 #include "route.h"
 #include "server.h"
 #include "store.h"
@@ -150,6 +151,10 @@ server_admit_route(struct server *srv, struct http_request *req)
 		goto fail;
 	/* Another trust domain's JWT claims: those it lets rules see. */
 	if (auth_principal_claims(srv->auth, &req->principal, &err) == -1)
+		goto fail;
+	/* A peer registry's word on whose behalf it calls. */
+	if (auth_origin(srv->auth, &req->principal, http_header(req,
+	    ORIGIN_HEADER), &err) == -1)
 		goto fail;
 	if (!(r->flags & ROUTE_ANONYMOUS) &&
 	    req->principal.auth == PRINCIPAL_ANONYMOUS) {

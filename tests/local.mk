@@ -212,7 +212,7 @@ tests_unit_test_policy_rules_CFLAGS = $(POLICY_TEST_CFLAGS)
 tests_unit_test_policy_rules_LDADD = $(POLICY_TEST_LIBS)
 TESTS += tests/unit/test_policy_rules
 EXTRA_DIST += tests/policy/combining.json tests/policy/usecases.json \
-	tests/policy/extensions.json \
+	tests/policy/extensions.json tests/policy/origin.json \
 	tests/policy/invalid-rules.json
 
 check_PROGRAMS += tests/unit/test_policy_net

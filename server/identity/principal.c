@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "principal.h"
@@ -36,6 +37,11 @@ principal_clear(struct principal *p)
 {
 	json_decref(p->claims);
 	p->claims = NULL;
+	if (p->origin != NULL) {
+		principal_clear(p->origin);
+		free(p->origin);
+		p->origin = NULL;
+	}
 	p->auth = PRINCIPAL_ANONYMOUS;
 	p->admin = 0;
 	p->id[0] = '\0';
@@ -44,13 +50,26 @@ principal_clear(struct principal *p)
 	p->expires_at = 0;
 }
 
-void
+int
 principal_copy(struct principal *dst, const struct principal *src)
 {
-	json_t	*claims;
+	struct principal	*origin = NULL;
+	json_t			*claims;
 
 	if (dst == src)
-		return;
+		return 0;
+	if (src->origin != NULL) {
+		if ((origin = calloc(1, sizeof(*origin))) == NULL ||
+		    principal_copy(origin, src->origin) == -1) {
+			free(origin);
+			origin = NULL;
+		}
+	}
+	if (dst->origin != NULL) {
+		principal_clear(dst->origin);
+		free(dst->origin);
+	}
+	dst->origin = origin;
 	/* Take the new reference first: src->claims may be dst->claims. */
 	claims = json_incref(src->claims);
 	json_decref(dst->claims);
@@ -62,4 +81,5 @@ principal_copy(struct principal *dst, const struct principal *src)
 	dst->path_off = src->path_off;
 	dst->expires_at = src->expires_at;
 	dst->claims = claims;
+	return src->origin != NULL && origin == NULL ? -1 : 0;
 }

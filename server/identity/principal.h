@@ -27,6 +27,12 @@ struct principal {
 	size_t			 path_off;	/* path is id + path_off */
 	int64_t			 expires_at;	/* ms since epoch, 0 = none */
 	json_t			*claims;	/* JWT claims (owned) or NULL */
+	/*
+	 * On whose behalf a peer registry calls (owned) or NULL: set only
+	 * when this server accepts that registry's statement (auth.h,
+	 * auth_origin); never an admin, never with an origin of its own.
+	 */
+	struct principal	*origin;
 };
 
 /* "x509", "jwt", "admin" or "anonymous". */
@@ -35,11 +41,15 @@ const char	*principal_auth_name(enum principal_auth auth);
 /* The path part of the SPIFFE ID ("" for none). Borrowed. */
 const char	*principal_path(const struct principal *p);
 
-/* Release what p owns and reset it to anonymous. */
+/* Release what p owns (its origin too) and reset it to anonymous. */
 void		 principal_clear(struct principal *p);
 
-/* Copy src into dst (claims reference is shared, counted). */
-void		 principal_copy(struct principal *dst,
+/*
+ * Copy src into dst (claims reference is shared, counted; the origin is
+ * copied).  Returns 0, or -1 when memory runs out (dst then has no
+ * origin: callers must not go on as if it had none).
+ */
+int		 principal_copy(struct principal *dst,
 		    const struct principal *src);
 
 #endif

@@ -192,7 +192,7 @@ registry_req(struct registry *r, const struct hcred *c, const char *method,
 
 void
 registry_federate(struct registry *r, struct registry *peer,
-    int with_registry)
+    int flags)
 {
 	struct hresp	 resp;
 	json_error_t	 jerr;
@@ -206,9 +206,11 @@ registry_federate(struct registry *r, struct registry *peer,
 	body = json_pack("{s:o, s:{s:s, s:s, s:s}}", "bundle", bundle,
 	    "federation", "bundle_endpoint_url", url, "profile",
 	    "https_spiffe", "endpoint_spiffe_id", peer->server_id);
-	if (with_registry)
+	if (flags & REGISTRY_URL)
 		json_object_set_new(body, "registry_url",
 		    json_string(peer->s.url));
+	if (flags & REGISTRY_ORIGIN)
+		json_object_set_new(body, "accept_origin", json_true());
 	snprintf(path, sizeof(path), "/v1/trust-domains/%s", peer->td);
 	registry_req(r, NULL, "PUT", path, body, &resp);
 	cr_assert(resp.status == 201 || resp.status == 200,

@@ -52,14 +52,19 @@ void	registry_req(struct registry *r, const struct hcred *c,
 	    const char *method, const char *path, json_t *body,
 	    struct hresp *resp);
 
+/* registry_federate's flags. */
+#define REGISTRY_URL		0x01	/* store peer's registry_url */
+#define REGISTRY_ORIGIN		0x02	/* "accept_origin": true */
+
 /*
  * Federate r with peer: store peer's trust domain with its current
  * bundle.json as the starting bundle, the https_spiffe bundle endpoint
- * peer/v1/bundle served as peer's server ID, and (with_registry) its
- * registry_url.
+ * peer/v1/bundle served as peer's server ID, and with flags
+ * REGISTRY_URL its registry_url, REGISTRY_ORIGIN "accept_origin": true
+ * (1 is REGISTRY_URL alone).
  */
 void	registry_federate(struct registry *r, struct registry *peer,
-	    int with_registry);
+	    int flags);
 
 /* Wait up to ms for r's stored sequence of td to be seq; 1 when it is. */
 int	registry_wait_sequence(struct registry *r, const char *td,

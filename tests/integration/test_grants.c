@@ -440,8 +440,9 @@ Test(grants, bad_requests_get_the_designed_errors)
 	call(&client, "POST", "/v1/grants", "{\"service\":\"db-replication\","
 	    "\"labels\":{\"k\":1}}", 400);
 	call(&client, "POST", "/v1/grants", "{\"service\":\"Bad Name\"}", 400);
+	/* Another registry's service, but none is known for other.org. */
 	call(&client, "POST", "/v1/grants", "{\"service\":\"db@other.org\"}",
-	    400);
+	    404);
 	call(&client, "POST", "/v1/grants", "[]", 400);
 	call(&client, "POST", "/v1/grants", "{\"service\":\"db-replication\","
 	    "\"endpoint\":\"db-north\"}", 404);

@@ -78,6 +78,8 @@ expect "test passes the combining table" 0 "13 passed, 0 failed" -- \
     "$np" test "$data/combining.json" "$data/combining.json"
 expect "test passes the use-case table" 0 "13 passed, 0 failed" -- \
     "$np" test "$data/usecases.json" "$data/usecases.json"
+expect "test passes the request.origin table" 0 "8 passed, 0 failed" -- \
+    "$np" test "$data/origin.json" "$data/origin.json"
 expect "test passes the network functions' table" 0 "6 passed, 0 failed" -- \
     "$np" test "$data/net-rules.json" "$data/net-rules.json"
 cat >"$tmp/net-bad.json" <<'JSON'
