@@ -30,6 +30,7 @@
 #define FEDERATION_WORKERS	4
 #define FEDERATION_URL_MAX	2048
 #define FEDERATION_PAGE		256	/* trust domains per store_list page */
+#define FEDERATION_STANDBY	1000	/* ms: not active, look again */
 
 /* ---- the HTTPS client --------------------------------------------------- */
 
@@ -527,6 +528,7 @@ struct federation {
 	pthread_t		  workers[FEDERATION_WORKERS];
 	size_t			  nworkers;
 	int			  stopping;
+	int			  active;	/* this instance refreshes */
 	atomic_int		  cancel;	/* fetches in flight stop */
 };
 
@@ -984,6 +986,11 @@ federation_worker(void *arg)
 	while (!f->stopping) {
 		now = util_now_ms();
 		e = federation_next(f);
+		if (e != NULL && e->due <= now && !f->active) {
+			/* Another instance refreshes: ask again later. */
+			e->due = now + FEDERATION_STANDBY;
+			continue;
+		}
 		if (e != NULL && e->due <= now) {
 			e->busy = 1;
 			e->dirty = 0;
@@ -1018,6 +1025,17 @@ federation_worker(void *arg)
 	return NULL;
 }
 
+void
+federation_set_active(struct federation *f, int active)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->active != active) {
+		f->active = active;
+		pthread_cond_broadcast(&f->cond);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
 struct federation *
 federation_new(struct store *store, struct trust *trust,
     struct metrics *metrics, const struct conf *conf, struct nsreg_error *err)
@@ -1033,6 +1051,7 @@ federation_new(struct store *store, struct trust *trust,
 	f->store = store;
 	f->trust = trust;
 	f->metrics = metrics;
+	f->active = 1;
 	atomic_init(&f->cancel, 0);
 	if (federation_opts_from_conf(&f->opts, conf) == -1) {
 		free(f);

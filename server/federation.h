@@ -162,6 +162,15 @@ struct federation *federation_new(struct store *store, struct trust *trust,
 int		 federation_start(struct federation *f, int64_t now,
 		    struct nsreg_error *err);
 
+/*
+ * Whether this instance runs the scheduled refreshes (1, the default) or
+ * leaves them to the instance of its cluster that holds the
+ * "federation" housekeeping lease (0): refreshes come due again a second
+ * later, so the instance taking the lease over fetches at once.  Refreshes
+ * asked through the API run either way.
+ */
+void		 federation_set_active(struct federation *f, int active);
+
 /* Take the timeouts, intervals and CA file of conf (SIGHUP). */
 int		 federation_reload(struct federation *f,
 		    const struct conf *conf, struct nsreg_error *err);

@@ -30,11 +30,14 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: nsregd [-dn] [-f file]\n"
 	    "       nsregd [-f file] --backup FILE\n"
+	    "       nsregd [-f file] --import URL\n"
 	    "       nsregd --dev [DIR] [--port N]\n"
 	    "  -f file     configuration (default %s)\n"
 	    "  -d          stay in the foreground, log to stderr\n"
 	    "  -n          check the configuration and exit\n"
 	    "  --backup FILE  copy the database, while it is served, to FILE\n"
+	    "  --import URL   copy everything from the database at URL into\n"
+	    "              the configuration's database, which must be empty\n"
 	    "  --dev [DIR] development server with generated identities in\n"
 	    "              DIR (default %s), https://127.0.0.1:8443\n"
 	    "  --port N    listen on port N instead (with --dev)\n"
@@ -79,6 +82,38 @@ done:
 	return ret;
 }
 
+/*
+ * nsregd --import URL: everything stored at URL copied into the empty
+ * database of the configuration, and what was copied.
+ */
+static int
+nsregd_import(struct conf *conf, const char *from)
+{
+	struct store_import_info	 info;
+	struct nsreg_error		 err;
+	int				 ret = 1;
+
+	if (store_import(from, conf->database, &info, &err) == -1) {
+		fprintf(stderr, "nsregd: --import: %s\n", err.message);
+		goto done;
+	}
+	printf("nsregd: imported %s into %s at revision %lld: %lld "
+	    "services, %lld endpoints, %lld policies, %lld trust domains, "
+	    "%lld grants, %lld vL3 leases, %lld grant keys, %lld decisions, "
+	    "%lld events\n", from, conf->database, (long long)info.revision,
+	    (long long)info.objects[STORE_SERVICE],
+	    (long long)info.objects[STORE_ENDPOINT],
+	    (long long)info.objects[STORE_POLICY],
+	    (long long)info.objects[STORE_TRUST_DOMAIN],
+	    (long long)info.objects[STORE_GRANT], (long long)info.leases,
+	    (long long)info.keys, (long long)info.decisions,
+	    (long long)info.events);
+	ret = 0;
+done:
+	conf_free(conf);
+	return ret;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -86,6 +121,7 @@ main(int argc, char *argv[])
 		{ "dev", optional_argument, NULL, 'D' },
 		{ "port", required_argument, NULL, 'P' },
 		{ "backup", required_argument, NULL, 'B' },
+		{ "import", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -94,7 +130,7 @@ main(int argc, char *argv[])
 	struct conf		*conf, *newconf;
 	struct nsreg_error	 err;
 	const char		*conffile = NSREGD_CONF_DEFAULT, *devdir = NULL;
-	const char		*backup = NULL;
+	const char		*backup = NULL, *import = NULL;
 	char			 errbuf[CONF_ERROR_MAX], devconf[PATH_MAX];
 	sigset_t		 set;
 	long long		 port = 0;
@@ -114,6 +150,9 @@ main(int argc, char *argv[])
 			break;
 		case 'B':
 			backup = optarg;
+			break;
+		case 'I':
+			import = optarg;
 			break;
 		case 'D':
 			dev = 1;
@@ -167,8 +206,15 @@ main(int argc, char *argv[])
 	log_set_instance(conf->instance_name);
 	if (port != 0)
 		conf->listen[0].port = (unsigned short)port;
+	if (backup != NULL && import != NULL) {
+		fprintf(stderr, "nsregd: --backup or --import, not both\n");
+		conf_free(conf);
+		return 1;
+	}
 	if (backup != NULL)
 		return nsregd_backup(conf, backup);
+	if (import != NULL)
+		return nsregd_import(conf, import);
 	if (check) {
 		if (nsregd_check_files(conf, dev, errbuf, sizeof(errbuf)) ==
 		    -1) {

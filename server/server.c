@@ -5,11 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admission.h"
 #include "api.h"
@@ -294,14 +297,77 @@ server_store_event(const struct store_event *ev, void *arg)
 	watch_publish(ev, srv->watch);
 }
 
+/*
+ * Housekeeping, elected through the store (DESIGN section 6): each task
+ * runs on the one instance of a cluster holding its lease, renewed every
+ * SERVER_TASK_RENEW while it lives and taken over by another instance
+ * once SERVER_TASK_TTL passed unrenewed.  On SQLite every claim is
+ * granted at once: one database, one nsregd.
+ */
+enum server_task {
+	SERVER_TASK_SWEEP = 0,		/* expiry sweep, event history */
+	SERVER_TASK_DECISIONS,		/* decision-log retention */
+	SERVER_TASK_FEDERATION,		/* scheduled bundle refreshes */
+	SERVER_TASK_MAX
+};
+
+static const char *const server_task_names[SERVER_TASK_MAX] = {
+	[SERVER_TASK_SWEEP] = "sweep",
+	[SERVER_TASK_DECISIONS] = "decisions",
+	[SERVER_TASK_FEDERATION] = "federation",
+};
+
+#define SERVER_TASK_TTL		5000	/* ms a lease runs unrenewed */
+#define SERVER_TASK_RENEW	1000	/* ms between claims */
+
+struct server_tasks {
+	int	held[SERVER_TASK_MAX];
+	int64_t	until[SERVER_TASK_MAX];	/* monotonic ms: held until */
+	int64_t	next[SERVER_TASK_MAX];	/* monotonic ms: claim again */
+};
+
+/* 1 when this instance holds task t now (claiming when due). */
+static int
+server_task_held(struct server *srv, struct server_tasks *st,
+    enum server_task t)
+{
+	struct nsreg_error	err;
+	int64_t			mono;
+	int			rc;
+
+	mono = util_mono_us() / 1000;
+	if (mono >= st->next[t]) {
+		rc = store_task_claim(srv->store, server_task_names[t],
+		    srv->holder, SERVER_TASK_TTL, &err);
+		if (rc == 1 && !st->held[t])
+			log_info("msg=\"housekeeping taken\" task=%s "
+			    "holder=%s", server_task_names[t], srv->holder);
+		else if (rc != 1 && st->held[t])
+			log_info("msg=\"housekeeping left\" task=%s "
+			    "holder=%s%s%s", server_task_names[t],
+			    srv->holder, rc == -1 ? " error=" : "",
+			    rc == -1 ? nsreg_code_name(err.code) : "");
+		st->held[t] = rc == 1;
+		/* Counted from before the claim: the lease runs longer. */
+		st->until[t] = rc == 1 ? mono + SERVER_TASK_TTL : 0;
+		st->next[t] = mono + SERVER_TASK_RENEW;
+		if (t == SERVER_TASK_FEDERATION)
+			federation_set_active(srv->federation, st->held[t]);
+	}
+	return st->held[t] && mono < st->until[t];
+}
+
 static void *
 server_sweeper(void *arg)
 {
 	struct server		*srv = arg;
+	struct server_tasks	 st;
 	struct nsreg_error	 err;
 	struct timespec		 ts;
 	int64_t			 now, n, last_log_prune = 0;
+	int			 t;
 
+	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&srv->lock);
 	while (!srv->stopping) {
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -315,12 +381,17 @@ server_sweeper(void *arg)
 			break;
 		pthread_mutex_unlock(&srv->lock);
 		now = util_now_ms();
-		if ((n = store_prune(srv->store, now, &err)) < 0)
-			log_warnx("msg=\"sweep failed\" error=%s",
-			    nsreg_code_name(err.code));
-		else if (n > 0)
-			log_debug("msg=swept expired=%lld", (long long)n);
-		if (now - last_log_prune > 60 * 1000) {
+		server_task_held(srv, &st, SERVER_TASK_FEDERATION);
+		if (server_task_held(srv, &st, SERVER_TASK_SWEEP)) {
+			if ((n = store_prune(srv->store, now, &err)) < 0)
+				log_warnx("msg=\"sweep failed\" error=%s",
+				    nsreg_code_name(err.code));
+			else if (n > 0)
+				log_debug("msg=swept expired=%lld",
+				    (long long)n);
+		}
+		if (server_task_held(srv, &st, SERVER_TASK_DECISIONS) &&
+		    now - last_log_prune > 60 * 1000) {
 			last_log_prune = now;
 			if (store_decision_prune(srv->store,
 			    now - srv->conf->decision_log_retention, &err) < 0)
@@ -330,7 +401,30 @@ server_sweeper(void *arg)
 		pthread_mutex_lock(&srv->lock);
 	}
 	pthread_mutex_unlock(&srv->lock);
+	/* A clean stop hands the tasks over at once. */
+	for (t = 0; t < SERVER_TASK_MAX; t++) {
+		if (st.held[t])
+			store_task_release(srv->store, server_task_names[t],
+			    srv->holder);
+	}
 	return NULL;
+}
+
+/*
+ * Who holds this instance's housekeeping leases: its host name, process
+ * and start time, unique among the instances of a cluster (several may
+ * share a host).
+ */
+static void
+server_holder_name(struct server *srv)
+{
+	char	host[HOST_NAME_MAX + 1];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "nsregd");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(srv->holder, sizeof(srv->holder), "%s/%ld/%lld", host,
+	    (long)getpid(), (long long)srv->started);
 }
 
 /* Read cert and key files into memory (new buffers). */
@@ -500,6 +594,7 @@ server_start(struct server *srv, struct nsreg_error *err)
 	struct store_options	 so;
 	struct http_hooks	 hooks = server_http_hooks;
 	const struct conf	*conf = srv->conf;
+	struct nsreg_error	 e;
 	char			*cert = NULL, *key = NULL;
 	size_t			 i;
 	int			 rc = -1, tls = 0;
@@ -507,6 +602,7 @@ server_start(struct server *srv, struct nsreg_error *err)
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->cond, NULL);
 	srv->started = util_now_ms();
+	server_holder_name(srv);
 	/* What nsregd -n checks, before anything starts. */
 	if (server_check(conf, srv->dev, err) == -1)
 		goto out;
@@ -522,6 +618,7 @@ server_start(struct server *srv, struct nsreg_error *err)
 	memset(&so, 0, sizeof(so));
 	so.url = conf->database;
 	so.history = conf->watch_history;
+	so.threads = conf->threads;
 	if ((srv->store = store_open(&so, err)) == NULL)
 		goto out;
 	if ((srv->watch = watch_new(srv->store, conf->watch_history < 8192 ?
@@ -553,6 +650,10 @@ server_start(struct server *srv, struct nsreg_error *err)
 	if ((srv->grants = grants_new(srv->store, srv->admission, conf,
 	    srv->dev, err)) == NULL)
 		goto out;
+	/* In a cluster, one instance refreshes: ask before the first. */
+	federation_set_active(srv->federation, store_task_claim(srv->store,
+	    server_task_names[SERVER_TASK_FEDERATION], srv->holder,
+	    SERVER_TASK_TTL, &e) == 1);
 	if (federation_start(srv->federation, util_now_ms(), err) == -1)
 		goto out;
 	for (i = 0; i < conf->nlisten; i++) {

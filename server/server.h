@@ -38,6 +38,7 @@ struct server {
 	struct peer		*peer;		/* peer.h */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
+	char			 holder[320];	/* housekeeping leases */
 	pthread_t		 sweeper;
 	int			 sweeper_running;
 	pthread_mutex_t		 lock;		/* stopping, sweeper wait */

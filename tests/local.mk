@@ -91,6 +91,11 @@ check_PROGRAMS += tests/integration/test_cluster
 tests_integration_test_cluster_SOURCES = tests/integration/test_cluster.c
 tests_integration_test_cluster_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_cluster_LDADD = $(HARNESS_LIBS)
+# nsregd --import between SQLite and PostgreSQL (run by tests/pg/store.sh).
+check_PROGRAMS += tests/integration/test_import
+tests_integration_test_import_SOURCES = tests/integration/test_import.c
+tests_integration_test_import_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_import_LDADD = $(HARNESS_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_registry_LDADD = $(HARNESS_LIBS)
@@ -364,6 +369,12 @@ tests_unit_test_store_follow_SOURCES = tests/unit/test_store_follow.c
 tests_unit_test_store_follow_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS) -I$(top_srcdir)/server/store
 tests_unit_test_store_follow_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
+# The plans of the PostgreSQL backend's statements (run by tests/pg/store.sh).
+check_PROGRAMS += tests/unit/test_pg_explain
+tests_unit_test_pg_explain_SOURCES = tests/unit/test_pg_explain.c
+tests_unit_test_pg_explain_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
+	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_pg_explain_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
 EXTRA_DIST += tests/pg/store.sh tests/pg/pg-start.sh tests/pg/pg-stop.sh
 
 # Storage benchmark (tests/bench/store runs it; not part of make check).

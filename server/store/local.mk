@@ -9,7 +9,7 @@ server_store_libnsregstore_a_SOURCES = \
 	server/store/store_sqlite.c server/store/store_sqlite_int.h \
 	server/store/store_sqlite_writer.c server/store/store_sqlite_objects.c \
 	server/store/store_sqlite_grants.c server/store/store_sqlite_reads.c \
-	server/store/store_backup.c \
+	server/store/store_backup.c server/store/store_import.c \
 	server/store/store_pg.c server/store/store_pg_int.h \
 	server/store/store_pg_reads.c server/store/store_pg_grants.c \
 	server/store/store_pg_follow.c
@@ -22,11 +22,13 @@ server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \
 STORE_SQLITE_SCHEMA = \
 	$(top_srcdir)/schema/sqlite/0001_initial.sql \
 	$(top_srcdir)/schema/sqlite/0002_grants.sql \
-	$(top_srcdir)/schema/sqlite/0003_ipam_free.sql
+	$(top_srcdir)/schema/sqlite/0003_ipam_free.sql \
+	$(top_srcdir)/schema/sqlite/0004_housekeeping.sql
 STORE_POSTGRES_SCHEMA = \
 	$(top_srcdir)/schema/postgres/0001_initial.sql \
 	$(top_srcdir)/schema/postgres/0002_grants.sql \
-	$(top_srcdir)/schema/postgres/0003_ipam_free.sql
+	$(top_srcdir)/schema/postgres/0003_ipam_free.sql \
+	$(top_srcdir)/schema/postgres/0004_housekeeping.sql
 EXTRA_DIST += $(STORE_SQLITE_SCHEMA) $(STORE_POSTGRES_SCHEMA) \
 	schema/postgres/README build-aux/embed-sql.sh
 BUILT_SOURCES += server/store/schema_sqlite.c server/store/schema_postgres.c

@@ -630,6 +630,22 @@ store_decision_prune(struct store *s, int64_t before,
 	return s->backend->decision_prune(s->b, before, err);
 }
 
+int
+store_task_claim(struct store *s, const char *task, const char *holder,
+    int64_t ttl_ms, struct nsreg_error *err)
+{
+	if (s->backend->task_claim == NULL)
+		return 1;
+	return s->backend->task_claim(s->b, task, holder, ttl_ms, err);
+}
+
+void
+store_task_release(struct store *s, const char *task, const char *holder)
+{
+	if (s->backend->task_release != NULL)
+		s->backend->task_release(s->b, task, holder);
+}
+
 /* 1 when key is one the renderer writes for kind (never taken from doc). */
 static int
 store_key_reserved(enum store_kind kind, const char *key)

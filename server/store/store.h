@@ -105,12 +105,38 @@ struct store_options {
 	const char	*url;		/* "sqlite:PATH" or "postgresql://..." */
 	size_t		 history;	/* events kept for watch resume
 					   (0: 10000) */
+	int		 threads;	/* the server's threads: a pooled
+					   backend sizes its pool by them
+					   (0: as for 4) */
 };
 
 /* Open (creating and migrating as needed).  NULL on error. */
 struct store	*store_open(const struct store_options *opt,
 		    struct nsreg_error *err);
 void		 store_close(struct store *s);
+
+/* What store_import copied. */
+struct store_import_info {
+	int64_t		 revision;	/* the revision counter copied */
+	int64_t		 objects[STORE_KIND_MAX];	/* by kind */
+	int64_t		 events;	/* the watch history */
+	int64_t		 decisions;	/* decision log entries */
+	int64_t		 leases;	/* vL3 address leases */
+	int64_t		 keys;		/* grant signing keys */
+};
+
+/*
+ * Copy the whole registry at url from into the database at url to, of
+ * either backend (store_import.c): objects with their revisions and
+ * times, the event history, the decision log, grants with their vL3
+ * pools and leases, grant keys and the revision counter, from one
+ * snapshot of from (which another nsregd may be serving) in one
+ * transaction of to.  Both schemas are first brought to this code's (a
+ * newer one is refused); to must hold nothing yet (FAILED_PRECONDITION).
+ * 0 with *info filled, or -1 with err set and to unchanged.
+ */
+int		 store_import(const char *from, const char *to,
+		    struct store_import_info *info, struct nsreg_error *err);
 
 /* What a backup holds. */
 struct store_backup_info {
@@ -452,6 +478,22 @@ int		 store_decision_list(struct store *s,
 /* Delete entries older than before.  Returns how many, or -1. */
 int64_t		 store_decision_prune(struct store *s, int64_t before,
 		    struct nsreg_error *err);
+
+/*
+ * Housekeeping elected through the database (DESIGN section 6): take or
+ * renew, for holder (a string unique to this process), the lease of task
+ * (a short name: "sweep", "decisions", "federation") for ttl_ms more by
+ * the database's clock.  Returns 1 when holder holds it now, 0 when
+ * another holder's lease is still running, -1 with err set when the
+ * database cannot tell (then act as if not held).  A backend serving one
+ * process (SQLite) always answers 1.
+ */
+int		 store_task_claim(struct store *s, const char *task,
+		    const char *holder, int64_t ttl_ms,
+		    struct nsreg_error *err);
+/* Give task up if holder holds it (a clean stop): another takes it now. */
+void		 store_task_release(struct store *s, const char *task,
+		    const char *holder);
 
 /*
  * The rendered object (new reference): "name", the document's own fields,

@@ -132,6 +132,16 @@ struct store_backend {
 			    struct nsreg_error *err);
 
 	/*
+	 * Optional (NULL: every claim is granted, the backend serves one
+	 * process): store_task_claim and store_task_release.
+	 */
+	int		 (*task_claim)(void *b, const char *task,
+			    const char *holder, int64_t ttl_ms,
+			    struct nsreg_error *err);
+	void		 (*task_release)(void *b, const char *task,
+			    const char *holder);
+
+	/*
 	 * Optional (NULL: store_backup refuses): the contract of
 	 * store_backup in store.h, without an open handle (another process
 	 * serves the database); migrations tell which schema is known.

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_pg_int.h"
 
@@ -152,6 +153,17 @@ static const char *const store_pg_sql[PG_SQL_MAX] = {
 	    "SELECT revision, kind, type, name, reason, object FROM events "
 	    "WHERE revision > $1 AND revision <= $2 ORDER BY revision "
 	    "LIMIT $3",
+	/* Times by the database's clock: instances' clocks may differ. */
+	[PG_TASK_CLAIM] =
+	    "INSERT INTO task_leases AS t (task, holder, expires_at) "
+	    "VALUES ($1, $2, (extract(epoch FROM clock_timestamp()) * 1000)"
+	    "::bigint + $3::bigint) ON CONFLICT (task) DO UPDATE SET "
+	    "holder = excluded.holder, expires_at = excluded.expires_at "
+	    "WHERE t.holder = excluded.holder OR t.expires_at < "
+	    "(extract(epoch FROM clock_timestamp()) * 1000)::bigint "
+	    "RETURNING holder",
+	[PG_TASK_RELEASE] =
+	    "DELETE FROM task_leases WHERE task = $1 AND holder = $2",
 };
 
 /*
@@ -245,6 +257,19 @@ store_pg_parse(const char *text, size_t len)
 	return json_loadb(text, len, JSON_DECODE_ANY, NULL);
 }
 
+const char *
+store_pg_statement(enum store_pg_sql id, char *buf, size_t len)
+{
+	if ((int)id < 0 || id >= PG_SQL_MAX)
+		return NULL;
+	if (id < PG_DECISIONS)
+		return store_pg_sql[id];
+	if (store_pg_decisions_sql((unsigned int)(id - PG_DECISIONS), buf,
+	    len) == -1)
+		return NULL;
+	return buf;
+}
+
 /* Prepare every statement on c. */
 static int
 store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
@@ -255,14 +280,10 @@ store_pg_prepare(struct store_pg_conn *c, struct nsreg_error *err)
 	int		 i;
 
 	for (i = 0; i < PG_SQL_MAX; i++) {
-		text = store_pg_sql[i];
-		if (i >= PG_DECISIONS) {
-			if (store_pg_decisions_sql((unsigned int)(i -
-			    PG_DECISIONS), sql, sizeof(sql)) == -1)
-				return nsreg_error_set(err, NSREG_INTERNAL,
-				    NULL, "decision statement too long");
-			text = sql;
-		}
+		if ((text = store_pg_statement((enum store_pg_sql)i, sql,
+		    sizeof(sql))) == NULL)
+			return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "statement %d too long", i);
 		snprintf(name, sizeof(name), "s%d", i);
 		r = PQprepare(c->db, name, text, 0, NULL);
 		/* An engine without pg_notify() (LISTEN/NOTIFY is only a
@@ -297,25 +318,104 @@ store_pg_notice(void *arg, const char *message)
 	(void)message;
 }
 
-/* (Re)connect c when it has no working connection. */
+static int64_t
+store_pg_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * 1 when c holds a connection that still works as far as can be told
+ * without a round trip: a server that went away (restarted, or ended
+ * its session) left an end of file or an error to read.
+ */
+static int
+store_pg_alive(struct store_pg_conn *c)
+{
+	if (c->db == NULL || PQstatus(c->db) != CONNECTION_OK)
+		return 0;
+	if (PQconsumeInput(c->db) == 0 || PQstatus(c->db) != CONNECTION_OK)
+		return 0;
+	return 1;
+}
+
+/*
+ * (Re)connect c when it has no working connection.  While the database
+ * is unreachable, one thread at a time tries, with a growing pause
+ * between tries; the others fail at once (503 unavailable) with the
+ * reason of the last failure.
+ */
 static int
 store_pg_connect(struct store_pg *s, struct store_pg_conn *c,
     struct nsreg_error *err)
 {
-	if (c->db != NULL && PQstatus(c->db) == CONNECTION_OK)
+	static const char *const keys[] = {
+		"connect_timeout", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "application_name", "dbname", NULL
+	};
+	const char	*values[7], *msg;
+	PGresult	*r;
+	int64_t		 now;
+	int		 ok;
+
+	if (store_pg_alive(c))
 		return 0;
+	now = store_pg_mono_ms();
+	pthread_mutex_lock(&s->plock);
+	if (s->backoff != 0 && (s->connecting || now < s->down_until)) {
+		pthread_mutex_unlock(&s->plock);
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database unavailable: %s", s->why[0] != '\0' ? s->why :
+		    "reconnecting");
+	}
+	s->connecting++;
+	pthread_mutex_unlock(&s->plock);
+
 	if (c->db != NULL)
 		PQfinish(c->db);
 	c->prepared = 0;
-	c->db = PQconnectdb(s->url);
-	if (c->db == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	if (PQstatus(c->db) != CONNECTION_OK)
-		return nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
-		    "database unavailable: %.200s", PQerrorMessage(c->db));
-	PQsetNoticeProcessor(c->db, store_pg_notice, NULL);
-	return 0;
+	/* The URL's own settings, given last, win over these defaults. */
+	values[0] = STORE_PG_CONNECT_TIMEOUT;
+	values[1] = "10";
+	values[2] = "5";
+	values[3] = "3";
+	values[4] = "nsregd";
+	values[5] = s->url;
+	values[6] = NULL;
+	c->db = PQconnectdbParams(keys, values, 1);
+	ok = c->db != NULL && PQstatus(c->db) == CONNECTION_OK;
+	if (ok) {
+		PQsetNoticeProcessor(c->db, store_pg_notice, NULL);
+		/* Best effort: engines without the setting refuse it. */
+		r = PQexec(c->db, STORE_PG_SESSION_SQL);
+		PQclear(r);
+		ok = PQstatus(c->db) == CONNECTION_OK;
+	}
+
+	pthread_mutex_lock(&s->plock);
+	s->connecting--;
+	if (ok) {
+		s->backoff = 0;
+		s->down_until = 0;
+		s->why[0] = '\0';
+	} else {
+		s->backoff = s->backoff == 0 ? STORE_PG_BACKOFF_MIN :
+		    s->backoff * 2;
+		if (s->backoff > STORE_PG_BACKOFF_MAX)
+			s->backoff = STORE_PG_BACKOFF_MAX;
+		s->down_until = store_pg_mono_ms() + s->backoff;
+		/* libpq's first line says it all. */
+		msg = c->db != NULL ? PQerrorMessage(c->db) : "out of memory";
+		snprintf(s->why, sizeof(s->why), "%.*s",
+		    (int)strcspn(msg, "\n"), msg);
+		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database unavailable: %s", s->why);
+	}
+	pthread_mutex_unlock(&s->plock);
+	return ok ? 0 : -1;
 }
 
 struct store_pg_conn *
@@ -1300,10 +1400,11 @@ store_pg_close(void *b)
 	if (s == NULL)
 		return;
 	store_pg_follow_stop(s);
-	for (i = 0; i < STORE_PG_CONNS; i++) {
+	for (i = 0; i < s->nconns; i++) {
 		if (s->conns[i].db != NULL)
 			PQfinish(s->conns[i].db);
 	}
+	free(s->conns);
 	store_pg_events_drop(s);
 	free(s->events);
 	pthread_mutex_destroy(&s->plock);
@@ -1312,6 +1413,59 @@ store_pg_close(void *b)
 	pthread_mutex_destroy(&s->dlock);
 	free(s->url);
 	free(s);
+}
+
+/* The pool's size for a server of threads threads (store_pg_int.h). */
+static size_t
+store_pg_pool_size(int threads)
+{
+	int	n;
+
+	n = (threads > 0 ? threads : 4) + STORE_PG_CONNS_EXTRA;
+	if (n < STORE_PG_CONNS_MIN)
+		n = STORE_PG_CONNS_MIN;
+	if (n > STORE_PG_CONNS_MAX)
+		n = STORE_PG_CONNS_MAX;
+	return (size_t)n;
+}
+
+static int
+store_pg_task_claim(void *b, const char *task, const char *holder,
+    int64_t ttl_ms, struct nsreg_error *err)
+{
+	struct store_pg		*s = b;
+	struct store_pg_conn	*c;
+	struct store_pg_params	 p;
+	PGresult		*r;
+	int			 ret = -1;
+
+	if ((c = store_pg_conn_get(s, err)) == NULL)
+		return -1;
+	p.v[0] = task;
+	p.v[1] = holder;
+	store_pg_param_int(&p, 2, ttl_ms);
+	if ((r = store_pg_run(c, PG_TASK_CLAIM, 3, p.v, "task lease",
+	    err)) != NULL)
+		ret = PQntuples(r) == 1;
+	PQclear(r);
+	store_pg_conn_put(s, c);
+	return ret;
+}
+
+static void
+store_pg_task_release(void *b, const char *task, const char *holder)
+{
+	struct store_pg		*s = b;
+	struct store_pg_conn	*c;
+	struct store_pg_params	 p;
+	struct nsreg_error	 err;
+
+	if ((c = store_pg_conn_get(s, &err)) == NULL)
+		return;
+	p.v[0] = task;
+	p.v[1] = holder;
+	PQclear(store_pg_run(c, PG_TASK_RELEASE, 2, p.v, "task lease", &err));
+	store_pg_conn_put(s, c);
 }
 
 static void *
@@ -1333,13 +1487,15 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_mutex_init(&s->dlock, NULL);
 	s->stop[0] = s->stop[1] = -1;
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
-	for (i = 0; i < STORE_PG_CONNS; i++) {
-		s->conns[i].next = s->free;
-		s->free = &s->conns[i];
-	}
-	if ((s->url = strdup(url)) == NULL) {
+	s->nconns = store_pg_pool_size(opt->threads);
+	if ((s->conns = calloc(s->nconns, sizeof(*s->conns))) == NULL ||
+	    (s->url = strdup(url)) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
+	}
+	for (i = 0; i < s->nconns; i++) {
+		s->conns[i].next = s->free;
+		s->free = &s->conns[i];
 	}
 	/* Migrate before preparing: statements need the tables. */
 	c = &s->conns[0];
@@ -1386,4 +1542,6 @@ const struct store_backend store_backend_postgres = {
 	.ipam_usage = store_pg_ipam_usage,
 	.grant_key_use = store_pg_grant_key_use,
 	.grant_keys = store_pg_grant_keys,
+	.task_claim = store_pg_task_claim,
+	.task_release = store_pg_task_release,
 };

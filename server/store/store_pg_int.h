@@ -32,8 +32,27 @@
 #include "store.h"
 #include "store_backend.h"
 
-/* Connections in the pool. */
-#define STORE_PG_CONNS		8
+/*
+ * Connections in the pool: threads + STORE_PG_CONNS_EXTRA (one for each
+ * thread that serves requests, plus the writer, the sweeper, the
+ * decision log's writer and the watch reader), within STORE_PG_CONNS_MIN
+ * and STORE_PG_CONNS_MAX.  A thread finding none free waits for one.
+ */
+#define STORE_PG_CONNS_EXTRA	4
+#define STORE_PG_CONNS_MIN	6
+#define STORE_PG_CONNS_MAX	64
+/* Reconnection backoff while the database is unreachable (ms). */
+#define STORE_PG_BACKOFF_MIN	100
+#define STORE_PG_BACKOFF_MAX	2000
+/* What a connection waits for the server at most (seconds, libpq). */
+#define STORE_PG_CONNECT_TIMEOUT "5"
+/*
+ * Run on every new connection: the planner plans each execution of a
+ * prepared statement for its parameters (a generic plan of the ?service=
+ * list walks every endpoint in name order instead of the GIN index).
+ * Engines without the setting ignore it.  The EXPLAIN test runs it too.
+ */
+#define STORE_PG_SESSION_SQL	"SET plan_cache_mode = force_custom_plan"
 /* Runs of a transaction that keeps failing to serialise. */
 #define STORE_PG_TRIES		10
 /* Expired objects one prune transaction deletes at most. */
@@ -95,6 +114,8 @@ enum store_pg_sql {
 	PG_KEYS_PRUNE,
 	PG_REVISION_SET_NOTIFY,
 	PG_EVENTS_AFTER,
+	PG_TASK_CLAIM,
+	PG_TASK_RELEASE,
 	PG_DECISIONS,		/* 32 of them, by filter mask */
 	PG_SQL_MAX = PG_DECISIONS + 32
 };
@@ -125,7 +146,18 @@ struct store_pg {
 	pthread_mutex_t		 plock;		/* the pool */
 	pthread_cond_t		 pcond;
 	struct store_pg_conn	*free;
-	struct store_pg_conn	 conns[STORE_PG_CONNS];
+	struct store_pg_conn	*conns;
+	size_t			 nconns;
+	/*
+	 * Reconnecting (under plock): once a connection failed (backoff
+	 * not 0), one thread at a time tries again, no sooner than
+	 * down_until (monotonic ms), waiting twice as long after each
+	 * failure; the others fail at once with why.
+	 */
+	int			 connecting;	/* threads connecting */
+	int64_t			 down_until;
+	int64_t			 backoff;
+	char			 why[200];
 
 	/*
 	 * Local writers one at a time: the database serialises them
@@ -203,6 +235,8 @@ struct store_pg_op {
 };
 
 /* store_pg.c */
+/* The SQL text of statement id (for the EXPLAIN test). */
+const char *store_pg_statement(enum store_pg_sql id, char *buf, size_t len);
 /*
  * Run a prepared statement with nparams text parameters (NULL: SQL
  * NULL).  The result (PQclear it) or NULL with err set.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/pg/store.sh - the storage suite (tests/unit/test_store, and the
 # leases suite with the address unit tests of tests/unit/test_ipam)
-# against PostgreSQL, then two nsregd on one database
+# against PostgreSQL, the plans of its statements (test_pg_explain), then
+# nsregd --import both ways (test_import) and two nsregd on one database
 # (tests/integration/test_cluster): the database at NSREG_TEST_PG when set (CI starts one), else
 # a private one started here with pg-start.sh and stopped whatever
 # happens; skipped when no PostgreSQL server is installed.
@@ -35,7 +36,8 @@ out=$(mktemp)
 trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$dir"' EXIT
 status=0
 for t in unit/test_store unit/test_ipam unit/test_store_follow \
-    integration/test_cluster integration/test_cluster_pg; do
+    unit/test_pg_explain integration/test_cluster \
+    integration/test_cluster_pg integration/test_import; do
 	{ sh "$top/tests/criterion-tap" "$build/tests/$t"; \
 	    echo $? >"$out.rc"; } | cat >>"$out"
 	[ "$(cat "$out.rc")" = 0 ] || status=1

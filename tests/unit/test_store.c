@@ -1850,3 +1850,45 @@ Test(store, async_put_failures_are_reported_to_the_callback)
 	pthread_mutex_unlock(&async_d.lock);
 	cr_expect_eq(async_d.failed, 1);
 }
+
+/*
+ * Housekeeping leases: on PostgreSQL one holder at a time per task,
+ * renewed by its holder, taken by another once expired or given up; on
+ * SQLite (one process) every claim is granted.
+ */
+Test(store, housekeeping_leases_elect_one_holder)
+{
+	struct nsreg_error	err;
+	int			pg;
+
+	pg = strncmp(test_url, "postgres", 8) == 0;
+	cr_assert_eq(store_task_claim(st, "sweep", "a", 60000, &err), 1,
+	    "%s", err.message);
+	/* Renewed by its holder. */
+	cr_assert_eq(store_task_claim(st, "sweep", "a", 60000, &err), 1);
+	if (!pg) {
+		cr_assert_eq(store_task_claim(st, "sweep", "b", 60000, &err),
+		    1);
+		return;
+	}
+	cr_assert_eq(store_task_claim(st, "sweep", "b", 60000, &err), 0);
+	/* Tasks are elected apart. */
+	cr_assert_eq(store_task_claim(st, "decisions", "b", 60000, &err), 1);
+	cr_assert_eq(store_task_claim(st, "decisions", "a", 60000, &err), 0);
+	/* Only the holder gives a lease up. */
+	store_task_release(st, "sweep", "b");
+	cr_assert_eq(store_task_claim(st, "sweep", "b", 60000, &err), 0);
+	store_task_release(st, "sweep", "a");
+	cr_assert_eq(store_task_claim(st, "sweep", "b", 60000, &err), 1);
+	cr_assert_eq(store_task_claim(st, "sweep", "a", 60000, &err), 0);
+	/* An expired lease goes to the next claimant; its holder lost it. */
+	cr_assert_eq(store_task_claim(st, "federation", "a", 200, &err), 1);
+	cr_assert_eq(store_task_claim(st, "federation", "b", 60000, &err), 0);
+	usleep(400 * 1000);
+	cr_assert_eq(store_task_claim(st, "federation", "b", 60000, &err), 1);
+	cr_assert_eq(store_task_claim(st, "federation", "a", 60000, &err), 0);
+	/* Leases outlive the handle: they are the database's. */
+	reopen();
+	cr_assert_eq(store_task_claim(st, "federation", "a", 60000, &err), 0);
+	cr_assert_eq(store_task_claim(st, "federation", "b", 60000, &err), 1);
+}
