@@ -21,7 +21,7 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libcurl4-openssl-dev libpq-dev libnghttp2-dev
-libcriterion-dev libjwt-dev mandoc jq xxd git chromium
+libcriterion-dev libjwt-dev mandoc jq xxd git chromium libnss3-tools
 clang libclang-rt-14-dev
 dpkg-dev debhelper fakeroot lintian
 curl openssl ca-certificates tzdata

@@ -1,11 +1,16 @@
 // app.js - the nsreg operator console (DESIGN section 4 "Console").
 //
 // Plain ES module, no framework.  The admin token lives in sessionStorage
-// and goes out as "Authorization: Bearer" only; every view reads the REST
-// API and follows its watch streams (fetch + ReadableStream over NDJSON:
-// EventSource cannot send Authorization), reconnecting with since= after
-// a drop.  Records are built with DOM calls, never innerHTML, so nothing
-// a workload registers can become markup.
+// and goes out as "Authorization: Bearer" only; a browser that presents
+// an X.509-SVID (a TLS client certificate) is signed in by it instead,
+// when /v1/whoami answers for it without a token.  Every view reads the
+// REST API and follows its watch streams (fetch + ReadableStream over
+// NDJSON: EventSource cannot send Authorization), reconnecting with
+// since= after a drop.  Records are built with DOM calls, never
+// innerHTML, so nothing a workload registers can become markup.
+//
+// Requests go with credentials "same-origin": there are no cookies, but
+// "omit" would also keep the browser's client certificate off them.
 
 const TOKEN_KEY = 'nsreg.admin-token';
 const FADE_MS = 8000;		// a removed record stays this long
@@ -47,6 +52,17 @@ function token() {
 	return sessionStorage.getItem(TOKEN_KEY);
 }
 
+// Who the console speaks as: null before sign-in, else { kind: 'token' }
+// or { kind: 'x509', id, admin } for a browser's client certificate.
+let session = null;
+
+function authHeaders(h) {
+	const t = token();
+	if (t)
+		h.Authorization = `Bearer ${t}`;
+	return h;
+}
+
 class ApiError extends Error {
 	constructor(status, body) {
 		const e = (body && body.error) || {};
@@ -59,15 +75,12 @@ class ApiError extends Error {
 }
 
 async function api(path, opts = {}) {
-	const headers = { Accept: 'application/json' };
-	const t = token();
-	if (t)
-		headers.Authorization = `Bearer ${t}`;
+	const headers = authHeaders({ Accept: 'application/json' });
 	if (opts.body !== undefined)
 		headers['Content-Type'] = 'application/json';
 	const r = await fetch(path, {
 		method: opts.method || 'GET', headers, cache: 'no-store',
-		credentials: 'omit', signal: opts.signal,
+		credentials: 'same-origin', signal: opts.signal,
 		body: opts.body === undefined ? undefined :
 		    JSON.stringify(opts.body),
 	});
@@ -75,7 +88,10 @@ async function api(path, opts = {}) {
 	const body = type.includes('json') ? await r.json().catch(() => null) :
 	    await r.text();
 	if (r.status === 401) {
-		signOut('The server no longer accepts the token: sign in again.');
+		signOut(`The server no longer accepts the ${session &&
+		    session.kind === 'x509' ? 'certificate' : 'token'}: ${
+		    (body && body.error && body.error.message) ||
+		    'sign in again'}.`);
 		throw new ApiError(r.status, body);
 	}
 	if (!r.ok && !(opts.accept || []).includes(r.status))
@@ -209,15 +225,15 @@ class Watch {
 
 	async once() {
 		const r = await fetch(this.url(), {
-			headers: { Authorization: `Bearer ${token()}`,
-			    Accept: 'application/x-ndjson' },
-			cache: 'no-store', credentials: 'omit',
+			headers: authHeaders({ Accept: 'application/x-ndjson' }),
+			cache: 'no-store', credentials: 'same-origin',
 			signal: this.ctl.signal,
 		});
 		if (!r.ok) {
 			const body = await r.json().catch(() => null);
 			if (r.status === 401)
-				signOut('The server no longer accepts the token.');
+				signOut('The server no longer accepts the ' +
+				    'credential: sign in again.');
 			throw new ApiError(r.status, body);
 		}
 		this.onState('live');
@@ -342,6 +358,11 @@ function watchState(el) {
 		el.textContent = state === 'live' ? 'live' :
 		    state === 'reconnecting' ? 'reconnecting…' :
 		    `error: ${msg}`;
+		// An empty list the API refused to fill is not "nothing".
+		if (state === 'error')
+			for (const e of el.closest('[data-view]')?.
+			    querySelectorAll('.empty') || [])
+				e.textContent = `Not shown: ${msg}`;
 	};
 }
 
@@ -627,10 +648,20 @@ function viewDecisions(root) {
 		    text: a || 'any' }))),
 		since: h('select', { id: 'd-since', name: 'since' },
 		    [['900', 'last 15 min'], ['3600', 'last hour'],
-		    ['86400', 'last day'], ['', 'any time']].map(([v, t]) =>
+		    ['86400', 'last day'], ['', 'any time'],
+		    ['range', 'from … until …']].map(([v, t]) =>
 		    h('option', { value: v, text: t }))),
+		from: h('input', { id: 'd-from', name: 'from',
+		    type: 'datetime-local', step: 1 }),
+		until: h('input', { id: 'd-until', name: 'until',
+		    type: 'datetime-local', step: 1 }),
 	};
 	f.since.value = '3600';
+	const range = [
+	    h('div', { class: 'range', hidden: true }, h('label', {
+		for: 'd-from', text: 'From' }), f.from),
+	    h('div', { class: 'range', hidden: true }, h('label', {
+		for: 'd-until', text: 'Until' }), f.until)];
 	const live = h('input', { id: 'd-live', type: 'checkbox', checked: true });
 	const form = h('form', { class: 'filters', role: 'search',
 	    'aria-label': 'filter decisions' },
@@ -641,29 +672,47 @@ function viewDecisions(root) {
 	    h('div', {}, h('label', { for: 'd-decision', text: 'Outcome' }),
 		f.decision),
 	    h('div', {}, h('label', { for: 'd-since', text: 'Time' }), f.since),
+	    range,
 	    h('div', { class: 'inline' }, live, h('label', { for: 'd-live',
 		text: 'refresh every 5 s' })),
 	    h('button', { type: 'submit', text: 'Apply' }));
 	const head = viewHeader('Decisions');
 	head.state('live');
 	const ul = h('ul', { class: 'records', 'aria-label': 'decisions' });
-	const note = h('p', { class: 'muted' });
+	const note = h('p', { class: 'muted', 'aria-live': 'polite' });
 	root.append(head.el, form, note, ul);
 	let seq = 0;
-	async function load() {
-		const my = ++seq;
+	// Every filter is the server's (GET /v1/decisions): the page holds
+	// the newest 200 entries that match, not 200 filtered here.
+	function query() {
 		const q = new URLSearchParams({ limit: '200' });
 		for (const k of ['principal', 'action', 'decision'])
 			if (f[k].value.trim())
 				q.set(k, f[k].value.trim());
+		const rel = Number(f.since.value);
+		if (f.since.value === 'range') {
+			// datetime-local is the browser's local time.
+			for (const k of ['from', 'until']) {
+				const d = new Date(f[k].value);
+				if (f[k].value && !isNaN(d))
+					q.set(k === 'from' ? 'since' : 'until',
+					    d.toISOString());
+			}
+		} else if (f.since.value && rel > 0) {
+			q.set('since', new Date(Date.now() - rel * 1000).
+			    toISOString());
+		}
+		return q;
+	}
+	async function load() {
+		const my = ++seq;
+		for (const el of range)
+			el.hidden = f.since.value !== 'range';
 		try {
-			const r = await api(`/v1/decisions?${q}`);
+			const r = await api(`/v1/decisions?${query()}`);
 			if (my !== seq)
 				return;
-			const since = f.since.value ? Date.now() -
-			    Number(f.since.value) * 1000 : 0;
-			const items = (r.items || []).filter((d) => !since ||
-			    new Date(d.time).getTime() >= since);
+			const items = r.items || [];
 			ul.replaceChildren(...items.map((d) => {
 				const el = decisionCard(d);
 				el.dataset.name = String(d.id);
@@ -672,12 +721,17 @@ function viewDecisions(root) {
 			if (items.length === 0)
 				ul.append(h('p', { class: 'muted empty',
 				    text: 'No decision matches.' }));
-			note.textContent = `${items.length} decisions ` +
-			    `(newest first; the log has no watch stream, so ` +
-			    `this list is re-read).`;
+			note.textContent = `${items.length}${r.next_page_token ?
+			    '+' : ''} decisions (newest first; the log has no ` +
+			    `watch stream, so this list is re-read).`;
+			note.classList.remove('error');
 			head.state('live');
 		} catch (e) {
+			if (my !== seq)
+				return;
 			head.state('error', e.message);
+			note.textContent = e.message;
+			note.classList.add('error');
 		}
 	}
 	form.addEventListener('submit', (e) => {
@@ -1046,6 +1100,7 @@ const VIEW_FNS = {
 
 let statusTimer = null;
 let lastMetrics = null;
+let instance = null;
 
 function metricSum(text, name) {
 	let sum = 0;
@@ -1070,10 +1125,15 @@ async function status() {
 	const parts = [];
 	try {
 		const r = await fetch('/readyz', { cache: 'no-store',
-		    credentials: 'omit' });
+		    credentials: 'same-origin' });
+		const body = await r.json().catch(() => ({}));
 		parts.push(h('span', { class: `pill ${r.ok ? 'ok' : 'bad'}`,
 		    'data-ready': r.ok ? 'ready' : 'not-ready',
+		    title: r.ok ? null : (body.error && body.error.message),
 		    text: r.ok ? 'ready' : 'not ready' }));
+		// The instance-name: which server of a cluster answers.
+		if (body.instance)
+			instance = body.instance;
 	} catch {
 		parts.push(h('span', { class: 'pill bad', text: 'unreachable' }));
 	}
@@ -1088,23 +1148,26 @@ async function status() {
 		const watchers = metricSum(text, 'nsreg_watchers');
 		const eps = metricSum(text, 'nsreg_endpoints');
 		const grants = metricSum(text, 'nsreg_grants');
-		const inst = /nsreg_build_info\{[^}]*instance="([^"]*)"/.exec(text) ||
-		    /instance="([^"]*)"/.exec(text);
+		// Counters start again at 0 when the server restarts.
 		const rate = (k) => lastMetrics && m[k] !== null &&
-		    lastMetrics[k] !== null ? ((m[k] - lastMetrics[k]) /
-		    ((now - lastMetrics.t) / 1000)).toFixed(1) : '…';
+		    lastMetrics[k] !== null && m[k] >= lastMetrics[k] ?
+		    ((m[k] - lastMetrics[k]) / ((now - lastMetrics.t) /
+		    1000)).toFixed(1) : '…';
 		parts.push(h('span', { class: 'pill' }, `${rate('req')} req/s`),
 		    h('span', { class: 'pill' }, `${rate('dec')} decisions/s`),
 		    h('span', { class: 'pill' }, `${watchers ?? '?'} watchers`),
 		    h('span', { class: 'pill' }, `${eps ?? '?'} endpoints`),
 		    h('span', { class: 'pill' }, `${grants ?? '?'} grants`));
-		if (inst)
-			parts.push(h('span', { class: 'pill' }, inst[1]));
 		lastMetrics = m;
 	} catch (e) {
 		parts.push(h('span', { class: 'pill bad',
 		    text: `metrics: ${e.message}` }));
 	}
+	if (instance)
+		parts.unshift(h('span', { class: 'pill instance',
+		    'data-instance': instance, title: 'instance-name' },
+		    h('span', { class: 'visually-hidden', text: 'instance ' }),
+		    instance));
 	el.replaceChildren(...parts, h('span', { id: 'live',
 	    class: 'visually-hidden' }));
 }
@@ -1114,7 +1177,7 @@ async function status() {
 let cleanup = null;
 
 function route() {
-	if (!token()) {
+	if (!session) {
 		showSignIn();
 		return;
 	}
@@ -1150,15 +1213,32 @@ function showSignIn(msg) {
 	document.getElementById('signin').hidden = false;
 	document.getElementById('nav').hidden = true;
 	document.getElementById('signout').hidden = true;
+	document.getElementById('who').hidden = true;
 	document.getElementById('status').hidden = true;
 	document.getElementById('signin-error').textContent = msg || '';
 	document.getElementById('token').focus();
 }
 
 function signedIn() {
+	const who = document.getElementById('who');
+	const out = document.getElementById('signout');
 	document.getElementById('signin').hidden = true;
 	document.getElementById('nav').hidden = false;
-	document.getElementById('signout').hidden = false;
+	if (session.kind === 'x509') {
+		// Nothing to forget: the browser presents the certificate.
+		who.dataset.auth = 'x509';
+		who.replaceChildren(h('span', { class: 'visually-hidden',
+		    text: 'Signed in as ' }), h('code', { text: session.id }),
+		    session.admin ? ' (certificate)' : ' (certificate, not an ' +
+		    'admin: views show what the API lets it see)');
+		out.textContent = 'Use a token';
+	} else {
+		who.dataset.auth = 'token';
+		who.textContent = 'admin token';
+		out.textContent = 'Sign out';
+	}
+	who.hidden = false;
+	out.hidden = false;
 	document.getElementById('status').hidden = false;
 	status();
 	clearInterval(statusTimer);
@@ -1168,7 +1248,28 @@ function signedIn() {
 
 function signOut(msg) {
 	sessionStorage.removeItem(TOKEN_KEY);
+	session = null;
 	showSignIn(msg);
+}
+
+// The principal of the browser's client certificate, when it presents
+// one the server accepts and no token is given; else null.  A refused
+// certificate is said on the sign-in form.
+async function certificateSession() {
+	try {
+		const r = await fetch('/v1/whoami', { cache: 'no-store',
+		    credentials: 'same-origin' });
+		const body = await r.json().catch(() => ({}));
+		if (r.status === 401)
+			return { refused: (body.error && body.error.message) ||
+			    'refused' };
+		if (r.ok && body.auth === 'x509' && body.id)
+			return { kind: 'x509', id: body.id,
+			    admin: body.admin === true };
+	} catch {
+		// unreachable: the form says so on submit
+	}
+	return null;
 }
 
 document.getElementById('signin-form').addEventListener('submit',
@@ -1180,7 +1281,7 @@ document.getElementById('signin-form').addEventListener('submit',
 	err.textContent = '';
 	try {
 		const r = await fetch('/v1/whoami', { cache: 'no-store',
-		    credentials: 'omit',
+		    credentials: 'same-origin',
 		    headers: { Authorization: `Bearer ${t}` } });
 		const body = await r.json().catch(() => ({}));
 		if (!r.ok) {
@@ -1198,17 +1299,32 @@ document.getElementById('signin-form').addEventListener('submit',
 	}
 	sessionStorage.setItem(TOKEN_KEY, t);
 	input.value = '';
+	session = { kind: 'token' };
 	signedIn();
 });
 
-document.getElementById('signout').addEventListener('click', () =>
-    signOut('Signed out.'));
+document.getElementById('signout').addEventListener('click', () => {
+	if (session && session.kind === 'x509')
+		signOut(`This browser presents ${session.id}; an admin token ` +
+		    'given here speaks instead.');
+	else
+		signOut('Signed out.');
+});
 window.addEventListener('hashchange', () => {
-	if (token())
+	if (session)
 		route();
 });
 
-if (token())
+if (token()) {
+	session = { kind: 'token' };
 	signedIn();
-else
-	showSignIn();
+} else {
+	const s = await certificateSession();
+	if (s && !s.refused) {
+		session = s;
+		signedIn();
+	} else {
+		showSignIn(s ? `The certificate this browser presents is ` +
+		    `refused: ${s.refused}` : '');
+	}
+}

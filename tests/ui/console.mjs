@@ -1,11 +1,15 @@
 // console.mjs - the console in a real browser (run by console.sh).
 //
 // Environment: NSREG_URL (https://127.0.0.1:PORT of a fresh nsregd --dev),
-// NSREG_DEV (its directory), CHROMIUM, SHOTS (screenshot directory).
+// NSREG_DEV (its directory), CHROMIUM, SHOTS (screenshot directory),
+// WORK (a scratch directory), NSREG_NSS (a folder of HOMEs, ops/ and
+// client/, each with an NSS database holding that X.509-SVID; empty:
+// the sign-in by certificate is skipped).
 // Records are made with curl, as an operator's workloads would, and the
 // page must show them without a reload.  Prints TAP.
 import { execFileSync, spawn } from 'node:child_process';
-import { openSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync }
+    from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
 const base = process.env.NSREG_URL;
@@ -19,6 +23,11 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; " +
 
 let n = 0;
 let failed = 0;
+
+function skip(desc, why) {
+	n++;
+	console.log(`ok ${n} - ${desc} # SKIP ${why}`);
+}
 
 function tap(ok, desc, why) {
 	n++;
@@ -105,14 +114,36 @@ function iso(msFromNow) {
 	    'Z');
 }
 
-const browser = await puppeteer.launch({
-	executablePath: process.env.CHROMIUM,
-	headless: true,
-	acceptInsecureCerts: true,
-	args: ['--no-sandbox', '--disable-gpu', '--no-first-run',
-	    '--disable-extensions', '--disable-background-networking',
-	    '--disable-component-update', '--disable-sync'],
-});
+// A Chromium whose HOME holds the NSS database of who (none: an empty
+// HOME, so that no certificate of the machine's user is ever offered).
+// Its profile lets it present that certificate to this origin without a
+// selection dialog (the AutoSelectCertificateForUrls content setting).
+function launch(who) {
+	const work = process.env.WORK;
+	const home = who ? `${process.env.NSREG_NSS}/${who}` :
+	    `${work}/home-none`;
+	const profile = `${work}/profile-${who || 'none'}`;
+	rmSync(profile, { recursive: true, force: true });
+	mkdirSync(`${profile}/Default`, { recursive: true });
+	mkdirSync(home, { recursive: true });
+	if (who)
+		writeFileSync(`${profile}/Default/Preferences`, JSON.stringify({
+		    profile: { content_settings: { exceptions: {
+		    auto_select_certificate: { [`${origin},*`]: {
+		    setting: { filters: [{}] } } } } } } }));
+	return puppeteer.launch({
+		executablePath: process.env.CHROMIUM,
+		headless: true,
+		acceptInsecureCerts: true,
+		userDataDir: profile,
+		env: { ...process.env, HOME: home },
+		args: ['--no-sandbox', '--disable-gpu', '--no-first-run',
+		    '--disable-extensions', '--disable-background-networking',
+		    '--disable-component-update', '--disable-sync'],
+	});
+}
+
+const browser = await launch(null);
 const watchdog = setTimeout(() => {
 	console.log('Bail out! the browser test took more than 5 minutes');
 	if (child)
@@ -120,26 +151,36 @@ const watchdog = setTimeout(() => {
 	process.exit(1);
 }, 300000);
 
-const page = await browser.newPage();
-await page.setViewport({ width: 1280, height: 900 });
-page.setDefaultTimeout(20000);
 const foreign = [];
 const problems = [];
-await page.setRequestInterception(true);
-page.on('request', (req) => {
-	const u = req.url();
-	if (u.startsWith('data:') || new URL(u).origin === origin) {
-		req.continue();
-		return;
-	}
-	foreign.push(u);
-	req.abort();
-});
-page.on('console', (m) => {
-	if (/Content Security Policy|Refused to/i.test(m.text()))
-		problems.push(m.text());
-});
-page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+const decisionQueries = [];
+
+// Every page: requests to another origin are recorded and refused, CSP
+// reports and script errors recorded.
+async function guard(p) {
+	await p.setViewport({ width: 1280, height: 900 });
+	p.setDefaultTimeout(20000);
+	await p.setRequestInterception(true);
+	p.on('request', (req) => {
+		const u = req.url();
+		if (u.startsWith('data:') || new URL(u).origin === origin) {
+			if (new URL(u).pathname === '/v1/decisions')
+				decisionQueries.push(new URL(u).searchParams);
+			req.continue();
+			return;
+		}
+		foreign.push(u);
+		req.abort();
+	});
+	p.on('console', (m) => {
+		if (/Content Security Policy|Refused to/i.test(m.text()))
+			problems.push(m.text());
+	});
+	p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+	return p;
+}
+
+const page = await guard(await browser.newPage());
 
 async function shot(name) {
 	await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
@@ -302,7 +343,58 @@ await check('the denial is listed with the rule that decided', async () => {
 	    (els) => els.map((e) => e.dataset.decision));
 	return all.length > 0 && all.every((d) => d === 'deny');
 });
+await check('the outcome filter is asked of the server', () => {
+	const q = decisionQueries.at(-1);
+	return q.get('decision') === 'deny' && q.has('since');
+});
 await shot('decisions');
+// A range in the browser's local time, as a person would type it.
+async function setRange(fromMs, untilMs) {
+	await page.select('#d-since', 'range');
+	await page.evaluate((a, b) => {
+		const local = (ms) => {
+			const d = new Date(ms);
+			const p = (x) => String(x).padStart(2, '0');
+			return `${d.getFullYear()}-${p(d.getMonth() + 1)}-` +
+			    `${p(d.getDate())}T${p(d.getHours())}:` +
+			    `${p(d.getMinutes())}:${p(d.getSeconds())}`;
+		};
+		for (const [id, ms] of [['d-from', a], ['d-until', b]]) {
+			const e = document.getElementById(id);
+			e.value = ms === null ? '' : local(ms);
+			e.dispatchEvent(new Event('change'));
+		}
+	}, fromMs, untilMs);
+}
+await check('a time range in the future is asked of the server and ' +
+    'matches nothing', async () => {
+	const from = Date.now() + 86400000;
+	await setRange(from, null);
+	await page.waitForSelector('[data-view="decisions"] .empty');
+	const q = decisionQueries.at(-1);
+	return Math.abs(new Date(q.get('since')).getTime() - from) < 1000 &&
+	    !q.has('until') && (await page.$('[data-view="decisions"] ' +
+	    '[data-decision]')) === null;
+});
+await check('the last hour until now lists the denial again', async () => {
+	await setRange(Date.now() - 3600000, Date.now() + 60000);
+	await page.waitForSelector('[data-view="decisions"] [data-decision="deny"]' +
+	    ' a[data-rule="no-vault"]');
+	const q = decisionQueries.at(-1);
+	return q.has('since') && q.has('until') && q.get('decision') === 'deny';
+});
+await check('the principal filter is asked of the server', async () => {
+	await page.type('#d-principal', 'spiffe://example.org/nobody');
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('[data-view="decisions"] .empty');
+	const ok = decisionQueries.at(-1).get('principal') ===
+	    'spiffe://example.org/nobody';
+	await page.$eval('#d-principal', (e) => { e.value = ''; });
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('[data-view="decisions"] [data-decision="deny"]' +
+	    ' a[data-rule="no-vault"]');
+	return ok;
+});
 await page.click('[data-decision="deny"] a[data-rule="no-vault"]');
 await check('its link opens the rule in the rules view', async () => {
 	await page.waitForSelector(
@@ -388,6 +480,10 @@ await check('the status strip shows readiness and watchers', async () => {
 	    document.getElementById('status').textContent));
 	return true;
 });
+await check('and the instance name', async () => {
+	await page.waitForSelector('#status [data-instance="console-ui"]');
+	return (await text('#status [data-instance]')).includes('console-ui');
+});
 
 // ---- accessibility and small screens
 await check('every form control has a label', () => page.evaluate(() =>
@@ -409,6 +505,46 @@ await page.waitForSelector('[data-view="services"] [data-name="db-2"]');
 await check('at 360 px nothing is wider than the screen', () =>
     page.evaluate(() => document.documentElement.scrollWidth <= 360));
 await shot('services-360');
+await check('at 360 px every view fits the width', async () => {
+	const wide = [];
+	for (const v of ['endpoints', 'grants', 'decisions', 'rules',
+	    'trust-domains']) {
+		await go(v);
+		await sleep(300);
+		const w = await page.evaluate(() =>
+		    document.documentElement.scrollWidth);
+		if (w > 360)
+			wide.push(`${v}: ${w}px`);
+		await shot(`${v}-360`);
+	}
+	if (wide.length)
+		throw new Error(wide.join(', '));
+	return true;
+});
+await check('at 360 px Tab reaches every view link, visible and outlined',
+    async () => {
+	await page.focus('a.skip');
+	const seen = [];
+	for (let i = 0; i < 6; i++) {
+		await page.keyboard.press('Tab');
+		seen.push(await page.evaluate(() => {
+			const e = document.activeElement;
+			const r = e.getBoundingClientRect();
+			return { href: e.getAttribute('href'),
+			    inside: r.left >= 0 && r.right <= 360 && r.width > 0,
+			    outline: getComputedStyle(e).outlineStyle };
+		}));
+	}
+	const want = ['#/services', '#/endpoints', '#/grants', '#/decisions',
+	    '#/rules', '#/trust-domains'];
+	if (seen.some((s, i) => s.href !== want[i] || !s.inside ||
+	    s.outline === 'none'))
+		throw new Error(JSON.stringify(seen));
+	await page.keyboard.press('Enter');
+	await page.waitForSelector('[data-view="trust-domains"]');
+	return true;
+});
+await go('services');
 await page.emulateMediaFeatures([{ name: 'prefers-color-scheme',
     value: 'dark' }]);
 await check('dark mode uses a dark background', () => page.evaluate(() => {
@@ -427,6 +563,73 @@ await check('signing out forgets the token', async () => {
 	await page.waitForSelector('#signin:not([hidden]) input[name="token"]');
 	return (await page.evaluate(() => sessionStorage.length)) === 0;
 });
+
+// ---- sign-in by the browser's client certificate
+async function certPage(who) {
+	const b = await launch(who);
+	const p = await guard(await b.newPage());
+	// Not networkidle: signed in at once, the views hold watch streams.
+	await p.goto(`${base}/ui/`, { waitUntil: 'load' });
+	return { b, p };
+}
+if (!process.env.NSREG_NSS) {
+	skip('a browser presenting an admin\'s X.509-SVID needs no token',
+	    'no certutil/pk12util (libnss3-tools)');
+} else {
+	const { b, p } = await certPage('ops');
+	await check('a browser presenting an admin\'s X.509-SVID needs no token',
+	    async () => {
+		await p.waitForSelector('[data-view="services"] [data-name="db"]');
+		const s = await p.evaluate(() => ({
+		    signin: document.getElementById('signin').hidden,
+		    who: document.getElementById('who').textContent,
+		    stored: sessionStorage.length }));
+		return s.signin && s.stored === 0 &&
+		    s.who.includes('spiffe://example.org/ops');
+	});
+	await check('it sees every view an admin sees', async () => {
+		await p.evaluate(() => { location.hash = '#/rules'; });
+		await p.waitForSelector('[data-view="rules"] [data-name="no-vault"]');
+		await p.evaluate(() => { location.hash = '#/decisions'; });
+		await p.waitForSelector('[data-view="decisions"] ' +
+		    '[data-decision="deny"]');
+		await p.waitForFunction(() => /\d+ watchers/.test(
+		    document.getElementById('status').textContent));
+		return true;
+	});
+	await p.screenshot({ path: `${shots}/signed-in-by-certificate.png`,
+	    fullPage: true });
+	await check('"Use a token" leads to the token form', async () => {
+		await p.click('#signout');
+		await p.waitForSelector('#signin:not([hidden]) input[name="token"]');
+		return (await p.$eval('#signin-error', (e) => e.textContent)).
+		    includes('spiffe://example.org/ops');
+	});
+	await b.close();
+
+	const w = await certPage('client');
+	await check('a workload\'s SVID opens the console with only what ' +
+	    'the API lets it see', async () => {
+		await w.p.waitForSelector('[data-view="services"]');
+		const who = await w.p.$eval('#who', (e) => e.textContent);
+		await w.p.evaluate(() => { location.hash = '#/rules'; });
+		await w.p.waitForSelector('[data-view="rules"] ' +
+		    '.watch-state[data-state="error"]');
+		const st = await w.p.$eval('[data-view="rules"] .watch-state',
+		    (e) => e.textContent);
+		await w.p.waitForFunction(() => /metrics: .*admin/.test(
+		    document.getElementById('status').textContent));
+		const empty = await w.p.$eval('[data-view="rules"] .empty',
+		    (e) => e.textContent);
+		return who.includes('spiffe://example.org/ns/default/sa/client') &&
+		    who.includes('not an admin') && /admin/.test(st) &&
+		    empty.startsWith('Not shown: ');
+	});
+	await w.p.screenshot({ path: `${shots}/workload-certificate.png`,
+	    fullPage: true });
+	await w.b.close();
+}
+
 await check('no request went to another origin', () => {
 	if (foreign.length)
 		throw new Error(foreign.join('\n'));

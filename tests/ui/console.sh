@@ -8,6 +8,10 @@
 # installs it, and under CI its absence fails.  Needs node (18 or later)
 # and npm; puppeteer-core is installed into the build directory from
 # tests/ui/package-lock.json once.
+#
+# The sign-in by client certificate runs a second and third Chromium,
+# each with an NSS database (certutil and pk12util, libnss3-tools) in a
+# HOME of its own holding one X.509-SVID: an admin's, then a workload's.
 srcdir=${NSREG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 builddir=${NSREG_BUILDDIR:-$srcdir}
 work=$builddir/tests/ui.run
@@ -60,7 +64,41 @@ port=$(node -e 'const s = require("net").createServer();
 s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
 dev=$work/dev
 rm -rf "$dev"
-"$nsregd" --dev "$dev" --port "$port" >"$work/nsregd.log" 2>&1 &
+# The dev directory first (nsregd -n writes it), then what the test adds:
+# an admin known by its SVID, and a fixed instance name.
+if ! "$nsregd" --dev "$dev" --port "$port" -n >"$work/nsregd.log" 2>&1 ||
+    ! printf 'admin spiffe://example.org/ops\ninstance-name console-ui\n' \
+    >>"$dev/nsregd.conf" ||
+    ! "$builddir/server/nsreg-svid" -d "$dev" x509 \
+    spiffe://example.org/ops --ttl 2h -o "$dev/ops.pem" -k "$dev/ops.key" \
+    >>"$work/nsregd.log" 2>&1; then
+	echo "Bail out! cannot prepare $dev (see $work/nsregd.log)"
+	exit 1
+fi
+# One NSS database per browser identity (Chromium reads $HOME/.pki/nssdb).
+nss=""
+if command -v certutil >/dev/null 2>&1 &&
+    command -v pk12util >/dev/null 2>&1; then
+	nss=$work/nss
+	rm -rf "$nss"
+	for who in ops client; do
+		db=$nss/$who/.pki/nssdb
+		mkdir -p "$db" &&
+		    openssl pkcs12 -export -in "$dev/$who.pem" \
+		    -inkey "$dev/$who.key" -name "$who" -passout pass:nsreg \
+		    -out "$nss/$who.p12" &&
+		    certutil -N -d "sql:$db" --empty-password &&
+		    pk12util -i "$nss/$who.p12" -d "sql:$db" -W nsreg \
+		    >/dev/null || {
+			echo "Bail out! cannot make the NSS database $db"
+			exit 1
+		}
+	done
+elif [ -n "$CI" ]; then
+	echo "Bail out! certutil and pk12util are required (libnss3-tools)"
+	exit 1
+fi
+"$nsregd" --dev "$dev" --port "$port" >>"$work/nsregd.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT INT TERM
 i=0
@@ -78,4 +116,5 @@ done
 # it stops $pid and runs its own, which it stops at the end.
 NSREG_URL="https://127.0.0.1:$port" NSREG_DEV="$dev" CHROMIUM="$chromium" \
     SHOTS="$work/shots" NSREGD="$nsregd" NSREGD_PID="$pid" \
-    NSREGD_LOG="$work/nsregd.log" node "$work/console.mjs"
+    NSREGD_LOG="$work/nsregd.log" NSREG_NSS="$nss" WORK="$work" \
+    node "$work/console.mjs"
