@@ -4,7 +4,7 @@
 # tests/pg/pg-start.sh, stopped at the end), writes paced at RATE per
 # second on instance A, a watcher on B and one on A.
 #
-# usage: tests/bench/cluster.sh [seconds [rate]]  (from the build
+# usage: tests/bench/cluster.sh [seconds [rate [connections]]]  (from the build
 # directory, a build without sanitizers)
 #
 # Reports (one "name value" line each, then a verdict):
@@ -17,7 +17,7 @@
 set -u
 secs=${1:-5}
 rate=${2:-1000}
-conns=8
+conns=${3:-16}
 b=${NSREG_BUILDDIR:-.}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 lg=$b/tests/bench/loadgen
