@@ -132,9 +132,13 @@ conf_kw_listen(struct conf_parser *p, struct conf *c, char **av, int ac)
 		l->scheme = CONF_HTTPS;
 	else if (strcmp(av[0], "http") == 0)
 		l->scheme = CONF_HTTP;
+	else if (strcmp(av[0], "h2") == 0)
+		l->scheme = CONF_H2;
+	else if (strcmp(av[0], "h2c") == 0)
+		l->scheme = CONF_H2C;
 	else
-		return conf_error(p, "listen: scheme must be https or http, "
-		    "not \"%s\"", av[0]);
+		return conf_error(p, "listen: scheme must be https, http, h2 "
+		    "or h2c, not \"%s\"", av[0]);
 	hp = av[1];
 	if (hp[0] == '[') {
 		const char	*end = strchr(hp, ']');
@@ -162,10 +166,11 @@ conf_kw_listen(struct conf_parser *p, struct conf *c, char **av, int ac)
 	    inet_pton(AF_INET6, host, &a6) != 1)
 		return conf_error(p, "listen: \"%s\" is not a numeric IPv4 or "
 		    "IPv6 address", host);
-	if (l->scheme == CONF_HTTP && strncmp(host, "127.", 4) != 0 &&
-	    strcmp(host, "::1") != 0)
-		return conf_error(p, "listen: plain http is allowed only on "
-		    "loopback (127.0.0.0/8 or ::1), not %s", host);
+	if ((l->scheme == CONF_HTTP || l->scheme == CONF_H2C) &&
+	    strncmp(host, "127.", 4) != 0 && strcmp(host, "::1") != 0)
+		return conf_error(p, "listen: plain %s is allowed only on "
+		    "loopback (127.0.0.0/8 or ::1), not %s",
+		    l->scheme == CONF_HTTP ? "http" : "h2c", host);
 	snprintf(l->addr, sizeof(l->addr), "%s", host);
 	l->port = (unsigned short)port;
 	c->nlisten++;
@@ -342,6 +347,51 @@ conf_kw_max_body(struct conf_parser *p, struct conf *c, char **av, int ac)
 		    "1k and 64M", av[0]);
 	c->max_body = n;
 	return 0;
+}
+
+static int
+conf_kw_h2_max_streams(struct conf_parser *p, struct conf *c, char **av,
+    int ac)
+{
+	long long	n;
+
+	(void)ac;
+	if (util_number_parse(av[0], 1, 65536, &n) == -1)
+		return conf_error(p, "h2-max-streams: \"%s\" is not a number "
+		    "from 1 to 65536", av[0]);
+	c->h2_max_streams = (unsigned int)n;
+	return 0;
+}
+
+static int
+conf_kw_h2_max_header_list(struct conf_parser *p, struct conf *c,
+    char **av, int ac)
+{
+	size_t	n;
+
+	(void)ac;
+	if (util_size_parse(av[0], &n) == -1 || n < 1024 ||
+	    n > 1024 * 1024)
+		return conf_error(p, "h2-max-header-list: \"%s\" is not a "
+		    "size between 1k and 1M", av[0]);
+	c->h2_max_header_list = n;
+	return 0;
+}
+
+/* SECONDS, or a duration (30s, 5m); at least a second. */
+static int
+conf_kw_h2_idle_timeout(struct conf_parser *p, struct conf *c, char **av,
+    int ac)
+{
+	long long	n;
+
+	(void)ac;
+	if (util_number_parse(av[0], 1, 86400 * 365, &n) == 0) {
+		c->h2_idle_timeout = (int64_t)n * 1000;
+		return 0;
+	}
+	return conf_set_duration(p, &c->h2_idle_timeout, "h2-idle-timeout",
+	    av[0], 1000);
 }
 
 static int
@@ -581,6 +631,12 @@ static const struct conf_keyword conf_keywords[] = {
 	    .fn = conf_kw_instance_name },
 	{ .name = "interdomain-backoff", .minargs = 1, .maxargs = 1,
 	    .fn = conf_kw_interdomain_backoff },
+	{ .name = "h2-max-streams", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_h2_max_streams },
+	{ .name = "h2-max-header-list", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_h2_max_header_list },
+	{ .name = "h2-idle-timeout", .minargs = 1, .maxargs = 1,
+	    .fn = conf_kw_h2_idle_timeout },
 };
 
 static void
@@ -611,6 +667,9 @@ conf_defaults(struct conf *c)
 	c->federation_refresh_default = 5 * 60 * 1000;
 	c->interdomain_timeout = 5 * 1000;
 	c->interdomain_backoff = 2 * 1000;
+	c->h2_max_streams = 128;
+	c->h2_max_header_list = 16384;
+	c->h2_idle_timeout = 120 * 1000;
 }
 
 /*
@@ -717,11 +776,12 @@ conf_check(struct conf_parser *p, struct conf *c)
 		c->nlisten = 1;
 	}
 	for (i = 0; i < c->nlisten; i++)
-		if (c->listen[i].scheme == CONF_HTTPS)
+		if (c->listen[i].scheme == CONF_HTTPS ||
+		    c->listen[i].scheme == CONF_H2)
 			https = 1;
 	if (https && (c->tls_cert == NULL || c->tls_key == NULL))
 		return conf_error(p, "tls-cert and tls-key are required to "
-		    "listen with https");
+		    "listen with https or h2");
 	if (c->trust_bundle == NULL)
 		return conf_error(p, "trust-bundle is required");
 	if (c->server_id == NULL) {
@@ -861,6 +921,19 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+static const char *
+conf_scheme_name(enum conf_scheme s)
+{
+	static const char *const names[] = {
+		[CONF_HTTPS] = "https",
+		[CONF_HTTP] = "http",
+		[CONF_H2] = "h2",
+		[CONF_H2C] = "h2c",
+	};
+
+	return names[s];
+}
+
 void
 conf_dump(const struct conf *c, FILE *f)
 {
@@ -869,7 +942,7 @@ conf_dump(const struct conf *c, FILE *f)
 
 	for (i = 0; i < c->nlisten; i++)
 		fprintf(f, "listen %s %s%s%s:%u\n",
-		    c->listen[i].scheme == CONF_HTTPS ? "https" : "http",
+		    conf_scheme_name(c->listen[i].scheme),
 		    strchr(c->listen[i].addr, ':') ? "[" : "",
 		    c->listen[i].addr,
 		    strchr(c->listen[i].addr, ':') ? "]" : "",
@@ -920,6 +993,10 @@ conf_dump(const struct conf *c, FILE *f)
 	    c->max_connections_per_address);
 	fprintf(f, "h2-max-resets %u\n", c->h2_max_resets);
 	fprintf(f, "h2-max-control-frames %u\n", c->h2_max_control_frames);
+	fprintf(f, "h2-max-streams %u\n", c->h2_max_streams);
+	fprintf(f, "h2-max-header-list %zu\n", c->h2_max_header_list);
+	fprintf(f, "h2-idle-timeout %s\n",
+	    util_duration_format(c->h2_idle_timeout, b, sizeof(b)));
 	if (c->federation_ca_file != NULL)
 		fprintf(f, "federation-ca-file \"%s\"\n",
 		    c->federation_ca_file);

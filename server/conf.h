@@ -17,7 +17,9 @@
 
 enum conf_scheme {
 	CONF_HTTPS = 0,
-	CONF_HTTP		/* plain HTTP, loopback only */
+	CONF_HTTP,		/* plain HTTP, loopback only */
+	CONF_H2,		/* HTTP/2 over TLS, ALPN h2 */
+	CONF_H2C		/* cleartext HTTP/2, loopback only */
 };
 
 struct conf_listen {
@@ -67,6 +69,9 @@ struct conf {
 	int64_t			 interdomain_timeout;	/* ms */
 	char			*instance_name;	/* default: the host name */
 	int64_t			 interdomain_backoff;	/* ms, 0: none */
+	unsigned int		 h2_max_streams;	/* per connection */
+	size_t			 h2_max_header_list;	/* bytes */
+	int64_t			 h2_idle_timeout;	/* ms */
 };
 
 /*

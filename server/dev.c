@@ -170,12 +170,40 @@ out:
 }
 
 void
+dev_listen_h2(struct conf *conf, unsigned short port)
+{
+	struct conf_listen	*l;
+	size_t			 i;
+
+	for (i = 0; i < conf->nlisten; i++)
+		if (conf->listen[i].scheme == CONF_H2) {
+			if (port != 0 && port < 65535)
+				conf->listen[i].port = port + 1;
+			return;
+		}
+	if (conf->nlisten == CONF_LISTEN_MAX || conf->listen[0].port == 65535)
+		return;
+	l = &conf->listen[conf->nlisten++];
+	l->scheme = CONF_H2;
+	snprintf(l->addr, sizeof(l->addr), "%s", conf->listen[0].addr);
+	l->port = conf->listen[0].port + 1;
+}
+
+void
 dev_banner(const char *dir, const struct conf *conf)
 {
-	char	url[128];
+	char	url[128], h2url[128];
+	size_t	i;
 
 	snprintf(url, sizeof(url), "https://%s:%u", conf->listen[0].addr,
 	    conf->listen[0].port);
+	h2url[0] = '\0';
+	for (i = 0; i < conf->nlisten; i++)
+		if (conf->listen[i].scheme == CONF_H2) {
+			snprintf(h2url, sizeof(h2url), "https://%s:%u",
+			    conf->listen[i].addr, conf->listen[i].port);
+			break;
+		}
 	printf("nsregd --dev: serving %s for trust domain %s\n"
 	    "state in %s (remove it to start afresh). Try:\n\n"
 	    "  curl --cacert %s/bundle.pem %s/healthz\n"
@@ -201,6 +229,11 @@ dev_banner(const char *dir, const struct conf *conf)
 	    dir, dir, url,
 	    dir, dir, dir, url,
 	    dir, dir, dir, url);
+	if (h2url[0] != '\0')
+		printf("HTTP/2 (the same API) on %s:\n\n"
+		    "  curl --http2 --cacert %s/bundle.pem --cert %s/client.pem "
+		    "--key %s/client.key '%s/v1/endpoints?service=db'\n\n",
+		    h2url, dir, dir, dir, h2url);
 	printf("Admission rules: workloads of %s may find, register, "
 	    "unregister and connect\n(policy %s); other callers are denied "
 	    "unless an admin adds rules. See them, and\nwhy a request was "

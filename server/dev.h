@@ -35,6 +35,13 @@ int	dev_prepare(const char *dir, char *confpath, size_t len,
 int	dev_install_policies(struct store *store, const char *trust_domain,
 	    int64_t now, struct nsreg_error *err);
 
+/*
+ * Dev mode serves HTTP/2 on the port after the first listener's (8444,
+ * or --port N + 1): add `listen h2` there unless the configuration has
+ * an h2 listener already (moved to port + 1 when port is not 0).
+ */
+void	dev_listen_h2(struct conf *conf, unsigned short port);
+
 /* Print what a developer can paste, for a server on port. */
 void	dev_banner(const char *dir, const struct conf *conf);
 

@@ -27,9 +27,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <microhttpd.h>
-#include <openssl/rand.h>
 
 #include "http.h"
+#include "http_int.h"
+#include "h2.h"
 #include "log.h"
 #include "util.h"
 
@@ -45,10 +46,12 @@ struct http_tls_id {
 	gnutls_pcert_st		 pcert[HTTP_TLS_CHAIN_MAX];
 	unsigned int		 npcert;
 	gnutls_privkey_t	 key;
+	struct h2_tls		*h2;		/* OpenSSL's, for HTTP/2 */
 	struct http_tls_id	*older;
 };
 
-struct http_stream {
+struct http_mhd_stream {
+	struct http_stream		 base;	/* first */
 	struct http_server		*server;
 	struct MHD_Connection		*mhd;
 	const struct http_stream_ops	*ops;
@@ -58,7 +61,7 @@ struct http_stream {
 	int				 woken;
 	int				 ended;
 	int				 fd;	/* the client's socket */
-	struct http_stream		*prev, *next;	/* server's list */
+	struct http_mhd_stream		*prev, *next;	/* server's list */
 };
 
 struct http_conn {
@@ -77,6 +80,7 @@ struct http_ratelog {
 
 #define HTTP_RATELOG_MS		10000
 #define HTTP_POOL_MAX		16
+#define HTTP_H2_TLS(id)		((id) != NULL ? (id)->h2 : NULL)
 #define HTTP_WATCHDOG_MS	250
 
 struct http_header {
@@ -87,6 +91,7 @@ struct http_header {
 /* Per-request state, from the first access-handler call to completion. */
 struct http_ctx {
 	struct http_request	 req;
+	struct http_deferred	 dbase;
 	struct http_server	*server;
 	struct MHD_Connection	*mhd;
 	char			*body;
@@ -102,7 +107,7 @@ struct http_ctx {
 	struct MHD_Response	*resp;
 	struct http_header	 headers[HTTP_HEADERS_MAX];
 	size_t			 nheaders;
-	struct http_stream	*stream;
+	struct http_mhd_stream	*stream;
 	int			 queued;	/* the reply is with MHD */
 	/* A deferred reply (http_defer): dlock guards the two flags. */
 	int			 deferred;
@@ -119,11 +124,17 @@ struct http_server {
 	size_t			 max_body;
 	pthread_mutex_t		 lock;		/* tls, streams */
 	struct http_tls_id	*tls;
-	struct http_stream	*streams;
+	struct http_mhd_stream	*streams;
 	int			 stopping;
 	char			*trust_pem;
-	char			 id_prefix[17];	/* request ids */
-	atomic_ullong		 id_next;
+	struct http_ids		 ids;
+	/* Listener i: daemons[where[i]], or the HTTP/2 server's. */
+	struct {
+		int	h2;
+		size_t	index;
+	}			 where[HTTP_LISTEN_MAX];
+	size_t			 nlisten;
+	struct h2_server	*h2;
 	atomic_int		 deferred;	/* replies still to come */
 	/* Connections and their head deadlines (http_watchdog). */
 	pthread_mutex_t		 conns_lock;
@@ -137,26 +148,11 @@ struct http_server {
 	int			 watchdog_running;
 	int			 watchdog_stop;
 	struct http_ratelog	 log_full, log_refused, log_slow;
-	/* The work pool (http_offload). */
-	pthread_mutex_t		 pool_lock;
-	pthread_cond_t		 pool_cond;
-	struct http_job		*jobs, *jobs_tail;
-	pthread_t		 pool[HTTP_POOL_MAX];
-	size_t			 npool;
-	int			 pool_stop;
+	struct http_pool	*pool;		/* http_offload */
 };
 
 static void	http_conn_deadline(struct http_server *, struct http_conn *,
 		    int64_t);
-
-static const struct {
-	const char		*name;
-	enum http_method	 method;
-} http_methods[] = {
-	{ "GET", HTTP_GET }, { "HEAD", HTTP_HEAD }, { "PUT", HTTP_PUT },
-	{ "POST", HTTP_POST }, { "DELETE", HTTP_DELETE },
-	{ "PATCH", HTTP_PATCH }, { "OPTIONS", HTTP_OPTIONS },
-};
 
 static void
 http_tls_id_free(struct http_tls_id *id)
@@ -167,6 +163,7 @@ http_tls_id_free(struct http_tls_id *id)
 		gnutls_pcert_deinit(&id->pcert[i]);
 	if (id->key != NULL)
 		gnutls_privkey_deinit(id->key);
+	h2_tls_free(id->h2);
 	free(id);
 }
 
@@ -236,6 +233,8 @@ http_tls_id_new(const char *cert_pem, const char *key_pem,
 		goto tls_fail;
 	if (http_tls_id_check_pair(id, err) == -1)
 		goto fail;
+	if ((id->h2 = h2_tls_new(cert_pem, key_pem, err)) == NULL)
+		goto fail;
 	return id;
 tls_fail:
 	nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL, "tls-key: %s",
@@ -304,6 +303,8 @@ http_set_tls_id(struct http_server *h, struct http_tls_id *id)
 	id->older = h->tls;
 	h->tls = id;
 	pthread_mutex_unlock(&h->lock);
+	if (h->h2 != NULL)
+		h2_set_tls(h->h2, id->h2);
 }
 
 int
@@ -314,40 +315,8 @@ http_set_certificate(struct http_server *h, const char *cert_pem,
 
 	if ((id = http_tls_id_new(cert_pem, key_pem, err)) == NULL)
 		return -1;
-	pthread_mutex_lock(&h->lock);
-	/* Handshakes in flight may still use the old one: keep it. */
-	id->older = h->tls;
-	h->tls = id;
-	pthread_mutex_unlock(&h->lock);
+	http_set_tls_id(h, id);
 	return 0;
-}
-
-static void
-http_request_id(struct http_ctx *c)
-{
-	const char		*given;
-	size_t			 i, n;
-
-	given = MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND,
-	    "X-Request-Id");
-	if (given != NULL && (n = strlen(given)) > 0 &&
-	    n < sizeof(c->req.id)) {
-		for (i = 0; i < n; i++)
-			if (given[i] <= ' ' || given[i] > '~' ||
-			    given[i] == '"' || given[i] == '\\')
-				break;
-		if (i == n) {
-			memcpy(c->req.id, given, n + 1);
-			return;
-		}
-	}
-	/*
-	 * A random prefix drawn once per server and a counter: unique,
-	 * unguessable enough for correlation, and no DRBG per request.
-	 */
-	snprintf(c->req.id, sizeof(c->req.id), "%s%016llx",
-	    c->server->id_prefix, (unsigned long long)atomic_fetch_add(
-	    &c->server->id_next, 1));
 }
 
 static void
@@ -375,6 +344,8 @@ http_remote_addr(struct http_ctx *c)
 	snprintf(c->req.remote_addr, sizeof(c->req.remote_addr), "%s", a);
 }
 
+static const struct http_transport http_mhd_transport;
+
 static struct http_ctx *
 http_ctx_alloc(struct http_server *h, struct MHD_Connection *mhd)
 {
@@ -385,6 +356,9 @@ http_ctx_alloc(struct http_server *h, struct MHD_Connection *mhd)
 		return NULL;
 	c->server = h;
 	c->mhd = mhd;
+	c->req.proto = HTTP_PROTO_1_1;
+	c->req.transport = &http_mhd_transport;
+	c->dbase.transport = &http_mhd_transport;
 	c->req.now = util_now_ms();
 	c->req.start_us = util_mono_us();
 	c->req.method = HTTP_OTHER;
@@ -404,14 +378,11 @@ http_ctx_alloc(struct http_server *h, struct MHD_Connection *mhd)
 static void
 http_ctx_begin(struct http_ctx *c, const char *method)
 {
-	size_t	i;
-
 	c->begun = 1;
 	c->req.method_name = method;
-	for (i = 0; i < sizeof(http_methods) / sizeof(http_methods[0]); i++)
-		if (strcmp(method, http_methods[i].name) == 0)
-			c->req.method = http_methods[i].method;
-	http_request_id(c);
+	c->req.method = http_method_of(method);
+	http_req_id(&c->req, MHD_lookup_connection_value(c->mhd,
+	    MHD_HEADER_KIND, "X-Request-Id"), &c->server->ids);
 }
 
 static void
@@ -443,8 +414,8 @@ http_ctx_of(struct http_request *req)
 	    req));
 }
 
-const char *
-http_query(const struct http_request *req, const char *key)
+static const char *
+http_mhd_query(const struct http_request *req, const char *key)
 {
 	struct http_ctx	*c = http_ctx_of((struct http_request *)req);
 
@@ -477,8 +448,8 @@ http_query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-size_t
-http_query_values(const struct http_request *req, const char *key,
+static size_t
+http_mhd_query_values(const struct http_request *req, const char *key,
     const char **out, size_t max)
 {
 	struct http_ctx		*c = http_ctx_of((struct http_request *)req);
@@ -507,8 +478,8 @@ http_query_call(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
-int
-http_query_each(const struct http_request *req,
+static int
+http_mhd_query_each(const struct http_request *req,
     int (*fn)(const char *key, const char *value, void *arg), void *arg)
 {
 	struct http_ctx		*c = http_ctx_of((struct http_request *)req);
@@ -522,16 +493,16 @@ http_query_each(const struct http_request *req,
 	return it.rc;
 }
 
-const char *
-http_header(const struct http_request *req, const char *name)
+static const char *
+http_mhd_header(const struct http_request *req, const char *name)
 {
 	struct http_ctx	*c = http_ctx_of((struct http_request *)req);
 
 	return MHD_lookup_connection_value(c->mhd, MHD_HEADER_KIND, name);
 }
 
-size_t
-http_peer_chain(const struct http_request *req, const unsigned char **der,
+static size_t
+http_mhd_peer_chain(const struct http_request *req, const unsigned char **der,
     size_t *len, size_t max)
 {
 	struct http_ctx			*c;
@@ -554,8 +525,8 @@ http_peer_chain(const struct http_request *req, const unsigned char **der,
 	return n < max ? n : max;
 }
 
-void **
-http_conn_slot(struct http_request *req)
+static void **
+http_mhd_conn_slot(struct http_request *req)
 {
 	static void	*none;
 
@@ -566,8 +537,8 @@ http_conn_slot(struct http_request *req)
 	return &req->conn->slot;
 }
 
-void
-http_add_header(struct http_request *req, const char *name,
+static void
+http_mhd_add_header(struct http_request *req, const char *name,
     const char *value)
 {
 	struct http_ctx		*c = http_ctx_of(req);
@@ -586,30 +557,28 @@ http_add_header(struct http_request *req, const char *name,
 }
 
 static void
+http_mhd_field(const char *name, const char *value, void *arg)
+{
+	MHD_add_response_header(arg, name, value);
+}
+
+static void
 http_finish_response(struct http_ctx *c, struct MHD_Response *resp,
     unsigned int status, const char *content_type)
 {
-	size_t	i;
-	int	cached = 0;
+	struct http_field	extra[HTTP_HEADERS_MAX];
+	size_t			i;
 
 	if (resp == NULL) {
 		log_warnx("msg=\"cannot create response\" id=%s", c->req.id);
 		return;
 	}
-	if (content_type != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-		    content_type);
-	MHD_add_response_header(resp, "X-Request-Id", c->req.id);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	for (i = 0; i < c->nheaders; i++) {
-		MHD_add_response_header(resp, c->headers[i].name,
-		    c->headers[i].value);
-		if (strcasecmp(c->headers[i].name, "Cache-Control") == 0)
-			cached = 1;
+		extra[i].name = c->headers[i].name;
+		extra[i].value = c->headers[i].value;
 	}
-	/* API answers are never cached; a handler may say otherwise. */
-	if (!cached)
-		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	http_reply_fields(&c->req, content_type, extra, c->nheaders,
+	    http_mhd_field, resp);
 	if (c->resp != NULL)
 		MHD_destroy_response(c->resp);
 	c->resp = resp;
@@ -617,69 +586,25 @@ http_finish_response(struct http_ctx *c, struct MHD_Response *resp,
 	c->replied = 1;
 }
 
-char *
-http_json_dump(const json_t *v, size_t *len)
-{
-	char	*s;
-
-	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (s == NULL)
-		s = strdup("{}");
-	if (s != NULL && len != NULL)
-		*len = strlen(s);
-	return s;
-}
-
-void
-http_reply_json(struct http_request *req, unsigned int status, json_t *body)
+static void
+http_mhd_reply(struct http_request *req, unsigned int status,
+    const char *content_type, char *text, size_t len)
 {
 	struct http_ctx		*c = http_ctx_of(req);
 	struct MHD_Response	*resp;
-	char			*text = NULL;
-	size_t			 len = 0;
 
-	if (body != NULL) {
-		text = http_json_dump(body, &len);
-		json_decref(body);
-		if (text == NULL)
-			len = 0;
-		else
-			text[len++] = '\n';
-	}
 	resp = MHD_create_response_from_buffer(len, text != NULL ? text : "",
 	    text != NULL ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		free(text);
-	http_finish_response(c, resp, status,
-	    body != NULL ? "application/json" : NULL);
-	req->bytes_out = len;
-}
-
-void
-http_reply_text(struct http_request *req, unsigned int status,
-    const char *content_type, const char *text, size_t len)
-{
-	struct http_ctx		*c = http_ctx_of(req);
-	struct MHD_Response	*resp;
-
-	resp = MHD_create_response_from_buffer(len, (void *)text,
-	    MHD_RESPMEM_MUST_COPY);
 	http_finish_response(c, resp, status, content_type);
 	req->bytes_out = len;
-}
-
-void
-http_reply_error(struct http_request *req, const struct nsreg_error *err)
-{
-	req->error_code = nsreg_code_name(err->code);
-	http_reply_json(req, nsreg_code_status(err->code),
-	    nsreg_error_json(err));
 }
 
 static ssize_t
 http_stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	struct http_stream	*s = cls;
+	struct http_mhd_stream	*s = cls;
 	ssize_t			 n;
 
 	(void)pos;
@@ -706,7 +631,7 @@ http_stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static void
 http_stream_free(void *cls)
 {
-	struct http_stream	*s = cls;
+	struct http_mhd_stream	*s = cls;
 	struct http_server	*h = s->server;
 
 	/* The watcher unregisters here, so no wake can follow. */
@@ -723,9 +648,11 @@ http_stream_free(void *cls)
 	free(s);
 }
 
-void
-http_stream_wake(struct http_stream *s)
+static void
+http_mhd_stream_wake(struct http_stream *base)
 {
+	struct http_mhd_stream	*s = (struct http_mhd_stream *)base;
+
 	pthread_mutex_lock(&s->lock);
 	if (s->suspended) {
 		s->suspended = 0;
@@ -735,10 +662,11 @@ http_stream_wake(struct http_stream *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-int
-http_stream_peer_gone(struct http_stream *s)
+static int
+http_mhd_stream_peer_gone(struct http_stream *base)
 {
-	struct pollfd	pfd;
+	struct http_mhd_stream	*s = (struct http_mhd_stream *)base;
+	struct pollfd		 pfd;
 
 	if (s->fd < 0)
 		return 0;
@@ -751,13 +679,13 @@ http_stream_peer_gone(struct http_stream *s)
 	    0;
 }
 
-struct http_stream *
-http_reply_stream(struct http_request *req, const char *content_type,
+static struct http_stream *
+http_mhd_reply_stream(struct http_request *req, const char *content_type,
     const struct http_stream_ops *ops, void *ctx)
 {
 	struct http_ctx			*c = http_ctx_of(req);
 	struct http_server		*h;
-	struct http_stream		*s;
+	struct http_mhd_stream		*s;
 	struct MHD_Response		*resp;
 	const union MHD_ConnectionInfo	*ci;
 
@@ -766,6 +694,7 @@ http_reply_stream(struct http_request *req, const char *content_type,
 		ops->free(ctx);
 		return NULL;
 	}
+	s->base.transport = &http_mhd_transport;
 	s->server = h;
 	s->mhd = c->mhd;
 	ci = MHD_get_connection_info(c->mhd,
@@ -792,7 +721,7 @@ http_reply_stream(struct http_request *req, const char *content_type,
 	pthread_mutex_unlock(&h->lock);
 	http_finish_response(c, resp, HTTP_OK, content_type);
 	c->stream = s;
-	return s;
+	return &s->base;
 }
 
 static enum MHD_Result
@@ -816,8 +745,8 @@ http_queue(struct http_ctx *c)
 	return rc;
 }
 
-struct http_deferred *
-http_defer(struct http_request *req)
+static struct http_deferred *
+http_mhd_defer(struct http_request *req)
 {
 	struct http_ctx	*c = http_ctx_of(req);
 
@@ -829,13 +758,14 @@ http_defer(struct http_request *req)
 	pthread_mutex_lock(&c->dlock);
 	c->def_refs++;
 	pthread_mutex_unlock(&c->dlock);
-	return (struct http_deferred *)c;
+	return &c->dbase;
 }
 
-void
-http_deferred_done(struct http_deferred *d)
+static void
+http_mhd_deferred_done(struct http_deferred *d)
 {
-	struct http_ctx		*c = (struct http_ctx *)d;
+	struct http_ctx		*c = (struct http_ctx *)((char *)d -
+				    offsetof(struct http_ctx, dbase));
 	struct http_server	*h = c->server;
 	struct MHD_Connection	*mhd = c->mhd;
 	int			 resume;
@@ -860,64 +790,29 @@ http_deferred_done(struct http_deferred *d)
 		MHD_resume_connection(mhd);
 }
 
-struct http_job {
-	struct http_request	*req;
-	void			(*fn)(struct http_request *, void *);
-	void			*arg;
-	struct http_deferred	*def;
-	struct http_job		*next;
-};
-
-static void *
-http_pool_run(void *arg)
-{
-	struct http_server	*h = arg;
-	struct http_job		*j;
-
-	pthread_mutex_lock(&h->pool_lock);
-	for (;;) {
-		while (h->jobs == NULL && !h->pool_stop)
-			pthread_cond_wait(&h->pool_cond, &h->pool_lock);
-		if ((j = h->jobs) == NULL)
-			break;
-		h->jobs = j->next;
-		if (h->jobs == NULL)
-			h->jobs_tail = NULL;
-		pthread_mutex_unlock(&h->pool_lock);
-		j->fn(j->req, j->arg);
-		http_deferred_done(j->def);
-		free(j);
-		pthread_mutex_lock(&h->pool_lock);
-	}
-	pthread_mutex_unlock(&h->pool_lock);
-	return NULL;
-}
-
-void
-http_offload(struct http_request *req,
+static void
+http_mhd_offload(struct http_request *req,
     void (*fn)(struct http_request *, void *), void *arg)
 {
-	struct http_ctx		*c = http_ctx_of(req);
-	struct http_server	*h = c->server;
-	struct http_job		*j;
-
-	if (h->npool == 0 || (j = calloc(1, sizeof(*j))) == NULL) {
-		fn(req, arg);
-		return;
-	}
-	j->req = req;
-	j->fn = fn;
-	j->arg = arg;
-	j->def = http_defer(req);
-	pthread_mutex_lock(&h->pool_lock);
-	if (h->jobs_tail != NULL)
-		h->jobs_tail->next = j;
-	else
-		h->jobs = j;
-	h->jobs_tail = j;
-	pthread_cond_signal(&h->pool_cond);
-	pthread_mutex_unlock(&h->pool_lock);
+	http_pool_offload(http_ctx_of(req)->server->pool, req, fn, arg);
 }
+
+static const struct http_transport http_mhd_transport = {
+	.query = http_mhd_query,
+	.query_values = http_mhd_query_values,
+	.query_each = http_mhd_query_each,
+	.header = http_mhd_header,
+	.peer_chain = http_mhd_peer_chain,
+	.conn_slot = http_mhd_conn_slot,
+	.add_header = http_mhd_add_header,
+	.reply = http_mhd_reply,
+	.reply_stream = http_mhd_reply_stream,
+	.stream_wake = http_mhd_stream_wake,
+	.stream_peer_gone = http_mhd_stream_peer_gone,
+	.defer = http_mhd_defer,
+	.deferred_done = http_mhd_deferred_done,
+	.offload = http_mhd_offload,
+};
 
 /* After the handler: sleep until a deferred reply is ready. */
 static enum MHD_Result
@@ -984,184 +879,6 @@ http_uri_log(void *cls, const char *uri, struct MHD_Connection *mhd)
 	return c;
 }
 
-static int
-http_hex(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/*
- * Percent-decode s[0..len) once into out (len + 1 bytes), '+' as a space
- * when plus is set.  Returns the decoded length, or -1 for a '%' not
- * followed by two hex digits.
- */
-static ssize_t
-http_decode(const char *s, size_t len, int plus, char *out)
-{
-	size_t	i, o = 0;
-	int	hi, lo;
-
-	for (i = 0; i < len; i++) {
-		if (s[i] == '%') {
-			if (len - i < 3 || (hi = http_hex(s[i + 1])) < 0 ||
-			    (lo = http_hex(s[i + 2])) < 0)
-				return -1;
-			out[o++] = (char)(hi << 4 | lo);
-			i += 2;
-		} else if (s[i] == '+' && plus)
-			out[o++] = ' ';
-		else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return (ssize_t)o;
-}
-
-/* Decoded text: UTF-8 (no overlong forms), no NUL, no control. */
-static int
-http_text_ok(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 0;
-	return util_utf8_valid(s, len);
-}
-
-/*
- * Decode the path s[0..len) segment by segment into c->path.  Every
- * segment is decoded once and must be text without '/', and neither "."
- * nor "..": the decoded path then has the segments the client sent, and
- * a {name} is exactly one of them.  An empty segment ("//", a trailing
- * '/') names no route: the route table answers 404.
- */
-static int
-http_check_path(struct http_ctx *c, const char *s, size_t len,
-    struct nsreg_error *err)
-{
-	size_t	 i = 1, j, o = 1, nseg = 0;
-	ssize_t	 n;
-	char	*out;
-
-	if ((out = c->path = malloc(len + 1)) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	out[0] = '/';
-	out[1] = '\0';
-	if (len == 1)
-		return 0;
-	while (i <= len) {
-		for (j = i; j < len && s[j] != '/'; j++)
-			;
-		if (++nseg > HTTP_SEGMENTS_MAX)
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "path: more than %d segments",
-			    HTTP_SEGMENTS_MAX);
-		if ((n = http_decode(s + i, j - i, 0, out + o)) < 0)
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "path: '%%' not followed by two hex digits");
-		if (memchr(out + o, '/', (size_t)n) != NULL)
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "path: an encoded '/' (%%2F) inside a "
-			    "segment");
-		if (!http_text_ok(out + o, (size_t)n))
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "path: NUL, a control character or "
-			    "invalid UTF-8 after decoding");
-		if ((n == 1 && out[o] == '.') ||
-		    (n == 2 && out[o] == '.' && out[o + 1] == '.'))
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "path: \".\" and \"..\" segments are not "
-			    "allowed");
-		o += (size_t)n;
-		if (j < len)
-			out[o++] = '/';
-		out[o] = '\0';
-		i = j + 1;
-	}
-	return 0;
-}
-
-/* Each query parameter decodes once to text (MHD keeps the values). */
-static int
-http_check_query(const char *q, struct nsreg_error *err)
-{
-	const char	*p, *amp;
-	char		 buf[HTTP_TARGET_MAX + 1];
-	size_t		 len, n = 0;
-	ssize_t		 dn;
-
-	for (p = q; *p != '\0'; p = *amp != '\0' ? amp + 1 : amp) {
-		if ((amp = strchr(p, '&')) == NULL)
-			amp = p + strlen(p);
-		len = (size_t)(amp - p);
-		if (len == 0)
-			continue;
-		if (++n > HTTP_QUERY_MAX)
-			break;
-		if ((dn = http_decode(p, len, 1, buf)) < 0)
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "query parameter %zu: '%%' not followed by "
-			    "two hex digits", n);
-		if (!http_text_ok(buf, (size_t)dn))
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "query parameter %zu: NUL, a control "
-			    "character or invalid UTF-8 after decoding", n);
-	}
-	if (n > HTTP_QUERY_MAX)
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "more than %d query parameters", HTTP_QUERY_MAX);
-	return 0;
-}
-
-/* The request-target: origin-form within the bounds, decoded once. */
-static int
-http_check_target(struct http_ctx *c, struct nsreg_error *err)
-{
-	const char	*t = c->target, *q;
-	size_t		 i;
-
-	if (t == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "out of memory");
-	if (c->target_long)
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "the request target is longer than %d bytes",
-		    HTTP_TARGET_MAX);
-	for (i = 0; t[i] != '\0'; i++)
-		if ((unsigned char)t[i] <= ' ' || (unsigned char)t[i] >= 0x7f ||
-		    t[i] == '#')
-			return nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-			    NULL, "the request target has a space, a control "
-			    "character, '#' or a byte that is not ASCII at "
-			    "offset %zu", i);
-	if (strcmp(t, "*") == 0 && c->req.method == HTTP_OPTIONS) {
-		c->req.path = "*";
-		return 0;
-	}
-	if (t[0] != '/')
-		return nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
-		    "%s request targets are not accepted: send the path "
-		    "(origin-form, RFC 9112 section 3.2.1)",
-		    strstr(t, "://") != NULL ? "absolute-form" :
-		    "authority-form and other");
-	q = strchr(t, '?');
-	if (http_check_path(c, t, q != NULL ? (size_t)(q - t) : strlen(t),
-	    err) == -1)
-		return -1;
-	c->req.path = c->path;
-	if (q != NULL && http_check_query(q + 1, err) == -1)
-		return -1;
-	return 0;
-}
-
 struct http_fields {
 	size_t		 n;
 	size_t		 bytes;
@@ -1196,21 +913,6 @@ http_field_count(void *cls, enum MHD_ValueKind kind, const char *key,
 	} else if (strcasecmp(key, "Expect") == 0)
 		f->expect_v = value;
 	return MHD_YES;
-}
-
-/* A Host value: a host name or address literal and an optional port. */
-static int
-http_host_ok(const char *v)
-{
-	size_t	i;
-
-	if (v[0] == '\0')
-		return 0;
-	for (i = 0; v[i] != '\0'; i++)
-		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
-		    strchr("/?#@\\\"<>{}|^`", v[i]) != NULL)
-			return 0;
-	return 1;
 }
 
 /*
@@ -1303,7 +1005,8 @@ http_begin(struct http_server *h, struct http_ctx *c, const char *method,
 	http_ctx_begin(c, method);
 	http_conn_deadline(h, c->req.conn, 0);
 	if (http_check_fields(c, version, &framing, &err) == -1 ||
-	    http_check_target(c, &err) == -1)
+	    http_target_check(&c->req, c->target, c->target_long,
+	    &c->path, &err) == -1)
 		return http_refuse(c, &err);
 	c->req.params_len = strlen(c->req.path) + HTTP_PARAMS_MAX + 1;
 	if ((c->req.params_buf = malloc(c->req.params_len)) == NULL)
@@ -1603,9 +1306,9 @@ http_start(const struct http_listen *listen, size_t nlisten,
 {
 	struct http_server	*h;
 	struct sockaddr_storage	 ss;
-	size_t			 i;
+	struct http_listen	 h2l[HTTP_LISTEN_MAX];
+	size_t			 i, nh2 = 0;
 	unsigned int		 flags;
-	unsigned char		 rnd[8];
 	struct MHD_OptionItem	 plain_opts[] = {
 		{ MHD_OPTION_END, 0, NULL }
 	};
@@ -1630,8 +1333,6 @@ http_start(const struct http_listen *listen, size_t nlisten,
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_mutex_init(&h->conns_lock, NULL);
 	pthread_cond_init(&h->conns_cond, NULL);
-	pthread_mutex_init(&h->pool_lock, NULL);
-	pthread_cond_init(&h->pool_cond, NULL);
 	h->hooks = *hooks;
 	h->max_connections = opt->max_connections;
 	h->header_timeout_ms = opt->header_timeout_ms;
@@ -1642,20 +1343,16 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		goto fail;
 	}
 	h->watchdog_running = 1;
-	for (i = 0; i < (size_t)opt->threads && i < HTTP_POOL_MAX; i++) {
-		if (pthread_create(&h->pool[i], NULL, http_pool_run, h) != 0) {
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "cannot start the work pool");
-			goto fail;
-		}
-		h->npool++;
+	if ((h->pool = http_pool_new(opt->threads < HTTP_POOL_MAX ?
+	    (size_t)opt->threads : HTTP_POOL_MAX)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "cannot start the work pool");
+		goto fail;
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	if (http_ids_init(&h->ids) == -1) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "no randomness");
 		goto fail;
 	}
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(h->id_prefix + 2 * i, 3, "%02x", rnd[i]);
 	h->max_body = opt->max_body;
 	if (opt->tls_cert_pem != NULL && (h->tls = http_tls_id_new(
 	    opt->tls_cert_pem, opt->tls_key_pem, err)) == NULL)
@@ -1667,7 +1364,20 @@ http_start(const struct http_listen *listen, size_t nlisten,
 	}
 	http_current = h;
 	tls_opts[1].ptr_value = h->trust_pem;
+	h->nlisten = nlisten;
 	for (i = 0; i < nlisten; i++) {
+		if (listen[i].proto == HTTP_PROTO_2) {
+			if (listen[i].tls && h->tls == NULL) {
+				nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
+				    NULL, "h2 needs a certificate");
+				goto fail;
+			}
+			h->where[i].h2 = 1;
+			h->where[i].index = nh2;
+			h2l[nh2++] = listen[i];
+			continue;
+		}
+		h->where[i].index = h->ndaemons;
 		memset(&ss, 0, sizeof(ss));
 		if (strchr(listen[i].addr, ':') != NULL) {
 			struct sockaddr_in6 *s6 = (void *)&ss;
@@ -1720,6 +1430,9 @@ http_start(const struct http_listen *listen, size_t nlisten,
 		}
 		h->ndaemons++;
 	}
+	if (nh2 > 0 && (h->h2 = h2_start(h2l, nh2, opt, &h->hooks, &h->ids,
+	    h->pool, HTTP_H2_TLS(h->tls), err)) == NULL)
+		goto fail;
 	return h;
 fail:
 	http_stop(h);
@@ -1731,16 +1444,21 @@ http_port(struct http_server *h, size_t i)
 {
 	const union MHD_DaemonInfo	*di;
 
-	if (i >= h->ndaemons)
+	if (i >= h->nlisten)
 		return 0;
-	di = MHD_get_daemon_info(h->daemons[i], MHD_DAEMON_INFO_BIND_PORT);
+	if (h->where[i].h2)
+		return h2_port(h->h2, h->where[i].index);
+	if (h->where[i].index >= h->ndaemons)
+		return 0;
+	di = MHD_get_daemon_info(h->daemons[h->where[i].index],
+	    MHD_DAEMON_INFO_BIND_PORT);
 	return di != NULL ? di->port : 0;
 }
 
 void
 http_stop(struct http_server *h)
 {
-	struct http_stream	*s;
+	struct http_mhd_stream	*s;
 	struct http_tls_id	*id, *older;
 	size_t			 i;
 
@@ -1773,12 +1491,9 @@ http_stop(struct http_server *h)
 	pthread_mutex_unlock(&h->lock);
 	for (i = 0; i < h->ndaemons; i++)
 		MHD_stop_daemon(h->daemons[i]);
-	pthread_mutex_lock(&h->pool_lock);
-	h->pool_stop = 1;
-	pthread_cond_broadcast(&h->pool_cond);
-	pthread_mutex_unlock(&h->pool_lock);
-	for (i = 0; i < h->npool; i++)
-		pthread_join(h->pool[i], NULL);
+	/* Its requests may still be on the pool: stop it first. */
+	h2_stop(h->h2);
+	http_pool_free(h->pool);
 	if (h->watchdog_running) {
 		pthread_mutex_lock(&h->conns_lock);
 		h->watchdog_stop = 1;
@@ -1796,7 +1511,5 @@ http_stop(struct http_server *h)
 	pthread_mutex_destroy(&h->lock);
 	pthread_mutex_destroy(&h->conns_lock);
 	pthread_cond_destroy(&h->conns_cond);
-	pthread_mutex_destroy(&h->pool_lock);
-	pthread_cond_destroy(&h->pool_cond);
 	free(h);
 }

@@ -1,11 +1,13 @@
 /*
- * http.h - the HTTP/1.1 + TLS front end on libmicrohttpd.
+ * http.h - the HTTP front ends: HTTP/1.1 + TLS on libmicrohttpd (http.c)
+ * and HTTP/2 over TLS (ALPN h2) or cleartext on nghttp2 (h2.c).
  *
- * http.c is the only file that includes <microhttpd.h> and GnuTLS.  It
- * reads requests (bounded bodies), hands each complete request to the
- * dispatch hook, sends what the handler replied, streams watch responses
- * from suspended connections (no thread per watcher), and reports each
- * finished request to the completion hook for the access log and metrics.
+ * Both read requests (bounded bodies), hand each complete request to the
+ * same dispatch hook, send what the handler replied, stream watch
+ * responses without a thread per watcher, and report each finished
+ * request to the completion hook for the access log and metrics.  Every
+ * function below works for a request of either protocol: a handler never
+ * knows which one carried its request (req->proto is there for the log).
  */
 #ifndef NSREG_HTTP_H
 #define NSREG_HTTP_H
@@ -39,6 +41,17 @@
 #define HTTP_CREATED		201
 #define HTTP_NO_CONTENT		204
 
+enum http_proto {
+	HTTP_PROTO_1_1 = 0,
+	HTTP_PROTO_2
+};
+
+/* A header or trailer field (strings borrowed). */
+struct http_field {
+	const char	*name;
+	const char	*value;
+};
+
 enum http_method {
 	HTTP_GET = 0,
 	HTTP_HEAD,
@@ -53,9 +66,12 @@ enum http_method {
 struct http_server;
 struct http_conn;
 struct http_stream;
+struct http_deferred;
+struct http_transport;
 struct route;
 
 struct http_request {
+	enum http_proto		 proto;
 	enum http_method	 method;
 	const char		*method_name;
 	const char		*path;		/* decoded, no query */
@@ -78,6 +94,7 @@ struct http_request {
 	size_t			 bytes_out;	/* body bytes sent */
 	const char		*error_code;	/* set by http_reply_error */
 	struct http_conn	*conn;		/* internal */
+	const struct http_transport *transport;	/* internal */
 };
 
 struct http_stream_ops {
@@ -89,6 +106,12 @@ struct http_stream_ops {
 	ssize_t	(*read)(void *ctx, char *buf, size_t max);
 	/* Called once when the stream ends for any reason. */
 	void	(*free)(void *ctx);
+	/*
+	 * HTTP/2 only, may be NULL: called once after read returned -1;
+	 * fills at most max trailer fields (strings valid until free) and
+	 * returns their count.  Sent as a HEADERS frame with END_STREAM.
+	 */
+	size_t	(*trailers)(void *ctx, struct http_field *out, size_t max);
 };
 
 struct http_hooks {
@@ -113,6 +136,7 @@ struct http_listen {
 	const char	*addr;		/* numeric IPv4 or IPv6 */
 	unsigned short	 port;		/* 0: pick a free port */
 	int		 tls;
+	enum http_proto	 proto;		/* HTTP/2: h2 (tls) or h2c */
 };
 
 struct http_options {
@@ -126,6 +150,9 @@ struct http_options {
 	const char	*tls_cert_pem;	/* chain, leaf first */
 	const char	*tls_key_pem;
 	const char	*trust_pem;	/* CAs named in CertificateRequest */
+	unsigned int	 h2_max_streams;	/* per connection */
+	size_t		 h2_max_header_list;	/* bytes */
+	int64_t		 h2_idle_timeout_ms;	/* no stream open */
 };
 
 /* Start serving on every listener.  NULL on error (err filled). */
@@ -164,6 +191,9 @@ int			 http_set_certificate(struct http_server *h,
 
 /* Stop accepting; end streams; wait for requests in flight; free. */
 void			 http_stop(struct http_server *h);
+
+/* "HTTP/1.1" or "HTTP/2". */
+const char	*http_proto_name(const struct http_request *req);
 
 /* Request accessors (valid during dispatch). */
 const char	*http_query(const struct http_request *req, const char *key);

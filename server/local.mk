@@ -26,7 +26,9 @@ server_libnsregd_a_SOURCES = \
 	server/conf.c server/conf.h \
 	server/decision_log.c server/decision_log.h \
 	server/dev.c server/dev.h \
-	server/http.c server/http.h \
+	server/h2.c server/h2.h \
+	server/http.c server/http.h server/http_int.h \
+	server/http_req.c \
 	server/metrics.c server/metrics.h server/metrics_http.h \
 	server/notify.c server/notify.h \
 	server/origin.c server/origin.h \
@@ -45,6 +47,7 @@ server_libnsregd_a_SOURCES = \
 	server/api_interdomain_grant.c \
 	server/h2_guard.c server/h2_guard.h
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
+	$(NGHTTP2_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
 
 # The development CA and SVID minting (--dev, nsreg-svid, tests): apart
@@ -60,7 +63,8 @@ IDENTITY_LIBS = server/libnsregsvid.a server/identity/libidentity.a \
 NSREGD_LIBS = server/libnsregd.a server/store/libnsregstore.a \
 	server/libnsregsvid.a server/identity/libidentity.a \
 	policy/libnsregpolicytz.a policy/libnsregpolicy.a -lm \
-	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(SQLITE_LIBS) \
+	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(NGHTTP2_LIBS) \
+	$(SQLITE_LIBS) \
 	$(LIBPQ_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
 
 sbin_PROGRAMS += server/nsregd

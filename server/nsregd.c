@@ -206,6 +206,8 @@ main(int argc, char *argv[])
 	log_set_instance(conf->instance_name);
 	if (port != 0)
 		conf->listen[0].port = (unsigned short)port;
+	if (dev)
+		dev_listen_h2(conf, (unsigned short)port);
 	if (backup != NULL && import != NULL) {
 		fprintf(stderr, "nsregd: --backup or --import, not both\n");
 		conf_free(conf);

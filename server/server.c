@@ -243,10 +243,10 @@ server_completed(struct http_request *req, void *arg)
 	if (!log_enabled(LOG_LEVEL_INFO))
 		return;
 	/* The target as received: what a decoded path hid shows here. */
-	log_info("msg=request id=%s remote=%s method=%s path=%s status=%u "
-	    "bytes=%zu dur_ms=%.3f auth=%s principal=%s%s%s",
+	log_info("msg=request id=%s remote=%s proto=%s method=%s path=%s "
+	    "status=%u bytes=%zu dur_ms=%.3f auth=%s principal=%s%s%s",
 	    req->id, req->remote_addr[0] ? req->remote_addr : "-",
-	    req->method_name, log_quote(path, sizeof(path), req->target),
+	    http_proto_name(req), req->method_name, log_quote(path, sizeof(path), req->target),
 	    req->status, req->bytes_out, (double)dur_us / 1000.0,
 	    principal_auth_name(req->principal.auth),
 	    log_quote(principal, sizeof(principal),
@@ -659,7 +659,11 @@ server_start(struct server *srv, struct nsreg_error *err)
 	for (i = 0; i < conf->nlisten; i++) {
 		listen[i].addr = conf->listen[i].addr;
 		listen[i].port = conf->listen[i].port;
-		listen[i].tls = conf->listen[i].scheme == CONF_HTTPS;
+		listen[i].tls = conf->listen[i].scheme == CONF_HTTPS ||
+		    conf->listen[i].scheme == CONF_H2;
+		listen[i].proto = conf->listen[i].scheme == CONF_H2 ||
+		    conf->listen[i].scheme == CONF_H2C ? HTTP_PROTO_2 :
+		    HTTP_PROTO_1_1;
 		tls |= listen[i].tls;
 	}
 	if (tls && server_read_tls(conf, &cert, &key, err) == -1)
@@ -678,6 +682,9 @@ server_start(struct server *srv, struct nsreg_error *err)
 	opt.tls_cert_pem = cert;
 	opt.tls_key_pem = key;
 	opt.trust_pem = auth_trust_pem(srv->auth);
+	opt.h2_max_streams = conf->h2_max_streams;
+	opt.h2_max_header_list = conf->h2_max_header_list;
+	opt.h2_idle_timeout_ms = conf->h2_idle_timeout;
 	hooks.arg = srv;
 	if ((srv->http = http_start(listen, conf->nlisten, &opt, &hooks,
 	    err)) == NULL)
