@@ -72,9 +72,13 @@ integration_tests = \
 	tests/integration/test_console \
 	tests/integration/test_policy_net \
 	tests/integration/test_dev_policy \
-	tests/integration/test_limits
+	tests/integration/test_limits \
+	tests/integration/test_h2
 check_PROGRAMS += $(integration_tests)
 TESTS += $(integration_tests)
+tests_integration_test_h2_SOURCES = tests/integration/test_h2.c
+tests_integration_test_h2_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_h2_LDADD = $(HARNESS_LIBS)
 tests_integration_test_http_SOURCES = tests/integration/test_http.c
 tests_integration_test_http_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_http_LDADD = $(HARNESS_LIBS)

@@ -480,6 +480,11 @@ harness_curl(const struct nsregd *s, const struct hcred *c, const char *path,
 	    sizeof(ca)));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	if (s->http2)
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+		    strncmp(s->url, "http:", 5) == 0 ?
+		    CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
+		    CURL_HTTP_VERSION_2TLS);
 	if (c != NULL && c->cert[0] != '\0') {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
@@ -530,8 +535,10 @@ hreq(const struct nsregd *s, const struct hcred *c, const char *method,
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, harness_collect);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &hb);
 	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK)
+	if (rc == CURLE_OK) {
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+		curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &r->version);
+	}
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
 	r->body = b.s != NULL ? b.s : strdup("");

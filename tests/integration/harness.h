@@ -19,6 +19,12 @@ struct nsregd {
 	pid_t		pid;
 	char		admin_token[128];
 	char		extra[4096];	/* extra configuration lines */
+	/*
+	 * Requests over HTTP/2: ALPN h2 for an https url, prior knowledge
+	 * for an http url (h2c).  A copy of a started server with url set
+	 * to its h2 listener drives the same server over HTTP/2.
+	 */
+	int		http2;
 };
 
 /* Who calls: files in the server's directory, or a bearer token. */
@@ -34,6 +40,7 @@ struct hresp {
 	size_t	 len;
 	json_t	*json;		/* parsed body or NULL */
 	char	*headers;	/* raw response headers */
+	long	 version;	/* CURL_HTTP_VERSION_* the answer came in */
 };
 
 /*

@@ -182,6 +182,44 @@ Test(conf, instance_name_bounds)
 	}
 }
 
+Test(conf, h2_listeners_and_their_settings)
+{
+	char		 err[CONF_ERROR_MAX];
+	struct conf	*c;
+
+	c = conf_parse("mem", "trust-domain example.org\n"
+	    "tls-cert /c.pem\ntls-key /c.key\ntrust-bundle /b.json\n"
+	    "listen h2 0.0.0.0:8444\nlisten h2c [::1]:8081\n", NULL, err,
+	    sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->nlisten, 2);
+	cr_expect_eq(c->listen[0].scheme, CONF_H2);
+	cr_expect_eq(c->listen[0].port, 8444);
+	cr_expect_eq(c->listen[1].scheme, CONF_H2C);
+	cr_expect_str_eq(c->listen[1].addr, "::1");
+	/* The defaults nsregd.conf(5) states. */
+	cr_expect_eq(c->h2_max_streams, 128);
+	cr_expect_eq(c->h2_max_header_list, 16384);
+	cr_expect_eq(c->h2_idle_timeout, 120 * 1000);
+	conf_free(c);
+	/* h2c alone needs no certificate; a bare number is seconds. */
+	c = conf_parse("mem", "trust-domain example.org\n"
+	    "trust-bundle /b.json\nlisten h2c 127.0.0.1:8081\n"
+	    "h2-max-streams 1000\nh2-max-header-list 64k\n"
+	    "h2-idle-timeout 30\n", NULL, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->h2_max_streams, 1000);
+	cr_expect_eq(c->h2_max_header_list, 64 * 1024);
+	cr_expect_eq(c->h2_idle_timeout, 30 * 1000);
+	conf_free(c);
+	c = conf_parse("mem", "trust-domain example.org\n"
+	    "trust-bundle /b.json\nlisten h2c 127.0.0.1:8081\n"
+	    "h2-idle-timeout 2m\n", NULL, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->h2_idle_timeout, 120 * 1000);
+	conf_free(c);
+}
+
 Test(conf, quoted_arguments_and_comments)
 {
 	char		 err[CONF_ERROR_MAX];
