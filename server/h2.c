@@ -1536,6 +1536,8 @@ h2_accept(struct h2_server *srv, struct h2_listener *l)
 		}
 		a->n++;
 		c->addr = a;
+		if (srv->hooks.conn_opened != NULL)
+			srv->hooks.conn_opened(srv->hooks.arg);
 		c->kind = H2_CONN;
 		c->srv = srv;
 		c->fd = fd;
