@@ -10,6 +10,7 @@ unit_tests = \
 	tests/unit/test_conf \
 	tests/unit/test_validate \
 	tests/unit/test_decision_log \
+	tests/unit/test_origin \
 	tests/unit/test_admission \
 	tests/unit/test_hashmap
 check_PROGRAMS += $(unit_tests)
@@ -27,6 +28,9 @@ tests_unit_test_validate_LDADD = $(TEST_LIBS)
 tests_unit_test_decision_log_SOURCES = tests/unit/test_decision_log.c
 tests_unit_test_decision_log_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_decision_log_LDADD = $(TEST_LIBS)
+tests_unit_test_origin_SOURCES = tests/unit/test_origin.c
+tests_unit_test_origin_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_origin_LDADD = $(TEST_LIBS)
 tests_unit_test_admission_SOURCES = tests/unit/test_admission.c
 tests_unit_test_admission_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_admission_LDADD = $(TEST_LIBS)

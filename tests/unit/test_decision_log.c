@@ -390,3 +390,27 @@ Test(decision_log, list_repeats_fold_into_one_row)
 	json_decref(items);
 	decision_log_free(log);
 }
+
+Test(decision_log, an_origin_follows_the_principal)
+{
+	struct policy_decision		 d;
+	struct decision_log_entry	 e;
+	char				 buf[2048];
+
+	memset(&d, 0, sizeof(d));
+	d.allow = 1;
+	memset(&e, 0, sizeof(e));
+	e.time = T0;
+	e.principal = "spiffe://b.test/nsregd";
+	e.origin = "spiffe://b.test/ns/db/sa/pg";
+	e.action = "find";
+	e.service = "db";
+	e.decision = &d;
+	decision_log_format(&e, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "{\"time\":\"2023-11-14T22:13:20Z\","
+	    "\"principal\":\"spiffe://b.test/nsregd\","
+	    "\"origin\":\"spiffe://b.test/ns/db/sa/pg\",\"action\":\"find\","
+	    "\"service\":\"db\",\"endpoint\":null,\"grant\":null,"
+	    "\"decision\":{\"decision\":\"allow\",\"reasons\":[],"
+	    "\"errors\":[],\"audit\":[]}}");
+}
