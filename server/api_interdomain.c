@@ -16,6 +16,7 @@
 #include "log.h"
 #include "origin.h"
 #include "peer.h"
+#include "peer_watch.h"
 #include "server.h"
 #include "spiffe.h"
 #include "store.h"
@@ -668,6 +669,198 @@ interdomain_query_arg(const char *key, const char *value, void *arg)
 	return 0;
 }
 
+/* Where and how to ask a trust domain's registry. */
+struct interdomain_target {
+	struct store_object	 tdo;		/* the stored trust domain */
+	const char		*base;		/* its registry_url (tdo's) */
+	uint64_t		 bundle_id;
+	char			*cert;		/* tls-cert, owned */
+	char			*key;		/* tls-key, owned */
+	int64_t			 timeout;
+	char			 url[INTERDOMAIN_URL_MAX];
+	char			 what[SPIFFE_TD_MAX + 16];
+};
+
+static void
+interdomain_target_clear(struct interdomain_target *t)
+{
+	free(t->cert);
+	free(t->key);
+	store_object_clear(&t->tdo);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * Fill t for asking td's registry for path_query (starting with "/v1/");
+ * name is the name asked about, for messages.  0, or -1 with err (t
+ * cleared either way by interdomain_target_clear).
+ */
+static int
+interdomain_target(struct server *srv, const char *name, const char *td,
+    const char *path_query, struct interdomain_target *t,
+    struct nsreg_error *err)
+{
+	size_t	n;
+	int	rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	if (trust_is_local(auth_trust(srv->auth), td)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
+		    "%s: %s is this registry's own trust domain: name the "
+		    "record without @%s", name, td, td);
+		goto out;
+	}
+	if (store_fetch(srv->store, STORE_TRUST_DOMAIN, td, util_now_ms(),
+	    &t->tdo, err) == -1) {
+		if (err->code == NSREG_NOT_FOUND)
+			nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+			    "%s: no registry is configured for its trust "
+			    "domain", name);
+		goto out;
+	}
+	t->base = json_string_value(json_object_get(t->tdo.doc,
+	    "registry_url"));
+	if (t->base == NULL) {
+		nsreg_error_set(err, NSREG_NOT_FOUND, NULL,
+		    "%s: no registry is configured for its trust domain",
+		    name);
+		goto out;
+	}
+	n = strlen(t->base);
+	while (n > 0 && t->base[n - 1] == '/')
+		n--;
+	if ((size_t)snprintf(t->url, sizeof(t->url), "%.*s%s", (int)n,
+	    t->base, path_query) >= sizeof(t->url)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+		    "%s: the query is too long", name);
+		goto out;
+	}
+	if (federation_client(srv->federation, &t->cert, &t->key,
+	    &t->timeout, err) == -1)
+		goto out;
+	if (t->cert == NULL) {
+		nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
+		    "%s: asking the registry of %s needs tls-cert and tls-key "
+		    "(this server's SVID)", name, td);
+		goto out;
+	}
+	t->bundle_id = interdomain_bundle_id(t->tdo.doc);
+	snprintf(t->what, sizeof(t->what), "registry of %s", td);
+	rc = 0;
+out:
+	return rc;
+}
+
+static ssize_t
+interdomain_watch_read(void *ctx, char *buf, size_t max)
+{
+	return peer_watch_read(ctx, buf, max);
+}
+
+static void
+interdomain_watch_free(void *ctx)
+{
+	peer_watch_close(ctx);
+}
+
+static void
+interdomain_watch_wake(void *stream)
+{
+	http_stream_wake(stream);
+}
+
+static const struct http_stream_ops interdomain_watch_ops = {
+	.read = interdomain_watch_read,
+	.free = interdomain_watch_free,
+};
+
+/*
+ * GET path_query of td's registry as a watch (peer_watch.h): the events
+ * of its stream, names suffixed, from the peer's revision since= when
+ * given.
+ */
+static void
+interdomain_watch(struct server *srv, struct http_request *req,
+    const char *name, const char *td, const char *path_query)
+{
+	struct interdomain_target	 t;
+	struct peer_watch_query		 wq;
+	struct peer_watcher		*wt;
+	struct http_stream		*stream;
+	struct nsreg_error		 err;
+	const char			*s;
+	char				*origin = NULL, *hdr = NULL;
+	char				*key = NULL;
+	long long			 v;
+	int64_t				 since = -1;
+	size_t				 n;
+
+	nsreg_error_clear(&err);
+	memset(&t, 0, sizeof(t));
+	if ((s = http_query(req, "since")) != NULL) {
+		if (util_number_parse(s, 0, INT64_MAX, &v) == -1) {
+			nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "since",
+			    "since: must be a revision number");
+			goto fail;
+		}
+		since = v;
+	}
+	if (interdomain_target(srv, name, td, path_query, &t, &err) == -1)
+		goto fail;
+	/*
+	 * On whose behalf (origin.h): a stream is shared only by watchers
+	 * the peer sees as the same caller.
+	 */
+	if ((origin = origin_encode(&req->principal)) != NULL) {
+		n = strlen(ORIGIN_HEADER) + strlen(origin) + 3;
+		if ((hdr = malloc(n)) == NULL) {
+			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto fail;
+		}
+		snprintf(hdr, n, "%s: %s", ORIGIN_HEADER, origin);
+	}
+	n = strlen(td) + strlen(path_query) + (origin != NULL ?
+	    strlen(origin) : 1) + 3;
+	if ((key = malloc(n)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
+		goto fail;
+	}
+	snprintf(key, n, "%s %s %s", td, path_query, origin != NULL ?
+	    origin : "-");
+	memset(&wq, 0, sizeof(wq));
+	wq.key = key;
+	wq.trust_domain = td;
+	wq.base = t.base;
+	wq.bundle_id = t.bundle_id;
+	wq.url = t.url;
+	wq.client_cert = t.cert;
+	wq.client_key = t.key;
+	wq.timeout_ms = t.timeout;
+	wq.backoff_ms = srv->conf->interdomain_backoff;
+	wq.what = t.what;
+	wq.header = hdr;
+	wq.qualify = interdomain_endpoint;
+	if ((wt = peer_watch_open(srv->peer_watch, &wq, since, &err)) == NULL)
+		goto fail;
+	/* From here on the stream owns wt and frees it. */
+	if ((stream = http_reply_stream(req, "application/x-ndjson",
+	    &interdomain_watch_ops, wt)) == NULL) {
+		nsreg_error_set(&err, NSREG_INTERNAL, NULL,
+		    "cannot start the stream");
+		goto fail;
+	}
+	peer_watch_attach(wt, interdomain_watch_wake, stream);
+	goto out;
+fail:
+	http_reply_error(req, &err);
+out:
+	free(key);
+	free(hdr);
+	free(origin);
+	interdomain_target_clear(&t);
+}
+
 void
 api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
     const char *service)
@@ -683,12 +876,6 @@ api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
 		goto fail;
 	if (interdomain_authorize(srv, req, service, NULL) == -1)
 		return;
-	if (api_is_watch(req)) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "watch",
-		    "watch: another registry's endpoints (%s) cannot be "
-		    "watched through this one", service);
-		goto fail;
-	}
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
 		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
@@ -699,7 +886,12 @@ api_interdomain_endpoints_list(struct server *srv, struct http_request *req,
 		goto fail;
 	snprintf(path, sizeof(path), "/v1/endpoints?%s", q->buf);
 	free(q);
-	interdomain_call(srv, req, INTERDOMAIN_LIST, service, td, path);
+	q = NULL;
+	if (api_is_watch(req))
+		interdomain_watch(srv, req, service, td, path);
+	else
+		interdomain_call(srv, req, INTERDOMAIN_LIST, service, td,
+		    path);
 	return;
 fail:
 	free(q);

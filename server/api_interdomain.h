@@ -15,7 +15,8 @@
  * answer's names (services' names, endpoints' names, their
  * network_service_names and network_service_labels keys) carry
  * "@domain" again; a peer that answers a name with an '@' of its own is
- * refused.  Nothing is cached: every read asks the peer.
+ * refused.  Nothing is cached: every read asks the peer, on a pooled
+ * connection (peer.h), while the request waits without a thread.
  *
  * Errors (as the reply): 404 not_found when no registry is configured for
  * the trust domain (or the peer has no such record), 400 invalid_argument
@@ -55,7 +56,8 @@ void	api_interdomain_endpoint_get(struct server *srv,
 /*
  * GET /v1/endpoints whose service filter (the first of them) is
  * "x@domain": every service filter must be of that domain; the query is
- * passed on with the suffixes taken off.  No watch.
+ * passed on with the suffixes taken off.  With watch=true, the peer's
+ * watch stream passed on (peer_watch.h).
  */
 void	api_interdomain_endpoints_list(struct server *srv,
 	    struct http_request *req, const char *service);

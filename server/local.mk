@@ -43,6 +43,7 @@ server_libnsregd_a_SOURCES = \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \
 	server/peer.c server/peer.h \
+	server/peer_watch.c server/peer_watch.h \
 	server/api_interdomain.c server/api_interdomain.h \
 	server/api_interdomain_grant.c \
 	server/h2_guard.c server/h2_guard.h

@@ -75,6 +75,14 @@ struct peer_xfer {
 	char			 cerr[CURL_ERROR_SIZE];
 	void			(*done)(void *, const struct peer_answer *);
 	void			*arg;
+	int			(*data)(void *, const char *, size_t);
+	int64_t			 idle_s;
+};
+
+/* A peer_cancel waiting for the peer thread. */
+struct peer_cancel {
+	struct peer_cancel	*next;
+	void			*arg;
 };
 
 struct peer {
@@ -87,6 +95,7 @@ struct peer {
 	pthread_cond_t		 cond;		/* stopped */
 	struct peer_domain	*domains;
 	struct peer_xfer	*queue;		/* queued, newest first */
+	struct peer_cancel	*cancels;
 	int			 stopping;
 	int			 stopped;	/* the thread ended every call */
 	/* Peer thread only: */
@@ -173,7 +182,14 @@ peer_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct peer_xfer	*x = arg;
 	size_t			 n = size * nmemb, cap;
+	long			 status = 0;
 	char			*nb;
+
+	if (x->data != NULL) {
+		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200)
+			return x->data(x->arg, data, n) == -1 ? 0 : n;
+	}
 
 	if (n > x->max_body || x->len > x->max_body - n) {
 		x->too_large = 1;
@@ -230,7 +246,12 @@ peer_xfer_setopt(struct peer_xfer *x)
 	PEER_OPT(CURLOPT_PROXY, "");
 	PEER_OPT(CURLOPT_SHARE, x->pool->sh);
 	PEER_OPT(CURLOPT_PRIVATE, x);
-	PEER_OPT(CURLOPT_TIMEOUT_MS, (long)left);
+	if (x->data == NULL)
+		PEER_OPT(CURLOPT_TIMEOUT_MS, (long)left);
+	else if (x->idle_s > 0) {
+		PEER_OPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
+		PEER_OPT(CURLOPT_LOW_SPEED_TIME, (long)x->idle_s);
+	}
 	PEER_OPT(CURLOPT_CONNECTTIMEOUT_MS, (long)left);
 	PEER_OPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	PEER_OPT(CURLOPT_PIPEWAIT, 1L);
@@ -489,9 +510,17 @@ peer_expire(struct peer *p, int64_t now)
 	struct peer_xfer	*x, *next;
 	struct nsreg_error	 err;
 	int64_t			 next_due = now + PEER_POLL_MAX_MS;
+	long			 status;
 
 	for (x = p->active; x != NULL; x = next) {
 		next = x->next;
+		if (x->data != NULL) {
+			/* A stream: past its head, only idle_s bounds it. */
+			curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE,
+			    &status);
+			if (status != 0)
+				continue;
+		}
 		if (x->deadline > now) {
 			if (x->deadline < next_due)
 				next_due = x->deadline;
@@ -504,6 +533,48 @@ peer_expire(struct peer *p, int64_t now)
 		peer_xfer_end(p, x, CURLE_OK, &err);
 	}
 	return next_due;
+}
+
+void
+peer_cancel(struct peer *p, void *arg)
+{
+	struct peer_cancel	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->arg = arg;
+	pthread_mutex_lock(&p->lock);
+	c->next = p->cancels;
+	p->cancels = c;
+	pthread_mutex_unlock(&p->lock);
+	curl_multi_wakeup(p->multi);
+}
+
+/* Peer thread: end the streams peer_cancel named (once started). */
+static void
+peer_cancel_streams(struct peer *p)
+{
+	struct peer_cancel	*c, *q;
+	struct peer_xfer	*x, *next;
+	struct nsreg_error	 err;
+
+	pthread_mutex_lock(&p->lock);
+	q = p->cancels;
+	p->cancels = NULL;
+	pthread_mutex_unlock(&p->lock);
+	while ((c = q) != NULL) {
+		q = c->next;
+		for (x = p->active; x != NULL; x = next) {
+			next = x->next;
+			if (x->arg != c->arg || x->data == NULL)
+				continue;
+			peer_active_unlink(p, x);
+			nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
+			    "%s %s: cancelled", x->what, x->url);
+			peer_xfer_end(p, x, CURLE_OK, &err);
+		}
+		free(c);
+	}
 }
 
 static void *
@@ -525,6 +596,7 @@ peer_thread(void *arg)
 		if (stopping)
 			break;
 		peer_start_queued(p);
+		peer_cancel_streams(p);
 		curl_multi_perform(p->multi, &running);
 		while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
@@ -667,6 +739,8 @@ peer_xfer_new(struct peer *p, const struct peer_request *r)
 	x->deadline = util_mono_us() / 1000 + r->timeout_ms;
 	x->backoff_ms = r->backoff_ms;
 	x->max_body = r->max_body;
+	x->data = r->data;
+	x->idle_s = r->idle_s;
 	if (!ok || x->url == NULL || x->base == NULL) {
 		peer_xfer_free(x);
 		x = NULL;
@@ -754,6 +828,7 @@ peer_free(struct peer *p)
 {
 	struct peer_domain	*d;
 	struct peer_pool	*pl;
+	struct peer_cancel	*c;
 
 	if (p == NULL)
 		return;
@@ -772,6 +847,10 @@ peer_free(struct peer *p)
 	while ((pl = p->retired) != NULL) {
 		p->retired = pl->next;
 		peer_pool_free(pl);
+	}
+	while ((c = p->cancels) != NULL) {
+		p->cancels = c->next;
+		free(c);
 	}
 	if (p->multi != NULL)
 		curl_multi_cleanup(p->multi);

@@ -63,6 +63,16 @@ struct peer_request {
 	int64_t			 backoff_ms;	/* 0: none */
 	size_t			 max_body;	/* bytes of the answer */
 	const char		*what;		/* messages: "registry of X" */
+	/*
+	 * A stream (may be NULL): the bytes of a 200 answer go to
+	 * data(arg, buf, len) as they come, on the peer thread (-1 ends
+	 * the call), instead of into the answer; timeout_ms bounds only
+	 * the connection and the answer's head, idle_s the silence after
+	 * it (0: none).  Another status is answered as usual.
+	 */
+	int			(*data)(void *arg, const char *buf,
+				    size_t len);
+	int64_t			 idle_s;
 };
 
 /* What done gets (borrowed for the call). */
@@ -93,6 +103,13 @@ struct peer	*peer_new(struct trust *trust, struct metrics *m,
 int		 peer_call(struct peer *p, const struct peer_request *r,
 		    void (*done)(void *arg, const struct peer_answer *a),
 		    void *arg, struct nsreg_error *err);
+
+/*
+ * End the stream whose done argument is arg (a call with data), as if
+ * data had returned -1: done follows soon on the peer thread, unless it
+ * has run already.  Any thread.
+ */
+void		 peer_cancel(struct peer *p, void *arg);
 
 /*
  * Refuse new calls and end those queued or in flight with 503

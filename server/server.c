@@ -21,6 +21,7 @@
 #include "dev.h"
 #include "federation.h"
 #include "peer.h"
+#include "peer_watch.h"
 #include "grant.h"
 #include "grants.h"
 #include "log.h"
@@ -633,6 +634,10 @@ server_start(struct server *srv, struct nsreg_error *err)
 	if ((srv->peer = peer_new(auth_trust(srv->auth), srv->metrics,
 	    err)) == NULL)
 		goto out;
+	if ((srv->peer_watch = peer_watch_new(srv->peer)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
 	if ((srv->decisions = decision_log_new(srv->store, NULL, err)) ==
 	    NULL || (srv->admission = admission_new(srv->store, srv->metrics,
 	    srv->decisions, err)) == NULL)
@@ -753,6 +758,8 @@ server_stop(struct server *srv)
 	peer_stop(srv->peer);
 	http_stop(srv->http);
 	srv->http = NULL;
+	peer_watch_free(srv->peer_watch);
+	srv->peer_watch = NULL;
 	peer_free(srv->peer);
 	srv->peer = NULL;
 	/* Its workers write to the store and read the trust set. */

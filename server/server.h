@@ -23,6 +23,7 @@ struct decision_log;
 struct grants;
 struct federation;
 struct peer;
+struct peer_watch;
 
 struct server {
 	struct conf		*conf;
@@ -36,6 +37,7 @@ struct server {
 	struct grants		*grants;	/* grants.h */
 	struct federation	*federation;	/* federation.c */
 	struct peer		*peer;		/* peer.h */
+	struct peer_watch	*peer_watch;	/* peer_watch.h */
 	int			 dev;		/* --dev */
 	int64_t			 started;	/* ms */
 	char			 holder[320];	/* housekeeping leases */

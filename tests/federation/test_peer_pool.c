@@ -257,3 +257,119 @@ Test(peer_pool, a_rotated_peer_ca_makes_new_verified_connections)
 	cr_expect_eq(metric(&b, CONNS_TO_A), 2);
 	svid_ca_free(next);
 }
+
+/* How many events of w have type and object name (or any name: NULL). */
+static int
+count_events(struct hwatch *w, const char *type, const char *name)
+{
+	json_t		*ev;
+	const char	*t, *n;
+	size_t		 i;
+	int		 k = 0;
+
+	for (i = 0; (ev = hwatch_event(w, i)) != NULL; i++) {
+		t = json_string_value(json_object_get(ev, "type"));
+		n = json_string_value(json_object_get(json_object_get(ev,
+		    "object"), "name"));
+		if (t != NULL && strcmp(t, type) == 0 && (name == NULL ||
+		    (n != NULL && strcmp(n, name) == 0)))
+			k++;
+	}
+	return k;
+}
+
+/* Wait up to ms for w to hold an event of type about name. */
+static int
+wait_event(struct hwatch *w, const char *type, const char *name, int ms)
+{
+	size_t	n = 0;
+
+	for (; ms > 0; ms -= 100) {
+		if (count_events(w, type, name) > 0)
+			return 1;
+		n = hwatch_wait(w, n + 1, 100);
+	}
+	return count_events(w, type, name) > 0;
+}
+
+static void
+register_a(const char *name)
+{
+	struct hcred	c;
+	struct hresp	r;
+	char		path[128];
+
+	registry_client(&a, &c);
+	snprintf(path, sizeof(path), "/v1/endpoints/%s", name);
+	registry_req(&a, &c, "PUT", path, json_pack("{s:s, s:[s]}", "url",
+	    "tcp://10.0.0.2:5432", "network_service_names", "db"), &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	hresp_free(&r);
+}
+
+Test(peer_pool, a_watch_of_the_peer_is_shared_and_resumed_after_a_restart)
+{
+	static const char	*path = "/v1/endpoints?service=db@a.test&"
+				    "watch=true";
+	struct hwatch		 w1, w2;
+	struct hcred		 c;
+	json_t			*ev, *prev = NULL;
+	const char		*t;
+	long long		 rev, last = -1;
+	size_t			 i;
+
+	registry_client(&b, &c);
+	hwatch_start(&w1, &b.s, &c, path);
+	cr_assert_eq(hwatch_wait(&w1, 2, 10000), 2);
+	ev = hwatch_event(&w1, 0);
+	cr_expect_str_eq(json_string_value(json_object_get(ev, "type")),
+	    "ADDED");
+	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(
+	    ev, "object"), "name")), "db-1@a.test");
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(
+	    json_object_get(ev, "object"), "network_service_names"), 0)),
+	    "db@a.test");
+	ev = hwatch_event(&w1, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(ev, "type")),
+	    "BOOKMARK");
+	/* A second watcher of the same query joins the same upstream. */
+	hwatch_start(&w2, &b.s, &c, path);
+	cr_assert_eq(hwatch_wait(&w2, 2, 10000), 2);
+	cr_expect_eq(count_events(&w2, "ADDED", "db-1@a.test"), 1);
+	cr_expect_eq(json_integer_value(json_object_get(hwatch_event(&w2, 1),
+	    "revision")), json_integer_value(json_object_get(
+	    hwatch_event(&w1, 1), "revision")));
+	sleep(2);
+	cr_expect_eq(metric(&a, "nsreg_watchers"), 1,
+	    "a.test serves one watch for b.test's two watchers");
+
+	register_a("db-2");
+	cr_expect(wait_event(&w1, "ADDED", "db-2@a.test", 10000));
+	cr_expect(wait_event(&w2, "ADDED", "db-2@a.test", 10000));
+	/* a.test restarts; db-3 comes before b.test is back. */
+	nsregd_stop(&a.s);
+	nsregd_restart(&a.s);
+	register_a("db-3");
+	cr_expect(wait_event(&w1, "ADDED", "db-3@a.test", 20000),
+	    "the watch did not resume");
+	cr_expect(wait_event(&w2, "ADDED", "db-3@a.test", 20000));
+	/* Every change once, in revision order. */
+	cr_expect_eq(count_events(&w1, "ADDED", "db-1@a.test"), 1);
+	cr_expect_eq(count_events(&w1, "ADDED", "db-2@a.test"), 1);
+	cr_expect_eq(count_events(&w1, "ADDED", "db-3@a.test"), 1);
+	cr_expect_eq(count_events(&w1, "ADDED", NULL), 3);
+	cr_expect_eq(count_events(&w1, "MODIFIED", NULL) +
+	    count_events(&w1, "DELETED", NULL), 0);
+	for (i = 0; (ev = hwatch_event(&w1, i)) != NULL; i++) {
+		t = json_string_value(json_object_get(ev, "type"));
+		rev = json_integer_value(json_object_get(ev, "revision"));
+		if (t != NULL && strcmp(t, "ADDED") == 0 && prev != NULL)
+			cr_expect_gt(rev, last, "event %zu goes back", i);
+		if (t != NULL && strcmp(t, "ADDED") == 0) {
+			prev = ev;
+			last = rev;
+		}
+	}
+	hwatch_stop(&w1);
+	hwatch_stop(&w2);
+}

@@ -188,15 +188,15 @@ Test(interdomain, an_endpoint_query_is_passed_on_without_suffixes)
 	cr_expect_str_eq(target, "/v1/endpoints?service=db&label.db.app=pg&"
 	    "limit=2");
 
-	/* Filters go to one registry; no watch across registries. */
+	/* Filters go to one registry. */
 	expect_error("/v1/endpoints?service=db@peer.test&service=web", 400,
 	    "invalid_argument", "the filters of one query go to one registry");
 	expect_error("/v1/endpoints?service=db@peer.test&service=x@other.test",
 	    400, "invalid_argument", "not of trust domain peer.test");
 	expect_error("/v1/endpoints?service=db@peer.test&label.db.app=pg",
 	    400, "invalid_argument", "must be one of trust domain peer.test");
-	expect_error("/v1/endpoints?service=db@peer.test&watch=true", 400,
-	    "invalid_argument", "cannot be watched");
+	expect_error("/v1/endpoints?service=db@peer.test&watch=true&since=-1",
+	    400, "invalid_argument", "since: must be a revision number");
 }
 
 Test(interdomain, answers_are_never_cached)
