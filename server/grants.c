@@ -317,6 +317,32 @@ out:
 	return rc;
 }
 
+/*
+ * After the last attempt: 1 when the store refused k (err's field
+ * "kid") and k is still this instance's signing key: another instance of
+ * the cluster made another key the current one, and trying again cannot
+ * help.  err then says so (503).
+ */
+static int
+grants_key_refused(struct grants *g, const struct grant_key *k,
+    struct nsreg_error *err)
+{
+	int	mine;
+
+	if (k == NULL || strcmp(err->field, "kid") != 0)
+		return 0;
+	pthread_mutex_lock(&g->lock);
+	mine = g->key == k;
+	pthread_mutex_unlock(&g->lock);
+	if (!mine)
+		return 0;
+	nsreg_error_set(err, NSREG_UNAVAILABLE, "grant-key",
+	    "grant key %s is not the current signing key of the registry: "
+	    "another instance uses another grant-key; give every instance "
+	    "the same one", grant_key_kid(k));
+	return 1;
+}
+
 /* The signing key (a new reference) or NULL. */
 static struct grant_key *
 grants_key_get(struct grants *g)
@@ -885,6 +911,8 @@ grants_issue(struct grants *g, const struct admission_caller *c,
 		if (err->code != NSREG_FAILED_PRECONDITION)
 			goto out;
 	}
+	if (grants_key_refused(g, k, err))
+		goto out;
 	nsreg_error_set(err, NSREG_CONFLICT, NULL,
 	    "service %s kept changing while the grant was made; try again",
 	    service);
@@ -1057,6 +1085,8 @@ grants_refresh(struct grants *g, const struct admission_caller *c,
 		if (err->code != NSREG_FAILED_PRECONDITION)
 			goto out;
 	}
+	if (grants_key_refused(g, k, err))
+		goto out;
 	nsreg_error_set(err, NSREG_CONFLICT, NULL,
 	    "grant %s kept changing while it was refreshed; try again", id);
 out:

@@ -650,3 +650,36 @@ Test(cluster_pg, a_grant_key_rotated_on_one_instance_is_published_by_all)
 	cr_assert_eq(jwks_size(&node[1]), 2, "the new key not published by "
 	    "the other instance within a second");
 }
+
+Test(cluster_pg, an_instance_with_another_grant_key_says_so)
+{
+	struct hcred	 c;
+	struct hresp	 r;
+	char		 path[PATH_MAX];
+	int64_t		 end;
+
+	start(2, GRANT_CONF);
+	db_setup(0);
+	usleep(WITHIN_MS * 1000);
+	/* A grant keeps the first key published once retired. */
+	json_decref(grant(&node[0], "spiffe://example.org/early",
+	    "{\"service\":\"db\"}"));
+	/* Node 1 alone moves to another key: node 0's key is retired. */
+	harness_grant_key(nsregd_path(&node[1], "grant.key", path,
+	    sizeof(path)));
+	nsregd_signal(&node[1], SIGHUP);
+	end = util_now_ms() + 10000;
+	while (jwks_size(&node[1]) != 2 && util_now_ms() < end)
+		usleep(20 * 1000);
+	cr_assert_eq(jwks_size(&node[1]), 2, "node 1 did not reload");
+	hcred_issue_jwt(&node[0], "spiffe://example.org/late", 0, &c);
+	want_status(&node[0], &c, "POST", "/v1/grants",
+	    "{\"service\":\"db\"}", 503, &r);
+	cr_expect_str_eq(hresp_error(&r), "unavailable");
+	cr_expect(strstr(r.body, "another instance uses another grant-key")
+	    != NULL, "%s", r.body);
+	hresp_free(&r);
+	/* Node 1 still grants. */
+	json_decref(grant(&node[1], "spiffe://example.org/fine",
+	    "{\"service\":\"db\"}"));
+}
