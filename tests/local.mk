@@ -104,6 +104,12 @@ check_PROGRAMS += tests/integration/test_import
 tests_integration_test_import_SOURCES = tests/integration/test_import.c
 tests_integration_test_import_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_import_LDADD = $(HARNESS_LIBS)
+# kill -9, the sweep taken over, PostgreSQL restarted (tests/pg/store.sh).
+check_PROGRAMS += tests/integration/test_cluster_ops
+tests_integration_test_cluster_ops_SOURCES = \
+	tests/integration/test_cluster_ops.c
+tests_integration_test_cluster_ops_CFLAGS = $(TEST_CFLAGS) $(LIBPQ_CFLAGS)
+tests_integration_test_cluster_ops_LDADD = $(HARNESS_LIBS) $(LIBPQ_LIBS)
 tests_integration_test_registry_SOURCES = tests/integration/test_registry.c
 tests_integration_test_registry_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_registry_LDADD = $(HARNESS_LIBS)

@@ -7,6 +7,9 @@
 # runuser), and listens on a unix socket in DIR only: no TCP port, so
 # parallel runs never collide.  fsync is off: the cluster dies with the
 # run.  Stop it with pg-stop.sh DIR (the directory is the URL's host).
+# A DIR that holds a cluster already (stopped by pg-stop.sh --keep) is
+# started again as it was: a test stops and starts PostgreSQL under a
+# running nsregd that way.
 # The binaries come from PG_BINDIR, else Debian's newest
 # /usr/lib/postgresql/N/bin, else the PATH.  Exit 77 (automake's "skip")
 # when no PostgreSQL server is installed.
@@ -45,7 +48,8 @@ if [ "$(id -u)" -eq 0 ]; then
 	as="runuser -u postgres --"
 fi
 
-if ! $as "$bindir/initdb" -D "$dir/data" -U nsreg -A trust -E UTF8 \
+if [ ! -d "$dir/data" ] &&
+    ! $as "$bindir/initdb" -D "$dir/data" -U nsreg -A trust -E UTF8 \
     --locale=C --no-sync >"$dir/initdb.log" 2>&1; then
 	echo "pg-start: initdb failed:" >&2
 	cat "$dir/initdb.log" >&2

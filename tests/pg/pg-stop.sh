@@ -1,9 +1,16 @@
 #!/bin/sh
-# pg-stop.sh DIR - stop the PostgreSQL pg-start.sh started in DIR (or
-# named by the host= of a URL it printed) and remove DIR.
+# pg-stop.sh [--keep] DIR - stop the PostgreSQL pg-start.sh started in
+# DIR (or named by the host= of a URL it printed) and remove DIR; with
+# --keep, stop it (immediately, as a crash would) and keep DIR, so that
+# pg-start.sh DIR starts it again.
 set -u
 
-dir=${1:?usage: pg-stop.sh DIR|URL}
+keep=0
+if [ "${1:-}" = "--keep" ]; then
+	keep=1
+	shift
+fi
+dir=${1:?usage: pg-stop.sh [--keep] DIR|URL}
 case $dir in
 postgres*://*host=*)
 	dir=${dir#*host=}
@@ -27,5 +34,5 @@ fi
 as=""
 [ "$(id -u)" -eq 0 ] && as="runuser -u postgres --"
 $as "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1
-rm -rf "$dir"
+[ $keep -eq 1 ] || rm -rf "$dir"
 exit 0

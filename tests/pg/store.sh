@@ -37,7 +37,8 @@ trap 'rm -f "$out" "$out.rc"; [ -z "$dir" ] || sh "$top/tests/pg/pg-stop.sh" "$d
 status=0
 for t in unit/test_store unit/test_ipam unit/test_store_follow \
     unit/test_pg_explain integration/test_cluster \
-    integration/test_cluster_pg integration/test_import; do
+    integration/test_cluster_pg integration/test_import \
+    integration/test_cluster_ops; do
 	{ sh "$top/tests/criterion-tap" "$build/tests/$t"; \
 	    echo $? >"$out.rc"; } | cat >>"$out"
 	[ "$(cat "$out.rc")" = 0 ] || status=1
