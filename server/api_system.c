@@ -33,7 +33,8 @@ api_readyz(struct server *srv, struct http_request *req)
 
 	if (!store_ping(srv->store)) {
 		nsreg_error_set(&err, NSREG_UNAVAILABLE, NULL,
-		    "the database does not answer");
+		    "instance %s: the database does not answer",
+		    srv->conf->instance_name);
 		http_reply_error(req, &err);
 		return;
 	}

@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,20 +411,16 @@ server_sweeper(void *arg)
 }
 
 /*
- * Who holds this instance's housekeeping leases: its host name, process
- * and start time, unique among the instances of a cluster (several may
- * share a host).
+ * Who holds this instance's housekeeping leases: its instance-name,
+ * process and start time, unique among the instances of a cluster
+ * (several may share a host, and a name).
  */
 static void
 server_holder_name(struct server *srv)
 {
-	char	host[HOST_NAME_MAX + 1];
-
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "nsregd");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(srv->holder, sizeof(srv->holder), "%s/%ld/%lld", host,
-	    (long)getpid(), (long long)srv->started);
+	snprintf(srv->holder, sizeof(srv->holder), "%s/%ld/%lld",
+	    srv->conf->instance_name != NULL ? srv->conf->instance_name :
+	    "nsregd", (long)getpid(), (long long)srv->started);
 }
 
 /* Read cert and key files into memory (new buffers). */

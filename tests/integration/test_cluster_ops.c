@@ -201,7 +201,7 @@ Test(cluster_ops, kill_9_under_write_load_loses_no_acknowledged_write)
 
 /* ---- the sweeper taken over -------------------------------------------- */
 
-/* The pid in the holder of task in db (host/pid/start), or 0. */
+/* The pid in the live holder of task in db (name/pid/start), or 0. */
 static long
 task_holder(const char *db, const char *task)
 {
@@ -222,6 +222,7 @@ task_holder(const char *db, const char *task)
 		h = PQgetvalue(r, 0, 0);
 		if ((slash = strchr(h, '/')) != NULL)
 			pid = strtol(slash + 1, NULL, 10);
+		cr_log_info("%s held by %s", task, h);
 	}
 	PQclear(r);
 	PQfinish(c);

@@ -6,7 +6,8 @@
 # owned by an unprivileged user (postgres when run as root, through
 # runuser), and listens on a unix socket in DIR only: no TCP port, so
 # parallel runs never collide.  fsync is off: the cluster dies with the
-# run.  Stop it with pg-stop.sh DIR (the directory is the URL's host).
+# run (PG_START_OPTS, server options appended, may set -c fsync=on for a
+# benchmark).  Stop it with pg-stop.sh DIR (the directory is the URL's host).
 # A DIR that holds a cluster already (stopped by pg-stop.sh --keep) is
 # started again as it was: a test stops and starts PostgreSQL under a
 # running nsregd that way.
@@ -56,7 +57,7 @@ if [ ! -d "$dir/data" ] &&
 	exit 1
 fi
 if ! $as "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses= -k $dir -c fsync=off -c max_connections=200" \
+    -o "-c listen_addresses= -k $dir -c fsync=off -c max_connections=200 ${PG_START_OPTS:-}" \
     start >/dev/null 2>&1; then
 	echo "pg-start: PostgreSQL did not start:" >&2
 	cat "$dir/server.log" >&2

@@ -1,0 +1,167 @@
+#!/bin/sh
+# cluster_pg.sh - issue 11's throughput benchmark: two nsregd on one
+# PostgreSQL against PostgreSQL's own ceiling, and a PostgreSQL-backed
+# list against the bare libmicrohttpd TLS ceiling, in one run.
+#
+# usage: tests/bench/cluster_pg.sh [seconds [connections]]  (from the
+# build directory, a build without sanitizers)
+#
+# A private PostgreSQL (tests/pg/pg-start.sh) with fsync and
+# synchronous_commit on, so that every commit reaches the disk.
+# Reports (one "name value" line each, then a verdict):
+#   pgbench_tps       pgbench, 4 clients, one INSERT of a row with a JSON
+#                     column per transaction: the write ceiling
+#   register_rps      PUT /v1/endpoints/NEW, half through each instance
+#                     (connections each); target >= 0.5 x pgbench_tps
+#   ceiling_rps       bare MHD TLS handler, fixed 100-byte JSON body
+#   list_rps          GET /v1/endpoints?service=S on the second instance
+#                     (10 of 10,000 endpoints over 1,000 services, written
+#                     through the first); target >= 0.5 x ceiling_rps
+# Exit 0 when every target is met, 1 when not, 2 when it could not run.
+set -u
+secs=${1:-5}
+conns=${2:-8}
+b=${NSREG_BUILDDIR:-.}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+lg=$b/tests/bench/loadgen
+bare=$b/tests/bench/bare_mhd
+nsregd=$b/server/nsregd
+make -s -C "$b" tests/bench/loadgen tests/bench/bare_mhd >/dev/null 2>&1
+for p in "$lg" "$bare" "$nsregd"; do
+	[ -x "$p" ] || { echo "cluster_pg.sh: $p not built" >&2; exit 2; }
+done
+command -v pgbench >/dev/null 2>&1 ||
+    { echo "cluster_pg.sh: no pgbench (postgresql-client)" >&2; exit 2; }
+if ldd "$nsregd" | grep -q libasan; then
+	echo "cluster_pg.sh: $nsregd is a sanitizer build; timings need a" \
+	    "plain one" >&2
+	exit 2
+fi
+
+tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
+chmod 0755 "$tmp"
+pids=""
+pgdir=""
+cleanup() {
+	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	[ -z "$pgdir" ] || sh "$top/tests/pg/pg-stop.sh" "$pgdir"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+. "$(dirname "$0")/lib.sh"
+
+pg=$(PG_START_OPTS="-c fsync=on -c synchronous_commit=on" \
+    sh "$top/tests/pg/pg-start.sh") || {
+	echo "cluster_pg.sh: no PostgreSQL" >&2
+	exit 2
+}
+pgdir=${pg#*host=}
+pgdir=${pgdir%%&*}
+
+# The ceiling of the database: one row with a JSON column per commit.
+psql -q "$pg" -c "CREATE TABLE bench_rows (id BIGSERIAL PRIMARY KEY, \
+    doc JSONB NOT NULL)" >/dev/null || exit 2
+cat > "$tmp/insert.sql" <<'SQL'
+INSERT INTO bench_rows (doc) VALUES ('{"name":"e","url":"tcp://10.0.0.2:5000","network_service_names":["svc-1"]}');
+SQL
+pgb=$(pgbench -n -c 4 -j 2 -T "$secs" -f "$tmp/insert.sql" "$pg" 2>&1)
+tps=$(echo "$pgb" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
+[ -n "$tps" ] || { echo "cluster_pg.sh: pgbench: $pgb" >&2; exit 2; }
+db="$pg&options=-csearch_path%3Dbench"
+
+# Identities: let nsregd --dev create them; both instances share them.
+p=$(port)
+"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
+dev=$!
+wait_healthy "https://127.0.0.1:$p"
+kill "$dev"
+wait "$dev" 2>/dev/null
+for n in a b; do
+	p=$(port)
+	eval "port_$n=$p"
+	cat > "$tmp/$n.conf" <<CONF
+listen https 127.0.0.1:$p
+instance-name $n
+trust-domain example.org
+server-id spiffe://example.org/nsregd
+tls-cert server.pem
+tls-key server.key
+trust-bundle bundle.json
+database $db
+admin-token-file admin.token
+grant-key grant.key
+endpoint-default-ttl 1h
+endpoint-max-ttl 1h
+log-level warn
+CONF
+	"$nsregd" -d -f "$tmp/$n.conf" 2>>"$tmp/nsregd-$n.log" &
+	pids="$pids $!"
+	wait_healthy "https://127.0.0.1:$p"
+done
+a=https://127.0.0.1:$port_a
+bb=https://127.0.0.1:$port_b
+cred="--cacert $tmp/bundle.pem --cert $tmp/client.pem --key $tmp/client.key"
+curl -s --cacert "$tmp/bundle.pem" \
+    -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
+    -X PUT -H 'Content-Type: application/json' \
+    -d '{"effect":"permit","actions":["find","register","unregister"],"condition":"principal.trust_domain == \"example.org\""}' \
+    "$a/v1/policies/bench" >/dev/null
+sleep 1
+
+# Registration through both instances at once.
+# shellcheck disable=SC2086
+"$lg" -u "$a" -c "$conns" -d "$secs" -m PUT -p '/v1/endpoints/a-{i}' \
+    -b '{"url":"tcp://10.0.0.2:5000","network_service_names":["svc-{s}"]}' \
+    --mod 1000 $cred > "$tmp/reg-a.json" &
+ra=$!
+# shellcheck disable=SC2086
+"$lg" -u "$bb" -c "$conns" -d "$secs" -m PUT -p '/v1/endpoints/b-{i}' \
+    -b '{"url":"tcp://10.0.0.2:5000","network_service_names":["svc-{s}"]}' \
+    --mod 1000 $cred > "$tmp/reg-b.json" &
+rb=$!
+wait "$ra" "$rb"
+rega=$(cat "$tmp/reg-a.json")
+regb=$(cat "$tmp/reg-b.json")
+rrps=$(awk -v a="$(field rps "$rega")" -v b="$(field rps "$regb")" \
+    'BEGIN { printf "%.0f", a + b }')
+
+# 10,000 endpoints over 1,000 services written through a, listed on b.
+# shellcheck disable=SC2086
+pre=$("$lg" -u "$a" -c "$conns" -n 10000 -m PUT -p '/v1/endpoints/pre-{i}' \
+    -b '{"url":"tcp://10.0.0.1:5000","network_service_names":["svc-{s}"],"network_service_labels":{"svc-{s}":{"app":"pg"}}}' \
+    --mod 1000 $cred)
+[ "$(field 201 "$pre")" = 10000 ] ||
+    { echo "cluster_pg.sh: preload: $pre" >&2; exit 2; }
+sleep 1
+# shellcheck disable=SC2086
+list=$("$lg" -u "$bb" -c "$conns" -d "$secs" \
+    -p '/v1/endpoints?service=svc-{r}' --mod 1000 $cred)
+kill $pids 2>/dev/null
+pids=""
+
+# The ceiling of the HTTP stack, in the same run.
+bp=$(port)
+"$bare" "$bp" "$tmp/server.pem" "$tmp/server.key" "$tmp/bundle.pem" 2 &
+pids="$!"
+sleep 0.3
+# shellcheck disable=SC2086
+ceil=$("$lg" -u "https://127.0.0.1:$bp" -c "$conns" -d "$secs" -p / $cred)
+
+crps=$(field rps "$ceil")
+lrps=$(field rps "$list")
+echo "pgbench_tps $tps"
+echo "register_rps $rrps (a $(field rps "$rega") p99_ms $(field p99_ms "$rega"), b $(field rps "$regb") p99_ms $(field p99_ms "$regb"), acked $(field 201 "$rega") + $(field 201 "$regb"))"
+echo "register_ratio $(awk -v a="$rrps" -v b="$tps" 'BEGIN { printf "%.2f", a / b }')"
+echo "ceiling_rps $crps p99_ms $(field p99_ms "$ceil")"
+echo "list_rps $lrps p50_ms $(field p50_ms "$list") p99_ms $(field p99_ms "$list") ok $(field 200 "$list")"
+echo "list_ratio $(awk -v a="$lrps" -v b="$crps" 'BEGIN { printf "%.2f", a / b }')"
+ok=0
+awk -v a="$rrps" -v b="$tps" 'BEGIN { exit !(a >= 0.5 * b) }' ||
+    { echo "register below 0.5 x pgbench"; ok=1; }
+awk -v a="$lrps" -v b="$crps" 'BEGIN { exit !(a >= 0.5 * b) }' ||
+    { echo "list below 0.5 x the MHD ceiling"; ok=1; }
+[ $ok -eq 0 ] && echo "verdict: every target met" ||
+    echo "verdict: a target was missed"
+exit $ok
