@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,4 +373,56 @@ Test(peer_pool, a_watch_of_the_peer_is_shared_and_resumed_after_a_restart)
 	}
 	hwatch_stop(&w1);
 	hwatch_stop(&w2);
+}
+
+static void *
+h2_read(void *arg)
+{
+	long	*status = arg;
+
+	*status = read_b("/v1/endpoints?service=db@a.test", NULL, 0);
+	return NULL;
+}
+
+Test(peer_pool, reads_of_a_peers_h2_listener_share_one_connection)
+{
+	struct hresp	 resp;
+	json_error_t	 jerr;
+	json_t		*bundle;
+	pthread_t	 th[24];
+	long		 status[24];
+	char		 path[PATH_MAX], line[64], url[64];
+	unsigned short	 port = harness_free_port();
+	long long	 c0;
+	size_t		 i;
+	FILE		*f;
+
+	/* a.test listens for HTTP/2 too; b.test asks it there. */
+	nsregd_stop(&a.s);
+	f = fopen(nsregd_path(&a.s, "nsregd.conf", path, sizeof(path)), "a");
+	cr_assert_not_null(f);
+	snprintf(line, sizeof(line), "listen h2 127.0.0.1:%u\n", port);
+	fputs(line, f);
+	fclose(f);
+	nsregd_restart(&a.s);
+	bundle = json_load_file(nsregd_path(&a.s, "bundle.json", path,
+	    sizeof(path)), 0, &jerr);
+	cr_assert_not_null(bundle, "%s", jerr.text);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", port);
+	registry_req(&b, NULL, "PUT", "/v1/trust-domains/a.test", json_pack(
+	    "{s:o, s:s}", "bundle", bundle, "registry_url", url), &resp);
+	cr_assert_eq(resp.status, 200, "%s", resp.body);
+	hresp_free(&resp);
+	c0 = metric(&b, CONNS_TO_A);
+	for (i = 0; i < 24; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, h2_read, &status[i]),
+		    0);
+	for (i = 0; i < 24; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(status[i], 200);
+	}
+	/* Twenty-four reads at once, multiplexed on one connection. */
+	cr_expect_eq(metric(&b, CONNS_TO_A) - c0, 1);
+	expect_read_ok();
+	cr_expect_eq(metric(&b, CONNS_TO_A) - c0, 1);
 }
