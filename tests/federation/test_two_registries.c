@@ -21,7 +21,7 @@
 #include "regfix.h"
 #include "util.h"
 
-static struct registry	a, b;
+static struct registry	a, b, third;	/* third: c.test, when started */
 
 /* PUT /v1/policies/name on r (aborts unless stored). */
 static void
@@ -77,6 +77,7 @@ teardown(void)
 {
 	registry_cleanup(&a);
 	registry_cleanup(&b);
+	registry_cleanup(&third);
 }
 
 TestSuite(two_registries, .init = setup, .fini = teardown, .timeout = 90);
@@ -410,7 +411,7 @@ Test(two_registries, request_origin_is_seen_only_when_accepted)
 
 Test(two_registries, a_peer_stating_an_origin_of_another_domain_is_refused)
 {
-	struct hcred	 reg;
+	struct hcred	 reg, creg;
 	struct hresp	 r;
 	char		 path[PATH_MAX];
 
@@ -445,6 +446,34 @@ Test(two_registries, a_peer_stating_an_origin_of_another_domain_is_refused)
 	cr_expect_str_eq(hresp_error(&r), "permission_denied");
 	cr_expect(strstr(r.body, "may speak only for workloads of b.test") !=
 	    NULL, "%s", r.body);
+	hresp_free(&r);
+	/* A third company, c.test, whose registry a.test believes too: b.test
+	 * still cannot speak for c.test's workloads, nor c.test for b.test's. */
+	registry_start(&third, "c.test", NULL);
+	registry_federate(&a, &third, REGISTRY_URL | REGISTRY_ORIGIN);
+	hreq(&a.s, &reg, "GET", "/v1/services/db", NULL, NULL,
+	    "NSReg-Origin: " ORIGIN_C_DB, &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect(strstr(r.body, "may speak only for workloads of b.test") !=
+	    NULL, "%s", r.body);
+	hresp_free(&r);
+	hcred_none(&creg);
+	snprintf(creg.cert, sizeof(creg.cert), "%s",
+	    nsregd_path(&third.s, "server.pem", path, sizeof(path)));
+	snprintf(creg.key, sizeof(creg.key), "%s",
+	    nsregd_path(&third.s, "server.key", path, sizeof(path)));
+	hreq(&a.s, &creg, "GET", "/v1/services/db", NULL, NULL,
+	    "NSReg-Origin: " ORIGIN_B_DB, &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect(strstr(r.body, "may speak only for workloads of c.test") !=
+	    NULL, "%s", r.body);
+	hresp_free(&r);
+	/* About its own workload, c.test is believed (and a.test's rules,
+	 * which admit b.test's db team only, refuse). */
+	hreq(&a.s, &creg, "GET", "/v1/services/db", NULL, NULL,
+	    "NSReg-Origin: " ORIGIN_C_DB, &r);
+	cr_expect_eq(r.status, 403, "%s", r.body);
+	cr_expect(strstr(r.body, "find denied") != NULL, "%s", r.body);
 	hresp_free(&r);
 	/* Malformed: 400, never a guess. */
 	hreq(&a.s, &reg, "GET", "/v1/services/db", NULL, NULL,
