@@ -115,8 +115,8 @@ store_pg_follow_local(struct store_pg *s, int64_t first)
 	while (s->delivered < first) {
 		if ((n = store_pg_follow_read(s, s->wc, first, &err)) == -1) {
 			log_warnx("msg=\"events of other instances not read: "
-			    "the follower hands them over\" detail=\"%s\"",
-			    err.message);
+			    "the follower hands them over\" detail=\"%.*s\"",
+			    (int)strcspn(err.message, "\n\""), err.message);
 			goto out;
 		}
 		if (n < STORE_PG_FOLLOW_BATCH)
@@ -141,6 +141,65 @@ out:
 	pthread_mutex_unlock(&s->dlock);
 }
 
+static void
+store_pg_follow_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/*
+ * Open c->db without blocking the thread's stop: a database host that
+ * does not answer leaves the thread free to end.  0 or -1.
+ */
+static int
+store_pg_follow_dial(struct store_pg *s, struct store_pg_conn *c,
+    struct nsreg_error *err)
+{
+	const char *const	 kw[] = { "dbname", NULL };
+	const char *const	 val[] = { s->url, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	struct pollfd		 pfd[2];
+	PGconn			*db;
+	int			 ret = -1;
+
+	if ((db = PQconnectStartParams(kw, val, 1)) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	while (PQstatus(db) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+	    st != PGRES_POLLING_FAILED) {
+		pfd[0].fd = s->stop[0];
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		pfd[1].fd = PQsocket(db);
+		pfd[1].events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd[1].revents = 0;
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+			break;
+		if (pfd[0].revents != 0) {
+			nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+			    "stopping");
+			goto done;
+		}
+		if (pfd[1].revents != 0)
+			st = PQconnectPoll(db);
+	}
+	if (PQstatus(db) != CONNECTION_OK) {
+		nsreg_error_set(err, NSREG_UNAVAILABLE, "database",
+		    "database unavailable: %.200s", PQerrorMessage(db));
+		goto done;
+	}
+	PQsetNoticeProcessor(db, store_pg_follow_notice, NULL);
+	c->db = db;
+	c->prepared = 0;
+	db = NULL;
+	ret = 0;
+done:
+	if (db != NULL)
+		PQfinish(db);
+	return ret;
+}
+
 /* Connect the follower's connection and LISTEN.  0 or -1. */
 static int
 store_pg_follow_connect(struct store_pg *s, struct nsreg_error *err)
@@ -148,6 +207,8 @@ store_pg_follow_connect(struct store_pg *s, struct nsreg_error *err)
 	struct store_pg_conn	*c = &s->fconn;
 	char			 sql[64];
 
+	if (c->db == NULL && store_pg_follow_dial(s, c, err) == -1)
+		return -1;
 	if (store_pg_conn_ready(s, c, err) == -1)
 		return -1;
 	snprintf(sql, sizeof(sql), "LISTEN \"%s\"", s->channel);
@@ -207,9 +268,10 @@ store_pg_follow_main(void *arg)
 				    "again\"");
 			failing = 0;
 		} else {
-			if (!failing)
+			if (!failing && strcmp(err.message, "stopping") != 0)
 				log_warnx("msg=\"cannot follow the events "
-				    "table, trying again\" detail=\"%s\"",
+				    "table, trying again\" detail=\"%.*s\"",
+				    (int)strcspn(err.message, "\n\""),
 				    err.message);
 			failing = 1;
 			if (c->db != NULL)

@@ -97,10 +97,12 @@ setup(void)
 
 	if (pg == NULL || pg[0] == '\0')
 		return;
+	/* The application name finds this test's connections. */
 	snprintf(url, sizeof(url),
-	    "%s%soptions=-csearch_path%%3Dfollow_%d_%ld", pg,
+	    "%s%soptions=-csearch_path%%3Dfollow_%d_%ld"
+	    "&application_name=nsreg-follow-%d", pg,
 	    strchr(pg, '?') != NULL ? "&" : "?", (int)getpid(),
-	    (long)time(NULL));
+	    (long)time(NULL), (int)getpid());
 	for (i = 0; i < 3; i++) {
 		memset(&seen[i], 0, sizeof(seen[i]));
 		pthread_mutex_init(&seen[i].lock, NULL);
@@ -384,4 +386,41 @@ Test(follow, a_listener_starts_at_the_current_revision)
 	cr_assert_eq(seen_count(&seen[1]), 1);
 	cr_assert_eq(seen[1].rev[0], rev);
 	cr_assert_str_eq(seen[1].name[0], "after");
+}
+
+Test(follow, a_follower_cut_off_reconnects_and_catches_up)
+{
+	PGconn		*db;
+	PGresult	*r;
+	char		 sql[256], name[32];
+	int		 i;
+
+	need_pg();
+	st[0] = open_one(0, 0);
+	st[1] = open_one(1, 1);
+	put_service(st[0], "first", NULL);
+	cr_assert_eq(seen_wait(&seen[1], 1, 1000), 1);
+	/* The database drops the followers' connections. */
+	db = PQconnectdb(url);
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE application_name = "
+	    "'nsreg-follow-%d' AND pid <> pg_backend_pid() AND "
+	    "(query LIKE 'LISTEN%%' OR query LIKE 'SELECT revision, kind%%')",
+	    (int)getpid());
+	r = PQexec(db, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s",
+	    PQresultErrorMessage(r));
+	cr_assert_eq(strtol(PQgetvalue(r, 0, 0), NULL, 10), 2,
+	    "followers found: %s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	PQfinish(db);
+	for (i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "after-%d", i);
+		put_service(st[0], name, NULL);
+	}
+	/* Reconnected (a read every 250 ms), nothing lost, nothing twice. */
+	cr_assert_eq(seen_wait(&seen[1], 6, 3000), 6);
+	usleep(500 * 1000);
+	check_seen(&seen[1], 6, "listener");
 }
