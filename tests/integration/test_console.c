@@ -26,11 +26,22 @@
 	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 static struct nsregd	srv;
+static struct nsregd	srv_h2;		/* srv through its HTTP/2 listener */
 
 static void
 setup(void)
 {
-	nsregd_start(&srv, "admin " OPS_ID "\n");
+	char		conf[256];
+	unsigned short	p2;
+
+	p2 = harness_free_port();
+	snprintf(conf, sizeof(conf), "admin " OPS_ID "\n"
+	    "listen h2 127.0.0.1:%u\n", p2);
+	nsregd_start(&srv, conf);
+	srv_h2 = srv;
+	snprintf(srv_h2.url, sizeof(srv_h2.url), "https://127.0.0.1:%u", p2);
+	srv_h2.port = p2;
+	srv_h2.http2 = 1;
 }
 
 static void
@@ -59,7 +70,10 @@ static const struct ui_case {
 	{ .path = "/ui", .status = 301 },
 };
 
-Test(console, files_types_and_headers)
+static void	etag_revalidates(const struct nsregd *);
+
+static void
+files_types_and_headers(const struct nsregd *s)
 {
 	struct hcred	none;
 	struct hresp	r;
@@ -69,7 +83,7 @@ Test(console, files_types_and_headers)
 	for (i = 0; i < sizeof(ui_cases) / sizeof(ui_cases[0]); i++) {
 		const struct ui_case	*c = &ui_cases[i];
 
-		cr_assert_eq(hreq(&srv, &none, "GET", c->path, NULL, NULL,
+		cr_assert_eq(hreq(s, &none, "GET", c->path, NULL, NULL,
 		    NULL, &r), 0, "%s: no answer", c->path);
 		cr_expect_eq(r.status, c->status, "%s: %ld, want %ld",
 		    c->path, r.status, c->status);
@@ -95,14 +109,36 @@ Test(console, files_types_and_headers)
 	}
 }
 
-Test(console, etag_revalidates)
+Test(console, files_types_and_headers)
+{
+	files_types_and_headers(&srv);
+}
+
+/* The same files, types and headers through listen h2. */
+Test(console, files_over_http2)
+{
+	struct hcred	none;
+	struct hresp	r;
+
+	files_types_and_headers(&srv_h2);
+	hcred_none(&none);
+	cr_assert_eq(hreq(&srv_h2, &none, "GET", "/ui/", NULL, NULL, NULL,
+	    &r), 0);
+	cr_expect(strncmp(r.headers, "HTTP/2 200", 10) == 0, "%.40s",
+	    r.headers);
+	hresp_free(&r);
+	etag_revalidates(&srv_h2);
+}
+
+static void
+etag_revalidates(const struct nsregd *s)
 {
 	struct hcred	none;
 	struct hresp	r;
 	char		etag[128], inm[192];
 
 	hcred_none(&none);
-	cr_assert_eq(hreq(&srv, &none, "GET", "/ui/app.js", NULL, NULL, NULL,
+	cr_assert_eq(hreq(s, &none, "GET", "/ui/app.js", NULL, NULL, NULL,
 	    &r), 0);
 	cr_assert_eq(r.status, 200);
 	snprintf(etag, sizeof(etag), "%s", hresp_header(&r, "ETag"));
@@ -111,23 +147,28 @@ Test(console, etag_revalidates)
 	cr_assert(etag[0] == '"', "ETag %s is not quoted", etag);
 
 	snprintf(inm, sizeof(inm), "If-None-Match: \"other\", %s", etag);
-	cr_assert_eq(hreq(&srv, &none, "GET", "/ui/app.js", NULL, NULL, inm,
+	cr_assert_eq(hreq(s, &none, "GET", "/ui/app.js", NULL, NULL, inm,
 	    &r), 0);
 	cr_expect_eq(r.status, 304);
 	cr_expect_str_eq(hresp_header(&r, "ETag"), etag);
 	hresp_free(&r);
 
-	cr_assert_eq(hreq(&srv, &none, "GET", "/ui/app.js", NULL, NULL,
+	cr_assert_eq(hreq(s, &none, "GET", "/ui/app.js", NULL, NULL,
 	    "If-None-Match: \"stale-1\"", &r), 0);
 	cr_expect_eq(r.status, 200);
 	hresp_free(&r);
 
 	/* Everything else is still never cached. */
-	cr_assert_eq(hreq(&srv, &none, "GET", "/healthz", NULL, NULL, NULL,
+	cr_assert_eq(hreq(s, &none, "GET", "/healthz", NULL, NULL, NULL,
 	    &r), 0);
 	cr_expect_str_eq(hresp_header(&r, "Cache-Control"), "no-store");
 	cr_expect_null(hresp_header(&r, "Content-Security-Policy"));
 	hresp_free(&r);
+}
+
+Test(console, etag_revalidates)
+{
+	etag_revalidates(&srv);
 }
 
 static const struct check_case {

@@ -2,6 +2,7 @@
 //
 // Environment: NSREG_URL (https://127.0.0.1:PORT of a fresh nsregd --dev),
 // NSREG_DEV (its directory), CHROMIUM, SHOTS (screenshot directory),
+// NSREG_H2_URL (the same server's HTTP/2 listener, --dev's next port),
 // WORK (a scratch directory), NSREG_NSS (a folder of HOMEs, ops/ and
 // client/, each with an NSS database holding that X.509-SVID; empty:
 // the sign-in by certificate is skipped).
@@ -16,6 +17,7 @@ const base = process.env.NSREG_URL;
 const dev = process.env.NSREG_DEV;
 const shots = process.env.SHOTS;
 const origin = new URL(base).origin;
+const h2base = process.env.NSREG_H2_URL;
 const adminToken = readFileSync(`${dev}/admin.token`, 'utf8').trim();
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; " +
     "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; " +
@@ -155,15 +157,15 @@ const foreign = [];
 const problems = [];
 const decisionQueries = [];
 
-// Every page: requests to another origin are recorded and refused, CSP
-// reports and script errors recorded.
-async function guard(p) {
+// Every page: requests to another origin than its own are recorded and
+// refused, CSP reports and script errors recorded.
+async function guard(p, own = origin) {
 	await p.setViewport({ width: 1280, height: 900 });
 	p.setDefaultTimeout(20000);
 	await p.setRequestInterception(true);
 	p.on('request', (req) => {
 		const u = req.url();
-		if (u.startsWith('data:') || new URL(u).origin === origin) {
+		if (u.startsWith('data:') || new URL(u).origin === own) {
 			if (new URL(u).pathname === '/v1/decisions')
 				decisionQueries.push(new URL(u).searchParams);
 			req.continue();
@@ -484,6 +486,41 @@ await check('and the instance name', async () => {
 	await page.waitForSelector('#status [data-instance="console-ui"]');
 	return (await text('#status [data-instance]')).includes('console-ui');
 });
+
+// ---- the same console over HTTP/2 (listen h2)
+await check('/ui/ over HTTP/2 (curl --http2) has the same headers', () => {
+	const hd = execFileSync('curl', ['-sS', '--http2', '-D', '-', '-o',
+	    '/dev/null', '--cacert', `${dev}/bundle.pem`, `${h2base}/ui/`],
+	    { encoding: 'utf8' });
+	const js = execFileSync('curl', ['-sS', '--http2', '-D', '-', '-o',
+	    '/dev/null', '--cacert', `${dev}/bundle.pem`,
+	    `${h2base}/ui/app.js`], { encoding: 'utf8' });
+	if (!/^HTTP\/2 200/.test(hd) || !/^HTTP\/2 200/.test(js))
+		throw new Error(`${hd}\n${js}`);
+	return hd.includes(`content-security-policy: ${CSP}`) &&
+	    /content-type: text\/html/.test(hd) &&
+	    /content-type: text\/javascript/.test(js);
+});
+const p2 = await guard(await browser.newPage(), new URL(h2base).origin);
+await check('Chromium runs the console over HTTP/2, live', async () => {
+	await p2.goto(`${h2base}/ui/`, { waitUntil: 'networkidle0' });
+	await p2.type('input[name="token"]', adminToken);
+	await p2.click('form button[type="submit"]');
+	await p2.waitForSelector('[data-view="services"] [data-name="db"]');
+	curl('PUT', '/v1/endpoints/db-h2', { url: 'tcp://10.0.0.9:5002',
+	    network_service_names: ['db'] });
+	await p2.waitForSelector(
+	    '[data-view="services"] [data-name="db"] [data-name="db-h2"]');
+	const proto = await p2.evaluate(() => [
+	    performance.getEntriesByType('navigation')[0].nextHopProtocol,
+	    ...performance.getEntriesByType('resource').filter((e) =>
+	    e.name.includes('/v1/')).map((e) => e.nextHopProtocol)]);
+	if (proto.some((x) => x !== 'h2'))
+		throw new Error(`protocols: ${proto.join(', ')}`);
+	return proto.length > 1;
+});
+await p2.screenshot({ path: `${shots}/services-h2.png`, fullPage: true });
+await p2.close();
 
 // ---- accessibility and small screens
 await check('every form control has a label', () => page.evaluate(() =>

@@ -60,8 +60,24 @@ if [ ! -d "$work/node_modules/puppeteer-core" ] ||
 	cp "$work/package-lock.json" "$work/node_modules/.nsreg-package-lock.json"
 fi
 
-port=$(node -e 'const s = require("net").createServer();
-s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+# Two free ports in a row: --dev serves HTTP/2 on the next one.
+port=$(node -e 'const net = require("net");
+function free(p) {
+	return new Promise((ok) => { const s = net.createServer();
+	s.once("error", () => ok(0));
+	s.listen(p, "127.0.0.1", () => { const q = s.address().port;
+	s.close(() => ok(q)); }); });
+}
+(async () => {
+	for (let i = 0; i < 50; i++) {
+		const p = await free(0);
+		if (p && p < 65535 && await free(p + 1)) {
+			console.log(p);
+			return;
+		}
+	}
+	process.exit(1);
+})();')
 dev=$work/dev
 rm -rf "$dev"
 # The dev directory first (nsregd -n writes it), then what the test adds:
@@ -115,6 +131,7 @@ done
 # The script restarts the server once (a watch stream drops and resumes):
 # it stops $pid and runs its own, which it stops at the end.
 NSREG_URL="https://127.0.0.1:$port" NSREG_DEV="$dev" CHROMIUM="$chromium" \
+    NSREG_H2_URL="https://127.0.0.1:$((port + 1))" \
     SHOTS="$work/shots" NSREGD="$nsregd" NSREGD_PID="$pid" \
     NSREGD_LOG="$work/nsregd.log" NSREG_NSS="$nss" WORK="$work" \
     node "$work/console.mjs"
