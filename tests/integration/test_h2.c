@@ -12,8 +12,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <nghttp2/nghttp2.h>
 
 #include "harness.h"
 #include "svid.h"
@@ -314,5 +320,437 @@ Test(h2, a_client_without_h2_is_refused)
 	cr_expect_eq(rc, CURLE_SSL_CONNECT_ERROR, "%d %s", rc, msg);
 	cr_expect(strstr(msg, "no application protocol") != NULL, "%s", msg);
 	curl_easy_cleanup(h);
+	nsregd_cleanup(&s);
+}
+
+/* Many requests at once: one connection, streams side by side. */
+Test(h2, concurrent_streams_share_one_connection)
+{
+	enum { N = 40 };
+	struct nsregd	 s, h2;
+	struct hcred	 c;
+	CURLM		*m;
+	CURL		*h[N];
+	CURLMsg		*msg;
+	char		 url[128], ca[PATH_MAX];
+	long		 status, conns, total = 0;
+	int		 running, left, i, ok = 0;
+
+	h2_start(&s, &h2, NULL, NULL);
+	hcred_x509(&s, &c);
+	m = curl_multi_init();
+	curl_multi_setopt(m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, 1L);
+	nsregd_path(&s, "bundle.pem", ca, sizeof(ca));
+	snprintf(url, sizeof(url), "%s/v1/whoami", h2.url);
+	for (i = 0; i < N; i++) {
+		h[i] = curl_easy_init();
+		curl_easy_setopt(h[i], CURLOPT_URL, url);
+		curl_easy_setopt(h[i], CURLOPT_CAINFO, ca);
+		curl_easy_setopt(h[i], CURLOPT_SSLCERT, c.cert);
+		curl_easy_setopt(h[i], CURLOPT_SSLKEY, c.key);
+		curl_easy_setopt(h[i], CURLOPT_HTTP_VERSION,
+		    CURL_HTTP_VERSION_2TLS);
+		curl_easy_setopt(h[i], CURLOPT_PIPEWAIT, 1L);
+		curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, h2_discard);
+		curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, 30000L);
+		curl_multi_add_handle(m, h[i]);
+	}
+	do {
+		curl_multi_perform(m, &running);
+		if (running > 0)
+			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	} while (running > 0);
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->data.result == CURLE_OK)
+			ok++;
+	cr_expect_eq(ok, N, "%d of %d transfers completed", ok, N);
+	for (i = 0; i < N; i++) {
+		status = conns = 0;
+		curl_easy_getinfo(h[i], CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(h[i], CURLINFO_NUM_CONNECTS, &conns);
+		cr_expect_eq(status, 200, "transfer %d: %ld", i, status);
+		total += conns;
+		curl_multi_remove_handle(m, h[i]);
+		curl_easy_cleanup(h[i]);
+	}
+	curl_multi_cleanup(m);
+	cr_expect_eq(total, 1, "%ld connections for %d requests", total, N);
+	nsregd_cleanup(&s);
+}
+
+struct h2_upload {
+	size_t	left;
+};
+
+static size_t
+h2_upload_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct h2_upload	*u = arg;
+	size_t			 k = size * n < u->left ? size * n : u->left;
+
+	memset(buf, ' ', k);
+	u->left -= k;
+	return k;
+}
+
+/*
+ * Past max-body: 413 with HTTP/1.1's body, announced (content-length) or
+ * not; the connection serves the next request.
+ */
+Test(h2, max_body_is_413_and_the_connection_goes_on)
+{
+	struct nsregd		 s, h2;
+	struct hcred		 c;
+	struct hresp		 a, b;
+	struct h2_upload	 up;
+	struct curl_slist	*hdrs = NULL;
+	char			 big[8193], url[128], ca[PATH_MAX], auth[300];
+	CURL			*h;
+	long			 status = 0, conns = -1;
+
+	h2_start(&s, &h2, NULL, "max-body 4k\n");
+	hcred_admin(&s, &c);
+	memset(big, ' ', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(hreq(&s, &c, "PUT", "/v1/services/big", big, NULL, NULL,
+	    &a), 0);
+	cr_assert_eq(hreq(&h2, &c, "PUT", "/v1/services/big", big, NULL,
+	    NULL, &b), 0);
+	cr_expect_eq(a.status, 413);
+	cr_expect_eq(b.status, 413);
+	cr_expect_str_eq(b.body, a.body);
+	hresp_free(&a);
+	hresp_free(&b);
+	/* No content-length: counted as it comes. */
+	h = curl_easy_init();
+	snprintf(url, sizeof(url), "%s/v1/services/big", h2.url);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c.bearer);
+	hdrs = curl_slist_append(hdrs, auth);
+	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, nsregd_path(&s, "bundle.pem", ca,
+	    sizeof(ca)));
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, h2_upload_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, &up);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, h2_discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	up.left = 64 * 1024;
+	cr_expect_eq(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	cr_expect_eq(status, 413);
+	/* The same connection goes on. */
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	snprintf(url, sizeof(url), "%s/healthz", h2.url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	cr_expect_eq(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+	cr_expect_eq(status, 200);
+	cr_expect_eq(conns, 0, "a new connection after the 413");
+	curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	/* Nothing was written. */
+	cr_assert_eq(hreq(&h2, &c, "GET", "/v1/services/big", NULL, NULL,
+	    NULL, &b), 0);
+	cr_expect_eq(b.status, 404);
+	hresp_free(&b);
+	nsregd_cleanup(&s);
+}
+
+/* The serial number of the certificate a new connection gets. */
+static void
+h2_server_serial(const struct nsregd *h2, char *out, size_t len)
+{
+	struct curl_certinfo	*ci = NULL;
+	struct curl_slist	*sl;
+	char			 url[128], ca[PATH_MAX];
+	CURL			*h;
+
+	out[0] = '\0';
+	h = curl_easy_init();
+	snprintf(url, sizeof(url), "%s/healthz", h2->url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, nsregd_path(h2, "bundle.pem", ca,
+	    sizeof(ca)));
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, h2_discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	if (curl_easy_perform(h) == CURLE_OK &&
+	    curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) == CURLE_OK &&
+	    ci != NULL && ci->num_of_certs > 0)
+		for (sl = ci->certinfo[0]; sl != NULL; sl = sl->next)
+			if (strncmp(sl->data, "Serial Number:", 14) == 0)
+				snprintf(out, len, "%s", sl->data + 14);
+	curl_easy_cleanup(h);
+}
+
+/*
+ * SIGHUP with a new server certificate: new connections get it, an open
+ * HTTP/2 connection goes on.
+ */
+Test(h2, sighup_reloads_the_certificate_and_keeps_connections)
+{
+	struct nsregd		 s, h2;
+	struct hcred		 c;
+	struct svid_dev		 dev;
+	struct nsreg_error	 err;
+	char			 before[256], after[256], url[128];
+	char			 ca[PATH_MAX], path[PATH_MAX];
+	CURL			*h;
+	long			 status = 0, conns = -1;
+	int			 i;
+
+	h2_start(&s, &h2, NULL, NULL);
+	hcred_x509(&s, &c);
+	h = curl_easy_init();
+	snprintf(url, sizeof(url), "%s/v1/whoami", h2.url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, nsregd_path(&s, "bundle.pem", ca,
+	    sizeof(ca)));
+	curl_easy_setopt(h, CURLOPT_SSLCERT, c.cert);
+	curl_easy_setopt(h, CURLOPT_SSLKEY, c.key);
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, h2_discard);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+	cr_assert_eq(curl_easy_perform(h), CURLE_OK);
+	h2_server_serial(&h2, before, sizeof(before));
+	cr_assert(before[0] != '\0', "no certificate information");
+	/* A new server certificate from the same CA. */
+	unlink(nsregd_path(&s, "server.pem", path, sizeof(path)));
+	unlink(nsregd_path(&s, "server.key", path, sizeof(path)));
+	memset(&dev, 0, sizeof(dev));
+	dev.dir = s.dir;
+	dev.trust_domain = "example.org";
+	dev.server_id = "spiffe://example.org/nsregd";
+	dev.client_id = "spiffe://example.org/ns/default/sa/client";
+	dev.audience = "spiffe://example.org/nsregd";
+	cr_assert_eq(svid_dev_ensure(&dev, util_now_ms(), &err), 0, "%s",
+	    err.message);
+	nsregd_signal(&s, SIGHUP);
+	for (i = 0; i < 100; i++) {
+		h2_server_serial(&h2, after, sizeof(after));
+		if (after[0] != '\0' && strcmp(after, before) != 0)
+			break;
+		usleep(100 * 1000);
+	}
+	cr_expect(after[0] != '\0' && strcmp(after, before) != 0,
+	    "still serial %s after SIGHUP", before);
+	/* The connection opened before the reload answers on. */
+	cr_expect_eq(curl_easy_perform(h), CURLE_OK);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+	cr_expect_eq(status, 200);
+	cr_expect_eq(conns, 0, "the open connection was dropped");
+	curl_easy_cleanup(h);
+	nsregd_cleanup(&s);
+}
+
+/* A small nghttp2 client over h2c, to send what curl will not. */
+struct h2_raw {
+	int		 fd;
+	nghttp2_session	*ng;
+	const char	*body;
+	size_t		 off, len;
+	int		 hold;		/* stop after off bytes */
+	char		 status[8];
+	int		 closed;
+};
+
+static ssize_t
+h2_raw_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
+    void *arg)
+{
+	struct h2_raw	*r = arg;
+	ssize_t		 n;
+
+	(void)ng;
+	(void)flags;
+	n = send(r->fd, data, len, MSG_NOSIGNAL);
+	return n < 0 ? NGHTTP2_ERR_CALLBACK_FAILURE : n;
+}
+
+static int
+h2_raw_header(nghttp2_session *ng, const nghttp2_frame *f,
+    const uint8_t *name, size_t namelen, const uint8_t *value,
+    size_t valuelen, uint8_t flags, void *arg)
+{
+	struct h2_raw	*r = arg;
+
+	(void)ng;
+	(void)f;
+	(void)flags;
+	if (namelen == 7 && memcmp(name, ":status", 7) == 0 &&
+	    valuelen < sizeof(r->status)) {
+		memcpy(r->status, value, valuelen);
+		r->status[valuelen] = '\0';
+	}
+	return 0;
+}
+
+static int
+h2_raw_close(nghttp2_session *ng, int32_t sid, uint32_t code, void *arg)
+{
+	(void)ng;
+	(void)sid;
+	(void)code;
+	((struct h2_raw *)arg)->closed = 1;
+	return 0;
+}
+
+static ssize_t
+h2_raw_body(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len,
+    uint32_t *flags, nghttp2_data_source *src, void *arg)
+{
+	struct h2_raw	*r = arg;
+	size_t		 n = r->len - r->off;
+
+	(void)ng;
+	(void)sid;
+	(void)src;
+	if (r->hold > 0 && r->off >= (size_t)r->hold)
+		return NGHTTP2_ERR_DEFERRED;
+	if (r->hold > 0 && n > (size_t)r->hold - r->off)
+		n = (size_t)r->hold - r->off;
+	if (n > len)
+		n = len;
+	memcpy(buf, r->body + r->off, n);
+	r->off += n;
+	if (r->off == r->len)
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	return (ssize_t)n;
+}
+
+/* Read and send until ms pass or the stream closes. */
+static void
+h2_raw_pump(struct h2_raw *r, int ms)
+{
+	struct pollfd	pfd;
+	uint8_t		buf[16384];
+	ssize_t		n;
+	int64_t		end = util_mono_us() / 1000 + ms;
+
+	while (!r->closed && util_mono_us() / 1000 < end) {
+		cr_assert_eq(nghttp2_session_send(r->ng), 0);
+		pfd.fd = r->fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		if ((n = recv(r->fd, buf, sizeof(buf), 0)) <= 0)
+			break;
+		cr_assert_geq(nghttp2_session_mem_recv(r->ng, buf, (size_t)n),
+		    0);
+	}
+}
+
+/* PUT path with body over h2c; hold > 0 sends only hold bytes. */
+static int32_t
+h2_raw_put(struct h2_raw *r, unsigned short port, const char *path,
+    const char *bearer, const char *body, int hold)
+{
+	nghttp2_session_callbacks	*cb;
+	struct sockaddr_in		 sin;
+	nghttp2_data_provider		 prd;
+	char				 auth[8300], clen[24];
+	int32_t				 sid;
+	nghttp2_nv			 nv[7];
+	const char			*nvs[7][2];
+	size_t				 i;
+
+	memset(r, 0, sizeof(*r));
+	r->body = body;
+	r->len = strlen(body);
+	r->hold = hold;
+	cr_assert_geq(r->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(r->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(nghttp2_session_callbacks_new(&cb), 0);
+	nghttp2_session_callbacks_set_send_callback(cb, h2_raw_send);
+	nghttp2_session_callbacks_set_on_header_callback(cb, h2_raw_header);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
+	    h2_raw_close);
+	cr_assert_eq(nghttp2_session_client_new(&r->ng, cb, r), 0);
+	nghttp2_session_callbacks_del(cb);
+	cr_assert_eq(nghttp2_submit_settings(r->ng, NGHTTP2_FLAG_NONE, NULL,
+	    0), 0);
+	snprintf(auth, sizeof(auth), "Bearer %s", bearer);
+	snprintf(clen, sizeof(clen), "%zu", r->len);
+	nvs[0][0] = ":method"; nvs[0][1] = "PUT";
+	nvs[1][0] = ":path"; nvs[1][1] = path;
+	nvs[2][0] = ":scheme"; nvs[2][1] = "http";
+	nvs[3][0] = ":authority"; nvs[3][1] = "127.0.0.1";
+	nvs[4][0] = "authorization"; nvs[4][1] = auth;
+	nvs[5][0] = "content-type"; nvs[5][1] = "application/json";
+	nvs[6][0] = "content-length"; nvs[6][1] = clen;
+	for (i = 0; i < 7; i++) {
+		nv[i].name = (uint8_t *)(uintptr_t)nvs[i][0];
+		nv[i].namelen = strlen(nvs[i][0]);
+		nv[i].value = (uint8_t *)(uintptr_t)nvs[i][1];
+		nv[i].valuelen = strlen(nvs[i][1]);
+		nv[i].flags = NGHTTP2_NV_FLAG_NONE;
+	}
+	prd.source.ptr = r;
+	prd.read_callback = h2_raw_body;
+	sid = nghttp2_submit_request(r->ng, NULL, nv, 7, &prd, r);
+	cr_assert_gt(sid, 0);
+	return sid;
+}
+
+static void
+h2_raw_end(struct h2_raw *r)
+{
+	nghttp2_session_del(r->ng);
+	close(r->fd);
+}
+
+/*
+ * A client that resets its stream halfway through the body: nothing is
+ * written, the connection and the server go on.  The same client
+ * sending the whole body creates the record (so the first one is not a
+ * request that could never have succeeded).
+ */
+Test(h2, a_stream_reset_mid_request_writes_nothing)
+{
+	static const char	 body[] = "{\"payload\":\"IP\","
+	    "\"labels\":{\"a\":\"b\"}}";
+	struct nsregd		 s, h2, h2c;
+	struct hcred		 c;
+	struct hresp		 r;
+	struct h2_raw		 raw;
+	int32_t			 sid;
+
+	h2_start(&s, &h2, &h2c, NULL);
+	hcred_admin(&s, &c);
+	sid = h2_raw_put(&raw, h2c.port, "/v1/services/half", c.bearer,
+	    body, 10);
+	h2_raw_pump(&raw, 500);
+	cr_expect_eq(raw.status[0], '\0', "answered before the body: %s",
+	    raw.status);
+	cr_assert_eq(nghttp2_submit_rst_stream(raw.ng, NGHTTP2_FLAG_NONE, sid,
+	    NGHTTP2_CANCEL), 0);
+	h2_raw_pump(&raw, 500);
+	/* Nothing was written; the server answers on. */
+	cr_assert_eq(hreq(&h2, &c, "GET", "/v1/services/half", NULL, NULL,
+	    NULL, &r), 0);
+	cr_expect_eq(r.status, 404, "%s", r.body);
+	hresp_free(&r);
+	h2_raw_end(&raw);
+	sid = h2_raw_put(&raw, h2c.port, "/v1/services/whole", c.bearer,
+	    body, 0);
+	h2_raw_pump(&raw, 5000);
+	cr_expect_str_eq(raw.status, "201");
+	h2_raw_end(&raw);
+	cr_assert_eq(hreq(&h2, &c, "GET", "/v1/services/whole", NULL, NULL,
+	    NULL, &r), 0);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
 	nsregd_cleanup(&s);
 }
