@@ -86,6 +86,7 @@ struct h2_server {
 	size_t			 max_header_list;
 	int64_t			 header_timeout_ms;
 	int64_t			 idle_timeout_ms;
+	int64_t			 body_timeout_ms;	/* head to END_STREAM */
 	unsigned int		 max_connections;
 	unsigned int		 max_per_address;
 	int			 epfd;
@@ -1634,7 +1635,32 @@ h2_drain(struct h2_server *srv)
 	}
 }
 
-/* Deadlines: the first head, idleness. */
+/*
+ * A request body must be in within connection-timeout of its head, as on
+ * HTTP/1.1, however slowly it trickles: else its stream is reset.
+ */
+static void
+h2_conn_slow_bodies(struct h2_conn *c, int64_t now_us)
+{
+	struct h2_server	*srv = c->srv;
+	struct h2_req		*r;
+	int			 n = 0;
+
+	if (srv->body_timeout_ms <= 0 || c->ng == NULL)
+		return;
+	for (r = c->reqs; r != NULL; r = r->next)
+		if (!r->complete && !r->replied && !r->dispatched &&
+		    now_us - r->req.start_us >= srv->body_timeout_ms * 1000) {
+			r->replied = 1;	/* nothing more is read */
+			nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE,
+			    r->sid, NGHTTP2_CANCEL);
+			n++;
+		}
+	if (n > 0 && h2_conn_flush(c) == -1)
+		h2_conn_close(c);
+}
+
+/* Deadlines: the first head, request bodies, idleness. */
 static void
 h2_tick(struct h2_server *srv)
 {
@@ -1650,6 +1676,10 @@ h2_tick(struct h2_server *srv)
 		if (c->deadline != 0 && now >= c->deadline) {
 			slow++;
 			h2_conn_close(c);
+			continue;
+		}
+		if (c->reqs != NULL) {
+			h2_conn_slow_bodies(c, now * 1000);
 			continue;
 		}
 		if (c->ng != NULL && c->reqs == NULL && c->refs == 0 &&
@@ -1785,6 +1815,7 @@ h2_start(const struct http_listen *l, size_t n,
 	    opt->h2_max_header_list : 16384;
 	srv->header_timeout_ms = opt->header_timeout_ms;
 	srv->idle_timeout_ms = opt->h2_idle_timeout_ms;
+	srv->body_timeout_ms = opt->idle_timeout_ms;
 	srv->max_connections = opt->max_connections > 0 ?
 	    opt->max_connections : 1024;
 	srv->max_per_address = opt->max_per_address > 0 ?

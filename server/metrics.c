@@ -70,6 +70,7 @@ struct metrics {
 	struct metrics_td	tds[METRICS_TD_MAX];
 	size_t			ntds;
 	atomic_uint_fast64_t	connections;	/* accepted */
+	atomic_uint_fast64_t	protos[HTTP_PROTO_2 + 1];	/* requests */
 };
 
 struct metrics *
@@ -115,6 +116,14 @@ metrics_request(struct metrics *m, const struct route *r,
 	atomic_fetch_add_explicit(&mr->bucket[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mr->sum_us, (uint64_t)(dur_us < 0 ? 0 :
 	    dur_us), memory_order_relaxed);
+}
+
+void
+metrics_request_proto(struct metrics *m, enum http_proto proto)
+{
+	if (m == NULL || proto > HTTP_PROTO_2)
+		return;
+	atomic_fetch_add_explicit(&m->protos[proto], 1, memory_order_relaxed);
 }
 
 void
@@ -517,6 +526,14 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		    atomic_load(&m->tds[i].peer_conns));
 	}
 	pthread_mutex_unlock(&m->lock);
+	metrics_printf(&b, "# HELP nsreg_http_protocol_requests_total HTTP "
+	    "requests by protocol (listen https|http: HTTP/1.1, "
+	    "h2|h2c: HTTP/2).\n"
+	    "# TYPE nsreg_http_protocol_requests_total counter\n"
+	    "nsreg_http_protocol_requests_total{proto=\"HTTP/1.1\"} %llu\n"
+	    "nsreg_http_protocol_requests_total{proto=\"HTTP/2\"} %llu\n",
+	    (unsigned long long)atomic_load(&m->protos[HTTP_PROTO_1_1]),
+	    (unsigned long long)atomic_load(&m->protos[HTTP_PROTO_2]));
 	metrics_printf(&b, "# HELP nsreg_http_connections_total Connections "
 	    "accepted (on a TLS listener, each is a handshake).\n"
 	    "# TYPE nsreg_http_connections_total counter\n"

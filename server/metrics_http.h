@@ -25,4 +25,7 @@ void		 metrics_request(struct metrics *m, const struct route *r,
  */
 void		 metrics_h2_goaway(struct metrics *m, enum h2_guard_reason r);
 
+/* Count a finished request under its protocol. */
+void		 metrics_request_proto(struct metrics *m, enum http_proto proto);
+
 #endif /* NSREG_METRICS_HTTP_H */

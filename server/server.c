@@ -237,6 +237,7 @@ server_completed(struct http_request *req, void *arg)
 	dur_us = util_mono_us() - req->start_us;
 	/* 405s and requests refused before routing (413) count under the
 	 * route their path names. */
+	metrics_request_proto(srv->metrics, req->proto);
 	metrics_request(srv->metrics, req->route != NULL ? req->route :
 	    route_for_path(req->method, req->path), req->method, req->status,
 	    dur_us);

@@ -333,6 +333,9 @@ Test(h2, concurrent_streams_share_one_connection)
 	CURL		*h[N];
 	CURLMsg		*msg;
 	char		 url[128], ca[PATH_MAX];
+	struct hresp	 r;
+	const char	*p;
+	char		*log;
 	long		 status, conns, total = 0;
 	int		 running, left, i, ok = 0;
 
@@ -376,6 +379,24 @@ Test(h2, concurrent_streams_share_one_connection)
 	}
 	curl_multi_cleanup(m);
 	cr_expect_eq(total, 1, "%ld connections for %d requests", total, N);
+	/* Metrics and the access log carry the protocol. */
+	hcred_admin(&s, &c);
+	cr_assert_eq(hreq(&s, &c, "GET", "/metrics", NULL, NULL, NULL, &r),
+	    0);
+	cr_assert_eq(r.status, 200);
+	p = strstr(r.body, "nsreg_http_protocol_requests_total{proto="
+	    "\"HTTP/2\"} ");
+	cr_assert_not_null(p, "no HTTP/2 request count");
+	cr_expect_geq(strtol(strchr(p, '}') + 2, NULL, 10), N);
+	cr_expect_not_null(strstr(r.body, "nsreg_http_protocol_requests_total"
+	    "{proto=\"HTTP/1.1\"} "), "%s", r.body);
+	hresp_free(&r);
+	log = util_file_read(nsregd_path(&s, "nsregd.log", ca, sizeof(ca)),
+	    1 << 24, NULL);
+	cr_assert_not_null(log);
+	cr_expect_not_null(strstr(log, "proto=HTTP/2 method=GET "
+	    "path=/v1/whoami status=200"));
+	free(log);
 	nsregd_cleanup(&s);
 }
 
@@ -751,6 +772,30 @@ Test(h2, a_stream_reset_mid_request_writes_nothing)
 	cr_assert_eq(hreq(&h2, &c, "GET", "/v1/services/whole", NULL, NULL,
 	    NULL, &r), 0);
 	cr_expect_eq(r.status, 200, "%s", r.body);
+	hresp_free(&r);
+	nsregd_cleanup(&s);
+}
+
+/* A body still unfinished connection-timeout after its head: reset. */
+Test(h2, a_body_that_never_ends_is_reset)
+{
+	static const char	 body[] = "{\"payload\":\"IP\"}";
+	struct nsregd		 s, h2, h2c;
+	struct hcred		 c;
+	struct hresp		 r;
+	struct h2_raw		 raw;
+
+	h2_start(&s, &h2, &h2c, "connection-timeout 1s\n");
+	hcred_admin(&s, &c);
+	(void)h2_raw_put(&raw, h2c.port, "/v1/services/slow", c.bearer, body,
+	    5);
+	h2_raw_pump(&raw, 10000);
+	cr_expect_eq(raw.closed, 1, "the stream was left open");
+	cr_expect_eq(raw.status[0], '\0', "answered: %s", raw.status);
+	h2_raw_end(&raw);
+	cr_assert_eq(hreq(&h2, &c, "GET", "/v1/services/slow", NULL, NULL,
+	    NULL, &r), 0);
+	cr_expect_eq(r.status, 404, "%s", r.body);
 	hresp_free(&r);
 	nsregd_cleanup(&s);
 }
