@@ -308,11 +308,19 @@ B=$url
 bpid=$startpid
 export A B
 # Only the ports differ from the README's: 8443 is nsregd --dev's, 8444
-# b.test's.
-for f in "$work"/blocks/block.*; do
+# its HTTP/2 listener's (port + 1) in the dev blocks and b.test's in the
+# federation ones.
+while IFS='	' read -r n line group kind reason; do
+	f=$work/blocks/block.$n
+	[ -f "$f" ] || continue
+	if [ "$group" = fed ]; then
+		h2=$B
+	else
+		h2=https://127.0.0.1:$((port + 1))
+	fi
 	sed -i -e "s/127\.0\.0\.1:8443/127.0.0.1:$port/g" \
-	    -e "s|https://127\.0\.0\.1:8444|$B|g" "$f"
-done
+	    -e "s|https://127\.0\.0\.1:8444|$h2|g" "$f"
+done < "$work/manifest"
 while IFS='	' read -r n line group kind reason; do
 	[ "$kind" = run ] || continue
 	awk -f "$src/tests/readme-expect.awk" "$work/blocks/block.$n" \

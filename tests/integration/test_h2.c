@@ -581,7 +581,32 @@ struct h2_raw {
 	int		 hold;		/* stop after off bytes */
 	char		 status[8];
 	int		 closed;
+	size_t		 window;	/* 0: default, auto updates */
+	int		 consume;	/* give the window back */
+	size_t		 got;		/* DATA bytes received */
+	size_t		 unconsumed;
+	char		 data[256 * 1024];
 };
+
+static int
+h2_raw_data(nghttp2_session *ng, uint8_t flags, int32_t sid,
+    const uint8_t *data, size_t len, void *arg)
+{
+	struct h2_raw	*r = arg;
+
+	(void)flags;
+	if (r->got + len < sizeof(r->data)) {
+		memcpy(r->data + r->got, data, len);
+		r->data[r->got + len] = '\0';
+	}
+	r->got += len;
+	r->unconsumed += len;
+	if (r->window > 0 && r->consume) {
+		nghttp2_session_consume(ng, sid, r->unconsumed);
+		r->unconsumed = 0;
+	}
+	return 0;
+}
 
 static ssize_t
 h2_raw_send(nghttp2_session *ng, const uint8_t *data, size_t len, int flags,
@@ -669,24 +694,32 @@ h2_raw_pump(struct h2_raw *r, int ms)
 	}
 }
 
-/* PUT path with body over h2c; hold > 0 sends only hold bytes. */
+/*
+ * A request over h2c: body NULL for none, hold > 0 sends only hold bytes
+ * of it, window > 0 a stream window of that size given back only when
+ * r->consume is set.
+ */
 static int32_t
-h2_raw_put(struct h2_raw *r, unsigned short port, const char *path,
-    const char *bearer, const char *body, int hold)
+h2_raw_request(struct h2_raw *r, unsigned short port, const char *method,
+    const char *path, const char *bearer, const char *body, int hold,
+    size_t window)
 {
 	nghttp2_session_callbacks	*cb;
+	nghttp2_option			*opt;
+	nghttp2_settings_entry		 iv;
 	struct sockaddr_in		 sin;
 	nghttp2_data_provider		 prd;
 	char				 auth[8300], clen[24];
 	int32_t				 sid;
 	nghttp2_nv			 nv[7];
 	const char			*nvs[7][2];
-	size_t				 i;
+	size_t				 i, n;
 
 	memset(r, 0, sizeof(*r));
-	r->body = body;
-	r->len = strlen(body);
+	r->body = body != NULL ? body : "";
+	r->len = strlen(r->body);
 	r->hold = hold;
+	r->window = window;
 	cr_assert_geq(r->fd = socket(AF_INET, SOCK_STREAM, 0), 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -698,20 +731,30 @@ h2_raw_put(struct h2_raw *r, unsigned short port, const char *path,
 	nghttp2_session_callbacks_set_on_header_callback(cb, h2_raw_header);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    h2_raw_close);
-	cr_assert_eq(nghttp2_session_client_new(&r->ng, cb, r), 0);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb,
+	    h2_raw_data);
+	cr_assert_eq(nghttp2_option_new(&opt), 0);
+	/* A small window given back only when the test says. */
+	if (window > 0)
+		nghttp2_option_set_no_auto_window_update(opt, 1);
+	cr_assert_eq(nghttp2_session_client_new2(&r->ng, cb, r, opt), 0);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cb);
-	cr_assert_eq(nghttp2_submit_settings(r->ng, NGHTTP2_FLAG_NONE, NULL,
-	    0), 0);
+	iv.settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
+	iv.value = (uint32_t)window;
+	cr_assert_eq(nghttp2_submit_settings(r->ng, NGHTTP2_FLAG_NONE, &iv,
+	    window > 0 ? 1 : 0), 0);
 	snprintf(auth, sizeof(auth), "Bearer %s", bearer);
 	snprintf(clen, sizeof(clen), "%zu", r->len);
-	nvs[0][0] = ":method"; nvs[0][1] = "PUT";
+	nvs[0][0] = ":method"; nvs[0][1] = method;
 	nvs[1][0] = ":path"; nvs[1][1] = path;
 	nvs[2][0] = ":scheme"; nvs[2][1] = "http";
 	nvs[3][0] = ":authority"; nvs[3][1] = "127.0.0.1";
 	nvs[4][0] = "authorization"; nvs[4][1] = auth;
 	nvs[5][0] = "content-type"; nvs[5][1] = "application/json";
 	nvs[6][0] = "content-length"; nvs[6][1] = clen;
-	for (i = 0; i < 7; i++) {
+	n = body != NULL ? 7 : 5;
+	for (i = 0; i < n; i++) {
 		nv[i].name = (uint8_t *)(uintptr_t)nvs[i][0];
 		nv[i].namelen = strlen(nvs[i][0]);
 		nv[i].value = (uint8_t *)(uintptr_t)nvs[i][1];
@@ -720,9 +763,18 @@ h2_raw_put(struct h2_raw *r, unsigned short port, const char *path,
 	}
 	prd.source.ptr = r;
 	prd.read_callback = h2_raw_body;
-	sid = nghttp2_submit_request(r->ng, NULL, nv, 7, &prd, r);
+	sid = nghttp2_submit_request(r->ng, NULL, nv, n,
+	    body != NULL ? &prd : NULL, r);
 	cr_assert_gt(sid, 0);
 	return sid;
+}
+
+/* PUT path with body over h2c; hold > 0 sends only hold bytes. */
+static int32_t
+h2_raw_put(struct h2_raw *r, unsigned short port, const char *path,
+    const char *bearer, const char *body, int hold)
+{
+	return h2_raw_request(r, port, "PUT", path, bearer, body, hold, 0);
 }
 
 static void
@@ -797,5 +849,70 @@ Test(h2, a_body_that_never_ends_is_reset)
 	    NULL, &r), 0);
 	cr_expect_eq(r.status, 404, "%s", r.body);
 	hresp_free(&r);
+	nsregd_cleanup(&s);
+}
+
+static size_t
+h2_count(const char *s, const char *what)
+{
+	size_t	n = 0;
+
+	while ((s = strstr(s, what)) != NULL) {
+		n++;
+		s++;
+	}
+	return n;
+}
+
+/*
+ * A watch reader that gives no window back gets no more than its window:
+ * the events wait with the server's watch, and all of them arrive, in
+ * order, once the reader reads again.
+ */
+Test(h2, a_watch_respects_flow_control)
+{
+	enum { N = 60 };
+	struct nsregd	s, h2, h2c;
+	struct hcred	c, admin;
+	struct hresp	r;
+	struct h2_raw	raw;
+	char		path[64], body[256];
+	int		i;
+
+	h2_start(&s, &h2, &h2c, NULL);
+	nsregd_allow_local(&s);
+	hcred_admin(&s, &admin);
+	cr_assert_eq(hreq(&s, &admin, "PUT", "/v1/services/db",
+	    "{\"payload\":\"IP\"}", NULL, NULL, &r), 0);
+	hresp_free(&r);
+	hcred_jwt(&s, &c);
+	(void)h2_raw_request(&raw, h2c.port, "GET",
+	    "/v1/endpoints?service=db&watch=true", c.bearer, NULL, 0, 1024);
+	h2_raw_pump(&raw, 1000);
+	cr_assert_str_eq(raw.status, "200");
+	for (i = 0; i < N; i++) {
+		snprintf(path, sizeof(path), "/v1/endpoints/ep-%03d", i);
+		snprintf(body, sizeof(body), "{\"url\":\"tcp://10.0.0.%d:5000\","
+		    "\"network_service_names\":[\"db\"]}", i + 1);
+		cr_assert_eq(hreq(&s, &c, "PUT", path, body, NULL, NULL, &r),
+		    0);
+		cr_assert_eq(r.status, 201, "%s", r.body);
+		hresp_free(&r);
+	}
+	h2_raw_pump(&raw, 1500);
+	cr_expect_leq(raw.got, 1024, "%zu bytes past a 1024-byte window",
+	    raw.got);
+	cr_expect_lt(h2_count(raw.data, "\"ADDED\""), N);
+	/* Reading again: everything, in order. */
+	raw.consume = 1;
+	nghttp2_session_consume(raw.ng, 1, raw.unconsumed);
+	raw.unconsumed = 0;
+	for (i = 0; i < 100 && h2_count(raw.data, "\"ADDED\"") < N; i++)
+		h2_raw_pump(&raw, 100);
+	cr_expect_eq(h2_count(raw.data, "\"ADDED\""), N, "%zu events",
+	    h2_count(raw.data, "\"ADDED\""));
+	cr_expect_lt(strstr(raw.data, "ep-000"), strstr(raw.data, "ep-059"));
+	cr_expect_eq(raw.closed, 0, "the watch ended");
+	h2_raw_end(&raw);
 	nsregd_cleanup(&s);
 }
