@@ -4,8 +4,10 @@
 # Installs, when missing (as root, or through sudo), the packages README
 # lists with the reason for each: the toolchain and autotools; the
 # libraries nsregd links (libmicrohttpd, GnuTLS, SQLite, libpq, jansson,
-# OpenSSL, libcurl); nghttp2 for the next steps; what only "make check"
-# needs (Criterion, libjwt as a second verifier, mandoc, jq, xxd, git,
+# OpenSSL, libcurl); nghttp2 for the next steps; protobuf-c for the NSM
+# registry protocol (protoc-c generates C from proto/ at build time);
+# what only "make check" needs (Criterion, libjwt as a second verifier,
+# mandoc, jq, xxd, git,
 # Node.js with npm for the CEL conformance suite and the OpenAPI checks,
 # the PostgreSQL server for the storage suite's PostgreSQL run,
 # Chromium for the console's browser test);
@@ -21,6 +23,7 @@ cd "$(dirname "$0")"
 pkgs="build-essential autoconf automake libtool pkg-config make
 libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libcurl4-openssl-dev libpq-dev libnghttp2-dev
+protobuf-c-compiler libprotobuf-c-dev
 libcriterion-dev libjwt-dev mandoc jq xxd git chromium libnss3-tools
 clang libclang-rt-14-dev
 dpkg-dev debhelper fakeroot lintian

@@ -21,7 +21,8 @@ enum {
 enum { SV_NAME, SV_PAYLOAD, SV_LABELS, SV_VL3, SV_COUNT };
 enum { EP_NAME, EP_URL, EP_ADDRESS, EP_LABELS, EP_NSN, EP_OWNER, EP_EXPIRES,
     EP_COUNT };
-enum { RQ_LABELS, RQ_TIME, RQ_ADDR, RQ_ORIGIN, RQ_COUNT };
+enum { RQ_LABELS, RQ_TIME, RQ_ADDR, RQ_ORIGIN, RQ_PROTOCOL, RQ_NSM_PATH,
+    RQ_COUNT };
 
 static const struct host_field principal_fields[PR_COUNT] = {
 	[PR_ID] = { "id", CEL_STRING },
@@ -55,6 +56,8 @@ static const struct host_field request_fields[RQ_COUNT] = {
 	[RQ_TIME] = { "time", CEL_TIMESTAMP },
 	[RQ_ADDR] = { "remote_addr", CEL_STRING },
 	[RQ_ORIGIN] = { "origin", CEL_MAP },
+	[RQ_PROTOCOL] = { "protocol", CEL_STRING },
+	[RQ_NSM_PATH] = { "nsm_path", CEL_LIST },
 };
 
 static const struct {
@@ -288,6 +291,13 @@ cel_host_field_by_id(const struct cel_value *h, int id,
 			if (r->origin == NULL)
 				return 0;
 			*out = cel_host_value(CEL_HOST_PRINCIPAL, r->origin);
+			return 1;
+		case RQ_PROTOCOL: return str_field(r->protocol, out);
+		case RQ_NSM_PATH:
+			/* Absent unless NSM's "path" metadata came. */
+			if (r->nsm_path == NULL || !json_is_array(r->nsm_path))
+				return 0;
+			*out = cel_json(r->nsm_path, CEL_LIST);
 			return 1;
 		}
 		break;

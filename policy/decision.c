@@ -241,7 +241,7 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 	static const char *const ep[] = { "name", "url", "labels",
 	    "network_service_names", "owner", "expiration_time", NULL };
 	static const char *const rq[] = { "labels", "time", "remote_addr",
-	    "origin", NULL };
+	    "origin", "protocol", "nsm_path", NULL };
 	const json_t *v;
 	int64_t now = 0;
 
@@ -318,7 +318,11 @@ policy_input_from_json(const json_t *doc, struct policy_input *in,
 		    get_time(v, "request", "time", &st->request.time,
 		    err) == -1 ||
 		    get_string(v, "request", "remote_addr",
-		    &st->request.remote_addr, err) == -1)
+		    &st->request.remote_addr, err) == -1 ||
+		    get_string(v, "request", "protocol",
+		    &st->request.protocol, err) == -1 ||
+		    get_json(v, "request", "nsm_path", 1,
+		    &st->request.nsm_path, err) == -1)
 			return -1;
 		v = json_object_get(v, "origin");
 		if (v != NULL && !json_is_null(v)) {

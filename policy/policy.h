@@ -118,6 +118,8 @@ struct policy_request {
 	 * absent.  Seen by rules with the fields of principal.
 	 */
 	const struct policy_principal	*origin;
+	const char	*protocol;	/* "http/1.1", "h2", "grpc"; NULL */
+	const json_t	*nsm_path;	/* [{name, id}] or NULL: absent */
 };
 
 struct policy_input {

@@ -559,6 +559,7 @@ adm_log(struct admission *a, const struct adm_ctx *c, const char *svc,
 	e.service = svc;
 	e.endpoint = ep;
 	e.grant = grant;
+	e.protocol = c->request.protocol;
 	e.decision = d;
 	e.bypass = (flags & ADM_LOG_BYPASS) != 0;
 	/* Reads repeat by the thousand: identical finds fold. */
@@ -633,6 +634,8 @@ admission_authorize(struct admission *a, const struct admission_caller *cl,
 		*decision = NULL;
 	adm_ctx_init(&c, p, cl->remote_addr, cl->now, subj->labels,
 	    adm_action_names[action]);
+	c.request.protocol = cl->protocol;
+	c.request.nsm_path = cl->nsm_path;
 	ep = subj->endpoint;
 	if (ep == NULL)
 		ep = json_string_value(json_object_get(subj->endpoint_obj,

@@ -52,6 +52,9 @@ struct admission_caller {
 	const struct principal	*principal;
 	const char		*remote_addr;	/* numeric, or NULL */
 	int64_t			 now;		/* ms, "now" for the rules */
+	const char		*protocol;	/* static: "http/1.1", "h2",
+						   "grpc"; or NULL */
+	const json_t		*nsm_path;	/* request.nsm_path or NULL */
 };
 
 /*

@@ -46,6 +46,8 @@ struct adm_filter {
 	void			(*inner_free)(void *);
 	struct principal	 principal;
 	char			 remote_addr[ADM_ADDR_MAX];
+	const char		*protocol;	/* static */
+	json_t			*nsm_path;
 	int64_t			 time;
 	char			*services[64];
 	size_t			 nservices;
@@ -138,6 +140,8 @@ adm_filter_match(const json_t *o, void *arg)
 	adm_ctx_init(&c, &f->principal, f->remote_addr, util_now_ms(), NULL,
 	    "find");
 	c.time = f->time;
+	c.request.protocol = f->protocol;
+	c.request.nsm_path = f->nsm_path;
 	pthread_rwlock_rdlock(&a->lock);
 	if (f->kind == STORE_SERVICE) {
 		svc = name;
@@ -222,6 +226,7 @@ adm_filter_free(void *arg)
 		e.principal = f->principal.id[0] != '\0' ? f->principal.id :
 		    NULL;
 		e.action = "find";
+		e.protocol = f->protocol;
 		e.service = f->nservices > 0 ? f->services[0] : NULL;
 		e.decision = &d;
 		e.list = 1;
@@ -235,6 +240,7 @@ adm_filter_free(void *arg)
 	for (i = 0; i < f->nservices; i++)
 		free(f->services[i]);
 	principal_clear(&f->principal);
+	json_decref(f->nsm_path);
 	free(f->last);
 	free(f);
 }
@@ -276,6 +282,8 @@ adm_list_once(struct admission *a, const struct admission_caller *cl,
 	adm_refresh(a);
 	adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
 	    "find");
+	c.request.protocol = cl->protocol;
+	c.request.nsm_path = cl->nsm_path;
 	pthread_rwlock_rdlock(&a->lock);
 	if (a->shape.find_endpoint || ((a->shape.find_service ||
 	    a->shape.find_scoped) && (kind == STORE_SERVICE ||
@@ -309,6 +317,7 @@ admission_filter_list(struct admission *a, const struct admission_caller *cl,
 	if (cl->principal->admin) {
 		adm_ctx_init(&c, cl->principal, cl->remote_addr, cl->now, NULL,
 		    "find");
+		c.request.protocol = cl->protocol;
 		metrics_decision(a->metrics, "find", 1);
 		adm_log(a, &c, nservices > 0 ? services[0] : NULL, NULL, NULL,
 		    NULL, ADM_LOG_BYPASS | ADM_LOG_COALESCE);
@@ -342,6 +351,8 @@ admission_filter_list(struct admission *a, const struct admission_caller *cl,
 	snprintf(f->remote_addr, sizeof(f->remote_addr), "%s",
 	    cl->remote_addr != NULL ? cl->remote_addr : "");
 	f->time = cl->now;
+	f->protocol = cl->protocol;
+	f->nsm_path = json_incref((json_t *)cl->nsm_path);
 	/* Watches decide event by event, for as long as they run. */
 	f->budget_us = watch ? 0 : atomic_load(&a->budget_us);
 	f->inner = q->match;

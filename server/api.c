@@ -12,6 +12,7 @@
 
 #include "admission.h"
 #include "api.h"
+#include "grpc.h"
 #include "log.h"
 #include "server.h"
 #include "spiffe.h"
@@ -28,6 +29,15 @@ api_caller(const struct http_request *req, struct admission_caller *c)
 	c->principal = &req->principal;
 	c->remote_addr = req->remote_addr;
 	c->now = req->now;
+	c->nsm_path = NULL;
+	if (req->proto != HTTP_PROTO_2)
+		c->protocol = "http/1.1";
+	else if (grpc_content_type(http_header(req, "Content-Type"), NULL)) {
+		/* grpc_dispatch keeps NSM's path metadata in req->json. */
+		c->protocol = "grpc";
+		c->nsm_path = json_object_get(req->json, "nsm_path");
+	} else
+		c->protocol = "h2";
 }
 
 int
@@ -572,49 +582,60 @@ api_put_object_async(struct server *srv, struct http_request *req,
 	}
 }
 
+int
+api_delete_run(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name, api_check_fn check, void *arg,
+    struct nsreg_error *err)
+{
+	struct store_object	 cur;
+	int64_t			 if_match;
+	int			 attempt, rc = -1;
+
+	memset(&cur, 0, sizeof(cur));
+	if (api_if_match(req, &if_match, err) == -1)
+		goto out;
+	for (attempt = 0; attempt < API_WRITE_ATTEMPTS; attempt++) {
+		store_object_clear(&cur);
+		if (store_fetch(srv->store, kind, name, req->now, &cur,
+		    err) == -1)
+			goto out;
+		if ((if_match > 0 && cur.revision != if_match) ||
+		    (if_match == API_IF_MATCH_LIST &&
+		    !api_if_match_holds(req, cur.revision))) {
+			nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
+			    "If-Match", "%s is at revision %lld, not the one "
+			    "If-Match names", name, (long long)cur.revision);
+			goto out;
+		}
+		if (check != NULL && check(&cur, NULL, arg, err) == -1)
+			goto out;
+		if (store_delete(srv->store, kind, name, cur.revision,
+		    req->now, NULL, err) == 0) {
+			rc = 0;
+			goto out;
+		}
+		if (err->code != NSREG_FAILED_PRECONDITION)
+			goto out;
+	}
+	nsreg_error_set(err, NSREG_CONFLICT, NULL,
+	    "%s changed %d times while deleting; try again", name,
+	    API_WRITE_ATTEMPTS);
+out:
+	store_object_clear(&cur);
+	return rc;
+}
+
 void
 api_delete_object(struct server *srv, struct http_request *req,
     enum store_kind kind, const char *name, api_check_fn check, void *arg)
 {
-	struct store_object	 cur;
 	struct nsreg_error	 err;
-	int64_t			 if_match;
-	int			 attempt;
 
 	nsreg_error_clear(&err);
-	memset(&cur, 0, sizeof(cur));
-	if (api_if_match(req, &if_match, &err) == -1)
-		goto fail;
-	for (attempt = 0; attempt < API_WRITE_ATTEMPTS; attempt++) {
-		store_object_clear(&cur);
-		if (store_fetch(srv->store, kind, name, req->now, &cur,
-		    &err) == -1)
-			goto fail;
-		if ((if_match > 0 && cur.revision != if_match) ||
-		    (if_match == API_IF_MATCH_LIST &&
-		    !api_if_match_holds(req, cur.revision))) {
-			nsreg_error_set(&err, NSREG_FAILED_PRECONDITION,
-			    "If-Match", "%s is at revision %lld, not the one "
-			    "If-Match names", name, (long long)cur.revision);
-			goto fail;
-		}
-		if (check != NULL && check(&cur, NULL, arg, &err) == -1)
-			goto fail;
-		if (store_delete(srv->store, kind, name, cur.revision,
-		    req->now, NULL, &err) == 0) {
-			http_reply_json(req, HTTP_NO_CONTENT, NULL);
-			goto done;
-		}
-		if (err.code != NSREG_FAILED_PRECONDITION)
-			goto fail;
-	}
-	nsreg_error_set(&err, NSREG_CONFLICT, NULL,
-	    "%s changed %d times while deleting; try again", name,
-	    API_WRITE_ATTEMPTS);
-fail:
-	http_reply_error(req, &err);
-done:
-	store_object_clear(&cur);
+	if (api_delete_run(srv, req, kind, name, check, arg, &err) == -1)
+		http_reply_error(req, &err);
+	else
+		http_reply_json(req, HTTP_NO_CONTENT, NULL);
 }
 
 void
@@ -632,26 +653,27 @@ api_get_object(struct server *srv, struct http_request *req,
 	store_object_clear(&obj);
 }
 
-void
-api_find_or_delete(struct server *srv, struct http_request *req,
+int
+api_find_or_delete_run(struct server *srv, struct http_request *req,
     enum store_kind kind, const char *name, enum admission_action action,
-    api_check_fn delete_check)
+    api_check_fn delete_check, struct store_object *found_obj,
+    json_t **decision, struct nsreg_error *err)
 {
 	struct store_object	 cur;
-	struct nsreg_error	 err;
 	struct admission_subject	 subj = { 0 };
 	struct api_write	 w;
-	json_t			*rendered = NULL, *decision = NULL;
-	int			 found;
+	json_t			*rendered = NULL;
+	int			 found, rc = -1;
 
 	memset(&cur, 0, sizeof(cur));
+	*decision = NULL;
 	found = store_fetch(srv->store, kind, name, req->now, &cur,
-	    &err) == 0;
-	if (!found && err.code != NSREG_NOT_FOUND)
-		goto fail;
+	    err) == 0;
+	if (!found && err->code != NSREG_NOT_FOUND)
+		goto out;
 	if (found && (rendered = store_object_render(&cur)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
 	}
 	if (kind == STORE_ENDPOINT) {
 		subj.endpoint = name;
@@ -660,28 +682,51 @@ api_find_or_delete(struct server *srv, struct http_request *req,
 		subj.service = name;
 		subj.service_obj = rendered;
 	}
-	if (api_authorize(srv, req, action, &subj, &decision, &err) == -1) {
-		api_reply_denied(req, &err, decision);
-		goto done;
-	}
-	json_decref(decision);
+	if (api_authorize(srv, req, action, &subj, decision, err) == -1)
+		goto out;
+	json_decref(*decision);
+	*decision = NULL;
 	if (!found) {
-		nsreg_error_set(&err, NSREG_NOT_FOUND, NULL, "%s %s not found",
+		nsreg_error_set(err, NSREG_NOT_FOUND, NULL, "%s %s not found",
 		    store_kind_name(kind), name);
-		goto fail;
+		goto out;
 	}
-	if (action == ADMISSION_ACTION_FIND)
-		api_reply_object(req, HTTP_OK, &cur);
-	else {
+	if (action == ADMISSION_ACTION_FIND) {
+		if (found_obj != NULL) {
+			*found_obj = cur;
+			memset(&cur, 0, sizeof(cur));
+		}
+		rc = 0;
+	} else {
 		w.srv = srv;
 		w.req = req;
 		w.revision = cur.revision;
-		api_delete_object(srv, req, kind, name, delete_check, &w);
+		rc = api_delete_run(srv, req, kind, name, delete_check, &w,
+		    err);
 	}
-	goto done;
-fail:
-	http_reply_error(req, &err);
-done:
+out:
 	json_decref(rendered);
 	store_object_clear(&cur);
+	return rc;
+}
+
+void
+api_find_or_delete(struct server *srv, struct http_request *req,
+    enum store_kind kind, const char *name, enum admission_action action,
+    api_check_fn delete_check)
+{
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	json_t			*decision = NULL;
+
+	nsreg_error_clear(&err);
+	memset(&obj, 0, sizeof(obj));
+	if (api_find_or_delete_run(srv, req, kind, name, action,
+	    delete_check, &obj, &decision, &err) == -1)
+		api_reply_denied(req, &err, decision);
+	else if (action == ADMISSION_ACTION_FIND)
+		api_reply_object(req, HTTP_OK, &obj);
+	else
+		http_reply_json(req, HTTP_NO_CONTENT, NULL);
+	store_object_clear(&obj);
 }

@@ -33,6 +33,49 @@ void	api_endpoints_get(struct server *, struct http_request *);
 void	api_endpoints_put(struct server *, struct http_request *);
 void	api_endpoints_delete(struct server *, struct http_request *);
 
+/*
+ * What REST and gRPC (grpc_registry.c) share: one rule each.
+ *
+ * api_services_prepare and api_endpoints_prepare check body (borrowed,
+ * the REST document of the record) as a write of name, decide it
+ * (publish, register: the decision as a new reference in *decision when
+ * denied) and fill obj (cleared first) with the record to store: 0, or -1
+ * with err (obj released).  An endpoint's expiry and owner follow DESIGN
+ * section 4; the write goes through api_endpoints_check with a struct
+ * api_write (owner enforcement, kept initial_registration_time).
+ */
+int	api_services_prepare(struct server *, struct http_request *,
+	    const char *name, const json_t *body, struct store_object *obj,
+	    json_t **decision, struct nsreg_error *err);
+/* A service's delete, decided again when it moved (api_write). */
+int	api_services_delete_check(const struct store_object *cur,
+	    struct store_object *obj, void *arg, struct nsreg_error *err);
+int	api_endpoints_prepare(struct server *, struct http_request *,
+	    const char *name, const json_t *body, struct store_object *obj,
+	    json_t **decision, struct nsreg_error *err);
+int	api_endpoints_check(const struct store_object *cur,
+	    struct store_object *obj, void *arg, struct nsreg_error *err);
+
+/*
+ * Endpoint query by example (NSM's matching): a new empty filter, then
+ * conditions added as REST's query parameters ("service", "label.S.k",
+ * "name", "url"; 0 or -1 with err) and an expiration_time in whole
+ * seconds (0: any).  api_endpoints_query turns it into q for a list or
+ * a watch (watch 1), filtered by "find" for req's caller: 0 with f owned
+ * by q->match_arg and released by *match_free, or -1 with err and f
+ * still the caller's (api_endpoints_filter_free).
+ */
+struct endpoints_filter;
+struct endpoints_filter *api_endpoints_filter_new(void);
+void	api_endpoints_filter_free(void *f);
+int	api_endpoints_filter_add(struct endpoints_filter *f, const char *key,
+	    const char *value, struct nsreg_error *err);
+void	api_endpoints_filter_expiration(struct endpoints_filter *f,
+	    int64_t seconds);
+int	api_endpoints_query(struct server *, struct http_request *,
+	    struct endpoints_filter *f, int watch, struct store_query *q,
+	    void (**match_free)(void *), struct nsreg_error *err);
+
 /* api_trust_domains.c (admin) */
 void	api_trust_domains_list(struct server *, struct http_request *);
 void	api_trust_domains_get(struct server *, struct http_request *);
@@ -67,7 +110,11 @@ void	api_ui_file(struct server *, struct http_request *);
 
 /* api.c: shared pieces of the resource handlers. */
 
-/* The caller of req, for admission (borrows from req). */
+/*
+ * The caller of req, for admission (borrows from req): its principal,
+ * address, time, protocol ("http/1.1", "h2", "grpc") and, for a gRPC
+ * call that sent NSM's path metadata, request.nsm_path.
+ */
 void	api_caller(const struct http_request *req,
 	    struct admission_caller *caller);
 
@@ -183,6 +230,20 @@ struct api_write {
 void	api_find_or_delete(struct server *srv, struct http_request *req,
 	    enum store_kind kind, const char *name,
 	    enum admission_action action, api_check_fn delete_check);
+
+/*
+ * api_delete_object and api_find_or_delete without the reply: 0 (a find
+ * moves the record into found_obj when not NULL), or -1 with err and,
+ * when the rules denied it, *decision (new reference).
+ */
+int	api_delete_run(struct server *srv, struct http_request *req,
+	    enum store_kind kind, const char *name, api_check_fn check,
+	    void *arg, struct nsreg_error *err);
+int	api_find_or_delete_run(struct server *srv, struct http_request *req,
+	    enum store_kind kind, const char *name,
+	    enum admission_action action, api_check_fn delete_check,
+	    struct store_object *found_obj, json_t **decision,
+	    struct nsreg_error *err);
 
 /* Fetch kind/name and reply with it (ETag) or 404. */
 void	api_get_object(struct server *srv, struct http_request *req,

@@ -171,8 +171,8 @@ endpoints_reauthorize(struct api_write *w,
 }
 
 /* Owner enforcement and what a refresh keeps (api_check_fn). */
-static int
-endpoints_check(const struct store_object *cur, struct store_object *obj,
+int
+api_endpoints_check(const struct store_object *cur, struct store_object *obj,
     void *arg, struct nsreg_error *err)
 {
 	struct api_write	*w = arg;
@@ -234,81 +234,98 @@ endpoints_owner(struct http_request *req, struct store_object *obj,
 	return 0;
 }
 
-void
-api_endpoints_put(struct server *srv, struct http_request *req)
+int
+api_endpoints_prepare(struct server *srv, struct http_request *req,
+    const char *name, const json_t *body, struct store_object *obj,
+    json_t **decision, struct nsreg_error *err)
 {
-	struct store_object	 obj;
-	struct nsreg_error	 err;
 	struct admission_subject	 subj = { 0 };
-	struct api_write	 w = { 0 };
 	const struct principal	*p = &req->principal;
-	const char		*name = req->params[0];
-	json_t			*rendered = NULL, *decision = NULL;
-	int64_t			 if_match, requested, cap;
+	json_t			*rendered = NULL;
+	int64_t			 requested, cap;
+	int			 rc = -1;
 
-	memset(&obj, 0, sizeof(obj));
-	nsreg_error_clear(&err);
-	if (validate_name(name, 1, "name", &err) == -1)
-		goto fail;
+	memset(obj, 0, sizeof(*obj));
+	*decision = NULL;
+	if (validate_name(name, 1, "name", err) == -1)
+		goto out;
 	if (api_name_is_remote(name)) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "name",
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
 		    "%s belongs to another registry and cannot be written "
 		    "here", name);
-		goto fail;
+		goto out;
 	}
-	if (api_if_match(req, &if_match, &err) == -1)
-		goto fail;
-	obj.kind = STORE_ENDPOINT;
-	if ((obj.doc = endpoints_doc(name, req->json, req->now, &requested,
-	    &err)) == NULL)
-		goto fail;
+	obj->kind = STORE_ENDPOINT;
+	if ((obj->doc = endpoints_doc(name, body, req->now, &requested,
+	    err)) == NULL)
+		goto out;
 	/* The earliest of the request, the maximum TTL and the credential. */
-	obj.expires_at = requested != 0 ? requested :
+	obj->expires_at = requested != 0 ? requested :
 	    req->now + srv->conf->endpoint_default_ttl;
 	cap = req->now + srv->conf->endpoint_max_ttl;
-	if (obj.expires_at > cap)
-		obj.expires_at = cap;
-	if (p->expires_at != 0 && obj.expires_at > p->expires_at)
-		obj.expires_at = p->expires_at;
-	if (obj.expires_at <= req->now) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT,
+	if (obj->expires_at > cap)
+		obj->expires_at = cap;
+	if (p->expires_at != 0 && obj->expires_at > p->expires_at)
+		obj->expires_at = p->expires_at;
+	if (obj->expires_at <= req->now) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
 		    "expiration_time", "the caller's credential has expired");
-		goto fail;
+		goto out;
 	}
-	if ((obj.name = strdup(name)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
+	if ((obj->name = strdup(name)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
 	}
 	/*
 	 * register: the condition sees the endpoint as sent, with its owner,
 	 * once per offered service; every one must be allowed.
 	 */
-	if (endpoints_owner(req, &obj, &err) == -1 ||
-	    (rendered = store_object_render(&obj)) == NULL) {
-		if (err.code == NSREG_OK)
-			nsreg_error_set(&err, NSREG_INTERNAL, NULL,
+	if (endpoints_owner(req, obj, err) == -1 ||
+	    (rendered = store_object_render(obj)) == NULL) {
+		if (err->code == NSREG_OK)
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
 			    "out of memory");
-		goto fail;
+		goto out;
 	}
 	subj.endpoint = name;
 	subj.endpoint_obj = rendered;
 	if (api_authorize(srv, req, ADMISSION_ACTION_REGISTER, &subj,
+	    decision, err) == -1)
+		goto out;
+	json_decref(*decision);
+	*decision = NULL;
+	rc = 0;
+out:
+	json_decref(rendered);
+	if (rc == -1)
+		store_object_clear(obj);
+	return rc;
+}
+
+void
+api_endpoints_put(struct server *srv, struct http_request *req)
+{
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	struct api_write	 w = { 0 };
+	json_t			*decision = NULL;
+	int64_t			 if_match;
+
+	nsreg_error_clear(&err);
+	memset(&obj, 0, sizeof(obj));
+	if (api_if_match(req, &if_match, &err) == -1) {
+		http_reply_error(req, &err);
+		return;
+	}
+	if (api_endpoints_prepare(srv, req, req->params[0], req->json, &obj,
 	    &decision, &err) == -1) {
-		json_decref(rendered);
-		store_object_clear(&obj);
 		api_reply_denied(req, &err, decision);
 		return;
 	}
-	json_decref(decision);
-	json_decref(rendered);
 	w.srv = srv;
 	w.req = req;
-	api_put_object_async(srv, req, &obj, if_match, endpoints_check, &w,
-	    sizeof(w));
-	return;
-fail:
-	store_object_clear(&obj);
-	http_reply_error(req, &err);
+	api_put_object_async(srv, req, &obj, if_match, api_endpoints_check,
+	    &w, sizeof(w));
 }
 
 void
@@ -325,7 +342,7 @@ api_endpoints_get(struct server *srv, struct http_request *req)
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
-	    ADMISSION_ACTION_FIND, endpoints_check);
+	    ADMISSION_ACTION_FIND, api_endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -340,7 +357,7 @@ api_endpoints_delete(struct server *srv, struct http_request *req)
 	if (validate_name(name, 0, "name", &err) == -1)
 		goto fail;
 	api_find_or_delete(srv, req, STORE_ENDPOINT, name,
-	    ADMISSION_ACTION_UNREGISTER, endpoints_check);
+	    ADMISSION_ACTION_UNREGISTER, api_endpoints_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -358,11 +375,24 @@ struct endpoints_filter {
 	size_t		 nlabels;
 	char		*name;
 	char		*url;
+	int64_t		 expiration_s;	/* 0: any */
 	struct nsreg_error *err;
 };
 
-static void
-endpoints_filter_free(void *arg)
+struct endpoints_filter *
+api_endpoints_filter_new(void)
+{
+	return calloc(1, sizeof(struct endpoints_filter));
+}
+
+void
+api_endpoints_filter_expiration(struct endpoints_filter *f, int64_t seconds)
+{
+	f->expiration_s = seconds;
+}
+
+void
+api_endpoints_filter_free(void *arg)
 {
 	struct endpoints_filter	*f = arg;
 	size_t			 i;
@@ -377,6 +407,8 @@ endpoints_filter_free(void *arg)
 	free(f->url);
 	free(f);
 }
+
+static int	endpoints_query_arg(const char *, const char *, void *);
 
 /*
  * "S.k" = v: S and k may both hold dots, so every split is tried and
@@ -410,6 +442,7 @@ endpoints_match(const json_t *o, void *arg)
 {
 	struct endpoints_filter	*f = arg;
 	const json_t		*names, *e, *url;
+	int64_t			 exp;
 	size_t			 i, j;
 
 	if (f->name != NULL && strcmp(f->name, json_string_value(
@@ -432,7 +465,23 @@ endpoints_match(const json_t *o, void *arg)
 		    "network_service_labels"), f->label_keys[i],
 		    f->label_values[i]))
 			return 0;
+	if (f->expiration_s != 0 && (util_rfc3339_parse(json_string_value(
+	    json_object_get(o, "expiration_time")), &exp) == -1 ||
+	    exp / 1000 != f->expiration_s))
+		return 0;
 	return 1;
+}
+
+int
+api_endpoints_filter_add(struct endpoints_filter *f, const char *key,
+    const char *value, struct nsreg_error *err)
+{
+	int	rc;
+
+	f->err = err;
+	rc = endpoints_query_arg(key, value, f);
+	f->err = NULL;
+	return rc;
 }
 
 static int
@@ -489,14 +538,39 @@ oom:
 	return nsreg_error_set(f->err, NSREG_INTERNAL, NULL, "out of memory");
 }
 
+int
+api_endpoints_query(struct server *srv, struct http_request *req,
+    struct endpoints_filter *f, int watch, struct store_query *q,
+    void (**match_free)(void *), struct nsreg_error *err)
+{
+	struct admission_caller	 caller;
+
+	*match_free = api_endpoints_filter_free;
+	memset(q, 0, sizeof(*q));
+	q->kind = STORE_ENDPOINT;
+	q->services = (const char **)f->services;
+	q->nservices = f->nservices;
+	/*
+	 * A list filters services on the index and needs the objects only
+	 * for the other filters; a watch filters every event.
+	 */
+	q->match = watch || f->nlabels > 0 || f->name != NULL ||
+	    f->url != NULL || f->expiration_s != 0 ? endpoints_match : NULL;
+	q->match_arg = f;
+	/* Only the endpoints the caller may find (action find, per item). */
+	api_caller(req, &caller);
+	return admission_filter_list(srv->admission, &caller,
+	    (const char *const *)f->services, f->nservices, watch, q,
+	    match_free, err);
+}
+
 void
 api_endpoints_list(struct server *srv, struct http_request *req)
 {
 	struct endpoints_filter	*f;
-	struct admission_caller	 caller;
 	struct store_query	 q;
 	struct nsreg_error	 err;
-	void			(*match_free)(void *) = endpoints_filter_free;
+	void			(*match_free)(void *);
 	const char		*remote = NULL;
 	size_t			 i;
 
@@ -518,30 +592,16 @@ api_endpoints_list(struct server *srv, struct http_request *req)
 		 * (api_interdomain.h).
 		 */
 		api_interdomain_endpoints_list(srv, req, remote);
-		endpoints_filter_free(f);
+		api_endpoints_filter_free(f);
 		return;
 	}
-	memset(&q, 0, sizeof(q));
-	q.kind = STORE_ENDPOINT;
-	q.services = (const char **)f->services;
-	q.nservices = f->nservices;
-	/*
-	 * A list filters services on the index and needs the objects only
-	 * for the other filters; a watch filters every event.
-	 */
-	q.match = api_is_watch(req) || f->nlabels > 0 || f->name != NULL ||
-	    f->url != NULL ? endpoints_match : NULL;
-	q.match_arg = f;
-	/* Only the endpoints the caller may find (action find, per item). */
-	api_caller(req, &caller);
-	if (admission_filter_list(srv->admission, &caller,
-	    (const char *const *)f->services, f->nservices, api_is_watch(req),
-	    &q, &match_free, &err) == -1)
+	if (api_endpoints_query(srv, req, f, api_is_watch(req), &q,
+	    &match_free, &err) == -1)
 		goto fail;
 	api_list_or_watch(srv, req, &q, match_free);
 	return;
 fail:
 	if (f != NULL)
-		endpoints_filter_free(f);
+		api_endpoints_filter_free(f);
 	http_reply_error(req, &err);
 }

@@ -248,69 +248,83 @@ services_check_name(const char *name, struct nsreg_error *err)
 	return 0;
 }
 
+int
+api_services_prepare(struct server *srv, struct http_request *req,
+    const char *name, const json_t *body, struct store_object *obj,
+    json_t **decision, struct nsreg_error *err)
+{
+	struct admission_subject	 subj = { 0 };
+	json_t				*rendered = NULL;
+	int				 rc = -1;
+
+	memset(obj, 0, sizeof(*obj));
+	*decision = NULL;
+	if (services_check_name(name, err) == -1)
+		goto out;
+	if (api_name_is_remote(name)) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "name",
+		    "%s belongs to another registry and cannot be written "
+		    "here", name);
+		goto out;
+	}
+	obj->kind = STORE_SERVICE;
+	if ((obj->doc = services_doc(name, body, err)) == NULL)
+		goto out;
+	if ((obj->name = strdup(name)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	/* publish: the condition sees the record being written. */
+	if ((rendered = store_object_render(obj)) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	subj.service = name;
+	subj.service_obj = rendered;
+	if (api_authorize(srv, req, ADMISSION_ACTION_PUBLISH, &subj,
+	    decision, err) == -1)
+		goto out;
+	json_decref(*decision);
+	*decision = NULL;
+	/*
+	 * The vl3 pool cannot change under live grants: answered here, and
+	 * enforced by the store inside the write (a grant may come between).
+	 */
+	if (grants_check_service(srv->grants, name, obj->doc, req->now,
+	    err) == -1)
+		goto out;
+	rc = 0;
+out:
+	json_decref(rendered);
+	if (rc == -1)
+		store_object_clear(obj);
+	return rc;
+}
+
 void
 api_services_put(struct server *srv, struct http_request *req)
 {
 	struct store_object		 obj;
 	struct nsreg_error		 err;
-	struct admission_subject		 subj = { 0 };
-	const char			*name = req->params[0];
-	json_t				*rendered = NULL, *decision = NULL;
+	json_t				*decision = NULL;
 	int64_t				 if_match;
 
-	memset(&obj, 0, sizeof(obj));
-	if (services_check_name(name, &err) == -1)
-		goto fail;
-	if (api_name_is_remote(name)) {
-		nsreg_error_set(&err, NSREG_INVALID_ARGUMENT, "name",
-		    "%s belongs to another registry and cannot be written "
-		    "here", name);
-		goto fail;
+	nsreg_error_clear(&err);
+	if (services_check_name(req->params[0], &err) == -1 ||
+	    api_if_match(req, &if_match, &err) == -1) {
+		http_reply_error(req, &err);
+		return;
 	}
-	if (api_if_match(req, &if_match, &err) == -1)
-		goto fail;
-	obj.kind = STORE_SERVICE;
-	if ((obj.doc = services_doc(name, req->json, &err)) == NULL)
-		goto fail;
-	if ((obj.name = strdup(name)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
+	if (api_services_prepare(srv, req, req->params[0], req->json, &obj,
+	    &decision, &err) == -1) {
+		api_reply_denied(req, &err, decision);
+		return;
 	}
-	/* publish: the condition sees the record being written. */
-	if ((rendered = store_object_render(&obj)) == NULL) {
-		nsreg_error_set(&err, NSREG_INTERNAL, NULL, "out of memory");
-		goto fail;
-	}
-	subj.service = name;
-	subj.service_obj = rendered;
-	if (api_authorize(srv, req, ADMISSION_ACTION_PUBLISH, &subj,
-	    &decision, &err) == -1)
-		goto denied;
-	json_decref(decision);
-	json_decref(rendered);
-	/*
-	 * The vl3 pool cannot change under live grants: answered here, and
-	 * enforced by the store inside the write (a grant may come between).
-	 */
-	if (grants_check_service(srv->grants, name, obj.doc, req->now,
-	    &err) == -1)
-		goto fail;
 	api_put_object(srv, req, &obj, if_match, NULL, NULL);
-	return;
-denied:
-	json_decref(rendered);
-	store_object_clear(&obj);
-	api_reply_denied(req, &err, decision);
-	return;
-fail:
-	store_object_clear(&obj);
-	http_reply_error(req, &err);
 }
 
-/* A delete authorised for one revision of the record. */
-/* A record that moved since it was authorised is decided again. */
-static int
-services_delete_check(const struct store_object *cur,
+int
+api_services_delete_check(const struct store_object *cur,
     struct store_object *obj, void *arg, struct nsreg_error *err)
 {
 	struct api_write	*d = arg;
@@ -348,7 +362,7 @@ api_services_get(struct server *srv, struct http_request *req)
 		return;
 	}
 	api_find_or_delete(srv, req, STORE_SERVICE, name,
-	    ADMISSION_ACTION_FIND, services_delete_check);
+	    ADMISSION_ACTION_FIND, api_services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);
@@ -363,7 +377,7 @@ api_services_delete(struct server *srv, struct http_request *req)
 	if (services_check_name(name, &err) == -1)
 		goto fail;
 	api_find_or_delete(srv, req, STORE_SERVICE, name,
-	    ADMISSION_ACTION_PUBLISH, services_delete_check);
+	    ADMISSION_ACTION_PUBLISH, api_services_delete_check);
 	return;
 fail:
 	http_reply_error(req, &err);

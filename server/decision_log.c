@@ -299,6 +299,10 @@ decision_log_format(const struct decision_log_entry *e, char *buf,
 	dl_str(&o, e->endpoint);
 	dl_lit(&o, ",\"grant\":");
 	dl_str(&o, e->grant);
+	if (e->protocol != NULL) {
+		dl_lit(&o, ",\"protocol\":");
+		dl_str(&o, e->protocol);
+	}
 	dl_lit(&o, ",\"decision\":");
 	dl_decision(&o, e);
 	if (e->list) {

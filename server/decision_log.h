@@ -22,8 +22,9 @@
  *
  * An entry is
  *   {"time","principal","action","service","endpoint","grant",
- *    "decision":{"decision","reasons","errors","audit"}}
- * with null for what the decision was not about; an admin's bypass has
+ *    "protocol","decision":{"decision","reasons","errors","audit"}}
+ * with null for what the decision was not about ("protocol", the
+ * request's "http/1.1", "h2" or "grpc", is left out when unknown); an admin's bypass has
  * "decision":{"decision":"allow","reasons":["admin"],...,"bypass":true};
  * the summary of a filtered list adds "list":{"found","hidden"}, a
  * coalesced entry "count", and a request a peer registry made on a
@@ -69,6 +70,7 @@ struct decision_log_entry {
 	const char			*service;
 	const char			*endpoint;
 	const char			*grant;
+	const char			*protocol;	/* NULL: left out */
 	const struct policy_decision	*decision;
 	int				 bypass;
 	int				 list;

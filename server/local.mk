@@ -50,6 +50,10 @@ server_libnsregd_a_SOURCES = \
 server_libnsregd_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(GNUTLS_CFLAGS) \
 	$(NGHTTP2_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(CURL_CFLAGS)
+# The NSM registry protocol over gRPC (proto/ generates its messages).
+server_libnsregd_a_SOURCES += server/grpc.c server/grpc.h \
+	server/grpc_registry.c
+server_libnsregd_a_CFLAGS += $(PROTOBUF_C_CFLAGS)
 
 # The development CA and SVID minting (--dev, nsreg-svid, tests): apart
 # from verification (server/identity/).
@@ -67,6 +71,7 @@ NSREGD_LIBS = server/libnsregd.a server/store/libnsregstore.a \
 	server/libnsregcore.a $(MHD_LIBS) $(GNUTLS_LIBS) $(NGHTTP2_LIBS) \
 	$(SQLITE_LIBS) \
 	$(LIBPQ_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CURL_LIBS) $(LIBS)
+NSREGD_LIBS += proto/libnsregproto.a $(PROTOBUF_C_LIBS)
 
 sbin_PROGRAMS += server/nsregd
 server_nsregd_SOURCES = server/nsregd.c

@@ -23,6 +23,7 @@
 #include "peer_watch.h"
 #include "grant.h"
 #include "grants.h"
+#include "grpc.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
@@ -196,6 +197,9 @@ server_run(struct http_request *req, void *arg)
 static int
 server_admit(struct http_request *req, void *arg)
 {
+	/* gRPC is routed by grpc_dispatch once the message is in. */
+	if (grpc_content_type(http_header(req, "Content-Type"), NULL))
+		return 0;
 	return server_admit_route(arg, req) != NULL ? 0 : -1;
 }
 
@@ -207,6 +211,12 @@ server_dispatch(struct http_request *req, void *arg)
 	struct nsreg_error	 err;
 
 	nsreg_error_clear(&err);
+	/* NSM's registry protocol, before any REST routing (grpc.h). */
+	if (r == NULL && grpc_content_type(http_header(req, "Content-Type"),
+	    NULL)) {
+		grpc_dispatch(srv, req);
+		return;
+	}
 	/* Admitted already when the request had a body. */
 	if (r == NULL && (r = server_admit_route(srv, req)) == NULL)
 		return;

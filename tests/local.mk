@@ -38,6 +38,13 @@ tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c
 tests_unit_test_hashmap_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_hashmap_LDADD = $(TEST_LIBS)
 
+# gRPC framing, grpc-message, grpc-timeout, the status table (issue 13).
+check_PROGRAMS += tests/unit/test_grpc
+TESTS += tests/unit/test_grpc
+tests_unit_test_grpc_SOURCES = tests/unit/test_grpc.c
+tests_unit_test_grpc_CFLAGS = $(TEST_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_unit_test_grpc_LDADD = $(TEST_LIBS)
+
 # The watch ring's memory bound (issue 18 item 1).
 check_PROGRAMS += tests/unit/test_watch_ring
 TESTS += tests/unit/test_watch_ring
@@ -204,6 +211,15 @@ clean-local: clean-local-ui
 clean-local-ui:
 	rm -rf tests/ui.run
 .PHONY: clean-local-ui
+# NSM's registry protocol over gRPC, driven by @grpc/grpc-js against a
+# live nsregd --dev (issue 13).
+TESTS += tests/grpc/registry.sh
+EXTRA_DIST += tests/grpc/registry.sh tests/grpc/registry.mjs \
+	tests/grpc/package.json tests/grpc/package-lock.json
+clean-local: clean-local-grpc
+clean-local-grpc:
+	rm -rf tests/grpc.run
+.PHONY: clean-local-grpc
 
 # The admission-rule language (policy/): its library, CLI and the CEL
 # conformance suite.

@@ -1,0 +1,78 @@
+#!/bin/sh
+# registry.sh - NSM's registry protocol (gRPC) against a live
+# "nsregd --dev" on free ports, driven by @grpc/grpc-js and
+# @grpc/proto-loader loading proto/registry.proto
+# (tests/grpc/registry.mjs), one TAP line per check.  The npm packages
+# are installed into the build directory from tests/grpc/package-lock.json
+# once.
+srcdir=${NSREG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+builddir=${NSREG_BUILDDIR:-$srcdir}
+work=$builddir/tests/grpc.run
+nsregd=$builddir/server/nsregd
+svid=$builddir/server/nsreg-svid
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 ||
+    ! command -v curl >/dev/null 2>&1; then
+	echo "Bail out! node, npm and curl are required"
+	exit 1
+fi
+if [ ! -x "$nsregd" ] || [ ! -x "$svid" ]; then
+	echo "Bail out! $nsregd or $svid not built"
+	exit 1
+fi
+
+mkdir -p "$work" || { echo "Bail out! cannot create $work"; exit 1; }
+for f in package.json package-lock.json registry.mjs; do
+	cp "$srcdir/tests/grpc/$f" "$work/$f" || {
+		echo "Bail out! cannot copy $f"; exit 1; }
+done
+chmod u+w "$work"/*
+if [ ! -d "$work/node_modules/@grpc/grpc-js" ] ||
+    ! cmp -s "$work/package-lock.json" \
+    "$work/node_modules/.nsreg-package-lock.json"; then
+	if ! (cd "$work" && npm ci --no-audit --no-fund >npm.log 2>&1); then
+		echo "Bail out! npm ci failed (see $work/npm.log)"
+		exit 1
+	fi
+	cp "$work/package-lock.json" "$work/node_modules/.nsreg-package-lock.json"
+fi
+
+# Two free consecutive ports: https on the first, h2 on the next.
+port=$(node -e 'const net = require("net");
+function pick() {
+	const a = net.createServer();
+	a.listen(0, "127.0.0.1", () => {
+		const p = a.address().port;
+		const b = net.createServer();
+		b.once("error", () => { a.close(); pick(); });
+		b.listen(p + 1, "127.0.0.1", () => {
+			console.log(p); a.close(); b.close();
+		});
+	});
+}
+pick();')
+dev=$work/dev
+rm -rf "$dev"
+"$nsregd" --dev "$dev" --port "$port" >"$work/nsregd.log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT INT TERM
+i=0
+until curl -sf --cacert "$dev/bundle.pem" "https://127.0.0.1:$port/readyz" \
+    >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ "$i" -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
+		echo "Bail out! nsregd did not start (see $work/nsregd.log)"
+		exit 1
+	fi
+	sleep 0.1
+done
+if ! "$svid" -d "$dev" x509 spiffe://example.org/ns/default/sa/other \
+    -o "$work/other.pem" -k "$work/other.key" >"$work/svid.log" 2>&1; then
+	echo "Bail out! nsreg-svid failed (see $work/svid.log)"
+	exit 1
+fi
+
+NSREG_URL="https://127.0.0.1:$port" NSREG_H2="127.0.0.1:$((port + 1))" \
+    NSREG_DEV="$dev" NSREG_PROTO="$srcdir/proto" \
+    OTHER_CERT="$work/other.pem" OTHER_KEY="$work/other.key" \
+    node "$work/registry.mjs"
