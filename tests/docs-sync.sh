@@ -47,6 +47,16 @@ for code in $(sed -n 's/.*\[NSREG_[A-Z_]*\] =[[:space:]]*{ "\([a-z_]*\)", [0-9]*
 	check "openapi.yaml lists error $code" \
 	    grep -q "\b$code\b" "$src/schema/openapi.yaml"
 done
+# The gRPC status of each error code (server/grpc.c's table).
+sed -n 's/^[[:space:]]*\[NSREG_\([A-Z_]*\)\] = GRPC_\([A-Z_]*\),$/\1 \2/p' \
+    "$src/server/grpc.c" > "${TMPDIR:-/tmp}/nsreg-grpc.$$"
+while read -r code st; do
+	[ "$code" = OK ] && continue
+	code=$(echo "$code" | tr 'A-Z' 'a-z')
+	check "nsreg-api(7) maps error $code to gRPC $st" \
+	    grep -q "^\.It $code Ta [0-9]* Ta $st\$" "$src/man/nsreg-api.7"
+done < "${TMPDIR:-/tmp}/nsreg-grpc.$$"
+rm -f "${TMPDIR:-/tmp}/nsreg-grpc.$$"
 for fn in $(sed -n 's/.*\(PRED\|CONV\)("\([A-Za-z.]*\)".*/\2/p
     s/.*\.name = "\([A-Za-z.]*\)".*/\1/p' "$src/policy/cel_net.c"); do
 	check "nsreg-policy(7) documents $fn()" \

@@ -220,6 +220,8 @@ clean-local: clean-local-grpc
 clean-local-grpc:
 	rm -rf tests/grpc.run
 .PHONY: clean-local-grpc
+# Its benchmark (tests/bench/run): gRPC against REST over one h2 listener.
+EXTRA_DIST += tests/bench/grpc.sh tests/bench/h2load.mjs
 
 # The admission-rule language (policy/): its library, CLI and the CEL
 # conformance suite.

@@ -103,6 +103,7 @@ request(struct admission_caller *req)
 {
 	struct principal	*p = &bench_principal;
 
+	memset(req, 0, sizeof(*req));
 	memset(p, 0, sizeof(*p));
 	p->auth = PRINCIPAL_X509;
 	snprintf(p->id, sizeof(p->id), "%s", BENCH_ID);

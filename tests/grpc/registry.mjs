@@ -47,10 +47,13 @@ const pkg = grpc.loadPackageDefinition(def).registry;
 function creds(c, k) {
 	return grpc.credentials.createSsl(ca, k ?? null, c ?? null);
 }
+// The server's SVID names localhost and 127.0.0.1; TLS's server name
+// must not be an IP address.
+const chan = { 'grpc.ssl_target_name_override': 'localhost' };
 function clients(cr) {
 	return {
-		ns: new pkg.NetworkServiceRegistry(h2, cr),
-		nse: new pkg.NetworkServiceEndpointRegistry(h2, cr),
+		ns: new pkg.NetworkServiceRegistry(h2, cr, chan),
+		nse: new pkg.NetworkServiceEndpointRegistry(h2, cr, chan),
 	};
 }
 const me = clients(creds(cert, key));

@@ -195,7 +195,7 @@ static const struct decision_case decision_cases[] = {
 Test(admission, decides_a_table_of_callers_without_a_request)
 {
 	const struct decision_case	*c;
-	struct admission_caller		 cl;
+	struct admission_caller		 cl = { 0 };
 	struct admission_subject	 subj;
 	struct principal		 p;
 	struct nsreg_error		 err;
@@ -246,7 +246,7 @@ Test(admission, decides_a_table_of_callers_without_a_request)
 
 Test(admission, an_endpoint_offering_services_is_found_by_one_and_registered_by_all)
 {
-	struct admission_caller		cl;
+	struct admission_caller		cl = { 0 };
 	struct admission_subject	subj;
 	struct principal		p;
 	struct nsreg_error		err;
@@ -275,7 +275,7 @@ Test(admission, an_endpoint_offering_services_is_found_by_one_and_registered_by_
 
 Test(admission, rules_and_services_follow_the_store)
 {
-	struct admission_caller		cl;
+	struct admission_caller		cl = { 0 };
 	struct admission_subject	subj;
 	struct principal		p;
 	struct nsreg_error		err;
@@ -322,7 +322,7 @@ match_all(const json_t *o, void *arg)
 
 Test(admission, lists_are_filtered_item_by_item)
 {
-	struct admission_caller	 cl;
+	struct admission_caller	 cl = { 0 };
 	struct principal	 p;
 	struct nsreg_error	 err;
 	struct store_query	 q;
