@@ -108,9 +108,9 @@ for n in rest_find:"$rf" grpc_find:"$gf" rest_put:"$rp" grpc_put:"$gp"; do
 	    "p99_ms $(jfield p99_ms "$r")"
 done
 fr=$(awk -v a="$(jfield rps "$gf")" -v b="$(jfield rps "$rf")" \
-    'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 pr=$(awk -v a="$(jfield rps "$gp")" -v b="$(jfield rps "$rp")" \
-    'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+    'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 echo "find_ratio $fr register_ratio $pr"
 awk -v r="$fr" 'BEGIN { exit !(r >= 0.8) }' || ok=1
 awk -v r="$pr" 'BEGIN { exit !(r >= 0.8) }' || ok=1

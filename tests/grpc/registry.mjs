@@ -478,6 +478,23 @@ async function main() {
 	    wd.err?.code);
 	ok(await watchersUntil(base, 5000) === base,
 	    'the expired watch is freed');
+	// The server ends it itself: a raw HTTP/2 call that never cancels.
+	r = await new Promise((resolve) => {
+		const t = Date.now();
+		const s = session.request({ ':method': 'POST',
+		    ':path': '/registry.NetworkServiceEndpointRegistry/Find',
+		    'content-type': 'application/grpc', te: 'trailers',
+		    'grpc-timeout': '1500m' });
+		let tr = null;
+		s.on('trailers', (h) => { tr = h; });
+		s.on('data', () => {});
+		s.on('end', () => resolve({ tr, ms: Date.now() - t }));
+		s.on('error', (e) => resolve({ tr, ms: -1, e: String(e) }));
+		s.end(Buffer.from([0, 0, 0, 0, 2, 0x10, 0x01]));
+	});
+	ok(r.tr && r.tr['grpc-status'] === '4' && r.ms >= 1400 &&
+	    r.ms < 5000, 'the server ends a watch at its grpc-timeout ' +
+	    'with DEADLINE_EXCEEDED', r);
 	r = await find(me.nse, { network_service_endpoint: {} },
 	    undefined, { deadline: Date.now() + 5000 });
 	ok(!r.err, 'a Find within its deadline succeeds', r.err?.details);
