@@ -117,7 +117,7 @@ fail:
 
 static const char *const decisions_eval_fields[] = {
 	"principal", "claims", "action", "service", "endpoint", "labels",
-	"auth", "remote_addr", "time", NULL
+	"auth", "remote_addr", "time", "protocol", "nsm_path", NULL
 };
 static const char *const decisions_eval_service_fields[] = {
 	"name", "payload", "labels", NULL
@@ -186,6 +186,7 @@ decisions_evaluate(struct server *srv, const json_t *body, int64_t now,
 	struct store_object	 stored;
 	const json_t		*jp, *claims, *action, *service, *endpoint;
 	const json_t		*labels, *auth, *addr, *tm, *svc_obj = NULL;
+	const json_t		*proto, *nsm_path;
 	json_t			*ep_obj = NULL;
 	const char		*svc_name = NULL, *ep_name = NULL;
 	char			 td[SPIFFE_TD_MAX + 1];
@@ -206,8 +207,19 @@ decisions_evaluate(struct server *srv, const json_t *body, int64_t now,
 	    validate_member(body, "auth", JSON_STRING, "", &auth, err) == -1 ||
 	    validate_member(body, "remote_addr", JSON_STRING, "", &addr,
 	    err) == -1 ||
-	    validate_member(body, "time", JSON_STRING, "", &tm, err) == -1)
+	    validate_member(body, "time", JSON_STRING, "", &tm, err) == -1 ||
+	    validate_member(body, "protocol", JSON_STRING, "", &proto,
+	    err) == -1 ||
+	    validate_member(body, "nsm_path", JSON_ARRAY, "", &nsm_path,
+	    err) == -1)
 		goto out;
+	if (proto != NULL && strcmp(json_string_value(proto), "http/1.1") != 0 &&
+	    strcmp(json_string_value(proto), "h2") != 0 &&
+	    strcmp(json_string_value(proto), "grpc") != 0) {
+		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "protocol",
+		    "protocol: must be http/1.1, h2 or grpc");
+		goto out;
+	}
 	if (jp == NULL) {
 		nsreg_error_set(err, NSREG_INVALID_ARGUMENT, "principal",
 		    "principal: required (a SPIFFE ID)");
@@ -246,6 +258,8 @@ decisions_evaluate(struct server *srv, const json_t *body, int64_t now,
 	}
 	rq.labels = labels;
 	rq.remote_addr = addr != NULL ? json_string_value(addr) : NULL;
+	rq.protocol = proto != NULL ? json_string_value(proto) : NULL;
+	rq.nsm_path = nsm_path;
 
 	service = json_object_get(body, "service");
 	if (json_is_string(service)) {

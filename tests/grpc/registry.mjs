@@ -415,6 +415,14 @@ async function main() {
 	ok(!r.err, 'without path metadata the rule does not apply',
 	    r.err?.details);
 	await unary(me.nse, 'Unregister', { name: 'db-5' });
+	r = await rest('POST', '/v1/decisions/evaluate', {
+		principal: 'spiffe://example.org/ns/default/sa/client',
+		action: 'register', endpoint: 'db-5', protocol: 'grpc',
+		nsm_path: [{ name: 'bad-nsmgr', id: 'b' }],
+	}, admin);
+	ok(r.status === 200 && r.json.decision === 'deny' &&
+	    r.json.reasons.includes('no-bad-manager'),
+	    'evaluate takes protocol and nsm_path', r.data);
 	for (const p of ['hide-db-2', 'no-evil', 'no-bad-manager'])
 		await rest('DELETE', `/v1/policies/${p}`, undefined, admin);
 
