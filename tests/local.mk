@@ -186,7 +186,7 @@ tests_integration_test_trust_domains_SOURCES = \
 	tests/integration/test_trust_domains.c $(IDFIX_SOURCES)
 tests_integration_test_trust_domains_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
-# Three nsregd on one PostgreSQL database (run by tests/pg/store.sh).
+# Three nsregd on one PostgreSQL database (run by tests/pg/cluster.sh).
 check_PROGRAMS += tests/integration/test_cluster_pg
 tests_integration_test_cluster_pg_SOURCES = \
 	tests/integration/test_cluster_pg.c $(IDFIX_SOURCES)
@@ -394,8 +394,8 @@ tests_unit_test_store_SOURCES = tests/unit/test_store.c
 tests_unit_test_store_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
 	$(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_store_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
-TESTS += tests/unit/test_store tests/pg/store.sh
-# Several stores on one PostgreSQL database (run by tests/pg/store.sh).
+TESTS += tests/unit/test_store tests/pg/store.sh tests/pg/cluster.sh
+# Several stores on one PostgreSQL database (run by tests/pg/cluster.sh).
 check_PROGRAMS += tests/unit/test_store_follow
 tests_unit_test_store_follow_SOURCES = tests/unit/test_store_follow.c
 tests_unit_test_store_follow_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
@@ -407,7 +407,8 @@ tests_unit_test_pg_explain_SOURCES = tests/unit/test_pg_explain.c
 tests_unit_test_pg_explain_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) \
 	$(LIBPQ_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_pg_explain_LDADD = $(CRITERION_LIBS) $(STORE_TEST_LIBS)
-EXTRA_DIST += tests/pg/store.sh tests/pg/pg-start.sh tests/pg/pg-stop.sh
+EXTRA_DIST += tests/pg/store.sh tests/pg/pg-start.sh tests/pg/pg-stop.sh \
+	tests/pg/cluster.sh
 
 # Storage benchmark (tests/bench/store runs it; not part of make check).
 EXTRA_PROGRAMS += tests/bench/store_bench
