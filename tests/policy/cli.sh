@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 n=0
 fails=0
 
-echo "1..18"
+echo "1..19"
 
 # expect NAME WANT_RC WANT_OUTPUT_SUBSTRING -- COMMAND...
 expect() {
