@@ -916,3 +916,96 @@ Test(h2, a_watch_respects_flow_control)
 	h2_raw_end(&raw);
 	nsregd_cleanup(&s);
 }
+
+/* Connect to port on loopback; the socket. */
+static int
+h2_connect(unsigned short port)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	cr_assert_geq(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Milliseconds until the server closes fd (reading what it sends). */
+static long
+h2_closed_after(int fd, long max_ms)
+{
+	struct pollfd	pfd;
+	char		buf[4096];
+	int64_t		start = util_mono_us() / 1000, now;
+
+	for (;;) {
+		now = util_mono_us() / 1000;
+		if (now - start >= max_ms)
+			return -1;
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 100) == 1 && recv(fd, buf, sizeof(buf), 0) <= 0)
+			return (long)(util_mono_us() / 1000 - start);
+	}
+}
+
+/*
+ * Deadlines: the preface and first head within header-timeout (here a
+ * silent TLS client and a silent h2c one), then h2-idle-timeout without
+ * a stream; a connection with a live stream stays.
+ */
+Test(h2, silent_and_idle_connections_are_closed)
+{
+	struct nsregd	s, h2, h2c;
+	struct hcred	c;
+	struct h2_raw	raw;
+	long		ms;
+	int		fd;
+
+	h2_start(&s, &h2, &h2c, "header-timeout 1s\nh2-idle-timeout 2\n");
+	fd = h2_connect(h2.port);
+	ms = h2_closed_after(fd, 8000);
+	cr_expect(ms >= 500 && ms < 5000, "silent TLS client: %ld ms", ms);
+	close(fd);
+	fd = h2_connect(h2c.port);
+	ms = h2_closed_after(fd, 8000);
+	cr_expect(ms >= 500 && ms < 5000, "silent h2c client: %ld ms", ms);
+	close(fd);
+	/* One request, then nothing: GOAWAY and close after the idle time. */
+	hcred_jwt(&s, &c);
+	(void)h2_raw_request(&raw, h2c.port, "GET", "/v1/whoami", c.bearer,
+	    NULL, 0, 0);
+	h2_raw_pump(&raw, 3000);
+	cr_expect_str_eq(raw.status, "200");
+	ms = h2_closed_after(raw.fd, 10000);
+	cr_expect(ms >= 0 && ms < 6000, "idle connection: %ld ms", ms);
+	h2_raw_end(&raw);
+	/* A watch keeps its connection past the idle time. */
+	(void)h2_raw_request(&raw, h2c.port, "GET",
+	    "/v1/services?watch=true", c.bearer, NULL, 0, 0);
+	h2_raw_pump(&raw, 4000);
+	cr_expect_str_eq(raw.status, "200");
+	cr_expect_eq(raw.closed, 0, "the watch ended");
+	h2_raw_end(&raw);
+	nsregd_cleanup(&s);
+}
+
+/* max-connections-per-address holds on the h2 listener too. */
+Test(h2, connections_per_address_are_bounded)
+{
+	struct nsregd	s, h2;
+	int		fd[3], i;
+	long		ms;
+
+	h2_start(&s, &h2, NULL, "max-connections-per-address 2\n");
+	for (i = 0; i < 3; i++)
+		fd[i] = h2_connect(h2.port);
+	ms = h2_closed_after(fd[2], 3000);
+	cr_expect(ms >= 0 && ms < 1000, "a third connection: %ld ms", ms);
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+	nsregd_cleanup(&s);
+}
