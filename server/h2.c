@@ -51,6 +51,8 @@
 #define H2_TRAILERS_MAX		8
 #define H2_STOP_WAIT_MS		10000
 #define H2_RATELOG_MS		10000
+#define H2_OUT_MAX		(64 * 1024)	/* written at once */
+#define H2_DISCARD_MAX		(64ULL * 1024 * 1024)	/* read, dropped */
 
 enum h2_kind {
 	H2_LISTENER = 1,
@@ -116,7 +118,9 @@ struct h2_conn {
 	int			 handshaking;
 	nghttp2_session		*ng;
 	unsigned char		*out;	/* written in part: the rest */
-	size_t			 out_len, out_off;
+	size_t			 out_len, out_off, out_cap;
+	int			 dirty;		/* h2_drain: to flush */
+	struct h2_conn		*dirty_next;
 	uint32_t		 events;
 	int64_t			 deadline;	/* ms: first request head */
 	int64_t			 idle_since;	/* ms: no stream since */
@@ -158,6 +162,10 @@ struct h2_req {
 	int			 dispatched;
 	int			 closed;	/* stream gone while away */
 	int			 submitted;
+	int			 rst_when_sent;	/* after an early reply */
+	int			 rst_sent;
+	int			 await_end;	/* reply sent but END_STREAM */
+	unsigned long long	 discarded;	/* body after an early reply */
 	atomic_int		 refs;
 	/* The head as received. */
 	char			*fbuf;	/* name NUL value NUL ... */
@@ -891,6 +899,9 @@ h2_req_begin(struct h2_req *r)
 		nsreg_error_set(&err, NSREG_PAYLOAD_TOO_LARGE, NULL,
 		    "request body larger than max-body (%zu bytes)",
 		    srv->max_body);
+		/* Too much even to drop: reset once answered. */
+		if ((unsigned long long)r->clen > H2_DISCARD_MAX)
+			r->rst_when_sent = 1;
 		goto refuse;
 	}
 	return;
@@ -1018,8 +1029,25 @@ h2_on_data(nghttp2_session *ng, uint8_t flags, int32_t sid,
 
 	(void)flags;
 	if ((r = nghttp2_session_get_stream_user_data(ng, sid)) == NULL ||
-	    r->replied || r->dispatched)
-		return 0;	/* answered already: dropped */
+	    r->dispatched)
+		return 0;
+	if (r->replied) {
+		/*
+		 * Answered before the end of its body (413, a bad head):
+		 * the rest is read and dropped, as on HTTP/1.1, so that
+		 * clients still sending see the answer (a reset at once
+		 * makes some report an error instead), up to a bound past
+		 * which the stream is reset.
+		 */
+		r->discarded += len;
+		if (r->discarded > H2_DISCARD_MAX && r->submitted &&
+		    !r->rst_sent) {
+			r->rst_sent = 1;
+			nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, sid,
+			    NGHTTP2_NO_ERROR);
+		}
+		return 0;
+	}
 	if (r->body_len + len > srv->max_body) {
 		free(r->body);
 		r->body = NULL;
@@ -1066,11 +1094,16 @@ h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 		r->complete = 1;
 		if (!r->replied && !r->dispatched)
 			h2_dispatch(r);
+		else if (r->await_end) {
+			/* The early answer may end its stream now. */
+			r->await_end = 0;
+			nghttp2_session_resume_data(ng, f->hd.stream_id);
+		}
 	}
 	return 0;
 }
 
-/* After a reply sent before the request's end: reset what still comes. */
+/* After a reply sent before the request's end, past H2_DISCARD_MAX. */
 static int
 h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
@@ -1081,9 +1114,12 @@ h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
 	if ((r = nghttp2_session_get_stream_user_data(ng,
-	    f->hd.stream_id)) != NULL && !r->complete)
+	    f->hd.stream_id)) != NULL && !r->complete && r->rst_when_sent &&
+	    !r->rst_sent) {
+		r->rst_sent = 1;
 		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE,
 		    f->hd.stream_id, NGHTTP2_NO_ERROR);
+	}
 	return 0;
 }
 
@@ -1124,10 +1160,24 @@ h2_body_read(nghttp2_session *ng, int32_t sid, uint8_t *buf, size_t len,
 	n = r->rlen - r->roff;
 	if (n > len)
 		n = len;
-	memcpy(buf, r->rbody + r->roff, n);
+	if (r->req.method == HTTP_HEAD)
+		n = 0;
+	if (n > 0)
+		memcpy(buf, r->rbody + r->roff, n);
 	r->roff += n;
-	if (r->roff == r->rlen)
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
+	if (r->roff < r->rlen && r->req.method != HTTP_HEAD)
+		return (ssize_t)n;
+	/*
+	 * An early answer (413, a bad head) while the client still sends
+	 * its body: END_STREAM waits for the client's, as nghttp2 would
+	 * otherwise reset the stream and some clients (curl 7.88) then
+	 * report an error instead of the answer.
+	 */
+	if (!r->complete && !r->rst_when_sent && !r->rst_sent) {
+		r->await_end = 1;
+		return n > 0 ? (ssize_t)n : NGHTTP2_ERR_DEFERRED;
+	}
+	*flags |= NGHTTP2_DATA_FLAG_EOF;
 	return (ssize_t)n;
 }
 
@@ -1225,10 +1275,14 @@ h2_req_respond(struct h2_req *r)
 		prd.source.ptr = r;
 		prd.read_callback = h2_stream_read;
 		p = &prd;
-	} else if (r->req.status != HTTP_NO_CONTENT && r->req.status != 304) {
-		snprintf(clen, sizeof(clen), "%zu", r->rlen);
-		h2_nv_add("content-length", clen, &v);
-		if (r->rlen > 0 && r->req.method != HTTP_HEAD) {
+	} else {
+		if (r->req.status != HTTP_NO_CONTENT &&
+		    r->req.status != 304) {
+			snprintf(clen, sizeof(clen), "%zu", r->rlen);
+			h2_nv_add("content-length", clen, &v);
+		}
+		if ((r->rlen > 0 && r->req.method != HTTP_HEAD) ||
+		    (!r->complete && !r->rst_when_sent)) {
 			prd.source.ptr = r;
 			prd.read_callback = h2_body_read;
 			p = &prd;
@@ -1290,49 +1344,57 @@ h2_conn_session(struct h2_conn *c)
 }
 
 /*
- * Write what is pending, then what nghttp2 has, until the socket is
- * full (then wait for EPOLLOUT and pull nothing more: the streams' data
- * stays with their producers).  0, or -1 when the connection is over.
+ * Gather what nghttp2 has to send, up to H2_OUT_MAX, and write it at once
+ * (one TLS record per 16 KiB, not one per frame), until nghttp2 has
+ * nothing more or the socket is full: then wait for EPOLLOUT and pull
+ * nothing more, so that the streams' data stays with their producers.
+ * The buffer is freed once written (an idle connection holds none).
+ * 0, or -1 when the connection is over.
  */
 static int
 h2_conn_flush(struct h2_conn *c)
 {
 	const uint8_t	*data;
+	unsigned char	*nb;
 	ssize_t		 n, w;
+	size_t		 cap;
 
 	if (c->ng == NULL || c->dead)
 		return 0;
 	for (;;) {
-		if (c->out_off < c->out_len) {
-			w = h2_io_write(c, c->out + c->out_off,
-			    c->out_len - c->out_off);
-			if (w < 0)
+		while (c->out_len < H2_OUT_MAX) {
+			if ((n = nghttp2_session_mem_send(c->ng, &data)) < 0)
 				return -1;
-			c->out_off += (size_t)w;
-			if (c->out_off < c->out_len) {
-				h2_conn_events(c, EPOLLIN | EPOLLOUT);
-				return 0;
+			if (n == 0)
+				break;
+			if (c->out_len + (size_t)n > c->out_cap) {
+				cap = c->out_len + (size_t)n;
+				if (cap < H2_OUT_MAX)
+					cap = H2_OUT_MAX;
+				if ((nb = realloc(c->out, cap)) == NULL)
+					return -1;
+				c->out = nb;
+				c->out_cap = cap;
 			}
-			c->out_off = c->out_len = 0;
+			memcpy(c->out + c->out_len, data, (size_t)n);
+			c->out_len += (size_t)n;
 		}
-		if ((n = nghttp2_session_mem_send(c->ng, &data)) < 0)
-			return -1;
-		if (n == 0)
+		if (c->out_off == c->out_len)
 			break;
-		w = h2_io_write(c, data, (size_t)n);
+		w = h2_io_write(c, c->out + c->out_off,
+		    c->out_len - c->out_off);
 		if (w < 0)
 			return -1;
-		if (w < n) {
-			unsigned char	*nb;
-
-			if ((nb = realloc(c->out, (size_t)(n - w))) == NULL)
-				return -1;
-			c->out = nb;
-			memcpy(c->out, data + w, (size_t)(n - w));
-			c->out_len = (size_t)(n - w);
-			c->out_off = 0;
+		c->out_off += (size_t)w;
+		if (c->out_off < c->out_len) {
+			h2_conn_events(c, EPOLLIN | EPOLLOUT);
+			return 0;
 		}
+		c->out_off = c->out_len = 0;
 	}
+	free(c->out);
+	c->out = NULL;
+	c->out_cap = 0;
 	h2_conn_events(c, EPOLLIN);
 	if (!nghttp2_session_want_read(c->ng) &&
 	    !nghttp2_session_want_write(c->ng))
@@ -1579,13 +1641,23 @@ h2_accept(struct h2_server *srv, struct h2_listener *l)
 	}
 }
 
+static void
+h2_conn_dirty(struct h2_conn **list, struct h2_conn *c)
+{
+	if (c->dirty || c->dead)
+		return;
+	c->dirty = 1;
+	c->dirty_next = *list;
+	*list = c;
+}
+
 /* Replies back from the handlers, then streams with data. */
 static void
 h2_drain(struct h2_server *srv)
 {
 	struct h2_req		*r;
 	struct h2_stream	*s;
-	struct h2_conn		*c;
+	struct h2_conn		*c, *dirty = NULL;
 	uint64_t		 v;
 	ssize_t			 n;
 
@@ -1611,8 +1683,7 @@ h2_drain(struct h2_server *srv)
 			continue;
 		}
 		h2_req_respond(r);
-		if (h2_conn_flush(c) == -1)
-			h2_conn_close(c);
+		h2_conn_dirty(&dirty, c);
 	}
 	for (;;) {
 		pthread_mutex_lock(&srv->lock);
@@ -1630,6 +1701,12 @@ h2_drain(struct h2_server *srv)
 		s->deferred = 0;
 		c = s->r->conn;
 		nghttp2_session_resume_data(c->ng, s->r->sid);
+		h2_conn_dirty(&dirty, c);
+	}
+	/* One write per connection for all its replies and streams. */
+	while ((c = dirty) != NULL) {
+		dirty = c->dirty_next;
+		c->dirty = 0;
 		if (h2_conn_flush(c) == -1)
 			h2_conn_close(c);
 	}
@@ -1649,9 +1726,11 @@ h2_conn_slow_bodies(struct h2_conn *c, int64_t now_us)
 	if (srv->body_timeout_ms <= 0 || c->ng == NULL)
 		return;
 	for (r = c->reqs; r != NULL; r = r->next)
-		if (!r->complete && !r->replied && !r->dispatched &&
+		if (!r->complete && !r->dispatched && !r->rst_sent &&
+		    (!r->replied || r->submitted) &&
 		    now_us - r->req.start_us >= srv->body_timeout_ms * 1000) {
 			r->replied = 1;	/* nothing more is read */
+			r->rst_sent = 1;
 			nghttp2_submit_rst_stream(c->ng, NGHTTP2_FLAG_NONE,
 			    r->sid, NGHTTP2_CANCEL);
 			n++;
