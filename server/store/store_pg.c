@@ -630,54 +630,93 @@ store_pg_events_drop(struct store_pg *s)
 	s->nevents = 0;
 }
 
+/* Forget the events written after the first n (a job rolled back). */
+static void
+store_pg_events_cut(struct store_pg *s, size_t n)
+{
+	size_t	i;
+
+	for (i = n; i < s->nevents; i++) {
+		free(s->events[i].name);
+		json_decref(s->events[i].object);
+	}
+	if (n < s->nevents)
+		s->nevents = n;
+}
+
 /*
- * Run fn(s, arg) in one write transaction on s->wc, which holds the
- * revision row when it starts; again from the start on a serialisation
- * failure.  Once committed, the events go to the listener in order.
+ * Run the jobs of batch in one write transaction on s->wc, which holds
+ * the revision row when it starts; again from the start on a
+ * serialisation failure.  With several jobs, each runs in a savepoint:
+ * one that fails is rolled back alone (its revisions given back) and
+ * fails alone.  Once committed, the events go to the listener in
+ * order.  Sets each job's ret (and err when it failed).
  */
-int
-store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
-    void *arg, struct nsreg_error *err)
+static void
+store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 {
 	struct store_pg_params	 p;
+	struct store_pg_job	*j;
+	struct nsreg_error	 e;
 	PGresult		*r;
-	int64_t			 first = 0;
-	int			 tries, ret = -1;
+	int64_t			 first = 0, rev0;
+	size_t			 ev0;
+	int			 tries, multi, committed = 0;
 
+	multi = batch->next != NULL;
+	memset(&e, 0, sizeof(e));
 	pthread_mutex_lock(&s->wlock);
-	if ((s->wc = store_pg_conn_get(s, err)) == NULL)
+	if ((s->wc = store_pg_conn_get(s, &e)) == NULL)
 		goto unlock;
 	for (tries = 0; tries < STORE_PG_TRIES; tries++) {
 		s->wc->retry = 0;
 		store_pg_events_drop(s);
-		if (store_pg_exec(s->wc, "BEGIN", "begin", err) == -1)
+		for (j = batch; j != NULL; j = j->next)
+			j->ret = 0;
+		if (store_pg_exec(s->wc, "BEGIN", "begin", &e) == -1)
 			break;
 		if ((r = store_pg_run(s->wc, PG_REVISION_LOCK, 0, NULL,
-		    "revision", err)) == NULL)
+		    "revision", &e)) == NULL)
 			goto again;
 		if (PQntuples(r) != 1) {
 			PQclear(r);
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			nsreg_error_set(&e, NSREG_INTERNAL, NULL,
 			    "the revision counter is missing");
 			goto again;
 		}
 		first = s->next_rev = store_pg_int(r, 0, 0);
 		PQclear(r);
-		if (fn(s, arg) == -1)
-			goto again;
+		for (j = batch; j != NULL; j = j->next) {
+			if (multi && store_pg_exec(s->wc, "SAVEPOINT w",
+			    "savepoint", &e) == -1)
+				goto again;
+			rev0 = s->next_rev;
+			ev0 = s->nevents;
+			if (j->fn(s, j->arg) == 0)
+				continue;
+			j->ret = -1;
+			if (!multi || s->wc->retry)
+				goto again;
+			/* This job alone goes; its error stays its own. */
+			if (store_pg_exec(s->wc, "ROLLBACK TO SAVEPOINT w",
+			    "savepoint", &e) == -1)
+				goto again;
+			s->next_rev = rev0;
+			store_pg_events_cut(s, ev0);
+		}
 		if (s->next_rev != first) {
 			store_pg_param_int(&p, 0, s->next_rev);
 			p.v[1] = s->channel;
 			if ((r = store_pg_run(s->wc, s->wc->notify ?
 			    PG_REVISION_SET_NOTIFY : PG_REVISION_SET,
 			    s->wc->notify ? 2 : 1, p.v, "revision",
-			    err)) == NULL)
+			    &e)) == NULL)
 				goto again;
 			PQclear(r);
 		}
-		if (store_pg_exec(s->wc, "COMMIT", "commit", err) == -1)
+		if (store_pg_exec(s->wc, "COMMIT", "commit", &e) == -1)
 			goto again;
-		ret = 0;
+		committed = 1;
 		break;
 again:
 		if (PQtransactionStatus(s->wc->db) != PQTRANS_IDLE)
@@ -685,14 +724,70 @@ again:
 		if (!s->wc->retry)
 			break;
 	}
-	if (ret == 0 && s->listener != NULL && s->nevents > 0)
+	if (committed && s->listener != NULL && s->nevents > 0)
 		store_pg_follow_local(s, first);
 	store_pg_conn_put(s, s->wc);
 	s->wc = NULL;
 	store_pg_events_drop(s);
 unlock:
 	pthread_mutex_unlock(&s->wlock);
-	return ret;
+	for (j = batch; j != NULL; j = j->next) {
+		if (committed)
+			continue;
+		/* A job that failed by itself keeps its own error. */
+		if (j->ret == 0 && j->err != NULL)
+			*j->err = e;
+		j->ret = -1;
+	}
+}
+
+/*
+ * Run fn(s, arg) in a write transaction on s->wc holding the revision
+ * row, together with the writes queued meanwhile by other threads
+ * (group commit): the first writer to find nobody leading runs what is
+ * queued, the others wait for it.
+ */
+int
+store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
+    void *arg, struct nsreg_error *err)
+{
+	struct store_pg_job	 job, *batch, *j, *next;
+	size_t			 n;
+
+	memset(&job, 0, sizeof(job));
+	job.fn = fn;
+	job.arg = arg;
+	job.err = err;
+	job.ret = -1;
+	pthread_mutex_lock(&s->qlock);
+	*s->qtail = &job;
+	s->qtail = &job.next;
+	while (!job.done) {
+		if (s->leading) {
+			pthread_cond_wait(&s->qcond, &s->qlock);
+			continue;
+		}
+		s->leading = 1;
+		batch = s->queue;
+		for (j = batch, n = 1; j->next != NULL &&
+		    n < STORE_PG_GROUP_MAX; j = j->next, n++)
+			;
+		s->queue = j->next;
+		if (s->queue == NULL)
+			s->qtail = &s->queue;
+		j->next = NULL;
+		pthread_mutex_unlock(&s->qlock);
+		store_pg_write_batch(s, batch);
+		pthread_mutex_lock(&s->qlock);
+		for (j = batch; j != NULL; j = next) {
+			next = j->next;
+			j->done = 1;
+		}
+		s->leading = 0;
+		pthread_cond_broadcast(&s->qcond);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return job.ret;
 }
 
 /*
@@ -1410,6 +1505,8 @@ store_pg_close(void *b)
 	pthread_mutex_destroy(&s->plock);
 	pthread_cond_destroy(&s->pcond);
 	pthread_mutex_destroy(&s->wlock);
+	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->dlock);
 	free(s->url);
 	free(s);
@@ -1484,6 +1581,9 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_mutex_init(&s->plock, NULL);
 	pthread_cond_init(&s->pcond, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->qcond, NULL);
+	s->qtail = &s->queue;
 	pthread_mutex_init(&s->dlock, NULL);
 	s->stop[0] = s->stop[1] = -1;
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;

@@ -120,6 +120,21 @@ enum store_pg_sql {
 	PG_SQL_MAX = PG_DECISIONS + 32
 };
 
+/* Writes one group commit takes at most (store_pg_write). */
+#define STORE_PG_GROUP_MAX	64
+
+struct store_pg;
+
+/* A write waiting for its group commit (store_pg_write). */
+struct store_pg_job {
+	int			(*fn)(struct store_pg *, void *);
+	void			*arg;
+	struct nsreg_error	*err;
+	int			 ret;
+	int			 done;
+	struct store_pg_job	*next;
+};
+
 /* A pooled connection. */
 struct store_pg_conn {
 	PGconn			*db;
@@ -166,6 +181,16 @@ struct store_pg {
 	 * revision order.
 	 */
 	pthread_mutex_t		 wlock;
+	/*
+	 * Group commit: writers queue their jobs under qlock; one of them
+	 * at a time (leading) takes what is queued and runs it in one
+	 * transaction, each job in a savepoint of its own, so that one
+	 * commit (one flush of the log) acknowledges them all.
+	 */
+	pthread_mutex_t		 qlock;
+	pthread_cond_t		 qcond;
+	struct store_pg_job	*queue, **qtail;
+	int			 leading;
 	store_listener_fn	 listener;
 	void			*listener_arg;
 
@@ -258,9 +283,12 @@ int64_t	store_pg_int(const PGresult *r, int row, int col);
 void	store_pg_param_int(struct store_pg_params *p, int i, int64_t v);
 char	*store_pg_dup(const PGresult *r, int row, int col);
 /*
- * Run fn(s, arg) in one write transaction on s->wc holding the revision
- * row (s->next_rev: the last revision taken); the listener gets its
- * events once committed.  0 or -1.
+ * Run fn(s, arg) in a write transaction on s->wc holding the revision
+ * row (s->next_rev: the last revision taken), in a savepoint of its own
+ * when other threads' writes share the transaction (group commit); the
+ * listener gets its events once committed.  fn may run more than once
+ * (serialisation failures) and on another thread than the caller's; it
+ * reports failures in err, the caller's.  0 or -1.
  */
 int	store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *,
 	    void *), void *arg, struct nsreg_error *err);

