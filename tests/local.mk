@@ -516,7 +516,7 @@ tests_bench_watch_lat_SOURCES = tests/bench/watch_lat.c
 tests_bench_watch_lat_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JANSSON_CFLAGS)
 tests_bench_watch_lat_LDADD = server/libnsregcore.a $(CURL_LIBS) \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBS)
-EXTRA_DIST += tests/bench/cluster.sh
+EXTRA_DIST += tests/bench/cluster.sh tests/bench/cluster_pg.sh
 # tests/bench/interdomain.sh: interdomain reads against local ones.
 EXTRA_DIST += tests/bench/interdomain.sh
 

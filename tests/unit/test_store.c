@@ -1892,3 +1892,72 @@ Test(store, housekeeping_leases_elect_one_holder)
 	cr_assert_eq(store_task_claim(st, "federation", "a", 60000, &err), 0);
 	cr_assert_eq(store_task_claim(st, "federation", "b", 60000, &err), 1);
 }
+
+/*
+ * Concurrent writers (which the PostgreSQL backend commits together, each
+ * in a savepoint): a write that fails fails alone, with its own error,
+ * and takes no revision; the others succeed with gapless revisions and
+ * one event each.
+ */
+#define RACE_THREADS	8
+#define RACE_EACH	25
+
+static void *
+race_main(void *arg)
+{
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+	long			 t = (long)(intptr_t)arg, bad = 0;
+	char			 name[32];
+	int			 i, rc;
+
+	for (i = 0; i < RACE_EACH; i++) {
+		memset(&obj, 0, sizeof(obj));
+		obj.kind = STORE_SERVICE;
+		/* Every other write names a service that exists. */
+		if (i % 2 == 0)
+			snprintf(name, sizeof(name), "race-%ld-%d", t, i);
+		else
+			snprintf(name, sizeof(name), "taken");
+		obj.name = strdup(name);
+		obj.doc = json_object();
+		rc = store_create(st, &obj, T0, &err);
+		if (i % 2 == 0 ? rc != 0 : (rc != -1 ||
+		    err.code != NSREG_ALREADY_EXISTS))
+			bad++;
+		store_object_clear(&obj);
+	}
+	return (void *)(intptr_t)bad;
+}
+
+Test(store, concurrent_writes_fail_alone)
+{
+	pthread_t	 t[RACE_THREADS];
+	void		*rv;
+	int64_t		 base;
+	size_t		 i, added = 0;
+	long		 k;
+
+	put(STORE_SERVICE, "taken", json_object(), T0, 0, NULL);
+	base = store_revision(st);
+	seen.n = 0;
+	for (k = 0; k < RACE_THREADS; k++)
+		cr_assert_eq(pthread_create(&t[k], NULL, race_main,
+		    (void *)(intptr_t)k), 0);
+	for (k = 0; k < RACE_THREADS; k++) {
+		cr_assert_eq(pthread_join(t[k], &rv), 0);
+		cr_expect_null(rv, "thread %ld: %ld wrong answers", k,
+		    (long)(intptr_t)rv);
+	}
+	/* 13 creates per thread succeeded, 12 failed and took nothing. */
+	cr_expect_eq(store_revision(st), base + RACE_THREADS * 13);
+	pthread_mutex_lock(&seen.lock);
+	for (i = 0; i < seen.n; i++) {
+		cr_expect_eq(seen.rev[i], base + 1 + (int64_t)i,
+		    "event %zu at %lld", i, (long long)seen.rev[i]);
+		cr_expect_neq(strcmp(seen.name[i], "taken"), 0);
+		added += seen.type[i] == STORE_ADDED;
+	}
+	pthread_mutex_unlock(&seen.lock);
+	cr_expect_eq(added, RACE_THREADS * 13);
+}
