@@ -516,6 +516,7 @@ peer_expire(struct peer *p, int64_t now)
 		next = x->next;
 		if (x->data != NULL) {
 			/* A stream: past its head, only idle_s bounds it. */
+			status = 0;
 			curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE,
 			    &status);
 			if (status != 0)
