@@ -4,7 +4,9 @@
 # list against the bare libmicrohttpd TLS ceiling, in one run.
 #
 # usage: tests/bench/cluster_pg.sh [seconds [connections]]  (from the
-# build directory, a build without sanitizers)
+# build directory, a build without sanitizers; connections per instance,
+# default 16: concurrent writes share commits, so more of them is more
+# throughput, up to PostgreSQL's flush rate)
 #
 # A private PostgreSQL (tests/pg/pg-start.sh) with fsync and
 # synchronous_commit on, so that every commit reaches the disk.
@@ -22,7 +24,7 @@
 # Exit 0 when every target is met, 1 when not, 2 when it could not run.
 set -u
 secs=${1:-5}
-conns=${2:-8}
+conns=${2:-16}
 b=${NSREG_BUILDDIR:-.}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 lg=$b/tests/bench/loadgen
