@@ -10,7 +10,8 @@
 # mandoc, jq, xxd, git,
 # Node.js with npm for the CEL conformance suite and the OpenAPI checks,
 # the PostgreSQL server for the storage suite's PostgreSQL run,
-# Chromium for the console's browser test);
+# Chromium for the console's browser test, python3-h2 for the HTTP/2
+# attack tests);
 # clang with libFuzzer's runtime for "make fuzz"; dpkg-dev, debhelper,
 # fakeroot and lintian for the Debian package test (tests/pkg/deb.sh, run
 # by .ci/run); curl, openssl and tzdata for the quick start and rules.
@@ -25,6 +26,7 @@ libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev libssl-dev
 libcurl4-openssl-dev libpq-dev libnghttp2-dev
 protobuf-c-compiler libprotobuf-c-dev
 libcriterion-dev libjwt-dev mandoc jq xxd git chromium libnss3-tools
+python3-h2
 clang libclang-rt-14-dev
 dpkg-dev debhelper fakeroot lintian
 curl openssl ca-certificates tzdata

@@ -82,6 +82,7 @@ struct h2_guard {
 	uint8_t			 flags;
 	int64_t			 frame_start;
 	int			 preface_done;	/* first frame complete */
+	int			 requested;	/* a request head came */
 
 	/* The header block being received. */
 	int			 in_block;
@@ -218,7 +219,7 @@ h2_guard_recv_deadline(const struct h2_guard *g)
 {
 	int64_t	start, bound;
 
-	if (!g->preface_done) {
+	if (!g->preface_done || !g->requested) {
 		start = g->created;
 		bound = g->lim.header_timeout;
 	} else if (g->in_block) {
@@ -245,8 +246,9 @@ h2_guard_new(const struct h2_guard_limits *limits, int64_t now)
 		g->lim.max_resets = 1;
 	if (g->lim.max_control == 0)
 		g->lim.max_control = 1;
-	g->max_continuations = g->lim.max_header_list / 4096 > 8 ?
-	    (unsigned int)(g->lim.max_header_list / 4096) : 8;
+	/* Enough 16 KiB frames (the smallest maximum) for the bound. */
+	g->max_continuations = g->lim.max_header_list / 16384 + 1 > 8 ?
+	    (unsigned int)(g->lim.max_header_list / 16384 + 1) : 8;
 	g->created = now;
 	h2_guard_bucket_init(&g->resets, g->lim.max_resets, now);
 	h2_guard_bucket_init(&g->control, g->lim.max_control, now);
@@ -322,6 +324,12 @@ h2_guard_header(struct h2_guard *g, size_t namelen, size_t valuelen)
 	if (g->decoded > g->lim.max_header_list)
 		h2_guard_judge(g, H2_GUARD_HEADER_LIST);
 	return g->verdict;
+}
+
+void
+h2_guard_request_head(struct h2_guard *g)
+{
+	g->requested = 1;
 }
 
 enum h2_guard_reason

@@ -25,9 +25,9 @@
  *                      chunk they read, or estimate bandwidth with PINGs,
  *                      are not mistaken for floods.  ENHANCE_YOUR_CALM.
  *  continuation_flood  a header block in more CONTINUATION frames than
- *                      max(8, max_header_list / 4096), or whose encoded
- *                      size passes max_header_list (CVE-2024-27316 and
- *                      its kin).  ENHANCE_YOUR_CALM.
+ *                      max(8, max_header_list / 16384 + 1), or whose
+ *                      encoded size passes max_header_list
+ *                      (CVE-2024-27316 and its kin).  ENHANCE_YOUR_CALM.
  *  header_list         a decoded header block (RFC 7541 section 4.1:
  *                      name + value + 32 per field) over max_header_list:
  *                      HPACK bombs, which reference one big dynamic-table
@@ -36,9 +36,11 @@
  *                      could be sent for stall_timeout: the peer keeps
  *                      its flow-control window at zero, or does not read
  *                      the socket.  FLOW_CONTROL_ERROR.
- *  header_timeout      the connection preface and first SETTINGS frame,
- *                      any frame but DATA, or a whole header block not
- *                      received within header_timeout of its first byte;
+ *  header_timeout      the TLS handshake, the connection preface and the
+ *                      first request's whole head not received within
+ *                      header_timeout of the connection's start; after
+ *                      it, a frame but DATA or a whole header block not
+ *                      received within header_timeout of its first byte,
  *                      a DATA frame within stall_timeout (slowloris).
  *                      PROTOCOL_ERROR.
  *
@@ -111,6 +113,9 @@ enum h2_guard_reason	 h2_guard_recv(struct h2_guard *g, int64_t now,
 void			 h2_guard_headers_begin(struct h2_guard *g);
 enum h2_guard_reason	 h2_guard_header(struct h2_guard *g, size_t namelen,
 			    size_t valuelen);
+
+/* A request's header block is complete (on_frame_recv). */
+void			 h2_guard_request_head(struct h2_guard *g);
 
 /* The server sent RST_STREAM (on_frame_send) at now. */
 enum h2_guard_reason	 h2_guard_reset_sent(struct h2_guard *g, int64_t now);

@@ -59,6 +59,16 @@ tests_unit_test_h2_guard_SOURCES = tests/unit/test_h2_guard.c
 tests_unit_test_h2_guard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_h2_guard_LDADD = $(TEST_LIBS)
 
+# The known attacks on HTTP/2 against a live h2 listener, each while a
+# well-behaved client keeps asking (tests/h2/attack.py, python3-h2).
+check_PROGRAMS += tests/integration/test_h2_abuse
+TESTS += tests/integration/test_h2_abuse
+tests_integration_test_h2_abuse_SOURCES = \
+	tests/integration/test_h2_abuse.c
+tests_integration_test_h2_abuse_CFLAGS = $(TEST_CFLAGS)
+tests_integration_test_h2_abuse_LDADD = $(HARNESS_LIBS)
+EXTRA_DIST += tests/h2/attack.py
+
 # nsregd -n and the start check every file alike (issue 18 item 6).
 check_PROGRAMS += tests/unit/test_check
 TESTS += tests/unit/test_check

@@ -21,6 +21,7 @@ enum op {
 	OP_MAGIC_BYTE,	/* the next byte of the client magic */
 	OP_FRAME,	/* a whole frame of type, flags, len */
 	OP_PART,	/* a frame's first a bytes (header and payload) */
+	OP_REQUEST,	/* a request head complete (on_frame_recv) */
 	OP_BEGIN,	/* on_begin_headers */
 	OP_HEADER,	/* on_header with name a and value b bytes */
 	OP_RESET_SENT,	/* the server sent RST_STREAM */
@@ -41,7 +42,7 @@ struct step {
 	enum h2_guard_reason	expect;	/* the verdict after the step */
 };
 
-#define STEPS_MAX	8
+#define STEPS_MAX	10
 
 struct script {
 	const char		*name;
@@ -62,7 +63,8 @@ struct script {
 #define END_HEADERS	0x4
 #define PADDED		0x8
 
-#define PREFACE	{ .op = OP_PREFACE, .at = 0 }
+/* The preface and a first request: what most scripts start with. */
+#define PREFACE	{ .op = OP_PREFACE, .at = 0 }, { .op = OP_REQUEST }
 
 static const struct h2_guard_limits defaults = {
 	.max_resets = 100,
@@ -190,11 +192,11 @@ static const struct script scripts[] = {
 	    { .op = OP_FRAME, .at = 1, .n = 8, .type = CONT },
 	    { .op = OP_FRAME, .at = 1, .type = CONT,
 		.expect = H2_GUARD_CONTINUATION_FLOOD } } },
-	{ "continuation: a 64k header list allows 16",
-	    { .max_header_list = 65536 }, {
+	{ "continuation: a 1M header list allows 65",
+	    { .max_header_list = 1 << 20 }, {
 	    PREFACE,
 	    { .op = OP_FRAME, .at = 1, .type = HEADERS, .len = 10 },
-	    { .op = OP_FRAME, .at = 1, .n = 16, .type = CONT, .len = 10 },
+	    { .op = OP_FRAME, .at = 1, .n = 65, .type = CONT, .len = 10 },
 	    { .op = OP_FRAME, .at = 1, .type = CONT, .len = 10,
 		.expect = H2_GUARD_CONTINUATION_FLOOD } } },
 	{ "continuation: a block's bytes are bounded", {}, {
@@ -249,9 +251,19 @@ static const struct script scripts[] = {
 	    { .op = OP_TICK, .at = 9999 },
 	    { .op = OP_TICK, .at = 10000,
 		.expect = H2_GUARD_HEADER_TIMEOUT } } },
-	{ "timeout: a preface received, then idle for a day", {}, {
-	    { .op = OP_PREFACE, .at = 9999 },
+	{ "timeout: a preface and a request, then idle for a day", {}, {
+	    { .op = OP_PREFACE, .at = 9000 },
+	    { .op = OP_FRAME, .at = 9999, .type = HEADERS,
+		.flags = END_HEADERS | END_STREAM, .len = 30 },
+	    { .op = OP_REQUEST },
 	    { .op = OP_TICK, .at = 86400000 } } },
+	{ "timeout: a preface but no request head in time", {}, {
+	    { .op = OP_PREFACE, .at = 100 },
+	    { .op = OP_FRAME, .at = 5000, .type = PING, .len = 8 },
+	    { .op = OP_FRAME, .at = 9000, .type = HEADERS, .len = 30 },
+	    { .op = OP_TICK, .at = 9999 },
+	    { .op = OP_TICK, .at = 10000,
+		.expect = H2_GUARD_HEADER_TIMEOUT } } },
 	{ "timeout: a header block left open", {}, {
 	    PREFACE,
 	    { .op = OP_FRAME, .at = 1000, .type = HEADERS, .len = 10 },
@@ -396,6 +408,9 @@ run_step(struct h2_guard *g, const struct step *s, int64_t t,
 		cr_assert_lt(s->a, b.len);
 		h2_guard_recv(g, t, b.p, s->a);
 		break;
+	case OP_REQUEST:
+		h2_guard_request_head(g);
+		break;
 	case OP_BEGIN:
 		h2_guard_headers_begin(g);
 		break;
@@ -475,6 +490,7 @@ Test(h2_guard, any_split_of_the_bytes)
 			struct h2_guard	*g = h2_guard_new(&defaults, 0);
 
 			cr_assert_not_null(g);
+			h2_guard_request_head(g);
 			for (off = 0; off < b.len; off += n) {
 				n = b.len - off < cuts[c] ? b.len - off :
 				    cuts[c];
@@ -507,6 +523,9 @@ Test(h2_guard, deadline)
 	buf_add(&b, magic, 24);
 	buf_frame(&b, SETTINGS, 0, 0, 0);
 	h2_guard_recv(g, 600, b.p, b.len);
+	cr_expect_eq(h2_guard_deadline(g), 10500, "no request yet: %lld",
+	    (long long)h2_guard_deadline(g));
+	h2_guard_request_head(g);
 	cr_expect_eq(h2_guard_deadline(g), INT64_MAX);
 	b.len = 0;
 	buf_frame(&b, HEADERS, 0, 20, 0);
