@@ -37,6 +37,7 @@
 #include <openssl/x509.h>
 
 #include "h2.h"
+#include "h2_guard.h"
 #include "hashmap.h"
 #include "http.h"
 #include "http_int.h"
@@ -108,6 +109,8 @@ struct h2_server {
 	struct hashmap		*per_addr;
 	int64_t			 next_tick;
 	int64_t			 log_full_ms, log_slow_ms;
+	struct h2_guard_limits	 guard;		/* abuse: h2_guard.h */
+	int64_t			 log_abuse_ms;
 };
 
 struct h2_conn {
@@ -135,6 +138,8 @@ struct h2_conn {
 	size_t			 nslots;
 	struct h2_req		*reqs;		/* open streams */
 	char			 remote[HTTP_ADDR_MAX];
+	struct h2_guard		*guard;
+	size_t			 sent;	/* DATA, HEADERS since the tick */
 	struct h2_conn		*prev, *next;
 };
 
@@ -200,6 +205,7 @@ static const struct http_transport h2_transport;
 static void	h2_conn_close(struct h2_conn *);
 static int	h2_conn_flush(struct h2_conn *);
 static void	h2_req_respond(struct h2_req *);
+static int	h2_ratelog_ok(int64_t *);
 
 /* TLS */
 
@@ -917,6 +923,8 @@ h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 	struct h2_conn	*c = arg;
 	struct h2_req	*r;
 
+	if (f->hd.type == NGHTTP2_HEADERS)
+		h2_guard_headers_begin(c->guard);
 	if (f->hd.type != NGHTTP2_HEADERS ||
 	    f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
@@ -943,11 +951,14 @@ h2_on_header(nghttp2_session *ng, const nghttp2_frame *f,
     const uint8_t *name, size_t namelen, const uint8_t *value,
     size_t valuelen, uint8_t flags, void *arg)
 {
+	struct h2_conn	*c = arg;
 	struct h2_req	*r;
 	size_t		 need;
 
 	(void)flags;
-	(void)arg;
+	/* An HPACK bomb: stop reading, h2_conn_io sends GOAWAY. */
+	if (h2_guard_header(c->guard, namelen, valuelen) != H2_GUARD_NONE)
+		return NGHTTP2_ERR_PAUSE;
 	if (f->hd.type != NGHTTP2_HEADERS ||
 	    (r = nghttp2_session_get_stream_user_data(ng,
 	    f->hd.stream_id)) == NULL || r->headers_in)
@@ -1088,6 +1099,7 @@ h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS && !r->headers_in) {
 		c->deadline = 0;	/* a head came in time */
+		h2_guard_request_head(c->guard);
 		h2_req_begin(r);
 	}
 	if (f->hd.flags & NGHTTP2_FLAG_END_STREAM) {
@@ -1107,9 +1119,15 @@ h2_on_frame_recv(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 static int
 h2_on_frame_send(nghttp2_session *ng, const nghttp2_frame *f, void *arg)
 {
+	struct h2_conn	*c = arg;
 	struct h2_req	*r;
 
-	(void)arg;
+	/* What the client may answer for free; resets it caused. */
+	if (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_DATA)
+		c->sent++;
+	else if (f->hd.type == NGHTTP2_RST_STREAM)
+		(void)h2_guard_reset_sent(c->guard,
+		    util_mono_us() / 1000);
 	if ((f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) ||
 	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
@@ -1313,6 +1331,7 @@ h2_conn_session(struct h2_conn *c)
 {
 	struct h2_server		*srv = c->srv;
 	nghttp2_session_callbacks	*cb;
+	nghttp2_option			*opt;
 	nghttp2_settings_entry		 iv[2];
 	int				 rc;
 
@@ -1330,7 +1349,20 @@ h2_conn_session(struct h2_conn *c)
 	    h2_on_frame_send);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb,
 	    h2_on_stream_close);
-	rc = nghttp2_session_server_new(&c->ng, cb, c);
+	if ((rc = nghttp2_option_new(&opt)) == 0) {
+		/* nghttp2's own bounds above h2_guard.c's: ours speak. */
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
+		nghttp2_option_set_max_continuations(opt,
+		    srv->guard.max_header_list / 16384 + 16);
+#endif
+#if HAVE_DECL_NGHTTP2_OPTION_SET_STREAM_RESET_RATE_LIMIT
+		nghttp2_option_set_stream_reset_rate_limit(opt,
+		    4 * (uint64_t)srv->guard.max_resets,
+		    2 * (uint64_t)srv->guard.max_resets);
+#endif
+		rc = nghttp2_session_server_new2(&c->ng, cb, c, opt);
+		nghttp2_option_del(opt);
+	}
 	nghttp2_session_callbacks_del(cb);
 	if (rc != 0)
 		return -1;
@@ -1433,6 +1465,65 @@ h2_conn_handshake(struct h2_conn *c)
 	return h2_conn_session(c);
 }
 
+/*
+ * The guard's verdict on c, if any: GOAWAY with its error code (when
+ * the TLS handshake is over), counted, logged, and the connection
+ * closed.  Returns 1 when c was closed (it may be freed), else 0.
+ */
+static int
+h2_conn_abuse(struct h2_conn *c)
+{
+	struct h2_server	*srv = c->srv;
+	enum h2_guard_reason	 r;
+	uint32_t		 code;
+	int			 closed = 0;
+
+	if (c->guard == NULL || c->dead ||
+	    (r = h2_guard_verdict(c->guard)) == H2_GUARD_NONE)
+		goto out;
+	code = h2_guard_reason_code(r);
+	if (srv->hooks.conn_goaway != NULL)
+		srv->hooks.conn_goaway((int)r, srv->hooks.arg);
+	if (h2_ratelog_ok(&srv->log_abuse_ms))
+		log_warn("msg=\"connection closed: HTTP/2 abuse\" "
+		    "proto=HTTP/2 remote=%s reason=%s goaway=%s", c->remote,
+		    h2_guard_reason_name(r), h2_guard_code_name(code));
+	if (c->ng != NULL &&
+	    nghttp2_session_terminate_session(c->ng, code) == 0)
+		(void)h2_conn_flush(c);
+	h2_conn_close(c);
+	closed = 1;
+out:
+	return closed;
+}
+
+/*
+ * Whether c holds response data it cannot send: the socket is full, or
+ * a stream with data to give finds its window or the connection's shut.
+ */
+static int
+h2_conn_pending(struct h2_conn *c)
+{
+	struct h2_req	*r;
+	int		 shut;
+
+	if (c->out_off < c->out_len)
+		return 1;
+	if (c->ng == NULL)
+		return 0;
+	shut = nghttp2_session_get_remote_window_size(c->ng) <= 0;
+	for (r = c->reqs; r != NULL; r = r->next) {
+		if (!r->submitted || (r->stream != NULL ?
+		    r->stream->ended || r->stream->deferred :
+		    r->roff >= r->rlen))
+			continue;
+		if (shut || nghttp2_session_get_stream_remote_window_size(
+		    c->ng, r->sid) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 h2_conn_io(struct h2_conn *c, uint32_t ev)
 {
@@ -1458,14 +1549,24 @@ h2_conn_io(struct h2_conn *c, uint32_t ev)
 		}
 		if (n == 0)
 			break;
+		/* Counted before nghttp2 sees them: floods end here. */
+		if (h2_guard_recv(c->guard, util_mono_us() / 1000, buf,
+		    (size_t)n) != H2_GUARD_NONE) {
+			(void)h2_conn_abuse(c);
+			return;
+		}
 		if (nghttp2_session_mem_recv(c->ng, buf, (size_t)n) < 0) {
 			(void)h2_conn_flush(c);	/* the GOAWAY, if any */
 			h2_conn_close(c);
 			return;
 		}
+		if (h2_conn_abuse(c))
+			return;
 	}
 	if (h2_conn_flush(c) == -1)
 		h2_conn_close(c);
+	else
+		(void)h2_conn_abuse(c);
 }
 
 /* Free a closed connection once no request is away with a handler. */
@@ -1482,6 +1583,7 @@ h2_conn_free(struct h2_conn *c)
 	for (i = 0; i < c->nder; i++)
 		free(c->der[i]);
 	free(c->out);
+	h2_guard_free(c->guard);
 	free(c);
 }
 
@@ -1608,6 +1710,7 @@ h2_accept(struct h2_server *srv, struct h2_listener *l)
 		c->deadline = srv->header_timeout_ms > 0 ?
 		    util_mono_us() / 1000 + srv->header_timeout_ms : 0;
 		c->idle_since = util_mono_us() / 1000;
+		c->guard = h2_guard_new(&srv->guard, c->idle_since);
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->next = srv->conns;
 		if (srv->conns != NULL)
@@ -1617,7 +1720,8 @@ h2_accept(struct h2_server *srv, struct h2_listener *l)
 		memset(&e, 0, sizeof(e));
 		e.events = c->events = EPOLLIN;
 		e.data.ptr = c;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &e) == -1) {
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &e) == -1 ||
+		    c->guard == NULL) {
 			h2_conn_close(c);
 			continue;
 		}
@@ -1752,6 +1856,15 @@ h2_tick(struct h2_server *srv)
 	srv->next_tick = now + H2_TICK_MS;
 	for (c = srv->conns; c != NULL; c = next) {
 		next = c->next;
+		/* Slow reads and slowloris, before the silent close below. */
+		if (c->guard != NULL) {
+			(void)h2_guard_output(c->guard, now, c->sent,
+			    h2_conn_pending(c));
+			c->sent = 0;
+			(void)h2_guard_tick(c->guard, now);
+			if (h2_conn_abuse(c))
+				continue;
+		}
 		if (c->deadline != 0 && now >= c->deadline) {
 			slow++;
 			h2_conn_close(c);
@@ -1895,6 +2008,18 @@ h2_start(const struct http_listen *l, size_t n,
 	srv->header_timeout_ms = opt->header_timeout_ms;
 	srv->idle_timeout_ms = opt->h2_idle_timeout_ms;
 	srv->body_timeout_ms = opt->idle_timeout_ms;
+	/*
+	 * The abuse limits (h2_guard.h).  A header list over
+	 * h2-max-header-list is answered 400; one four times over it is
+	 * an HPACK bomb or a CONTINUATION flood and ends the connection.
+	 */
+	srv->guard.max_resets = opt->h2_max_resets > 0 ?
+	    opt->h2_max_resets : H2_GUARD_MAX_RESETS;
+	srv->guard.max_control = opt->h2_max_control_frames > 0 ?
+	    opt->h2_max_control_frames : H2_GUARD_MAX_CONTROL;
+	srv->guard.max_header_list = 4 * srv->max_header_list;
+	srv->guard.header_timeout = opt->header_timeout_ms;
+	srv->guard.stall_timeout = opt->idle_timeout_ms;
 	srv->max_connections = opt->max_connections > 0 ?
 	    opt->max_connections : 1024;
 	srv->max_per_address = opt->max_per_address > 0 ?

@@ -129,6 +129,11 @@ struct http_hooks {
 	void	(*conn_free)(void *slot, void *arg);
 	/* A connection was accepted (may be NULL): count it. */
 	void	(*conn_opened)(void *arg);
+	/*
+	 * An HTTP/2 connection is closed with GOAWAY for abuse (may be
+	 * NULL): reason is an enum h2_guard_reason.
+	 */
+	void	(*conn_goaway)(int reason, void *arg);
 	void	 *arg;
 };
 
@@ -153,6 +158,8 @@ struct http_options {
 	unsigned int	 h2_max_streams;	/* per connection */
 	size_t		 h2_max_header_list;	/* bytes */
 	int64_t		 h2_idle_timeout_ms;	/* no stream open */
+	unsigned int	 h2_max_resets;		/* per second, h2_guard.h */
+	unsigned int	 h2_max_control_frames;	/* per second */
 };
 
 /* Start serving on every listener.  NULL on error (err filled). */

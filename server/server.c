@@ -281,12 +281,21 @@ server_conn_opened(void *arg)
 	metrics_connection(srv->metrics);
 }
 
+static void
+server_conn_goaway(int reason, void *arg)
+{
+	struct server	*srv = arg;
+
+	metrics_h2_goaway(srv->metrics, (enum h2_guard_reason)reason);
+}
+
 static const struct http_hooks server_http_hooks = {
 	.admit = server_admit,
 	.dispatch = server_dispatch,
 	.completed = server_completed,
 	.conn_free = server_conn_free,
 	.conn_opened = server_conn_opened,
+	.conn_goaway = server_conn_goaway,
 };
 
 /*
@@ -696,6 +705,8 @@ server_start(struct server *srv, struct nsreg_error *err)
 	opt.h2_max_streams = conf->h2_max_streams;
 	opt.h2_max_header_list = conf->h2_max_header_list;
 	opt.h2_idle_timeout_ms = conf->h2_idle_timeout;
+	opt.h2_max_resets = conf->h2_max_resets;
+	opt.h2_max_control_frames = conf->h2_max_control_frames;
 	hooks.arg = srv;
 	if ((srv->http = http_start(listen, conf->nlisten, &opt, &hooks,
 	    err)) == NULL)

@@ -389,9 +389,10 @@ def main():
             if metric(text, r) != want:
                 fails.append("nsreg_h2_goaway_total{reason=\"%s\"} is %s, "
                              "expected %d" % (r, metric(text, r), want))
-        print("%s: GOAWAY %#x after %.2f s; the good client made %d "
-              "requests, slowest %.3f s" % (args.attack, code, took, n,
-                                            worst))
+        print("%s: GOAWAY %s after %.2f s; the good client made %d "
+              "requests, slowest %.3f s" % (args.attack, "none" if got is
+                                            None else "%#x" % got, took,
+                                            n, worst))
     for f in fails:
         print("%s: %s" % (args.attack, f))
     sys.exit(1 if fails else 0)
