@@ -131,8 +131,9 @@ struct h2_conn {
 	int			 dead;		/* closed, requests in flight */
 	unsigned int		 refs;		/* requests dispatched */
 	struct h2_addr		*addr;
-	unsigned char		*der[HTTP_PEER_CHAIN_MAX];
-	size_t			 derlen[HTTP_PEER_CHAIN_MAX];
+	/* One more than a chain may have: auth.c tells "too long". */
+	unsigned char		*der[HTTP_PEER_CHAIN_MAX + 1];
+	size_t			 derlen[HTTP_PEER_CHAIN_MAX + 1];
 	size_t			 nder;
 	void			**slots;	/* free per-request slots */
 	size_t			 nslots;
@@ -359,7 +360,7 @@ h2_conn_peer_chain(struct h2_conn *c)
 		return;
 	/* On a server the peer chain leaves the leaf out. */
 	sk = SSL_get_peer_cert_chain(c->ssl);
-	for (i = -1; c->nder < HTTP_PEER_CHAIN_MAX; i++) {
+	for (i = -1; c->nder < HTTP_PEER_CHAIN_MAX + 1; i++) {
 		X509	*x;
 
 		if (i == -1)

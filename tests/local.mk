@@ -68,6 +68,9 @@ tests_integration_test_h2_abuse_SOURCES = \
 tests_integration_test_h2_abuse_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_h2_abuse_LDADD = $(HARNESS_LIBS)
 EXTRA_DIST += tests/h2/attack.py
+# The REST suites again over HTTP/2 (NSREG_TEST_PROTO=h2, harness.c).
+TESTS += tests/h2/rest.sh
+EXTRA_DIST += tests/h2/rest.sh
 
 # nsregd -n and the start check every file alike (issue 18 item 6).
 check_PROGRAMS += tests/unit/test_check

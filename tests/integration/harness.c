@@ -162,15 +162,47 @@ nsregd_start(struct nsregd *s, const char *extra)
 	nsregd_start_on(s, extra, NULL);
 }
 
+/*
+ * NSREG_TEST_PROTO=h2 runs a suite over HTTP/2: every server gets a
+ * "listen h2" beside its https listener, and url (so every hreq, hwatch
+ * and idfix connection) names the h2 one; port stays the HTTP/1.1
+ * listener's, for the tests of HTTP/1.1's own framing.
+ */
+static int
+harness_proto_h2(void)
+{
+	const char	*p = getenv("NSREG_TEST_PROTO");
+
+	return p != NULL && strcmp(p, "h2") == 0;
+}
+
+void
+harness_curl_version(const struct nsregd *s, void *curl)
+{
+	if (s->http2)
+		curl_easy_setopt(curl, CURLOPT_HTTP_VERSION,
+		    strncmp(s->url, "http:", 5) == 0 ?
+		    CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
+		    CURL_HTTP_VERSION_2TLS);
+}
+
 /* Write DIR/nsregd.conf for s (extra, database: as nsregd_start_on). */
 static void
 harness_configure(struct nsregd *s, const char *extra, const char *database)
 {
-	char	path[PATH_MAX], text[8192], db[1024];
-	size_t	n;
+	char		path[PATH_MAX], text[8192], db[1024], h2[64] = "";
+	size_t		n;
+	unsigned short	p2;
 
 	s->port = harness_free_port();
 	snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", s->port);
+	if (harness_proto_h2()) {
+		while ((p2 = harness_free_port()) == s->port)
+			;
+		snprintf(h2, sizeof(h2), "listen h2 127.0.0.1:%u\n", p2);
+		snprintf(s->url, sizeof(s->url), "https://127.0.0.1:%u", p2);
+		s->http2 = 1;
+	}
 	if (extra != NULL)
 		snprintf(s->extra, sizeof(s->extra), "%s", extra);
 	if (database != NULL)
@@ -178,7 +210,7 @@ harness_configure(struct nsregd *s, const char *extra, const char *database)
 	else
 		harness_database(db, sizeof(db));
 	n = (size_t)snprintf(text, sizeof(text),
-	    "listen https 127.0.0.1:%u\n"
+	    "listen https 127.0.0.1:%u\n%s"
 	    "trust-domain " HARNESS_TD "\n"
 	    "server-id " HARNESS_SERVER "\n"
 	    "tls-cert server.pem\n"
@@ -189,7 +221,7 @@ harness_configure(struct nsregd *s, const char *extra, const char *database)
 	    "admin-token-file admin.token\n"
 	    "threads 2\n"
 	    "log-level debug\n"
-	    "%s\n", s->port, db, s->extra);
+	    "%s\n", s->port, h2, db, s->extra);
 	cr_assert_lt(n, sizeof(text));
 	harness_write(nsregd_path(s, "nsregd.conf", path, sizeof(path)), text,
 	    0644);
@@ -480,11 +512,7 @@ harness_curl(const struct nsregd *s, const struct hcred *c, const char *path,
 	    sizeof(ca)));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-	if (s->http2)
-		curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-		    strncmp(s->url, "http:", 5) == 0 ?
-		    CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
-		    CURL_HTTP_VERSION_2TLS);
+	harness_curl_version(s, h);
 	if (c != NULL && c->cert[0] != '\0') {
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);

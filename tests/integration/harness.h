@@ -90,6 +90,11 @@ void	nsregd_allow_local(const struct nsregd *s);
  * until /healthz answers; aborts the test if it exits or stays silent.
  */
 void	nsregd_spawn(struct nsregd *s);
+/*
+ * Set the HTTP version of a libcurl easy handle (a CURL *) for requests
+ * to s: HTTP/2 when s->http2 (see NSREG_TEST_PROTO in harness.c).
+ */
+void	harness_curl_version(const struct nsregd *s, void *curl);
 /* A free loopback TCP port. */
 unsigned short harness_free_port(void);
 /* Write text to path with mode; aborts the test on failure. */

@@ -255,6 +255,7 @@ idfix_conn_open(struct idfix_conn *k, const struct nsregd *s,
 	    sizeof(ca)));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	harness_curl_version(s, h);
 	curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
 	curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, idfix_collect);
