@@ -60,14 +60,15 @@ tests_unit_test_h2_guard_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_h2_guard_LDADD = $(TEST_LIBS)
 
 # The known attacks on HTTP/2 against a live h2 listener, each while a
-# well-behaved client keeps asking (tests/h2/attack.py, python3-h2).
+# well-behaved client keeps asking (tests/h2/attack.py, python3-h2), and
+# 1,000 watch streams on 10 connections (tests/h2/fanout.py).
 check_PROGRAMS += tests/integration/test_h2_abuse
 TESTS += tests/integration/test_h2_abuse
 tests_integration_test_h2_abuse_SOURCES = \
 	tests/integration/test_h2_abuse.c
 tests_integration_test_h2_abuse_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_h2_abuse_LDADD = $(HARNESS_LIBS)
-EXTRA_DIST += tests/h2/attack.py
+EXTRA_DIST += tests/h2/attack.py tests/h2/fanout.py
 # The REST suites again over HTTP/2 (NSREG_TEST_PROTO=h2, harness.c).
 TESTS += tests/h2/rest.sh
 EXTRA_DIST += tests/h2/rest.sh

@@ -154,3 +154,28 @@ Test(h2_abuse, slowloris_headers_gets_protocol_error)
 {
 	attack("slowloris_headers");
 }
+
+/*
+ * Not an attack, the load the listener is for: 1,000 watch streams
+ * multiplexed on 10 connections (tests/h2/fanout.py, python3-h2) all
+ * deliver one endpoint's ADDED event, none reset or ended.
+ */
+Test(h2_abuse, a_thousand_watch_streams_on_ten_connections_get_the_event,
+    .timeout = 180)
+{
+	char	cmd[4 * PATH_MAX], ca[PATH_MAX], tok[PATH_MAX];
+	int	rc;
+
+	if (python() == NULL)
+		cr_skip_test("python3-h2 is not installed (apt-get install "
+		    "python3-h2, or ./bootstrap.sh)");
+	snprintf(cmd, sizeof(cmd), "%s %s/tests/h2/fanout.py --port %u "
+	    "--ca %s --token-file %s --connections 10 --streams 100 "
+	    "--timeout 60", python(), srcdir(), h2port,
+	    nsregd_path(&srv, "bundle.pem", ca, sizeof(ca)),
+	    nsregd_path(&srv, "admin.token", tok, sizeof(tok)));
+	rc = system(cmd);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
+	    "fanout.py failed (status %d); see the log above and %s/"
+	    "nsregd.log", rc, srv.dir);
+}
