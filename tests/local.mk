@@ -65,7 +65,7 @@ tests_unit_test_h2_guard_LDADD = $(TEST_LIBS)
 check_PROGRAMS += tests/integration/test_h2_abuse
 TESTS += tests/integration/test_h2_abuse
 tests_integration_test_h2_abuse_SOURCES = \
-	tests/integration/test_h2_abuse.c
+	tests/integration/test_h2_abuse.c tests/integration/onejob.c
 tests_integration_test_h2_abuse_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_h2_abuse_LDADD = $(HARNESS_LIBS)
 EXTRA_DIST += tests/h2/attack.py tests/h2/fanout.py
@@ -109,7 +109,7 @@ tests_integration_test_http_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_http_LDADD = $(HARNESS_LIBS)
 tests_integration_test_http_framing_SOURCES = \
 	tests/integration/test_http_framing.c tests/integration/rawtls.c \
-	tests/integration/rawtls.h
+	tests/integration/rawtls.h tests/integration/onejob.c
 tests_integration_test_http_framing_CFLAGS = $(TEST_CFLAGS)
 tests_integration_test_http_framing_LDADD = $(HARNESS_LIBS)
 tests_integration_test_http_budget_SOURCES = \

@@ -88,8 +88,10 @@ put_service(const struct nsregd *s, const char *name, char *code,
 
 	hcred_admin(s, &adm);
 	snprintf(path, sizeof(path), "/v1/services/%s", name);
-	if (hreq(s, &adm, "PUT", path, "{}", NULL, NULL, &r) == -1)
+	if (hreq(s, &adm, "PUT", path, "{}", NULL, NULL, &r) == -1) {
+		hresp_free(&r);		/* hreq fills r even when it fails */
 		return 0;
+	}
 	status = r.status;
 	if (code != NULL)
 		snprintf(code, codelen, "%s", hresp_error(&r));
@@ -372,8 +374,10 @@ readyz(const struct nsregd *s, char *msg, size_t len)
 	long		st;
 
 	hcred_none(&c);
-	if (hreq(s, &c, "GET", "/readyz", NULL, NULL, NULL, &r) == -1)
+	if (hreq(s, &c, "GET", "/readyz", NULL, NULL, NULL, &r) == -1) {
+		hresp_free(&r);
 		return 0;
+	}
 	st = r.status;
 	if (msg != NULL)
 		snprintf(msg, len, "%s: %s", hresp_error(&r), json_string_value(

@@ -81,8 +81,12 @@ teardown(void)
 
 TestSuite(h2_abuse, .init = setup, .fini = teardown, .timeout = 120);
 
+/*
+ * Run tests/h2/SCRIPT.py ARGS against the h2 listener as the admin and
+ * fail the test unless it exits 0.
+ */
 static void
-attack(const char *name)
+python_run(const char *script, const char *args)
 {
 	char	cmd[4 * PATH_MAX], ca[PATH_MAX], tok[PATH_MAX];
 	int	rc;
@@ -90,15 +94,24 @@ attack(const char *name)
 	if (python() == NULL)
 		cr_skip_test("python3-h2 is not installed (apt-get install "
 		    "python3-h2, or ./bootstrap.sh)");
-	snprintf(cmd, sizeof(cmd), "%s %s/tests/h2/attack.py %s --port %u "
-	    "--ca %s --token-file %s --max-resets 100 --max-control 200 "
-	    "--header-timeout 2 --stall-timeout 2", python(), srcdir(), name,
+	snprintf(cmd, sizeof(cmd), "%s %s/tests/h2/%s.py %s --port %u "
+	    "--ca %s --token-file %s", python(), srcdir(), script, args,
 	    h2port, nsregd_path(&srv, "bundle.pem", ca, sizeof(ca)),
 	    nsregd_path(&srv, "admin.token", tok, sizeof(tok)));
 	rc = system(cmd);
 	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
-	    "%s: attack.py failed (status %d); see the log above and %s/"
-	    "nsregd.log", name, rc, srv.dir);
+	    "%s.py %s failed (status %d); see the log above and %s/"
+	    "nsregd.log", script, args, rc, srv.dir);
+}
+
+static void
+attack(const char *name)
+{
+	char	args[256];
+
+	snprintf(args, sizeof(args), "%s --max-resets 100 --max-control 200 "
+	    "--header-timeout 2 --stall-timeout 2", name);
+	python_run("attack", args);
 }
 
 /* CVE-2023-44487: HEADERS and RST_STREAM at once, 250 times. */
@@ -163,19 +176,5 @@ Test(h2_abuse, slowloris_headers_gets_protocol_error)
 Test(h2_abuse, a_thousand_watch_streams_on_ten_connections_get_the_event,
     .timeout = 180)
 {
-	char	cmd[4 * PATH_MAX], ca[PATH_MAX], tok[PATH_MAX];
-	int	rc;
-
-	if (python() == NULL)
-		cr_skip_test("python3-h2 is not installed (apt-get install "
-		    "python3-h2, or ./bootstrap.sh)");
-	snprintf(cmd, sizeof(cmd), "%s %s/tests/h2/fanout.py --port %u "
-	    "--ca %s --token-file %s --connections 10 --streams 100 "
-	    "--timeout 60", python(), srcdir(), h2port,
-	    nsregd_path(&srv, "bundle.pem", ca, sizeof(ca)),
-	    nsregd_path(&srv, "admin.token", tok, sizeof(tok)));
-	rc = system(cmd);
-	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
-	    "fanout.py failed (status %d); see the log above and %s/"
-	    "nsregd.log", rc, srv.dir);
+	python_run("fanout", "--connections 10 --streams 100 --timeout 60");
 }

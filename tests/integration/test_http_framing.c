@@ -836,23 +836,3 @@ Test(limits, one_address_cannot_take_every_connection)
 	    "the refusal was not logged");
 	free(text);
 }
-
-/*
- * One test at a time: with several workers, Criterion 2.4.1's runner
- * leaks a 48-byte block of its own under LeakSanitizer, which fails the
- * sanitizer build though nothing of ours leaks.
- */
-int
-main(int argc, char *argv[])
-{
-	struct criterion_test_set	*tests;
-	int				 status = 0;
-
-	tests = criterion_initialize();
-	if (criterion_handle_args(argc, argv, true)) {
-		criterion_options.jobs = 1;
-		status = !criterion_run_all_tests(tests);
-	}
-	criterion_finalize(tests);
-	return status;
-}

@@ -148,6 +148,30 @@ grant_address(const struct nsregd *s, const char *id, char *addr,
 	hresp_free(&r);
 }
 
+/*
+ * The decision log is written behind the answers (a queue flushed by
+ * its own thread): wait up to 5 s for at least n entries of principal
+ * on s, and give the last page read (owned).
+ */
+static json_t *
+decisions_of(const struct nsregd *s, const char *principal, size_t n)
+{
+	char	 path[512];
+	json_t	*o;
+	int	 i;
+
+	snprintf(path, sizeof(path), "/v1/decisions?principal=%s&limit=50",
+	    principal);
+	o = get(s, path);
+	for (i = 0; i < 50 &&
+	    json_array_size(json_object_get(o, "items")) < n; i++) {
+		json_decref(o);
+		usleep(100 * 1000);
+		o = get(s, path);
+	}
+	return o;
+}
+
 /* What a copy must hold: the objects as a's GETs showed them. */
 static void
 same_object(const struct nsregd *s, const char *path, const json_t *want)
@@ -169,7 +193,7 @@ Test(import, sqlite_to_postgresql_and_back)
 	struct hresp	 r;
 	json_t		*svc, *ep, *pol, *jwks, *o;
 	char		 conf[PATH_MAX], back[PATH_MAX + 16], out[4096];
-	char		 addr[64], addr2[64], *p;
+	char		 addr[64], addr2[64], *p, *text;
 	long long	 rev;
 
 	if (pgdb[0] == '\0')
@@ -197,6 +221,12 @@ Test(import, sqlite_to_postgresql_and_back)
 	pol = get(&a, "/v1/policies/connect-local");
 	jwks = get(&a, "/v1/jwks");
 
+	/* a's decisions are in its database before it is copied. */
+	o = decisions_of(&a, OTHER, 1);
+	cr_assert_geq(json_array_size(json_object_get(o, "items")), 1, "%s",
+	    json_dumps(o, 0));
+	json_decref(o);
+
 	/* Into PostgreSQL, while a serves. */
 	nsregd_path(&a, "pg.conf", conf, sizeof(conf));
 	conf_on(&a, pgdb, conf);
@@ -220,15 +250,17 @@ Test(import, sqlite_to_postgresql_and_back)
 	same_object(&b, "/v1/policies/connect-local", pol);
 	/* a's grant key still verifies a's grants: its JWKS went along. */
 	o = get(&b, "/v1/jwks");
-	cr_expect_not_null(strstr(json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS),
-	    json_string_value(json_object_get(json_array_get(json_object_get(
-	    jwks, "keys"), 0), "kid"))), "a's key is not in b's JWKS");
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	cr_expect_not_null(strstr(text, json_string_value(json_object_get(
+	    json_array_get(json_object_get(jwks, "keys"), 0), "kid"))),
+	    "a's key is not in b's JWKS");
+	free(text);
 	json_decref(o);
 	/* Leases held: the same principal gets its address again. */
 	grant_address(&b, OTHER, addr, sizeof(addr));
 	cr_expect_str_eq(addr, "10.60.0.2/32");
 	/* The decision log went along. */
-	o = get(&b, "/v1/decisions?principal=" OTHER "&limit=50");
+	o = decisions_of(&b, OTHER, 2);
 	cr_expect_gt(json_array_size(json_object_get(o, "items")), 1, "%s",
 	    json_dumps(o, 0));
 	json_decref(o);

@@ -121,8 +121,10 @@ status_of(const struct hcred *c, const char *path)
 	struct hresp	r;
 	long		st;
 
-	if (hreq(&srv, c, "GET", path, NULL, NULL, NULL, &r) == -1)
+	if (hreq(&srv, c, "GET", path, NULL, NULL, NULL, &r) == -1) {
+		hresp_free(&r);		/* hreq fills r even when it fails */
 		return -1;
+	}
 	st = r.status;
 	hresp_free(&r);
 	return st;
