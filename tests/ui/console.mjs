@@ -341,9 +341,14 @@ await check('the denial is listed with the rule that decided', async () => {
 		throw new Error(`expected 403, got ${denied.status}`);
 	await page.waitForSelector('[data-view="decisions"] [data-decision="deny"]' +
 	    ' a[data-rule="no-vault"]');
-	const all = await page.$$eval('[data-view="decisions"] [data-decision]',
-	    (els) => els.map((e) => e.dataset.decision));
-	return all.length > 0 && all.every((d) => d === 'deny');
+	// The unfiltered list may still be shown until the server's
+	// filtered answer replaces it: wait for that, a failure past 10 s.
+	await page.waitForFunction(() => {
+		const els = [...document.querySelectorAll(
+		    '[data-view="decisions"] [data-decision]')];
+		return els.length > 0 &&
+		    els.every((e) => e.dataset.decision === 'deny');
+	}, { timeout: 10000 });
 });
 await check('the outcome filter is asked of the server', () => {
 	const q = decisionQueries.at(-1);
