@@ -75,7 +75,7 @@ struct peer_request {
 	int64_t			 idle_s;
 };
 
-/* What done gets (borrowed for the call). */
+/* What the done callback is handed (borrowed for the call). */
 struct peer_answer {
 	long				 status;  /* HTTP status, 0: none */
 	const char			*body;	  /* NUL-terminated */
