@@ -80,48 +80,40 @@ store_pg_object_rev(struct store_pg_conn *c, enum store_kind kind,
 }
 
 static int
-store_pg_leases_live(struct store_pg_conn *c, const char *service,
-    int64_t now, int64_t *live, struct nsreg_error *err)
+store_pg_leases_live(void *conn, const char *service, int64_t now,
+    int64_t *live, struct nsreg_error *err)
 {
 	struct store_pg_params	p;
 	int			found;
 
 	p.v[0] = service;
 	store_pg_param_int(&p, 1, now);
-	return store_pg_one_int(c, PG_LEASES_LIVE, 2, p.v, live, &found,
+	return store_pg_one_int(conn, PG_LEASES_LIVE, 2, p.v, live, &found,
 	    "read leases", err);
 }
 
 /* Forget service's pool and every lease of it. */
 static int
-store_pg_pool_drop(struct store_pg *s, const char *service,
-    struct nsreg_error *err)
+store_pg_pool_drop(void *conn, const char *service, struct nsreg_error *err)
 {
 	const char	*v[1] = { service };
 
-	if (store_pg_do(s->wc, PG_POOL_DELETE, 1, v, "drop pool", err) ==
-	    -1 || store_pg_do(s->wc, PG_LEASES_DELETE, 1, v, "drop leases",
+	if (store_pg_do(conn, PG_POOL_DELETE, 1, v, "drop pool", err) ==
+	    -1 || store_pg_do(conn, PG_LEASES_DELETE, 1, v, "drop leases",
 	    err) == -1)
 		return -1;
-	return store_pg_do(s->wc, PG_FREES_DELETE, 1, v, "drop leases", err);
+	return store_pg_do(conn, PG_FREES_DELETE, 1, v, "drop leases", err);
 }
 
-/* A service's pool as stored: found 0 when it has none. */
-struct store_pg_pool {
-	int		 found;
-	char		 prefix[128];
-	int		 client_len;
-};
-
 static int
-store_pg_pool_get(struct store_pg_conn *c, const char *service,
-    struct store_pg_pool *p, struct nsreg_error *err)
+store_pg_pool_get(void *conn, const char *service,
+    struct store_lease_pool *p, struct nsreg_error *err)
 {
 	const char	*v[1] = { service };
 	PGresult	*r;
 
 	memset(p, 0, sizeof(*p));
-	if ((r = store_pg_run(c, PG_POOL_GET, 1, v, "read pool", err)) ==
+	if ((r = store_pg_run(conn, PG_POOL_GET, 1, v, "read pool", err)) ==
 	    NULL)
 		return -1;
 	if (PQntuples(r) > 0) {
@@ -134,29 +126,93 @@ store_pg_pool_get(struct store_pg_conn *c, const char *service,
 	return 0;
 }
 
-/*
- * A service write keeps the service's pool when its vl3 stays the same;
- * another vl3 (or none) is refused while live grants hold addresses of
- * the pool, and otherwise drops it.
- */
+static int
+store_pg_pool_put(void *conn, const struct store_grant *g,
+    struct nsreg_error *err)
+{
+	struct store_pg_params	p;
+
+	p.v[0] = g->service;
+	p.v[1] = g->pool;
+	store_pg_param_int(&p, 2, g->client_len);
+	store_pg_param_int(&p, 3, g->first);
+	return store_pg_do(conn, PG_POOL_PUT, 4, p.v, "write pool", err);
+}
+
+static int
+store_pg_lease_hold(void *conn, const char *service, const char *principal,
+    int64_t expires, int64_t *block, int64_t *lease, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	PGresult		*r;
+
+	*block = -1;
+	p.v[0] = service;
+	p.v[1] = principal;
+	store_pg_param_int(&p, 2, expires);
+	if ((r = store_pg_run(conn, PG_LEASE_HOLD, 3, p.v, "hold lease",
+	    err)) == NULL)
+		return -1;
+	if (PQntuples(r) > 0) {
+		*block = store_pg_int(r, 0, 0);
+		*lease = store_pg_int(r, 0, 1);
+	}
+	PQclear(r);
+	return 0;
+}
+
+static int
+store_pg_lease_bounds(void *conn, const char *service, int *has_freed,
+    int64_t *freed, int *has_top, int64_t *top, struct nsreg_error *err)
+{
+	const char	*v[1] = { service };
+
+	if (store_pg_one_int(conn, PG_FREE_FIRST, 1, v, freed, has_freed,
+	    "read pool", err) == -1)
+		return -1;
+	return store_pg_one_int(conn, PG_LEASE_TOP, 1, v, top, has_top,
+	    "read leases", err);
+}
+
+static int
+store_pg_lease_insert(void *conn, const char *service, int64_t block,
+    const char *principal, int64_t gen, int64_t expires, int was_freed,
+    struct nsreg_error *err)
+{
+	struct store_pg_params	p;
+
+	p.v[0] = service;
+	store_pg_param_int(&p, 1, block);
+	p.v[2] = principal;
+	store_pg_param_int(&p, 3, gen);
+	store_pg_param_int(&p, 4, expires);
+	if (store_pg_do(conn, PG_LEASE_INSERT, 5, p.v, "write lease",
+	    err) == -1)
+		return -1;
+	if (was_freed && store_pg_do(conn, PG_FREE_TAKE, 2, p.v,
+	    "write pool", err) == -1)
+		return -1;
+	return 0;
+}
+
+/* The pool and lease rows, for store_lease.c's choices. */
+static const struct store_lease_rows store_pg_lease_rows = {
+	.pool_get = store_pg_pool_get,
+	.pool_put = store_pg_pool_put,
+	.pool_drop = store_pg_pool_drop,
+	.leases_live = store_pg_leases_live,
+	.lease_hold = store_pg_lease_hold,
+	.lease_bounds = store_pg_lease_bounds,
+	.lease_insert = store_pg_lease_insert,
+};
+
+/* A service write keeps or drops the service's pool (store_lease.c). */
 int
 store_pg_pool_check(struct store_pg *s, const struct store_object *obj,
     int64_t now, struct nsreg_error *err)
 {
-	struct store_pg_pool	p;
-	int64_t			live;
-
-	if (store_pg_pool_get(s->wc, obj->name, &p, err) == -1)
-		return -1;
-	if (!p.found || store_lease_pool_same(obj->doc, p.prefix,
-	    p.client_len))
-		return 0;
-	if (store_pg_leases_live(s->wc, obj->name, now, &live, err) == -1)
-		return -1;
-	if (live > 0)
-		return store_lease_pool_busy(obj->name, p.prefix,
-		    p.client_len, live, err);
-	return store_pg_pool_drop(s, obj->name, err);
+	return store_lease_pool_check(&store_pg_lease_rows, s->wc, obj, now,
+	    err);
 }
 
 /*
@@ -243,14 +299,32 @@ store_pg_cascade(struct store_pg *s, enum store_kind kind, const char *name,
 	    PG_GRANTS_OF_ENDPOINT : PG_GRANTS_OF_SERVICE, 1, v, "list grants",
 	    err)) == NULL)
 		return -1;
-	rc = store_pg_revoke_listed(s, r, kind == STORE_ENDPOINT ?
-	    STORE_REASON_ENDPOINT_GONE : STORE_REASON_SERVICE_GONE, err);
+	rc = store_pg_revoke_listed(s, r, store_lease_cascade_reason(kind),
+	    err);
 	PQclear(r);
 	if (rc == -1)
 		return -1;
 	if (kind == STORE_SERVICE)
-		return store_pg_pool_drop(s, name, err);
+		return store_pg_pool_drop(s->wc, name, err);
 	return 0;
+}
+
+/* Revoke endpoint's grants for service, a service it no longer offers. */
+static int
+store_pg_dropped_revoke(void *arg, const char *endpoint, const char *service,
+    struct nsreg_error *err)
+{
+	struct store_pg	*s = arg;
+	const char	*p[2] = { endpoint, service };
+	PGresult	*r;
+	int		 ret;
+
+	if ((r = store_pg_run(s->wc, PG_GRANTS_OF_ENDPOINT_SERVICE, 2, p,
+	    "list grants", err)) == NULL)
+		return -1;
+	ret = store_pg_revoke_listed(s, r, STORE_REASON_ENDPOINT_GONE, err);
+	PQclear(r);
+	return ret;
 }
 
 /*
@@ -261,42 +335,8 @@ int
 store_pg_endpoint_dropped(struct store_pg *s, const char *name,
     const char *old, const json_t *now_offered, struct nsreg_error *err)
 {
-	const json_t	*v, *w;
-	const char	*p[2];
-	PGresult	*r;
-	json_t		*was;
-	size_t		 i, j;
-	int		 ret = 0, kept;
-
-	if (old == NULL)
-		return 0;
-	if ((was = store_pg_parse(old, strlen(old))) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "endpoint %s: unreadable stored services", name);
-	json_array_foreach(was, i, v) {
-		kept = 0;
-		json_array_foreach(now_offered, j, w)
-			if (json_equal(v, w)) {
-				kept = 1;
-				break;
-			}
-		if (kept || !json_is_string(v))
-			continue;
-		p[0] = name;
-		p[1] = json_string_value(v);
-		if ((r = store_pg_run(s->wc, PG_GRANTS_OF_ENDPOINT_SERVICE, 2,
-		    p, "list grants", err)) == NULL) {
-			ret = -1;
-			break;
-		}
-		ret = store_pg_revoke_listed(s, r, STORE_REASON_ENDPOINT_GONE,
-		    err);
-		PQclear(r);
-		if (ret == -1)
-			break;
-	}
-	json_decref(was);
-	return ret;
+	return store_lease_dropped(name, old, now_offered, store_pg_parse,
+	    store_pg_dropped_revoke, s, err);
 }
 
 /* NSREG_FAILED_PRECONDITION unless kid is the current signing key. */
@@ -311,88 +351,7 @@ store_pg_key_current(struct store_pg_conn *c, const char *kid,
 	if (store_pg_one_int(c, PG_KEY_GET, 1, v, &x, &found, "read keys",
 	    err) == -1)
 		return -1;
-	/* found 2: a row whose retired_at is NULL. */
-	if (found != 2)
-		return nsreg_error_set(err, NSREG_FAILED_PRECONDITION, "kid",
-		    "grant key %s is not the current signing key", kid);
-	return 0;
-}
-
-/*
- * Lease g's principal a block of the service's pool: the one it holds
- * (one holder more), else the lowest free usable one (a new lease of
- * generation gen).
- */
-static int
-store_pg_lease(struct store_pg *s, const struct store_grant *g,
-    const char *principal, int64_t gen, int64_t expires, int64_t now,
-    int64_t *slot, int64_t *lease, struct nsreg_error *err)
-{
-	struct store_pg_conn	*c = s->wc;
-	struct store_pg_pool	 pool;
-	struct store_pg_params	 p;
-	PGresult		*r;
-	int64_t			 live, cand, freed, top;
-	int			 has_freed, has_top;
-
-	*slot = -1;
-	p.v[0] = g->service;
-	p.v[1] = principal;
-	store_pg_param_int(&p, 2, expires);
-	if ((r = store_pg_run(c, PG_LEASE_HOLD, 3, p.v, "hold lease",
-	    err)) == NULL)
-		return -1;
-	if (PQntuples(r) > 0) {
-		*slot = store_pg_int(r, 0, 0);
-		*lease = store_pg_int(r, 0, 1);
-	}
-	PQclear(r);
-	if (*slot >= 0)
-		return 0;
-	/* A new lease: the pool, as the grant was made from it. */
-	if (store_pg_pool_get(c, g->service, &pool, err) == -1)
-		return -1;
-	if (pool.found && (strcmp(pool.prefix, g->pool) != 0 ||
-	    pool.client_len != g->client_len)) {
-		if (store_pg_leases_live(c, g->service, now, &live, err) == -1)
-			return -1;
-		if (live > 0)
-			return store_lease_pool_moved(g, pool.prefix,
-			    pool.client_len, live, err);
-		if (store_pg_pool_drop(s, g->service, err) == -1)
-			return -1;
-		pool.found = 0;
-	}
-	if (!pool.found) {
-		p.v[0] = g->service;
-		p.v[1] = g->pool;
-		store_pg_param_int(&p, 2, g->client_len);
-		store_pg_param_int(&p, 3, g->first);
-		if (store_pg_do(c, PG_POOL_PUT, 4, p.v, "write pool",
-		    err) == -1)
-			return -1;
-	}
-	p.v[0] = g->service;
-	if (store_pg_one_int(c, PG_FREE_FIRST, 1, p.v, &freed, &has_freed,
-	    "read pool", err) == -1 || store_pg_one_int(c, PG_LEASE_TOP, 1,
-	    p.v, &top, &has_top, "read leases", err) == -1)
-		return -1;
-	if (store_lease_pick(g, has_freed, freed, has_top, top, &cand,
-	    err) == -1)
-		return -1;
-	p.v[0] = g->service;
-	store_pg_param_int(&p, 1, cand);
-	p.v[2] = principal;
-	store_pg_param_int(&p, 3, gen);
-	store_pg_param_int(&p, 4, expires);
-	if (store_pg_do(c, PG_LEASE_INSERT, 5, p.v, "write lease", err) == -1)
-		return -1;
-	if (has_freed && store_pg_do(c, PG_FREE_TAKE, 2, p.v, "write pool",
-	    err) == -1)
-		return -1;
-	*slot = cand;
-	*lease = gen;
-	return 0;
+	return store_lease_key_current(kid, found, err);
 }
 
 /* The record a grant was chosen from, still live at the revision read. */
@@ -406,15 +365,8 @@ store_pg_grant_source(struct store_pg_conn *c, enum store_kind kind,
 
 	if (store_pg_object_rev(c, kind, name, &found, &rev, &exp, err) == -1)
 		return -1;
-	if (!found || !store_pg_live(exp, now))
-		return nsreg_error_set(err, NSREG_NOT_FOUND,
-		    store_kind_name(kind), "%s %s not found",
-		    store_kind_name(kind), name);
-	if (rev != rev_read)
-		return nsreg_error_set(err, NSREG_FAILED_PRECONDITION,
-		    store_kind_name(kind), "%s %s changed while the grant was "
-		    "made", store_kind_name(kind), name);
-	return 0;
+	return store_lease_source(kind, name, found && store_pg_live(exp,
+	    now), rev, rev_read, err);
 }
 
 static int
@@ -447,8 +399,9 @@ store_pg_run_grant_create(struct store_pg *s, void *arg)
 		goto done;
 	if (g->pool != NULL) {
 		/* A new lease's generation is the grant's revision. */
-		if (store_pg_lease(s, g, tmp.owner, s->next_rev + 1,
-		    tmp.expires_at, op->now, &slot, &lease, op->err) == -1)
+		if (store_lease_take(&store_pg_lease_rows, s->wc, g,
+		    tmp.owner, s->next_rev + 1, tmp.expires_at, op->now,
+		    &slot, &lease, op->err) == -1)
 			goto done;
 		if (g->assign(op->obj, slot, g->assign_arg, op->err) == -1)
 			goto done;
@@ -495,19 +448,10 @@ store_pg_run_grant_update(struct store_pg *s, void *arg)
 
 	if (store_pg_row_get(s, STORE_GRANT, tmp.name, &row, op->err) == -1)
 		return -1;
-	if (!row.found || !store_pg_live(row.expires_at, op->now)) {
-		nsreg_error_set(op->err, NSREG_NOT_FOUND, "id",
-		    "grant %s not found", tmp.name);
-		goto done;
-	}
-	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
-		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
-		    "revision", "grant %s is at revision %lld, not %lld",
-		    tmp.name, (long long)row.revision,
-		    (long long)op->expect_rev);
-		goto done;
-	}
-	if (store_pg_key_current(s->wc, op->kid, op->err) == -1)
+	if (store_lease_grant_check(tmp.name, row.found &&
+	    store_pg_live(row.expires_at, op->now), row.revision,
+	    op->expect_rev, op->err) == -1 ||
+	    store_pg_key_current(s->wc, op->kid, op->err) == -1)
 		goto done;
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = row.created_at;
@@ -701,7 +645,6 @@ store_pg_ipam_usage(void *b, const char *service, int64_t now, char *pool,
 {
 	struct store_pg		*s = b;
 	struct store_pg_conn	*c;
-	struct store_pg_pool	 p;
 	int			 ret = -1;
 
 	if ((c = store_pg_conn_get(s, err)) == NULL)
@@ -709,14 +652,9 @@ store_pg_ipam_usage(void *b, const char *service, int64_t now, char *pool,
 	/* One snapshot for the pool and its leases. */
 	if (store_pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ "
 	    "READ ONLY", "ipam usage", err) == -1 ||
-	    store_pg_pool_get(c, service, &p, err) == -1)
+	    store_lease_usage(&store_pg_lease_rows, c, service, now, pool, len,
+	    client_len, live, err) == -1)
 		goto done;
-	if (p.found) {
-		if (store_pg_leases_live(c, service, now, live, err) == -1)
-			goto done;
-		snprintf(pool, len, "%s", p.prefix);
-		*client_len = p.client_len;
-	}
 	ret = store_pg_exec(c, "COMMIT", "ipam usage", err);
 done:
 	store_pg_conn_put(s, c);
@@ -732,6 +670,8 @@ store_pg_grant_keys(void *b, int64_t now, json_t **keys,
 	struct store_pg_params	 p;
 	PGresult		*r = NULL;
 	json_t			*list = NULL, *k, *jwk;
+	int64_t			 t[3];
+	int			 null[3];
 	int			 i, j, ret = -1;
 
 	if ((c = store_pg_conn_get(s, err)) == NULL)
@@ -747,13 +687,11 @@ store_pg_grant_keys(void *b, int64_t now, json_t **keys,
 	for (i = 0; i < PQntuples(r); i++) {
 		jwk = store_pg_parse(PQgetvalue(r, i, 1),
 		    (size_t)PQgetlength(r, i, 1));
-		k = json_pack("{s:s, s:o}", "kid", PQgetvalue(r, i, 0),
-		    "jwk", jwk);
-		for (j = 2; k != NULL && j <= 4; j++)
-			json_object_set_new(k, j == 2 ? "created_at" : j == 3 ?
-			    "retired_at" : "expires_at",
-			    PQgetisnull(r, i, j) ? json_null() :
-			    json_integer(store_pg_int(r, i, j)));
+		for (j = 0; j < 3; j++) {
+			null[j] = PQgetisnull(r, i, j + 2);
+			t[j] = store_pg_int(r, i, j + 2);
+		}
+		k = store_lease_key_steal(PQgetvalue(r, i, 0), jwk, t, null);
 		if (k == NULL || json_array_append_new(list, k) == -1) {
 			nsreg_error_set(err, NSREG_INTERNAL, NULL,
 			    "grant keys: unreadable key");

@@ -61,11 +61,12 @@ store_sqlite_one_int(struct store_sqlite_conn *c, sqlite3_stmt *st,
 
 /* Live leases of service's pool at now. */
 static int
-store_sqlite_leases_live(struct store_sqlite_conn *c, const char *service,
-    int64_t now, int64_t *live, struct nsreg_error *err)
+store_sqlite_leases_live(void *conn, const char *service, int64_t now,
+    int64_t *live, struct nsreg_error *err)
 {
-	sqlite3_stmt	*st;
-	int		 found;
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+	int				 found;
 
 	if ((st = store_sqlite_stmt(c, SQL_LEASES_LIVE, err)) == NULL)
 		return -1;
@@ -76,10 +77,10 @@ store_sqlite_leases_live(struct store_sqlite_conn *c, const char *service,
 
 /* Forget service's pool and every lease of it. */
 static int
-store_sqlite_pool_drop(struct store_sqlite *s, const char *service,
+store_sqlite_pool_drop(void *conn, const char *service,
     struct nsreg_error *err)
 {
-	struct store_sqlite_conn	*c = s->writer;
+	struct store_sqlite_conn	*c = conn;
 	sqlite3_stmt			*st;
 
 	if ((st = store_sqlite_stmt(c, SQL_POOL_DELETE, err)) == NULL)
@@ -98,20 +99,14 @@ store_sqlite_pool_drop(struct store_sqlite *s, const char *service,
 	return store_sqlite_step_done(c, st, "drop leases", err);
 }
 
-/* A service's pool as stored: *found 0 when it has none. */
-struct store_sqlite_pool {
-	int		 found;
-	char		 prefix[128];
-	int		 client_len;
-};
-
 static int
-store_sqlite_pool_get(struct store_sqlite_conn *c, const char *service,
-    struct store_sqlite_pool *p, struct nsreg_error *err)
+store_sqlite_pool_get(void *conn, const char *service,
+    struct store_lease_pool *p, struct nsreg_error *err)
 {
-	sqlite3_stmt	*st;
-	const char	*t;
-	int		 rc, ret = 0;
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+	const char			*t;
+	int				 rc, ret = 0;
 
 	memset(p, 0, sizeof(*p));
 	if ((st = store_sqlite_stmt(c, SQL_POOL_GET, err)) == NULL)
@@ -130,30 +125,112 @@ store_sqlite_pool_get(struct store_sqlite_conn *c, const char *service,
 	return ret;
 }
 
-/*
- * A service write keeps the service's pool when its vl3 stays the same;
- * another vl3 (or none) is refused while live grants hold addresses of
- * the pool, and otherwise drops it.
- */
+static int
+store_sqlite_pool_put(void *conn, const struct store_grant *g,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_POOL_PUT, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, g->pool, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, g->client_len);
+	sqlite3_bind_int64(st, 4, g->first);
+	return store_sqlite_step_done(c, st, "write pool", err);
+}
+
+static int
+store_sqlite_lease_hold(void *conn, const char *service,
+    const char *principal, int64_t expires, int64_t *block, int64_t *lease,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+	int				 rc;
+
+	*block = -1;
+	if ((st = store_sqlite_stmt(c, SQL_LEASE_HOLD, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, principal, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, expires);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*block = sqlite3_column_int64(st, 0);
+		*lease = sqlite3_column_int64(st, 1);
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sqlite_error(c->db, rc, "hold lease", err);
+	return 0;
+}
+
+static int
+store_sqlite_lease_bounds(void *conn, const char *service, int *has_freed,
+    int64_t *freed, int *has_top, int64_t *top, struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_FREE_FIRST, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	if (store_sqlite_one_int(c, st, freed, has_freed, "read pool",
+	    err) == -1)
+		return -1;
+	if ((st = store_sqlite_stmt(c, SQL_LEASE_TOP, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	return store_sqlite_one_int(c, st, top, has_top, "read leases", err);
+}
+
+static int
+store_sqlite_lease_insert(void *conn, const char *service, int64_t block,
+    const char *principal, int64_t gen, int64_t expires, int was_freed,
+    struct nsreg_error *err)
+{
+	struct store_sqlite_conn	*c = conn;
+	sqlite3_stmt			*st;
+
+	if ((st = store_sqlite_stmt(c, SQL_LEASE_INSERT, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, block);
+	sqlite3_bind_text(st, 3, principal, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, gen);
+	sqlite3_bind_int64(st, 5, expires);
+	if (store_sqlite_step_done(c, st, "write lease", err) == -1)
+		return -1;
+	if (!was_freed)
+		return 0;
+	if ((st = store_sqlite_stmt(c, SQL_FREE_TAKE, err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, block);
+	return store_sqlite_step_done(c, st, "write pool", err);
+}
+
+/* The pool and lease rows, for store_lease.c's choices. */
+static const struct store_lease_rows store_sqlite_lease_rows = {
+	.pool_get = store_sqlite_pool_get,
+	.pool_put = store_sqlite_pool_put,
+	.pool_drop = store_sqlite_pool_drop,
+	.leases_live = store_sqlite_leases_live,
+	.lease_hold = store_sqlite_lease_hold,
+	.lease_bounds = store_sqlite_lease_bounds,
+	.lease_insert = store_sqlite_lease_insert,
+};
+
+/* A service write keeps or drops the service's pool (store_lease.c). */
 int
 store_sqlite_pool_check(struct store_sqlite *s, const struct store_object *obj,
     int64_t now, struct nsreg_error *err)
 {
-	struct store_sqlite_pool	 p;
-	int64_t				 live;
-
-	if (store_sqlite_pool_get(s->writer, obj->name, &p, err) == -1)
-		return -1;
-	if (!p.found || store_lease_pool_same(obj->doc, p.prefix,
-	    p.client_len))
-		return 0;
-	if (store_sqlite_leases_live(s->writer, obj->name, now, &live,
-	    err) == -1)
-		return -1;
-	if (live > 0)
-		return store_lease_pool_busy(obj->name, p.prefix,
-		    p.client_len, live, err);
-	return store_sqlite_pool_drop(s, obj->name, err);
+	return store_lease_pool_check(&store_sqlite_lease_rows, s->writer,
+	    obj, now, err);
 }
 
 /*
@@ -287,13 +364,29 @@ store_sqlite_cascade(struct store_sqlite *s, enum store_kind kind,
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (store_sqlite_revoke_listed(s, st, kind == STORE_ENDPOINT ?
-	    STORE_REASON_ENDPOINT_GONE : STORE_REASON_SERVICE_GONE, err) ==
-	    -1)
+	if (store_sqlite_revoke_listed(s, st, store_lease_cascade_reason(kind),
+	    err) == -1)
 		return -1;
 	if (kind == STORE_SERVICE)
-		return store_sqlite_pool_drop(s, name, err);
+		return store_sqlite_pool_drop(s->writer, name, err);
 	return 0;
+}
+
+/* Revoke endpoint's grants for service, a service it no longer offers. */
+static int
+store_sqlite_dropped_revoke(void *arg, const char *endpoint,
+    const char *service, struct nsreg_error *err)
+{
+	struct store_sqlite	*s = arg;
+	sqlite3_stmt		*st;
+
+	if ((st = store_sqlite_stmt(s->writer, SQL_GRANTS_OF_ENDPOINT_SERVICE,
+	    err)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, endpoint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, service, -1, SQLITE_TRANSIENT);
+	return store_sqlite_revoke_listed(s, st, STORE_REASON_ENDPOINT_GONE,
+	    err);
 }
 
 /*
@@ -304,40 +397,8 @@ int
 store_sqlite_endpoint_dropped(struct store_sqlite *s, const char *name,
     const char *old, const json_t *now_offered, struct nsreg_error *err)
 {
-	const json_t	*v, *w;
-	sqlite3_stmt	*st;
-	json_t		*was;
-	size_t		 i, j;
-	int		 ret = 0, kept;
-
-	if (old == NULL)
-		return 0;
-	if ((was = store_sqlite_parse(old, strlen(old))) == NULL)
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "endpoint %s: unreadable stored services", name);
-	json_array_foreach(was, i, v) {
-		kept = 0;
-		json_array_foreach(now_offered, j, w)
-			if (json_equal(v, w)) {
-				kept = 1;
-				break;
-			}
-		if (kept || !json_is_string(v))
-			continue;
-		if ((st = store_sqlite_stmt(s->writer,
-		    SQL_GRANTS_OF_ENDPOINT_SERVICE, err)) == NULL) {
-			ret = -1;
-			break;
-		}
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, json_string_value(v), -1,
-		    SQLITE_TRANSIENT);
-		if ((ret = store_sqlite_revoke_listed(s, st,
-		    STORE_REASON_ENDPOINT_GONE, err)) == -1)
-			break;
-	}
-	json_decref(was);
-	return ret;
+	return store_lease_dropped(name, old, now_offered, store_sqlite_parse,
+	    store_sqlite_dropped_revoke, s, err);
 }
 
 /* NSREG_FAILED_PRECONDITION unless kid is the current signing key. */
@@ -354,118 +415,7 @@ store_sqlite_key_current(struct store_sqlite_conn *c, const char *kid,
 	sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
 	if (store_sqlite_one_int(c, st, &v, &found, "read keys", err) == -1)
 		return -1;
-	/* found 2: a row whose retired_at is NULL. */
-	if (found != 2)
-		return nsreg_error_set(err, NSREG_FAILED_PRECONDITION, "kid",
-		    "grant key %s is not the current signing key", kid);
-	return 0;
-}
-
-/*
- * Lease g's principal a block of the service's pool: the one it holds
- * (one holder more), else the lowest free usable one (a new lease of
- * generation gen).
- */
-static int
-store_sqlite_lease(struct store_sqlite *s, const struct store_grant *g,
-    const char *principal, int64_t gen, int64_t expires, int64_t now,
-    int64_t *slot, int64_t *lease, struct nsreg_error *err)
-{
-	struct store_sqlite_conn	*c = s->writer;
-	struct store_sqlite_pool	 p;
-	sqlite3_stmt			*st;
-	int64_t				 live, cand, freed, top;
-	int				 rc, has_freed, has_top;
-
-	*slot = -1;
-
-	/*
-	 * The block the principal holds already, one holder more.  A
-	 * service's leases are always of its current pool: a vl3 change
-	 * drops them (store_sqlite_pool_check).
-	 */
-	if ((st = store_sqlite_stmt(c, SQL_LEASE_HOLD, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, principal, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, expires);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*slot = sqlite3_column_int64(st, 0);
-		*lease = sqlite3_column_int64(st, 1);
-		rc = sqlite3_step(st);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return store_sqlite_error(c->db, rc, "hold lease", err);
-	if (*slot >= 0)
-		return 0;
-
-	/* A new lease: the pool, as the grant was made from it. */
-	if (store_sqlite_pool_get(c, g->service, &p, err) == -1)
-		return -1;
-	if (p.found && (strcmp(p.prefix, g->pool) != 0 ||
-	    p.client_len != g->client_len)) {
-		if (store_sqlite_leases_live(c, g->service, now, &live,
-		    err) == -1)
-			return -1;
-		if (live > 0)
-			return store_lease_pool_moved(g, p.prefix,
-			    p.client_len, live, err);
-		if (store_sqlite_pool_drop(s, g->service, err) == -1)
-			return -1;
-		p.found = 0;
-	}
-	if (!p.found) {
-		if ((st = store_sqlite_stmt(c, SQL_POOL_PUT, err)) == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, g->pool, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, g->client_len);
-		sqlite3_bind_int64(st, 4, g->first);
-		if (store_sqlite_step_done(c, st, "write pool", err) == -1)
-			return -1;
-	}
-
-	/*
-	 * The lowest free block: the lowest returned one or the one after
-	 * the highest leased, whichever is lower (store_lease.c).
-	 */
-	if ((st = store_sqlite_stmt(c, SQL_FREE_FIRST, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	if (store_sqlite_one_int(c, st, &freed, &has_freed, "read pool",
-	    err) == -1)
-		return -1;
-	if ((st = store_sqlite_stmt(c, SQL_LEASE_TOP, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	if (store_sqlite_one_int(c, st, &top, &has_top, "read leases",
-	    err) == -1)
-		return -1;
-	if (store_lease_pick(g, has_freed, freed, has_top, top, &cand,
-	    err) == -1)
-		return -1;
-	if ((st = store_sqlite_stmt(c, SQL_LEASE_INSERT, err)) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, cand);
-	sqlite3_bind_text(st, 3, principal, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, gen);
-	sqlite3_bind_int64(st, 5, expires);
-	if (store_sqlite_step_done(c, st, "write lease", err) == -1)
-		return -1;
-	if (has_freed) {
-		if ((st = store_sqlite_stmt(c, SQL_FREE_TAKE, err)) == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, g->service, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, cand);
-		if (store_sqlite_step_done(c, st, "write pool", err) == -1)
-			return -1;
-	}
-	*slot = cand;
-	*lease = gen;
-	return 0;
+	return store_lease_key_current(kid, found, err);
 }
 
 static int
@@ -485,31 +435,17 @@ store_sqlite_run_grant_create(struct store_sqlite *s,
 	if (store_sqlite_object_rev(c, STORE_SERVICE, g->service, &found,
 	    &rev, &exp, op->err) == -1)
 		goto done;
-	if (!found || !store_sqlite_live(exp, op->now)) {
-		nsreg_error_set(op->err, NSREG_NOT_FOUND, "service",
-		    "service %s not found", g->service);
+	if (store_lease_source(STORE_SERVICE, g->service, found &&
+	    store_sqlite_live(exp, op->now), rev, g->service_rev,
+	    op->err) == -1)
 		goto done;
-	}
-	if (rev != g->service_rev) {
-		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION, "service",
-		    "service %s changed while the grant was made",
-		    g->service);
-		goto done;
-	}
 	if (store_sqlite_object_rev(c, STORE_ENDPOINT, g->endpoint, &found,
 	    &rev, &exp, op->err) == -1)
 		goto done;
-	if (!found || !store_sqlite_live(exp, op->now)) {
-		nsreg_error_set(op->err, NSREG_NOT_FOUND, "endpoint",
-		    "endpoint %s not found", g->endpoint);
+	if (store_lease_source(STORE_ENDPOINT, g->endpoint, found &&
+	    store_sqlite_live(exp, op->now), rev, g->endpoint_rev,
+	    op->err) == -1)
 		goto done;
-	}
-	if (rev != g->endpoint_rev) {
-		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
-		    "endpoint", "endpoint %s changed while the grant was made",
-		    g->endpoint);
-		goto done;
-	}
 	if (store_sqlite_key_current(c, g->kid, op->err) == -1)
 		goto done;
 	/* Ids are unique: the full row is read only when there is one. */
@@ -528,8 +464,9 @@ store_sqlite_run_grant_create(struct store_sqlite *s,
 		goto done;
 	if (g->pool != NULL) {
 		/* A new lease's generation is the grant's revision. */
-		if (store_sqlite_lease(s, g, tmp.owner, s->next_rev + 1,
-		    tmp.expires_at, op->now, &slot, &lease, op->err) == -1)
+		if (store_lease_take(&store_sqlite_lease_rows, c, g,
+		    tmp.owner, s->next_rev + 1, tmp.expires_at, op->now,
+		    &slot, &lease, op->err) == -1)
 			goto done;
 		if (g->assign(op->obj, slot, g->assign_arg, op->err) == -1)
 			goto done;
@@ -581,19 +518,10 @@ store_sqlite_run_grant_update(struct store_sqlite *s,
 	if (store_sqlite_row_get(c, STORE_GRANT, tmp.name, &row,
 	    op->err) == -1)
 		return -1;
-	if (!row.found || !store_sqlite_live(row.expires_at, op->now)) {
-		nsreg_error_set(op->err, NSREG_NOT_FOUND, "id",
-		    "grant %s not found", tmp.name);
-		goto done;
-	}
-	if (op->expect_rev != 0 && row.revision != op->expect_rev) {
-		nsreg_error_set(op->err, NSREG_FAILED_PRECONDITION,
-		    "revision", "grant %s is at revision %lld, not %lld",
-		    tmp.name, (long long)row.revision,
-		    (long long)op->expect_rev);
-		goto done;
-	}
-	if (store_sqlite_key_current(c, op->kid, op->err) == -1)
+	if (store_lease_grant_check(tmp.name, row.found &&
+	    store_sqlite_live(row.expires_at, op->now), row.revision,
+	    op->expect_rev, op->err) == -1 ||
+	    store_sqlite_key_current(c, op->kid, op->err) == -1)
 		goto done;
 	tmp.revision = ++s->next_rev;
 	tmp.created_at = row.created_at;
@@ -828,22 +756,15 @@ store_sqlite_ipam_usage(void *b, const char *service, int64_t now,
 {
 	struct store_sqlite		*s = b;
 	struct store_sqlite_conn	*c;
-	struct store_sqlite_pool	 p;
 	int				 ret = -1;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
 		return -1;
 	/* One snapshot for the pool and its leases. */
 	if (store_sqlite_exec(c, SQL_BEGIN, err) == -1 ||
-	    store_sqlite_pool_get(c, service, &p, err) == -1)
+	    store_lease_usage(&store_sqlite_lease_rows, c, service, now, pool,
+	    len, client_len, live, err) == -1)
 		goto done;
-	if (p.found) {
-		if (store_sqlite_leases_live(c, service, now, live,
-		    err) == -1)
-			goto done;
-		snprintf(pool, len, "%s", p.prefix);
-		*client_len = p.client_len;
-	}
 	ret = 0;
 done:
 	store_sqlite_reader_put(s, c);
@@ -858,6 +779,8 @@ store_sqlite_grant_keys(void *b, int64_t now, json_t **keys,
 	struct store_sqlite_conn	*c;
 	sqlite3_stmt			*st;
 	json_t				*list = NULL, *k, *jwk;
+	int64_t				 t[3];
+	int				 null[3];
 	int				 rc, ret = -1, i;
 
 	if ((c = store_sqlite_reader_get(s, err)) == NULL)
@@ -872,14 +795,13 @@ store_sqlite_grant_keys(void *b, int64_t now, json_t **keys,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		jwk = store_sqlite_parse((const char *)sqlite3_column_text(st,
 		    1), (size_t)sqlite3_column_bytes(st, 1));
-		k = json_pack("{s:s, s:o}", "kid",
-		    (const char *)sqlite3_column_text(st, 0), "jwk", jwk);
-		for (i = 2; k != NULL && i <= 4; i++)
-			json_object_set_new(k, i == 2 ? "created_at" : i == 3 ?
-			    "retired_at" : "expires_at",
-			    sqlite3_column_type(st, i) == SQLITE_NULL ?
-			    json_null() :
-			    json_integer(sqlite3_column_int64(st, i)));
+		for (i = 0; i < 3; i++) {
+			null[i] = sqlite3_column_type(st, i + 2) ==
+			    SQLITE_NULL;
+			t[i] = sqlite3_column_int64(st, i + 2);
+		}
+		k = store_lease_key_steal(
+		    (const char *)sqlite3_column_text(st, 0), jwk, t, null);
 		if (k == NULL || json_array_append_new(list, k) == -1) {
 			sqlite3_reset(st);
 			nsreg_error_set(err, NSREG_INTERNAL, NULL,
