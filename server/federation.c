@@ -19,6 +19,7 @@
 
 #include "bundle.h"
 #include "federation.h"
+#include "federation_curl.h"
 #include "log.h"
 #include "metrics.h"
 #include "principal.h"
@@ -76,10 +77,7 @@ federation_global_init(struct nsreg_error *err)
 struct federation_xfer {
 	const struct federation_get	*g;
 	const atomic_int		*cancel;
-	char				*buf;
-	size_t				 len;
-	size_t				 cap;
-	int				 too_large;
+	struct federation_curl_body	 body;
 	struct federation_tls		 tls;
 };
 
@@ -87,28 +85,8 @@ static size_t
 federation_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct federation_xfer	*x = arg;
-	size_t			 n = size * nmemb, cap;
-	char			*nb;
 
-	if (n > x->g->max_body || x->len > x->g->max_body - n) {
-		x->too_large = 1;
-		return 0;
-	}
-	if (x->len + n + 1 > x->cap) {
-		cap = x->cap == 0 ? 16384 : x->cap;
-		while (cap < x->len + n + 1)
-			cap *= 2;
-		if (cap > x->g->max_body + 1)
-			cap = x->g->max_body + 1;
-		if ((nb = realloc(x->buf, cap)) == NULL)
-			return 0;
-		x->buf = nb;
-		x->cap = cap;
-	}
-	memcpy(x->buf + x->len, data, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-	return n;
+	return federation_curl_body_add(&x->body, 16384, data, size * nmemb);
 }
 
 static int
@@ -273,54 +251,41 @@ federation_setopt(CURL *h, const struct federation_get *g, const char *url,
     int64_t left_ms, struct federation_xfer *x, char *cerr,
     struct curl_slist *hdrs)
 {
-	int	ok = 1;
+	int				 web, cert, ok;
+	struct federation_curl_opts	 o = {
+		.url = url,
+		.hdrs = hdrs,
+		.cerr = cerr,
+		.write = federation_write,
+		.write_arg = x,
+		.max_body = g->max_body,
+		.connect_ms = (long)left_ms,
+		.ssl_ctx_arg = x,
+	};
 
+	web = g->verify == FEDERATION_VERIFY_WEB;
+	cert = g->client_cert != NULL && g->client_key != NULL;
+	/*
+	 * Web PKI: OpenSSL's verification.  Else the SPIFFE one
+	 * (federation_ssl_ctx), which fails the handshake itself.
+	 */
+	o.ssl_ctx = web ? NULL : federation_ssl_ctx;
+	o.cert = cert ? g->client_cert : NULL;
+	o.key = cert ? g->client_key : NULL;
+	ok = federation_curl_setopt(h, &o) == 0;
 #define FEDERATION_OPT(o, v)	ok &= curl_easy_setopt(h, o, v) == CURLE_OK
-	FEDERATION_OPT(CURLOPT_URL, url);
-	FEDERATION_OPT(CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	FEDERATION_OPT(CURLOPT_PROTOCOLS_STR, "https");
-#else
-	FEDERATION_OPT(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-	FEDERATION_OPT(CURLOPT_FOLLOWLOCATION, 0L);
-	FEDERATION_OPT(CURLOPT_PROXY, "");
 	FEDERATION_OPT(CURLOPT_TIMEOUT_MS, (long)left_ms);
-	FEDERATION_OPT(CURLOPT_CONNECTTIMEOUT_MS, (long)left_ms);
 	/* Each request is authenticated on a connection of its own. */
 	FEDERATION_OPT(CURLOPT_FORBID_REUSE, 1L);
 	FEDERATION_OPT(CURLOPT_FRESH_CONNECT, 1L);
-	FEDERATION_OPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	FEDERATION_OPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	FEDERATION_OPT(CURLOPT_HTTPHEADER, hdrs);
-	FEDERATION_OPT(CURLOPT_USERAGENT, "nsregd/" PACKAGE_VERSION);
-	FEDERATION_OPT(CURLOPT_ERRORBUFFER, cerr);
-	FEDERATION_OPT(CURLOPT_WRITEFUNCTION, federation_write);
-	FEDERATION_OPT(CURLOPT_WRITEDATA, x);
-	FEDERATION_OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)g->max_body);
 	FEDERATION_OPT(CURLOPT_NOPROGRESS, 0L);
 	FEDERATION_OPT(CURLOPT_XFERINFOFUNCTION, federation_progress);
 	FEDERATION_OPT(CURLOPT_XFERINFODATA, x);
-	if (g->verify == FEDERATION_VERIFY_WEB) {
+	if (web) {
 		FEDERATION_OPT(CURLOPT_SSL_VERIFYPEER, 1L);
 		FEDERATION_OPT(CURLOPT_SSL_VERIFYHOST, 2L);
 		if (g->ca_file != NULL)
 			FEDERATION_OPT(CURLOPT_CAINFO, g->ca_file);
-	} else {
-		/*
-		 * OpenSSL's verification is replaced by the SPIFFE one
-		 * (federation_ssl_ctx), which fails the handshake itself.
-		 */
-		FEDERATION_OPT(CURLOPT_SSL_VERIFYPEER, 0L);
-		FEDERATION_OPT(CURLOPT_SSL_VERIFYHOST, 0L);
-		FEDERATION_OPT(CURLOPT_SSL_CTX_FUNCTION, federation_ssl_ctx);
-		FEDERATION_OPT(CURLOPT_SSL_CTX_DATA, x);
-	}
-	if (g->client_cert != NULL && g->client_key != NULL) {
-		FEDERATION_OPT(CURLOPT_SSLCERT, g->client_cert);
-		FEDERATION_OPT(CURLOPT_SSLCERTTYPE, "PEM");
-		FEDERATION_OPT(CURLOPT_SSLKEY, g->client_key);
-		FEDERATION_OPT(CURLOPT_SSLKEYTYPE, "PEM");
 	}
 #undef FEDERATION_OPT
 	return ok ? 0 : -1;
@@ -328,31 +293,16 @@ federation_setopt(CURL *h, const struct federation_get *g, const char *url,
 
 /* The error of a failed transfer. */
 static int
-federation_curl_error(const struct federation_get *g, const char *url,
+federation_xfer_error(const struct federation_get *g, const char *url,
     CURLcode rc, const struct federation_xfer *x, const char *cerr,
     struct nsreg_error *err)
 {
 	const char	*why = cerr[0] != '\0' ? cerr : curl_easy_strerror(rc);
 
+	if (federation_curl_error(rc, g->what, url, g->timeout_ms,
+	    g->max_body, x->body.too_large, err))
+		return -1;
 	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		return nsreg_error_set(err, NSREG_DEADLINE_EXCEEDED, NULL,
-		    "%s %s: no answer within %lld ms", g->what, url,
-		    (long long)g->timeout_ms);
-	case CURLE_FILESIZE_EXCEEDED:
-		return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "%s %s: the answer is larger than %zu bytes", g->what,
-		    url, g->max_body);
-	case CURLE_WRITE_ERROR:
-		if (x->too_large)
-			return nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-			    "%s %s: the answer is larger than %zu bytes",
-			    g->what, url, g->max_body);
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "%s %s: out of memory", g->what, url);
-	case CURLE_OUT_OF_MEMORY:
-		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "%s %s: out of memory", g->what, url);
 	case CURLE_ABORTED_BY_CALLBACK:
 		return nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
 		    "%s %s: cancelled: the server is stopping", g->what, url);
@@ -426,9 +376,10 @@ federation_get_cancellable(const struct federation_get *g,
 			    (long long)g->timeout_ms);
 			goto out;
 		}
-		free(x.buf);
+		free(x.body.buf);
 		memset(&x, 0, sizeof(x));
 		x.g = g;
+		x.body.max = g->max_body;
 		x.tls.verify = g->verify;
 		x.tls.expect = g->expect;
 		x.tls.trust = g->trust;
@@ -441,7 +392,7 @@ federation_get_cancellable(const struct federation_get *g,
 			goto out;
 		}
 		if ((rc = curl_easy_perform(h)) != CURLE_OK) {
-			federation_curl_error(g, url, rc, &x, cerr, err);
+			federation_xfer_error(g, url, rc, &x, cerr, err);
 			goto out;
 		}
 		status = 0;
@@ -470,16 +421,16 @@ federation_get_cancellable(const struct federation_get *g,
 		h = NULL;
 	}
 	r->status = status;
-	if (x.buf == NULL && (x.buf = strdup("")) == NULL) {
+	if (x.body.buf == NULL && (x.body.buf = strdup("")) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	r->body = x.buf;
-	r->len = x.len;
-	x.buf = NULL;
+	r->body = x.body.buf;
+	r->len = x.body.len;
+	x.body.buf = NULL;
 	ret = 0;
 out:
-	free(x.buf);
+	free(x.body.buf);
 	if (h != NULL)
 		curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);

@@ -42,6 +42,7 @@ server_libnsregd_a_SOURCES = \
 	server/ipam.c server/ipam.h \
 	server/select.c server/select.h \
 	server/federation.c server/federation.h \
+	server/federation_curl.c server/federation_curl.h \
 	server/peer.c server/peer.h \
 	server/peer_watch.c server/peer_watch.h \
 	server/api_interdomain.c server/api_interdomain.h \

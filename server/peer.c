@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "federation.h"
+#include "federation_curl.h"
 #include "metrics.h"
 #include "peer.h"
 #include "spiffe.h"
@@ -67,11 +68,7 @@ struct peer_xfer {
 	int64_t			 deadline;	/* monotonic ms */
 	int64_t			 timeout_ms;
 	int64_t			 backoff_ms;
-	size_t			 max_body;
-	char			*buf;
-	size_t			 len;
-	size_t			 cap;
-	int			 too_large;
+	struct federation_curl_body answer;	/* bounded */
 	char			 cerr[CURL_ERROR_SIZE];
 	void			(*done)(void *, const struct peer_answer *);
 	void			*arg;
@@ -120,7 +117,7 @@ peer_xfer_free(struct peer_xfer *x)
 	free(x->cert);
 	free(x->key);
 	free(x->what);
-	free(x->buf);
+	free(x->answer.buf);
 	free(x);
 }
 
@@ -181,35 +178,15 @@ static size_t
 peer_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct peer_xfer	*x = arg;
-	size_t			 n = size * nmemb, cap;
+	size_t			 n = size * nmemb;
 	long			 status = 0;
-	char			*nb;
 
 	if (x->data != NULL) {
 		curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
 		if (status == 200)
 			return x->data(x->arg, data, n) == -1 ? 0 : n;
 	}
-
-	if (n > x->max_body || x->len > x->max_body - n) {
-		x->too_large = 1;
-		return 0;
-	}
-	if (x->len + n + 1 > x->cap) {
-		cap = x->cap == 0 ? 4096 : x->cap;
-		while (cap < x->len + n + 1)
-			cap *= 2;
-		if (cap > x->max_body + 1)
-			cap = x->max_body + 1;
-		if ((nb = realloc(x->buf, cap)) == NULL)
-			return 0;
-		x->buf = nb;
-		x->cap = cap;
-	}
-	memcpy(x->buf + x->len, data, n);
-	x->len += n;
-	x->buf[x->len] = '\0';
-	return n;
+	return federation_curl_body_add(&x->answer, 4096, data, n);
 }
 
 static CURLcode
@@ -228,22 +205,19 @@ static int
 peer_xfer_setopt(struct peer_xfer *x)
 {
 	int64_t	left = x->deadline - util_mono_us() / 1000;
-	int	ok = 1;
+	int	ok;
 
 	if (left < 1)
 		left = 1;
 	if ((x->h = curl_easy_init()) == NULL)
 		return -1;
+	ok = federation_curl_setopt(x->h, &(const struct federation_curl_opts) {
+	    .url = x->url, .hdrs = x->hdrs, .cerr = x->cerr,
+	    .write = peer_write, .write_arg = x, .max_body = x->answer.max,
+	    .connect_ms = (long)left,
+	    .ssl_ctx = peer_ssl_ctx, .ssl_ctx_arg = x->pool,
+	    .cert = x->cert, .key = x->key }) == 0;
 #define PEER_OPT(o, v)	ok &= curl_easy_setopt(x->h, o, v) == CURLE_OK
-	PEER_OPT(CURLOPT_URL, x->url);
-	PEER_OPT(CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	PEER_OPT(CURLOPT_PROTOCOLS_STR, "https");
-#else
-	PEER_OPT(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-	PEER_OPT(CURLOPT_FOLLOWLOCATION, 0L);
-	PEER_OPT(CURLOPT_PROXY, "");
 	PEER_OPT(CURLOPT_SHARE, x->pool->sh);
 	PEER_OPT(CURLOPT_PRIVATE, x);
 	if (x->data == NULL)
@@ -252,27 +226,9 @@ peer_xfer_setopt(struct peer_xfer *x)
 		PEER_OPT(CURLOPT_LOW_SPEED_LIMIT, 1L);
 		PEER_OPT(CURLOPT_LOW_SPEED_TIME, (long)x->idle_s);
 	}
-	PEER_OPT(CURLOPT_CONNECTTIMEOUT_MS, (long)left);
 	PEER_OPT(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	PEER_OPT(CURLOPT_PIPEWAIT, 1L);
 	PEER_OPT(CURLOPT_TCP_KEEPALIVE, 1L);
-	/* A resumed session would skip the SPIFFE check. */
-	PEER_OPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
-	PEER_OPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	PEER_OPT(CURLOPT_SSL_VERIFYPEER, 0L);
-	PEER_OPT(CURLOPT_SSL_VERIFYHOST, 0L);
-	PEER_OPT(CURLOPT_SSL_CTX_FUNCTION, peer_ssl_ctx);
-	PEER_OPT(CURLOPT_SSL_CTX_DATA, x->pool);
-	PEER_OPT(CURLOPT_SSLCERT, x->cert);
-	PEER_OPT(CURLOPT_SSLCERTTYPE, "PEM");
-	PEER_OPT(CURLOPT_SSLKEY, x->key);
-	PEER_OPT(CURLOPT_SSLKEYTYPE, "PEM");
-	PEER_OPT(CURLOPT_HTTPHEADER, x->hdrs);
-	PEER_OPT(CURLOPT_USERAGENT, "nsregd/" PACKAGE_VERSION);
-	PEER_OPT(CURLOPT_ERRORBUFFER, x->cerr);
-	PEER_OPT(CURLOPT_WRITEFUNCTION, peer_write);
-	PEER_OPT(CURLOPT_WRITEDATA, x);
-	PEER_OPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->max_body);
 	if (x->method != NULL && strcmp(x->method, "GET") != 0) {
 		PEER_OPT(CURLOPT_CUSTOMREQUEST, x->method);
 		if (x->body != NULL) {
@@ -309,45 +265,26 @@ peer_xfer_error(struct peer_xfer *x, CURLcode rc, struct nsreg_error *err)
 {
 	const char	*why = x->cerr[0] != '\0' ? x->cerr :
 			    curl_easy_strerror(rc);
+	int		 tls;
 
 	switch (rc) {
-	case CURLE_OPERATION_TIMEDOUT:
-		nsreg_error_set(err, NSREG_DEADLINE_EXCEEDED, NULL,
-		    "%s %s: no answer within %lld ms", x->what, x->url,
-		    (long long)x->timeout_ms);
-		break;
-	case CURLE_FILESIZE_EXCEEDED:
-		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "%s %s: the answer is larger than %zu bytes", x->what,
-		    x->url, x->max_body);
-		break;
-	case CURLE_WRITE_ERROR:
-		if (x->too_large)
-			nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-			    "%s %s: the answer is larger than %zu bytes",
-			    x->what, x->url, x->max_body);
-		else
-			nsreg_error_set(err, NSREG_INTERNAL, NULL,
-			    "%s %s: out of memory", x->what, x->url);
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "%s %s: out of memory", x->what, x->url);
-		break;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
 	case CURLE_USE_SSL_FAILED:
-		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL,
-		    "%s %s: TLS: %s", x->what, x->url,
-		    x->pool->tls.error[0] != '\0' ? x->pool->tls.error : why);
+		tls = 1;
 		break;
 	default:
-		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL, "%s %s: %s",
-		    x->what, x->url, why);
+		tls = 0;
 		break;
 	}
+	/* The transfer's own failures first, then the peer's. */
+	if (federation_curl_error(rc, x->what, x->url, x->timeout_ms,
+	    x->answer.max, x->answer.too_large, err) == 0)
+		nsreg_error_set(err, NSREG_BAD_GATEWAY, NULL, "%s %s: %s%s",
+		    x->what, x->url, tls ? "TLS: " : "", tls &&
+		    x->pool->tls.error[0] != '\0' ? x->pool->tls.error : why);
 }
 
 /*
@@ -385,8 +322,8 @@ peer_xfer_end(struct peer *p, struct peer_xfer *x, CURLcode rc,
 		a.err = &e;
 	} else {
 		a.status = status;
-		a.body = x->buf != NULL ? x->buf : "";
-		a.len = x->len;
+		a.body = x->answer.buf != NULL ? x->answer.buf : "";
+		a.len = x->answer.len;
 	}
 	pthread_mutex_lock(&p->lock);
 	if (a.err == NULL)
@@ -739,7 +676,7 @@ peer_xfer_new(struct peer *p, const struct peer_request *r)
 	x->timeout_ms = r->timeout_ms;
 	x->deadline = util_mono_us() / 1000 + r->timeout_ms;
 	x->backoff_ms = r->backoff_ms;
-	x->max_body = r->max_body;
+	x->answer.max = r->max_body;
 	x->data = r->data;
 	x->idle_s = r->idle_s;
 	if (!ok || x->url == NULL || x->base == NULL) {
