@@ -445,11 +445,88 @@ reg_fail_oom(struct grpc_call *c)
 	grpc_call_status(c, GRPC_INTERNAL, "out of memory");
 }
 
-static void
-reg_bad_message(struct grpc_call *c, const char *what)
+/*
+ * The request message msg (len bytes) of type d, new (free with
+ * protobuf_c_message_free_unpacked), or NULL with the call failed.
+ */
+static ProtobufCMessage *
+reg_unpack(struct grpc_call *c, const ProtobufCMessageDescriptor *d,
+    const uint8_t *msg, size_t len)
 {
-	grpc_call_status(c, GRPC_INVALID_ARGUMENT, "malformed %s message",
-	    what);
+	ProtobufCMessage	*m;
+
+	if ((m = protobuf_c_message_unpack(d, NULL, len, msg)) == NULL)
+		grpc_call_status(c, GRPC_INVALID_ARGUMENT,
+		    "malformed %s message", d->short_name);
+	return m;
+}
+
+static const char *
+reg_ns_name(const ProtobufCMessage *m)
+{
+	return ((const Registry__NetworkService *)m)->name;
+}
+
+static const char *
+reg_nse_name(const ProtobufCMessage *m)
+{
+	return ((const Registry__NetworkServiceEndpoint *)m)->name;
+}
+
+/* What the two registries' Unregister methods differ in. */
+struct reg_kind {
+	enum store_kind			 kind;
+	const ProtobufCMessageDescriptor *record;	/* its message */
+	const char			*(*name)(const ProtobufCMessage *);
+	enum admission_action		 unregister;	/* decided as */
+	api_check_fn			 delete_check;
+};
+
+static const struct reg_kind reg_ns_kind = {
+	.kind = STORE_SERVICE,
+	.record = &registry__network_service__descriptor,
+	.name = reg_ns_name,
+	/* A service is withdrawn by whom may publish it. */
+	.unregister = ADMISSION_ACTION_PUBLISH,
+	.delete_check = api_services_delete_check,
+};
+
+static const struct reg_kind reg_nse_kind = {
+	.kind = STORE_ENDPOINT,
+	.record = &registry__network_service_endpoint__descriptor,
+	.name = reg_nse_name,
+	/* Its owner or an admin (api_endpoints_check). */
+	.unregister = ADMISSION_ACTION_UNREGISTER,
+	.delete_check = api_endpoints_check,
+};
+
+/*
+ * Unregister: DELETE /v1/services/{name} or /v1/endpoints/{name}, as k
+ * says, answered with an Empty.
+ */
+static void
+reg_unregister(struct server *srv, struct grpc_call *c, const uint8_t *msg,
+    size_t len, const struct reg_kind *k)
+{
+	ProtobufCMessage	*m;
+	Google__Protobuf__Empty	 empty;
+	struct nsreg_error	 err;
+	json_t			*decision = NULL;
+
+	nsreg_error_clear(&err);
+	if ((m = reg_unpack(c, k->record, msg, len)) == NULL)
+		return;
+	if (api_find_or_delete_run(srv, grpc_call_request(c), k->kind,
+	    k->name(m), k->unregister, k->delete_check, NULL, &decision,
+	    &err) == -1)
+		grpc_call_fail(c, &err);
+	else {
+		google__protobuf__empty__init(&empty);
+		if (grpc_call_send(c, &empty.base) == -1)
+			reg_fail_oom(c);
+	}
+	json_decref(decision);
+	protobuf_c_message_free_unpacked(m, NULL);
 }
 
 /* NetworkServiceRegistry.Register: publish, as PUT /v1/services/{name}. */
@@ -467,10 +544,9 @@ reg_ns_register(struct server *srv, struct grpc_call *c, const uint8_t *msg,
 	nsreg_error_clear(&err);
 	memset(&obj, 0, sizeof(obj));
 	memset(&cur, 0, sizeof(cur));
-	if ((s = registry__network_service__unpack(NULL, len, msg)) == NULL) {
-		reg_bad_message(c, "NetworkService");
+	if ((s = (Registry__NetworkService *)reg_unpack(c,
+	    &registry__network_service__descriptor, msg, len)) == NULL)
 		return;
-	}
 	if ((body = reg_ns_json(s)) == NULL) {
 		reg_fail_oom(c);
 		goto out;
@@ -506,32 +582,12 @@ out:
 	registry__network_service__free_unpacked(s, NULL);
 }
 
-/* Unregister: DELETE /v1/services/{name} (decided as publish). */
+/* NetworkServiceRegistry.Unregister (decided as publish). */
 static void
 reg_ns_unregister(struct server *srv, struct grpc_call *c,
     const uint8_t *msg, size_t len)
 {
-	Registry__NetworkService	*s;
-	Google__Protobuf__Empty		 empty;
-	struct nsreg_error		 err;
-	json_t				*decision = NULL;
-
-	nsreg_error_clear(&err);
-	if ((s = registry__network_service__unpack(NULL, len, msg)) == NULL) {
-		reg_bad_message(c, "NetworkService");
-		return;
-	}
-	if (api_find_or_delete_run(srv, grpc_call_request(c), STORE_SERVICE,
-	    s->name, ADMISSION_ACTION_PUBLISH, api_services_delete_check,
-	    NULL, &decision, &err) == -1)
-		grpc_call_fail(c, &err);
-	else {
-		google__protobuf__empty__init(&empty);
-		if (grpc_call_send(c, &empty.base) == -1)
-			reg_fail_oom(c);
-	}
-	json_decref(decision);
-	registry__network_service__free_unpacked(s, NULL);
+	reg_unregister(srv, c, msg, len, &reg_ns_kind);
 }
 
 /* A service Find's example: name and payload exact, matches equal. */
@@ -657,11 +713,9 @@ reg_ns_find(struct server *srv, struct grpc_call *c, const uint8_t *msg,
 					    reg_ns_filter_free;
 
 	nsreg_error_clear(&err);
-	if ((qm = registry__network_service_query__unpack(NULL, len,
-	    msg)) == NULL) {
-		reg_bad_message(c, "NetworkServiceQuery");
+	if ((qm = (Registry__NetworkServiceQuery *)reg_unpack(c,
+	    &registry__network_service_query__descriptor, msg, len)) == NULL)
 		return;
-	}
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		goto oom;
 	if ((s = qm->network_service) != NULL) {
@@ -748,11 +802,10 @@ reg_nse_find(struct server *srv, struct grpc_call *c, const uint8_t *msg,
 	void					(*match_free)(void *);
 
 	nsreg_error_clear(&err);
-	if ((qm = registry__network_service_endpoint_query__unpack(NULL, len,
-	    msg)) == NULL) {
-		reg_bad_message(c, "NetworkServiceEndpointQuery");
+	if ((qm = (Registry__NetworkServiceEndpointQuery *)reg_unpack(c,
+	    &registry__network_service_endpoint_query__descriptor, msg,
+	    len)) == NULL)
 		return;
-	}
 	if ((f = api_endpoints_filter_new()) == NULL) {
 		reg_fail_oom(c);
 		goto out;
@@ -810,11 +863,10 @@ reg_nse_register(struct server *srv, struct grpc_call *c,
 	json_t					*decision = NULL;
 
 	nsreg_error_clear(&err);
-	if ((e = registry__network_service_endpoint__unpack(NULL, len,
-	    msg)) == NULL) {
-		reg_bad_message(c, "NetworkServiceEndpoint");
+	if ((e = (Registry__NetworkServiceEndpoint *)reg_unpack(c,
+	    &registry__network_service_endpoint__descriptor, msg,
+	    len)) == NULL)
 		return;
-	}
 	if ((body = reg_nse_json(e)) == NULL ||
 	    (p = calloc(1, sizeof(*p))) == NULL) {
 		reg_fail_oom(c);
@@ -844,33 +896,12 @@ out:
 	registry__network_service_endpoint__free_unpacked(e, NULL);
 }
 
-/* Unregister: DELETE /v1/endpoints/{name} (owner or admin). */
+/* NetworkServiceEndpointRegistry.Unregister (owner or admin). */
 static void
 reg_nse_unregister(struct server *srv, struct grpc_call *c,
     const uint8_t *msg, size_t len)
 {
-	Registry__NetworkServiceEndpoint	*e;
-	Google__Protobuf__Empty			 empty;
-	struct nsreg_error			 err;
-	json_t					*decision = NULL;
-
-	nsreg_error_clear(&err);
-	if ((e = registry__network_service_endpoint__unpack(NULL, len,
-	    msg)) == NULL) {
-		reg_bad_message(c, "NetworkServiceEndpoint");
-		return;
-	}
-	if (api_find_or_delete_run(srv, grpc_call_request(c), STORE_ENDPOINT,
-	    e->name, ADMISSION_ACTION_UNREGISTER, api_endpoints_check, NULL,
-	    &decision, &err) == -1)
-		grpc_call_fail(c, &err);
-	else {
-		google__protobuf__empty__init(&empty);
-		if (grpc_call_send(c, &empty.base) == -1)
-			reg_fail_oom(c);
-	}
-	json_decref(decision);
-	registry__network_service_endpoint__free_unpacked(e, NULL);
+	reg_unregister(srv, c, msg, len, &reg_nse_kind);
 }
 
 static const struct grpc_method reg_methods[] = {

@@ -343,8 +343,17 @@ async function main() {
 		    (x) => x, (x) => x, Buffer.from([0x0a, 0x05, 0x61]),
 		    (err, res) => resolve({ err, res }));
 	});
-	ok(r.err && r.err.code === st.INVALID_ARGUMENT,
+	ok(r.err && r.err.code === st.INVALID_ARGUMENT &&
+	    r.err.details === 'malformed NetworkServiceEndpoint message',
 	    'a malformed message is INVALID_ARGUMENT', r.err?.details);
+	r = await new Promise((resolve) => {
+		me.ns.makeUnaryRequest('/registry.NetworkServiceRegistry/Unregister',
+		    (x) => x, (x) => x, Buffer.from([0x0a, 0x05, 0x61]),
+		    (err, res) => resolve({ err, res }));
+	});
+	ok(r.err && r.err.code === st.INVALID_ARGUMENT &&
+	    r.err.details === 'malformed NetworkService message',
+	    'a malformed Unregister is INVALID_ARGUMENT', r.err?.details);
 	r = await unary(me.nse, 'Register', { ...e1, name: 'db-4', url: '' });
 	ok(r.err && r.err.code === st.INVALID_ARGUMENT &&
 	    /url: required/.test(r.err.details),
