@@ -64,6 +64,7 @@ api_metrics(struct server *srv, struct http_request *req)
 {
 	struct metrics_gauges		 g;
 	struct decision_log_stats	 ds;
+	struct store_stats		 ss;
 	struct nsreg_error		 err;
 	char			*text;
 	size_t			 len;
@@ -84,6 +85,9 @@ api_metrics(struct server *srv, struct http_request *req)
 	g.grants = store_count(srv->store, STORE_GRANT, req->now);
 	g.watchers = watch_count(srv->watch);
 	g.revision = store_revision(srv->store);
+	store_stats(srv->store, &ss);
+	g.lists_memory = ss.lists_memory;
+	g.lists_database = ss.lists_database;
 	g.uptime_s = (req->now - srv->started) / 1000;
 	g.started_ms = srv->started;
 	decision_log_stats(srv->decisions, &ds);

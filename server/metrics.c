@@ -553,6 +553,14 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	metrics_printf(&b, "# HELP nsreg_store_revision The store's last "
 	    "revision.\n# TYPE nsreg_store_revision gauge\n"
 	    "nsreg_store_revision %lld\n", (long long)g->revision);
+	metrics_printf(&b, "# HELP nsreg_store_service_lists_total "
+	    "Endpoint lists by service answered from memory or reading the "
+	    "database.\n"
+	    "# TYPE nsreg_store_service_lists_total counter\n"
+	    "nsreg_store_service_lists_total{source=\"memory\"} %llu\n"
+	    "nsreg_store_service_lists_total{source=\"database\"} %llu\n",
+	    (unsigned long long)g->lists_memory,
+	    (unsigned long long)g->lists_database);
 	metrics_printf(&b, "# HELP nsreg_uptime_seconds Seconds since start."
 	    "\n# TYPE nsreg_uptime_seconds gauge\nnsreg_uptime_seconds %lld\n",
 	    (long long)g->uptime_s);

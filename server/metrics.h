@@ -15,6 +15,8 @@ struct metrics_gauges {
 	int64_t		grants;		/* live grants, -1 unknown */
 	int64_t		watchers;
 	int64_t		revision;
+	uint64_t	lists_memory;	/* ?service= lists (store_stats) */
+	uint64_t	lists_database;
 	int64_t		uptime_s;
 	int64_t		started_ms;	/* process start, ms */
 	uint64_t	decisions_dropped;	/* never written to the log */

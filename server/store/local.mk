@@ -12,7 +12,7 @@ server_store_libnsregstore_a_SOURCES = \
 	server/store/store_backup.c server/store/store_import.c \
 	server/store/store_pg.c server/store/store_pg_int.h \
 	server/store/store_pg_reads.c server/store/store_pg_grants.c \
-	server/store/store_pg_follow.c
+	server/store/store_pg_follow.c server/store/store_pg_cache.c
 nodist_server_store_libnsregstore_a_SOURCES = server/store/schema_sqlite.c \
 	server/store/schema_postgres.c
 server_store_libnsregstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) \

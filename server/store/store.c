@@ -169,6 +169,13 @@ store_revision(struct store *s)
 	return s->backend->revision(s->b);
 }
 
+void
+store_stats(struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	s->backend->stats(s->b, out);
+}
+
 int
 store_create(struct store *s, struct store_object *obj, int64_t now,
     struct nsreg_error *err)

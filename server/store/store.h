@@ -165,6 +165,17 @@ int		 store_ping(struct store *s);
 int64_t		 store_revision(struct store *s);
 
 /*
+ * Where the ?service= lists of endpoints were answered since the store
+ * opened: from memory alone, or reading the database (the metric
+ * nsreg_store_service_lists_total{source}).
+ */
+struct store_stats {
+	uint64_t	lists_memory;
+	uint64_t	lists_database;
+};
+void		 store_stats(struct store *s, struct store_stats *out);
+
+/*
  * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
  * name exists (an expired one is replaced after a DELETED "expired"
  * event).  Sets obj->revision, created_at, updated_at.  Event ADDED.

@@ -130,6 +130,8 @@ struct store_backend {
 			    struct nsreg_error *err);
 	int		 (*grant_keys)(void *b, int64_t now, json_t **keys,
 			    struct nsreg_error *err);
+	/* store_stats (out is zeroed). */
+	void		 (*stats)(void *b, struct store_stats *out);
 
 	/*
 	 * Optional (NULL: every claim is granted, the backend serves one

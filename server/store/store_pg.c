@@ -625,6 +625,7 @@ store_pg_events_drop(struct store_pg *s)
 
 	for (i = 0; i < s->nevents; i++) {
 		free(s->events[i].name);
+		free(s->events[i].text);
 		json_decref(s->events[i].object);
 	}
 	s->nevents = 0;
@@ -638,6 +639,7 @@ store_pg_events_cut(struct store_pg *s, size_t n)
 
 	for (i = n; i < s->nevents; i++) {
 		free(s->events[i].name);
+		free(s->events[i].text);
 		json_decref(s->events[i].object);
 	}
 	if (n < s->nevents)
@@ -837,10 +839,17 @@ store_pg_event_put(struct store_pg *s, int64_t rev, enum store_kind kind,
 		s->events_cap = cap;
 	}
 	ev = &s->events[s->nevents];
-	if ((ev->name = strdup(name)) == NULL) {
+	ev->text = NULL;
+	ev->text_len = 0;
+	/* The endpoint cache keeps the text of what stays stored. */
+	if ((ev->name = strdup(name)) == NULL || (type != STORE_DELETED &&
+	    kind == STORE_ENDPOINT && (ev->text = strdup(text)) == NULL)) {
+		free(ev->name);
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto done;
 	}
+	if (ev->text != NULL)
+		ev->text_len = strlen(ev->text);
 	ev->revision = rev;
 	ev->kind = kind;
 	ev->type = type;
@@ -1508,6 +1517,7 @@ store_pg_close(void *b)
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->dlock);
+	store_pg_cache_free(&s->cache);
 	free(s->url);
 	free(s);
 }
@@ -1565,6 +1575,17 @@ store_pg_task_release(void *b, const char *task, const char *holder)
 	store_pg_conn_put(s, c);
 }
 
+static void
+store_pg_stats(void *b, struct store_stats *out)
+{
+	struct store_pg	*s = b;
+
+	out->lists_memory = __atomic_load_n(&s->cache.lists_memory,
+	    __ATOMIC_RELAXED);
+	out->lists_database = __atomic_load_n(&s->cache.lists_database,
+	    __ATOMIC_RELAXED);
+}
+
 static void *
 store_pg_open(const char *url, const struct store_options *opt,
     const struct store_migration *migrations, struct nsreg_error *err)
@@ -1585,6 +1606,7 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_cond_init(&s->qcond, NULL);
 	s->qtail = &s->queue;
 	pthread_mutex_init(&s->dlock, NULL);
+	store_pg_cache_init(&s->cache);
 	s->stop[0] = s->stop[1] = -1;
 	s->history = opt->history != 0 ? opt->history : STORE_HISTORY_DEFAULT;
 	s->nconns = store_pg_pool_size(opt->threads);
@@ -1642,6 +1664,7 @@ const struct store_backend store_backend_postgres = {
 	.ipam_usage = store_pg_ipam_usage,
 	.grant_key_use = store_pg_grant_key_use,
 	.grant_keys = store_pg_grant_keys,
+	.stats = store_pg_stats,
 	.task_claim = store_pg_task_claim,
 	.task_release = store_pg_task_release,
 };

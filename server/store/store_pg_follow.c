@@ -42,6 +42,20 @@
 #define STORE_PG_FOLLOW_BATCH	512
 
 /*
+ * Events before rev were trimmed before this instance read them (it was
+ * cut off from the database longer than the history lasts): what it
+ * holds in memory may miss them, so the endpoint cache is loaded again.
+ */
+static void
+store_pg_follow_gap(struct store_pg *s, int64_t rev)
+{
+	log_warnx("msg=\"events trimmed before this instance read them\" "
+	    "from=%lld to=%lld", (long long)s->delivered + 1,
+	    (long long)rev - 1);
+	store_pg_cache_drop(&s->cache);
+}
+
+/*
  * Hand the listener the committed events after s->delivered up to upto,
  * at most one batch, read on c (dlock held).  The number of rows read or
  * -1.
@@ -67,29 +81,30 @@ store_pg_follow_read(struct store_pg *s, struct store_pg_conn *c,
 		if ((rev = store_pg_int(r, i, 0)) <= s->delivered)
 			continue;
 		if (rev != s->delivered + 1)
-			log_warnx("msg=\"events trimmed before this instance "
-			    "read them\" from=%lld to=%lld",
-			    (long long)s->delivered + 1, (long long)rev - 1);
+			store_pg_follow_gap(s, rev);
 		s->delivered = rev;
 		kind = store_pg_int(r, i, 1);
 		type = store_pg_int(r, i, 2);
-		if (s->listener == NULL || kind < 0 ||
-		    kind >= STORE_KIND_MAX || type < 0 ||
-		    type > STORE_DELETED)
+		if (s->listener == NULL)
 			continue;
 		memset(&ev, 0, sizeof(ev));
+		if (kind < 0 || kind >= STORE_KIND_MAX || type < 0 ||
+		    type > STORE_DELETED || (ev.object = store_pg_parse(
+		    PQgetvalue(r, i, 5), (size_t)PQgetlength(r, i, 5))) ==
+		    NULL) {
+			log_warnx("msg=\"unreadable event skipped\" "
+			    "revision=%lld", (long long)rev);
+			store_pg_cache_drop(&s->cache);
+			continue;
+		}
 		ev.revision = rev;
 		ev.kind = (enum store_kind)kind;
 		ev.type = (enum store_event_type)type;
 		ev.name = PQgetvalue(r, i, 3);
 		ev.reason = PQgetisnull(r, i, 4) ? NULL :
 		    store_reason(PQgetvalue(r, i, 4));
-		if ((ev.object = store_pg_parse(PQgetvalue(r, i, 5),
-		    (size_t)PQgetlength(r, i, 5))) == NULL) {
-			log_warnx("msg=\"unreadable event skipped\" "
-			    "revision=%lld", (long long)rev);
-			continue;
-		}
+		store_pg_cache_apply(&s->cache, &ev, PQgetvalue(r, i, 5),
+		    (size_t)PQgetlength(r, i, 5));
 		s->listener(&ev, s->listener_arg);
 		json_decref(ev.object);
 	}
@@ -134,11 +149,31 @@ store_pg_follow_local(struct store_pg *s, int64_t first)
 		ev.name = e->name;
 		ev.reason = e->reason;
 		ev.object = e->object;
+		store_pg_cache_apply(&s->cache, &ev, e->text, e->text_len);
 		s->listener(&ev, s->listener_arg);
 		s->delivered = e->revision;
 	}
 out:
 	pthread_mutex_unlock(&s->dlock);
+}
+
+int
+store_pg_follow_upto(struct store_pg *s, struct store_pg_conn *c,
+    int64_t upto, struct nsreg_error *err)
+{
+	int	n, ret = 0;
+
+	pthread_mutex_lock(&s->dlock);
+	while (s->delivered < upto) {
+		if ((n = store_pg_follow_read(s, c, upto, err)) == -1) {
+			ret = -1;
+			break;
+		}
+		if (n < STORE_PG_FOLLOW_BATCH)
+			break;
+	}
+	pthread_mutex_unlock(&s->dlock);
+	return ret;
 }
 
 static void
@@ -219,8 +254,26 @@ store_pg_follow_connect(struct store_pg *s, struct nsreg_error *err)
 static int
 store_pg_follow_catch_up(struct store_pg *s, struct nsreg_error *err)
 {
-	int	n;
+	struct nsreg_error	e;
+	int64_t			rev;
+	int			n;
 
+	/* The endpoint cache, unloaded by a gap or a failure: again. */
+	pthread_mutex_lock(&s->dlock);
+	if (s->cache.wanted && !s->cache.ok) {
+		if (store_pg_cache_load(&s->cache, &s->fconn, &rev, &e) ==
+		    0) {
+			log_info("msg=\"endpoint cache loaded\" "
+			    "revision=%lld", (long long)rev);
+			s->cache.warned = 0;
+		} else if (!s->cache.warned) {
+			log_warnx("msg=\"endpoint cache not loaded, lists "
+			    "read the database\" detail=\"%.*s\"",
+			    (int)strcspn(e.message, "\n\""), e.message);
+			s->cache.warned = 1;
+		}
+	}
+	pthread_mutex_unlock(&s->dlock);
 	do {
 		pthread_mutex_lock(&s->dlock);
 		n = s->listener == NULL ? 0 :
@@ -368,23 +421,39 @@ void
 store_pg_follow_listen(struct store_pg *s, store_listener_fn fn, void *arg)
 {
 	struct nsreg_error	 err;
-	struct store_pg_conn	*c;
+	struct store_pg_conn	*c = NULL;
 	PGresult		*r;
 	int64_t			 rev = -1;
 
-	/* From the revision now committed on (0 when it cannot be read:
-	 * the follower then hands over the whole history kept). */
-	if (fn != NULL && (c = store_pg_conn_get(s, &err)) != NULL) {
+	/*
+	 * From the revision now committed on (0 when it cannot be read:
+	 * the follower then hands over the whole history kept), with the
+	 * endpoint cache loaded at that revision.  The connection is taken
+	 * before dlock, as everywhere.
+	 */
+	if (fn != NULL)
+		c = store_pg_conn_get(s, &err);
+	pthread_mutex_lock(&s->dlock);
+	s->listener = fn;
+	s->listener_arg = arg;
+	s->cache.wanted = fn != NULL;
+	if (fn == NULL)
+		store_pg_cache_drop(&s->cache);
+	else if (c != NULL &&
+	    store_pg_cache_load(&s->cache, c, &rev, &err) == -1) {
+		log_warnx("msg=\"endpoint cache not loaded, the follower "
+		    "tries again\" detail=\"%.*s\"",
+		    (int)strcspn(err.message, "\n\""), err.message);
+		s->cache.warned = 1;
+		rev = -1;
 		if ((r = store_pg_run(c, PG_REVISION, 0, NULL, "revision",
 		    &err)) != NULL && PQntuples(r) == 1)
 			rev = store_pg_int(r, 0, 0);
 		PQclear(r);
-		store_pg_conn_put(s, c);
 	}
-	pthread_mutex_lock(&s->dlock);
-	s->listener = fn;
-	s->listener_arg = arg;
 	if (rev >= 0 && rev > s->delivered)
 		s->delivered = rev;
 	pthread_mutex_unlock(&s->dlock);
+	if (c != NULL)
+		store_pg_conn_put(s, c);
 }

@@ -9,6 +9,8 @@
  *				grant keys (the choices of store_lease.c)
  *	store_pg_reads.c	fetch, lists, counts, watch, the decision log
  *	store_pg_follow.c	the events of every instance to the listener
+ *	store_pg_cache.c	the endpoints in memory, kept by those events,
+ *				for ?service= lists without a query each
  *
  * Revisions: the row meta('revision') is the global counter.  A write
  * transaction locks it first (SELECT ... FOR UPDATE), numbers its events
@@ -124,6 +126,8 @@ enum store_pg_sql {
 #define STORE_PG_GROUP_MAX	64
 
 struct store_pg;
+struct hashmap;
+struct store_svcidx;
 
 /* A write waiting for its group commit (store_pg_write). */
 struct store_pg_job {
@@ -144,6 +148,44 @@ struct store_pg_conn {
 	struct store_pg_conn	*next;		/* free list */
 };
 
+/*
+ * The endpoints in memory (store_pg_cache.c), as of revision rev: every
+ * endpoint's text by name and the service index over them, loaded from
+ * one snapshot and then kept by every delivered event, so that a
+ * ?service= list reads no rows.  A read first learns the revision the
+ * database has committed (one query shared by every read waiting for it:
+ * sync) and makes the cache reach it, so a read on any instance holds
+ * every write acknowledged before it started (DESIGN section 6).
+ */
+struct store_pg_cache {
+	/* wanted to maps: changed under dlock and lock, read under either */
+	pthread_rwlock_t	 lock;
+	int			 wanted;	/* the listener is set */
+	int			 ok;		/* loaded and kept */
+	int			 warned;	/* a failed load was logged */
+	int64_t			 rev;
+	struct hashmap		*eps;		/* struct store_pg_centry */
+	struct store_svcidx	*idx;
+
+	/*
+	 * The revision checks, one at a time on sconn: started and
+	 * finished count them.  A read needs one started after it
+	 * arrived; the reads arriving while check g runs wait together
+	 * for g + 1 on scond[(g + 1) % 2], so that the end of g wakes only
+	 * those it answers (and one of the next to ask).
+	 */
+	pthread_mutex_t		 slock;
+	pthread_cond_t		 scond[2];
+	unsigned int		 waiting[2];
+	uint64_t		 started, finished;
+	int			 running;
+	int64_t			 seen;		/* -1: the last one failed */
+	struct store_pg_conn	 sconn;
+
+	/* ?service= lists answered, atomic (store_stats). */
+	uint64_t		 lists_memory, lists_database;
+};
+
 /* An event written by the running transaction, for the listener. */
 struct store_pg_event {
 	int64_t			 revision;
@@ -152,6 +194,8 @@ struct store_pg_event {
 	char			*name;
 	const char		*reason;	/* static */
 	json_t			*object;	/* owned */
+	char			*text;		/* owned, NULL for DELETED */
+	size_t			 text_len;
 };
 
 struct store_pg {
@@ -206,6 +250,7 @@ struct store_pg {
 	int			 following;	/* the thread runs */
 	int			 stop[2];	/* pipe: the thread ends */
 	struct store_pg_conn	 fconn;		/* the thread's own */
+	struct store_pg_cache	 cache;		/* under dlock to change */
 
 	/* The running write transaction (under wlock). */
 	struct store_pg_conn	*wc;
@@ -329,6 +374,14 @@ int	store_pg_decision_list(void *b, const struct store_decision_query *q,
 int64_t	store_pg_decision_prune(void *b, int64_t before,
 	    struct nsreg_error *err);
 
+/*
+ * Keep one listed row when it passes q's match.  1: go on, 0: the page
+ * is full (and *more set, this one would have been kept), -1: error.
+ */
+int	store_pg_list_row(const struct store_query *q,
+	    struct store_list_sink *sink, const char *name, const char *text,
+	    size_t len, int *more, struct nsreg_error *err);
+
 /* store_pg_follow.c */
 /*
  * Derive the wake-up channel of the database's schema and start the
@@ -348,6 +401,40 @@ void	store_pg_follow_listen(struct store_pg *s, store_listener_fn fn,
  * what other instances committed before it, then its own events.
  */
 void	store_pg_follow_local(struct store_pg *s, int64_t first);
+/*
+ * Hand the listener (and the cache) every event up to upto at least,
+ * read on c (not holding dlock).  0 or -1.
+ */
+int	store_pg_follow_upto(struct store_pg *s, struct store_pg_conn *c,
+	    int64_t upto, struct nsreg_error *err);
+
+/* store_pg_cache.c */
+void	store_pg_cache_init(struct store_pg_cache *k);
+void	store_pg_cache_free(struct store_pg_cache *k);
+/*
+ * Fill the cache from one snapshot read on c (dlock held): the
+ * endpoints and the revision they are at, in *rev.  0 or -1 (the cache
+ * is then left unloaded).
+ */
+int	store_pg_cache_load(struct store_pg_cache *k, struct store_pg_conn *c,
+	    int64_t *rev, struct nsreg_error *err);
+/*
+ * One delivered event (dlock held), text its object's text (len bytes):
+ * the cache moves to its revision.  An event it cannot apply unloads it
+ * (the follower loads it again).
+ */
+void	store_pg_cache_apply(struct store_pg_cache *k,
+	    const struct store_event *ev, const char *text, size_t len);
+/* Forget everything (dlock held); the follower loads it again. */
+void	store_pg_cache_drop(struct store_pg_cache *k);
+/*
+ * Answer q from memory when it is a ?service= list of endpoints and the
+ * cache holds every write committed before the call.  1: answered, 0:
+ * not (read the database), -1: error.
+ */
+int	store_pg_cache_list(struct store_pg *s, const struct store_query *q,
+	    int64_t now, struct store_list_sink *sink, int64_t *revision,
+	    int *more, struct nsreg_error *err);
 
 /* store_pg_grants.c: grant rows, pools, leases, cascades, keys. */
 int	store_pg_pool_check(struct store_pg *s, const struct store_object *obj,

@@ -1,8 +1,8 @@
 /*
  * store_pg_reads.c - the PostgreSQL backend's reads: fetch, lists (one
  * REPEATABLE READ snapshot each), counts, watch, and the decision log.
- * Every read goes to the database for now; the caches kept true by the
- * event stream come later (issue 11).
+ * ?service= lists of endpoints are answered from memory when the cache
+ * can (store_pg_cache.c); the other reads go to the database.
  */
 #include "config.h"
 
@@ -101,11 +101,7 @@ done:
 	return text;
 }
 
-/*
- * Keep one listed row when it passes match.  1: go on, 0: the page is
- * full (and *more set, this one would have been kept), -1: error.
- */
-static int
+int
 store_pg_list_row(const struct store_query *q, struct store_list_sink *sink,
     const char *name, const char *text, size_t len, int *more,
     struct nsreg_error *err)
@@ -146,6 +142,12 @@ store_pg_list(void *b, const struct store_query *q, int64_t now,
 	int			 i, n, rc, ret = -1;
 
 	*more = 0;
+	rc = store_pg_cache_list(s, q, now, sink, revision, more, err);
+	if (q->kind == STORE_ENDPOINT && q->nservices > 0)
+		__atomic_add_fetch(rc == 1 ? &s->cache.lists_memory :
+		    &s->cache.lists_database, 1, __ATOMIC_RELAXED);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
 	if ((c = store_pg_conn_get(s, err)) == NULL)
 		return -1;
 	if ((after = strdup(q->after_name != NULL ? q->after_name : "")) ==

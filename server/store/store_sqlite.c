@@ -582,6 +582,17 @@ store_sqlite_revision(void *b)
 }
 
 static void
+store_sqlite_stats(void *b, struct store_stats *out)
+{
+	struct store_sqlite	*s = b;
+
+	out->lists_memory = __atomic_load_n(&s->lists_memory,
+	    __ATOMIC_RELAXED);
+	out->lists_database = __atomic_load_n(&s->lists_database,
+	    __ATOMIC_RELAXED);
+}
+
+static void
 store_sqlite_set_listener(void *b, store_listener_fn fn, void *arg)
 {
 	struct store_sqlite	*s = b;
@@ -773,5 +784,6 @@ const struct store_backend store_backend_sqlite = {
 	.ipam_usage = store_sqlite_ipam_usage,
 	.grant_key_use = store_sqlite_grant_key_use,
 	.grant_keys = store_sqlite_grant_keys,
+	.stats = store_sqlite_stats,
 	.backup = store_sqlite_backup,
 };

@@ -248,6 +248,8 @@ struct store_sqlite {
 	size_t				 nichanges, ichanges_cap;
 
 	int64_t				 committed;	/* atomic */
+	/* ?service= lists answered, atomic (store_stats). */
+	uint64_t			 lists_memory, lists_database;
 
 	/*
 	 * Endpoints by service, in memory: three random index pages per

@@ -503,6 +503,8 @@ store_sqlite_list(void *b, const struct store_query *q, int64_t now,
 		if (store_sqlite_list_cached(s, &l, now, revision, &done,
 		    err) == -1)
 			return -1;
+		__atomic_add_fetch(done ? &s->lists_memory :
+		    &s->lists_database, 1, __ATOMIC_RELAXED);
 		if (done)
 			return 0;
 		store_list_sink_reset(sink);

@@ -6,8 +6,10 @@
  * written on one take effect on the others within a second; grants
  * spread over the instances get distinct addresses, are balanced by
  * loads that count every instance's grants and are signed with one key;
- * an expired endpoint is deleted once.  Runs when NSREG_TEST_PG names a
- * database (tests/pg/store.sh runs it), skipped otherwise.
+ * an expired endpoint is deleted once; a ?service= list on any instance
+ * holds every write acknowledged by another before it, from memory.
+ * Runs when NSREG_TEST_PG names a database (tests/pg/store.sh runs it),
+ * skipped otherwise.
  */
 #include "config.h"
 
@@ -604,6 +606,104 @@ Test(cluster_pg, an_expired_endpoint_is_deleted_once)
 		if (i > 0)
 			cr_expect_eq(del_rev[i], del_rev[0]);
 		hwatch_stop(&w[i]);
+	}
+}
+
+/* The value of the counter line that starts with name in s's /metrics. */
+static long long
+metric(const struct nsregd *s, const char *name)
+{
+	struct hcred	 adm;
+	struct hresp	 r;
+	const char	*at;
+	long long	 v = -1;
+
+	hcred_admin(s, &adm);
+	want_status(s, &adm, "GET", "/metrics", NULL, 200, &r);
+	if ((at = strstr(r.body, name)) != NULL)
+		v = strtoll(at + strlen(name), NULL, 10);
+	hresp_free(&r);
+	return v;
+}
+
+/*
+ * Read after acknowledgement across instances (DESIGN section 6): a
+ * ?service= list on any instance, started right after a write was
+ * acknowledged by another, holds that write; the lists are answered
+ * from memory (the endpoint cache), not by reading the database.
+ */
+Test(cluster_pg, a_service_list_holds_every_write_acknowledged_anywhere)
+{
+	struct hcred	 owner[NODES];
+	struct hresp	 r;
+	json_t		*items;
+	char		 path[64], body[160];
+	size_t		 i, j, k, n, live;
+	int		 gone[40] = { 0 };
+	long long	 mem0[NODES], mem, dbn;
+
+	start(3, GRANT_CONF);
+	allow_all(&node[0]);
+	admin_put(&node[0], "/v1/services/db", "{}");
+	for (i = 0; i < NODES; i++) {
+		hcred_x509(&node[i], &owner[i]);
+		cr_assert_geq(until_status(&node[i], &owner[i],
+		    "/v1/endpoints?service=db", 200, util_now_ms(), 5000), 0,
+		    "the rule never reached instance %zu", i);
+		mem0[i] = metric(&node[i], "nsreg_store_service_lists_total"
+		    "{source=\"memory\"} ");
+	}
+	n = 0;
+	for (i = 0; i < 40; i++) {
+		/* Every fifth write removes an earlier endpoint. */
+		if (i % 5 == 4) {
+			snprintf(path, sizeof(path), "/v1/endpoints/ep%02zu",
+			    i - 3);
+			want_status(&node[i % NODES], &owner[i % NODES],
+			    "DELETE", path, NULL, 204, &r);
+			gone[i - 3] = 1;
+		} else {
+			snprintf(path, sizeof(path), "/v1/endpoints/ep%02zu",
+			    i);
+			snprintf(body, sizeof(body), "{\"url\":\"tcp://10.2.0."
+			    "%zu:1\",\"network_service_names\":[\"db\"]}", i);
+			want_status(&node[i % NODES], &owner[i % NODES], "PUT",
+			    path, body, 201, &r);
+			n = i;
+		}
+		hresp_free(&r);
+		/* At once, on the two other instances. */
+		for (k = 1; k < NODES; k++) {
+			want_status(&node[(i + k) % NODES],
+			    &owner[(i + k) % NODES], "GET",
+			    "/v1/endpoints?service=db", NULL, 200, &r);
+			items = json_object_get(r.json, "items");
+			live = 0;
+			for (j = 0; j <= n; j++) {
+				if (j % 5 == 4 || gone[j])
+					continue;
+				live++;
+				snprintf(path, sizeof(path), "ep%02zu", j);
+				cr_assert(strstr(r.body, path) != NULL, "after write %zu on instance "
+				    "%zu, instance %zu lists no %s: %s", i,
+				    i % NODES, (i + k) % NODES, path, r.body);
+			}
+			cr_assert_eq(json_array_size(items), live, "after "
+			    "write %zu, instance %zu lists %zu, want %zu: %s",
+			    i, (i + k) % NODES, json_array_size(items), live,
+			    r.body);
+			hresp_free(&r);
+		}
+	}
+	for (i = 0; i < NODES; i++) {
+		mem = metric(&node[i], "nsreg_store_service_lists_total"
+		    "{source=\"memory\"} ");
+		dbn = metric(&node[i], "nsreg_store_service_lists_total"
+		    "{source=\"database\"} ");
+		cr_expect_geq(mem - mem0[i], 26, "instance %zu answered %lld "
+		    "lists from memory", i, mem - mem0[i]);
+		cr_expect_eq(dbn, 0, "instance %zu read the database for %lld "
+		    "lists", i, dbn);
 	}
 }
 

@@ -3,6 +3,8 @@
  * several nsregd instances use it (DESIGN section 6): every listener
  * gets every instance's events once, in revision order, within a
  * second, and a snapshot never shows a revision without those below it.
+ * ?service= lists from the endpoint cache equal the database's, and a
+ * gap in the events reloads that cache.
  * Skipped unless NSREG_TEST_PG names a database (tests/pg/store.sh).
  */
 #include "config.h"
@@ -423,4 +425,241 @@ Test(follow, a_follower_cut_off_reconnects_and_catches_up)
 	cr_assert_eq(seen_wait(&seen[1], 6, 3000), 6);
 	usleep(500 * 1000);
 	check_seen(&seen[1], 6, "listener");
+}
+
+/*
+ * The endpoint cache (store_pg_cache.c): ?service= lists answered from
+ * memory on the instances that listen must equal, to the byte, what the
+ * database answers (an instance that does not listen reads it), right
+ * after each write acknowledged by either instance.
+ */
+
+#define CACHE_NAMES	24
+#define CACHE_OPS	160
+
+static const char *const cache_services[] = {
+	"svc-a", "svc-b", "svc-c", "svc-d", "svc-e"
+};
+
+/* The service lists compared after each write. */
+static const struct cache_query {
+	const char	*services[3];
+	size_t		 nservices;
+	const char	*after;
+	size_t		 limit;
+	int64_t		 later;		/* ms after the writes' time */
+} cache_queries[] = {
+	{ { "svc-a" }, 1, NULL, 0, 0 },
+	{ { "svc-e" }, 1, NULL, 0, 0 },
+	{ { "svc-a", "svc-b" }, 2, NULL, 0, 0 },
+	{ { "svc-b", "svc-c", "svc-d" }, 3, NULL, 0, 0 },
+	{ { "svc-c" }, 1, "ep-10", 0, 0 },
+	{ { "svc-d" }, 1, NULL, 3, 0 },
+	{ { "svc-b" }, 1, "ep-05", 2, 0 },
+	{ { "svc-a" }, 1, NULL, 0, 5000 },	/* some expired by then */
+	{ { "svc-none" }, 1, NULL, 0, 0 },
+};
+
+static uint32_t
+cache_rand(uint32_t *x)
+{
+	*x = *x * 1103515245u + 12345u;
+	return *x >> 8;
+}
+
+/* Put endpoint name offering the services of mask, expiring at exp. */
+static void
+cache_put(struct store *s, const char *name, unsigned int mask,
+    int64_t now, int64_t exp)
+{
+	struct store_object	 o;
+	struct nsreg_error	 err;
+	json_t			*a;
+	size_t			 i;
+	int			 created;
+
+	a = json_array();
+	for (i = 0; i < 5; i++) {
+		if (mask & (1u << i))
+			json_array_append_new(a, json_string(
+			    cache_services[i]));
+	}
+	memset(&o, 0, sizeof(o));
+	o.kind = STORE_ENDPOINT;
+	o.name = strdup(name);
+	o.owner = strdup("spiffe://example.org/nse");
+	o.expires_at = exp;
+	o.doc = json_pack("{s:s,s:o}", "url", "tcp://10.0.0.1:5000",
+	    "network_service_names", a);
+	cr_assert_eq(store_put(s, &o, 0, NULL, NULL, now, &created, &err), 0,
+	    "put %s: %s", name, err.message);
+	store_object_clear(&o);
+}
+
+/* The text of a list; "" for none, the caller frees. */
+static char *
+cache_list(struct store *s, const struct cache_query *cq, int64_t now)
+{
+	struct store_query	 q;
+	struct nsreg_error	 err;
+	char			*body = NULL, *last = NULL;
+	size_t			 len;
+	int64_t			 rev;
+	int			 more;
+
+	memset(&q, 0, sizeof(q));
+	q.kind = STORE_ENDPOINT;
+	q.services = (const char **)cq->services;
+	q.nservices = cq->nservices;
+	q.after_name = cq->after;
+	q.limit = cq->limit;
+	cr_assert_eq(store_list_text(s, &q, now + cq->later, &body, &len,
+	    &last, &rev, &more, &err), 0, "list: %s", err.message);
+	free(last);
+	return body;
+}
+
+Test(follow, service_lists_from_memory_equal_the_database)
+{
+	struct store_stats	 ss[3];
+	struct nsreg_error	 err;
+	char			 name[32], *want, *got;
+	uint32_t		 x = 20261202;
+	int64_t			 now, exp;
+	size_t			 i, q, r, lists = 0;
+	int			 op, w;
+
+	need_pg();
+	st[0] = open_one(0, 1);
+	st[1] = open_one(1, 1);
+	st[2] = open_one(2, 0);		/* no listener: the database */
+	now = util_now_ms();
+	for (op = 0; op < CACHE_OPS; op++) {
+		w = op % 2;
+		snprintf(name, sizeof(name), "ep-%02u",
+		    (unsigned int)(cache_rand(&x) % CACHE_NAMES));
+		r = cache_rand(&x) % 10;
+		if (r < 2) {
+			if (store_delete(st[w], STORE_ENDPOINT, name, 0, now,
+			    NULL, &err) == -1)
+				cr_assert_eq(err.code, NSREG_NOT_FOUND, "%s",
+				    err.message);
+		} else {
+			exp = r == 9 ? now + 2000 : r == 8 ? now + 600000 : 0;
+			cache_put(st[w], name, 1u + cache_rand(&x) % 31, now,
+			    exp);
+		}
+		/* Right after the acknowledgement, on both instances. */
+		for (q = 0; q < sizeof(cache_queries) /
+		    sizeof(cache_queries[0]); q++) {
+			want = cache_list(st[2], &cache_queries[q], now);
+			for (i = 0; i < 2; i++) {
+				got = cache_list(st[(w + 1 + i) % 2],
+				    &cache_queries[q], now);
+				cr_assert_str_eq(got, want, "op %d, query %zu, "
+				    "%s instance", op, q, i == 0 ? "other" :
+				    "writing");
+				free(got);
+				lists++;
+			}
+			free(want);
+		}
+	}
+	for (i = 0; i < 3; i++)
+		store_stats(st[i], &ss[i]);
+	/* The listening instances never read the database for them. */
+	cr_assert_eq(ss[0].lists_memory + ss[1].lists_memory, lists);
+	cr_assert_eq(ss[0].lists_database + ss[1].lists_database, 0);
+	cr_assert_eq(ss[2].lists_memory, 0);
+	cr_assert_eq(ss[2].lists_database, lists / 2);
+}
+
+/*
+ * Events trimmed before an instance read them (cut off longer than the
+ * history lasts): the gap unloads its endpoint cache, lists read the
+ * database meanwhile, and the follower loads the cache again, holding
+ * what the lost events wrote.  The lost writes are made by hand: two
+ * endpoints and their events in one transaction that then deletes
+ * those events, as the trim would.
+ */
+Test(follow, a_gap_in_the_events_reloads_the_endpoint_cache)
+{
+	static const struct cache_query	 cq = { { "svc-a" }, 1, NULL, 0, 0 };
+	struct store_stats		 before, after;
+	PGconn				*db;
+	PGresult			*r;
+	char				 sql[2048], *got;
+	int64_t				 rev, now, end;
+
+	need_pg();
+	st[0] = open_one(0, 0);
+	st[1] = open_one(1, 1);
+	now = util_now_ms();
+	cache_put(st[0], "ep-kept", 1, now, 0);
+	got = cache_list(st[1], &cq, now);
+	cr_assert(strstr(got, "\"ep-kept\"") != NULL, "%s", got);
+	free(got);
+	rev = store_revision(st[0]);
+	db = PQconnectdb(url);
+	cr_assert_eq(PQstatus(db), CONNECTION_OK, "%s", PQerrorMessage(db));
+	snprintf(sql, sizeof(sql),
+	    "BEGIN;"
+	    "SELECT value FROM meta WHERE key = 'revision' FOR UPDATE;"
+	    "INSERT INTO objects (kind, name, revision, created_at, "
+	    "updated_at, expires_at, owner, object, services) VALUES "
+	    "(%d, 'ep-lost-1', %lld, %lld, %lld, 0, NULL, "
+	    "'{\"name\":\"ep-lost-1\",\"network_service_names\":[\"svc-a\"],"
+	    "\"revision\":%lld}', '[\"svc-a\"]'),"
+	    "(%d, 'ep-lost-2', %lld, %lld, %lld, 0, NULL, "
+	    "'{\"name\":\"ep-lost-2\",\"network_service_names\":[\"svc-a\"],"
+	    "\"revision\":%lld}', '[\"svc-a\"]');"
+	    "INSERT INTO events (revision, kind, type, name, object) VALUES "
+	    "(%lld, %d, %d, 'ep-lost-1', '{}'),"
+	    "(%lld, %d, %d, 'ep-lost-2', '{}'),"
+	    "(%lld, %d, %d, 'svc-x', '{\"name\":\"svc-x\"}');"
+	    "INSERT INTO objects (kind, name, revision, created_at, "
+	    "updated_at, expires_at, object) VALUES "
+	    "(%d, 'svc-x', %lld, %lld, %lld, 0, '{\"name\":\"svc-x\"}');"
+	    "DELETE FROM events WHERE revision IN (%lld, %lld);"
+	    "UPDATE meta SET value = %lld WHERE key = 'revision';"
+	    "COMMIT",
+	    (int)STORE_ENDPOINT, (long long)rev + 1, (long long)now,
+	    (long long)now, (long long)rev + 1,
+	    (int)STORE_ENDPOINT, (long long)rev + 2, (long long)now,
+	    (long long)now, (long long)rev + 2,
+	    (long long)rev + 1, (int)STORE_ENDPOINT, (int)STORE_ADDED,
+	    (long long)rev + 2, (int)STORE_ENDPOINT, (int)STORE_ADDED,
+	    (long long)rev + 3, (int)STORE_SERVICE, (int)STORE_ADDED,
+	    (int)STORE_SERVICE, (long long)rev + 3, (long long)now,
+	    (long long)now,
+	    (long long)rev + 1, (long long)rev + 2, (long long)rev + 3);
+	r = PQexec(db, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(db);
+	store_stats(st[1], &before);
+	/* At once: the lost endpoints are listed (from the database). */
+	got = cache_list(st[1], &cq, now);
+	cr_assert(strstr(got, "\"ep-lost-1\"") != NULL &&
+	    strstr(got, "\"ep-lost-2\"") != NULL &&
+	    strstr(got, "\"ep-kept\"") != NULL, "%s", got);
+	free(got);
+	/* Within a second: from memory again, holding them. */
+	end = util_now_ms() + 2000;
+	do {
+		usleep(50 * 1000);
+		store_stats(st[1], &before);
+		got = cache_list(st[1], &cq, now);
+		store_stats(st[1], &after);
+		if (after.lists_memory > before.lists_memory)
+			break;
+		free(got);
+		got = NULL;
+	} while (util_now_ms() < end);
+	cr_assert_not_null(got, "the endpoint cache was not loaded again");
+	cr_assert(strstr(got, "\"ep-lost-1\"") != NULL &&
+	    strstr(got, "\"ep-lost-2\"") != NULL &&
+	    strstr(got, "\"ep-kept\"") != NULL, "%s", got);
+	free(got);
 }

@@ -1,0 +1,501 @@
+/*
+ * store_pg_cache.c - the PostgreSQL backend's endpoints in memory, for
+ * ?service= lists that read no rows (DESIGN section 6, issue 11).
+ *
+ * The cache is loaded from one REPEATABLE READ snapshot (every endpoint
+ * and the revision the snapshot holds) and then moved on by every event
+ * the follower or a local write delivers (store_pg_follow.c), in
+ * revision order: the state it holds is the database's at k->rev,
+ * exactly.  An event it cannot apply (out of memory, an unreadable
+ * object) unloads it; the follower loads it again from a new snapshot.
+ *
+ * Freshness across instances: a write acknowledged by another instance
+ * may not have reached this one's follower yet.  A read therefore first
+ * asks the database for its committed revision and makes the cache
+ * reach it (reading the missing events itself when the follower has
+ * not), so that it holds every write acknowledged before the read
+ * started.  That question is shared: one query at a time, and every
+ * read arriving while it runs waits for the next one and takes its
+ * answer (a read needs a question asked after it arrived), so under
+ * load the database sees one small query per round of reads, not one
+ * list query per read.
+ *
+ * Locks: dlock (held by whoever delivers events) before k->lock; readers
+ * take k->lock alone, shared; k->slock guards the revision question.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hashmap.h"
+#include "log.h"
+#include "store_pg_int.h"
+#include "store_svcidx.h"
+#include "util.h"
+
+/* Endpoints one query of the load reads. */
+#define STORE_PG_CACHE_CHUNK	1000
+/* Index hits a list takes at a time. */
+#define STORE_PG_CACHE_HITS	256
+
+/* One endpoint: its stored text and the services it offers. */
+struct store_pg_centry {
+	char	*name;		/* the map's key */
+	char	*text;
+	size_t	 len;
+	json_t	*services;	/* array of strings (own copy), or NULL */
+};
+
+/* The maps, apart from the lock, so that a load fills new ones. */
+struct store_pg_cmaps {
+	struct hashmap		*eps;
+	struct store_svcidx	*idx;
+};
+
+void
+store_pg_cache_init(struct store_pg_cache *k)
+{
+	pthread_rwlockattr_t	ra;
+
+	memset(k, 0, sizeof(*k));
+	/* Lists must not starve the deliverer (it holds dlock). */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&k->lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	pthread_mutex_init(&k->slock, NULL);
+	pthread_cond_init(&k->scond[0], NULL);
+	pthread_cond_init(&k->scond[1], NULL);
+	k->seen = -1;
+}
+
+static void
+store_pg_centry_free(struct store_pg_centry *e)
+{
+	if (e == NULL)
+		return;
+	free(e->name);
+	free(e->text);
+	json_decref(e->services);
+	free(e);
+}
+
+/* hashmap_filter: free every entry. */
+static int
+store_pg_centry_drop(const char *key, void *v, void *arg)
+{
+	(void)key;
+	(void)arg;
+	store_pg_centry_free(v);
+	return 0;
+}
+
+static void
+store_pg_cmaps_free(struct store_pg_cmaps *m)
+{
+	if (m->eps != NULL) {
+		hashmap_filter(m->eps, store_pg_centry_drop, NULL);
+		hashmap_free(m->eps);
+	}
+	store_svcidx_free(m->idx);
+	m->eps = NULL;
+	m->idx = NULL;
+}
+
+static int
+store_pg_cmaps_new(struct store_pg_cmaps *m)
+{
+	m->eps = hashmap_new();
+	m->idx = store_svcidx_new();
+	if (m->eps == NULL || m->idx == NULL) {
+		store_pg_cmaps_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* The cache's maps (k->lock held for writing). */
+static struct store_pg_cmaps
+store_pg_cache_maps(struct store_pg_cache *k)
+{
+	struct store_pg_cmaps	m = { .eps = k->eps, .idx = k->idx };
+
+	return m;
+}
+
+/* Unload (k->lock held for writing). */
+static void
+store_pg_cache_clear(struct store_pg_cache *k)
+{
+	struct store_pg_cmaps	m = store_pg_cache_maps(k);
+
+	store_pg_cmaps_free(&m);
+	k->eps = NULL;
+	k->idx = NULL;
+	k->ok = 0;
+}
+
+void
+store_pg_cache_free(struct store_pg_cache *k)
+{
+	store_pg_cache_clear(k);
+	pthread_rwlock_destroy(&k->lock);
+	pthread_mutex_destroy(&k->slock);
+	pthread_cond_destroy(&k->scond[0]);
+	pthread_cond_destroy(&k->scond[1]);
+	if (k->sconn.db != NULL)
+		PQfinish(k->sconn.db);
+	k->sconn.db = NULL;
+}
+
+void
+store_pg_cache_drop(struct store_pg_cache *k)
+{
+	pthread_rwlock_wrlock(&k->lock);
+	store_pg_cache_clear(k);
+	pthread_rwlock_unlock(&k->lock);
+}
+
+/* 1 when the array a holds the string s. */
+static int
+store_pg_cache_offers(const json_t *a, const char *s)
+{
+	const json_t	*v;
+	size_t		 i;
+
+	json_array_foreach(a, i, v) {
+		if (strcmp(json_string_value(v), s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Forget the endpoint name. */
+static void
+store_pg_cache_remove(struct store_pg_cmaps *m, const char *name)
+{
+	struct store_pg_centry	*e;
+	const json_t		*v;
+	size_t			 i;
+
+	if ((e = hashmap_remove(m->eps, name)) == NULL)
+		return;
+	json_array_foreach(e->services, i, v)
+		store_svcidx_remove(m->idx, json_string_value(v), e->name);
+	store_pg_centry_free(e);
+}
+
+/*
+ * Hold the endpoint name, stored as text (len bytes) at revision rev,
+ * object its parsed text.  0, or -1 when it cannot (the maps then may
+ * be half changed: the caller unloads them).
+ */
+static int
+store_pg_cache_set(struct store_pg_cmaps *m, const char *name,
+    const json_t *object, const char *text, size_t len, int64_t rev)
+{
+	struct store_pg_centry	*e, *old = NULL;
+	const json_t		*a, *t, *v;
+	int64_t			 expires = 0;
+	size_t			 i;
+	int			 ret = -1;
+
+	t = json_object_get(object, "expiration_time");
+	if (t != NULL && (!json_is_string(t) ||
+	    util_rfc3339_parse(json_string_value(t), &expires) == -1))
+		return -1;
+	a = json_object_get(object, "network_service_names");
+	if (a != NULL && !json_is_array(a))
+		return -1;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v))
+			return -1;
+	}
+	if ((e = calloc(1, sizeof(*e))) == NULL ||
+	    (e->name = strdup(name)) == NULL ||
+	    (e->text = malloc(len + 1)) == NULL ||
+	    (a != NULL && (e->services = json_deep_copy(a)) == NULL))
+		goto done;
+	memcpy(e->text, text, len);
+	e->text[len] = '\0';
+	e->len = len;
+	json_array_foreach(e->services, i, v) {
+		if (store_svcidx_add(m->idx, json_string_value(v),
+		    e->name) == -1)
+			goto done;
+	}
+	if (hashmap_put(m->eps, e->name, e, (void **)&old) == -1)
+		goto done;
+	e = NULL;
+	if (old != NULL) {
+		json_array_foreach(old->services, i, v) {
+			if (a == NULL ||
+			    !store_pg_cache_offers(a, json_string_value(v)))
+				store_svcidx_remove(m->idx,
+				    json_string_value(v), name);
+		}
+	}
+	store_svcidx_set(m->idx, name, 0, rev, expires);
+	ret = 0;
+done:
+	store_pg_centry_free(e);
+	store_pg_centry_free(old);
+	return ret;
+}
+
+void
+store_pg_cache_apply(struct store_pg_cache *k, const struct store_event *ev,
+    const char *text, size_t len)
+{
+	struct store_pg_cmaps	m;
+
+	pthread_rwlock_wrlock(&k->lock);
+	if (!k->ok || ev->revision <= k->rev)
+		goto out;
+	if (ev->kind == STORE_ENDPOINT) {
+		m = store_pg_cache_maps(k);
+		if (ev->type == STORE_DELETED)
+			store_pg_cache_remove(&m, ev->name);
+		else if (text == NULL || store_pg_cache_set(&m, ev->name,
+		    ev->object, text, len, ev->revision) == -1) {
+			log_warnx("msg=\"endpoint cache unloaded: cannot "
+			    "apply an event, loading it again\" "
+			    "revision=%lld", (long long)ev->revision);
+			store_pg_cache_clear(k);
+			goto out;
+		}
+	}
+	k->rev = ev->revision;
+out:
+	pthread_rwlock_unlock(&k->lock);
+}
+
+int
+store_pg_cache_load(struct store_pg_cache *k, struct store_pg_conn *c,
+    int64_t *rev, struct nsreg_error *err)
+{
+	struct store_pg_cmaps	 m = { NULL, NULL }, old;
+	struct store_pg_params	 p;
+	PGresult		*r = NULL;
+	json_t			*o;
+	char			*after = NULL;
+	int			 i, n, ret = -1;
+
+	if (store_pg_cmaps_new(&m) == -1 || (after = strdup("")) == NULL) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto done;
+	}
+	if (store_pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+	    "READ ONLY", "load endpoints", err) == -1)
+		goto done;
+	if ((r = store_pg_run(c, PG_REVISION, 0, NULL, "load endpoints",
+	    err)) == NULL)
+		goto done;
+	*rev = PQntuples(r) == 1 ? store_pg_int(r, 0, 0) : 0;
+	do {
+		PQclear(r);
+		/* now 0: expired rows too, a list skips them by its time. */
+		store_pg_param_int(&p, 0, (int64_t)STORE_ENDPOINT);
+		p.v[1] = after;
+		store_pg_param_int(&p, 2, 0);
+		store_pg_param_int(&p, 3, STORE_PG_CACHE_CHUNK);
+		if ((r = store_pg_run(c, PG_LIST, 4, p.v, "load endpoints",
+		    err)) == NULL)
+			goto done;
+		n = PQntuples(r);
+		for (i = 0; i < n; i++) {
+			o = store_pg_parse(PQgetvalue(r, i, 1),
+			    (size_t)PQgetlength(r, i, 1));
+			if (o == NULL || store_pg_cache_set(&m,
+			    PQgetvalue(r, i, 0), o, PQgetvalue(r, i, 1),
+			    (size_t)PQgetlength(r, i, 1), *rev) == -1) {
+				json_decref(o);
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "endpoint %s: cannot be cached",
+				    PQgetvalue(r, i, 0));
+				goto done;
+			}
+			json_decref(o);
+		}
+		if (n > 0) {
+			free(after);
+			if ((after = strdup(PQgetvalue(r, n - 1, 0))) ==
+			    NULL) {
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "out of memory");
+				goto done;
+			}
+		}
+	} while (n == STORE_PG_CACHE_CHUNK);
+	if (store_pg_exec(c, "COMMIT", "load endpoints", err) == -1)
+		goto done;
+	pthread_rwlock_wrlock(&k->lock);
+	old = store_pg_cache_maps(k);
+	k->eps = m.eps;
+	k->idx = m.idx;
+	k->rev = *rev;
+	k->ok = 1;
+	pthread_rwlock_unlock(&k->lock);
+	m = old;
+	ret = 0;
+done:
+	PQclear(r);
+	if (ret == -1 && c->db != NULL &&
+	    PQtransactionStatus(c->db) != PQTRANS_IDLE)
+		store_pg_exec(c, "ROLLBACK", "load endpoints", NULL);
+	store_pg_cmaps_free(&m);
+	free(after);
+	return ret;
+}
+
+/*
+ * The revision the database has committed, asked after this call began
+ * (the question shared with every read waiting for one), or -1 when the
+ * database did not answer.
+ */
+static int64_t
+store_pg_cache_sync(struct store_pg *s)
+{
+	struct store_pg_cache	*k = &s->cache;
+	struct nsreg_error	 err;
+	PGresult		*r;
+	uint64_t		 need, mine;
+	int64_t			 rev;
+
+	pthread_mutex_lock(&k->slock);
+	need = k->started + 1;
+	while (k->finished < need) {
+		if (k->running) {
+			k->waiting[need % 2]++;
+			pthread_cond_wait(&k->scond[need % 2], &k->slock);
+			k->waiting[need % 2]--;
+			continue;
+		}
+		k->running = 1;
+		mine = ++k->started;
+		pthread_mutex_unlock(&k->slock);
+		rev = -1;
+		if (store_pg_conn_ready(s, &k->sconn, &err) == 0 &&
+		    (r = store_pg_run(&k->sconn, PG_REVISION, 0, NULL,
+		    "revision", &err)) != NULL) {
+			if (PQntuples(r) == 1)
+				rev = store_pg_int(r, 0, 0);
+			PQclear(r);
+		}
+		pthread_mutex_lock(&k->slock);
+		k->seen = rev;
+		k->finished = mine;
+		k->running = 0;
+		pthread_cond_broadcast(&k->scond[mine % 2]);
+		if (k->waiting[(mine + 1) % 2] > 0)
+			pthread_cond_signal(&k->scond[(mine + 1) % 2]);
+	}
+	rev = k->seen;
+	pthread_mutex_unlock(&k->slock);
+	return rev;
+}
+
+/* The cache's revision, or -1 when it is not loaded. */
+static int64_t
+store_pg_cache_rev(struct store_pg_cache *k)
+{
+	int64_t	rev;
+
+	pthread_rwlock_rdlock(&k->lock);
+	rev = k->ok ? k->rev : -1;
+	pthread_rwlock_unlock(&k->lock);
+	return rev;
+}
+
+/*
+ * q's rows from the maps (k->lock held): 1 answered, 0 when the maps
+ * disagree with themselves (a bug: the database answers instead), -1.
+ */
+static int
+store_pg_cache_rows(struct store_pg_cache *k, const struct store_query *q,
+    int64_t now, struct store_list_sink *sink, int *more,
+    struct nsreg_error *err)
+{
+	struct store_svcidx_hit	*hits = NULL;
+	struct store_pg_centry	*e;
+	char			*after = NULL;
+	size_t			 i, n;
+	int			 go = 1, ret = -1;
+
+	for (;;) {
+		hits = store_svcidx_find(k->idx, q->services, q->nservices,
+		    after != NULL ? after : q->after_name,
+		    STORE_PG_CACHE_HITS, &n);
+		if (hits == NULL) {
+			nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "out of memory");
+			goto done;
+		}
+		for (i = 0; i < n && go == 1; i++) {
+			if (!store_pg_live(hits[i].expires_at, now))
+				continue;
+			if ((e = hashmap_get(k->eps, hits[i].name)) == NULL) {
+				log_warnx("msg=\"endpoint cache: %s indexed "
+				    "but not held\"", hits[i].name);
+				store_list_sink_reset(sink);
+				*more = 0;
+				ret = 0;
+				goto done;
+			}
+			go = store_pg_list_row(q, sink, e->name, e->text,
+			    e->len, more, err);
+		}
+		if (go == -1)
+			goto done;
+		if (go == 0 || n < STORE_PG_CACHE_HITS)
+			break;
+		/* The next chunk after this one's last name (taken). */
+		free(after);
+		after = (char *)hits[n - 1].name;
+		hits[n - 1].name = NULL;
+		store_svcidx_hits_free(hits);
+		hits = NULL;
+	}
+	ret = 1;
+done:
+	store_svcidx_hits_free(hits);
+	free(after);
+	return ret;
+}
+
+int
+store_pg_cache_list(struct store_pg *s, const struct store_query *q,
+    int64_t now, struct store_list_sink *sink, int64_t *revision, int *more,
+    struct nsreg_error *err)
+{
+	struct store_pg_cache	*k = &s->cache;
+	struct store_pg_conn	*c;
+	struct nsreg_error	 e;
+	int64_t			 target;
+	int			 ret = 0;
+
+	if (q->kind != STORE_ENDPOINT || q->nservices == 0 ||
+	    store_pg_cache_rev(k) < 0)
+		return 0;
+	if ((target = store_pg_cache_sync(s)) < 0)
+		return 0;
+	/* Written elsewhere and not followed yet: read it now. */
+	if (store_pg_cache_rev(k) < target) {
+		if ((c = store_pg_conn_get(s, &e)) == NULL)
+			return 0;
+		ret = store_pg_follow_upto(s, c, target, &e);
+		store_pg_conn_put(s, c);
+		if (ret == -1)
+			return 0;
+	}
+	pthread_rwlock_rdlock(&k->lock);
+	if (k->ok && k->rev >= target) {
+		*revision = k->rev;
+		ret = store_pg_cache_rows(k, q, now, sink, more, err);
+	} else
+		ret = 0;
+	pthread_rwlock_unlock(&k->lock);
+	return ret;
+}
