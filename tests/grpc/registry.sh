@@ -21,21 +21,8 @@ if [ ! -x "$nsregd" ] || [ ! -x "$svid" ]; then
 	exit 1
 fi
 
-mkdir -p "$work" || { echo "Bail out! cannot create $work"; exit 1; }
-for f in package.json package-lock.json registry.mjs; do
-	cp "$srcdir/tests/grpc/$f" "$work/$f" || {
-		echo "Bail out! cannot copy $f"; exit 1; }
-done
-chmod u+w "$work"/*
-if [ ! -d "$work/node_modules/@grpc/grpc-js" ] ||
-    ! cmp -s "$work/package-lock.json" \
-    "$work/node_modules/.nsreg-package-lock.json"; then
-	if ! (cd "$work" && npm ci --no-audit --no-fund >npm.log 2>&1); then
-		echo "Bail out! npm ci failed (see $work/npm.log)"
-		exit 1
-	fi
-	cp "$work/package-lock.json" "$work/node_modules/.nsreg-package-lock.json"
-fi
+sh "$srcdir/tests/npm-ci.sh" "$srcdir/tests/grpc" "$work" @grpc/grpc-js \
+    package.json package-lock.json registry.mjs || exit 1
 
 # Two free consecutive ports: https on the first, h2 on the next.
 port=$(node -e 'const net = require("net");

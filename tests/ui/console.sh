@@ -45,20 +45,8 @@ if [ ! -x "$nsregd" ]; then
 fi
 
 mkdir -p "$work/shots" || { echo "Bail out! cannot create $work"; exit 1; }
-for f in package.json package-lock.json console.mjs; do
-	cp "$srcdir/tests/ui/$f" "$work/$f" || {
-		echo "Bail out! cannot copy $f"; exit 1; }
-done
-chmod u+w "$work"/*
-if [ ! -d "$work/node_modules/puppeteer-core" ] ||
-    ! cmp -s "$work/package-lock.json" \
-    "$work/node_modules/.nsreg-package-lock.json"; then
-	if ! (cd "$work" && npm ci --no-audit --no-fund >npm.log 2>&1); then
-		echo "Bail out! npm ci failed (see $work/npm.log)"
-		exit 1
-	fi
-	cp "$work/package-lock.json" "$work/node_modules/.nsreg-package-lock.json"
-fi
+sh "$srcdir/tests/npm-ci.sh" "$srcdir/tests/ui" "$work" puppeteer-core \
+    package.json package-lock.json console.mjs || exit 1
 
 # Two free ports in a row: --dev serves HTTP/2 on the next one.
 port=$(node -e 'const net = require("net");
