@@ -24,27 +24,19 @@ lg=$b/tests/bench/loadgen
 wl=$b/tests/bench/watch_lat
 nsregd=$b/server/nsregd
 make -s -C "$b" tests/bench/loadgen tests/bench/watch_lat >/dev/null 2>&1
-for p in "$lg" "$wl" "$nsregd"; do
-	[ -x "$p" ] || { echo "cluster.sh: $p not built" >&2; exit 2; }
-done
-if ldd "$nsregd" | grep -q libasan; then
-	echo "cluster.sh: $nsregd is a sanitizer build; timings need a" \
-	    "plain one" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+need_built "$lg" "$wl" "$nsregd"
+need_plain "$nsregd"
 
 tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
 pids=""
 pgdir=""
 cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	bench_cleanup
 	[ -z "$pgdir" ] || sh "$top/tests/pg/pg-stop.sh" "$pgdir"
-	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM
-
-. "$(dirname "$0")/lib.sh"
 
 pg=${NSREG_TEST_PG:-}
 if [ -z "$pg" ]; then
@@ -61,29 +53,13 @@ case $pg in
 esac
 
 # Identities: let nsregd --dev create them; both instances share them.
-p=$(port)
-"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
-dev=$!
-wait_healthy "https://127.0.0.1:$p"
-kill "$dev"
-wait "$dev" 2>/dev/null
+dev_identities "$(port)"
 for n in a b; do
 	p=$(port)
 	eval "port_$n=$p"
-	cat > "$tmp/$n.conf" <<CONF
-listen https 127.0.0.1:$p
-trust-domain example.org
-server-id spiffe://example.org/nsregd
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
-database $db
-admin-token-file admin.token
-log-level warn
-CONF
-	"$nsregd" -d -f "$tmp/$n.conf" 2>>"$tmp/nsregd-$n.log" &
-	pids="$pids $!"
-	wait_healthy "https://127.0.0.1:$p"
+	{ bench_conf "$p" "$db"; echo "log-level warn"; } > "$tmp/$n.conf"
+	nsregd_start "$tmp/$n.conf" "$tmp/nsregd-$n.log" \
+	    "https://127.0.0.1:$p"
 done
 a=https://127.0.0.1:$port_a
 bb=https://127.0.0.1:$port_b

@@ -31,30 +31,22 @@ lg=$b/tests/bench/loadgen
 bare=$b/tests/bench/bare_mhd
 nsregd=$b/server/nsregd
 make -s -C "$b" tests/bench/loadgen tests/bench/bare_mhd >/dev/null 2>&1
-for p in "$lg" "$bare" "$nsregd"; do
-	[ -x "$p" ] || { echo "cluster_pg.sh: $p not built" >&2; exit 2; }
-done
+. "$(dirname "$0")/lib.sh"
+need_built "$lg" "$bare" "$nsregd"
 command -v pgbench >/dev/null 2>&1 ||
     { echo "cluster_pg.sh: no pgbench (postgresql-client)" >&2; exit 2; }
-if ldd "$nsregd" | grep -q libasan; then
-	echo "cluster_pg.sh: $nsregd is a sanitizer build; timings need a" \
-	    "plain one" >&2
-	exit 2
-fi
+need_plain "$nsregd"
 
 tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
 chmod 0755 "$tmp"
 pids=""
 pgdir=""
 cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	bench_cleanup
 	[ -z "$pgdir" ] || sh "$top/tests/pg/pg-stop.sh" "$pgdir"
-	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM
-
-. "$(dirname "$0")/lib.sh"
 
 pg=$(PG_START_OPTS="-c fsync=on -c synchronous_commit=on" \
     sh "$top/tests/pg/pg-start.sh") || {
@@ -76,34 +68,20 @@ tps=$(echo "$pgb" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
 db="$pg&options=-csearch_path%3Dbench"
 
 # Identities: let nsregd --dev create them; both instances share them.
-p=$(port)
-"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
-dev=$!
-wait_healthy "https://127.0.0.1:$p"
-kill "$dev"
-wait "$dev" 2>/dev/null
+dev_identities "$(port)"
 for n in a b; do
 	p=$(port)
 	eval "port_$n=$p"
-	cat > "$tmp/$n.conf" <<CONF
-listen https 127.0.0.1:$p
+	{ bench_conf "$p" "$db"; cat <<CONF; } > "$tmp/$n.conf"
 instance-name $n
-trust-domain example.org
-server-id spiffe://example.org/nsregd
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
-database $db
-admin-token-file admin.token
 grant-key grant.key
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
 threads $conns
 log-level warn
 CONF
-	"$nsregd" -d -f "$tmp/$n.conf" 2>>"$tmp/nsregd-$n.log" &
-	pids="$pids $!"
-	wait_healthy "https://127.0.0.1:$p"
+	nsregd_start "$tmp/$n.conf" "$tmp/nsregd-$n.log" \
+	    "https://127.0.0.1:$p"
 done
 a=https://127.0.0.1:$port_a
 bb=https://127.0.0.1:$port_b

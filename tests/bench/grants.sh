@@ -22,14 +22,9 @@ rounds=${3:-3}
 b=${NSREG_BUILDDIR:-.}
 lg=$b/tests/bench/loadgen
 nsregd=$b/server/nsregd
-for p in "$lg" "$nsregd"; do
-	[ -x "$p" ] || { echo "grants.sh: $p not built" >&2; exit 2; }
-done
-if ldd "$nsregd" | grep -q libasan; then
-	echo "grants.sh: $nsregd is a sanitizer build; timings need a" \
-	    "plain one" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+need_built "$lg" "$nsregd"
+need_plain "$nsregd"
 command -v curl >/dev/null || { echo "grants.sh: curl needed" >&2; exit 2; }
 
 tmp=$(mktemp -d /tmp/nsreg-bench-grants-XXXXXX)
@@ -44,7 +39,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-. "$(dirname "$0")/lib.sh"
 median() {	# median VALUE...
 	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 }
 	    END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -55,22 +49,10 @@ load() {
 
 # Identities (and grant.key) from nsregd --dev, then our own file.
 p=$(port)
-"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
-dev=$!
-wait_healthy "https://127.0.0.1:$p"
-kill "$dev"
-wait "$dev" 2>/dev/null
-cat > "$tmp/bench.conf" <<CONF
-listen https 127.0.0.1:$p
-trust-domain example.org
-server-id spiffe://example.org/nsregd
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
+dev_identities "$p"
+{ bench_conf "$p" sqlite:bench.db; cat <<CONF; } > "$tmp/bench.conf"
 grant-key grant.key
 grant-ttl 1h
-database sqlite:bench.db
-admin-token-file admin.token
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
 log-level warn
@@ -83,9 +65,7 @@ admin="Authorization: Bearer $(cat "$tmp/admin.token")"
 jwt="Authorization: Bearer $(cat "$tmp/client.jwt")"
 
 start() {
-	"$nsregd" -d -f "$tmp/bench.conf" 2>>"$tmp/nsregd.log" &
-	srv=$!
-	wait_healthy "$url"
+	nsregd_start "$tmp/bench.conf" "$tmp/nsregd.log" "$url"
 }
 alive() {	# alive WHAT: nsregd still runs, or the benchmark stops
 	kill -0 "$srv" 2>/dev/null && return 0

@@ -24,53 +24,28 @@ b=${NSREG_BUILDDIR:-.}
 here=$(cd "$(dirname "$0")" && pwd)
 lg=$b/tests/bench/loadgen
 nsregd=$b/server/nsregd
-for p in "$lg" "$nsregd"; do
-	[ -x "$p" ] || { echo "grpc.sh: $p not built" >&2; exit 2; }
-done
+. "$here/lib.sh"
+need_built "$lg" "$nsregd"
 command -v node >/dev/null 2>&1 || { echo "grpc.sh: needs node" >&2; exit 2; }
-if ldd "$nsregd" | grep -q libasan; then
-	echo "grpc.sh: $nsregd is a sanitizer build; timings need a" \
-	    "plain one" >&2
-	exit 2
-fi
+need_plain "$nsregd"
 
 tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
 pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-. "$here/lib.sh"
+trap bench_cleanup EXIT INT TERM
 
 # Identities: let nsregd --dev create them, then run with our own file.
 p=$(port)
-"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
-dev=$!
-wait_healthy "https://127.0.0.1:$p"
-kill "$dev"
-wait "$dev" 2>/dev/null
+dev_identities "$p"
 hp=$(port)
-cat > "$tmp/bench.conf" <<CONF
-listen https 127.0.0.1:$p
+{ bench_conf "$p" sqlite:bench.db; cat <<CONF; } > "$tmp/bench.conf"
 listen h2 127.0.0.1:$hp
-trust-domain example.org
-server-id spiffe://example.org/nsregd
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
-database sqlite:bench.db
-admin-token-file admin.token
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
 log-level warn
 CONF
 url=https://127.0.0.1:$p
 cred="--cacert $tmp/bundle.pem --cert $tmp/client.pem --key $tmp/client.key"
-"$nsregd" -d -f "$tmp/bench.conf" 2>>"$tmp/nsregd.log" &
-pids="$!"
-wait_healthy "$url"
+nsregd_start "$tmp/bench.conf" "$tmp/nsregd.log" "$url"
 curl -s --cacert "$tmp/bundle.pem" \
     -H "Authorization: Bearer $(cat "$tmp/admin.token")" \
     -X PUT -H 'Content-Type: application/json' \

@@ -22,41 +22,18 @@ b=${NSREG_BUILDDIR:-.}
 lg=$b/tests/bench/loadgen
 bare=$b/tests/bench/bare_mhd
 nsregd=$b/server/nsregd
-for p in "$lg" "$bare" "$nsregd"; do
-	[ -x "$p" ] || { echo "registry.sh: $p not built" >&2; exit 2; }
-done
-if ldd "$nsregd" | grep -q libasan; then
-	echo "registry.sh: $nsregd is a sanitizer build; timings need a" \
-	    "plain one" >&2
-	exit 2
-fi
+. "$(dirname "$0")/lib.sh"
+need_built "$lg" "$bare" "$nsregd"
+need_plain "$nsregd"
 
 tmp=$(mktemp -d /tmp/nsreg-bench-XXXXXX)
 pids=""
-cleanup() {
-	for p in $pids; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-. "$(dirname "$0")/lib.sh"
+trap bench_cleanup EXIT INT TERM
 
 # Identities: let nsregd --dev create them, then run with our own file.
 p=$(port)
-"$nsregd" --dev "$tmp" --port "$p" >/dev/null 2>&1 &
-dev=$!
-wait_healthy "https://127.0.0.1:$p"
-kill "$dev"
-wait "$dev" 2>/dev/null
-cat > "$tmp/bench.conf" <<CONF
-listen https 127.0.0.1:$p
-trust-domain example.org
-server-id spiffe://example.org/nsregd
-tls-cert server.pem
-tls-key server.key
-trust-bundle bundle.json
-database sqlite:bench.db
-admin-token-file admin.token
+dev_identities "$p"
+{ bench_conf "$p" sqlite:bench.db; cat <<CONF; } > "$tmp/bench.conf"
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
 log-level warn
@@ -74,11 +51,9 @@ ceil=$("$lg" -u "https://127.0.0.1:$bp" -c "$conns" -d "$secs" -p / $cred)
 kill $pids 2>/dev/null
 pids=""
 
-start() {
-	"$nsregd" -d -f "$tmp/bench.conf" 2>>"$tmp/nsregd.log" &
-	srv=$!
-	pids="$srv"
-	wait_healthy "$url"
+start() {	# the one nsregd: a killed one is not kept in $pids
+	pids=""
+	nsregd_start "$tmp/bench.conf" "$tmp/nsregd.log" "$url"
 }
 start
 # Admission: let the local trust domain register and find (ignored by a
