@@ -112,6 +112,30 @@ adm_map_purge(struct hashmap *m, int all)
 		hashmap_filter(m, adm_map_keep, all ? m : NULL);
 }
 
+/* What a load listed: its mark, and the revision of its snapshot. */
+struct adm_listed {
+	uint64_t	mark;
+	int64_t		rev;
+};
+
+/*
+ * hashmap_filter: drop what a load did not list though it was known
+ * before its snapshot (deleted while events were missed); what events
+ * wrote after the snapshot stays.
+ */
+static int
+adm_map_listed(const char *name, void *v, void *arg)
+{
+	struct adm_obj		*e = v;
+	const struct adm_listed	*l = arg;
+
+	(void)name;
+	if (e->mark == l->mark || e->rev > l->rev)
+		return 1;
+	adm_obj_free(e);
+	return 0;
+}
+
 /* The rule set. */
 
 static int
@@ -319,6 +343,9 @@ adm_load_kind(struct admission *a, enum store_kind kind, int64_t now,
     struct nsreg_error *err)
 {
 	struct store_query	 q;
+	struct adm_listed	 l;
+	struct adm_obj		*e;
+	struct hashmap		*m;
 	json_t			*items = NULL, *o;
 	const char		*name;
 	int64_t			 rev;
@@ -327,25 +354,31 @@ adm_load_kind(struct admission *a, enum store_kind kind, int64_t now,
 
 	memset(&q, 0, sizeof(q));
 	q.kind = kind;
-	if (store_list(a->store, &q, now, &items, &rev, &more, err) == -1)
+	if (store_list(a->store, &q, now, &items, &l.rev, &more, err) == -1)
 		return -1;
+	l.mark = ++a->load_mark;
+	m = kind == STORE_SERVICE ? a->services : a->rules;
+	if (kind == STORE_SERVICE)
+		pthread_rwlock_wrlock(&a->lock);
+	else
+		pthread_mutex_lock(&a->rules_lock);
 	json_array_foreach(items, i, o) {
 		name = json_string_value(json_object_get(o, "name"));
 		rev = json_integer_value(json_object_get(o, "revision"));
 		if (name == NULL)
 			continue;
-		if (kind == STORE_SERVICE) {
-			pthread_rwlock_wrlock(&a->lock);
-			rc = adm_map_put(a->services, name, rev, o, 1);
-			pthread_rwlock_unlock(&a->lock);
-		} else {
-			pthread_mutex_lock(&a->rules_lock);
-			rc = adm_map_put(a->rules, name, rev, o, 1);
-			pthread_mutex_unlock(&a->rules_lock);
-		}
-		if (rc == -1)
+		if ((rc = adm_map_put(m, name, rev, o, 1)) == -1)
 			break;
+		if ((e = adm_map_get(m, name)) != NULL)
+			e->mark = l.mark;
 	}
+	/* A load again after missed events forgets what was deleted. */
+	if (rc == 0)
+		hashmap_filter(m, adm_map_listed, &l);
+	if (kind == STORE_SERVICE)
+		pthread_rwlock_unlock(&a->lock);
+	else
+		pthread_mutex_unlock(&a->rules_lock);
 	json_decref(items);
 	if (rc == -1)
 		return nsreg_error_set(err, NSREG_INTERNAL, NULL,

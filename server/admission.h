@@ -94,7 +94,11 @@ void			 admission_free(struct admission *a);
 void			 admission_store_event(const struct store_event *ev,
 			    void *a);
 
-/* Read every policy and service from the store and build the rule set. */
+/*
+ * Read every policy and service from the store and build the rule set;
+ * again after the store missed events (store_set_gap_handler), it also
+ * forgets what the store no longer holds.
+ */
 int			 admission_load(struct admission *a, int64_t now,
 			    struct nsreg_error *err);
 

@@ -27,6 +27,7 @@ struct adm_obj {
 	char		*name;
 	int64_t		 rev;
 	json_t		*obj;		/* rendered; NULL: deleted (loading) */
+	uint64_t	 mark;		/* the last load that listed it */
 };
 
 /*
@@ -58,6 +59,7 @@ struct admission {
 	atomic_uint_fast64_t	 rules_gen;	/* bumped by every change */
 	atomic_uint_fast64_t	 built_gen;	/* what set was built from */
 	atomic_int		 loading;	/* keep tombstones */
+	uint64_t		 load_mark;	/* loads so far (one at a time) */
 	atomic_llong		 budget_us;	/* a list's policy time */
 };
 

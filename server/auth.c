@@ -45,6 +45,8 @@ struct auth {
 	 * their JWT-SVIDs that rules may see (struct auth_claims).
 	 */
 	pthread_mutex_t		 claims_lock;
+	/* Stored trust domains applied one at a time (events, loads). */
+	pthread_mutex_t		 follow_lock;
 	struct hashmap		*claims;
 };
 
@@ -284,6 +286,7 @@ auth_new(const struct conf *conf, struct nsreg_error *err)
 	}
 	pthread_rwlock_init(&a->lock, NULL);
 	pthread_mutex_init(&a->claims_lock, NULL);
+	pthread_mutex_init(&a->follow_lock, NULL);
 	if ((a->claims = hashmap_new()) == NULL) {
 		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
 		goto fail;
@@ -340,6 +343,7 @@ auth_free(struct auth *a)
 		hashmap_filter(a->claims, auth_claims_drop, NULL);
 	hashmap_free(a->claims);
 	pthread_mutex_destroy(&a->claims_lock);
+	pthread_mutex_destroy(&a->follow_lock);
 	auth_clear_locked(a);
 	if (a->jwt_cache != NULL)
 		tokcache_free(a->jwt_cache);
@@ -820,6 +824,7 @@ auth_store_event(const struct store_event *ev, void *arg)
 
 	if (ev->kind != STORE_TRUST_DOMAIN)
 		return;
+	pthread_mutex_lock(&a->follow_lock);
 	switch (ev->type) {
 	case STORE_ADDED:
 	case STORE_MODIFIED:
@@ -831,6 +836,46 @@ auth_store_event(const struct store_event *ev, void *arg)
 	default:
 		break;
 	}
+	pthread_mutex_unlock(&a->follow_lock);
+}
+
+/*
+ * Forget the stored trust domains known here (every one has its claims
+ * entry) that a load did not list (listed: names as keys) and the store
+ * no longer holds: deleted while events were missed.  follow_lock held,
+ * so that no event applies one meanwhile.
+ */
+static void
+auth_trust_domains_sweep(struct auth *a, struct store *s, json_t *listed,
+    int64_t now)
+{
+	struct store_object	 o;
+	struct nsreg_error	 err;
+	json_t			*gone;
+	const char		*td;
+	void			*v;
+	size_t			 pos = 0, i;
+	json_t			*n;
+
+	if ((gone = json_array()) == NULL)
+		return;
+	pthread_mutex_lock(&a->claims_lock);
+	while (hashmap_next(a->claims, &pos, &td, &v)) {
+		if (json_object_get(listed, td) == NULL)
+			json_array_append_new(gone, json_string(td));
+	}
+	pthread_mutex_unlock(&a->claims_lock);
+	json_array_foreach(gone, i, n) {
+		memset(&o, 0, sizeof(o));
+		if (store_fetch(s, STORE_TRUST_DOMAIN, json_string_value(n),
+		    now, &o, &err) == 0) {
+			store_object_clear(&o);
+			continue;
+		}
+		if (err.code == NSREG_NOT_FOUND)
+			auth_trust_domain_apply(a, json_string_value(n), NULL);
+	}
+	json_decref(gone);
 }
 
 int
@@ -838,13 +883,17 @@ auth_load_trust_domains(struct auth *a, struct store *s, int64_t now,
     struct nsreg_error *err)
 {
 	struct store_query	 q;
-	json_t			*items = NULL, *o;
+	json_t			*items = NULL, *o, *listed;
 	const char		*name;
 	char			*after = NULL;
 	int64_t			 rev;
 	size_t			 i;
 	int			 more = 1, rc = -1;
 
+	if ((listed = json_object()) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	pthread_mutex_lock(&a->follow_lock);
 	while (more) {
 		memset(&q, 0, sizeof(q));
 		q.kind = STORE_TRUST_DOMAIN;
@@ -857,6 +906,12 @@ auth_load_trust_domains(struct auth *a, struct store *s, int64_t now,
 		json_array_foreach(items, i, o) {
 			name = json_string_value(json_object_get(o, "name"));
 			auth_trust_domain_apply(a, name, o);
+			if (name != NULL &&
+			    json_object_set(listed, name, json_true()) == -1) {
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "out of memory");
+				goto out;
+			}
 		}
 		name = json_string_value(json_object_get(json_array_get(items,
 		    json_array_size(items) - 1), "name"));
@@ -875,8 +930,12 @@ auth_load_trust_domains(struct auth *a, struct store *s, int64_t now,
 		json_decref(items);
 		items = NULL;
 	}
+	/* Again after missed events: what was deleted meanwhile goes. */
+	auth_trust_domains_sweep(a, s, listed, now);
 	rc = 0;
 out:
+	pthread_mutex_unlock(&a->follow_lock);
+	json_decref(listed);
 	free(after);
 	json_decref(items);
 	return rc;

@@ -1014,17 +1014,29 @@ federation_new(struct store *store, struct trust *trust,
 	return f;
 }
 
-int
-federation_start(struct federation *f, int64_t now, struct nsreg_error *err)
+/*
+ * Follow every stored trust domain; with sweep, also forget the entries
+ * the store no longer holds (after missed events).
+ */
+static int
+federation_load(struct federation *f, int64_t now, int sweep,
+    struct nsreg_error *err)
 {
 	struct store_query	 q;
-	json_t			*items = NULL, *o;
+	struct store_object	 o;
+	struct nsreg_error	 e;
+	json_t			*items = NULL, *o2, *listed = NULL, *gone = NULL;
 	const char		*name;
 	char			 after[SPIFFE_TD_MAX + 1];
 	int64_t			 rev;
 	size_t			 i;
 	int			 more = 1, rc = -1;
 
+	if (sweep && ((listed = json_object()) == NULL ||
+	    (gone = json_array()) == NULL)) {
+		nsreg_error_set(err, NSREG_INTERNAL, NULL, "out of memory");
+		goto out;
+	}
 	after[0] = '\0';
 	while (more) {
 		memset(&q, 0, sizeof(q));
@@ -1037,16 +1049,71 @@ federation_start(struct federation *f, int64_t now, struct nsreg_error *err)
 		if (json_array_size(items) == 0)
 			more = 0;
 		pthread_mutex_lock(&f->lock);
-		json_array_foreach(items, i, o) {
-			name = json_string_value(json_object_get(o, "name"));
-			federation_follow(f, name, o, now);
+		json_array_foreach(items, i, o2) {
+			name = json_string_value(json_object_get(o2, "name"));
+			federation_follow(f, name, o2, now);
 			if (name != NULL)
 				snprintf(after, sizeof(after), "%s", name);
+			if (name != NULL && listed != NULL)
+				json_object_set(listed, name, json_true());
 		}
 		pthread_mutex_unlock(&f->lock);
 		json_decref(items);
 		items = NULL;
 	}
+	if (sweep) {
+		pthread_mutex_lock(&f->lock);
+		for (i = 0; i < f->n; i++) {
+			if (json_object_get(listed, f->entries[i]->name) ==
+			    NULL)
+				json_array_append_new(gone,
+				    json_string(f->entries[i]->name));
+		}
+		pthread_mutex_unlock(&f->lock);
+		/* The store says which of them are gone for good. */
+		json_array_foreach(gone, i, o2) {
+			name = json_string_value(o2);
+			memset(&o, 0, sizeof(o));
+			if (store_fetch(f->store, STORE_TRUST_DOMAIN, name, now,
+			    &o, &e) == 0) {
+				store_object_clear(&o);
+				continue;
+			}
+			if (e.code != NSREG_NOT_FOUND)
+				continue;
+			pthread_mutex_lock(&f->lock);
+			federation_follow(f, name, NULL, now);
+			pthread_mutex_unlock(&f->lock);
+		}
+	}
+	rc = 0;
+out:
+	json_decref(items);
+	json_decref(listed);
+	json_decref(gone);
+	return rc;
+}
+
+int
+federation_resync(struct federation *f, int64_t now, struct nsreg_error *err)
+{
+	int	rc;
+
+	rc = federation_load(f, now, 1, err);
+	pthread_mutex_lock(&f->lock);
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+int
+federation_start(struct federation *f, int64_t now, struct nsreg_error *err)
+{
+	size_t	i;
+	int	rc = -1;
+
+	if (federation_load(f, now, 0, err) == -1)
+		goto out;
 	for (i = 0; i < FEDERATION_WORKERS; i++) {
 		if (pthread_create(&f->workers[i], NULL, federation_worker,
 		    f) != 0) {
@@ -1058,7 +1125,6 @@ federation_start(struct federation *f, int64_t now, struct nsreg_error *err)
 	}
 	rc = 0;
 out:
-	json_decref(items);
 	return rc;
 }
 

@@ -163,6 +163,13 @@ int		 federation_start(struct federation *f, int64_t now,
 		    struct nsreg_error *err);
 
 /*
+ * Follow every stored trust domain again, forgetting those the store no
+ * longer holds (after the store missed events).  0, or -1 with err.
+ */
+int		 federation_resync(struct federation *f, int64_t now,
+		    struct nsreg_error *err);
+
+/*
  * Whether this instance runs the scheduled refreshes (1, the default) or
  * leaves them to the instance of its cluster that holds the
  * "federation" housekeeping lease (0): refreshes come due again a second

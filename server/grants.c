@@ -444,6 +444,15 @@ grants_load_drop(const char *name, void *l, void *arg)
 	return 0;
 }
 
+int
+grants_loads_reload(struct grants *g, int64_t now, struct nsreg_error *err)
+{
+	pthread_mutex_lock(&g->load_lock);
+	hashmap_filter(g->loads, grants_load_drop, NULL);
+	pthread_mutex_unlock(&g->load_lock);
+	return store_grant_loads(g->store, now, grants_load_set, g, err);
+}
+
 void
 grants_free(struct grants *g)
 {

@@ -56,6 +56,15 @@ int		 grants_reload_key(struct grants *g, const struct conf *conf,
 		    struct grant_key *k, struct nsreg_error *err);
 void		 grants_free(struct grants *g);
 
+/*
+ * Count every endpoint's live grants again from the store (after it
+ * missed events).  The counts steer least-loaded selection: a grant
+ * written while they are read may be counted once too often or too few
+ * until it ends.  0, or -1 with err.
+ */
+int		 grants_loads_reload(struct grants *g, int64_t now,
+		    struct nsreg_error *err);
+
 /* The store listener's part for grants (pass the grants as arg). */
 void		 grants_store_event(const struct store_event *ev, void *arg);
 

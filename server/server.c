@@ -318,6 +318,44 @@ server_store_event(const struct store_event *ev, void *arg)
 }
 
 /*
+ * The store missed events (a cluster instance cut off from the database
+ * longer than the history lasts): watch streams go to the history (and
+ * end when their events are gone), and the sweeper loads again what was
+ * built from the events.
+ */
+static void
+server_store_gap(int64_t from, int64_t to, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)from;
+	(void)to;
+	watch_gap(srv->watch);
+	__atomic_store_n(&srv->resync, 1, __ATOMIC_RELEASE);
+}
+
+/* Load again what was built from the events; 0, or -1 to try again. */
+static int
+server_resync(struct server *srv, int64_t now)
+{
+	struct nsreg_error	err;
+
+	if (admission_load(srv->admission, now, &err) == -1 ||
+	    auth_load_trust_domains(srv->auth, srv->store, now, &err) == -1 ||
+	    grants_loads_reload(srv->grants, now, &err) == -1 ||
+	    federation_resync(srv->federation, now, &err) == -1) {
+		log_warnx("msg=\"loading again after missed events failed, "
+		    "trying again\" error=%s detail=\"%.*s\"",
+		    nsreg_code_name(err.code),
+		    (int)strcspn(err.message, "\n\""), err.message);
+		return -1;
+	}
+	log_info("msg=\"rules, services, trust domains, grant loads and "
+	    "federation loaded again after missed events\"");
+	return 0;
+}
+
+/*
  * Housekeeping, elected through the store (DESIGN section 6): each task
  * runs on the one instance of a cluster holding its lease, renewed every
  * SERVER_TASK_RENEW while it lives and taken over by another instance
@@ -401,6 +439,9 @@ server_sweeper(void *arg)
 			break;
 		pthread_mutex_unlock(&srv->lock);
 		now = util_now_ms();
+		if (__atomic_exchange_n(&srv->resync, 0, __ATOMIC_ACQ_REL) &&
+		    server_resync(srv, now) == -1)
+			__atomic_store_n(&srv->resync, 1, __ATOMIC_RELEASE);
 		server_task_held(srv, &st, SERVER_TASK_FEDERATION);
 		if (server_task_held(srv, &st, SERVER_TASK_SWEEP)) {
 			if ((n = store_prune(srv->store, now, &err)) < 0)
@@ -659,6 +700,7 @@ server_start(struct server *srv, struct nsreg_error *err)
 		goto out;
 	admission_set_budget(srv->admission, conf->policy_budget * 1000);
 	store_set_listener(srv->store, server_store_event, srv);
+	store_set_gap_handler(srv->store, server_store_gap, srv);
 	if (auth_load_trust_domains(srv->auth, srv->store, util_now_ms(),
 	    err) == -1)
 		goto out;
@@ -782,8 +824,10 @@ server_stop(struct server *srv)
 	/* Its workers write to the store and read the trust set. */
 	federation_free(srv->federation);
 	srv->federation = NULL;
-	if (srv->store != NULL)
+	if (srv->store != NULL) {
+		store_set_gap_handler(srv->store, NULL, NULL);
 		store_set_listener(srv->store, NULL, NULL);
+	}
 	watch_free(srv->watch);
 	srv->watch = NULL;
 	grants_free(srv->grants);

@@ -46,6 +46,8 @@ struct server {
 	pthread_mutex_t		 lock;		/* stopping, sweeper wait */
 	pthread_cond_t		 cond;
 	int			 stopping;
+	/* The store missed events: the sweeper loads again (atomic). */
+	int			 resync;
 };
 
 /*

@@ -458,6 +458,14 @@ watch_ring_clear(struct watch *w)
 }
 
 void
+watch_gap(struct watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	watch_ring_clear(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
 watch_publish(const struct store_event *ev, void *arg)
 {
 	struct watch		*w = arg;

@@ -45,6 +45,13 @@ void		 watch_free(struct watch *w);
 void		 watch_publish(const struct store_event *ev, void *w);
 
 /*
+ * The store missed events (store_set_gap_handler): forget the ring, so
+ * that every stream reads on from the store's history, which ends (GONE)
+ * each stream whose events were trimmed before it read them.
+ */
+void		 watch_gap(struct watch *w);
+
+/*
  * A watcher of the objects q describes, as of now.  since < 0: the
  * current matching objects as ADDED, a BOOKMARK, then changes; else every
  * change after since (NSREG_GONE when history no longer reaches back

@@ -204,8 +204,8 @@ tests_integration_test_trust_domains_LDADD = $(HARNESS_LIBS)
 check_PROGRAMS += tests/integration/test_cluster_pg
 tests_integration_test_cluster_pg_SOURCES = \
 	tests/integration/test_cluster_pg.c $(IDFIX_SOURCES)
-tests_integration_test_cluster_pg_CFLAGS = $(TEST_CFLAGS)
-tests_integration_test_cluster_pg_LDADD = $(HARNESS_LIBS)
+tests_integration_test_cluster_pg_CFLAGS = $(TEST_CFLAGS) $(LIBPQ_CFLAGS)
+tests_integration_test_cluster_pg_LDADD = $(HARNESS_LIBS) $(LIBPQ_LIBS)
 
 # Documentation checks (TAP scripts).
 TESTS += tests/man-lint.sh tests/docs-sync.sh

@@ -163,6 +163,13 @@ store_ping(struct store *s)
 	return s->backend->ping(s->b);
 }
 
+void
+store_set_gap_handler(struct store *s, store_gap_fn fn, void *arg)
+{
+	if (s->backend->set_gap_handler != NULL)
+		s->backend->set_gap_handler(s->b, fn, arg);
+}
+
 int64_t
 store_revision(struct store *s)
 {

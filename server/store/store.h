@@ -158,6 +158,19 @@ int		 store_backup(const char *url, const char *dest,
 void		 store_set_listener(struct store *s, store_listener_fn fn,
 		    void *arg);
 
+/*
+ * Called when the listener could not be given every event: the events
+ * after from up to before to were trimmed from the history before this
+ * process read them (a cluster instance cut off from the database for
+ * longer than watch-history lasts).  What was built from the events may
+ * miss them: load it again.  Called from the store's thread before the
+ * event at to reaches the listener: keep it short.  Backends whose
+ * listener cannot miss events never call it.
+ */
+typedef void	(*store_gap_fn)(int64_t from, int64_t to, void *arg);
+void		 store_set_gap_handler(struct store *s, store_gap_fn fn,
+		    void *arg);
+
 /* 1 when the database answers, 0 when not (for /readyz). */
 int		 store_ping(struct store *s);
 

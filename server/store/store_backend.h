@@ -60,6 +60,9 @@ struct store_backend {
 	void		 (*close)(void *b);
 	void		 (*set_listener)(void *b, store_listener_fn fn,
 			    void *arg);
+	/* Optional (NULL: no gaps): store_set_gap_handler. */
+	void		 (*set_gap_handler)(void *b, store_gap_fn fn,
+			    void *arg);
 	int		 (*ping)(void *b);
 	int64_t		 (*revision)(void *b);
 	int		 (*create)(void *b, struct store_object *obj,

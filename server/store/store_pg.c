@@ -1461,6 +1461,17 @@ store_pg_set_listener(void *b, store_listener_fn fn, void *arg)
 	pthread_mutex_unlock(&s->wlock);
 }
 
+static void
+store_pg_set_gap_handler(void *b, store_gap_fn fn, void *arg)
+{
+	struct store_pg	*s = b;
+
+	pthread_mutex_lock(&s->dlock);
+	s->gap = fn;
+	s->gap_arg = arg;
+	pthread_mutex_unlock(&s->dlock);
+}
+
 static int
 store_pg_ping(void *b)
 {
@@ -1643,6 +1654,7 @@ const struct store_backend store_backend_postgres = {
 	.open = store_pg_open,
 	.close = store_pg_close,
 	.set_listener = store_pg_set_listener,
+	.set_gap_handler = store_pg_set_gap_handler,
 	.ping = store_pg_ping,
 	.revision = store_pg_revision,
 	.create = store_pg_create,

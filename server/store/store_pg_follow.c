@@ -44,15 +44,18 @@
 /*
  * Events before rev were trimmed before this instance read them (it was
  * cut off from the database longer than the history lasts): what it
- * holds in memory may miss them, so the endpoint cache is loaded again.
+ * holds in memory may miss them.  The endpoint cache is loaded again,
+ * and the gap handler told, before the event at rev is delivered.
  */
 static void
 store_pg_follow_gap(struct store_pg *s, int64_t rev)
 {
-	log_warnx("msg=\"events trimmed before this instance read them\" "
-	    "from=%lld to=%lld", (long long)s->delivered + 1,
-	    (long long)rev - 1);
+	log_warnx("msg=\"events trimmed before this instance read them: "
+	    "loading again what was built from them\" from=%lld to=%lld",
+	    (long long)s->delivered + 1, (long long)rev - 1);
 	store_pg_cache_drop(&s->cache);
+	if (s->gap != NULL)
+		s->gap(s->delivered, rev, s->gap_arg);
 }
 
 /*

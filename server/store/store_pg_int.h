@@ -237,6 +237,8 @@ struct store_pg {
 	int			 leading;
 	store_listener_fn	 listener;
 	void			*listener_arg;
+	store_gap_fn		 gap;		/* under dlock */
+	void			*gap_arg;
 
 	/*
 	 * What the listener was given (store_pg_follow.c): every event up

@@ -7,7 +7,8 @@
  * spread over the instances get distinct addresses, are balanced by
  * loads that count every instance's grants and are signed with one key;
  * an expired endpoint is deleted once; a ?service= list on any instance
- * holds every write acknowledged by another before it, from memory.
+ * holds every write acknowledged by another before it, from memory; an
+ * instance that missed events loads again.
  * Runs when NSREG_TEST_PG names a database (tests/pg/store.sh runs it),
  * skipped otherwise.
  */
@@ -23,8 +24,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "harness.h"
 #include "idfix.h"
+#include "store.h"
 #include "svid.h"
 #include "util.h"
 
@@ -705,6 +709,101 @@ Test(cluster_pg, a_service_list_holds_every_write_acknowledged_anywhere)
 		cr_expect_eq(dbn, 0, "instance %zu read the database for %lld "
 		    "lists", i, dbn);
 	}
+}
+
+/* 1 once w's stream ended, waiting at most ms. */
+static int
+watch_ended(struct hwatch *w, int64_t ms)
+{
+	int64_t	end = util_now_ms() + ms;
+	int	done;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		done = w->done;
+		pthread_mutex_unlock(&w->lock);
+		if (done || util_now_ms() >= end)
+			return done;
+		usleep(20 * 1000);
+	}
+}
+
+/*
+ * An instance that missed events (trimmed from the history before it
+ * read them, as after a long cut-off from the database) loads again what
+ * it built from them: a rule and a trust domain deleted in the lost
+ * events stop being enforced and trusted, and its watch streams end
+ * (their history is gone) so that clients list again.  The lost writes
+ * are made by hand, as the trim would leave them: the rows deleted with
+ * no event left for them, the trim marks past them, and one later event
+ * that shows the gap.
+ */
+Test(cluster_pg, an_instance_that_missed_events_loads_again)
+{
+	struct svid_ca	*b;
+	struct hcred	 adm, client, x;
+	struct hwatch	 w;
+	PGconn		*c;
+	PGresult	*r;
+	char		 sql[1536];
+	int64_t		 t0, took;
+
+	start(2, NULL);
+	hcred_admin(&node[0], &adm);
+	hcred_x509(&node[1], &client);
+	b = idfix_ca("b.test");
+	idfix_x509_id(&node[1], b, "spiffe://b.test/w", &x);
+	idfix_td_put(&node[0], "b.test", idfix_td_body(b), 201);
+	cr_assert_geq(until_status(&node[1], &x, "/v1/whoami", 200,
+	    util_now_ms(), 5000), 0, "b.test never trusted on instance 1");
+	admin_put(&node[0], "/v1/services/db", "{}");
+	admin_put(&node[0], "/v1/policies/find-db", "{\"effect\":\"permit\","
+	    "\"actions\":[\"find\"],\"services\":[\"db\"],"
+	    "\"condition\":\"principal.trust_domain == 'example.org'\"}");
+	cr_assert_geq(until_status(&node[1], &client, "/v1/services/db", 200,
+	    util_now_ms(), 5000), 0, "the rule never reached instance 1");
+	hcred_admin(&node[1], &adm);
+	hwatch_start(&w, &node[1], &adm, "/v1/services?watch=true");
+	wait_bookmark(&w, 2);
+	snprintf(sql, sizeof(sql),
+	    "DO $$ DECLARE r bigint; BEGIN "
+	    "SELECT value INTO r FROM meta WHERE key = 'revision' FOR UPDATE; "
+	    "DELETE FROM objects WHERE (kind = %d AND name = 'find-db') "
+	    "OR (kind = %d AND name = 'b.test'); "
+	    "INSERT INTO objects (kind, name, revision, created_at, "
+	    "updated_at, expires_at, object) VALUES (%d, 'gap', r + 2, 0, 0, "
+	    "0, '{\"name\":\"gap\",\"revision\":' || (r + 2) || '}'); "
+	    "INSERT INTO events (revision, kind, type, name, object) VALUES "
+	    "(r + 2, %d, %d, 'gap', '{\"name\":\"gap\",\"revision\":' || "
+	    "(r + 2) || '}'); "
+	    "INSERT INTO meta (key, value) VALUES ('trimmed.%d', r + 1), "
+	    "('trimmed.%d', r + 1), ('trimmed.%d', r + 1) "
+	    "ON CONFLICT (key) DO UPDATE "
+	    "SET value = excluded.value; "
+	    "UPDATE meta SET value = r + 2 WHERE key = 'revision'; END $$",
+	    (int)STORE_POLICY, (int)STORE_TRUST_DOMAIN, (int)STORE_SERVICE,
+	    (int)STORE_SERVICE, (int)STORE_ADDED, (int)STORE_POLICY,
+	    (int)STORE_TRUST_DOMAIN, (int)STORE_SERVICE);
+	c = PQconnectdb(db);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s",
+	    PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+	/* The lost deletion holds on instance 1 once it loaded again. */
+	t0 = util_now_ms();
+	took = until_status(&node[1], &client, "/v1/services/db", 403, t0,
+	    5000);
+	cr_assert(took >= 0 && took <= 2000, "the rule deleted in the missed "
+	    "events still held after %lld ms", (long long)took);
+	took = until_status(&node[1], &x, "/v1/whoami", 401, t0, 5000);
+	cr_assert(took >= 0 && took <= 2000, "the trust domain deleted in the "
+	    "missed events still trusted after %lld ms", (long long)took);
+	cr_assert(watch_ended(&w, 3000), "a watch stream whose events were "
+	    "missed goes on");
+	hwatch_stop(&w);
+	svid_ca_free(b);
 }
 
 /* The number of keys s publishes. */
