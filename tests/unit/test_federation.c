@@ -1,6 +1,7 @@
 /*
  * test_federation.c - the federation directives of nsregd.conf (values,
- * defaults, minimums, conf_dump) and the allowed_claims check.
+ * defaults, minimums, conf_dump), the allowed_claims check, and what
+ * every HTTPS client transfer shares (federation_curl.c).
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 
 #include "conf.h"
 #include "federation.h"
+#include "federation_curl.h"
 
 #define BASE	"trust-domain example.org\ntls-cert /c.pem\ntls-key /c.key\n" \
 		"trust-bundle /b.json\n"
@@ -134,4 +136,62 @@ Test(federation, allowed_claims_are_distinct_bounded_names)
 	cr_expect_eq(json_array_size(out), FEDERATION_CLAIMS_MAX);
 	json_decref(out);
 	json_decref(many);
+}
+
+Test(federation_curl, body_grows_up_to_its_bound_and_stays_terminated)
+{
+	struct federation_curl_body	b = { .max = 10 };
+
+	cr_expect_eq(federation_curl_body_add(&b, 4, "abcdef", 6), 6);
+	cr_expect_str_eq(b.buf, "abcdef");
+	/* Never more room than the bound and its NUL. */
+	cr_expect_leq(b.cap, 11);
+	cr_expect_eq(federation_curl_body_add(&b, 4, "ghij", 4), 4);
+	cr_expect_str_eq(b.buf, "abcdefghij");
+	cr_expect_eq(b.len, 10);
+	cr_expect_eq(b.too_large, 0);
+	/* One byte past the bound fails the transfer and says why. */
+	cr_expect_eq(federation_curl_body_add(&b, 4, "k", 1), 0);
+	cr_expect_eq(b.too_large, 1);
+	cr_expect_str_eq(b.buf, "abcdefghij");
+	free(b.buf);
+}
+
+static const struct curl_error_case {
+	CURLcode	 rc;
+	int		 too_large;
+	int		 want;		/* 1: the transfer's own failure */
+	enum nsreg_code	 code;
+	const char	*message;
+} curl_error_cases[] = {
+	{ CURLE_OPERATION_TIMEDOUT, 0, 1, NSREG_DEADLINE_EXCEEDED,
+	    "peer https://x/: no answer within 250 ms" },
+	{ CURLE_FILESIZE_EXCEEDED, 0, 1, NSREG_BAD_GATEWAY,
+	    "peer https://x/: the answer is larger than 64 bytes" },
+	{ CURLE_WRITE_ERROR, 1, 1, NSREG_BAD_GATEWAY,
+	    "peer https://x/: the answer is larger than 64 bytes" },
+	{ CURLE_WRITE_ERROR, 0, 1, NSREG_INTERNAL,
+	    "peer https://x/: out of memory" },
+	{ CURLE_OUT_OF_MEMORY, 0, 1, NSREG_INTERNAL,
+	    "peer https://x/: out of memory" },
+	/* The peer's failures are the caller's to word. */
+	{ CURLE_COULDNT_CONNECT, 0, 0, NSREG_OK, "" },
+	{ CURLE_PEER_FAILED_VERIFICATION, 0, 0, NSREG_OK, "" },
+};
+
+Test(federation_curl, own_failures_are_worded_once)
+{
+	const struct curl_error_case	*c;
+	struct nsreg_error		 err;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(curl_error_cases) /
+	    sizeof(curl_error_cases[0]); i++) {
+		c = &curl_error_cases[i];
+		nsreg_error_clear(&err);
+		cr_expect_eq(federation_curl_error(c->rc, "peer", "https://x/",
+		    250, 64, c->too_large, &err), c->want, "case %zu", i);
+		cr_expect_eq(err.code, c->code, "case %zu", i);
+		cr_expect_str_eq(err.message, c->message, "case %zu", i);
+	}
 }

@@ -289,6 +289,392 @@ Test(lease, pool_same_compares_prefix_and_client_length)
 	json_decref(doc);
 }
 
+/*
+ * The lease walk (store_lease_take, store_lease_pool_check) over rows
+ * kept in memory: what it asks of a backend, in order, and what it
+ * answers.
+ */
+struct fake_rows {
+	struct store_lease_pool	 pool;		/* as stored */
+	int64_t			 live;		/* its live leases */
+	int64_t			 held;		/* the principal's; -1: none */
+	int			 has_freed;
+	int64_t			 freed;
+	int			 has_top;
+	int64_t			 top;
+	char			 calls[256];	/* what was asked, in order */
+};
+
+static void
+fake_call(struct fake_rows *f, const char *what)
+{
+	size_t	n = strlen(f->calls);
+
+	snprintf(f->calls + n, sizeof(f->calls) - n, "%s%s", n > 0 ? " " :
+	    "", what);
+}
+
+static int
+fake_pool_get(void *conn, const char *service, struct store_lease_pool *p,
+    struct nsreg_error *err)
+{
+	(void)service;
+	(void)err;
+	fake_call(conn, "get");
+	*p = ((struct fake_rows *)conn)->pool;
+	return 0;
+}
+
+static int
+fake_pool_put(void *conn, const struct store_grant *g,
+    struct nsreg_error *err)
+{
+	struct fake_rows	*f = conn;
+
+	(void)err;
+	fake_call(f, "put");
+	f->pool.found = 1;
+	snprintf(f->pool.prefix, sizeof(f->pool.prefix), "%s", g->pool);
+	f->pool.client_len = g->client_len;
+	return 0;
+}
+
+static int
+fake_pool_drop(void *conn, const char *service, struct nsreg_error *err)
+{
+	struct fake_rows	*f = conn;
+
+	(void)service;
+	(void)err;
+	fake_call(f, "drop");
+	memset(&f->pool, 0, sizeof(f->pool));
+	f->has_freed = f->has_top = 0;
+	return 0;
+}
+
+static int
+fake_leases_live(void *conn, const char *service, int64_t now,
+    int64_t *live, struct nsreg_error *err)
+{
+	(void)service;
+	(void)now;
+	(void)err;
+	fake_call(conn, "live");
+	*live = ((struct fake_rows *)conn)->live;
+	return 0;
+}
+
+static int
+fake_lease_hold(void *conn, const char *service, const char *principal,
+    int64_t expires, int64_t *block, int64_t *lease,
+    struct nsreg_error *err)
+{
+	struct fake_rows	*f = conn;
+
+	(void)service;
+	(void)principal;
+	(void)expires;
+	(void)err;
+	fake_call(f, "hold");
+	*block = f->held;
+	*lease = f->held >= 0 ? 7 : 0;
+	return 0;
+}
+
+static int
+fake_lease_bounds(void *conn, const char *service, int *has_freed,
+    int64_t *freed, int *has_top, int64_t *top, struct nsreg_error *err)
+{
+	struct fake_rows	*f = conn;
+
+	(void)service;
+	(void)err;
+	fake_call(f, "bounds");
+	*has_freed = f->has_freed;
+	*freed = f->freed;
+	*has_top = f->has_top;
+	*top = f->top;
+	return 0;
+}
+
+static int
+fake_lease_insert(void *conn, const char *service, int64_t block,
+    const char *principal, int64_t gen, int64_t expires, int was_freed,
+    struct nsreg_error *err)
+{
+	char	what[64];
+
+	(void)service;
+	(void)principal;
+	(void)gen;
+	(void)expires;
+	(void)err;
+	snprintf(what, sizeof(what), "insert:%lld%s", (long long)block,
+	    was_freed ? ":freed" : "");
+	fake_call(conn, what);
+	return 0;
+}
+
+static const struct store_lease_rows fake_lease_rows = {
+	.pool_get = fake_pool_get,
+	.pool_put = fake_pool_put,
+	.pool_drop = fake_pool_drop,
+	.leases_live = fake_leases_live,
+	.lease_hold = fake_lease_hold,
+	.lease_bounds = fake_lease_bounds,
+	.lease_insert = fake_lease_insert,
+};
+
+static const struct lease_take_case {
+	const char	*what;
+	struct fake_rows rows;
+	int64_t		 want_block;	/* -1: refused */
+	int64_t		 want_lease;
+	enum nsreg_code	 want_code;
+	const char	*want_calls;
+} lease_take_cases[] = {
+	{ "the block held already, one holder more",
+	    { .pool = { 1, "10.60.0.0/16", 24 }, .held = 5 }, 5, 7, 0,
+	    "hold" },
+	{ "a new pool is stored, then its first block leased",
+	    { .held = -1 }, 1, 42, 0, "hold get put bounds insert:1" },
+	{ "the same pool: the block after the highest leased",
+	    { .pool = { 1, "10.60.0.0/16", 24 }, .held = -1, .has_top = 1,
+	    .top = 3 }, 4, 42, 0, "hold get bounds insert:4" },
+	{ "a returned block below the top is taken out of the returned",
+	    { .pool = { 1, "10.60.0.0/16", 24 }, .held = -1, .has_freed = 1,
+	    .freed = 2, .has_top = 1, .top = 3 }, 2, 42, 0,
+	    "hold get bounds insert:2:freed" },
+	{ "a pool the service changed, its leases gone: replaced",
+	    { .pool = { 1, "10.61.0.0/16", 24 }, .held = -1, .has_top = 1,
+	    .top = 9 }, 1, 42, 0, "hold get live drop put bounds insert:1" },
+	{ "a pool the service changed, its leases live: refused",
+	    { .pool = { 1, "10.60.0.0/16", 28 }, .live = 2, .held = -1 },
+	    -1, 0, NSREG_CONFLICT, "hold get live" },
+	{ "every block leased: exhausted",
+	    { .pool = { 1, "10.60.0.0/16", 24 }, .held = -1, .has_top = 1,
+	    .top = 254 }, -1, 0, NSREG_RESOURCE_EXHAUSTED, "hold get bounds" },
+};
+
+Test(lease, take_asks_the_rows_in_order_and_leases_one_block)
+{
+	const struct lease_take_case	*c;
+	struct fake_rows		 f;
+	struct store_grant		 g;
+	struct nsreg_error		 err;
+	int64_t				 block, lease;
+	size_t				 i;
+	int				 rc;
+
+	for (i = 0; i < sizeof(lease_take_cases) /
+	    sizeof(lease_take_cases[0]); i++) {
+		c = &lease_take_cases[i];
+		f = c->rows;
+		memset(&g, 0, sizeof(g));
+		g.service = "s";
+		g.pool = "10.60.0.0/16";
+		g.client_len = 24;
+		g.first = 1;
+		g.last = 254;
+		block = lease = -2;
+		nsreg_error_clear(&err);
+		rc = store_lease_take(&fake_lease_rows, &f, &g, "p", 42, 100,
+		    10, &block, &lease, &err);
+		cr_expect_str_eq(f.calls, c->want_calls, "%s", c->what);
+		if (c->want_block < 0) {
+			cr_expect_eq(rc, -1, "%s", c->what);
+			cr_expect_eq(err.code, c->want_code, "%s: %s", c->what,
+			    err.message);
+			cr_expect_str_eq(err.field, "vl3", "%s", c->what);
+		} else {
+			cr_expect_eq(rc, 0, "%s: %s", c->what, err.message);
+			cr_expect_eq(block, c->want_block, "%s: %lld", c->what,
+			    (long long)block);
+			cr_expect_eq(lease, c->want_lease, "%s", c->what);
+		}
+	}
+}
+
+Test(lease, pool_check_keeps_drops_or_refuses)
+{
+	struct fake_rows	 f;
+	struct store_object	 obj;
+	struct nsreg_error	 err;
+
+	memset(&obj, 0, sizeof(obj));
+	obj.kind = STORE_SERVICE;
+	obj.name = "s";
+	obj.doc = json_pack("{s:{s:s, s:i}}", "vl3", "prefix",
+	    "10.60.0.0/16", "client_prefix_len", 24);
+	cr_assert_not_null(obj.doc);
+
+	/* No pool stored, or the same one: nothing to do. */
+	memset(&f, 0, sizeof(f));
+	cr_expect_eq(store_lease_pool_check(&fake_lease_rows, &f, &obj, 10,
+	    &err), 0);
+	cr_expect_str_eq(f.calls, "get");
+	memset(&f, 0, sizeof(f));
+	f.pool = (struct store_lease_pool){ 1, "10.60.0.0/16", 24 };
+	cr_expect_eq(store_lease_pool_check(&fake_lease_rows, &f, &obj, 10,
+	    &err), 0);
+	cr_expect_str_eq(f.calls, "get");
+
+	/* Another pool: dropped when no lease lives, else refused. */
+	memset(&f, 0, sizeof(f));
+	f.pool = (struct store_lease_pool){ 1, "10.61.0.0/16", 24 };
+	cr_expect_eq(store_lease_pool_check(&fake_lease_rows, &f, &obj, 10,
+	    &err), 0);
+	cr_expect_str_eq(f.calls, "get live drop");
+	memset(&f, 0, sizeof(f));
+	f.pool = (struct store_lease_pool){ 1, "10.61.0.0/16", 24 };
+	f.live = 1;
+	nsreg_error_clear(&err);
+	cr_expect_eq(store_lease_pool_check(&fake_lease_rows, &f, &obj, 10,
+	    &err), -1);
+	cr_expect_str_eq(f.calls, "get live");
+	cr_expect_eq(err.code, NSREG_CONFLICT);
+	cr_expect(strstr(err.message, "while 1 live grant holds") != NULL,
+	    "%s", err.message);
+	json_decref(obj.doc);
+}
+
+/* The services whose grants store_lease_dropped revokes, comma-joined. */
+struct dropped_seen {
+	char	 names[128];
+	int	 fail_at;	/* the call that fails (1-based); 0: none */
+	int	 calls;
+};
+
+static int
+dropped_revoke(void *arg, const char *endpoint, const char *service,
+    struct nsreg_error *err)
+{
+	struct dropped_seen	*d = arg;
+	size_t			 n = strlen(d->names);
+
+	cr_expect_str_eq(endpoint, "e");
+	snprintf(d->names + n, sizeof(d->names) - n, "%s%s", n > 0 ? "," :
+	    "", service);
+	if (++d->calls == d->fail_at)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL, "boom");
+	return 0;
+}
+
+static json_t *
+dropped_parse(const char *text, size_t len)
+{
+	return json_loadb(text, len, 0, NULL);
+}
+
+static const struct dropped_case {
+	const char	*what;
+	const char	*old;		/* as stored; NULL: none */
+	const char	*now;		/* the services offered now */
+	int		 fail_at;
+	int		 want_rc;
+	const char	*want;		/* the services revoked */
+} dropped_cases[] = {
+	{ "nothing stored", NULL, "[\"a\"]", 0, 0, "" },
+	{ "all kept", "[\"a\",\"b\"]", "[\"b\",\"a\"]", 0, 0, "" },
+	{ "the ones no longer offered", "[\"a\",\"b\",\"c\"]", "[\"b\"]", 0,
+	    0, "a,c" },
+	{ "all dropped", "[\"a\"]", "[]", 0, 0, "a" },
+	{ "a stored non-string is passed over", "[1,\"a\"]", "[]", 0, 0,
+	    "a" },
+	{ "a failed revoke stops the walk", "[\"a\",\"b\"]", "[]", 1, -1,
+	    "a" },
+	{ "an unreadable stored list", "[\"a\"", "[]", 0, -1, "" },
+};
+
+Test(lease, dropped_revokes_each_service_no_longer_offered)
+{
+	const struct dropped_case	*c;
+	struct dropped_seen		 d;
+	struct nsreg_error		 err;
+	json_t				*now;
+	size_t				 i;
+
+	for (i = 0; i < sizeof(dropped_cases) / sizeof(dropped_cases[0]);
+	    i++) {
+		c = &dropped_cases[i];
+		memset(&d, 0, sizeof(d));
+		d.fail_at = c->fail_at;
+		now = json_loads(c->now, 0, NULL);
+		cr_assert_not_null(now, "%s", c->what);
+		nsreg_error_clear(&err);
+		cr_expect_eq(store_lease_dropped("e", c->old, now,
+		    dropped_parse, dropped_revoke, &d, &err), c->want_rc, "%s",
+		    c->what);
+		cr_expect_str_eq(d.names, c->want, "%s", c->what);
+		if (c->want_rc == -1)
+			cr_expect_eq(err.code, NSREG_INTERNAL, "%s", c->what);
+		json_decref(now);
+	}
+}
+
+Test(lease, grant_checks_name_what_is_wrong)
+{
+	struct nsreg_error	err;
+
+	cr_expect_eq(store_lease_source(STORE_SERVICE, "db", 1, 4, 4, &err),
+	    0);
+	nsreg_error_clear(&err);
+	cr_expect_eq(store_lease_source(STORE_SERVICE, "db", 0, 4, 4, &err),
+	    -1);
+	cr_expect_eq(err.code, NSREG_NOT_FOUND);
+	cr_expect_str_eq(err.field, "service");
+	cr_expect_str_eq(err.message, "service db not found");
+	nsreg_error_clear(&err);
+	cr_expect_eq(store_lease_source(STORE_ENDPOINT, "e1", 1, 5, 4, &err),
+	    -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_str_eq(err.field, "endpoint");
+	cr_expect_str_eq(err.message,
+	    "endpoint e1 changed while the grant was made");
+
+	cr_expect_eq(store_lease_grant_check("g1", 1, 9, 0, &err), 0);
+	cr_expect_eq(store_lease_grant_check("g1", 1, 9, 9, &err), 0);
+	nsreg_error_clear(&err);
+	cr_expect_eq(store_lease_grant_check("g1", 0, 9, 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_NOT_FOUND);
+	cr_expect_str_eq(err.field, "id");
+	nsreg_error_clear(&err);
+	cr_expect_eq(store_lease_grant_check("g1", 1, 9, 8, &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_str_eq(err.message, "grant g1 is at revision 9, not 8");
+
+	/* found: 0 no row, 1 a retired key, 2 the current one. */
+	cr_expect_eq(store_lease_key_current("k", 2, &err), 0);
+	cr_expect_eq(store_lease_key_current("k", 1, &err), -1);
+	cr_expect_eq(store_lease_key_current("k", 0, &err), -1);
+	cr_expect_eq(err.code, NSREG_FAILED_PRECONDITION);
+	cr_expect_str_eq(err.field, "kid");
+
+	cr_expect_str_eq(store_lease_cascade_reason(STORE_ENDPOINT),
+	    STORE_REASON_ENDPOINT_GONE);
+	cr_expect_str_eq(store_lease_cascade_reason(STORE_SERVICE),
+	    STORE_REASON_SERVICE_GONE);
+}
+
+Test(lease, key_entries_have_their_times_or_null)
+{
+	const int64_t	 t[3] = { 10, 20, 30 };
+	const int	 none[3] = { 0, 1, 0 };
+	json_t		*k;
+	char		*text;
+
+	k = store_lease_key_steal("k1", json_pack("{s:s}", "kty", "EC"), t,
+	    none);
+	cr_assert_not_null(k);
+	text = json_dumps(k, JSON_SORT_KEYS | JSON_COMPACT);
+	cr_expect_str_eq(text, "{\"created_at\":10,\"expires_at\":30,"
+	    "\"jwk\":{\"kty\":\"EC\"},\"kid\":\"k1\",\"retired_at\":null}");
+	free(text);
+	json_decref(k);
+	/* An unreadable JWK makes no entry. */
+	cr_expect_null(store_lease_key_steal("k1", NULL, t, none));
+}
+
 /* ---- the store's leases -------------------------------------------------- */
 
 static char		 test_dir[256];
