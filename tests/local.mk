@@ -207,15 +207,16 @@ tests_integration_test_cluster_pg_SOURCES = \
 tests_integration_test_cluster_pg_CFLAGS = $(TEST_CFLAGS) $(LIBPQ_CFLAGS)
 tests_integration_test_cluster_pg_LDADD = $(HARNESS_LIBS) $(LIBPQ_LIBS)
 
-# Documentation checks (TAP scripts).
-TESTS += tests/man-lint.sh tests/docs-sync.sh
-EXTRA_DIST += tests/man-lint.sh tests/docs-sync.sh
-# Engines never include http.h or server.h (STYLE rule 7a).
-TESTS += tests/include-rule.sh
-EXTRA_DIST += tests/include-rule.sh
-# nsregd(8) lists every 401 reason of the authentication code.
-TESTS += tests/auth-reasons.sh
-EXTRA_DIST += tests/auth-reasons.sh
+# Checks of the tracked sources and pages alone (TAP scripts that run no
+# program of the build): the pages lint clean under mandoc and document
+# what the code has; engines never include http.h or server.h (STYLE
+# rule 7a); nsregd(8) lists every 401 reason of the authentication code.
+# .ci/run runs them in the plain build only ("make check SOURCE_CHECKS="
+# in the sanitizer build, which would check the same files again).
+SOURCE_CHECKS = tests/man-lint.sh tests/docs-sync.sh tests/include-rule.sh \
+	tests/auth-reasons.sh
+TESTS += $(SOURCE_CHECKS)
+EXTRA_DIST += $(SOURCE_CHECKS)
 # The console (/ui/) in headless Chromium with puppeteer-core, against a
 # live nsregd --dev; screenshots in tests/ui.run/shots/.
 TESTS += tests/ui/console.sh
