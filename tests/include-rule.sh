@@ -50,52 +50,57 @@ includes() {
 	    sed "s|^\([0-9]*\):|${1#"$src"/}:\1: |"
 }
 
-# headers FILE: the project headers FILE includes, as paths under
-# server/ (a header of another folder is found where it lives).
-headers() {
-	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' \
-	    "$src/server/$1" | while read -r h; do
-		for d in "" identity/ store/; do
-			if [ -f "$src/server/$d$h" ]; then
-				echo "$d$h"
-				break
-			fi
-		done
-	done
-}
-
 # through FILE: "FILE -> a.h -> http.h" for each way a header FILE
-# includes, directly or not, reaches http.h or server.h.
+# includes, directly or not, reaches http.h or server.h.  Breadth first
+# over $graph (made below), one awk for the whole walk.
 through() {
-	seen=" $1 "
-	todo="$1"
-	chains="$1"
-	while [ -n "$todo" ]; do
-		set -- $todo
-		f=$1
-		shift
-		todo="$*"
-		chain=$(printf '%s\n' $chains | grep "^$f=" | head -n 1 |
-		    sed 's/^[^=]*=//')
-		[ -n "$chain" ] || chain=$f
-		for h in $(headers "$f"); do
-			case $h in
-			http.h|server.h)
-				[ "$f" = "$first" ] ||
-				    echo "server/$chain->$h" ;;
-			esac
-			case $seen in
-			*" $h "*) continue ;;
-			esac
-			seen="$seen$h "
-			todo="$todo $h"
-			chains="$chains $h=$chain->$h"
-		done
-	done
+	awk -v first="$1" '
+	{ inc[$1, ++n[$1]] = $2 }
+	END {
+		seen[first] = 1
+		chain[first] = first
+		q[qn = 1] = first
+		for (qi = 1; qi <= qn; qi++) {
+			f = q[qi]
+			for (j = 1; j <= n[f]; j++) {
+				h = inc[f, j]
+				if ((h == "http.h" || h == "server.h") && f != first)
+					print "server/" chain[f] "->" h
+				if (h in seen)
+					continue
+				seen[h] = 1
+				chain[h] = chain[f] "->" h
+				q[++qn] = h
+			}
+		}
+	}' "$graph"
 }
 
 files=$(cd "$src/server" && find . -name '*.[ch]' | sed 's|^\./||' | sort)
 [ -n "$files" ] || { echo "1..0 # SKIP no sources under $src/server"; exit 0; }
+# The include graph, "FILE HEADER" for each project header FILE
+# includes, as paths under server/ (a header of another folder is found
+# where it lives).
+graph=$(mktemp) || exit 1
+trap 'rm -f "$graph"' EXIT
+# shellcheck disable=SC2086
+(cd "$src/server" && awk -v list="$files" '
+BEGIN {
+	n = split(list, all, "\n")
+	for (i = 1; i <= n; i++)
+		have[all[i]] = 1
+}
+/^[[:space:]]*#[[:space:]]*include[[:space:]]*"[^"]*"/ {
+	h = $0
+	sub(/^[^"]*"/, "", h)
+	sub(/".*/, "", h)
+	if (h in have)
+		print FILENAME, h
+	else if (("identity/" h) in have)
+		print FILENAME, "identity/" h
+	else if (("store/" h) in have)
+		print FILENAME, "store/" h
+}' $files) >"$graph" || exit 1
 nengines=0
 for f in $files; do
 	hits=""
