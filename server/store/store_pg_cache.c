@@ -147,7 +147,10 @@ store_pg_cache_free(struct store_pg_cache *k)
 	pthread_cond_destroy(&k->scond[1]);
 	if (k->sconn.db != NULL)
 		PQfinish(k->sconn.db);
+	if (k->uconn.db != NULL)
+		PQfinish(k->uconn.db);
 	k->sconn.db = NULL;
+	k->uconn.db = NULL;
 }
 
 void
@@ -471,7 +474,6 @@ store_pg_cache_list(struct store_pg *s, const struct store_query *q,
     struct nsreg_error *err)
 {
 	struct store_pg_cache	*k = &s->cache;
-	struct store_pg_conn	*c;
 	struct nsreg_error	 e;
 	int64_t			 target;
 	int			 ret = 0;
@@ -482,14 +484,9 @@ store_pg_cache_list(struct store_pg *s, const struct store_query *q,
 	if ((target = store_pg_cache_sync(s)) < 0)
 		return 0;
 	/* Written elsewhere and not followed yet: read it now. */
-	if (store_pg_cache_rev(k) < target) {
-		if ((c = store_pg_conn_get(s, &e)) == NULL)
-			return 0;
-		ret = store_pg_follow_upto(s, c, target, &e);
-		store_pg_conn_put(s, c);
-		if (ret == -1)
-			return 0;
-	}
+	if (store_pg_cache_rev(k) < target &&
+	    store_pg_follow_upto(s, target, &e) == -1)
+		return 0;
 	pthread_rwlock_rdlock(&k->lock);
 	if (k->ok && k->rev >= target) {
 		*revision = k->rev;

@@ -161,13 +161,16 @@ out:
 }
 
 int
-store_pg_follow_upto(struct store_pg *s, struct store_pg_conn *c,
-    int64_t upto, struct nsreg_error *err)
+store_pg_follow_upto(struct store_pg *s, int64_t upto,
+    struct nsreg_error *err)
 {
-	int	n, ret = 0;
+	struct store_pg_conn	*c = &s->cache.uconn;
+	int			 n, ret = 0;
 
 	pthread_mutex_lock(&s->dlock);
-	while (s->delivered < upto) {
+	if (s->delivered < upto && store_pg_conn_ready(s, c, err) == -1)
+		ret = -1;
+	while (ret == 0 && s->delivered < upto) {
 		if ((n = store_pg_follow_read(s, c, upto, err)) == -1) {
 			ret = -1;
 			break;

@@ -181,6 +181,8 @@ struct store_pg_cache {
 	int			 running;
 	int64_t			 seen;		/* -1: the last one failed */
 	struct store_pg_conn	 sconn;
+	/* Reads catching up (store_pg_follow_upto), under dlock. */
+	struct store_pg_conn	 uconn;
 
 	/* ?service= lists answered, atomic (store_stats). */
 	uint64_t		 lists_memory, lists_database;
@@ -405,10 +407,11 @@ void	store_pg_follow_listen(struct store_pg *s, store_listener_fn fn,
 void	store_pg_follow_local(struct store_pg *s, int64_t first);
 /*
  * Hand the listener (and the cache) every event up to upto at least,
- * read on c (not holding dlock).  0 or -1.
+ * read on a connection used only under dlock (s->cache.uconn): a thread
+ * waiting for dlock holds no pooled connection.  0 or -1.
  */
-int	store_pg_follow_upto(struct store_pg *s, struct store_pg_conn *c,
-	    int64_t upto, struct nsreg_error *err);
+int	store_pg_follow_upto(struct store_pg *s, int64_t upto,
+	    struct nsreg_error *err);
 
 /* store_pg_cache.c */
 void	store_pg_cache_init(struct store_pg_cache *k);
