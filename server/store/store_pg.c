@@ -186,7 +186,7 @@ store_pg_decisions_sql(unsigned int mask, char *buf, size_t len)
 }
 
 /* A connection's failure as an nsreg error; sets c's retry flag. */
-static int
+int
 store_pg_fail(struct store_pg_conn *c, const PGresult *r, const char *what,
     struct nsreg_error *err)
 {

@@ -318,6 +318,13 @@ const char *store_pg_statement(enum store_pg_sql id, char *buf, size_t len);
 PGresult *store_pg_run(struct store_pg_conn *c, enum store_pg_sql id,
 	    int nparams, const char *const *params, const char *what,
 	    struct nsreg_error *err);
+/*
+ * Set err from a failed statement's result r (NULL: the connection's
+ * message): UNAVAILABLE for a lost database or a serialisation failure
+ * (then c->retry is set), INTERNAL otherwise.  Returns -1.
+ */
+int	store_pg_fail(struct store_pg_conn *c, const PGresult *r,
+	    const char *what, struct nsreg_error *err);
 /* Run SQL text without parameters; 0 or -1. */
 int	store_pg_exec(struct store_pg_conn *c, const char *sql,
 	    const char *what, struct nsreg_error *err);

@@ -308,6 +308,48 @@ store_pg_entry_string(const json_t *entry, const char *key)
 	return json_string_value(json_object_get(entry, key));
 }
 
+/*
+ * Read the results of n inserts sent in a pipeline and of its sync: 0
+ * when each inserted, or -1 with err (the first failure).
+ */
+static int
+store_pg_pipeline_results(struct store_pg_conn *c, size_t n,
+    struct nsreg_error *err)
+{
+	PGresult	*r;
+	size_t		 i;
+	int		 ret = 0;
+
+	for (i = 0; i <= n; i++) {
+		if ((r = PQgetResult(c->db)) == NULL) {
+			if (ret == 0)
+				store_pg_fail(c, NULL, "write decisions", err);
+			return -1;
+		}
+		if (i == n ? PQresultStatus(r) != PGRES_PIPELINE_SYNC :
+		    PQresultStatus(r) != PGRES_COMMAND_OK) {
+			if (ret == 0)
+				store_pg_fail(c, r, "write decision", err);
+			ret = -1;
+		}
+		PQclear(r);
+		/* Each insert's results end with a NULL; the sync's not. */
+		if (i < n && (r = PQgetResult(c->db)) != NULL) {
+			PQclear(r);
+			if (ret == 0)
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "write decisions: unexpected result");
+			return -1;
+		}
+	}
+	return ret;
+}
+
+/*
+ * The batch in one round trip: its inserts sent in a pipeline, one
+ * implicit transaction up to the sync (all or none).  A connection left
+ * in an unknown state is closed (the pool connects it again).
+ */
 int
 store_pg_decision_append(void *b, const struct store_decision *v, size_t n,
     struct nsreg_error *err)
@@ -316,52 +358,58 @@ store_pg_decision_append(void *b, const struct store_decision *v, size_t n,
 	struct store_pg_conn	*c;
 	struct store_pg_rparams	 p;
 	const struct store_decision *d;
-	PGresult		*r;
-	char			*text = NULL;
+	char			*text = NULL, name[16];
 	size_t			 i;
 	int			 ret = -1;
 
 	if ((c = store_pg_conn_get(s, err)) == NULL)
 		return -1;
-	if (store_pg_exec(c, "BEGIN", "write decisions", err) == -1)
+	if (PQenterPipelineMode(c->db) != 1) {
+		store_pg_fail(c, NULL, "write decisions", err);
 		goto done;
+	}
+	snprintf(name, sizeof(name), "s%d", (int)PG_DECISION_INSERT);
 	for (i = 0; i < n; i++) {
 		d = &v[i];
 		store_pg_rint(&p, 0, d->time);
+		free(text);
 		if (d->text != NULL) {
 			p.v[1] = d->principal;
 			p.v[2] = d->action;
 			p.v[3] = d->decision;
-			free(text);
-			if ((text = strndup(d->text, d->len)) == NULL) {
-				nsreg_error_set(err, NSREG_INTERNAL, NULL,
-				    "out of memory");
-				goto done;
-			}
+			text = strndup(d->text, d->len);
 		} else {
 			p.v[1] = store_pg_entry_string(d->entry, "principal");
 			p.v[2] = store_pg_entry_string(d->entry, "action");
 			p.v[3] = store_pg_entry_string(json_object_get(
 			    d->entry, "decision"), "decision");
-			free(text);
-			if ((text = json_dumps(d->entry, JSON_COMPACT)) ==
-			    NULL) {
-				nsreg_error_set(err, NSREG_INVALID_ARGUMENT,
-				    NULL, "decision entry %zu cannot be "
-				    "stored", i);
-				goto done;
-			}
+			text = json_dumps(d->entry, JSON_COMPACT);
+		}
+		if (text == NULL) {
+			nsreg_error_set(err, NSREG_INVALID_ARGUMENT, NULL,
+			    "decision entry %zu cannot be stored", i);
+			goto done;
 		}
 		p.v[4] = text;
-		if ((r = store_pg_run(c, PG_DECISION_INSERT, 5, p.v,
-		    "write decision", err)) == NULL)
+		/* libpq copies the parameters into its buffer here. */
+		if (PQsendQueryPrepared(c->db, name, 5, p.v, NULL, NULL,
+		    0) != 1) {
+			store_pg_fail(c, NULL, "write decision", err);
 			goto done;
-		PQclear(r);
+		}
 	}
-	if (store_pg_exec(c, "COMMIT", "write decisions", err) == -1)
+	if (PQpipelineSync(c->db) != 1) {
+		store_pg_fail(c, NULL, "write decisions", err);
 		goto done;
-	ret = 0;
+	}
+	ret = store_pg_pipeline_results(c, n, err);
 done:
+	if (PQpipelineStatus(c->db) != PQ_PIPELINE_OFF &&
+	    (ret == -1 || PQexitPipelineMode(c->db) != 1)) {
+		PQfinish(c->db);
+		c->db = NULL;
+		c->prepared = 0;
+	}
 	free(text);
 	store_pg_conn_put(s, c);
 	return ret;

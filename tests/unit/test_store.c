@@ -891,6 +891,43 @@ Test(store, listener_sees_every_revision_in_order_under_concurrency)
 	}
 }
 
+/*
+ * A batch of decisions is written whole or not at all (one entry that
+ * cannot be stored fails it), and the store goes on writing after it.
+ */
+Test(store, a_decision_batch_is_written_whole_or_not_at_all)
+{
+	struct store_decision		 v[3];
+	struct store_decision_query	 q = { .limit = 0 };
+	struct nsreg_error		 err;
+	json_t				*items, *e[3];
+	int64_t				 next;
+	size_t				 i;
+
+	memset(v, 0, sizeof(v));
+	for (i = 0; i < 3; i++) {
+		e[i] = json_pack("{s:s, s:s, s:{s:s}}", "principal",
+		    "spiffe://e.org/a", "action", "find", "decision",
+		    "decision", "allow");
+		v[i].time = T0 + (int64_t)i;
+		v[i].entry = e[i];
+	}
+	v[1].entry = NULL;		/* neither an entry nor its text */
+	cr_assert_eq(store_decision_append(st, v, 3, &err), -1);
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 0, "%zu of a failed batch kept",
+	    json_array_size(items));
+	json_decref(items);
+	v[1] = v[2];
+	cr_assert_eq(store_decision_append(st, v, 2, &err), 0, "%s",
+	    err.message);
+	cr_assert_eq(store_decision_list(st, &q, &items, &next, &err), 0);
+	cr_assert_eq(json_array_size(items), 2);
+	json_decref(items);
+	for (i = 0; i < 3; i++)
+		json_decref(e[i]);
+}
+
 Test(store, decision_log_appends_lists_and_prunes)
 {
 	struct store_decision		 v[5];
