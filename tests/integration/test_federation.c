@@ -72,9 +72,27 @@ serve_bundle(const char *path, const struct svid_ca *ca, long long seq,
 	fedfix_set_json(&fix, path, 200, bundle_of(ca, seq, hint));
 }
 
+static double	metric(const char *);
+
+/* The fetches of PEER_TD done (either result), as /metrics counts them. */
+static double
+refreshes_done(void)
+{
+	double	ok, error;
+
+	ok = metric("nsreg_bundle_refresh_total{trust_domain="
+	    "\"peer.test\",result=\"ok\"}");
+	error = metric("nsreg_bundle_refresh_total{trust_domain="
+	    "\"peer.test\",result=\"error\"}");
+	return (ok > 0 ? ok : 0) + (error > 0 ? error : 0);
+}
+
 /*
  * PUT trust domain PEER_TD federated per profile from fix's path, with
- * static (may be NULL) as the bundle to start from.
+ * static (may be NULL) as the bundle to start from.  New settings are
+ * fetched at once by the scheduler: wait until that fetch has recorded
+ * its outcome (it is counted after it wrote last_error or the bundle), so
+ * that it cannot overwrite what a test's own refresh records after this.
  */
 static void
 put_federated(const char *path, const char *profile, const char *eid,
@@ -82,6 +100,8 @@ put_federated(const char *path, const char *profile, const char *eid,
 {
 	char	url[256];
 	json_t	*body;
+	double	before = refreshes_done();
+	int	ms;
 
 	snprintf(url, sizeof(url), "%s%s", fix.url, path);
 	body = json_pack("{s:{s:s, s:s}}", "federation",
@@ -92,6 +112,10 @@ put_federated(const char *path, const char *profile, const char *eid,
 	if (static_bundle != NULL)
 		json_object_set_new(body, "bundle", static_bundle);
 	idfix_td_put(&srv, PEER_TD, body, want);
+	for (ms = 0; ms < 10000 && refreshes_done() <= before; ms += 50)
+		usleep(50 * 1000);
+	cr_assert_gt(refreshes_done(), before,
+	    "the fetch of the new settings did not come");
 }
 
 static void
@@ -513,9 +537,10 @@ Test(federation, a_slow_endpoint_times_out_with_deadline_exceeded)
 
 	fedfix_start(&fix, peer_ca, PEER_ENDPOINT, NULL, 0);
 	serve_bundle("/bundle", peer_ca, 2, 300);
-	fedfix_set_delay(&fix, "/bundle", 0, 1);
 	put_federated("/bundle", "https_spiffe", PEER_ENDPOINT,
 	    bundle_of(peer_ca, 1, 300), 201);
+	/* After the scheduler's first fetch: it need not time out too. */
+	fedfix_set_delay(&fix, "/bundle", 0, 1);
 	t0 = util_now_ms();
 	expect_refresh_error(504, "deadline_exceeded",
 	    "no answer within 1500 ms");
