@@ -364,13 +364,27 @@ await check('the denial is listed with the rule that decided', async () => {
 	// One test of the list as it is at one moment: the unfiltered list
 	// may still be shown until the server's filtered answer replaces it,
 	// and the denial may come with the 5 s re-read after it is logged.
-	await page.waitForFunction(() => {
-		const els = [...document.querySelectorAll(
-		    '[data-view="decisions"] [data-decision]')];
-		return els.length > 0 &&
-		    els.every((e) => e.dataset.decision === 'deny') &&
-		    els.some((e) => e.querySelector('a[data-rule="no-vault"]'));
-	}, { timeout: 30000 });
+	try {
+		await page.waitForFunction(() => {
+			const els = [...document.querySelectorAll(
+			    '[data-view="decisions"] [data-decision]')];
+			return els.length > 0 &&
+			    els.every((e) => e.dataset.decision === 'deny') &&
+			    els.some((e) => e.querySelector(
+			    'a[data-rule="no-vault"]'));
+		}, { timeout: 30000 });
+	} catch (e) {
+		// Say what the list showed instead.
+		const seen = await page.evaluate(() => JSON.stringify({
+		    filter: document.getElementById('d-decision')?.value,
+		    note: document.querySelector('[data-view="decisions"] ' +
+		    'p[aria-live]')?.textContent,
+		    items: [...document.querySelectorAll('[data-view=' +
+		    '"decisions"] [data-decision]')].map((d) =>
+		    d.textContent.slice(0, 80)) }));
+		throw new Error(`${e.message}: ${seen}; queries: ` +
+		    decisionQueries.map((q) => q.toString()).join(' | '));
+	}
 });
 await check('the outcome filter is asked of the server', () => {
 	const q = decisionQueries.at(-1);
