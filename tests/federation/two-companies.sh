@@ -93,7 +93,7 @@ expect() {	# expect DESCRIPTION STATUS [TEXT...]: the last answer
 
 command -v curl >/dev/null 2>&1 || bail "curl is not installed"
 command -v openssl >/dev/null 2>&1 || bail "openssl is not installed"
-echo "1..16"
+echo "1..18"
 
 company "$work/a.test" a.test || bail "cannot set up a.test"
 company "$work/b.test" b.test || bail "cannot set up b.test"
@@ -108,10 +108,12 @@ start "$work/a.test" a.test ||
     bail "nsregd for a.test did not start: $startlog"
 pids="$pids $startpid"
 A=$url
+apid=$startpid
 start "$work/b.test" b.test ||
     bail "nsregd for b.test did not start: $startlog"
 pids="$pids $startpid"
 B=$url
+bpid=$startpid
 echo "# a.test: $A, b.test: $B, files in $work"
 
 # 1. Each company's own workloads may use its registry.
@@ -186,4 +188,21 @@ call admin:a.test GET "$A/metrics"
 expect "a.test counts its fetches of b.test's bundle" 200 \
     'nsreg_bundle_refresh_total{trust_domain="b.test",result="ok"}' \
     'nsreg_bundle_age_seconds{trust_domain="b.test"}'
+
+# 10. A graceful stop exits 0: under the sanitizer build, a leak or
+# undefined behaviour in nsregd fails here, with the end of its log.
+stopped() {	# stopped PID TD
+	kill -TERM "$1"
+	wait "$1"
+	_st=$?
+	if [ "$_st" -eq 0 ]; then
+		ok "nsregd for $2 exits 0 on SIGTERM"
+	else
+		notok "nsregd for $2 exits 0 on SIGTERM" "status $_st"
+		tail -n 60 "$work/$2/nsregd.log" | sed 's/^/# /'
+	fi
+}
+stopped "$apid" a.test
+stopped "$bpid" b.test
+pids=""
 [ $fails -eq 0 ]

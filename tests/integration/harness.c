@@ -287,25 +287,99 @@ nsregd_start_like(struct nsregd *s, const struct nsregd *like,
 	nsregd_spawn(s);
 }
 
+/*
+ * Print the end of the server's log (its stdout and stderr: where a
+ * sanitizer reports a leak or undefined behaviour) to our stderr.
+ * nsregd_spawn logs to DIR/nsregd.log; a server a test started by hand
+ * may log to DIR.log.
+ */
+static void
+harness_log_tail(const struct nsregd *s)
+{
+	char	 path[PATH_MAX], buf[8192];
+	FILE	*f;
+	long	 size, skip;
+	size_t	 n;
+	char	*start;
+
+	nsregd_path(s, "nsregd.log", path, sizeof(path));
+	if ((f = fopen(path, "r")) == NULL) {
+		snprintf(path, sizeof(path), "%s.log", s->dir);
+		if ((f = fopen(path, "r")) == NULL)
+			goto out;
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
+		goto out;
+	skip = size > (long)sizeof(buf) - 1 ? size - (long)sizeof(buf) + 1 :
+	    0;
+	if (fseek(f, skip, SEEK_SET) != 0)
+		goto out;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	/* From the first whole line. */
+	start = buf;
+	if (skip > 0 && (start = strchr(buf, '\n')) != NULL)
+		start++;
+	else
+		start = buf;
+	fprintf(stderr, "--- end of %s ---\n%s--- (end) ---\n", path, start);
+out:
+	if (f != NULL)
+		fclose(f);
+}
+
+/*
+ * Send sig and reap the server.  After SIGTERM (a graceful stop) it must
+ * exit with status 0: under the sanitizer build a leak or undefined
+ * behaviour makes it exit otherwise.  SIGKILL (a test killing on purpose)
+ * is not checked.  Returns 0, or -1 with why in msg and the end of the
+ * server's log printed on stderr.
+ */
+static int
+harness_reap(struct nsregd *s, int sig, char *msg, size_t len)
+{
+	int	status, done = 0, rc = -1;
+	int64_t	end;
+
+	if (s->pid <= 0) {
+		rc = 0;
+		goto out;
+	}
+	kill(s->pid, sig);
+	/* Up to 30 s: the sanitizer build checks for leaks at exit. */
+	end = util_now_ms() + 30 * 1000;
+	while (!(done = waitpid(s->pid, &status, WNOHANG) == s->pid) &&
+	    util_now_ms() < end)
+		usleep(10 * 1000);
+	if (!done) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, &status, 0);
+		snprintf(msg, len, "nsregd did not stop on signal %d", sig);
+	} else if (sig == SIGKILL || (WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0))
+		rc = 0;
+	else if (WIFEXITED(status))
+		snprintf(msg, len, "nsregd exited with status %d on signal %d "
+		    "(the end of its log is on stderr)", WEXITSTATUS(status),
+		    sig);
+	else
+		snprintf(msg, len, "nsregd died of signal %d on signal %d "
+		    "(the end of its log is on stderr)", WTERMSIG(status),
+		    sig);
+	s->pid = 0;
+	if (rc != 0)
+		harness_log_tail(s);
+out:
+	return rc;
+}
+
 static void
 harness_wait(struct nsregd *s, int sig)
 {
-	int	status, i;
+	char	msg[256];
 
-	if (s->pid <= 0)
-		return;
-	kill(s->pid, sig);
-	for (i = 0; i < 200; i++) {
-		if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-			s->pid = 0;
-			return;
-		}
-		usleep(50 * 1000);
-	}
-	kill(s->pid, SIGKILL);
-	waitpid(s->pid, &status, 0);
-	s->pid = 0;
-	cr_assert_fail("nsregd did not stop on signal %d", sig);
+	if (harness_reap(s, sig, msg, sizeof(msg)) != 0)
+		cr_assert_fail("%s", msg);
 }
 
 void
@@ -364,17 +438,25 @@ nsregd_signal(struct nsregd *s, int sig)
 void
 nsregd_cleanup(struct nsregd *s)
 {
-	char	cmd[PATH_MAX + 32];
+	char	cmd[PATH_MAX + 32], msg[256];
+	int	rc;
 
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-		s->pid = 0;
-	}
+	/* A graceful stop: the server must exit 0 (harness_reap). */
+	rc = harness_reap(s, SIGTERM, msg, sizeof(msg));
 	if (s->dir[0] != '\0' && getenv("NSREG_KEEP_TEST_DIRS") == NULL) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "cannot remove %s\n", s->dir);
+	}
+	/*
+	 * Mostly called from a suite's .fini, where Criterion 2.4.1 reports
+	 * a failed assertion but does not count it: abort instead, which
+	 * makes the test binary, and so the suite, fail.
+	 */
+	if (rc != 0) {
+		fprintf(stderr, "%s: %s\n", criterion_current_test != NULL ?
+		    criterion_current_test->name : "nsregd_cleanup", msg);
+		abort();
 	}
 }
 

@@ -62,13 +62,22 @@ void	nsregd_start_on(struct nsregd *s, const char *extra,
  */
 void	nsregd_start_like(struct nsregd *s, const struct nsregd *like,
 	    const char *extra, const char *database);
-/* SIGTERM and wait; the directory stays. */
+/*
+ * SIGTERM and wait; the directory stays.  Fails the test unless nsregd
+ * exits with status 0 (under the sanitizer build: no leak, no undefined
+ * behaviour), printing the end of its log on stderr.
+ */
 void	nsregd_stop(struct nsregd *s);
-/* kill -9 and wait. */
+/* kill -9 and wait (the exit status is not checked). */
 void	nsregd_kill(struct nsregd *s);
 /* Start again on the same directory and port. */
 void	nsregd_restart(struct nsregd *s);
-/* Stop if running and remove the directory. */
+/*
+ * Stop if running (SIGTERM, checked like nsregd_stop) and remove the
+ * directory.  When nsregd does not exit 0 this aborts the test process
+ * (the binary exits non-zero, failing the suite): called from a .fini, a
+ * failed assertion would not count.
+ */
 void	nsregd_cleanup(struct nsregd *s);
 /* Send a signal. */
 void	nsregd_signal(struct nsregd *s, int sig);

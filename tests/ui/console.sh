@@ -123,3 +123,18 @@ NSREG_URL="https://127.0.0.1:$port" NSREG_DEV="$dev" CHROMIUM="$chromium" \
     SHOTS="$work/shots" NSREGD="$nsregd" NSREGD_PID="$pid" \
     NSREGD_LOG="$work/nsregd.log" NSREG_NSS="$nss" WORK="$work" \
     node "$work/console.mjs"
+rc=$?
+# The first server (console.mjs stops it with SIGTERM when it restarts;
+# stopped here when it did not get that far) exits 0 on a graceful stop:
+# under the sanitizer build, a leak or undefined behaviour in nsregd fails
+# the suite, with the end of its log.  console.mjs checks its own.
+trap - EXIT INT TERM
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+st=$?
+if [ "$st" -ne 0 ]; then
+	echo "Bail out! nsregd exited with status $st on SIGTERM"
+	tail -n 60 "$work/nsregd.log" | sed 's/^/# /'
+	exit 1
+fi
+exit $rc
