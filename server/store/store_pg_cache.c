@@ -47,12 +47,6 @@ struct store_pg_centry {
 	json_t	*services;	/* array of strings (own copy), or NULL */
 };
 
-/* The maps, apart from the lock, so that a load fills new ones. */
-struct store_pg_cmaps {
-	struct hashmap		*eps;
-	struct store_svcidx	*idx;
-};
-
 void
 store_pg_cache_init(struct store_pg_cache *k)
 {
@@ -116,24 +110,11 @@ store_pg_cmaps_new(struct store_pg_cmaps *m)
 	return 0;
 }
 
-/* The cache's maps (k->lock held for writing). */
-static struct store_pg_cmaps
-store_pg_cache_maps(struct store_pg_cache *k)
-{
-	struct store_pg_cmaps	m = { .eps = k->eps, .idx = k->idx };
-
-	return m;
-}
-
 /* Unload (k->lock held for writing). */
 static void
 store_pg_cache_clear(struct store_pg_cache *k)
 {
-	struct store_pg_cmaps	m = store_pg_cache_maps(k);
-
-	store_pg_cmaps_free(&m);
-	k->eps = NULL;
-	k->idx = NULL;
+	store_pg_cmaps_free(&k->maps);
 	k->ok = 0;
 }
 
@@ -252,16 +233,13 @@ void
 store_pg_cache_apply(struct store_pg_cache *k, const struct store_event *ev,
     const char *text, size_t len)
 {
-	struct store_pg_cmaps	m;
-
 	pthread_rwlock_wrlock(&k->lock);
 	if (!k->ok || ev->revision <= k->rev)
 		goto out;
 	if (ev->kind == STORE_ENDPOINT) {
-		m = store_pg_cache_maps(k);
 		if (ev->type == STORE_DELETED)
-			store_pg_cache_remove(&m, ev->name);
-		else if (text == NULL || store_pg_cache_set(&m, ev->name,
+			store_pg_cache_remove(&k->maps, ev->name);
+		else if (text == NULL || store_pg_cache_set(&k->maps, ev->name,
 		    ev->object, text, len, ev->revision) == -1) {
 			log_warnx("msg=\"endpoint cache unloaded: cannot "
 			    "apply an event, loading it again\" "
@@ -335,9 +313,8 @@ store_pg_cache_load(struct store_pg_cache *k, struct store_pg_conn *c,
 	if (store_pg_exec(c, "COMMIT", "load endpoints", err) == -1)
 		goto done;
 	pthread_rwlock_wrlock(&k->lock);
-	old = store_pg_cache_maps(k);
-	k->eps = m.eps;
-	k->idx = m.idx;
+	old = k->maps;
+	k->maps = m;
 	k->rev = *rev;
 	k->ok = 1;
 	pthread_rwlock_unlock(&k->lock);
@@ -428,7 +405,7 @@ store_pg_cache_rows(struct store_pg_cache *k, const struct store_query *q,
 	int			 go = 1, ret = -1;
 
 	for (;;) {
-		hits = store_svcidx_find(k->idx, q->services, q->nservices,
+		hits = store_svcidx_find(k->maps.idx, q->services, q->nservices,
 		    after != NULL ? after : q->after_name,
 		    STORE_PG_CACHE_HITS, &n);
 		if (hits == NULL) {
@@ -439,7 +416,8 @@ store_pg_cache_rows(struct store_pg_cache *k, const struct store_query *q,
 		for (i = 0; i < n && go == 1; i++) {
 			if (!store_pg_live(hits[i].expires_at, now))
 				continue;
-			if ((e = hashmap_get(k->eps, hits[i].name)) == NULL) {
+			e = hashmap_get(k->maps.eps, hits[i].name);
+			if (e == NULL) {
 				log_warnx("msg=\"endpoint cache: %s indexed "
 				    "but not held\"", hits[i].name);
 				store_list_sink_reset(sink);

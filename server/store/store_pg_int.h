@@ -129,6 +129,12 @@ struct store_pg;
 struct hashmap;
 struct store_svcidx;
 
+/* The endpoint cache's maps, apart from its lock: a load fills new ones. */
+struct store_pg_cmaps {
+	struct hashmap		*eps;		/* struct store_pg_centry */
+	struct store_svcidx	*idx;
+};
+
 /* A write waiting for its group commit (store_pg_write). */
 struct store_pg_job {
 	int			(*fn)(struct store_pg *, void *);
@@ -164,8 +170,7 @@ struct store_pg_cache {
 	int			 ok;		/* loaded and kept */
 	int			 warned;	/* a failed load was logged */
 	int64_t			 rev;
-	struct hashmap		*eps;		/* struct store_pg_centry */
-	struct store_svcidx	*idx;
+	struct store_pg_cmaps	 maps;
 
 	/*
 	 * The revision checks, one at a time on sconn: started and
