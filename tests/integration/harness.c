@@ -579,7 +579,7 @@ harness_collect(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static CURL *
+CURL *
 harness_curl(const struct nsregd *s, const struct hcred *c, const char *path,
     struct curl_slist **hdrs)
 {

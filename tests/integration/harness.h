@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <curl/curl.h>
 #include <jansson.h>
 
 struct nsregd {
@@ -142,6 +143,13 @@ const char *hresp_header(const struct hresp *r, const char *name);
 /* The error code of an error body, or "". */
 const char *hresp_error(const struct hresp *r);
 void	hresp_free(struct hresp *r);
+/*
+ * A libcurl handle for path on s as c (NULL: none): its CA, timeout,
+ * HTTP version and client certificate set; c's bearer header appended to
+ * *hdrs (the caller sets CURLOPT_HTTPHEADER and frees the list).
+ */
+CURL	*harness_curl(const struct nsregd *s, const struct hcred *c,
+	    const char *path, struct curl_slist **hdrs);
 
 /* A watch stream read on its own thread. */
 struct hwatch {

@@ -320,32 +320,12 @@ until_status(const struct nsregd *s, const struct hcred *c,
 	struct curl_slist	*hdrs = NULL;
 	struct hresp		 r;
 	CURL			*h;
-	char			 url[4096], ca[PATH_MAX], auth[8300];
 	long			 got;
 	int64_t			 took = -1;
 
-	cr_assert_not_null(h = curl_easy_init());
-	snprintf(url, sizeof(url), "%s%s", s->url, path);
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_CAINFO, nsregd_path(s, "bundle.pem", ca,
-	    sizeof(ca)));
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	h = harness_curl(s, c, path, &hdrs);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	if (s->http2)
-		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, strncmp(s->url,
-		    "http:", 5) == 0 ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
-		    CURL_HTTP_VERSION_2TLS);
-	if (c->cert[0] != '\0') {
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->cert);
-		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
-	}
-	if (c->bearer[0] != '\0') {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    c->bearer);
-		hdrs = curl_slist_append(hdrs, auth);
-		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	for (;;) {
 		got = 0;
 		if (curl_easy_perform(h) == CURLE_OK)
