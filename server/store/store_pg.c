@@ -210,6 +210,148 @@ store_pg_fail(struct store_pg_conn *c, const PGresult *r, const char *what,
 	    msg);
 }
 
+/*
+ * Pipeline mode.  Statements sent with store_pg_later are read in the
+ * order sent: each result, then the NULL that ends it.  Once one fails,
+ * the server skips the rest up to the sync (PGRES_PIPELINE_ABORTED); a
+ * connection whose results are not in step is closed by
+ * store_pg_pipe_end.
+ */
+
+/* The connection is out of step: nothing more is read from it. */
+static int
+store_pg_pipe_lost(struct store_pg_conn *c, const char *what,
+    struct nsreg_error *err)
+{
+	if (c->pipe_failed == 0)
+		store_pg_fail(c, NULL, what, err);
+	c->pipe_failed = 2;
+	return -1;
+}
+
+/* Read the result of one statement sent (p: what it must do). */
+static int
+store_pg_pipe_read(struct store_pg_conn *c, const struct store_pg_pending *p,
+    struct nsreg_error *err)
+{
+	PGresult	*r, *end;
+	int		 ret = 0;
+
+	if ((r = PQgetResult(c->db)) == NULL)
+		return store_pg_pipe_lost(c, p->what, err);
+	switch (PQresultStatus(r)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+		if (p->one && strcmp(PQcmdTuples(r), "1") != 0) {
+			if (c->pipe_failed == 0)
+				nsreg_error_set(err, NSREG_INTERNAL, NULL,
+				    "%s: the row vanished", p->what);
+			ret = -1;
+		}
+		break;
+	case PGRES_PIPELINE_ABORTED:	/* after a failure, told already */
+		ret = -1;
+		break;
+	default:
+		if (c->pipe_failed == 0)
+			store_pg_fail(c, r, p->what, err);
+		ret = -1;
+		break;
+	}
+	PQclear(r);
+	if ((end = PQgetResult(c->db)) != NULL) {
+		PQclear(end);
+		return store_pg_pipe_lost(c, p->what, err);
+	}
+	if (ret == -1 && c->pipe_failed == 0)
+		c->pipe_failed = 1;
+	return ret;
+}
+
+/* Read every result still pending; 0, or -1 when a statement failed. */
+static int
+store_pg_pipe_collect(struct store_pg_conn *c, struct nsreg_error *err)
+{
+	size_t	i, n = c->npend;
+
+	c->npend = 0;
+	if (c->pipe_failed == 2)
+		return -1;
+	if (n > 0 && (PQsendFlushRequest(c->db) != 1 || PQflush(c->db) != 0))
+		return store_pg_pipe_lost(c, c->pend[0].what, err);
+	for (i = 0; i < n; i++)
+		if (store_pg_pipe_read(c, &c->pend[i], err) == -1 &&
+		    c->pipe_failed == 2)
+			return -1;
+	return c->pipe_failed != 0 ? -1 : 0;
+}
+
+/* After a statement sent in pipeline mode: wait for its result. */
+static PGresult *
+store_pg_pipe_wait(struct store_pg_conn *c, int sent, const char *what,
+    struct nsreg_error *err)
+{
+	PGresult	*r, *end;
+
+	if (sent != 1 || PQsendFlushRequest(c->db) != 1 ||
+	    PQflush(c->db) != 0 || (r = PQgetResult(c->db)) == NULL) {
+		store_pg_pipe_lost(c, what, err);
+		return NULL;
+	}
+	if ((end = PQgetResult(c->db)) != NULL) {
+		PQclear(end);
+		PQclear(r);
+		store_pg_pipe_lost(c, what, err);
+		return NULL;
+	}
+	return r;
+}
+
+/* Enter pipeline mode on c (idle, outside a transaction). */
+static int
+store_pg_pipe_begin(struct store_pg_conn *c, struct nsreg_error *err)
+{
+	if (PQenterPipelineMode(c->db) != 1)
+		return store_pg_fail(c, NULL, "pipeline", err);
+	c->pipe = 1;
+	c->pipe_failed = 0;
+	c->npend = 0;
+	return 0;
+}
+
+/*
+ * Leave pipeline mode: a sync, then every result pending and the
+ * sync's.  0, or -1 with err when a statement failed; a connection out
+ * of step is closed (the pool connects it again).
+ */
+static int
+store_pg_pipe_end(struct store_pg_conn *c, struct nsreg_error *err)
+{
+	PGresult	*r;
+	int		 ret;
+
+	if (!c->pipe)
+		return 0;
+	c->pipe = 0;
+	if (c->pipe_failed != 2 && PQpipelineSync(c->db) != 1)
+		store_pg_pipe_lost(c, "sync", err);
+	ret = store_pg_pipe_collect(c, err);
+	if (c->pipe_failed != 2) {
+		if ((r = PQgetResult(c->db)) == NULL ||
+		    PQresultStatus(r) != PGRES_PIPELINE_SYNC ||
+		    PQexitPipelineMode(c->db) != 1)
+			store_pg_pipe_lost(c, "sync", err);
+		PQclear(r);
+	}
+	if (c->pipe_failed == 2) {
+		PQfinish(c->db);
+		c->db = NULL;
+		c->prepared = 0;
+		return -1;
+	}
+	return ret;
+}
+
 int
 store_pg_exec(struct store_pg_conn *c, const char *sql, const char *what,
     struct nsreg_error *err)
@@ -217,10 +359,21 @@ store_pg_exec(struct store_pg_conn *c, const char *sql, const char *what,
 	PGresult	*r;
 	int		 ret = 0;
 
-	r = PQexec(c->db, sql);
+	if (c->pipe) {
+		if (store_pg_pipe_collect(c, err) == -1)
+			return -1;
+		r = store_pg_pipe_wait(c, PQsendQueryParams(c->db, sql, 0,
+		    NULL, NULL, NULL, NULL, 0), what, err);
+		if (r == NULL)
+			return -1;
+	} else
+		r = PQexec(c->db, sql);
 	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK &&
-	    PQresultStatus(r) != PGRES_TUPLES_OK))
+	    PQresultStatus(r) != PGRES_TUPLES_OK)) {
 		ret = store_pg_fail(c, r, what, err);
+		if (c->pipe)
+			c->pipe_failed = 1;
+	}
 	PQclear(r);
 	return ret;
 }
@@ -233,14 +386,78 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
 	char		 name[16];
 
 	snprintf(name, sizeof(name), "s%d", (int)id);
-	r = PQexecPrepared(c->db, name, nparams, params, NULL, NULL, 0);
+	if (c->pipe) {
+		if (store_pg_pipe_collect(c, err) == -1)
+			return NULL;
+		r = store_pg_pipe_wait(c, PQsendQueryPrepared(c->db, name,
+		    nparams, params, NULL, NULL, 0), what, err);
+		if (r == NULL)
+			return NULL;
+	} else
+		r = PQexecPrepared(c->db, name, nparams, params, NULL, NULL,
+		    0);
 	if (r == NULL || (PQresultStatus(r) != PGRES_COMMAND_OK &&
 	    PQresultStatus(r) != PGRES_TUPLES_OK)) {
 		store_pg_fail(c, r, what, err);
+		if (c->pipe)
+			c->pipe_failed = 1;
 		PQclear(r);
 		return NULL;
 	}
 	return r;
+}
+
+/* Queue the result of a statement just sent (or its failure to go). */
+static int
+store_pg_pend(struct store_pg_conn *c, int sent, const char *what, int one,
+    struct nsreg_error *err)
+{
+	if (sent != 1)
+		return store_pg_pipe_lost(c, what, err);
+	c->pend[c->npend].what = what;
+	c->pend[c->npend].one = one;
+	c->npend++;
+	return 0;
+}
+
+int
+store_pg_later(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
+    const char *const *params, const char *what, int one,
+    struct nsreg_error *err)
+{
+	PGresult	*r;
+	char		 name[16];
+	int		 ret = 0;
+
+	if (!c->pipe) {
+		if ((r = store_pg_run(c, id, nparams, params, what,
+		    err)) == NULL)
+			return -1;
+		if (one && strcmp(PQcmdTuples(r), "1") != 0)
+			ret = nsreg_error_set(err, NSREG_INTERNAL, NULL,
+			    "%s: the row vanished", what);
+		PQclear(r);
+		return ret;
+	}
+	if (c->pipe_failed != 0 || (c->npend == STORE_PG_PIPE_MAX &&
+	    store_pg_pipe_collect(c, err) == -1))
+		return -1;
+	snprintf(name, sizeof(name), "s%d", (int)id);
+	return store_pg_pend(c, PQsendQueryPrepared(c->db, name, nparams,
+	    params, NULL, NULL, 0), what, one, err);
+}
+
+int
+store_pg_later_sql(struct store_pg_conn *c, const char *sql,
+    const char *what, struct nsreg_error *err)
+{
+	if (!c->pipe)
+		return store_pg_exec(c, sql, what, err);
+	if (c->pipe_failed != 0 || (c->npend == STORE_PG_PIPE_MAX &&
+	    store_pg_pipe_collect(c, err) == -1))
+		return -1;
+	return store_pg_pend(c, PQsendQueryParams(c->db, sql, 0, NULL, NULL,
+	    NULL, NULL, 0), what, 0, err);
 }
 
 int64_t
@@ -653,6 +870,15 @@ store_pg_events_cut(struct store_pg *s, size_t n)
  * one that fails is rolled back alone (its revisions given back) and
  * fails alone.  Once committed, the events go to the listener in
  * order.  Sets each job's ret (and err when it failed).
+ *
+ * The transaction runs in pipeline mode: what only has to work (the
+ * savepoints, object and event rows, the counter, COMMIT) is sent
+ * without waiting, so a job costs the round trip of its row read and
+ * the batch one more for its commit.  When a statement fails in the
+ * pipeline, the server skips the rest and the failure cannot be told
+ * apart from the jobs after it: the batch is run again without a
+ * pipeline, where each job's statements are waited for and a job that
+ * fails goes alone.
  */
 static void
 store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
@@ -663,7 +889,8 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 	PGresult		*r;
 	int64_t			 first = 0, rev0;
 	size_t			 ev0;
-	int			 tries, multi, committed = 0;
+	int			 tries, multi, redo, pipelined = 1;
+	int			 committed = 0;
 
 	multi = batch->next != NULL;
 	memset(&e, 0, sizeof(e));
@@ -675,8 +902,10 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		store_pg_events_drop(s);
 		for (j = batch; j != NULL; j = j->next)
 			j->ret = 0;
-		if (store_pg_exec(s->wc, "BEGIN", "begin", &e) == -1)
+		if (pipelined && store_pg_pipe_begin(s->wc, &e) == -1)
 			break;
+		if (store_pg_later_sql(s->wc, "BEGIN", "begin", &e) == -1)
+			goto again;
 		if ((r = store_pg_run(s->wc, PG_REVISION_LOCK, 0, NULL,
 		    "revision", &e)) == NULL)
 			goto again;
@@ -689,7 +918,7 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		first = s->next_rev = store_pg_int(r, 0, 0);
 		PQclear(r);
 		for (j = batch; j != NULL; j = j->next) {
-			if (multi && store_pg_exec(s->wc, "SAVEPOINT w",
+			if (multi && store_pg_later_sql(s->wc, "SAVEPOINT w",
 			    "savepoint", &e) == -1)
 				goto again;
 			rev0 = s->next_rev;
@@ -697,7 +926,7 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 			if (j->fn(s, j->arg) == 0)
 				continue;
 			j->ret = -1;
-			if (!multi || s->wc->retry)
+			if (!multi || s->wc->retry || s->wc->pipe_failed)
 				goto again;
 			/* This job alone goes; its error stays its own. */
 			if (store_pg_exec(s->wc, "ROLLBACK TO SAVEPOINT w",
@@ -709,21 +938,33 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		if (s->next_rev != first) {
 			store_pg_param_int(&p, 0, s->next_rev);
 			p.v[1] = s->channel;
-			if ((r = store_pg_run(s->wc, s->wc->notify ?
+			if (store_pg_later(s->wc, s->wc->notify ?
 			    PG_REVISION_SET_NOTIFY : PG_REVISION_SET,
-			    s->wc->notify ? 2 : 1, p.v, "revision",
-			    &e)) == NULL)
+			    s->wc->notify ? 2 : 1, p.v, "revision", 1,
+			    &e) == -1)
 				goto again;
-			PQclear(r);
 		}
-		if (store_pg_exec(s->wc, "COMMIT", "commit", &e) == -1)
+		if (store_pg_later_sql(s->wc, "COMMIT", "commit", &e) == -1 ||
+		    store_pg_pipe_end(s->wc, &e) == -1)
 			goto again;
 		committed = 1;
 		break;
 again:
-		if (PQtransactionStatus(s->wc->db) != PQTRANS_IDLE)
+		/*
+		 * Not after a lost connection: its COMMIT may have been
+		 * done.  A statement that failed was followed by nothing.
+		 */
+		redo = s->wc->retry || (s->wc->pipe_failed == 1 &&
+		    PQstatus(s->wc->db) == CONNECTION_OK);
+		if (s->wc->pipe_failed)
+			pipelined = 0;
+		store_pg_pipe_end(s->wc, NULL);
+		s->wc->pipe_failed = 0;
+		if (s->wc->db != NULL &&
+		    PQtransactionStatus(s->wc->db) != PQTRANS_IDLE)
 			store_pg_exec(s->wc, "ROLLBACK", "rollback", NULL);
-		if (!s->wc->retry)
+		/* A connection closed out of step is connected again. */
+		if (!redo || store_pg_conn_ready(s, s->wc, &e) == -1)
 			break;
 	}
 	if (committed && s->listener != NULL && s->nevents > 0)
@@ -803,7 +1044,6 @@ store_pg_event_put(struct store_pg *s, int64_t rev, enum store_kind kind,
 {
 	struct store_pg_params	 p;
 	struct store_pg_event	*ev, *nv;
-	PGresult		*r;
 	size_t			 cap;
 	int			 ret = -1;
 
@@ -813,10 +1053,9 @@ store_pg_event_put(struct store_pg *s, int64_t rev, enum store_kind kind,
 	p.v[3] = name;
 	p.v[4] = reason;
 	p.v[5] = text;
-	if ((r = store_pg_run(s->wc, PG_EVENT_INSERT, 6, p.v, "write event",
-	    err)) == NULL)
+	if (store_pg_later(s->wc, PG_EVENT_INSERT, 6, p.v, "write event", 0,
+	    err) == -1)
 		goto done;
-	PQclear(r);
 	if (s->listener == NULL) {
 		ret = 0;
 		goto done;
@@ -931,7 +1170,6 @@ store_pg_remove(struct store_pg *s, enum store_kind kind, const char *name,
     struct nsreg_error *err)
 {
 	struct store_pg_params	 p;
-	PGresult		*r;
 	json_t			*old = NULL;
 	int			 ret = -1;
 
@@ -944,10 +1182,9 @@ store_pg_remove(struct store_pg *s, enum store_kind kind, const char *name,
 	}
 	store_pg_param_int(&p, 0, (int64_t)kind);
 	p.v[1] = name;
-	if ((r = store_pg_run(s->wc, PG_OBJECT_DELETE, 2, p.v, "delete",
-	    err)) == NULL)
+	if (store_pg_later(s->wc, PG_OBJECT_DELETE, 2, p.v, "delete", 1,
+	    err) == -1)
 		goto done;
-	PQclear(r);
 	if (kind == STORE_GRANT && store_pg_grant_release(s, name, err) == -1)
 		goto done;
 	if (store_pg_event_put(s, ++s->next_rev, kind, STORE_DELETED, name,
@@ -975,7 +1212,6 @@ store_pg_object_put(struct store_pg *s, const struct store_object *obj,
 {
 	struct store_pg_params	 p;
 	const json_t		*services;
-	PGresult		*r;
 	json_t			*rendered = NULL;
 	char			*text = NULL, *stext = NULL;
 	size_t			 len;
@@ -1000,16 +1236,11 @@ store_pg_object_put(struct store_pg *s, const struct store_object *obj,
 	p.v[6] = obj->owner;
 	p.v[7] = text;
 	p.v[8] = stext;
-	if ((r = store_pg_run(s->wc, id, 9, p.v, "write", err)) == NULL)
+	/* Read in this transaction, which holds the revision row: the
+	 * row is there, unless the database went wrong. */
+	if (store_pg_later(s->wc, id, 9, p.v, "write", id == PG_OBJECT_UPDATE,
+	    err) == -1)
 		goto done;
-	if (id == PG_OBJECT_UPDATE && strcmp(PQcmdTuples(r), "1") != 0) {
-		PQclear(r);
-		nsreg_error_set(err, NSREG_INTERNAL, NULL,
-		    "%s %s: row vanished", store_kind_name(obj->kind),
-		    obj->name);
-		goto done;
-	}
-	PQclear(r);
 	ret = store_pg_event_put(s, obj->revision, obj->kind, type, obj->name,
 	    NULL, text, rendered, err);
 	rendered = NULL;

@@ -145,6 +145,18 @@ struct store_pg_job {
 	struct store_pg_job	*next;
 };
 
+/*
+ * Pipeline mode (the write transaction): statements sent whose results
+ * are read later, all at once, at the next statement whose result is
+ * needed (store_pg_run), or when STORE_PG_PIPE_MAX are waiting.
+ */
+#define STORE_PG_PIPE_MAX	64
+
+struct store_pg_pending {
+	const char		*what;		/* static: for the error */
+	int			 one;		/* must change one row */
+};
+
 /* A pooled connection. */
 struct store_pg_conn {
 	PGconn			*db;
@@ -152,6 +164,15 @@ struct store_pg_conn {
 	int			 retry;		/* failed to serialise */
 	int			 notify;	/* has pg_notify() */
 	struct store_pg_conn	*next;		/* free list */
+	/*
+	 * In pipeline mode (store_pg_pipe_begin): failed is 1 once a
+	 * statement failed (the rest of the pipeline is skipped by the
+	 * server), 2 once the connection is out of step (it is closed).
+	 */
+	int			 pipe;
+	int			 pipe_failed;
+	size_t			 npend;
+	struct store_pg_pending	 pend[STORE_PG_PIPE_MAX];
 };
 
 /*
@@ -332,6 +353,17 @@ int	store_pg_fail(struct store_pg_conn *c, const PGresult *r,
 	    const char *what, struct nsreg_error *err);
 /* Run SQL text without parameters; 0 or -1. */
 int	store_pg_exec(struct store_pg_conn *c, const char *sql,
+	    const char *what, struct nsreg_error *err);
+/*
+ * Like store_pg_run and store_pg_exec for a statement whose result only
+ * tells whether it worked (one: it changed exactly one row): in
+ * pipeline mode it is only sent, and a failure shows at the next
+ * statement waited for, or at store_pg_pipe_end.  0 or -1.
+ */
+int	store_pg_later(struct store_pg_conn *c, enum store_pg_sql id,
+	    int nparams, const char *const *params, const char *what, int one,
+	    struct nsreg_error *err);
+int	store_pg_later_sql(struct store_pg_conn *c, const char *sql,
 	    const char *what, struct nsreg_error *err);
 struct store_pg_conn *store_pg_conn_get(struct store_pg *s,
 	    struct nsreg_error *err);
