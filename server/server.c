@@ -193,6 +193,63 @@ server_run(struct http_request *req, void *arg)
 	req->route->handler(arg, req);
 }
 
+/* A request waiting for the store to be fresh (store_when_fresh). */
+struct server_fresh {
+	struct server		*srv;
+	struct http_request	*req;
+	struct http_deferred	*def;
+};
+
+/*
+ * A ?service= list of endpoints: a cluster instance answers it from
+ * memory once it holds what the database committed before it began.
+ */
+static int
+server_from_memory(struct http_request *req)
+{
+	return req->route->handler == api_endpoints_list &&
+	    http_query(req, "service") != NULL && !api_is_watch(req);
+}
+
+/*
+ * The store is fresh (on its thread): the list answers from memory,
+ * cheap enough to run here.  It is not (the database did not answer):
+ * the request goes the usual way, to the work pool.
+ */
+static void
+server_fresh_run(void *arg, int fresh)
+{
+	struct server_fresh	*f = arg;
+
+	if (fresh)
+		server_run(f->req, f->srv);
+	else
+		http_offload(f->req, server_run, f->srv);
+	http_deferred_done(f->def);
+	free(f);
+}
+
+/*
+ * Wait for the store without holding a thread, then run the handler.  0,
+ * or -1 when there is nothing to wait for (run it now).
+ */
+static int
+server_when_fresh(struct server *srv, struct http_request *req)
+{
+	struct server_fresh	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	f->srv = srv;
+	f->req = req;
+	f->def = http_defer(req);
+	if (store_when_fresh(srv->store, server_fresh_run, f) == 0)
+		return 0;
+	http_deferred_done(f->def);
+	free(f);
+	return -1;
+}
+
 /* A request with a body, before the body is read (http.h). */
 static int
 server_admit(struct http_request *req, void *arg)
@@ -224,6 +281,8 @@ server_dispatch(struct http_request *req, void *arg)
 		http_reply_error(req, &err);
 		return;
 	}
+	if (server_from_memory(req) && server_when_fresh(srv, req) == 0)
+		return;
 	/*
 	 * What rules decide (lists item by item, grants candidate by
 	 * candidate) runs on the work pool, so that probes and cheap

@@ -184,6 +184,14 @@ store_stats(struct store *s, struct store_stats *out)
 }
 
 int
+store_when_fresh(struct store *s, void (*fn)(void *, int), void *arg)
+{
+	if (s->backend->when_fresh == NULL)
+		return 1;
+	return s->backend->when_fresh(s->b, fn, arg);
+}
+
+int
 store_create(struct store *s, struct store_object *obj, int64_t now,
     struct nsreg_error *err)
 {

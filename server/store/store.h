@@ -189,6 +189,20 @@ struct store_stats {
 void		 store_stats(struct store *s, struct store_stats *out);
 
 /*
+ * Lists a store answers from memory must first hold every write
+ * committed anywhere before the list began (DESIGN section 6: a cluster
+ * instance asks the database what it committed).  store_when_fresh lets
+ * a caller wait for that without holding a thread: 0 when fn(arg,
+ * fresh) will be called, on a thread of the store's, once it is done
+ * (fresh 1: lists made during the call answer from memory without
+ * asking again; 0: the check failed, lists read the database); 1 when
+ * there is nothing to wait for (read now; fn is not called).  fn must
+ * not block on the database: it holds up every list waiting after it.
+ */
+int		 store_when_fresh(struct store *s, void (*fn)(void *, int),
+		    void *arg);
+
+/*
  * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
  * name exists (an expired one is replaced after a DELETED "expired"
  * event).  Sets obj->revision, created_at, updated_at.  Event ADDED.

@@ -135,6 +135,9 @@ struct store_backend {
 			    struct nsreg_error *err);
 	/* store_stats (out is zeroed). */
 	void		 (*stats)(void *b, struct store_stats *out);
+	/* Optional (NULL: reads are always fresh): store_when_fresh. */
+	int		 (*when_fresh)(void *b, void (*fn)(void *, int),
+			    void *arg);
 
 	/*
 	 * Optional (NULL: every claim is granted, the backend serves one

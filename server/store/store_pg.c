@@ -1745,6 +1745,7 @@ store_pg_close(void *b)
 
 	if (s == NULL)
 		return;
+	store_pg_cache_stop(s);
 	store_pg_follow_stop(s);
 	for (i = 0; i < s->nconns; i++) {
 		if (s->conns[i].db != NULL)
@@ -1908,6 +1909,7 @@ const struct store_backend store_backend_postgres = {
 	.grant_key_use = store_pg_grant_key_use,
 	.grant_keys = store_pg_grant_keys,
 	.stats = store_pg_stats,
+	.when_fresh = store_pg_when_fresh,
 	.task_claim = store_pg_task_claim,
 	.task_release = store_pg_task_release,
 };

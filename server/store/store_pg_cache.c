@@ -14,14 +14,17 @@
  * asks the database for its committed revision and makes the cache
  * reach it (reading the missing events itself when the follower has
  * not), so that it holds every write acknowledged before the read
- * started.  That question is shared: one query at a time, and every
- * read arriving while it runs waits for the next one and takes its
- * answer (a read needs a question asked after it arrived), so under
- * load the database sees one small query per round of reads, not one
- * list query per read.
+ * started.  That question is shared: one thread (checker) asks it, one
+ * query at a time, for every read queued before the query went (a read
+ * needs a question asked after it arrived), so under load the database
+ * sees one small query per round of reads, not one list query per read.
+ * A read waits without holding a thread: store_pg_when_fresh queues a
+ * call, which the checker makes once the cache holds the answer (the
+ * server parks the request meanwhile); a read that comes by
+ * store_pg_cache_list on its own thread queues itself and sleeps.
  *
  * Locks: dlock (held by whoever delivers events) before k->lock; readers
- * take k->lock alone, shared; k->slock guards the revision question.
+ * take k->lock alone, shared; k->slock guards the queue of waiters.
  */
 #include "config.h"
 
@@ -60,9 +63,9 @@ store_pg_cache_init(struct store_pg_cache *k)
 	pthread_rwlock_init(&k->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	pthread_mutex_init(&k->slock, NULL);
-	pthread_cond_init(&k->scond[0], NULL);
-	pthread_cond_init(&k->scond[1], NULL);
-	k->seen = -1;
+	pthread_cond_init(&k->scond, NULL);
+	pthread_cond_init(&k->dcond, NULL);
+	k->wtail = &k->waiters;
 }
 
 static void
@@ -124,8 +127,8 @@ store_pg_cache_free(struct store_pg_cache *k)
 	store_pg_cache_clear(k);
 	pthread_rwlock_destroy(&k->lock);
 	pthread_mutex_destroy(&k->slock);
-	pthread_cond_destroy(&k->scond[0]);
-	pthread_cond_destroy(&k->scond[1]);
+	pthread_cond_destroy(&k->scond);
+	pthread_cond_destroy(&k->dcond);
 	if (k->sconn.db != NULL)
 		PQfinish(k->sconn.db);
 	if (k->uconn.db != NULL)
@@ -331,51 +334,12 @@ done:
 }
 
 /*
- * The revision the database has committed, asked after this call began
- * (the question shared with every read waiting for one), or -1 when the
- * database did not answer.
+ * On the checker thread, while it calls its waiters: the revision the
+ * cache holds every write up to (-1: the check failed, read the
+ * database).  Elsewhere STORE_PG_NOT_CHECKER.
  */
-static int64_t
-store_pg_cache_sync(struct store_pg *s)
-{
-	struct store_pg_cache	*k = &s->cache;
-	struct nsreg_error	 err;
-	PGresult		*r;
-	uint64_t		 need, mine;
-	int64_t			 rev;
-
-	pthread_mutex_lock(&k->slock);
-	need = k->started + 1;
-	while (k->finished < need) {
-		if (k->running) {
-			k->waiting[need % 2]++;
-			pthread_cond_wait(&k->scond[need % 2], &k->slock);
-			k->waiting[need % 2]--;
-			continue;
-		}
-		k->running = 1;
-		mine = ++k->started;
-		pthread_mutex_unlock(&k->slock);
-		rev = -1;
-		if (store_pg_conn_ready(s, &k->sconn, &err) == 0 &&
-		    (r = store_pg_run(&k->sconn, PG_REVISION, 0, NULL,
-		    "revision", &err)) != NULL) {
-			if (PQntuples(r) == 1)
-				rev = store_pg_int(r, 0, 0);
-			PQclear(r);
-		}
-		pthread_mutex_lock(&k->slock);
-		k->seen = rev;
-		k->finished = mine;
-		k->running = 0;
-		pthread_cond_broadcast(&k->scond[mine % 2]);
-		if (k->waiting[(mine + 1) % 2] > 0)
-			pthread_cond_signal(&k->scond[(mine + 1) % 2]);
-	}
-	rev = k->seen;
-	pthread_mutex_unlock(&k->slock);
-	return rev;
-}
+#define STORE_PG_NOT_CHECKER	INT64_MIN
+static _Thread_local int64_t store_pg_checked = STORE_PG_NOT_CHECKER;
 
 /* The cache's revision, or -1 when it is not loaded. */
 static int64_t
@@ -387,6 +351,175 @@ store_pg_cache_rev(struct store_pg_cache *k)
 	rev = k->ok ? k->rev : -1;
 	pthread_rwlock_unlock(&k->lock);
 	return rev;
+}
+
+/*
+ * One check: the revision the database has committed, and the cache
+ * made to reach it (reading the missing events itself when the
+ * follower has not); -1 when either failed.
+ */
+static int64_t
+store_pg_cache_check(struct store_pg *s)
+{
+	struct store_pg_cache	*k = &s->cache;
+	struct nsreg_error	 err;
+	PGresult		*r;
+	int64_t			 rev = -1;
+
+	if (store_pg_conn_ready(s, &k->sconn, &err) == 0 &&
+	    (r = store_pg_run(&k->sconn, PG_REVISION, 0, NULL, "revision",
+	    &err)) != NULL) {
+		if (PQntuples(r) == 1)
+			rev = store_pg_int(r, 0, 0);
+		PQclear(r);
+	}
+	if (rev >= 0 && store_pg_cache_rev(k) < rev &&
+	    store_pg_follow_upto(s, rev, &err) == -1)
+		rev = -1;
+	return rev;
+}
+
+/* Call (or wake) the waiters of list, checked at rev. */
+static void
+store_pg_fresh_done(struct store_pg_cache *k, struct store_pg_fresh *list,
+    int64_t rev)
+{
+	struct store_pg_fresh	*w, *next, *sleepers = NULL;
+
+	store_pg_checked = rev;
+	for (w = list; w != NULL; w = next) {
+		next = w->next;
+		if (w->fn == NULL) {
+			w->next = sleepers;
+			sleepers = w;
+			continue;
+		}
+		w->fn(w->arg, rev >= 0);
+		free(w);
+	}
+	store_pg_checked = STORE_PG_NOT_CHECKER;
+	if (sleepers == NULL)
+		return;
+	/* Each returns once done is set (and slock let go). */
+	pthread_mutex_lock(&k->slock);
+	for (w = sleepers; w != NULL; w = next) {
+		next = w->next;
+		w->rev = rev;
+		w->done = 1;
+	}
+	pthread_cond_broadcast(&k->dcond);
+	pthread_mutex_unlock(&k->slock);
+}
+
+static void *
+store_pg_checker(void *arg)
+{
+	struct store_pg		*s = arg;
+	struct store_pg_cache	*k = &s->cache;
+	struct store_pg_fresh	*list;
+	int64_t			 rev;
+
+	pthread_setname_np(pthread_self(), "nsreg-fresh");
+	pthread_mutex_lock(&k->slock);
+	for (;;) {
+		while (k->waiters == NULL && !k->sstop)
+			pthread_cond_wait(&k->scond, &k->slock);
+		if (k->waiters == NULL)
+			break;
+		list = k->waiters;
+		k->waiters = NULL;
+		k->wtail = &k->waiters;
+		pthread_mutex_unlock(&k->slock);
+		rev = k->sstop ? -1 : store_pg_cache_check(s);
+		store_pg_fresh_done(k, list, rev);
+		pthread_mutex_lock(&k->slock);
+	}
+	pthread_mutex_unlock(&k->slock);
+	return NULL;
+}
+
+/* Queue w for the next check (k->slock held); -1 when stopping. */
+static int
+store_pg_fresh_queue(struct store_pg *s, struct store_pg_fresh *w)
+{
+	struct store_pg_cache	*k = &s->cache;
+
+	if (k->sstop)
+		return -1;
+	if (!k->checking) {
+		if (pthread_create(&k->checker, NULL, store_pg_checker,
+		    s) != 0)
+			return -1;
+		k->checking = 1;
+	}
+	w->next = NULL;
+	*k->wtail = w;
+	k->wtail = &w->next;
+	pthread_cond_signal(&k->scond);
+	return 0;
+}
+
+int
+store_pg_when_fresh(void *b, void (*fn)(void *, int), void *arg)
+{
+	struct store_pg		*s = b;
+	struct store_pg_cache	*k = &s->cache;
+	struct store_pg_fresh	*w;
+	int			 ret;
+
+	/* Not loaded: reads go to the database, fresh by itself. */
+	if (store_pg_cache_rev(k) < 0 || (w = calloc(1, sizeof(*w))) == NULL)
+		return 1;
+	w->fn = fn;
+	w->arg = arg;
+	pthread_mutex_lock(&k->slock);
+	ret = store_pg_fresh_queue(s, w);
+	pthread_mutex_unlock(&k->slock);
+	if (ret == -1) {
+		free(w);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The revision the cache holds every write up to, committed anywhere
+ * before this call began (waiting on this thread for a check), or -1.
+ */
+static int64_t
+store_pg_cache_sync(struct store_pg *s)
+{
+	struct store_pg_cache	*k = &s->cache;
+	struct store_pg_fresh	 w;
+
+	if (store_pg_checked != STORE_PG_NOT_CHECKER)
+		return store_pg_checked;
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_lock(&k->slock);
+	if (store_pg_fresh_queue(s, &w) == -1) {
+		pthread_mutex_unlock(&k->slock);
+		return -1;
+	}
+	while (!w.done)
+		pthread_cond_wait(&k->dcond, &k->slock);
+	pthread_mutex_unlock(&k->slock);
+	return w.rev;
+}
+
+void
+store_pg_cache_stop(struct store_pg *s)
+{
+	struct store_pg_cache	*k = &s->cache;
+	int			 join;
+
+	pthread_mutex_lock(&k->slock);
+	k->sstop = 1;
+	join = k->checking;
+	k->checking = 0;
+	pthread_cond_signal(&k->scond);
+	pthread_mutex_unlock(&k->slock);
+	if (join)
+		pthread_join(k->checker, NULL);
 }
 
 /*
@@ -452,7 +585,6 @@ store_pg_cache_list(struct store_pg *s, const struct store_query *q,
     struct nsreg_error *err)
 {
 	struct store_pg_cache	*k = &s->cache;
-	struct nsreg_error	 e;
 	int64_t			 target;
 	int			 ret = 0;
 
@@ -460,10 +592,6 @@ store_pg_cache_list(struct store_pg *s, const struct store_query *q,
 	    store_pg_cache_rev(k) < 0)
 		return 0;
 	if ((target = store_pg_cache_sync(s)) < 0)
-		return 0;
-	/* Written elsewhere and not followed yet: read it now. */
-	if (store_pg_cache_rev(k) < target &&
-	    store_pg_follow_upto(s, target, &e) == -1)
 		return 0;
 	pthread_rwlock_rdlock(&k->lock);
 	if (k->ok && k->rev >= target) {

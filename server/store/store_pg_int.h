@@ -129,6 +129,19 @@ struct store_pg;
 struct hashmap;
 struct store_svcidx;
 
+/*
+ * A wait for the cache to hold every write committed before it began
+ * (store_pg_when_fresh): fn(arg, fresh) on the checker thread, or, with
+ * fn NULL, a thread waiting on dcond for done.
+ */
+struct store_pg_fresh {
+	void			(*fn)(void *, int);
+	void			*arg;
+	int			 done;
+	int64_t			 rev;		/* -1: the check failed */
+	struct store_pg_fresh	*next;
+};
+
 /* The endpoint cache's maps, apart from its lock: a load fills new ones. */
 struct store_pg_cmaps {
 	struct hashmap		*eps;		/* struct store_pg_centry */
@@ -194,20 +207,21 @@ struct store_pg_cache {
 	struct store_pg_cmaps	 maps;
 
 	/*
-	 * The revision checks, one at a time on sconn: started and
-	 * finished count them.  A read needs one started after it
-	 * arrived; the reads arriving while check g runs wait together
-	 * for g + 1 on scond[(g + 1) % 2], so that the end of g wakes only
-	 * those it answers (and one of the next to ask).
+	 * The revision checks, run by the thread checker on sconn, one
+	 * at a time: each takes every waiter queued before it started,
+	 * asks the database for its committed revision, makes the cache
+	 * reach it and then calls the waiters (store_pg_fresh.c's
+	 * comment).  Under slock: the queue, and the thread's state.
 	 */
 	pthread_mutex_t		 slock;
-	pthread_cond_t		 scond[2];
-	unsigned int		 waiting[2];
-	uint64_t		 started, finished;
-	int			 running;
-	int64_t			 seen;		/* -1: the last one failed */
+	pthread_cond_t		 scond;		/* the checker: work */
+	pthread_cond_t		 dcond;		/* waiters in threads: done */
+	struct store_pg_fresh	*waiters, **wtail;
+	pthread_t		 checker;
+	int			 checking;	/* the thread runs */
+	int			 sstop;
 	struct store_pg_conn	 sconn;
-	/* Reads catching up (store_pg_follow_upto), under dlock. */
+	/* The catching up of a check (store_pg_follow_upto), under dlock. */
 	struct store_pg_conn	 uconn;
 
 	/* ?service= lists answered, atomic (store_stats). */
@@ -476,6 +490,10 @@ void	store_pg_cache_apply(struct store_pg_cache *k,
 	    const struct store_event *ev, const char *text, size_t len);
 /* Forget everything (dlock held); the follower loads it again. */
 void	store_pg_cache_drop(struct store_pg_cache *k);
+/* End the checker thread (its waiters are called, not fresh). */
+void	store_pg_cache_stop(struct store_pg *s);
+/* store_backend's when_fresh. */
+int	store_pg_when_fresh(void *b, void (*fn)(void *, int), void *arg);
 /*
  * Answer q from memory when it is a ?service= list of endpoints and the
  * cache holds every write committed before the call.  1: answered, 0:

@@ -4,7 +4,8 @@
  * gets every instance's events once, in revision order, within a
  * second, and a snapshot never shows a revision without those below it.
  * ?service= lists from the endpoint cache equal the database's, and a
- * gap in the events reloads that cache.
+ * gap in the events reloads that cache; a wait for freshness
+ * (store_when_fresh) holds every acknowledged write.
  * Skipped unless NSREG_TEST_PG names a database (tests/pg/store.sh).
  */
 #include "config.h"
@@ -662,4 +663,98 @@ Test(follow, a_gap_in_the_events_reloads_the_endpoint_cache)
 	    strstr(got, "\"ep-lost-2\"") != NULL &&
 	    strstr(got, "\"ep-kept\"") != NULL, "%s", got);
 	free(got);
+}
+
+/*
+ * store_when_fresh: a list waits for the database's committed revision
+ * without holding a thread.  Right after each write acknowledged by
+ * another instance, several waits are queued at once; each is called
+ * once, on the store's thread, where a list answers from memory (no
+ * query of its own) and holds the write.
+ */
+#define FRESH_WRITES	40
+#define FRESH_WAITS	3
+
+struct fresh_wait {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	struct store	*s;
+	const char	*want;
+	int64_t		 now;
+	pthread_t	 caller;
+	int		 calls, fresh, held, elsewhere;
+};
+
+static void
+fresh_called(void *arg, int fresh)
+{
+	static const struct cache_query	 cq = { { "svc-a" }, 1, NULL, 0, 0 };
+	struct fresh_wait		*fw = arg;
+	char				*got;
+	int				 held = 0;
+
+	if (fresh) {
+		got = cache_list(fw->s, &cq, fw->now);
+		held = strstr(got, fw->want) != NULL;
+		free(got);
+	}
+	pthread_mutex_lock(&fw->lock);
+	fw->calls++;
+	fw->fresh += fresh;
+	fw->held += held;
+	fw->elsewhere += !pthread_equal(pthread_self(), fw->caller);
+	pthread_cond_broadcast(&fw->cond);
+	pthread_mutex_unlock(&fw->lock);
+}
+
+Test(follow, a_wait_for_freshness_holds_every_acknowledged_write)
+{
+	struct fresh_wait	 fw;
+	struct store_stats	 before, after;
+	struct timespec		 ts;
+	char			 name[32], want[40];
+	int			 i, j, queued = 0;
+
+	need_pg();
+	st[0] = open_one(0, 0);
+	st[1] = open_one(1, 1);
+	memset(&fw, 0, sizeof(fw));
+	pthread_mutex_init(&fw.lock, NULL);
+	pthread_cond_init(&fw.cond, NULL);
+	fw.s = st[1];
+	fw.now = util_now_ms();
+	fw.caller = pthread_self();
+	fw.want = want;
+	store_stats(st[1], &before);
+	for (i = 0; i < FRESH_WRITES; i++) {
+		snprintf(name, sizeof(name), "ep-fresh-%02d", i);
+		snprintf(want, sizeof(want), "\"%s\"", name);
+		cache_put(st[0], name, 1, fw.now, 0);
+		for (j = 0; j < FRESH_WAITS; j++) {
+			cr_assert_eq(store_when_fresh(st[1], fresh_called,
+			    &fw), 0, "write %d: nothing to wait for", i);
+			queued++;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 10;
+		pthread_mutex_lock(&fw.lock);
+		while (fw.calls < queued && pthread_cond_timedwait(&fw.cond,
+		    &fw.lock, &ts) == 0)
+			;
+		pthread_mutex_unlock(&fw.lock);
+		cr_assert_eq(fw.calls, queued, "write %d: %d calls of %d", i,
+		    fw.calls, queued);
+	}
+	store_stats(st[1], &after);
+	cr_assert_eq(fw.fresh, queued, "%d fresh of %d", fw.fresh, queued);
+	cr_assert_eq(fw.held, queued, "%d lists held the write, of %d",
+	    fw.held, queued);
+	cr_assert_eq(fw.elsewhere, queued);
+	cr_assert_eq(after.lists_memory - before.lists_memory,
+	    (uint64_t)queued);
+	cr_assert_eq(after.lists_database, before.lists_database);
+	/* Without a cache (no listener): nothing to wait for. */
+	cr_assert_eq(store_when_fresh(st[0], fresh_called, &fw), 1);
+	pthread_cond_destroy(&fw.cond);
+	pthread_mutex_destroy(&fw.lock);
 }
