@@ -258,7 +258,10 @@ store_pg_pipe_read(struct store_pg_conn *c, const struct store_pg_pending *p,
 		ret = -1;
 		break;
 	}
-	PQclear(r);
+	if (ret == 0 && p->keep != NULL)
+		*p->keep = r;
+	else
+		PQclear(r);
 	if ((end = PQgetResult(c->db)) != NULL) {
 		PQclear(end);
 		return store_pg_pipe_lost(c, p->what, err);
@@ -410,14 +413,36 @@ store_pg_run(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
 /* Queue the result of a statement just sent (or its failure to go). */
 static int
 store_pg_pend(struct store_pg_conn *c, int sent, const char *what, int one,
-    struct nsreg_error *err)
+    PGresult **keep, struct nsreg_error *err)
 {
 	if (sent != 1)
 		return store_pg_pipe_lost(c, what, err);
 	c->pend[c->npend].what = what;
 	c->pend[c->npend].one = one;
+	c->pend[c->npend].keep = keep;
 	c->npend++;
 	return 0;
+}
+
+/*
+ * In pipeline mode, send a prepared statement whose result goes to
+ * *keep when it is read (store_pg_pipe_collect), NULL until then or if
+ * it failed.  0 or -1.
+ */
+static int
+store_pg_send(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
+    const char *const *params, const char *what, PGresult **keep,
+    struct nsreg_error *err)
+{
+	char	name[16];
+
+	*keep = NULL;
+	if (c->pipe_failed != 0 || (c->npend == STORE_PG_PIPE_MAX &&
+	    store_pg_pipe_collect(c, err) == -1))
+		return -1;
+	snprintf(name, sizeof(name), "s%d", (int)id);
+	return store_pg_pend(c, PQsendQueryPrepared(c->db, name, nparams,
+	    params, NULL, NULL, 0), what, 0, keep, err);
 }
 
 int
@@ -444,7 +469,7 @@ store_pg_later(struct store_pg_conn *c, enum store_pg_sql id, int nparams,
 		return -1;
 	snprintf(name, sizeof(name), "s%d", (int)id);
 	return store_pg_pend(c, PQsendQueryPrepared(c->db, name, nparams,
-	    params, NULL, NULL, 0), what, one, err);
+	    params, NULL, NULL, 0), what, one, NULL, err);
 }
 
 int
@@ -457,7 +482,7 @@ store_pg_later_sql(struct store_pg_conn *c, const char *sql,
 	    store_pg_pipe_collect(c, err) == -1))
 		return -1;
 	return store_pg_pend(c, PQsendQueryParams(c->db, sql, 0, NULL, NULL,
-	    NULL, NULL, 0), what, 0, err);
+	    NULL, NULL, 0), what, 0, NULL, err);
 }
 
 int64_t
@@ -608,6 +633,8 @@ store_pg_connect(struct store_pg *s, struct store_pg_conn *c,
 		PQsetNoticeProcessor(c->db, store_pg_notice, NULL);
 		/* Best effort: engines without the setting refuse it. */
 		r = PQexec(c->db, STORE_PG_SESSION_SQL);
+		c->plans = r != NULL &&
+		    PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
 		ok = PQstatus(c->db) == CONNECTION_OK;
 	}
@@ -864,6 +891,118 @@ store_pg_events_cut(struct store_pg *s, size_t n)
 }
 
 /*
+ * 1 when the rows of batch's jobs may be read ahead, all together before
+ * any of them runs: each job writes one endpoint of its own, and no job
+ * (nor its cascades, which touch grants) changes an endpoint it does not
+ * name.
+ */
+static int
+store_pg_ahead(const struct store_pg_job *batch)
+{
+	const struct store_pg_job	*j, *k;
+
+	for (j = batch; j != NULL; j = j->next) {
+		if (j->name == NULL || j->kind != STORE_ENDPOINT)
+			return 0;
+		for (k = batch; k != j; k = k->next)
+			if (strcmp(k->name, j->name) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+static void
+store_pg_ahead_clear(struct store_pg_job *batch)
+{
+	struct store_pg_job	*j;
+
+	for (j = batch; j != NULL; j = j->next) {
+		PQclear(j->pre);
+		j->pre = NULL;
+	}
+}
+
+/*
+ * Holding the revision row (another instance may have held it a while):
+ * take the writes queued meanwhile into batch, up to STORE_PG_GROUP_MAX,
+ * and, with ahead, read their rows, one round trip.  Only writes that
+ * keep the batch as it is (ahead or not) come.  0 or -1.
+ */
+static int
+store_pg_batch_grow(struct store_pg *s, struct store_pg_job *batch,
+    int ahead, struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	struct store_pg_job	*tail, *j, *added;
+	size_t			 n;
+
+	for (tail = batch, n = 1; tail->next != NULL; tail = tail->next)
+		n++;
+	pthread_mutex_lock(&s->qlock);
+	while (s->queue != NULL && n < STORE_PG_GROUP_MAX) {
+		j = s->queue;
+		tail->next = j;
+		if (ahead && !store_pg_ahead(batch)) {
+			tail->next = NULL;
+			break;
+		}
+		s->queue = j->next;
+		if (s->queue == NULL)
+			s->qtail = &s->queue;
+		j->next = NULL;
+		tail = j;
+		n++;
+	}
+	pthread_mutex_unlock(&s->qlock);
+	if (!ahead)
+		return 0;
+	for (added = batch; added != NULL && added->pre != NULL;
+	    added = added->next)
+		;
+	for (j = added; j != NULL; j = j->next) {
+		store_pg_param_int(&p, 0, (int64_t)j->kind);
+		p.v[1] = j->name;
+		if (store_pg_send(s->wc, PG_OBJECT_GET, 2, p.v, "read",
+		    &j->pre, err) == -1)
+			return -1;
+	}
+	return added == NULL ? 0 : store_pg_pipe_collect(s->wc, err);
+}
+
+/*
+ * Lock the revision row; with ahead, the rows of batch's jobs are read
+ * in the same round trip.  The lock's result, or NULL.
+ */
+static PGresult *
+store_pg_lock(struct store_pg *s, struct store_pg_job *batch, int ahead,
+    struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+	struct store_pg_job	*j;
+	PGresult		*r;
+
+	if (!ahead)
+		return store_pg_run(s->wc, PG_REVISION_LOCK, 0, NULL,
+		    "revision", err);
+	if (store_pg_send(s->wc, PG_REVISION_LOCK, 0, NULL, "revision", &r,
+	    err) == -1)
+		return NULL;
+	for (j = batch; j != NULL; j = j->next) {
+		store_pg_param_int(&p, 0, (int64_t)j->kind);
+		p.v[1] = j->name;
+		if (store_pg_send(s->wc, PG_OBJECT_GET, 2, p.v, "read",
+		    &j->pre, err) == -1)
+			break;
+	}
+	if (j != NULL || store_pg_pipe_collect(s->wc, err) == -1) {
+		PQclear(r);
+		store_pg_ahead_clear(batch);
+		return NULL;
+	}
+	return r;
+}
+
+/*
  * Run the jobs of batch in one write transaction on s->wc, which holds
  * the revision row when it starts; again from the start on a
  * serialisation failure.  With several jobs, each runs in a savepoint:
@@ -878,7 +1017,9 @@ store_pg_events_cut(struct store_pg *s, size_t n)
  * pipeline, the server skips the rest and the failure cannot be told
  * apart from the jobs after it: the batch is run again without a
  * pipeline, where each job's statements are waited for and a job that
- * fails goes alone.
+ * fails goes alone.  When each job writes an endpoint of its own, their
+ * rows are read with the lock of the revision row, in one round trip:
+ * the batch then costs two whatever its size.
  */
 static void
 store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
@@ -890,7 +1031,7 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 	int64_t			 first = 0, rev0;
 	size_t			 ev0;
 	int			 tries, multi, redo, pipelined = 1;
-	int			 committed = 0;
+	int			 ahead = 0, alone = 0, committed = 0;
 
 	multi = batch->next != NULL;
 	memset(&e, 0, sizeof(e));
@@ -899,15 +1040,24 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		goto unlock;
 	for (tries = 0; tries < STORE_PG_TRIES; tries++) {
 		s->wc->retry = 0;
+		alone = 0;
 		store_pg_events_drop(s);
 		for (j = batch; j != NULL; j = j->next)
 			j->ret = 0;
 		if (pipelined && store_pg_pipe_begin(s->wc, &e) == -1)
 			break;
-		if (store_pg_later_sql(s->wc, "BEGIN", "begin", &e) == -1)
+		if (store_pg_later_sql(s->wc, "BEGIN", "begin", &e) == -1 ||
+		    (s->wc->plans && store_pg_later_sql(s->wc,
+		    STORE_PG_WRITE_SQL, "begin", &e) == -1))
 			goto again;
-		if ((r = store_pg_run(s->wc, PG_REVISION_LOCK, 0, NULL,
-		    "revision", &e)) == NULL)
+		/*
+		 * Jobs whose rows are read ahead check them before they
+		 * write: one that fails wrote nothing, so they share the
+		 * transaction without savepoints; one failing otherwise
+		 * has the batch run again with them (alone).
+		 */
+		ahead = pipelined && store_pg_ahead(batch);
+		if ((r = store_pg_lock(s, batch, ahead, &e)) == NULL)
 			goto again;
 		if (PQntuples(r) != 1) {
 			PQclear(r);
@@ -917,17 +1067,27 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		}
 		first = s->next_rev = store_pg_int(r, 0, 0);
 		PQclear(r);
+		if (tries == 0 && store_pg_batch_grow(s, batch, ahead,
+		    &e) == -1)
+			goto again;
+		multi = batch->next != NULL;
 		for (j = batch; j != NULL; j = j->next) {
-			if (multi && store_pg_later_sql(s->wc, "SAVEPOINT w",
-			    "savepoint", &e) == -1)
+			if (multi && !ahead && store_pg_later_sql(s->wc,
+			    "SAVEPOINT w", "savepoint", &e) == -1)
 				goto again;
 			rev0 = s->next_rev;
 			ev0 = s->nevents;
-			if (j->fn(s, j->arg) == 0)
+			s->job = j;
+			j->ret = j->fn(s, j->arg);
+			s->job = NULL;
+			if (j->ret == 0)
 				continue;
-			j->ret = -1;
 			if (!multi || s->wc->retry || s->wc->pipe_failed)
 				goto again;
+			if (ahead) {
+				alone = 1;
+				goto again;
+			}
 			/* This job alone goes; its error stays its own. */
 			if (store_pg_exec(s->wc, "ROLLBACK TO SAVEPOINT w",
 			    "savepoint", &e) == -1)
@@ -948,15 +1108,17 @@ store_pg_write_batch(struct store_pg *s, struct store_pg_job *batch)
 		    store_pg_pipe_end(s->wc, &e) == -1)
 			goto again;
 		committed = 1;
+		store_pg_ahead_clear(batch);
 		break;
 again:
+		store_pg_ahead_clear(batch);
 		/*
 		 * Not after a lost connection: its COMMIT may have been
 		 * done.  A statement that failed was followed by nothing.
 		 */
-		redo = s->wc->retry || (s->wc->pipe_failed == 1 &&
+		redo = s->wc->retry || alone || (s->wc->pipe_failed == 1 &&
 		    PQstatus(s->wc->db) == CONNECTION_OK);
-		if (s->wc->pipe_failed)
+		if (s->wc->pipe_failed || alone)
 			pipelined = 0;
 		store_pg_pipe_end(s->wc, NULL);
 		s->wc->pipe_failed = 0;
@@ -994,6 +1156,14 @@ int
 store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
     void *arg, struct nsreg_error *err)
 {
+	return store_pg_write_one(s, fn, arg, STORE_KIND_MAX, NULL, err);
+}
+
+int
+store_pg_write_one(struct store_pg *s, int (*fn)(struct store_pg *, void *),
+    void *arg, enum store_kind kind, const char *name,
+    struct nsreg_error *err)
+{
 	struct store_pg_job	 job, *batch, *j, *next;
 	size_t			 n;
 
@@ -1001,13 +1171,16 @@ store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 	job.fn = fn;
 	job.arg = arg;
 	job.err = err;
+	job.kind = kind;
+	job.name = name;
 	job.ret = -1;
+	pthread_cond_init(&job.cond, NULL);
 	pthread_mutex_lock(&s->qlock);
 	*s->qtail = &job;
 	s->qtail = &job.next;
 	while (!job.done) {
 		if (s->leading) {
-			pthread_cond_wait(&s->qcond, &s->qlock);
+			pthread_cond_wait(&job.cond, &s->qlock);
 			continue;
 		}
 		s->leading = 1;
@@ -1022,14 +1195,19 @@ store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 		pthread_mutex_unlock(&s->qlock);
 		store_pg_write_batch(s, batch);
 		pthread_mutex_lock(&s->qlock);
+		/* Wake only the writers done, and the next to lead. */
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
 			j->done = 1;
+			if (j != &job)
+				pthread_cond_signal(&j->cond);
 		}
 		s->leading = 0;
-		pthread_cond_broadcast(&s->qcond);
+		if (s->queue != NULL)
+			pthread_cond_signal(&s->queue->cond);
 	}
 	pthread_mutex_unlock(&s->qlock);
+	pthread_cond_destroy(&job.cond);
 	return job.ret;
 }
 
@@ -1128,11 +1306,18 @@ store_pg_row_get(struct store_pg *s, enum store_kind kind, const char *name,
 	int			 ret = -1;
 
 	memset(row, 0, sizeof(*row));
-	store_pg_param_int(&p, 0, (int64_t)kind);
-	p.v[1] = name;
-	if ((r = store_pg_run(s->wc, PG_OBJECT_GET, 2, p.v, "read",
-	    err)) == NULL)
-		return -1;
+	/* Read ahead with the batch's lock (store_pg_lock), once. */
+	if (s->job != NULL && s->job->pre != NULL && s->job->kind == kind &&
+	    strcmp(s->job->name, name) == 0) {
+		r = s->job->pre;
+		s->job->pre = NULL;
+	} else {
+		store_pg_param_int(&p, 0, (int64_t)kind);
+		p.v[1] = name;
+		if ((r = store_pg_run(s->wc, PG_OBJECT_GET, 2, p.v, "read",
+		    err)) == NULL)
+			return -1;
+	}
 	if (PQntuples(r) == 0) {
 		ret = 0;
 		goto done;
@@ -1558,7 +1743,8 @@ store_pg_write_object(struct store_pg *s, int (*fn)(struct store_pg *,
 	struct store_object	*obj = op->obj;
 	int			 ret = -1;
 
-	if (store_pg_write(s, fn, op, op->err) == -1)
+	if (store_pg_write_one(s, fn, op, obj->kind, obj->name,
+	    op->err) == -1)
 		goto done;
 	obj->revision = op->revision;
 	obj->created_at = op->created_at;
@@ -1640,7 +1826,8 @@ store_pg_delete(void *b, enum store_kind kind, const char *name,
 		.want_old = old != NULL,
 	};
 
-	if (store_pg_write(b, store_pg_run_delete, &op, err) == -1) {
+	if (store_pg_write_one(b, store_pg_run_delete, &op, kind, name,
+	    err) == -1) {
 		store_object_clear(&op.old);
 		return -1;
 	}
@@ -1758,7 +1945,6 @@ store_pg_close(void *b)
 	pthread_cond_destroy(&s->pcond);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->qlock);
-	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->dlock);
 	store_pg_cache_free(&s->cache);
 	free(s->url);
@@ -1846,7 +2032,6 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_cond_init(&s->pcond, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
-	pthread_cond_init(&s->qcond, NULL);
 	s->qtail = &s->queue;
 	pthread_mutex_init(&s->dlock, NULL);
 	store_pg_cache_init(&s->cache);

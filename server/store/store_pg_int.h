@@ -55,6 +55,12 @@
  * Engines without the setting ignore it.  The EXPLAIN test runs it too.
  */
 #define STORE_PG_SESSION_SQL	"SET plan_cache_mode = force_custom_plan"
+/*
+ * The write transaction's statements are planned once and kept (each
+ * finds its row or rows by a key): planning each run cost more than
+ * running it.  Sent only where STORE_PG_SESSION_SQL worked.
+ */
+#define STORE_PG_WRITE_SQL	"SET LOCAL plan_cache_mode = auto"
 /* Runs of a transaction that keeps failing to serialise. */
 #define STORE_PG_TRIES		10
 /* Expired objects one prune transaction deletes at most. */
@@ -148,13 +154,21 @@ struct store_pg_cmaps {
 	struct store_svcidx	*idx;
 };
 
-/* A write waiting for its group commit (store_pg_write). */
+/*
+ * A write waiting for its group commit (store_pg_write): name, when not
+ * NULL, the one object of kind it reads and writes (its row may be read
+ * ahead, in pre, with the other jobs' rows).
+ */
 struct store_pg_job {
 	int			(*fn)(struct store_pg *, void *);
 	void			*arg;
 	struct nsreg_error	*err;
+	enum store_kind		 kind;
+	const char		*name;
+	PGresult		*pre;
 	int			 ret;
 	int			 done;
+	pthread_cond_t		 cond;		/* done, or lead (qlock) */
 	struct store_pg_job	*next;
 };
 
@@ -168,6 +182,7 @@ struct store_pg_job {
 struct store_pg_pending {
 	const char		*what;		/* static: for the error */
 	int			 one;		/* must change one row */
+	PGresult		**keep;		/* the result, when wanted */
 };
 
 /* A pooled connection. */
@@ -176,6 +191,7 @@ struct store_pg_conn {
 	int			 prepared;	/* statements are ready */
 	int			 retry;		/* failed to serialise */
 	int			 notify;	/* has pg_notify() */
+	int			 plans;		/* has plan_cache_mode */
 	struct store_pg_conn	*next;		/* free list */
 	/*
 	 * In pipeline mode (store_pg_pipe_begin): failed is 1 once a
@@ -269,12 +285,13 @@ struct store_pg {
 	pthread_mutex_t		 wlock;
 	/*
 	 * Group commit: writers queue their jobs under qlock; one of them
-	 * at a time (leading) takes what is queued and runs it in one
-	 * transaction, each job in a savepoint of its own, so that one
-	 * commit (one flush of the log) acknowledges them all.
+	 * at a time (leading) takes what is queued, and what queued while
+	 * it waited for the revision row, and runs it in one transaction
+	 * (store_pg_write_batch), so that one commit (one flush of the log)
+	 * acknowledges them all.  Each waits on its own condition: the
+	 * leader wakes those it ran and the next to lead, nobody else.
 	 */
 	pthread_mutex_t		 qlock;
-	pthread_cond_t		 qcond;
 	struct store_pg_job	*queue, **qtail;
 	int			 leading;
 	store_listener_fn	 listener;
@@ -298,6 +315,7 @@ struct store_pg {
 
 	/* The running write transaction (under wlock). */
 	struct store_pg_conn	*wc;
+	struct store_pg_job	*job;		/* the one running */
 	int64_t			 next_rev;	/* last taken */
 	struct store_pg_event	*events;
 	size_t			 nevents, events_cap;
@@ -399,6 +417,10 @@ char	*store_pg_dup(const PGresult *r, int row, int col);
  */
 int	store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *,
 	    void *), void *arg, struct nsreg_error *err);
+/* store_pg_write for fn that reads and writes the one object kind/name. */
+int	store_pg_write_one(struct store_pg *s, int (*fn)(struct store_pg *,
+	    void *), void *arg, enum store_kind kind, const char *name,
+	    struct nsreg_error *err);
 /* store_pg_write, then hand op's results to op->obj. */
 int	store_pg_write_object(struct store_pg *s,
 	    int (*fn)(struct store_pg *, void *), struct store_pg_op *op);

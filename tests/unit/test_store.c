@@ -1931,33 +1931,51 @@ Test(store, housekeeping_leases_elect_one_holder)
 }
 
 /*
- * Concurrent writers (which the PostgreSQL backend commits together, each
- * in a savepoint): a write that fails fails alone, with its own error,
- * and takes no revision; the others succeed with gapless revisions and
- * one event each.
+ * Concurrent writers (which the PostgreSQL backend commits together): a
+ * write that fails fails alone, with its own error, and takes no
+ * revision; the others succeed with gapless revisions and one event
+ * each.  Services share a savepoint each; endpoints of distinct names
+ * have their rows read ahead and share the transaction without one
+ * (a failure runs the batch again, with savepoints).
  */
 #define RACE_THREADS	8
 #define RACE_EACH	25
 
+struct race {
+	enum store_kind	 kind;
+	long		 t;
+	const char	*taken;		/* %ld: the thread */
+};
+
+static json_t *
+race_doc(enum store_kind kind)
+{
+	if (kind == STORE_ENDPOINT)
+		return json_pack("{s:s,s:[s]}", "url", "tcp://10.0.0.1:5000",
+		    "network_service_names", "svc");
+	return json_object();
+}
+
 static void *
 race_main(void *arg)
 {
+	const struct race	*r = arg;
 	struct store_object	 obj;
 	struct nsreg_error	 err;
-	long			 t = (long)(intptr_t)arg, bad = 0;
+	long			 bad = 0;
 	char			 name[32];
 	int			 i, rc;
 
 	for (i = 0; i < RACE_EACH; i++) {
 		memset(&obj, 0, sizeof(obj));
-		obj.kind = STORE_SERVICE;
-		/* Every other write names a service that exists. */
+		obj.kind = r->kind;
+		/* Every other write names an object that exists. */
 		if (i % 2 == 0)
-			snprintf(name, sizeof(name), "race-%ld-%d", t, i);
+			snprintf(name, sizeof(name), "race-%ld-%d", r->t, i);
 		else
-			snprintf(name, sizeof(name), "taken");
+			snprintf(name, sizeof(name), r->taken, r->t);
 		obj.name = strdup(name);
-		obj.doc = json_object();
+		obj.doc = race_doc(r->kind);
 		rc = store_create(st, &obj, T0, &err);
 		if (i % 2 == 0 ? rc != 0 : (rc != -1 ||
 		    err.code != NSREG_ALREADY_EXISTS))
@@ -1969,32 +1987,55 @@ race_main(void *arg)
 
 Test(store, concurrent_writes_fail_alone)
 {
-	pthread_t	 t[RACE_THREADS];
-	void		*rv;
-	int64_t		 base;
-	size_t		 i, added = 0;
-	long		 k;
+	static const struct race	 cases[] = {
+		{ STORE_SERVICE, 0, "taken" },		/* one name for all */
+		{ STORE_ENDPOINT, 0, "taken-%ld" },	/* one per thread */
+	};
+	struct race			 r[RACE_THREADS];
+	pthread_t			 t[RACE_THREADS];
+	char				 name[32];
+	void				*rv;
+	int64_t				 base;
+	size_t				 c, i, added;
+	long				 k;
 
-	put(STORE_SERVICE, "taken", json_object(), T0, 0, NULL);
-	base = store_revision(st);
-	seen.n = 0;
-	for (k = 0; k < RACE_THREADS; k++)
-		cr_assert_eq(pthread_create(&t[k], NULL, race_main,
-		    (void *)(intptr_t)k), 0);
-	for (k = 0; k < RACE_THREADS; k++) {
-		cr_assert_eq(pthread_join(t[k], &rv), 0);
-		cr_expect_null(rv, "thread %ld: %ld wrong answers", k,
-		    (long)(intptr_t)rv);
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (k = 0; k < RACE_THREADS; k++) {
+			snprintf(name, sizeof(name), cases[c].taken, k);
+			if (k == 0 || strchr(cases[c].taken, '%') != NULL)
+				put(cases[c].kind, name,
+				    race_doc(cases[c].kind), T0, 0, NULL);
+		}
+		base = store_revision(st);
+		pthread_mutex_lock(&seen.lock);
+		seen.n = 0;
+		pthread_mutex_unlock(&seen.lock);
+		for (k = 0; k < RACE_THREADS; k++) {
+			r[k] = cases[c];
+			r[k].t = k;
+			cr_assert_eq(pthread_create(&t[k], NULL, race_main,
+			    &r[k]), 0);
+		}
+		for (k = 0; k < RACE_THREADS; k++) {
+			cr_assert_eq(pthread_join(t[k], &rv), 0);
+			cr_expect_null(rv, "case %zu, thread %ld: %ld wrong "
+			    "answers", c, k, (long)(intptr_t)rv);
+		}
+		/* 13 creates per thread succeeded, 12 failed and took
+		 * nothing. */
+		cr_expect_eq(store_revision(st), base + RACE_THREADS * 13,
+		    "case %zu", c);
+		added = 0;
+		pthread_mutex_lock(&seen.lock);
+		for (i = 0; i < seen.n; i++) {
+			cr_expect_eq(seen.rev[i], base + 1 + (int64_t)i,
+			    "case %zu: event %zu at %lld", c, i,
+			    (long long)seen.rev[i]);
+			cr_expect_eq(strncmp(seen.name[i], "taken", 5) != 0,
+			    1, "case %zu: %s", c, seen.name[i]);
+			added += seen.type[i] == STORE_ADDED;
+		}
+		pthread_mutex_unlock(&seen.lock);
+		cr_expect_eq(added, RACE_THREADS * 13, "case %zu", c);
 	}
-	/* 13 creates per thread succeeded, 12 failed and took nothing. */
-	cr_expect_eq(store_revision(st), base + RACE_THREADS * 13);
-	pthread_mutex_lock(&seen.lock);
-	for (i = 0; i < seen.n; i++) {
-		cr_expect_eq(seen.rev[i], base + 1 + (int64_t)i,
-		    "event %zu at %lld", i, (long long)seen.rev[i]);
-		cr_expect_neq(strcmp(seen.name[i], "taken"), 0);
-		added += seen.type[i] == STORE_ADDED;
-	}
-	pthread_mutex_unlock(&seen.lock);
-	cr_expect_eq(added, RACE_THREADS * 13);
 }
