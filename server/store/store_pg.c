@@ -1159,13 +1159,74 @@ store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 	return store_pg_write_one(s, fn, arg, STORE_KIND_MAX, NULL, err);
 }
 
+/*
+ * Take what is queued (qlock held, leading set by the caller): up to
+ * STORE_PG_GROUP_MAX jobs.
+ */
+static struct store_pg_job *
+store_pg_batch_take(struct store_pg *s)
+{
+	struct store_pg_job	*batch, *j;
+	size_t			 n;
+
+	batch = s->queue;
+	for (j = batch, n = 1; j->next != NULL && n < STORE_PG_GROUP_MAX;
+	    j = j->next, n++)
+		;
+	s->queue = j->next;
+	if (s->queue == NULL)
+		s->qtail = &s->queue;
+	j->next = NULL;
+	return batch;
+}
+
+/*
+ * After a batch (qlock held): mark its jobs done and wake their writers,
+ * but self's; the next to lead is the first queued, or the writer thread
+ * when nobody waits for it.  The jobs without a writer are returned, to
+ * complete once qlock is let go.
+ */
+static struct store_pg_job *
+store_pg_batch_end(struct store_pg *s, struct store_pg_job *batch,
+    struct store_pg_job *self)
+{
+	struct store_pg_job	*j, *next, *lone = NULL, **tail = &lone;
+
+	for (j = batch; j != NULL; j = next) {
+		next = j->next;
+		j->done = 1;
+		if (j->complete != NULL) {
+			j->next = NULL;
+			*tail = j;
+			tail = &j->next;
+		} else if (j != self)
+			pthread_cond_signal(&j->cond);
+	}
+	s->leading = 0;
+	if (s->queue != NULL && s->queue->complete == NULL)
+		pthread_cond_signal(&s->queue->cond);
+	else if (s->queue != NULL || s->wstop)
+		pthread_cond_signal(&s->wcond);
+	return lone;
+}
+
+static void
+store_pg_complete(struct store_pg_job *lone)
+{
+	struct store_pg_job	*j, *next;
+
+	for (j = lone; j != NULL; j = next) {
+		next = j->next;
+		j->complete(j);
+	}
+}
+
 int
 store_pg_write_one(struct store_pg *s, int (*fn)(struct store_pg *, void *),
     void *arg, enum store_kind kind, const char *name,
     struct nsreg_error *err)
 {
-	struct store_pg_job	 job, *batch, *j, *next;
-	size_t			 n;
+	struct store_pg_job	 job, *batch, *lone = NULL;
 
 	memset(&job, 0, sizeof(job));
 	job.fn = fn;
@@ -1184,31 +1245,126 @@ store_pg_write_one(struct store_pg *s, int (*fn)(struct store_pg *, void *),
 			continue;
 		}
 		s->leading = 1;
-		batch = s->queue;
-		for (j = batch, n = 1; j->next != NULL &&
-		    n < STORE_PG_GROUP_MAX; j = j->next, n++)
-			;
-		s->queue = j->next;
-		if (s->queue == NULL)
-			s->qtail = &s->queue;
-		j->next = NULL;
+		batch = store_pg_batch_take(s);
 		pthread_mutex_unlock(&s->qlock);
 		store_pg_write_batch(s, batch);
 		pthread_mutex_lock(&s->qlock);
-		/* Wake only the writers done, and the next to lead. */
-		for (j = batch; j != NULL; j = next) {
-			next = j->next;
-			j->done = 1;
-			if (j != &job)
-				pthread_cond_signal(&j->cond);
-		}
-		s->leading = 0;
-		if (s->queue != NULL)
-			pthread_cond_signal(&s->queue->cond);
+		lone = store_pg_batch_end(s, batch, &job);
 	}
 	pthread_mutex_unlock(&s->qlock);
 	pthread_cond_destroy(&job.cond);
+	store_pg_complete(lone);
 	return job.ret;
+}
+
+/* Leads the writes queued without a thread waiting, while nobody does. */
+static void *
+store_pg_writer(void *arg)
+{
+	struct store_pg		*s = arg;
+	struct store_pg_job	*batch, *lone;
+
+	pthread_setname_np(pthread_self(), "nsreg-writer");
+	pthread_mutex_lock(&s->qlock);
+	for (;;) {
+		while ((s->queue == NULL || s->leading) && !(s->wstop &&
+		    s->queue == NULL && !s->leading))
+			pthread_cond_wait(&s->wcond, &s->qlock);
+		if (s->queue == NULL)
+			break;
+		s->leading = 1;
+		batch = store_pg_batch_take(s);
+		pthread_mutex_unlock(&s->qlock);
+		store_pg_write_batch(s, batch);
+		pthread_mutex_lock(&s->qlock);
+		lone = store_pg_batch_end(s, batch, NULL);
+		pthread_mutex_unlock(&s->qlock);
+		store_pg_complete(lone);
+		pthread_mutex_lock(&s->qlock);
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
+}
+
+void
+store_pg_writer_stop(struct store_pg *s)
+{
+	int	join;
+
+	pthread_mutex_lock(&s->qlock);
+	s->wstop = 1;
+	join = s->writing;
+	s->writing = 0;
+	pthread_cond_signal(&s->wcond);
+	pthread_mutex_unlock(&s->qlock);
+	if (join)
+		pthread_join(s->writer, NULL);
+}
+
+static int	store_pg_run_put(struct store_pg *, void *);
+static int	store_pg_object_done(struct store_pg_op *, int);
+
+/* A put in flight without a thread waiting for it. */
+struct store_pg_async {
+	struct store_pg_job	 job;
+	struct store_pg_op	 op;
+	struct nsreg_error	 err;
+	store_done_fn		 done;
+	void			*done_arg;
+};
+
+static void
+store_pg_async_complete(struct store_pg_job *j)
+{
+	struct store_pg_async	*a = (struct store_pg_async *)j;
+	int			 rc;
+
+	rc = store_pg_object_done(&a->op, j->ret);
+	a->done(rc, a->op.obj, a->op.created, &a->err, a->done_arg);
+	free(a);
+}
+
+int
+store_pg_put_async(void *b, struct store_object *obj, int64_t if_match,
+    store_check_fn check, void *arg, int64_t now, store_done_fn done,
+    void *done_arg, struct nsreg_error *err)
+{
+	struct store_pg		*s = b;
+	struct store_pg_async	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return nsreg_error_set(err, NSREG_INTERNAL, NULL,
+		    "out of memory");
+	a->op.err = &a->err;
+	a->op.now = now;
+	a->op.obj = obj;
+	a->op.expect_rev = if_match;
+	a->op.check = check;
+	a->op.check_arg = arg;
+	a->done = done;
+	a->done_arg = done_arg;
+	a->job.fn = store_pg_run_put;
+	a->job.arg = &a->op;
+	a->job.err = &a->err;
+	a->job.kind = obj->kind;
+	a->job.name = obj->name;
+	a->job.ret = -1;
+	a->job.complete = store_pg_async_complete;
+	pthread_mutex_lock(&s->qlock);
+	if (s->wstop || (!s->writing && pthread_create(&s->writer, NULL,
+	    store_pg_writer, s) != 0)) {
+		pthread_mutex_unlock(&s->qlock);
+		free(a);
+		return nsreg_error_set(err, NSREG_UNAVAILABLE, NULL,
+		    "the store is closing");
+	}
+	s->writing = 1;
+	*s->qtail = &a->job;
+	s->qtail = &a->job.next;
+	if (!s->leading)
+		pthread_cond_signal(&s->wcond);
+	pthread_mutex_unlock(&s->qlock);
+	return 0;
 }
 
 /*
@@ -1736,33 +1892,39 @@ done:
 
 /* The verbs. */
 
+/* Hand op's results to op->obj after its write (ret: its result). */
+static int
+store_pg_object_done(struct store_pg_op *op, int ret)
+{
+	struct store_object	*obj = op->obj;
+
+	if (ret == 0) {
+		obj->revision = op->revision;
+		obj->created_at = op->created_at;
+		obj->updated_at = op->now;
+		if (op->owner != NULL) {
+			free(obj->owner);
+			obj->owner = op->owner;
+			op->owner = NULL;
+		}
+		free(obj->text);
+		obj->text = op->text;
+		obj->text_len = op->text_len;
+		op->text = NULL;
+	}
+	free(op->owner);
+	free(op->text);
+	op->owner = NULL;
+	op->text = NULL;
+	return ret;
+}
+
 int
 store_pg_write_object(struct store_pg *s, int (*fn)(struct store_pg *,
     void *), struct store_pg_op *op)
 {
-	struct store_object	*obj = op->obj;
-	int			 ret = -1;
-
-	if (store_pg_write_one(s, fn, op, obj->kind, obj->name,
-	    op->err) == -1)
-		goto done;
-	obj->revision = op->revision;
-	obj->created_at = op->created_at;
-	obj->updated_at = op->now;
-	if (op->owner != NULL) {
-		free(obj->owner);
-		obj->owner = op->owner;
-		op->owner = NULL;
-	}
-	free(obj->text);
-	obj->text = op->text;
-	obj->text_len = op->text_len;
-	op->text = NULL;
-	ret = 0;
-done:
-	free(op->owner);
-	free(op->text);
-	return ret;
+	return store_pg_object_done(op, store_pg_write_one(s, fn, op,
+	    op->obj->kind, op->obj->name, op->err));
 }
 
 static int
@@ -1932,6 +2094,7 @@ store_pg_close(void *b)
 
 	if (s == NULL)
 		return;
+	store_pg_writer_stop(s);
 	store_pg_cache_stop(s);
 	store_pg_follow_stop(s);
 	for (i = 0; i < s->nconns; i++) {
@@ -1945,6 +2108,7 @@ store_pg_close(void *b)
 	pthread_cond_destroy(&s->pcond);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->wcond);
 	pthread_mutex_destroy(&s->dlock);
 	store_pg_cache_free(&s->cache);
 	free(s->url);
@@ -2032,6 +2196,7 @@ store_pg_open(const char *url, const struct store_options *opt,
 	pthread_cond_init(&s->pcond, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_mutex_init(&s->qlock, NULL);
+	pthread_cond_init(&s->wcond, NULL);
 	s->qtail = &s->queue;
 	pthread_mutex_init(&s->dlock, NULL);
 	store_pg_cache_init(&s->cache);
@@ -2095,6 +2260,7 @@ const struct store_backend store_backend_postgres = {
 	.grant_keys = store_pg_grant_keys,
 	.stats = store_pg_stats,
 	.when_fresh = store_pg_when_fresh,
+	.put_async = store_pg_put_async,
 	.task_claim = store_pg_task_claim,
 	.task_release = store_pg_task_release,
 };

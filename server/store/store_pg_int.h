@@ -169,6 +169,8 @@ struct store_pg_job {
 	int			 ret;
 	int			 done;
 	pthread_cond_t		 cond;		/* done, or lead (qlock) */
+	/* Without a waiting thread (store_pg_put_async): called once run. */
+	void			(*complete)(struct store_pg_job *);
 	struct store_pg_job	*next;
 };
 
@@ -294,6 +296,14 @@ struct store_pg {
 	pthread_mutex_t		 qlock;
 	struct store_pg_job	*queue, **qtail;
 	int			 leading;
+	/*
+	 * Writes queued without a thread waiting (store_pg_put_async) are
+	 * led by the thread writer when no writer is leading.
+	 */
+	pthread_cond_t		 wcond;
+	pthread_t		 writer;
+	int			 writing;	/* the thread runs */
+	int			 wstop;
 	store_listener_fn	 listener;
 	void			*listener_arg;
 	store_gap_fn		 gap;		/* under dlock */
@@ -421,6 +431,12 @@ int	store_pg_write(struct store_pg *s, int (*fn)(struct store_pg *,
 int	store_pg_write_one(struct store_pg *s, int (*fn)(struct store_pg *,
 	    void *), void *arg, enum store_kind kind, const char *name,
 	    struct nsreg_error *err);
+/* store_backend's put_async. */
+int	store_pg_put_async(void *b, struct store_object *obj,
+	    int64_t if_match, store_check_fn check, void *arg, int64_t now,
+	    store_done_fn done, void *done_arg, struct nsreg_error *err);
+/* End the writer thread, once the writes queued are done. */
+void	store_pg_writer_stop(struct store_pg *s);
 /* store_pg_write, then hand op's results to op->obj. */
 int	store_pg_write_object(struct store_pg *s,
 	    int (*fn)(struct store_pg *, void *), struct store_pg_op *op);

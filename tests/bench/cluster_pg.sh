@@ -19,8 +19,11 @@
 #   list_rps          GET /v1/endpoints?service=S on the second instance
 #                     (10 of 2,000 endpoints over 200 services, written
 #                     through the first); target >= 0.5 x ceiling_rps
-# Each instance runs with threads = connections, so that the writes of
-# concurrent requests can share a commit (group commit).
+# Each instance runs with the default threads (the number of
+# processors): a write waits for its commit, and a list for the
+# database's revision, without holding a thread, so the writes of every
+# connection share commits (group commit) and the lists share revision
+# checks.
 # Exit 0 when every target is met, 1 when not, 2 when it could not run.
 set -u
 secs=${1:-5}
@@ -77,7 +80,6 @@ instance-name $n
 grant-key grant.key
 endpoint-default-ttl 1h
 endpoint-max-ttl 1h
-threads $conns
 log-level warn
 CONF
 	nsregd_start "$tmp/$n.conf" "$tmp/nsregd-$n.log" \

@@ -1828,7 +1828,7 @@ async_main(void *p)
 	struct store_object	*obj;
 	struct nsreg_error	 err;
 	char			 name[32];
-	int			 i, t = (int)(intptr_t)p;
+	int			 i, created, t = (int)(intptr_t)p;
 
 	for (i = 0; i < ASYNC_EACH; i++) {
 		obj = calloc(1, sizeof(*obj));
@@ -1837,6 +1837,13 @@ async_main(void *p)
 		obj->name = strdup(name);
 		obj->doc = endpoint_doc("tcp://1.2.3.4:5", svcs);
 		obj->expires_at = T0 + 60000;
+		/* Some wait, mixed with the others in the same batches. */
+		if (i % 10 == 9) {
+			cr_assert_eq(store_put(st, obj, 0, NULL, NULL, T0,
+			    &created, &err), 0, "%s", err.message);
+			async_cb(0, obj, created, &err, &async_d);
+			continue;
+		}
 		cr_assert_eq(store_put_async(st, obj, 0, NULL, NULL, T0,
 		    async_cb, &async_d, &err), 0, "%s", err.message);
 	}
