@@ -231,23 +231,23 @@ server_fresh_run(void *arg, int fresh)
 
 /*
  * Wait for the store without holding a thread, then run the handler.  0,
- * or -1 when there is nothing to wait for (run it now).
+ * or -1 when the store never waits (run it the usual way).
  */
 static int
 server_when_fresh(struct server *srv, struct http_request *req)
 {
 	struct server_fresh	*f;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL)
+	if (!store_may_wait(srv->store) ||
+	    (f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
 	f->srv = srv;
 	f->req = req;
 	f->def = http_defer(req);
-	if (store_when_fresh(srv->store, server_fresh_run, f) == 0)
-		return 0;
-	http_deferred_done(f->def);
-	free(f);
-	return -1;
+	/* Nothing to wait for after all (no cache): the usual way. */
+	if (store_when_fresh(srv->store, server_fresh_run, f) == 1)
+		server_fresh_run(f, 0);
+	return 0;
 }
 
 /* A request with a body, before the body is read (http.h). */

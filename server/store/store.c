@@ -192,6 +192,12 @@ store_when_fresh(struct store *s, void (*fn)(void *, int), void *arg)
 }
 
 int
+store_may_wait(struct store *s)
+{
+	return s->backend->when_fresh != NULL;
+}
+
+int
 store_create(struct store *s, struct store_object *obj, int64_t now,
     struct nsreg_error *err)
 {

@@ -201,6 +201,8 @@ void		 store_stats(struct store *s, struct store_stats *out);
  */
 int		 store_when_fresh(struct store *s, void (*fn)(void *, int),
 		    void *arg);
+/* 0 when store_when_fresh never waits (a single process's store). */
+int		 store_may_wait(struct store *s);
 
 /*
  * Create obj; NSREG_ALREADY_EXISTS when a live object of that kind and
