@@ -632,7 +632,8 @@ store_pg_connect(struct store_pg *s, struct store_pg_conn *c,
 	if (ok) {
 		PQsetNoticeProcessor(c->db, store_pg_notice, NULL);
 		/* Best effort: engines without the setting refuse it. */
-		r = PQexec(c->db, STORE_PG_SESSION_SQL);
+		r = c->keep_plans ? NULL : PQexec(c->db,
+		    STORE_PG_SESSION_SQL);
 		c->plans = r != NULL &&
 		    PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);

@@ -66,6 +66,9 @@ store_pg_cache_init(struct store_pg_cache *k)
 	pthread_cond_init(&k->scond, NULL);
 	pthread_cond_init(&k->dcond, NULL);
 	k->wtail = &k->waiters;
+	/* The revision and the events after one: by key, planned once. */
+	k->sconn.keep_plans = 1;
+	k->uconn.keep_plans = 1;
 }
 
 static void

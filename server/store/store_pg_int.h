@@ -194,6 +194,7 @@ struct store_pg_conn {
 	int			 retry;		/* failed to serialise */
 	int			 notify;	/* has pg_notify() */
 	int			 plans;		/* has plan_cache_mode */
+	int			 keep_plans;	/* no STORE_PG_SESSION_SQL */
 	struct store_pg_conn	*next;		/* free list */
 	/*
 	 * In pipeline mode (store_pg_pipe_begin): failed is 1 once a
