@@ -507,6 +507,30 @@ store_list_sink_add(struct store_list_sink *k, const char *name,
 	return 0;
 }
 
+int
+store_list_sink_put(struct store_list_sink *k, const char *text, size_t len,
+    size_t n, const char *last)
+{
+	size_t	nlen = last != NULL ? strlen(last) + 1 : 0;
+	char	*nl;
+
+	if (!k->text || k->n != 0 || store_list_sink_grow(k, len) == -1)
+		return -1;
+	if (nlen > k->lastcap) {
+		if ((nl = realloc(k->last, nlen)) == NULL)
+			return -1;
+		k->last = nl;
+		k->lastcap = nlen;
+	}
+	memcpy(k->buf + k->len, text, len);
+	k->len += len;
+	k->buf[k->len] = '\0';
+	if (nlen > 0)
+		memcpy(k->last, last, nlen);
+	k->n = n;
+	return 0;
+}
+
 void
 store_list_sink_reset(struct store_list_sink *k)
 {

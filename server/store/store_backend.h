@@ -41,6 +41,13 @@ int		 store_list_sink_add(struct store_list_sink *k,
 		    json_t *object, struct nsreg_error *err);
 /* Forget what k kept (a backend starting over). */
 void		 store_list_sink_reset(struct store_list_sink *k);
+/*
+ * Keep, in a text sink that holds nothing yet, n objects given as the
+ * text such a sink held after them (len bytes after its "["), last the
+ * name of the last.  0 or -1 (out of memory).
+ */
+int		 store_list_sink_put(struct store_list_sink *k,
+		    const char *text, size_t len, size_t n, const char *last);
 
 struct store_backend {
 	const char	*name;		/* "sqlite" */

@@ -28,6 +28,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,11 @@
 #include "store_pg_int.h"
 #include "store_svcidx.h"
 #include "util.h"
+
+/* Lists kept (struct store_pg_cresp): past it, they are all dropped. */
+#define STORE_PG_CACHE_RESP	4096
+/* A list's key: its query, at most this long (longer ones are made). */
+#define STORE_PG_CRESP_KEY	1024
 
 /* Endpoints one query of the load reads. */
 #define STORE_PG_CACHE_CHUNK	1000
@@ -49,6 +55,39 @@ struct store_pg_centry {
 	size_t	 len;
 	json_t	*services;	/* array of strings (own copy), or NULL */
 };
+
+/* A list made from memory (store_pg_cache_list), kept for its query. */
+struct store_pg_cresp {
+	char	*key;		/* the map's key */
+	int64_t	 rev;		/* the cache's revision it holds */
+	int64_t	 at;		/* the time it was made for */
+	int64_t	 until;		/* its first expiry (0: none) */
+	char	*text;		/* what the sink held after "[" */
+	size_t	 len, n;
+	char	*last;
+	int	 more;
+};
+
+static void
+store_pg_cresp_free(struct store_pg_cresp *c)
+{
+	if (c == NULL)
+		return;
+	free(c->key);
+	free(c->text);
+	free(c->last);
+	free(c);
+}
+
+/* hashmap_filter: drop every kept list. */
+static int
+store_pg_cresp_drop(const char *key, void *v, void *arg)
+{
+	(void)key;
+	(void)arg;
+	store_pg_cresp_free(v);
+	return 0;
+}
 
 void
 store_pg_cache_init(struct store_pg_cache *k)
@@ -65,6 +104,7 @@ store_pg_cache_init(struct store_pg_cache *k)
 	pthread_mutex_init(&k->slock, NULL);
 	pthread_cond_init(&k->scond, NULL);
 	pthread_cond_init(&k->dcond, NULL);
+	pthread_mutex_init(&k->rlock, NULL);
 	k->wtail = &k->waiters;
 	/* The revision and the events after one: by key, planned once. */
 	k->sconn.keep_plans = 1;
@@ -132,6 +172,11 @@ store_pg_cache_free(struct store_pg_cache *k)
 	pthread_mutex_destroy(&k->slock);
 	pthread_cond_destroy(&k->scond);
 	pthread_cond_destroy(&k->dcond);
+	if (k->resp != NULL) {
+		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
+		hashmap_free(k->resp);
+	}
+	pthread_mutex_destroy(&k->rlock);
 	if (k->sconn.db != NULL)
 		PQfinish(k->sconn.db);
 	if (k->uconn.db != NULL)
@@ -531,7 +576,7 @@ store_pg_cache_stop(struct store_pg *s)
  */
 static int
 store_pg_cache_rows(struct store_pg_cache *k, const struct store_query *q,
-    int64_t now, struct store_list_sink *sink, int *more,
+    int64_t now, struct store_list_sink *sink, int *more, int64_t *until,
     struct nsreg_error *err)
 {
 	struct store_svcidx_hit	*hits = NULL;
@@ -563,6 +608,10 @@ store_pg_cache_rows(struct store_pg_cache *k, const struct store_query *q,
 			}
 			go = store_pg_list_row(q, sink, e->name, e->text,
 			    e->len, more, err);
+			/* Listed, or the one that tells more: until it goes. */
+			if (hits[i].expires_at != 0 && (*until == 0 ||
+			    hits[i].expires_at < *until))
+				*until = hits[i].expires_at;
 		}
 		if (go == -1)
 			goto done;
@@ -582,24 +631,112 @@ done:
 	return ret;
 }
 
+/* The key of q's list in k->resp, or -1 when it is not kept. */
+static int
+store_pg_cresp_key(const struct store_query *q,
+    const struct store_list_sink *sink, char *key, size_t len)
+{
+	size_t	i, at;
+	int	n;
+
+	if (!sink->text || sink->n != 0 || q->match != NULL)
+		return -1;
+	n = snprintf(key, len, "%zu\n%s", q->limit, q->after_name != NULL ?
+	    q->after_name : "");
+	for (i = 0; n >= 0 && (size_t)n < len && i < q->nservices; i++) {
+		at = (size_t)n;
+		n = snprintf(key + at, len - at, "\n%s", q->services[i]);
+		n = n < 0 ? -1 : n + (int)at;
+	}
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/*
+ * The list kept for key, still true at now, into sink: 1, or 0.  What
+ * had expired when it was made stays so later, not earlier.
+ */
+static int
+store_pg_cresp_get(struct store_pg_cache *k, const char *key, int64_t now,
+    struct store_list_sink *sink, int *more)
+{
+	struct store_pg_cresp	*c;
+	int			 ret = 0;
+
+	pthread_mutex_lock(&k->rlock);
+	if (k->resp != NULL && (c = hashmap_get(k->resp, key)) != NULL &&
+	    c->rev == k->rev && c->at <= now &&
+	    (c->until == 0 || now < c->until) &&
+	    store_list_sink_put(sink, c->text, c->len, c->n, c->last) == 0) {
+		*more = c->more;
+		ret = 1;
+	}
+	pthread_mutex_unlock(&k->rlock);
+	return ret;
+}
+
+/* Keep the list sink holds (from its "[" on) for key. */
+static void
+store_pg_cresp_put(struct store_pg_cache *k, const char *key,
+    const struct store_list_sink *sink, int more, int64_t at, int64_t until)
+{
+	struct store_pg_cresp	*c, *old = NULL;
+
+	if (sink->len < 1 || (c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->rev = k->rev;
+	c->at = at;
+	c->until = until;
+	c->len = sink->len - 1;
+	c->n = sink->n;
+	c->more = more;
+	if ((c->key = strdup(key)) == NULL ||
+	    (c->text = malloc(c->len + 1)) == NULL ||
+	    (sink->n > 0 && (c->last = strdup(sink->last)) == NULL)) {
+		store_pg_cresp_free(c);
+		return;
+	}
+	memcpy(c->text, sink->buf + 1, c->len);
+	c->text[c->len] = '\0';
+	pthread_mutex_lock(&k->rlock);
+	if (k->resp != NULL &&
+	    hashmap_count(k->resp) >= STORE_PG_CACHE_RESP) {
+		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
+		hashmap_free(k->resp);
+		k->resp = NULL;
+	}
+	if (k->resp == NULL)
+		k->resp = hashmap_new();
+	if (k->resp == NULL || hashmap_put(k->resp, c->key, c,
+	    (void **)&old) == -1)
+		old = c;
+	pthread_mutex_unlock(&k->rlock);
+	store_pg_cresp_free(old);
+}
+
 int
 store_pg_cache_list(struct store_pg *s, const struct store_query *q,
     int64_t now, struct store_list_sink *sink, int64_t *revision, int *more,
     struct nsreg_error *err)
 {
 	struct store_pg_cache	*k = &s->cache;
-	int64_t			 target;
-	int			 ret = 0;
+	char			 key[STORE_PG_CRESP_KEY];
+	int64_t			 target, until = 0;
+	int			 keep, ret = 0;
 
 	if (q->kind != STORE_ENDPOINT || q->nservices == 0 ||
 	    store_pg_cache_rev(k) < 0)
 		return 0;
 	if ((target = store_pg_cache_sync(s)) < 0)
 		return 0;
+	keep = store_pg_cresp_key(q, sink, key, sizeof(key)) == 0;
 	pthread_rwlock_rdlock(&k->lock);
 	if (k->ok && k->rev >= target) {
 		*revision = k->rev;
-		ret = store_pg_cache_rows(k, q, now, sink, more, err);
+		if (keep && store_pg_cresp_get(k, key, now, sink, more))
+			ret = 1;
+		else if ((ret = store_pg_cache_rows(k, q, now, sink, more,
+		    &until, err)) == 1 && keep)
+			store_pg_cresp_put(k, key, sink, *more, now, until);
 	} else
 		ret = 0;
 	pthread_rwlock_unlock(&k->lock);

@@ -243,6 +243,15 @@ struct store_pg_cache {
 	/* The catching up of a check (store_pg_follow_upto), under dlock. */
 	struct store_pg_conn	 uconn;
 
+	/*
+	 * Lists answered from memory, by query (struct store_pg_cresp),
+	 * each kept while the cache stays at the revision it was made at
+	 * and none of its endpoints has expired: the same list asked
+	 * again is copied, not made again.  Under rlock.
+	 */
+	pthread_mutex_t		 rlock;
+	struct hashmap		*resp;
+
 	/* ?service= lists answered, atomic (store_stats). */
 	uint64_t		 lists_memory, lists_database;
 };

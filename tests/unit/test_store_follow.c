@@ -461,6 +461,8 @@ static const struct cache_query {
 	{ { "svc-none" }, 1, NULL, 0, 0 },
 };
 
+#define CACHE_QN	(sizeof(cache_queries) / sizeof(cache_queries[0]))
+
 static uint32_t
 cache_rand(uint32_t *x)
 {
@@ -527,7 +529,7 @@ Test(follow, service_lists_from_memory_equal_the_database)
 	char			 name[32], *want, *got;
 	uint32_t		 x = 20261202;
 	int64_t			 now, exp;
-	size_t			 i, q, r, lists = 0;
+	size_t			 a, i, q, r, lists = 0;
 	int			 op, w;
 
 	need_pg();
@@ -550,15 +552,21 @@ Test(follow, service_lists_from_memory_equal_the_database)
 			cache_put(st[w], name, 1u + cache_rand(&x) % 31, now,
 			    exp);
 		}
-		/* Right after the acknowledgement, on both instances. */
-		for (q = 0; q < sizeof(cache_queries) /
-		    sizeof(cache_queries[0]); q++) {
+		/*
+		 * Right after the acknowledgement, on both instances; then
+		 * each again (a list kept from the first ask), the later
+		 * ones before the earlier (what expired by then did not at
+		 * first).
+		 */
+		for (a = 0; a < 2 * CACHE_QN; a++) {
+			q = a < CACHE_QN ? a : 2 * CACHE_QN - 1 - a;
 			want = cache_list(st[2], &cache_queries[q], now);
 			for (i = 0; i < 2; i++) {
 				got = cache_list(st[(w + 1 + i) % 2],
 				    &cache_queries[q], now);
-				cr_assert_str_eq(got, want, "op %d, query %zu, "
-				    "%s instance", op, q, i == 0 ? "other" :
+				cr_assert_str_eq(got, want, "op %d, query %zu "
+				    "(%s), %s instance", op, q, a < CACHE_QN ?
+				    "first" : "again", i == 0 ? "other" :
 				    "writing");
 				free(got);
 				lists++;
