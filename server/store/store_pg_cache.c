@@ -38,8 +38,13 @@
 #include "store_svcidx.h"
 #include "util.h"
 
-/* Lists kept (struct store_pg_cresp): past it, they are all dropped. */
+/*
+ * Lists kept (struct store_pg_cresp), and their bytes: past either, they
+ * are all dropped.  A longer list is not kept.
+ */
 #define STORE_PG_CACHE_RESP	4096
+#define STORE_PG_CACHE_RBYTES	(64 * 1024 * 1024)
+#define STORE_PG_CACHE_RLEN	(1024 * 1024)
 /* A list's key: its query, at most this long (longer ones are made). */
 #define STORE_PG_CRESP_KEY	1024
 
@@ -681,7 +686,8 @@ store_pg_cresp_put(struct store_pg_cache *k, const char *key,
 {
 	struct store_pg_cresp	*c, *old = NULL;
 
-	if (sink->len < 1 || (c = calloc(1, sizeof(*c))) == NULL)
+	if (sink->len < 1 || sink->len > STORE_PG_CACHE_RLEN ||
+	    (c = calloc(1, sizeof(*c))) == NULL)
 		return;
 	c->rev = k->rev;
 	c->at = at;
@@ -699,16 +705,22 @@ store_pg_cresp_put(struct store_pg_cache *k, const char *key,
 	c->text[c->len] = '\0';
 	pthread_mutex_lock(&k->rlock);
 	if (k->resp != NULL &&
-	    hashmap_count(k->resp) >= STORE_PG_CACHE_RESP) {
+	    (hashmap_count(k->resp) >= STORE_PG_CACHE_RESP ||
+	    k->rbytes + c->len > STORE_PG_CACHE_RBYTES)) {
 		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
 		hashmap_free(k->resp);
 		k->resp = NULL;
+		k->rbytes = 0;
 	}
 	if (k->resp == NULL)
 		k->resp = hashmap_new();
 	if (k->resp == NULL || hashmap_put(k->resp, c->key, c,
 	    (void **)&old) == -1)
 		old = c;
+	else
+		k->rbytes += c->len;
+	if (old != NULL && old != c)
+		k->rbytes -= old->len;
 	pthread_mutex_unlock(&k->rlock);
 	store_pg_cresp_free(old);
 }

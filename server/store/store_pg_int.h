@@ -251,6 +251,7 @@ struct store_pg_cache {
 	 */
 	pthread_mutex_t		 rlock;
 	struct hashmap		*resp;
+	size_t			 rbytes;	/* their texts' */
 
 	/* ?service= lists answered, atomic (store_stats). */
 	uint64_t		 lists_memory, lists_database;
