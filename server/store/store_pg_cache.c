@@ -94,6 +94,18 @@ store_pg_cresp_drop(const char *key, void *v, void *arg)
 	return 0;
 }
 
+/* Drop every kept list (rlock held, or the cache going). */
+static void
+store_pg_cresp_clear(struct store_pg_cache *k)
+{
+	if (k->resp != NULL) {
+		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
+		hashmap_free(k->resp);
+	}
+	k->resp = NULL;
+	k->rbytes = 0;
+}
+
 void
 store_pg_cache_init(struct store_pg_cache *k)
 {
@@ -177,10 +189,7 @@ store_pg_cache_free(struct store_pg_cache *k)
 	pthread_mutex_destroy(&k->slock);
 	pthread_cond_destroy(&k->scond);
 	pthread_cond_destroy(&k->dcond);
-	if (k->resp != NULL) {
-		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
-		hashmap_free(k->resp);
-	}
+	store_pg_cresp_clear(k);
 	pthread_mutex_destroy(&k->rlock);
 	if (k->sconn.db != NULL)
 		PQfinish(k->sconn.db);
@@ -706,12 +715,8 @@ store_pg_cresp_put(struct store_pg_cache *k, const char *key,
 	pthread_mutex_lock(&k->rlock);
 	if (k->resp != NULL &&
 	    (hashmap_count(k->resp) >= STORE_PG_CACHE_RESP ||
-	    k->rbytes + c->len > STORE_PG_CACHE_RBYTES)) {
-		hashmap_filter(k->resp, store_pg_cresp_drop, NULL);
-		hashmap_free(k->resp);
-		k->resp = NULL;
-		k->rbytes = 0;
-	}
+	    k->rbytes + c->len > STORE_PG_CACHE_RBYTES))
+		store_pg_cresp_clear(k);
 	if (k->resp == NULL)
 		k->resp = hashmap_new();
 	if (k->resp == NULL || hashmap_put(k->resp, c->key, c,
