@@ -924,6 +924,26 @@ store_pg_ahead_clear(struct store_pg_job *batch)
 }
 
 /*
+ * Send the row read of each job from j on (into its pre), then read
+ * every result pending: one round trip.  0 or -1.
+ */
+static int
+store_pg_read_ahead(struct store_pg *s, struct store_pg_job *j,
+    struct nsreg_error *err)
+{
+	struct store_pg_params	 p;
+
+	for (; j != NULL; j = j->next) {
+		store_pg_param_int(&p, 0, (int64_t)j->kind);
+		p.v[1] = j->name;
+		if (store_pg_send(s->wc, PG_OBJECT_GET, 2, p.v, "read",
+		    &j->pre, err) == -1)
+			return -1;
+	}
+	return store_pg_pipe_collect(s->wc, err);
+}
+
+/*
  * Holding the revision row (another instance may have held it a while):
  * take the writes queued meanwhile into batch, up to STORE_PG_GROUP_MAX,
  * and, with ahead, read their rows, one round trip.  Only writes that
@@ -933,7 +953,6 @@ static int
 store_pg_batch_grow(struct store_pg *s, struct store_pg_job *batch,
     int ahead, struct nsreg_error *err)
 {
-	struct store_pg_params	 p;
 	struct store_pg_job	*tail, *j, *added;
 	size_t			 n;
 
@@ -960,14 +979,7 @@ store_pg_batch_grow(struct store_pg *s, struct store_pg_job *batch,
 	for (added = batch; added != NULL && added->pre != NULL;
 	    added = added->next)
 		;
-	for (j = added; j != NULL; j = j->next) {
-		store_pg_param_int(&p, 0, (int64_t)j->kind);
-		p.v[1] = j->name;
-		if (store_pg_send(s->wc, PG_OBJECT_GET, 2, p.v, "read",
-		    &j->pre, err) == -1)
-			return -1;
-	}
-	return added == NULL ? 0 : store_pg_pipe_collect(s->wc, err);
+	return added == NULL ? 0 : store_pg_read_ahead(s, added, err);
 }
 
 /*
@@ -978,8 +990,6 @@ static PGresult *
 store_pg_lock(struct store_pg *s, struct store_pg_job *batch, int ahead,
     struct nsreg_error *err)
 {
-	struct store_pg_params	 p;
-	struct store_pg_job	*j;
 	PGresult		*r;
 
 	if (!ahead)
@@ -988,14 +998,7 @@ store_pg_lock(struct store_pg *s, struct store_pg_job *batch, int ahead,
 	if (store_pg_send(s->wc, PG_REVISION_LOCK, 0, NULL, "revision", &r,
 	    err) == -1)
 		return NULL;
-	for (j = batch; j != NULL; j = j->next) {
-		store_pg_param_int(&p, 0, (int64_t)j->kind);
-		p.v[1] = j->name;
-		if (store_pg_send(s->wc, PG_OBJECT_GET, 2, p.v, "read",
-		    &j->pre, err) == -1)
-			break;
-	}
-	if (j != NULL || store_pg_pipe_collect(s->wc, err) == -1) {
+	if (store_pg_read_ahead(s, batch, err) == -1) {
 		PQclear(r);
 		store_pg_ahead_clear(batch);
 		return NULL;
