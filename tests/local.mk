@@ -229,7 +229,7 @@ clean-local-ui:
 # NSM's registry protocol over gRPC, driven by @grpc/grpc-js against a
 # live nsregd --dev (issue 13).
 TESTS += tests/grpc/registry.sh
-EXTRA_DIST += tests/npm-ci.sh
+EXTRA_DIST += tests/npm-ci.sh tests/nsregd-lib.sh
 EXTRA_DIST += tests/grpc/registry.sh tests/grpc/registry.mjs \
 	tests/grpc/package.json tests/grpc/package-lock.json
 clean-local: clean-local-grpc

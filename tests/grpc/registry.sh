@@ -6,6 +6,7 @@
 # are installed into the build directory from tests/grpc/package-lock.json
 # once.
 srcdir=${NSREG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$srcdir/tests/nsregd-lib.sh"
 builddir=${NSREG_BUILDDIR:-$srcdir}
 work=$builddir/tests/grpc.run
 nsregd=$builddir/server/nsregd
@@ -25,34 +26,14 @@ sh "$srcdir/tests/npm-ci.sh" "$srcdir/tests/grpc" "$work" @grpc/grpc-js \
     package.json package-lock.json registry.mjs || exit 1
 
 # Two free consecutive ports: https on the first, h2 on the next.
-port=$(node -e 'const net = require("net");
-function pick() {
-	const a = net.createServer();
-	a.listen(0, "127.0.0.1", () => {
-		const p = a.address().port;
-		const b = net.createServer();
-		b.once("error", () => { a.close(); pick(); });
-		b.listen(p + 1, "127.0.0.1", () => {
-			console.log(p); a.close(); b.close();
-		});
-	});
-}
-pick();')
+port=$(two_ports) || { echo "Bail out! no free ports"; exit 1; }
 dev=$work/dev
 rm -rf "$dev"
 "$nsregd" --dev "$dev" --port "$port" >"$work/nsregd.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT INT TERM
-i=0
-until curl -sf --cacert "$dev/bundle.pem" "https://127.0.0.1:$port/readyz" \
-    >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 200 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "Bail out! nsregd did not start (see $work/nsregd.log)"
-		exit 1
-	fi
-	sleep 0.1
-done
+nsregd_ready "$pid" "https://127.0.0.1:$port" "$dev/bundle.pem" \
+    "$work/nsregd.log"
 if ! "$svid" -d "$dev" x509 spiffe://example.org/ns/default/sa/other \
     -o "$work/other.pem" -k "$work/other.key" >"$work/svid.log" 2>&1; then
 	echo "Bail out! nsreg-svid failed (see $work/svid.log)"
@@ -67,12 +48,5 @@ rc=$?
 # A graceful stop exits 0: under the sanitizer build, a leak or undefined
 # behaviour in nsregd fails the suite, with the end of its log.
 trap - EXIT INT TERM
-kill -TERM "$pid"
-wait "$pid"
-st=$?
-if [ "$st" -ne 0 ]; then
-	echo "Bail out! nsregd exited with status $st on SIGTERM"
-	tail -n 60 "$work/nsregd.log" | sed 's/^/# /'
-	exit 1
-fi
+nsregd_stopped "$pid" "$work/nsregd.log"
 exit $rc

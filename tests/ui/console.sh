@@ -13,6 +13,7 @@
 # each with an NSS database (certutil and pk12util, libnss3-tools) in a
 # HOME of its own holding one X.509-SVID: an admin's, then a workload's.
 srcdir=${NSREG_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$srcdir/tests/nsregd-lib.sh"
 builddir=${NSREG_BUILDDIR:-$srcdir}
 work=$builddir/tests/ui.run
 nsregd=$builddir/server/nsregd
@@ -49,23 +50,7 @@ sh "$srcdir/tests/npm-ci.sh" "$srcdir/tests/ui" "$work" puppeteer-core \
     package.json package-lock.json console.mjs || exit 1
 
 # Two free ports in a row: --dev serves HTTP/2 on the next one.
-port=$(node -e 'const net = require("net");
-function free(p) {
-	return new Promise((ok) => { const s = net.createServer();
-	s.once("error", () => ok(0));
-	s.listen(p, "127.0.0.1", () => { const q = s.address().port;
-	s.close(() => ok(q)); }); });
-}
-(async () => {
-	for (let i = 0; i < 50; i++) {
-		const p = await free(0);
-		if (p && p < 65535 && await free(p + 1)) {
-			console.log(p);
-			return;
-		}
-	}
-	process.exit(1);
-})();')
+port=$(two_ports) || { echo "Bail out! no free ports"; exit 1; }
 dev=$work/dev
 rm -rf "$dev"
 # The dev directory first (nsregd -n writes it), then what the test adds:
@@ -105,16 +90,8 @@ fi
 "$nsregd" --dev "$dev" --port "$port" >>"$work/nsregd.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null' EXIT INT TERM
-i=0
-until curl -sf --cacert "$dev/bundle.pem" "https://127.0.0.1:$port/readyz" \
-    >/dev/null 2>&1; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$pid" 2>/dev/null; then
-		echo "Bail out! nsregd did not start (see $work/nsregd.log)"
-		exit 1
-	fi
-	sleep 0.1
-done
+nsregd_ready "$pid" "https://127.0.0.1:$port" "$dev/bundle.pem" \
+    "$work/nsregd.log"
 
 # The script restarts the server once (a watch stream drops and resumes):
 # it stops $pid and runs its own, which it stops at the end.
@@ -129,12 +106,5 @@ rc=$?
 # under the sanitizer build, a leak or undefined behaviour in nsregd fails
 # the suite, with the end of its log.  console.mjs checks its own.
 trap - EXIT INT TERM
-kill -TERM "$pid" 2>/dev/null
-wait "$pid"
-st=$?
-if [ "$st" -ne 0 ]; then
-	echo "Bail out! nsregd exited with status $st on SIGTERM"
-	tail -n 60 "$work/nsregd.log" | sed 's/^/# /'
-	exit 1
-fi
+nsregd_stopped "$pid" "$work/nsregd.log"
 exit $rc
