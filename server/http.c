@@ -6,6 +6,12 @@
  * socket and MHD's per-connection memory, not a thread.  Watch streams
  * are MHD callback responses whose connection is suspended while there is
  * nothing to send and resumed by http_stream_wake().
+ *
+ * Over TLS, MHD sends a reply's head and its body as two records, each
+ * pushed to the network at once when the reply is over 1400 bytes: two
+ * TCP segments, and the client woken twice.  http_tls_push, GnuTLS's
+ * push function on every connection, holds the head (MSG_MORE) when a
+ * body from memory follows it, so the reply leaves as one segment.
  */
 #include "config.h"
 
@@ -68,6 +74,11 @@ struct http_conn {
 	struct MHD_Connection	*mhd;
 	void			*slot;
 	int			 fd;
+	/*
+	 * The next record sent is a reply's head, and its body is sent
+	 * right after it (http_queue, http_tls_push; MHD's thread only).
+	 */
+	int			 head_then_body;
 	int64_t			 deadline;	/* ms monotonic; 0: none */
 	struct http_conn	*prev, *next;	/* server's list */
 };
@@ -738,6 +749,16 @@ http_queue(struct http_ctx *c)
 		if (c->resp == NULL)
 			return MHD_NO;
 	}
+	/*
+	 * MHD sends a body only from memory here, and none after a HEAD
+	 * or with 1xx, 204 and 304.  A head held with nothing after it
+	 * would wait for the next ACK (200 ms on an idle connection).
+	 */
+	if (c->req.tls && c->req.conn != NULL && c->stream == NULL &&
+	    c->req.bytes_out > 0 && c->req.method != HTTP_HEAD &&
+	    c->req.status >= 200 && c->req.status != 204 &&
+	    c->req.status != 304)
+		c->req.conn->head_then_body = 1;
 	rc = MHD_queue_response(c->mhd, c->req.status, c->resp);
 	MHD_destroy_response(c->resp);
 	c->resp = NULL;
@@ -1222,6 +1243,29 @@ http_watchdog(void *arg)
 	return NULL;
 }
 
+/*
+ * GnuTLS's push function (the send side's transport is the connection):
+ * a reply's head goes with MSG_MORE, so that the kernel sends it with
+ * the body that follows it at once (see the top of this file).
+ */
+static ssize_t
+http_tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct http_conn	*conn = ptr;
+	struct msghdr		 m;
+	int			 flags = MSG_NOSIGNAL;
+
+	if (conn->head_then_body) {
+		conn->head_then_body = 0;
+		flags |= MSG_MORE;
+	}
+	memset(&m, 0, sizeof(m));
+	/* giovec_t is struct iovec's layout (gnutls.h). */
+	m.msg_iov = (struct iovec *)(uintptr_t)iov;
+	m.msg_iovlen = (size_t)iovcnt;
+	return sendmsg(conn->fd, &m, flags);
+}
+
 static void
 http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
@@ -1239,6 +1283,19 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
 		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
+		/*
+		 * Reads stay GnuTLS's own (on the descriptor).  MHD ends
+		 * the session after NOTIFY_CLOSED without sending, so conn
+		 * outlives every push.
+		 */
+		ci = MHD_get_connection_info(mhd,
+		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci != NULL && ci->tls_session != NULL && conn->fd >= 0) {
+			gnutls_transport_set_ptr2(ci->tls_session,
+			    (gnutls_transport_ptr_t)(intptr_t)conn->fd, conn);
+			gnutls_transport_set_vec_push_function(ci->tls_session,
+			    http_tls_push);
+		}
 		if (h->hooks.conn_opened != NULL)
 			h->hooks.conn_opened(h->hooks.arg);
 		pthread_mutex_lock(&h->conns_lock);

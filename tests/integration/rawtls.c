@@ -336,6 +336,38 @@ rawtls_send(struct rawconn *c, const char *p, size_t len)
 }
 
 int
+rawtls_next(struct rawconn *c, long timeout_ms, int head_only,
+    struct rawresp *r)
+{
+	const char	*cl;
+	size_t		 hlen, take;
+	int		 k;
+
+	memset(r, 0, sizeof(*r));
+	clock_gettime(CLOCK_MONOTONIC, &c->t0);
+	do
+		k = rawtls_read_response(c, timeout_ms, head_only, r);
+	while (k == 2);
+	if (k != 1)
+		return -1;
+	/* What came after this response's body stays for the next. */
+	hlen = strlen(r->head);
+	take = r->body_len;
+	if (head_only || r->status == 204 || r->status == 304)
+		take = 0;
+	else if ((cl = rawresp_header(r, "Content-Length")) != NULL &&
+	    strtoul(cl, NULL, 10) < take)
+		take = strtoul(cl, NULL, 10);
+	r->body_len = take;
+	if (r->body != NULL)
+		r->body[take] = '\0';
+	memmove(c->buf, c->buf + hlen + take, c->len - hlen - take);
+	c->len -= hlen + take;
+	c->buf[c->len] = '\0';
+	return 0;
+}
+
+int
 rawtls_ended(struct rawconn *c, long ms)
 {
 	long	t0 = rawtls_ms_since(&c->t0);

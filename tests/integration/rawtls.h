@@ -34,6 +34,13 @@ int	 rawtls_exchange_split(unsigned short port, const char *head,
 struct rawconn;
 struct rawconn	*rawtls_open(unsigned short port);
 int		 rawtls_send(struct rawconn *c, const char *p, size_t len);
+/*
+ * The next final response on c (a kept-alive connection), its bytes
+ * taken off: 0, or -1 when none came within timeout_ms.  elapsed_ms
+ * counts from this call.
+ */
+int		 rawtls_next(struct rawconn *c, long timeout_ms, int head_only,
+		    struct rawresp *r);
 /* 1 when the server ended the connection within ms, 0 otherwise. */
 int		 rawtls_ended(struct rawconn *c, long ms);
 void		 rawtls_free(struct rawconn *c);

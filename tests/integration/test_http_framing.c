@@ -586,6 +586,94 @@ Test(framing, if_match_options_and_allow_table)
 	run_table(match_cases, sizeof(match_cases) / sizeof(match_cases[0]));
 }
 
+/*
+ * Replies of every shape, one after another on one kept-alive TLS
+ * connection, each whole and at once: over 1400 bytes nsregd holds a
+ * reply's head for its body (http_tls_push), and a head held when no
+ * body follows would wait about 200 ms for the client's next ACK.
+ */
+static const struct kept_case {
+	const char	*name;
+	const char	*req;
+	int		 status;
+	int		 head_only;
+	size_t		 min_body;
+} kept_cases[] = {
+	{ "small GET", "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, 0,
+	    2 },
+	{ "small HEAD", "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200, 1,
+	    0 },
+	{ "large GET", "GET /ui/ HTTP/1.1\r\nHost: x\r\n\r\n", 200, 0,
+	    1401 },
+	{ "large HEAD", "HEAD /ui/ HTTP/1.1\r\nHost: x\r\n\r\n", 200, 1, 0 },
+	{ "many records", "GET /ui/app.js HTTP/1.1\r\nHost: x\r\n\r\n", 200,
+	    0, 16385 },
+	{ "304", "GET /ui/ HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n",
+	    304, 0, 0 },
+	{ "204", "OPTIONS /v1/services/db HTTP/1.1\r\nHost: x\r\n\r\n", 204,
+	    0, 0 },
+	{ "error", "DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 405, 0,
+	    20 },
+	{ "record", "GET /v1/services/db HTTP/1.1\r\nHost: x\r\n"
+	    "Authorization: Bearer @TOK@\r\n\r\n", 200, 0, 10 },
+};
+
+/* Send kept_cases[i] on c and read its reply: how long it took. */
+static long
+kept_exchange(struct rawconn *c, size_t i)
+{
+	const struct kept_case	*k = &kept_cases[i];
+	struct rawresp		 r;
+	const char		*cl;
+	char			*req;
+	long			 ms;
+
+	req = expand(k->req);
+	cr_assert_eq(rawtls_send(c, req, strlen(req)), 0);
+	free(req);
+	cr_assert_eq(rawtls_next(c, 5000, k->head_only, &r), 0,
+	    "%s: no reply", k->name);
+	cr_expect_eq(r.status, k->status, "%s: status %d", k->name, r.status);
+	cr_expect_geq(r.body_len, k->min_body, "%s: %zu body bytes", k->name,
+	    r.body_len);
+	cl = rawresp_header(&r, "Content-Length");
+	if (!k->head_only && cl != NULL)
+		cr_expect_eq(r.body_len, strtoul(cl, NULL, 10),
+		    "%s: %zu bytes of %s", k->name, r.body_len, cl);
+	cr_expect(!r.closed, "%s: closed", k->name);
+	ms = r.elapsed_ms;
+	rawresp_free(&r);
+	return ms;
+}
+
+Test(framing, kept_alive_replies_come_whole_and_at_once)
+{
+	const size_t	 n = sizeof(kept_cases) / sizeof(kept_cases[0]);
+	struct rawconn	*c;
+	long		 ms;
+	size_t		 i, j;
+
+	/*
+	 * Each shape alone on a connection, four times: after a small
+	 * body MHD pushes every reply itself, so only a connection that
+	 * never had one shows a head held for nothing (600 ms or more).
+	 */
+	for (i = 0; i < n; i++) {
+		cr_assert((c = rawtls_open(srv.port)) != NULL);
+		for (j = 0, ms = 0; j < 4; j++)
+			ms += kept_exchange(c, i);
+		cr_expect_lt(ms, 400, "%s: 4 replies took %ld ms",
+		    kept_cases[i].name, ms);
+		rawtls_free(c);
+	}
+	/* Then every shape after every other one. */
+	cr_assert((c = rawtls_open(srv.port)) != NULL);
+	for (j = 0; j < 2; j++)
+		for (i = 0; i < n; i++)
+			(void)kept_exchange(c, i);
+	rawtls_free(c);
+}
+
 Test(framing, delete_if_match_lists)
 {
 	struct frame_case	t[] = {
