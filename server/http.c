@@ -1284,9 +1284,10 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
 		/*
-		 * Reads stay GnuTLS's own (on the descriptor).  MHD ends
-		 * the session after NOTIFY_CLOSED without sending, so conn
-		 * outlives every push.
+		 * Reads stay GnuTLS's own (on the descriptor).  MHD sends
+		 * nothing on the session once it notifies the close (it
+		 * only deinits it, before or after), so conn outlives every
+		 * push.
 		 */
 		ci = MHD_get_connection_info(mhd,
 		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
