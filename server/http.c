@@ -7,11 +7,9 @@
  * are MHD callback responses whose connection is suspended while there is
  * nothing to send and resumed by http_stream_wake().
  *
- * Over TLS, MHD sends a reply's head and its body as two records, each
- * pushed to the network at once when the reply is over 1400 bytes: two
- * TCP segments, and the client woken twice.  http_tls_push, GnuTLS's
- * push function on every connection, holds the head (MSG_MORE) when a
- * body from memory follows it, so the reply leaves as one segment.
+ * Over TLS, GnuTLS's transport is http_tls_io.c's: it reads ahead and
+ * sends a reply's head with its body, so a request costs fewer system
+ * calls and a reply leaves as one TCP segment, not two.
  */
 #include "config.h"
 
@@ -36,6 +34,7 @@
 
 #include "http.h"
 #include "http_int.h"
+#include "http_tls_io.h"
 #include "h2.h"
 #include "log.h"
 #include "util.h"
@@ -74,12 +73,9 @@ struct http_conn {
 	struct MHD_Connection	*mhd;
 	void			*slot;
 	int			 fd;
-	/*
-	 * The next record sent is a reply's head, and its body is sent
-	 * right after it (http_queue, http_tls_push; MHD's thread only).
-	 */
-	int			 head_then_body;
 	int64_t			 deadline;	/* ms monotonic; 0: none */
+	/* TLS: GnuTLS's transport (MHD's thread only). */
+	struct http_tls_io	 io;
 	struct http_conn	*prev, *next;	/* server's list */
 };
 
@@ -750,16 +746,18 @@ http_queue(struct http_ctx *c)
 			return MHD_NO;
 	}
 	/*
-	 * MHD sends a body only from memory here, and none after a HEAD
-	 * or with 1xx, 204 and 304.  A head held with nothing after it
-	 * would wait for the next ACK (200 ms on an idle connection).
+	 * MHD sends a body from memory right after its head (in the same
+	 * call), and none after a HEAD or with 1xx, 204 and 304.  A head
+	 * kept (http_tls_io.h) with no body after it would never leave.
 	 */
 	if (c->req.tls && c->req.conn != NULL && c->stream == NULL &&
 	    c->req.bytes_out > 0 && c->req.method != HTTP_HEAD &&
 	    c->req.status >= 200 && c->req.status != 204 &&
 	    c->req.status != 304)
-		c->req.conn->head_then_body = 1;
+		c->req.conn->io.head_then_body = 1;
 	rc = MHD_queue_response(c->mhd, c->req.status, c->resp);
+	if (rc != MHD_YES && c->req.conn != NULL)
+		c->req.conn->io.head_then_body = 0;
 	MHD_destroy_response(c->resp);
 	c->resp = NULL;
 	c->queued = 1;
@@ -1243,29 +1241,6 @@ http_watchdog(void *arg)
 	return NULL;
 }
 
-/*
- * GnuTLS's push function (the send side's transport is the connection):
- * a reply's head goes with MSG_MORE, so that the kernel sends it with
- * the body that follows it at once (see the top of this file).
- */
-static ssize_t
-http_tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
-{
-	struct http_conn	*conn = ptr;
-	struct msghdr		 m;
-	int			 flags = MSG_NOSIGNAL;
-
-	if (conn->head_then_body) {
-		conn->head_then_body = 0;
-		flags |= MSG_MORE;
-	}
-	memset(&m, 0, sizeof(m));
-	/* giovec_t is struct iovec's layout (gnutls.h). */
-	m.msg_iov = (struct iovec *)(uintptr_t)iov;
-	m.msg_iovlen = (size_t)iovcnt;
-	return sendmsg(conn->fd, &m, flags);
-}
-
 static void
 http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
@@ -1284,18 +1259,15 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
 		/*
-		 * Reads stay GnuTLS's own (on the descriptor).  MHD sends
-		 * nothing on the session once it notifies the close (it
-		 * only deinits it, before or after), so conn outlives every
-		 * push.
+		 * MHD uses the session no more once it notifies the close
+		 * (it only deinits it, before or after), so conn outlives
+		 * every push and pull.
 		 */
 		ci = MHD_get_connection_info(mhd,
 		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (ci != NULL && ci->tls_session != NULL && conn->fd >= 0) {
-			gnutls_transport_set_ptr2(ci->tls_session,
-			    (gnutls_transport_ptr_t)(intptr_t)conn->fd, conn);
-			gnutls_transport_set_vec_push_function(ci->tls_session,
-			    http_tls_push);
+			conn->io.fd = conn->fd;
+			http_tls_io_attach(&conn->io, ci->tls_session);
 		}
 		if (h->hooks.conn_opened != NULL)
 			h->hooks.conn_opened(h->hooks.arg);

@@ -28,6 +28,7 @@ server_libnsregd_a_SOURCES = \
 	server/dev.c server/dev.h \
 	server/h2.c server/h2.h \
 	server/http.c server/http.h server/http_int.h \
+	server/http_tls_io.c server/http_tls_io.h \
 	server/http_req.c \
 	server/metrics.c server/metrics.h server/metrics_http.h \
 	server/notify.c server/notify.h \

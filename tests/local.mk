@@ -12,7 +12,8 @@ unit_tests = \
 	tests/unit/test_decision_log \
 	tests/unit/test_origin \
 	tests/unit/test_admission \
-	tests/unit/test_hashmap
+	tests/unit/test_hashmap \
+	tests/unit/test_http_tls_io
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -37,6 +38,9 @@ tests_unit_test_admission_LDADD = $(TEST_LIBS)
 tests_unit_test_hashmap_SOURCES = tests/unit/test_hashmap.c
 tests_unit_test_hashmap_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_hashmap_LDADD = $(TEST_LIBS)
+tests_unit_test_http_tls_io_SOURCES = tests/unit/test_http_tls_io.c
+tests_unit_test_http_tls_io_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_http_tls_io_LDADD = $(TEST_LIBS)
 
 # gRPC framing, grpc-message, grpc-timeout, the status table (issue 13).
 check_PROGRAMS += tests/unit/test_grpc

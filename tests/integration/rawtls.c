@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +106,7 @@ rawtls_write(struct rawconn *c, const char *p, size_t len)
 }
 
 static int
-rawtls_connect(struct rawconn *c, unsigned short port)
+rawtls_connect(struct rawconn *c, unsigned short port, int rcvbuf)
 {
 	struct sockaddr_in	sa;
 	struct pollfd		pfd;
@@ -115,6 +116,9 @@ rawtls_connect(struct rawconn *c, unsigned short port)
 	c->fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &c->t0);
 	if ((c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0)) == -1)
+		return -1;
+	if (rcvbuf > 0 && setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -236,7 +240,7 @@ rawtls_exchange_split(unsigned short port, const char *head, size_t headlen,
 
 	memset(r, 0, sizeof(*r));
 	head_only = strncmp(head, "HEAD ", 5) == 0;
-	if (rawtls_connect(&c, port) == -1)
+	if (rawtls_connect(&c, port, 0) == -1)
 		goto out;
 	if (rawtls_write(&c, head, headlen) == -1)
 		goto read;
@@ -317,11 +321,17 @@ rawresp_free(struct rawresp *r)
 struct rawconn *
 rawtls_open(unsigned short port)
 {
+	return rawtls_open_rcvbuf(port, 0);
+}
+
+struct rawconn *
+rawtls_open_rcvbuf(unsigned short port, int rcvbuf)
+{
 	struct rawconn	*c;
 
 	if ((c = malloc(sizeof(*c))) == NULL)
 		return NULL;
-	if (rawtls_connect(c, port) == -1) {
+	if (rawtls_connect(c, port, rcvbuf) == -1) {
 		rawtls_close(c);
 		free(c);
 		return NULL;
@@ -333,6 +343,70 @@ int
 rawtls_send(struct rawconn *c, const char *p, size_t len)
 {
 	return rawtls_write(c, p, len);
+}
+
+/* Write all of p to c's socket (no TLS). */
+static int
+rawtls_write_raw(struct rawconn *c, const char *p, size_t len)
+{
+	struct pollfd	pfd;
+	ssize_t		n;
+
+	while (len > 0) {
+		if ((n = send(c->fd, p, len, MSG_NOSIGNAL)) > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			return -1;
+		pfd.fd = c->fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, 5000) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+rawtls_send_shaped(struct rawconn *c, const char *p, size_t len,
+    size_t record, size_t segment, long pause_ms)
+{
+	struct timespec	 ts;
+	BIO		*sock, *mem;
+	char		*out;
+	long		 n;
+	size_t		 off, k;
+	int		 one = 1, rc = -1;
+
+	/* The records are made into memory, then written as they are. */
+	if ((mem = BIO_new(BIO_s_mem())) == NULL)
+		return -1;
+	sock = SSL_get_wbio(c->ssl);
+	BIO_up_ref(sock);
+	SSL_set0_wbio(c->ssl, mem);
+	for (off = 0; off < len; off += k) {
+		k = len - off < record ? len - off : record;
+		if (SSL_write(c->ssl, p + off, (int)k) != (int)k)
+			goto done;
+	}
+	if ((n = BIO_get_mem_data(mem, &out)) <= 0 ||
+	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one)) == -1)
+		goto done;
+	ts.tv_sec = pause_ms / 1000;
+	ts.tv_nsec = (pause_ms % 1000) * 1000000;
+	for (off = 0; off < (size_t)n; off += k) {
+		k = (size_t)n - off < segment ? (size_t)n - off : segment;
+		if (off > 0 && pause_ms > 0)
+			nanosleep(&ts, NULL);
+		if (rawtls_write_raw(c, out + off, k) == -1)
+			goto done;
+	}
+	rc = 0;
+done:
+	SSL_set0_wbio(c->ssl, sock);	/* frees mem */
+	return rc;
 }
 
 int

@@ -33,7 +33,16 @@ int	 rawtls_exchange_split(unsigned short port, const char *head,
 /* A TLS connection driven step by step (NULL when it cannot connect). */
 struct rawconn;
 struct rawconn	*rawtls_open(unsigned short port);
+/* With a receive buffer of rcvbuf bytes: the server's sends often block. */
+struct rawconn	*rawtls_open_rcvbuf(unsigned short port, int rcvbuf);
 int		 rawtls_send(struct rawconn *c, const char *p, size_t len);
+/*
+ * Send len bytes of p on c as TLS records of at most record bytes, the
+ * records' bytes written to the socket in pieces of at most segment
+ * bytes, pause_ms apart (each piece its own TCP segment).
+ */
+int		 rawtls_send_shaped(struct rawconn *c, const char *p,
+		    size_t len, size_t record, size_t segment, long pause_ms);
 /*
  * The next final response on c (a kept-alive connection), its bytes
  * taken off: 0, or -1 when none came within timeout_ms.  elapsed_ms

@@ -674,6 +674,171 @@ Test(framing, kept_alive_replies_come_whole_and_at_once)
 	rawtls_free(c);
 }
 
+/*
+ * Requests arriving in every shape of TLS records and TCP segments, on
+ * kept-alive connections.  nsregd reads TLS bytes ahead of the record
+ * GnuTLS asks for (http_tls_pull): what it read and GnuTLS has not taken
+ * is no longer in the socket, so no readiness event will come for it,
+ * and a request left there would get no reply.
+ */
+#define HZ	"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+#define HZPAD	"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: @PAD@\r\n\r\n"
+static const struct shape_case {
+	const char	*name;
+	const char	*req;		/* @PAD@: 1000 bytes, @BODY@: 40k */
+	int		 status;
+	int		 replies;
+	size_t		 record;	/* 0: one record per request */
+	size_t		 segment;
+	long		 pause_ms;
+} shape_cases[] = {
+	{ "two requests in one record", HZ HZ, 200, 2, 16384, 65536, 0 },
+	{ "two records in one segment", HZ HZ, 200, 2, 0, 65536, 0 },
+	{ "three records past the read-ahead in one segment",
+	    HZPAD HZPAD HZPAD, 200, 3, 0, 65536, 0 },
+	{ "a record per byte", HZ, 200, 1, 1, 65536, 0 },
+	{ "a record per byte in 7-byte segments", HZ, 200, 1, 1, 7, 1 },
+	{ "a record in 20-byte segments", HZ, 200, 1, 16384, 20, 5 },
+	{ "two records in 40-byte segments", HZ HZ, 200, 2, 0, 40, 5 },
+	{ "two records in 61-byte segments", HZ HZ, 200, 2, 0, 61, 5 },
+	{ "a body in 16k records", "PUT /v1/services/db HTTP/1.1\r\n"
+	    "Host: x\r\nAuthorization: Bearer @TOK@\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 40016\r\n"
+	    "\r\n{\"payload\":\"IP\"}@BODY@", 200, 1, 16384, 65536, 0 },
+	{ "a body in 16k records, 1000-byte segments",
+	    "PUT /v1/services/db HTTP/1.1\r\n"
+	    "Host: x\r\nAuthorization: Bearer @TOK@\r\n"
+	    "Content-Type: application/json\r\nContent-Length: 40016\r\n"
+	    "\r\n{\"payload\":\"IP\"}@BODY@", 200, 1, 16384, 1000, 1 },
+};
+
+/* t with @PAD@ and @BODY@ made: 1000 'p's, 40000 spaces. */
+static char *
+shape_request(const char *t)
+{
+	const char	*p;
+	char		*tok, *out;
+	size_t		 o = 0;
+
+	tok = expand(t);
+	cr_assert((out = malloc(strlen(tok) + 3 * 1000 + 40000 + 1)) != NULL);
+	for (p = tok; *p != '\0'; ) {
+		if (strncmp(p, "@PAD@", 5) == 0) {
+			memset(out + o, 'p', 1000);
+			o += 1000;
+			p += 5;
+		} else if (strncmp(p, "@BODY@", 6) == 0) {
+			memset(out + o, ' ', 40000);
+			o += 40000;
+			p += 6;
+		} else
+			out[o++] = *p++;
+	}
+	out[o] = '\0';
+	free(tok);
+	return out;
+}
+
+Test(framing, requests_in_any_records_and_segments_are_answered)
+{
+	const size_t		 n = sizeof(shape_cases) / sizeof(shape_cases[0]);
+	const struct shape_case	*k;
+	struct rawconn		*c;
+	struct rawresp		 r;
+	char			*req;
+	size_t			 i, len;
+	int			 j, round;
+
+	for (i = 0; i < n; i++) {
+		k = &shape_cases[i];
+		req = shape_request(k->req);
+		len = strlen(req);
+		cr_assert((c = rawtls_open(srv.port)) != NULL);
+		/* Twice: on a new connection, then on a used one. */
+		for (round = 0; round < 2; round++) {
+			cr_assert_eq(rawtls_send_shaped(c, req, len,
+			    k->record > 0 ? k->record : len / (size_t)k->replies,
+			    k->segment, k->pause_ms), 0, "%s: send", k->name);
+			for (j = 0; j < k->replies; j++) {
+				cr_assert_eq(rawtls_next(c, 5000, 0, &r), 0,
+				    "%s: reply %d of %d did not come", k->name,
+				    j + 1, k->replies);
+				cr_expect_eq(r.status, k->status,
+				    "%s: reply %d: %d %s", k->name, j + 1,
+				    r.status, r.body != NULL ? r.body : "");
+				cr_expect(!r.closed, "%s: closed", k->name);
+				rawresp_free(&r);
+			}
+		}
+		rawtls_free(c);
+		free(req);
+	}
+}
+
+/*
+ * Replies held up by a client that does not read, then reads through a
+ * small window: the heads nsregd keeps for their bodies (http_tls_push)
+ * meet a full socket, partly sent or not at all, and must still go out
+ * whole and in order.
+ */
+Test(framing, replies_to_a_reader_that_waits_come_whole_and_in_order)
+{
+	static const char	*reqs[] = {
+		"GET /ui/app.js HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /ui/ HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+	};
+	const size_t		 nreq = sizeof(reqs) / sizeof(reqs[0]);
+	const int		 rounds = 120;
+	struct rawconn		*c;
+	struct rawresp		 r;
+	const char		*cl;
+	size_t			 lens[3], body[3], i;
+	char			*all;
+	size_t			 o = 0;
+	int			 j;
+
+	/* Each reply's length, alone. */
+	cr_assert((c = rawtls_open(srv.port)) != NULL);
+	for (i = 0; i < nreq; i++) {
+		lens[i] = strlen(reqs[i]);
+		cr_assert_eq(rawtls_send(c, reqs[i], lens[i]), 0);
+		cr_assert_eq(rawtls_next(c, 5000, 0, &r), 0);
+		cr_assert_eq(r.status, 200);
+		body[i] = r.body_len;
+		rawresp_free(&r);
+	}
+	rawtls_free(c);
+	cr_assert_gt(body[0], 16384);
+
+	cr_assert((all = malloc((lens[0] + lens[1] + lens[2]) *
+	    (size_t)rounds)) != NULL);
+	for (j = 0; j < rounds; j++)
+		for (i = 0; i < nreq; i++) {
+			memcpy(all + o, reqs[i], lens[i]);
+			o += lens[i];
+		}
+	cr_assert((c = rawtls_open_rcvbuf(srv.port, 2048)) != NULL);
+	cr_assert_eq(rawtls_send(c, all, o), 0);
+	usleep(300 * 1000);	/* the server fills the socket meanwhile */
+	for (j = 0; j < rounds; j++)
+		for (i = 0; i < nreq; i++) {
+			cr_assert_eq(rawtls_next(c, 5000, 0, &r), 0,
+			    "reply %d.%zu did not come", j, i);
+			cr_assert_eq(r.status, 200, "reply %d.%zu: %d", j, i,
+			    r.status);
+			cl = rawresp_header(&r, "Content-Length");
+			cr_assert(cl != NULL && strtoul(cl, NULL, 10) ==
+			    body[i] && r.body_len == body[i],
+			    "reply %d.%zu: %zu bytes, Content-Length %s, "
+			    "%zu alone", j, i, r.body_len, cl != NULL ? cl :
+			    "none", body[i]);
+			rawresp_free(&r);
+		}
+	rawtls_free(c);
+	free(all);
+}
+
 Test(framing, delete_if_match_lists)
 {
 	struct frame_case	t[] = {
