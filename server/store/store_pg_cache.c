@@ -500,7 +500,11 @@ store_pg_checker(void *arg)
 	return NULL;
 }
 
-/* Queue w for the next check (k->slock held); -1 when stopping. */
+/*
+ * Queue w for the next check (k->slock held); -1 when stopping.  The
+ * caller signals k->scond, after letting k->slock go where it can: the
+ * checker, woken, would otherwise wait for the lock at once.
+ */
 static int
 store_pg_fresh_queue(struct store_pg *s, struct store_pg_fresh *w)
 {
@@ -517,7 +521,6 @@ store_pg_fresh_queue(struct store_pg *s, struct store_pg_fresh *w)
 	w->next = NULL;
 	*k->wtail = w;
 	k->wtail = &w->next;
-	pthread_cond_signal(&k->scond);
 	return 0;
 }
 
@@ -541,6 +544,7 @@ store_pg_when_fresh(void *b, void (*fn)(void *, int), void *arg)
 		free(w);
 		return 1;
 	}
+	pthread_cond_signal(&k->scond);
 	return 0;
 }
 
@@ -562,6 +566,7 @@ store_pg_cache_sync(struct store_pg *s)
 		pthread_mutex_unlock(&k->slock);
 		return -1;
 	}
+	pthread_cond_signal(&k->scond);
 	while (!w.done)
 		pthread_cond_wait(&k->dcond, &k->slock);
 	pthread_mutex_unlock(&k->slock);
