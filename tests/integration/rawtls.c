@@ -369,14 +369,14 @@ rawtls_write_raw(struct rawconn *c, const char *p, size_t len)
 }
 
 int
-rawtls_send_shaped(struct rawconn *c, const char *p, size_t len,
-    size_t record, size_t segment, long pause_ms)
+rawtls_send_records(struct rawconn *c, const char *p, const size_t *lens,
+    size_t nrec, size_t segment, long pause_ms)
 {
 	struct timespec	 ts;
 	BIO		*sock, *mem;
 	char		*out;
 	long		 n;
-	size_t		 off, k;
+	size_t		 off, k, i;
 	int		 one = 1, rc = -1;
 
 	/* The records are made into memory, then written as they are. */
@@ -385,11 +385,9 @@ rawtls_send_shaped(struct rawconn *c, const char *p, size_t len,
 	sock = SSL_get_wbio(c->ssl);
 	BIO_up_ref(sock);
 	SSL_set0_wbio(c->ssl, mem);
-	for (off = 0; off < len; off += k) {
-		k = len - off < record ? len - off : record;
-		if (SSL_write(c->ssl, p + off, (int)k) != (int)k)
+	for (i = 0; i < nrec; p += lens[i], i++)
+		if (SSL_write(c->ssl, p, (int)lens[i]) != (int)lens[i])
 			goto done;
-	}
 	if ((n = BIO_get_mem_data(mem, &out)) <= 0 ||
 	    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
 	    sizeof(one)) == -1)

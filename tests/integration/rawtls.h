@@ -37,12 +37,13 @@ struct rawconn	*rawtls_open(unsigned short port);
 struct rawconn	*rawtls_open_rcvbuf(unsigned short port, int rcvbuf);
 int		 rawtls_send(struct rawconn *c, const char *p, size_t len);
 /*
- * Send len bytes of p on c as TLS records of at most record bytes, the
- * records' bytes written to the socket in pieces of at most segment
- * bytes, pause_ms apart (each piece its own TCP segment).
+ * Send p on c as nrec TLS records of lens[i] bytes each (one after the
+ * other in p), the records' bytes written to the socket in pieces of at
+ * most segment bytes, pause_ms apart (each piece its own TCP segment).
  */
-int		 rawtls_send_shaped(struct rawconn *c, const char *p,
-		    size_t len, size_t record, size_t segment, long pause_ms);
+int		 rawtls_send_records(struct rawconn *c, const char *p,
+		    const size_t *lens, size_t nrec, size_t segment,
+		    long pause_ms);
 /*
  * The next final response on c (a kept-alive connection), its bytes
  * taken off: 0, or -1 when none came within timeout_ms.  elapsed_ms

@@ -683,45 +683,51 @@ Test(framing, kept_alive_replies_come_whole_and_at_once)
  */
 #define HZ	"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 #define HZPAD	"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: @PAD@\r\n\r\n"
+#define PUTBIG	"PUT /v1/services/db HTTP/1.1\r\nHost: x\r\n" \
+	"Authorization: Bearer @TOK@\r\nContent-Type: application/json\r\n" \
+	"Content-Length: 40016\r\n\r\n{\"payload\":\"IP\"}@BODY@"
+/* A list a caller's rules decide: it waits for the work pool. */
+#define LISTJWT	"GET /v1/services HTTP/1.1\r\nHost: x\r\n" \
+	"Authorization: Bearer @JWT@\r\n\r\n"
 static const struct shape_case {
 	const char	*name;
-	const char	*req;		/* @PAD@: 1000 bytes, @BODY@: 40k */
-	int		 status;
-	int		 replies;
+	const char	*reqs[4];	/* @PAD@: 1000 bytes, @BODY@: 40k */
 	size_t		 record;	/* 0: one record per request */
 	size_t		 segment;
 	long		 pause_ms;
 } shape_cases[] = {
-	{ "two requests in one record", HZ HZ, 200, 2, 16384, 65536, 0 },
-	{ "two records in one segment", HZ HZ, 200, 2, 0, 65536, 0 },
+	{ "two requests in one record", { HZ, HZ }, 16384, 65536, 0 },
+	{ "two records in one segment", { HZ, HZ }, 0, 65536, 0 },
 	{ "three records past the read-ahead in one segment",
-	    HZPAD HZPAD HZPAD, 200, 3, 0, 65536, 0 },
-	{ "a record per byte", HZ, 200, 1, 1, 65536, 0 },
-	{ "a record per byte in 7-byte segments", HZ, 200, 1, 1, 7, 1 },
-	{ "a record in 20-byte segments", HZ, 200, 1, 16384, 20, 5 },
-	{ "two records in 40-byte segments", HZ HZ, 200, 2, 0, 40, 5 },
-	{ "two records in 61-byte segments", HZ HZ, 200, 2, 0, 61, 5 },
-	{ "a body in 16k records", "PUT /v1/services/db HTTP/1.1\r\n"
-	    "Host: x\r\nAuthorization: Bearer @TOK@\r\n"
-	    "Content-Type: application/json\r\nContent-Length: 40016\r\n"
-	    "\r\n{\"payload\":\"IP\"}@BODY@", 200, 1, 16384, 65536, 0 },
-	{ "a body in 16k records, 1000-byte segments",
-	    "PUT /v1/services/db HTTP/1.1\r\n"
-	    "Host: x\r\nAuthorization: Bearer @TOK@\r\n"
-	    "Content-Type: application/json\r\nContent-Length: 40016\r\n"
-	    "\r\n{\"payload\":\"IP\"}@BODY@", 200, 1, 16384, 1000, 1 },
+	    { HZPAD, HZPAD, HZPAD }, 0, 65536, 0 },
+	{ "a record per byte", { HZ }, 1, 65536, 0 },
+	{ "a record per byte in 7-byte segments", { HZ }, 1, 7, 1 },
+	{ "a record in 20-byte segments", { HZ }, 16384, 20, 5 },
+	{ "two records in 40-byte segments", { HZ, HZ }, 0, 40, 5 },
+	{ "two records in 61-byte segments", { HZ, HZ }, 0, 61, 5 },
+	{ "a body in 16k records", { PUTBIG }, 16384, 65536, 0 },
+	{ "a body in 16k records, 1000-byte segments", { PUTBIG }, 16384,
+	    1000, 1 },
+	/* The second waits, read, while the first is parked. */
+	{ "a request after one that waits, in one segment",
+	    { LISTJWT, HZ }, 0, 65536, 0 },
+	{ "a request after one that waits, in one record",
+	    { LISTJWT, HZ }, 16384, 65536, 0 },
 };
 
-/* t with @PAD@ and @BODY@ made: 1000 'p's, 40000 spaces. */
+/* t with @TOK@, @REV@, @JWT@, @PAD@ and @BODY@ made. */
 static char *
 shape_request(const char *t)
 {
+	struct hcred	 jwt;
 	const char	*p;
 	char		*tok, *out;
 	size_t		 o = 0;
 
+	hcred_jwt(&srv, &jwt);
 	tok = expand(t);
-	cr_assert((out = malloc(strlen(tok) + 3 * 1000 + 40000 + 1)) != NULL);
+	cr_assert((out = malloc(strlen(tok) + 3 * 1000 + 40000 +
+	    strlen(jwt.bearer) + 1)) != NULL);
 	for (p = tok; *p != '\0'; ) {
 		if (strncmp(p, "@PAD@", 5) == 0) {
 			memset(out + o, 'p', 1000);
@@ -731,6 +737,10 @@ shape_request(const char *t)
 			memset(out + o, ' ', 40000);
 			o += 40000;
 			p += 6;
+		} else if (strncmp(p, "@JWT@", 5) == 0) {
+			memcpy(out + o, jwt.bearer, strlen(jwt.bearer));
+			o += strlen(jwt.bearer);
+			p += 5;
 		} else
 			out[o++] = *p++;
 	}
@@ -745,33 +755,51 @@ Test(framing, requests_in_any_records_and_segments_are_answered)
 	const struct shape_case	*k;
 	struct rawconn		*c;
 	struct rawresp		 r;
-	char			*req;
-	size_t			 i, len;
-	int			 j, round;
+	char			*all, *one;
+	size_t			 i, j, len, lens[64], nrec, nreq;
+	int			 round;
 
 	for (i = 0; i < n; i++) {
 		k = &shape_cases[i];
-		req = shape_request(k->req);
-		len = strlen(req);
+		cr_assert((all = calloc(1, 1)) != NULL);
+		len = 0;
+		for (nreq = 0; nreq < 4 && k->reqs[nreq] != NULL; nreq++) {
+			one = shape_request(k->reqs[nreq]);
+			lens[nreq] = strlen(one);
+			cr_assert((all = realloc(all, len + lens[nreq] + 1)) !=
+			    NULL);
+			memcpy(all + len, one, lens[nreq] + 1);
+			len += lens[nreq];
+			free(one);
+		}
+		/* The records: the requests' own, or cut every k->record. */
+		nrec = nreq;
+		if (k->record > 0)
+			for (nrec = 0; nrec * k->record < len; nrec++) {
+				cr_assert_lt(nrec, sizeof(lens) /
+				    sizeof(lens[0]));
+				lens[nrec] = len - nrec * k->record <
+				    k->record ? len - nrec * k->record :
+				    k->record;
+			}
 		cr_assert((c = rawtls_open(srv.port)) != NULL);
 		/* Twice: on a new connection, then on a used one. */
 		for (round = 0; round < 2; round++) {
-			cr_assert_eq(rawtls_send_shaped(c, req, len,
-			    k->record > 0 ? k->record : len / (size_t)k->replies,
+			cr_assert_eq(rawtls_send_records(c, all, lens, nrec,
 			    k->segment, k->pause_ms), 0, "%s: send", k->name);
-			for (j = 0; j < k->replies; j++) {
+			for (j = 0; j < nreq; j++) {
 				cr_assert_eq(rawtls_next(c, 5000, 0, &r), 0,
-				    "%s: reply %d of %d did not come", k->name,
-				    j + 1, k->replies);
-				cr_expect_eq(r.status, k->status,
-				    "%s: reply %d: %d %s", k->name, j + 1,
-				    r.status, r.body != NULL ? r.body : "");
+				    "%s: reply %zu of %zu did not come",
+				    k->name, j + 1, nreq);
+				cr_expect_eq(r.status, 200, "%s: reply %zu: %d "
+				    "%s", k->name, j + 1, r.status,
+				    r.body != NULL ? r.body : "");
 				cr_expect(!r.closed, "%s: closed", k->name);
 				rawresp_free(&r);
 			}
 		}
 		rawtls_free(c);
-		free(req);
+		free(all);
 	}
 }
 
