@@ -20,7 +20,8 @@
 #   list_rps          GET /v1/endpoints?service=S on the second instance
 #                     (10 of 2,000 endpoints over 200 services, written
 #                     through the first); target >= 0.5 x ceiling_rps
-#                     (each the median of three runs, taken in turn)
+#                     (the round of the median ratio of five rounds,
+#                     each the list then the ceiling, back to back)
 # Each instance runs with the default threads (the number of
 # processors): a write waits for its commit, and a list for the
 # database's revision, without holding a thread, so the writes of every
@@ -134,34 +135,35 @@ pre=$("$lg" -u "$a" -c "$conns" -n 2000 -m PUT -p '/v1/endpoints/pre-{i}' \
     { echo "cluster_pg.sh: preload: $pre" >&2; exit 2; }
 sleep 1
 
-# The list and the HTTP stack's ceiling, in turn, three times each: the
-# ceiling (client and server waking each other, the processors partly
-# idle) swings by a fifth between runs, so each side is its median.
+# Five rounds of the list then the HTTP stack's ceiling, back to back.
+# The machine's speed drifts between runs (the ceiling, client and server
+# waking each other with the processors partly idle, swings by a fifth
+# and more), and a round's two runs see the same machine: the ratio is
+# that of the round whose ratio is the median.
 bp=$(port)
 "$bare" "$bp" "$tmp/server.pem" "$tmp/server.key" "$tmp/bundle.pem" 2 &
 pids="$pids $!"
 sleep 0.3
-for r in 1 2 3; do
+ratios=""
+for r in 1 2 3 4 5; do
 	# shellcheck disable=SC2086
 	l=$("$lg" -u "$bb" -c "$conns" -d "$secs" \
 	    -p '/v1/endpoints?service=svc-{r}' --mod 200 $cred)
 	# shellcheck disable=SC2086
 	c=$("$lg" -u "https://127.0.0.1:$bp" -c "$conns" -d "$secs" -p / \
 	    $cred)
-	eval "list_$r=\$l ceil_$r=\$c"
-	echo "round $r: list_rps $(field rps "$l") ceiling_rps $(field rps "$c")"
+	q=$(awk -v a="$(field rps "$l")" -v b="$(field rps "$c")" \
+	    'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')
+	eval "list_$r=\$l ceil_$r=\$c ratio_$r=\$q"
+	ratios="$ratios $q"
+	echo "round $r: list_rps $(field rps "$l") ceiling_rps $(field rps "$c") ratio $q"
 done
 kill $pids 2>/dev/null
 pids=""
-lm=$(median "$(field rps "$list_1")" "$(field rps "$list_2")" \
-    "$(field rps "$list_3")")
-cm=$(median "$(field rps "$ceil_1")" "$(field rps "$ceil_2")" \
-    "$(field rps "$ceil_3")")
-# The runs whose throughput is the median: their latencies are shown.
-for r in 1 2 3; do
-	eval "l=\$list_$r c=\$ceil_$r"
-	[ "$(field rps "$l")" = "$lm" ] && list=$l
-	[ "$(field rps "$c")" = "$cm" ] && ceil=$c
+qm=$(printf '%s\n' $ratios | sort -n | sed -n 3p)
+for r in 1 2 3 4 5; do
+	eval "q=\$ratio_$r"
+	[ "$q" = "$qm" ] && eval "list=\$list_$r ceil=\$ceil_$r"
 done
 
 crps=$(field rps "$ceil")
