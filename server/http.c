@@ -72,9 +72,12 @@ struct http_mhd_stream {
 struct http_conn {
 	struct MHD_Connection	*mhd;
 	void			*slot;
-	int			 fd;
 	int64_t			 deadline;	/* ms monotonic; 0: none */
-	/* TLS: GnuTLS's transport (MHD's thread only). */
+	/*
+	 * io.fd is the socket (set before the connection is listed, read
+	 * by the watchdog too); the rest of io, GnuTLS's transport over
+	 * TLS, is MHD's thread's only.
+	 */
 	struct http_tls_io	 io;
 	struct http_conn	*prev, *next;	/* server's list */
 };
@@ -1226,9 +1229,9 @@ http_watchdog(void *arg)
 		n = 0;
 		for (conn = h->conns; conn != NULL; conn = conn->next)
 			if (conn->deadline != 0 && now >= conn->deadline &&
-			    conn->fd >= 0) {
+			    conn->io.fd >= 0) {
 				conn->deadline = 0;
-				shutdown(conn->fd, SHUT_RDWR);
+				shutdown(conn->io.fd, SHUT_RDWR);
 				n++;
 			}
 		if (n > 0 && http_ratelog_ok(&h->log_slow, &held))
@@ -1256,7 +1259,7 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		conn->mhd = mhd;
 		ci = MHD_get_connection_info(mhd,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
-		conn->fd = ci != NULL ? (int)ci->connect_fd : -1;
+		conn->io.fd = ci != NULL ? (int)ci->connect_fd : -1;
 		*socket_ctx = conn;
 		/*
 		 * MHD uses the session no more once it notifies the close
@@ -1265,10 +1268,8 @@ http_connection(void *cls, struct MHD_Connection *mhd, void **socket_ctx,
 		 */
 		ci = MHD_get_connection_info(mhd,
 		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		if (ci != NULL && ci->tls_session != NULL && conn->fd >= 0) {
-			conn->io.fd = conn->fd;
+		if (ci != NULL && ci->tls_session != NULL && conn->io.fd >= 0)
 			http_tls_io_attach(&conn->io, ci->tls_session);
-		}
 		if (h->hooks.conn_opened != NULL)
 			h->hooks.conn_opened(h->hooks.arg);
 		pthread_mutex_lock(&h->conns_lock);
